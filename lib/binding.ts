@@ -1,0 +1,88 @@
+/**
+ * The only place that loads the native addon. It checks, before loading, that the libtorch the
+ * addon was built against is still where the build found it and is the same version, so that a
+ * moved or upgraded libtorch gives a clear error rather than a dynamic-linker message.
+ * @internal
+ * @module
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ErrorCode, JepaError } from './errors';
+import type { NativeAddon } from './native-types';
+
+const ROOT = path.resolve(__dirname, '..');
+
+interface BuildInfo {
+  libtorchDir: string;
+  libtorchLibDir: string;
+  torchVersion: string | null;
+}
+
+function libtorchVersion(dir: string): string | null {
+  const versionPy = path.join(dir, 'version.py');
+  if (fs.existsSync(versionPy)) {
+    const m = /__version__\s*=\s*['"]([^'"]+)['"]/.exec(fs.readFileSync(versionPy, 'utf8'));
+    if (m) return m[1];
+  }
+  const buildVersion = path.join(dir, 'build-version');
+  if (fs.existsSync(buildVersion)) return fs.readFileSync(buildVersion, 'utf8').trim();
+  return null;
+}
+
+const REBUILD_HINT =
+  'Rebuild the addon against the libtorch you have now: `npm rebuild jepa-native` in your project ' +
+  '(or `npm install` in a jepa-native checkout); set LIBTORCH to choose a libtorch folder.';
+
+function checkLibtorch(): BuildInfo | null {
+  const infoPath = path.join(ROOT, 'build', 'Release', 'build-info.json');
+  if (!fs.existsSync(infoPath)) return null;
+  const info = JSON.parse(fs.readFileSync(infoPath, 'utf8')) as BuildInfo;
+  const lib = path.join(info.libtorchLibDir, 'libtorch_cpu.so');
+  if (!fs.existsSync(lib)) {
+    throw new JepaError(
+      ErrorCode.LIBTORCH_MISMATCH,
+      `jepa-native was built against libtorch ${info.torchVersion} at ${info.libtorchDir}, ` +
+        `but ${lib} no longer exists (libtorch moved or was removed). ${REBUILD_HINT}`,
+    );
+  }
+  const now = libtorchVersion(info.libtorchDir);
+  if (info.torchVersion && now && now !== info.torchVersion) {
+    throw new JepaError(
+      ErrorCode.LIBTORCH_MISMATCH,
+      `jepa-native was built against libtorch ${info.torchVersion}, but ${info.libtorchDir} now ` +
+        `holds libtorch ${now}. ${REBUILD_HINT}`,
+    );
+  }
+  return info;
+}
+
+function load(): NativeAddon {
+  const info = checkLibtorch();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
+  try {
+    return nodeGypBuild(ROOT) as NativeAddon;
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    if (/No native build was found/.test(message)) {
+      throw new JepaError(
+        ErrorCode.ADDON_NOT_FOUND,
+        `the jepa-native addon is not built (${message.split('\n')[0]}). ` +
+          'Run `npm install` (or `npm rebuild jepa-native`) to build it.',
+        { cause: e },
+      );
+    }
+    if (/lib(torch|c10)[^ ]*\.so/.test(message)) {
+      const where = info ? ` It was built against libtorch ${info.torchVersion} at ${info.libtorchDir}.` : '';
+      throw new JepaError(
+        ErrorCode.LIBTORCH_MISMATCH,
+        `jepa-native could not load libtorch: ${message.split('\n')[0]}.${where} ${REBUILD_HINT}`,
+        { cause: e },
+      );
+    }
+    throw e;
+  }
+}
+
+/** The raw addon. Private: the public API wraps it. */
+export const native: NativeAddon = load();

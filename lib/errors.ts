@@ -1,0 +1,53 @@
+/**
+ * Errors raised by jepa-native. Every error carries a stable `code` that programs can test for;
+ * the message says what was wrong and what was expected.
+ * @module
+ */
+
+/** Stable error codes. Native errors use the same codes (native/errors.h). */
+export const ErrorCode = {
+  /** An argument has the wrong type or value (thrown as a `TypeError`). */
+  INVALID_ARGUMENT: 'JEPA_INVALID_ARGUMENT',
+  /** Data length, shape or element count do not agree. */
+  SHAPE_MISMATCH: 'JEPA_SHAPE_MISMATCH',
+  /** A dtype name outside the supported set (thrown as a `TypeError`). */
+  UNKNOWN_DTYPE: 'JEPA_UNKNOWN_DTYPE',
+  /** A CUDA device was asked for but CUDA is not available (or the index is out of range). */
+  CUDA_UNAVAILABLE: 'JEPA_CUDA_UNAVAILABLE',
+  /** The tensor was disposed and can no longer be used. */
+  DISPOSED: 'JEPA_DISPOSED',
+  /** The operation needs a CPU tensor. */
+  NOT_CPU: 'JEPA_NOT_CPU',
+  /** The operation needs a contiguous tensor. */
+  NOT_CONTIGUOUS: 'JEPA_NOT_CONTIGUOUS',
+  /** libtorch raised an error (`c10::Error`); the message is libtorch's, without the backtrace. */
+  TORCH_ERROR: 'JEPA_TORCH_ERROR',
+  /** An allocation failed. */
+  OUT_OF_MEMORY: 'JEPA_OUT_OF_MEMORY',
+  /** The addon could not find the libtorch it was built against. */
+  LIBTORCH_MISMATCH: 'JEPA_LIBTORCH_MISMATCH',
+  /** The native addon is missing (not built). */
+  ADDON_NOT_FOUND: 'JEPA_ADDON_NOT_FOUND',
+  /** An unexpected internal error. */
+  INTERNAL: 'JEPA_INTERNAL',
+} as const;
+
+/** One of the values of {@link ErrorCode}. */
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** An `Error` with a stable {@link ErrorCode}. */
+export class JepaError extends Error {
+  readonly code: ErrorCodeValue;
+  constructor(code: ErrorCodeValue, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'JepaError';
+    this.code = code;
+  }
+}
+
+/** A `TypeError` for an invalid argument, with `code` set. */
+export function invalidArgument(message: string): TypeError & { code: ErrorCodeValue } {
+  const err = new TypeError(message) as TypeError & { code: ErrorCodeValue };
+  err.code = ErrorCode.INVALID_ARGUMENT;
+  return err;
+}

@@ -1,0 +1,96 @@
+/**
+ * Argument checks with exact messages. Each throws a `TypeError` with
+ * `code: 'JEPA_INVALID_ARGUMENT'` (or `JEPA_UNKNOWN_DTYPE`) that names the argument, what was
+ * expected and what was given.
+ * @internal
+ * @module
+ */
+import { DTYPES, type Device, type Dtype } from './dtype';
+import { ErrorCode, invalidArgument } from './errors';
+
+/** A short rendering of a value for error messages. */
+export function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (Array.isArray(value)) {
+    const items = value.slice(0, 8).map(show);
+    return `[${items.join(', ')}${value.length > 8 ? ', ...' : ''}]`;
+  }
+  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as ArrayLike<unknown>).length})`;
+  if (value === null) return 'null';
+  if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
+  if (typeof value === 'function') return 'a function';
+  return String(value);
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+export function checkShape(value: unknown, name = 'shape'): number[] {
+  if (
+    !Array.isArray(value) ||
+    !value.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0)
+  ) {
+    throw invalidArgument(`expected \`${name}\` to be an array of non-negative integers, got ${show(value)}`);
+  }
+  return value as number[];
+}
+
+/** A shape that may hold one -1 (inferred size), for reshape and view. */
+export function checkViewShape(value: unknown, name = 'shape'): number[] {
+  const ok =
+    Array.isArray(value) &&
+    value.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= -1) &&
+    value.filter((d) => d === -1).length <= 1;
+  if (!ok) {
+    throw invalidArgument(
+      `expected \`${name}\` to be an array of non-negative integers with at most one -1, got ${show(value)}`,
+    );
+  }
+  return value as number[];
+}
+
+export function checkDtype(value: unknown, name = 'dtype'): Dtype {
+  if (typeof value !== 'string' || !(DTYPES as readonly string[]).includes(value)) {
+    const err = invalidArgument(`expected \`${name}\` to be one of ${DTYPES.join(', ')}, got ${show(value)}`);
+    err.code = ErrorCode.UNKNOWN_DTYPE;
+    throw err;
+  }
+  return value as Dtype;
+}
+
+const DEVICE_RE = /^(cpu|cuda(:\d{1,4})?)$/;
+
+export function isDeviceString(value: unknown): value is Device {
+  return typeof value === 'string' && DEVICE_RE.test(value);
+}
+
+export function checkDevice(value: unknown, name = 'device'): Device {
+  if (!isDeviceString(value)) {
+    throw invalidArgument(`expected \`${name}\` to be 'cpu', 'cuda' or 'cuda:N', got ${show(value)}`);
+  }
+  return value;
+}
+
+export function checkNumber(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw invalidArgument(`expected \`${name}\` to be a finite number, got ${show(value)}`);
+  }
+  return value;
+}
+
+export function checkOptions(value: unknown, name: string, keys: readonly string[]): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (!isPlainObject(value)) {
+    throw invalidArgument(`expected \`${name}\` to be an object, got ${show(value)}`);
+  }
+  for (const key of Object.keys(value)) {
+    if (!keys.includes(key)) {
+      throw invalidArgument(`unknown option \`${name}.${key}\`: expected one of ${keys.join(', ')}`);
+    }
+  }
+  return value;
+}

@@ -1,0 +1,39 @@
+// Registration only: each concept's binding adds its functions to the exports.
+#include <napi.h>
+#include <torch/csrc/api/include/torch/version.h>
+
+#include "bindings/tensor_binding.h"
+#include "common.h"
+#include "tensor.h"
+
+namespace jepa {
+namespace {
+
+Napi::Value CudaIsAvailable(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), CudaAvailable());
+}
+
+Napi::Value CudaDeviceCountJs(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(CudaAvailable() ? CudaDeviceCount() : 0));
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* data = new AddonData();
+  data->release_queue = std::make_shared<ReleaseQueue>(env);
+  data->release_queue->Start(env);
+  env.SetInstanceData<AddonData>(data);
+  env.AddCleanupHook([queue = data->release_queue]() { queue->Shutdown(); });
+
+  TensorHandle::Init(env, exports);
+  exports.Set("cudaIsAvailable", Napi::Function::New(env, CudaIsAvailable));
+  exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCountJs));
+  exports.Set("torchVersion", Napi::String::New(env, TORCH_VERSION));
+  return exports;
+}
+
+}  // namespace
+}  // namespace jepa
+
+static Napi::Object InitJepa(Napi::Env env, Napi::Object exports) { return jepa::Init(env, exports); }
+
+NODE_API_MODULE(jepa_native, InitJepa)
