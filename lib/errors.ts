@@ -51,3 +51,20 @@ export function invalidArgument(message: string): TypeError & { code: ErrorCodeV
   err.code = ErrorCode.INVALID_ARGUMENT;
   return err;
 }
+
+/**
+ * Gives a native Promise's rejection the stack of the JS call that started it (a rejection made
+ * on the event loop has no user frames otherwise). The native message and code are kept.
+ * @internal
+ */
+export function withCallerStack<T>(promise: Promise<T>): Promise<T> {
+  const holder: { stack?: string } = {};
+  Error.captureStackTrace(holder, withCallerStack);
+  return promise.catch((err: unknown) => {
+    if (err instanceof Error && holder.stack) {
+      const frames = holder.stack.split('\n').slice(1).join('\n');
+      err.stack = `${err.name}: ${err.message}\n${frames}`;
+    }
+    throw err;
+  });
+}

@@ -16,6 +16,7 @@ export interface NativeTensor {
   data(): ArrayBufferView;
   item(): number | bigint | boolean;
   to(device: string | null, dtype: string | null): NativeTensor;
+  toAsync(device: string | null, dtype: string | null): Promise<NativeTensor>;
   contiguous(): NativeTensor;
   clone(): NativeTensor;
   reshape(shape: number[]): NativeTensor;

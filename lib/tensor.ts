@@ -5,7 +5,7 @@
 import { inspect } from 'node:util';
 import { native } from './binding';
 import { dtypeOfTypedArray, TYPED_ARRAY_OF, type Device, type Dtype, type TypedArrayOf } from './dtype';
-import { ErrorCode, invalidArgument, JepaError } from './errors';
+import { ErrorCode, invalidArgument, JepaError, withCallerStack } from './errors';
 import type { NativeTensor } from './native-types';
 import {
   checkDevice,
@@ -123,19 +123,17 @@ export class Tensor {
 
   /** A copy on another device or with another dtype (or both, with an options object). */
   to(target: Device | Dtype | { device?: Device; dtype?: Dtype }): Tensor {
-    let device: string | null = null;
-    let dtype: string | null = null;
-    if (typeof target === 'string') {
-      if (isDeviceString(target)) device = target;
-      else dtype = checkDtype(target, 'target');
-    } else if (isPlainObject(target)) {
-      const o = checkOptions(target, 'target', ['device', 'dtype']);
-      if (o.device !== undefined) device = checkDevice(o.device, 'target.device');
-      if (o.dtype !== undefined) dtype = checkDtype(o.dtype, 'target.dtype');
-    } else {
-      throw invalidArgument(`expected \`target\` to be a device, a dtype or {device, dtype}, got ${show(target)}`);
-    }
+    const { device, dtype } = parseTarget(target);
     return wrap(h(this).to(device, dtype));
+  }
+
+  /**
+   * Like {@link to}, but the copy runs on a worker thread and the event loop stays free: use it
+   * for device transfers and conversions of large tensors.
+   */
+  async toAsync(target: Device | Dtype | { device?: Device; dtype?: Dtype }): Promise<Tensor> {
+    const { device, dtype } = parseTarget(target);
+    return wrap(await withCallerStack(h(this).toAsync(device, dtype)));
   }
 
   /** A copy in CPU memory (the same tensor if it is already there). */
@@ -192,6 +190,22 @@ if (disposeSymbol) {
       this.dispose();
     },
   });
+}
+
+function parseTarget(target: unknown): { device: string | null; dtype: string | null } {
+  let device: string | null = null;
+  let dtype: string | null = null;
+  if (typeof target === 'string') {
+    if (isDeviceString(target)) device = target;
+    else dtype = checkDtype(target, 'target');
+  } else if (isPlainObject(target)) {
+    const o = checkOptions(target, 'target', ['device', 'dtype']);
+    if (o.device !== undefined) device = checkDevice(o.device, 'target.device');
+    if (o.dtype !== undefined) dtype = checkDtype(o.dtype, 'target.dtype');
+  } else {
+    throw invalidArgument(`expected \`target\` to be a device, a dtype or {device, dtype}, got ${show(target)}`);
+  }
+  return { device, dtype };
 }
 
 function h(t: Tensor): NativeTensor {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "async.h"
 #include "common.h"
 #include "tensor.h"
 
@@ -225,6 +226,7 @@ void TensorHandle::Init(Napi::Env env, Napi::Object exports) {
           InstanceMethod("data", &TensorHandle::Data),
           InstanceMethod("item", &TensorHandle::Item),
           InstanceMethod("to", &TensorHandle::To),
+          InstanceMethod("toAsync", &TensorHandle::ToAsync),
           InstanceMethod("contiguous", &TensorHandle::Contiguous),
           InstanceMethod("clone", &TensorHandle::Clone),
           InstanceMethod("reshape", &TensorHandle::Reshape),
@@ -379,6 +381,29 @@ Napi::Value TensorHandle::To(const Napi::CallbackInfo& info) {
     if (!info[0].IsNull() && !info[0].IsUndefined()) t = t.to(ParseDevice(jepa::ToString(info[0], "device")));
     if (!info[1].IsNull() && !info[1].IsUndefined()) t = t.to(ParseDtype(jepa::ToString(info[1], "dtype")));
     return New(env, std::move(t));
+  });
+}
+
+// toAsync(device | null, dtype | null): the copy runs on a worker thread (device transfers,
+// large dtype conversions). Arguments are parsed here, on the JS thread.
+Napi::Value TensorHandle::ToAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, [&]() -> Napi::Value {
+    at::Tensor t = Live();
+    std::optional<c10::Device> device;
+    std::optional<at::ScalarType> dtype;
+    if (!info[0].IsNull() && !info[0].IsUndefined()) device = ParseDevice(jepa::ToString(info[0], "device"));
+    if (!info[1].IsNull() && !info[1].IsUndefined()) dtype = ParseDtype(jepa::ToString(info[1], "dtype"));
+    return RunAsync<at::Tensor>(
+        env,
+        [t, device, dtype]() mutable {
+          at::Tensor out = t;
+          if (device) out = out.to(*device);
+          if (dtype) out = out.to(*dtype);
+          t = at::Tensor();  // drop the input here: its storage may be freed on this thread
+          return out;
+        },
+        [](Napi::Env env, at::Tensor& out) -> Napi::Value { return New(env, std::move(out)); });
   });
 }
 

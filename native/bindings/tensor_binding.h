@@ -32,6 +32,7 @@ class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
   Napi::Value Data(const Napi::CallbackInfo& info);
   Napi::Value Item(const Napi::CallbackInfo& info);
   Napi::Value To(const Napi::CallbackInfo& info);
+  Napi::Value ToAsync(const Napi::CallbackInfo& info);
   Napi::Value Contiguous(const Napi::CallbackInfo& info);
   Napi::Value Clone(const Napi::CallbackInfo& info);
   Napi::Value Reshape(const Napi::CallbackInfo& info);
