@@ -23,3 +23,4 @@ export {
   type TensorData,
   type TensorOptions,
 } from './tensor';
+export { float, Float, FLOAT_KEYS, OrderedDict, Size, TorchDevice, Tuple } from './values';
