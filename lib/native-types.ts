@@ -21,6 +21,9 @@ export interface NativeTensor {
   clone(): NativeTensor;
   reshape(shape: number[]): NativeTensor;
   view(shape: number[]): NativeTensor;
+  permute(dims: number[]): NativeTensor;
+  fill_(value: number): NativeTensor;
+  copy_(src: NativeTensor): NativeTensor;
   toString(): string;
   dispose(): void;
   isDisposed(): boolean;

@@ -161,6 +161,30 @@ export class Tensor {
     return wrap(h(this).view(checkViewShape(flatShape(shape))));
   }
 
+  /** A view with the dimensions reordered (`permute(1, 0)` transposes a matrix); never copies. */
+  permute(...dims: number[] | [number[]]): Tensor {
+    const list = flatShape(dims);
+    if (!Array.isArray(list) || !list.every((d) => Number.isSafeInteger(d))) {
+      throw invalidArgument(`expected \`dims\` to be integers, got ${show(list)}`);
+    }
+    return wrap(h(this).permute(list as number[]));
+  }
+
+  /** Writes `value` into every element, in place (libtorch `fill_`). Returns this tensor. */
+  fill_(value: number): this {
+    h(this).fill_(checkNumber(value, 'value'));
+    return this;
+  }
+
+  /**
+   * Copies `src` into this tensor in place (libtorch `copy_`): `src` is broadcast to this shape
+   * and converted to this dtype and device. Returns this tensor.
+   */
+  copy_(src: Tensor): this {
+    h(this).copy_(nativeOf(src, 'src'));
+    return this;
+  }
+
   /** Whether this tensor and `other` use the same storage (memory). */
   sharesStorage(other: Tensor): boolean {
     if (!(other instanceof Tensor)) throw invalidArgument(`expected \`other\` to be a Tensor, got ${show(other)}`);

@@ -231,6 +231,9 @@ void TensorHandle::Init(Napi::Env env, Napi::Object exports) {
           InstanceMethod("clone", &TensorHandle::Clone),
           InstanceMethod("reshape", &TensorHandle::Reshape),
           InstanceMethod("view", &TensorHandle::View),
+          InstanceMethod("permute", &TensorHandle::Permute),
+          InstanceMethod("fill_", &TensorHandle::Fill),
+          InstanceMethod("copy_", &TensorHandle::Copy),
           InstanceMethod("toString", &TensorHandle::ToString),
           InstanceMethod("dispose", &TensorHandle::Dispose),
           InstanceMethod("isDisposed", &TensorHandle::IsDisposed),
@@ -269,6 +272,7 @@ TensorHandle::TensorHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Te
 TensorHandle::~TensorHandle() { Reset(); }
 
 void TensorHandle::Reset() {
+  cached_buffer_.Reset();
   if (!live_) return;
   UnregisterTensor(tensor_);
   live_ = false;
@@ -350,9 +354,18 @@ Napi::Value TensorHandle::Data(const Napi::CallbackInfo& info) {
       const size_t offset = static_cast<size_t>(static_cast<uint8_t*>(t.data_ptr()) - buffer->base);
       return TypedArray(env, type, numel, Napi::ArrayBuffer(env, ab), offset);
     }
+    // Reuse the ArrayBuffer of an earlier call while JS still holds it: creating an external
+    // ArrayBuffer makes V8 account for its size, which costs time for large tensors.
+    if (!cached_buffer_.IsEmpty() && cached_data_ == t.data_ptr() && cached_bytes_ == t.nbytes()) {
+      Napi::ArrayBuffer ab = cached_buffer_.Value();
+      if (!ab.IsEmpty()) return TypedArray(env, type, numel, ab, 0);
+    }
     auto* keep = new at::Tensor(t);
     Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(
         env, t.data_ptr(), t.nbytes(), [](Napi::Env, void*, at::Tensor* hint) { delete hint; }, keep);
+    cached_buffer_ = Napi::Weak(ab);
+    cached_data_ = t.data_ptr();
+    cached_bytes_ = t.nbytes();
     return TypedArray(env, type, numel, ab, 0);
   });
 }
@@ -426,6 +439,31 @@ Napi::Value TensorHandle::Reshape(const Napi::CallbackInfo& info) {
 Napi::Value TensorHandle::View(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), [&]() -> Napi::Value {
     return New(info.Env(), Live().view(ToIntList(info[0], "shape")));
+  });
+}
+
+Napi::Value TensorHandle::Permute(const Napi::CallbackInfo& info) {
+  return Guard(info.Env(), [&]() -> Napi::Value {
+    return New(info.Env(), Live().permute(ToIntList(info[0], "dims")));
+  });
+}
+
+// fill_(value): writes `value` into every element, in place.
+Napi::Value TensorHandle::Fill(const Napi::CallbackInfo& info) {
+  return Guard(info.Env(), [&]() -> Napi::Value {
+    at::Tensor t = Live();
+    t.fill_(ToDouble(info[0], "value"));
+    return info.This();
+  });
+}
+
+// copy_(src): copies `src` (broadcast, converted) into this tensor, in place.
+Napi::Value TensorHandle::Copy(const Napi::CallbackInfo& info) {
+  return Guard(info.Env(), [&]() -> Napi::Value {
+    const at::Tensor& src = Get(info[0], "src");
+    at::Tensor t = Live();
+    t.copy_(src);
+    return info.This();
   });
 }
 

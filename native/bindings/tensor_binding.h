@@ -37,6 +37,9 @@ class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
   Napi::Value Clone(const Napi::CallbackInfo& info);
   Napi::Value Reshape(const Napi::CallbackInfo& info);
   Napi::Value View(const Napi::CallbackInfo& info);
+  Napi::Value Permute(const Napi::CallbackInfo& info);
+  Napi::Value Fill(const Napi::CallbackInfo& info);
+  Napi::Value Copy(const Napi::CallbackInfo& info);
   Napi::Value ToString(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   Napi::Value IsDisposed(const Napi::CallbackInfo& info);
@@ -44,6 +47,10 @@ class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
 
   at::Tensor tensor_;
   bool live_ = false;
+  // Weak reference to the external ArrayBuffer of the last data() call, reused while alive.
+  Napi::Reference<Napi::ArrayBuffer> cached_buffer_;
+  const void* cached_data_ = nullptr;
+  size_t cached_bytes_ = 0;
 };
 
 }  // namespace jepa
