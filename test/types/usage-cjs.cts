@@ -1,0 +1,6 @@
+// Type test for CommonJS consumers.
+import jepa = require('jepa-native');
+
+const t: jepa.Tensor = jepa.ones([2, 2]);
+const n: number = t.numel;
+void n;

@@ -1,0 +1,26 @@
+// Type test: compiled (not run) by `npm run test:types`. It must type-check against the
+// published declarations, and the @ts-expect-error lines must be errors.
+import jepa, { tensor, zeros, Tensor, type Dtype, type TypedArrayOf, ErrorCode } from 'jepa-native';
+
+const t: Tensor = tensor(new Float32Array([1, 2, 3, 4]), [2, 2], { dtype: 'float32', device: 'cpu' });
+const shape: number[] = t.shape;
+const dtype: Dtype = t.dtype;
+const data: Float32Array = t.data<'float32'>();
+const i64: BigInt64Array = jepa.arange(4).data<'int64'>();
+const z = zeros([2, 3], { dtype: 'bfloat16' });
+const bits: TypedArrayOf['bfloat16'] = z.data<'bfloat16'>();
+const moved: Promise<Tensor> = t.toAsync('float64');
+const mem: { tensors: number; bytes: number } = jepa.memory();
+const ok: boolean = jepa.cuda.isAvailable();
+const code: string = ErrorCode.DISPOSED;
+t.reshape(4).view([2, -1]).permute(1, 0).contiguous().clone().fill_(1).dispose();
+jepa.randn([2], { seed: 1n });
+
+// @ts-expect-error: unknown dtype
+zeros([2], { dtype: 'float8' });
+// @ts-expect-error: device must be cpu, cuda or cuda:N
+zeros([2], { device: 'gpu' });
+// @ts-expect-error: shape is an array
+zeros(3);
+
+void [shape, dtype, data, i64, bits, moved, mem, ok, code];
