@@ -1,4 +1,5 @@
 // Type test for CommonJS consumers.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 import jepa = require('jepa-native');
 
 const t: jepa.Tensor = jepa.ones([2, 2]);
