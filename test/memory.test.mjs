@@ -54,14 +54,16 @@ describe('worker threads', () => {
       jepa.ones([10]).data();
       parentPort.postMessage(Array.from(a));
     `;
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < 10; round++) {
       const w = new Worker(src, { eval: true });
+      // Listen for 'exit' at once: Node emits it right after draining the last messages.
+      const exited = new Promise((resolve) => w.once('exit', resolve));
       const msg = await new Promise((resolve, reject) => {
         w.once('message', resolve);
         w.once('error', reject);
       });
       expect(msg).to.deep.equal([4, 4, 4]);
-      const code = await new Promise((resolve) => w.once('exit', resolve));
+      const code = await exited;
       expect(code).to.equal(0);
     }
   });
