@@ -284,7 +284,7 @@ MaskBatch Multiblock(const MultiblockOptions& o, Stream& positions, c10::Device 
 // ---------------------------------------------------------------------------------------------
 // V-JEPA multi-block 3D
 
-MaskBatch Multiblock3d(const Multiblock3dOptions& o, Stream& positions, c10::Device device, bool binary) {
+MaskBatch Multiblock3d(const Multiblock3dOptions& o, Stream& positions, c10::Device device) {
   const int64_t D = o.duration, H = o.height, W = o.width, N = D * H * W, B = o.batch_size;
   Check(D >= 1 && H >= 1 && W >= 1, "multiblock3d needs a grid of at least 1x1x1, got " + Str(D) + "x" + Str(H) +
                                         "x" + Str(W));
@@ -358,13 +358,6 @@ MaskBatch Multiblock3d(const Multiblock3dOptions& o, Stream& positions, c10::Dev
     }
     out.context.push_back(OnDevice(enc, device));
     out.targets.push_back(OnDevice(pred, device));
-    if (binary) {
-      // H-JEPA form: 1 where the sample is masked (not visible).
-      at::Tensor bin = at::empty({B, N}, at::kByte);
-      uint8_t* dst = bin.data_ptr<uint8_t>();
-      for (int64_t x = 0; x < B * N; ++x) dst[x] = visible[static_cast<size_t>(x)] ? 0 : 1;
-      out.binary.push_back(OnDevice(bin, device));
-    }
   }
   return out;
 }

@@ -103,8 +103,8 @@ struct MaskBatch {
   std::vector<std::vector<int64_t>> sizes;
   // Context masks that were drawn after the sampler relaxed its acceptable regions (2D only).
   int64_t relaxed = 0;
-  // H-JEPA binary masks [B, N] (uint8), 1 = masked, if asked: 2D the union of the target blocks,
-  // 3D (one per config) and random tube the complement of the context, all before any cut.
+  // H-JEPA binary mask [B, N] (uint8), 1 = masked, if asked: 2D the union of the target blocks,
+  // random tube the complement of the context (never cut).
   std::vector<at::Tensor> binary;
 };
 
@@ -114,8 +114,7 @@ MaskBatch Multiblock(const MultiblockOptions& o, Stream& positions, c10::Device 
                      bool binary = false);
 
 // The V-JEPA collator: one (context, targets) pair per config, configs drawn in order.
-MaskBatch Multiblock3d(const Multiblock3dOptions& o, Stream& positions, c10::Device device,
-                       bool binary = false);
+MaskBatch Multiblock3d(const Multiblock3dOptions& o, Stream& positions, c10::Device device);
 
 // The random tube generator; `numpy` is numpy's global RandomState stream.
 MaskBatch RandomTube(const RandomTubeOptions& o, Stream& numpy, c10::Device device,

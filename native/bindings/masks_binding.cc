@@ -161,9 +161,7 @@ Work Multiblock3dWork(const Napi::CallbackInfo& info) {
     m.configs.push_back(cfg);
   }
   c10::Device device = Dev(o);
-  bool binary = Bool(o, "binary");
-  return MakeWork(PositionStream(o, info[1]),
-                  [m, device, binary](Stream& s) { return masks::Multiblock3d(m, s, device, binary); });
+  return MakeWork(PositionStream(o, info[1]), [m, device](Stream& s) { return masks::Multiblock3d(m, s, device); });
 }
 
 Work RandomTubeWork(const Napi::CallbackInfo& info) {
