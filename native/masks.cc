@@ -290,7 +290,6 @@ MaskBatch Multiblock3d(const Multiblock3dOptions& o, Stream& positions, c10::Dev
                                         "x" + Str(W));
   Check(B >= 1 && !o.configs.empty(), "multiblock3d: invalid batch size or empty config list");
   MaskBatch out;
-  std::vector<uint8_t> visible(static_cast<size_t>(B * N));
   for (size_t ci = 0; ci < o.configs.size(); ++ci) {
     const Multiblock3dConfig& c = o.configs[ci];
     Check(c.num_blocks >= 1, "multiblock3d: numBlocks must be at least 1");
@@ -307,54 +306,90 @@ MaskBatch Multiblock3d(const Multiblock3dOptions& o, Stream& positions, c10::Dev
                                       "would loop forever (lower spatialScale or temporalScale)");
     }
     const int64_t max_context = std::max<int64_t>(1, PyInt(static_cast<double>(D) * c.max_temporal_keep));
+    const int64_t HW = H * W, nb = c.num_blocks;
+    // The reference builds a D x H x W grid per sample. Here each time step gets a spatial
+    // pattern (visible and masked cell lists) computed once per distinct set of blocks active at
+    // that step; with temporal scale 1 (the V-JEPA configs) that is one pattern per sample.
+    // Pattern 0 is the fully masked frame (steps at or beyond max_context).
+    std::vector<std::vector<int32_t>> vis_pool(1), msk_pool(1);
+    msk_pool[0].resize(static_cast<size_t>(HW));
+    for (int64_t x = 0; x < HW; ++x) msk_pool[0][static_cast<size_t>(x)] = static_cast<int32_t>(x);
+    std::vector<int32_t> frame_pattern(static_cast<size_t>(B * D));
+    std::vector<int64_t> corner(static_cast<size_t>(nb * 3));
+    std::vector<uint8_t> active(static_cast<size_t>(nb)), prev_active(static_cast<size_t>(nb));
+    std::vector<uint8_t> cells(static_cast<size_t>(HW));
     int64_t keep_enc = N, keep_pred = N;
-    std::vector<int64_t> enc_count(static_cast<size_t>(B));
     for (int64_t b = 0; b < B; ++b) {
-      uint8_t* v = visible.data() + b * N;
       int64_t count = 0;
       int64_t attempts = 0;
       while (true) {
-        std::fill(v, v + N, static_cast<uint8_t>(1));
-        for (int64_t k = 0; k < c.num_blocks; ++k) {
-          int64_t top = positions.RandInt(0, H - h + 1);
-          int64_t left = positions.RandInt(0, W - w + 1);
-          int64_t start = positions.RandInt(0, D - t + 1);
-          for (int64_t f = start; f < start + t; ++f) {
-            for (int64_t i = top; i < top + h; ++i) {
-              std::fill_n(v + (f * H + i) * W + left, w, static_cast<uint8_t>(0));
+        for (int64_t k = 0; k < nb; ++k) {
+          corner[static_cast<size_t>(k * 3)] = positions.RandInt(0, H - h + 1);      // top
+          corner[static_cast<size_t>(k * 3 + 1)] = positions.RandInt(0, W - w + 1);  // left
+          corner[static_cast<size_t>(k * 3 + 2)] = positions.RandInt(0, D - t + 1);  // start
+        }
+        const size_t pool_mark = vis_pool.size();
+        count = 0;
+        int32_t prev = -1;
+        for (int64_t f = 0; f < D; ++f) {
+          int32_t pat = 0;
+          if (f < max_context) {
+            for (int64_t k = 0; k < nb; ++k) {
+              int64_t start = corner[static_cast<size_t>(k * 3 + 2)];
+              active[static_cast<size_t>(k)] = (start <= f && f < start + t) ? 1 : 0;
+            }
+            if (prev > 0 && active == prev_active) {
+              pat = prev;
+            } else {
+              std::fill(cells.begin(), cells.end(), static_cast<uint8_t>(1));
+              for (int64_t k = 0; k < nb; ++k) {
+                if (!active[static_cast<size_t>(k)]) continue;
+                int64_t top = corner[static_cast<size_t>(k * 3)], left = corner[static_cast<size_t>(k * 3 + 1)];
+                for (int64_t i = top; i < top + h; ++i) std::fill_n(cells.data() + i * W + left, w, static_cast<uint8_t>(0));
+              }
+              std::vector<int32_t> vis, msk;
+              vis.reserve(static_cast<size_t>(HW));
+              msk.reserve(static_cast<size_t>(HW));
+              for (int64_t x = 0; x < HW; ++x) (cells[static_cast<size_t>(x)] ? vis : msk).push_back(static_cast<int32_t>(x));
+              vis_pool.push_back(std::move(vis));
+              msk_pool.push_back(std::move(msk));
+              pat = static_cast<int32_t>(vis_pool.size() - 1);
+              prev_active = active;
             }
           }
+          prev = pat;
+          frame_pattern[static_cast<size_t>(b * D + f)] = pat;
+          count += static_cast<int64_t>(vis_pool[static_cast<size_t>(pat)].size());
         }
-        // The context spans only the first max_context time steps.
-        if (max_context < D) std::fill(v + max_context * H * W, v + N, static_cast<uint8_t>(0));
-        count = 0;
-        for (int64_t x = 0; x < N; ++x) count += v[x];
         if (count != 0) break;
+        vis_pool.resize(pool_mark);
+        msk_pool.resize(pool_mark);
         if (++attempts >= 1000000) {
           throw Error(kUnsatisfiable, "config " + Str(static_cast<int64_t>(ci)) +
                                           ": a million draws in a row left no context patch; the blocks (" +
                                           Str(t) + "x" + Str(h) + "x" + Str(w) + ") nearly cover the grid");
         }
       }
-      enc_count[static_cast<size_t>(b)] = count;
       keep_enc = std::min(keep_enc, count);
       keep_pred = std::min(keep_pred, N - count);
     }
     if (c.max_keep >= 0) keep_enc = std::min(keep_enc, c.max_keep);
     at::Tensor enc = at::empty({B, keep_enc}, at::kLong);
     at::Tensor pred = at::empty({B, keep_pred}, at::kLong);
-    int64_t* pe = enc.data_ptr<int64_t>();
-    int64_t* pp = pred.data_ptr<int64_t>();
-    for (int64_t b = 0; b < B; ++b) {
-      const uint8_t* v = visible.data() + b * N;
-      int64_t ne = 0, np = 0;
-      for (int64_t x = 0; x < N && (ne < keep_enc || np < keep_pred); ++x) {
-        if (v[x]) {
-          if (ne < keep_enc) pe[b * keep_enc + ne++] = x;
-        } else if (np < keep_pred) {
-          pp[b * keep_pred + np++] = x;
-        }
+    // Rows: the frames' lists, offset by f * HW, cut to the batch's shortest.
+    auto fill_row = [&](int64_t* dst, int64_t keep, int64_t b, const std::vector<std::vector<int32_t>>& pool) {
+      int64_t n = 0;
+      for (int64_t f = 0; f < D && n < keep; ++f) {
+        const std::vector<int32_t>& list = pool[static_cast<size_t>(frame_pattern[static_cast<size_t>(b * D + f)])];
+        const int64_t take = std::min<int64_t>(static_cast<int64_t>(list.size()), keep - n);
+        const int64_t offset = f * HW;
+        for (int64_t x = 0; x < take; ++x) dst[n + x] = list[static_cast<size_t>(x)] + offset;
+        n += take;
       }
+    };
+    for (int64_t b = 0; b < B; ++b) {
+      fill_row(enc.data_ptr<int64_t>() + b * keep_enc, keep_enc, b, vis_pool);
+      fill_row(pred.data_ptr<int64_t>() + b * keep_pred, keep_pred, b, msk_pool);
     }
     out.context.push_back(OnDevice(enc, device));
     out.targets.push_back(OnDevice(pred, device));
