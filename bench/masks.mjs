@@ -129,7 +129,9 @@ async function timeNodeAsync(s, total, inflight) {
 const reps = quick ? 3 : 15;
 const pyRepeats = quick ? 3 : 15;
 console.log(`jepa.masks vs the Python reference sampler (${os.cpus().length} CPUs, ${os.cpus()[0]?.model ?? '?'})`);
-console.log(`node ${process.version}, libtorch ${jepa.torchVersion}; Python: ${pyRepeats} batches per setting, median\n`);
+console.log(
+  `node ${process.version}, libtorch ${jepa.torchVersion}; Python: ${pyRepeats} batches per setting, median\n`,
+);
 
 const py = spawnSync(python(), [SCRIPT, 'bench'], {
   input: JSON.stringify({ settings: SETTINGS.map(pythonSetting), repeats: pyRepeats }),

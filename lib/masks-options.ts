@@ -146,11 +146,7 @@ function blockCount(value: unknown, name: string): number {
 }
 
 function isPair(value: unknown): value is [number, number] {
-  return (
-    Array.isArray(value) &&
-    value.length === 2 &&
-    value.every((x) => typeof x === 'number' && Number.isFinite(x))
-  );
+  return Array.isArray(value) && value.length === 2 && value.every((x) => typeof x === 'number' && Number.isFinite(x));
 }
 
 /** A scale range: 0 < min <= max <= 1. */
@@ -185,7 +181,9 @@ function size2d(value: unknown, name: string): [number, number] {
 export function checkSeed(value: unknown, name: string): bigint {
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return BigInt(value);
   if (typeof value === 'bigint' && value >= 0n && value < 1n << 64n) return value;
-  return fail(`expected \`${name}\` to be a non-negative integer (a number or a bigint below 2^64), got ${show(value)}`);
+  return fail(
+    `expected \`${name}\` to be a non-negative integer (a number or a bigint below 2^64), got ${show(value)}`,
+  );
 }
 
 function bool(value: unknown, name: string): boolean {
@@ -295,7 +293,14 @@ export const MULTIBLOCK_KEYS = [
   'seed',
   ...COMMON_KEYS,
 ] as const;
-const CONFIG_KEYS = ['spatialScale', 'temporalScale', 'aspectRatio', 'numBlocks', 'maxTemporalKeep', 'maxKeep'] as const;
+const CONFIG_KEYS = [
+  'spatialScale',
+  'temporalScale',
+  'aspectRatio',
+  'numBlocks',
+  'maxTemporalKeep',
+  'maxKeep',
+] as const;
 const VIDEO_KEYS = ['cropSize', 'numFrames', 'patchSize', 'tubeletSize'] as const;
 export const MULTIBLOCK3D_KEYS = [...VIDEO_KEYS, ...CONFIG_KEYS, 'configs', 'seed', ...COMMON_KEYS] as const;
 export const RANDOM_TUBE_KEYS = [...VIDEO_KEYS, 'ratio', ...COMMON_KEYS] as const;
@@ -376,9 +381,7 @@ function videoGrid(o: Record<string, unknown>, name: string): { duration: number
     fail(`expected \`${name}.numFrames\` (${frames}) to be at least \`${name}.tubeletSize\` (${tubelet})`);
   }
   if (height < 1 || width < 1) {
-    fail(
-      `expected \`${name}.cropSize\` (${ch}x${cw}) to hold at least one patch of \`${name}.patchSize\` ${patch}`,
-    );
+    fail(`expected \`${name}.cropSize\` (${ch}x${cw}) to hold at least one patch of \`${name}.patchSize\` ${patch}`);
   }
   gridLimit(duration * height * width, `${duration}x${height}x${width}`);
   return { duration, height, width };

@@ -93,7 +93,9 @@ export function render(masks: Masks, options?: RenderOptions): Buffer {
   const batch = first ? first.shape[0] : 0;
   const samples = o.samples ?? Math.min(batch, 8);
   if (typeof samples !== 'number' || !Number.isSafeInteger(samples) || samples < 1 || samples > batch) {
-    throw invalidArgument(`expected \`options.samples\` to be an integer from 1 to the batch size ${batch}, got ${show(samples)}`);
+    throw invalidArgument(
+      `expected \`options.samples\` to be an integer from 1 to the batch size ${batch}, got ${show(samples)}`,
+    );
   }
 
   const panelW = width * cell;
@@ -121,7 +123,8 @@ export function render(masks: Masks, options?: RenderOptions): Buffer {
     const tgt = g.targets.map(rows);
     try {
       for (const r of [...ctx, ...tgt]) {
-        if (r.batch !== batch) throw invalidArgument(`expected every mask tensor to have ${batch} rows, got ${r.batch}`);
+        if (r.batch !== batch)
+          throw invalidArgument(`expected every mask tensor to have ${batch} rows, got ${r.batch}`);
       }
       const gx = PAD + gi * (groupW + GROUP_GAP);
       // Per cell: bit 0 context; target id + 1 in the upper bits (last target wins).

@@ -94,7 +94,7 @@ function result(kind: MaskKind, raw: NativeMaskResult, grid: MaskGrid, seed: big
     kind,
     context: raw.context.map(wrap),
     targets: raw.targets.map(wrap),
-    grid: Object.freeze({ ...grid }),
+    grid: Object.freeze({ duration: grid.duration, height: grid.height, width: grid.width }),
     sizes: raw.sizes,
     relaxed: raw.relaxed,
     seed: seed === null ? null : seedOut(seed),
@@ -238,7 +238,9 @@ export function toBinary(
       ? numPatches.duration * numPatches.height * numPatches.width
       : numPatches;
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
-    throw invalidArgument(`expected \`numPatches\` to be a non-negative integer or a mask grid, got ${show(numPatches)}`);
+    throw invalidArgument(
+      `expected \`numPatches\` to be a non-negative integer or a mask grid, got ${show(numPatches)}`,
+    );
   }
   const o = checkOptions(options, 'options', ['dtype']);
   return wrap(native.masksToBinary(handles, n, binaryDtype(o.dtype, 'options.dtype')));
@@ -291,7 +293,8 @@ export class MaskSampler<K extends MaskKind = MaskKind> {
     if (kind === 'multiblock') this.#options = multiblockOptions(options);
     else if (kind === 'multiblock3d') this.#options = multiblock3dOptions(options);
     else if (kind === 'randomTube') this.#options = randomTubeOptions(options);
-    else throw invalidArgument(`expected \`kind\` to be 'multiblock', 'multiblock3d' or 'randomTube', got ${show(kind)}`);
+    else
+      throw invalidArgument(`expected \`kind\` to be 'multiblock', 'multiblock3d' or 'randomTube', got ${show(kind)}`);
     this.kind = kind;
     this.#seed = this.#options.seed ?? 0n;
   }
@@ -301,7 +304,10 @@ export class MaskSampler<K extends MaskKind = MaskKind> {
     return seedOut(this.#seed);
   }
 
-  #native(): { sync: (o: object, s: Uint32Array | null) => NativeMaskResult; async: (o: object, s: Uint32Array | null) => Promise<NativeMaskResult> } {
+  #native(): {
+    sync: (o: object, s: Uint32Array | null) => NativeMaskResult;
+    async: (o: object, s: Uint32Array | null) => Promise<NativeMaskResult>;
+  } {
     if (this.kind === 'multiblock') return { sync: native.masksMultiblock, async: native.masksMultiblockAsync };
     if (this.kind === 'multiblock3d') return { sync: native.masksMultiblock3d, async: native.masksMultiblock3dAsync };
     return { sync: native.masksRandomTube, async: native.masksRandomTubeAsync };

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import jepa from 'jepa-native';
 import { PNG } from 'pngjs';
-import { cleanup, pythonPath, ROOT, runPython, tmpDir } from './helpers.mjs';
+import { cleanup, pythonPath, ROOT, tmpDir } from './helpers.mjs';
 
 const { masks } = jepa;
 const { presets } = masks;
@@ -118,7 +118,15 @@ const CONFIGS_2D = [
   {
     // A crowded 6x6 grid: the context often fails 20 times and the sampler relaxes its regions.
     name: 'crowded 6x6 grid (relaxation)',
-    o: { inputSize: 96, encMaskScale: [0.3, 0.5], predMaskScale: [0.2, 0.3], aspectRatio: [0.5, 2], npred: 3, minKeep: 3, batchSize: 6 },
+    o: {
+      inputSize: 96,
+      encMaskScale: [0.3, 0.5],
+      predMaskScale: [0.2, 0.3],
+      aspectRatio: [0.5, 2],
+      npred: 3,
+      minKeep: 3,
+      batchSize: 6,
+    },
   },
 ];
 
@@ -131,7 +139,14 @@ const CONFIGS_3D = [
       cropSize: [160, 224],
       numFrames: 8,
       configs: [
-        { spatialScale: [0.2, 0.5], temporalScale: [0.3, 0.8], aspectRatio: [0.5, 2], numBlocks: 3, maxTemporalKeep: 0.5, maxKeep: 100 },
+        {
+          spatialScale: [0.2, 0.5],
+          temporalScale: [0.3, 0.8],
+          aspectRatio: [0.5, 2],
+          numBlocks: 3,
+          maxTemporalKeep: 0.5,
+          maxKeep: 100,
+        },
         { spatialScale: [0.1, 0.2], numBlocks: 4 },
       ],
       batchSize: 4,
@@ -158,28 +173,51 @@ describe('masks', function () {
       for (const c of CONFIGS_2D) {
         for (let i = 0; i < 24; i++) {
           const o = { ...c.o, seed: i * 7 + 1, positionSeed: 1000 + i * 13 };
-          cases.push({ where: `${c.name}, seed ${o.seed}/${o.positionSeed}`, run: () => masks.multiblock(o), job: job2d(o) });
+          cases.push({
+            where: `${c.name}, seed ${o.seed}/${o.positionSeed}`,
+            run: () => masks.multiblock(o),
+            job: job2d(o),
+          });
         }
       }
       for (const c of CONFIGS_3D) {
         for (let i = 0; i < 16; i++) {
           const o = { ...c.o, seed: i * 5, positionSeed: 77 + i * 31 };
-          cases.push({ where: `${c.name}, seed ${o.seed}/${o.positionSeed}`, run: () => masks.multiblock3d(o), job: job3d(o) });
+          cases.push({
+            where: `${c.name}, seed ${o.seed}/${o.positionSeed}`,
+            run: () => masks.multiblock3d(o),
+            job: job3d(o),
+          });
         }
       }
       for (const c of CONFIGS_TUBE) {
         for (let i = 0; i < 10; i++) {
           const o = { ...c.o, positionSeed: 5 + i * 1001 };
-          cases.push({ where: `random tube ${c.name}, seed ${o.positionSeed}`, run: () => masks.randomTube(o), job: jobTube(o) });
+          cases.push({
+            where: `random tube ${c.name}, seed ${o.positionSeed}`,
+            run: () => masks.randomTube(o),
+            job: jobTube(o),
+          });
         }
       }
       // Big seeds (the generators use the low 32 bits of a seed) and the default position seed.
       const big = { ...presets.ijepaImageNet, batchSize: 4, seed: 2 ** 40 + 3, positionSeed: 2n ** 63n + 11n };
       // JSON cannot carry 2^63 + 11: that job's seed is patched into the text below.
-      cases.push({ where: 'bigint seeds', run: () => masks.multiblock(big), job: { ...job2d({ ...big, positionSeed: 0 }), position_seed: null } });
+      cases.push({
+        where: 'bigint seeds',
+        run: () => masks.multiblock(big),
+        job: { ...job2d({ ...big, positionSeed: 0 }), position_seed: null },
+      });
       const dflt = { ...presets.ijepaImageNet, batchSize: 4, seed: 9 };
-      cases.push({ where: 'default position seed', run: () => masks.multiblock(dflt), job: job2d({ ...dflt, positionSeed: 0 }) });
-      const text = JSON.stringify(cases.map((c) => c.job)).replace('"position_seed":null', `"position_seed":${2n ** 63n + 11n}`);
+      cases.push({
+        where: 'default position seed',
+        run: () => masks.multiblock(dflt),
+        job: job2d({ ...dflt, positionSeed: 0 }),
+      });
+      const text = JSON.stringify(cases.map((c) => c.job)).replace(
+        '"position_seed":null',
+        `"position_seed":${2n ** 63n + 11n}`,
+      );
       const r = spawnSync(pythonPath(), [SCRIPT, 'run'], { input: text, encoding: 'utf8', maxBuffer: 1 << 30 });
       if (r.status !== 0) throw new Error(r.stderr);
       refs = JSON.parse(r.stdout);
@@ -331,7 +369,10 @@ describe('masks', function () {
             maxCol = Math.max(maxCol, c[k] % W);
           }
           // The context lies in one eh x ew block.
-          check(Math.floor(c.at(-1) / W) - Math.floor(c[0] / W) + 1 <= eh && maxCol - minCol + 1 <= ew, `${where}: context block`);
+          check(
+            Math.floor(c.at(-1) / W) - Math.floor(c[0] / W) + 1 <= eh && maxCol - minCol + 1 <= ew,
+            `${where}: context block`,
+          );
           samples++;
         }
         for (const t of [...m.context, ...m.targets]) t.dispose();
@@ -404,7 +445,14 @@ describe('masks', function () {
 
     it('random tube: the same masked patches in every frame, the exact ratio', function () {
       for (let s = 0; s < 2000; s++) {
-        const m = masks.randomTube({ ratio: 0.75, numFrames: 8, tubeletSize: 2, cropSize: 128, batchSize: 4, positionSeed: s });
+        const m = masks.randomTube({
+          ratio: 0.75,
+          numFrames: 8,
+          tubeletSize: 2,
+          cropSize: 128,
+          batchSize: 4,
+          positionSeed: s,
+        });
         const S = 64;
         const keep = Math.trunc(S * (1 - 0.75));
         const ctx = rowsOf(m.context[0]);
@@ -412,11 +460,30 @@ describe('masks', function () {
         for (let b = 0; b < 4; b++) {
           check(ctx[b].length === keep * 4 && tgt[b].length === (S - keep) * 4, `seed ${s}: lengths`);
           for (let f = 1; f < 4; f++) {
-            for (let k = 0; k < keep; k++) check(ctx[b][f * keep + k] - f * S === ctx[b][k], `seed ${s}: frames differ`);
+            for (let k = 0; k < keep; k++)
+              check(ctx[b][f * keep + k] - f * S === ctx[b][k], `seed ${s}: frames differ`);
           }
           check(new Set([...ctx[b], ...tgt[b]]).size === 4 * S, `seed ${s}: not a partition`);
         }
       }
+    });
+  });
+
+  describe('results', function () {
+    it('carry the kind, the grid, the block sizes and the seed', function () {
+      const m2 = masks.multiblock({ ...presets.ijepaImageNet, inputSize: [160, 224], batchSize: 2, seed: 3 });
+      expect(m2).to.include({ kind: 'multiblock', seed: 3, relaxed: 0 });
+      expect(m2.grid).to.deep.equal({ duration: 1, height: 10, width: 14 });
+      expect(m2.sizes).to.have.length(2);
+      const m3 = masks.multiblock3d({ ...SHORT_LONG, batchSize: 2, seed: 2n ** 60n });
+      expect(m3.kind).to.equal('multiblock3d');
+      expect(m3.seed).to.equal(2n ** 60n);
+      expect(m3.grid).to.deep.equal({ duration: 8, height: 14, width: 14 });
+      expect(m3.sizes.map((x) => x[0])).to.deep.equal([8, 8]);
+      const t = masks.randomTube({ batchSize: 2, numFrames: 4, tubeletSize: 1 });
+      expect(t).to.include({ kind: 'randomTube', seed: null });
+      expect(t.grid).to.deep.equal({ duration: 4, height: 14, width: 14 });
+      for (const x of [...m2.context, ...m3.targets, ...t.context]) expect(x.dtype).to.equal('int64');
     });
   });
 
@@ -466,29 +533,71 @@ describe('masks', function () {
       [() => masks.multiblock(), /expected `options` to be an object with at least `batchSize`/],
       [() => masks.multiblock({}), /missing option `options.batchSize`/],
       [() => masks.multiblock({ batchSize: 0 }), /expected `options.batchSize` to be a positive integer, got 0/],
-      [() => masks.multiblock({ batchSize: 2, encMaskScale: [0, 0.5] }), /expected `options.encMaskScale` to be a range \[min, max\] with 0 < min <= max <= 1, got \[0, 0.5\]/],
-      [() => masks.multiblock({ batchSize: 2, predMaskScale: [0.2, 1.5] }), /`options.predMaskScale` .* got \[0.2, 1.5\]/],
+      [
+        () => masks.multiblock({ batchSize: 2, encMaskScale: [0, 0.5] }),
+        /expected `options.encMaskScale` to be a range \[min, max\] with 0 < min <= max <= 1, got \[0, 0.5\]/,
+      ],
+      [
+        () => masks.multiblock({ batchSize: 2, predMaskScale: [0.2, 1.5] }),
+        /`options.predMaskScale` .* got \[0.2, 1.5\]/,
+      ],
       [() => masks.multiblock({ batchSize: 2, predMaskScale: [0.5, 0.2] }), /`options.predMaskScale`/],
-      [() => masks.multiblock({ batchSize: 2, aspectRatio: [-1, 2] }), /expected `options.aspectRatio` to be a range \[min, max\] with 0 < min <= max/],
+      [
+        () => masks.multiblock({ batchSize: 2, aspectRatio: [-1, 2] }),
+        /expected `options.aspectRatio` to be a range \[min, max\] with 0 < min <= max/,
+      ],
       [() => masks.multiblock({ batchSize: 2, npred: 0 }), /expected `options.npred` to be at least 1 block/],
       [() => masks.multiblock({ batchSize: 2, nenc: 0 }), /expected `options.nenc` to be at least 1 block/],
-      [() => masks.multiblock({ batchSize: 2, inputSize: 16 }), /expected a patch grid of at least 2x2 for multi-block masks, got 1x1 .*the blocks cannot fit/],
-      [() => masks.multiblock({ batchSize: 2, predMaskScale: [0.01, 0.02], minKeep: 4 }), /the smallest target block .* is 1x2 = 2 patches, not more than `options.minKeep` 4: the blocks cannot fit/],
+      [
+        () => masks.multiblock({ batchSize: 2, inputSize: 16 }),
+        /expected a patch grid of at least 2x2 for multi-block masks, got 1x1 .*the blocks cannot fit/,
+      ],
+      [
+        () => masks.multiblock({ batchSize: 2, predMaskScale: [0.01, 0.02], minKeep: 4 }),
+        /the smallest target block .* is 1x2 = 2 patches, not more than `options.minKeep` 4: the blocks cannot fit/,
+      ],
       [() => masks.multiblock({ batchSize: 2, seed: -1 }), /expected `options.seed` to be a non-negative integer/],
       [() => masks.multiblock({ batchSize: 2, positionSeed: 2n ** 64n }), /`options.positionSeed`/],
-      [() => masks.multiblock({ batchSize: 2, device: 'gpu' }), /expected `options.device` to be 'cpu', 'cuda' or 'cuda:N'/],
+      [
+        () => masks.multiblock({ batchSize: 2, device: 'gpu' }),
+        /expected `options.device` to be 'cpu', 'cuda' or 'cuda:N'/,
+      ],
       [() => masks.multiblock({ batchSize: 2, nEnc: 1 }), /unknown option `options.nEnc`/],
       [() => masks.multiblock3d({ batchSize: 2, numBlocks: 0 }), /expected `options.numBlocks` to be at least 1 block/],
       [() => masks.multiblock3d({ batchSize: 2, configs: [] }), /expected `options.configs` to be a non-empty array/],
-      [() => masks.multiblock3d({ batchSize: 2, configs: [{ spatialScale: [0.2, 1.2] }] }), /expected `options.configs\[0\].spatialScale` to be a range/],
-      [() => masks.multiblock3d({ batchSize: 2, numBlocks: 2, configs: [{}] }), /give either `options.configs` or one config's fields/],
-      [() => masks.multiblock3d({ batchSize: 2, spatialScale: [1, 1], aspectRatio: [1, 1] }), /covers the whole 8x14x14 grid: the context would always be empty/],
-      [() => masks.multiblock3d({ batchSize: 2, numFrames: 1 }), /expected `options.numFrames` \(1\) to be at least `options.tubeletSize` \(2\)/],
-      [() => masks.multiblock3d({ batchSize: 2, maxTemporalKeep: 0 }), /`options.maxTemporalKeep` to be a number in \(0, 1\]/],
-      [() => masks.randomTube({ batchSize: 2, ratio: 1.5 }), /expected `options.ratio` to be a number in \[0, 1\], got 1.5/],
+      [
+        () => masks.multiblock3d({ batchSize: 2, configs: [{ spatialScale: [0.2, 1.2] }] }),
+        /expected `options.configs\[0\].spatialScale` to be a range/,
+      ],
+      [
+        () => masks.multiblock3d({ batchSize: 2, numBlocks: 2, configs: [{}] }),
+        /give either `options.configs` or one config's fields/,
+      ],
+      [
+        () => masks.multiblock3d({ batchSize: 2, spatialScale: [1, 1], aspectRatio: [1, 1] }),
+        /covers the whole 8x14x14 grid: the context would always be empty/,
+      ],
+      [
+        () => masks.multiblock3d({ batchSize: 2, numFrames: 1 }),
+        /expected `options.numFrames` \(1\) to be at least `options.tubeletSize` \(2\)/,
+      ],
+      [
+        () => masks.multiblock3d({ batchSize: 2, maxTemporalKeep: 0 }),
+        /`options.maxTemporalKeep` to be a number in \(0, 1\]/,
+      ],
+      [
+        () => masks.randomTube({ batchSize: 2, ratio: 1.5 }),
+        /expected `options.ratio` to be a number in \[0, 1\], got 1.5/,
+      ],
       [() => masks.randomTube({ batchSize: 2, positionSeed: 2 ** 33 }), /below 2\^32/],
-      [() => masks.binary({ batchSize: 2, sampler: 'tube' }), /expected `options.sampler` to be 'multiblock' or 'randomTube'/],
-      [() => new masks.MaskSampler('blocks', { batchSize: 1 }), /expected `kind` to be 'multiblock', 'multiblock3d' or 'randomTube'/],
+      [
+        () => masks.binary({ batchSize: 2, sampler: 'tube' }),
+        /expected `options.sampler` to be 'multiblock' or 'randomTube'/,
+      ],
+      [
+        () => new masks.MaskSampler('blocks', { batchSize: 1 }),
+        /expected `kind` to be 'multiblock', 'multiblock3d' or 'randomTube'/,
+      ],
     ];
     bad.forEach(([fn, re], i) => {
       it(`rejects bad options with a clear TypeError (${i}: ${re.source.slice(0, 50)})`, function () {
@@ -507,7 +616,14 @@ describe('masks', function () {
     it('a seed whose blocks are too small for minKeep fails with JEPA_MASK_UNSATISFIABLE', function () {
       // On a 4x4 grid, the smallest target block (draw 0) is 3x3, but tall draws are clamped to
       // 3 rows and 1 column: 3 patches, not more than minKeep 4.
-      const o = { inputSize: 64, encMaskScale: [0.6, 1], predMaskScale: [0.5, 1], aspectRatio: [1, 8], minKeep: 4, batchSize: 1 };
+      const o = {
+        inputSize: 64,
+        encMaskScale: [0.6, 1],
+        predMaskScale: [0.5, 1],
+        aspectRatio: [1, 8],
+        minKeep: 4,
+        batchSize: 1,
+      };
       let found = null;
       for (let s = 0; s < 200 && !found; s++) {
         try {
@@ -518,7 +634,9 @@ describe('masks', function () {
       }
       expect(found, 'some seed must draw a block of at most 4 patches').to.not.equal(null);
       expect(found.code).to.equal('JEPA_MASK_UNSATISFIABLE');
-      expect(found.message).to.match(/the target blocks drawn for seed \d+ are \d+x\d+ patches, not more than minKeep = 4: the reference sampler would loop forever/);
+      expect(found.message).to.match(
+        /the target blocks drawn for seed \d+ are \d+x\d+ patches, not more than minKeep = 4: the reference sampler would loop forever/,
+      );
     });
 
     it('async forms reject (never throw) with the same errors', async function () {
@@ -539,7 +657,9 @@ describe('masks', function () {
         expect(m.context[0].device).to.equal('cuda:0');
         expect(rowsOf(m.targets[0].cpu())).to.deep.equal(rowsOf(masks.multiblock({ ...o, device: 'cpu' }).targets[0]));
       } else {
-        expect(() => masks.multiblock(o)).to.throw().with.property('code', 'JEPA_CUDA_UNAVAILABLE');
+        expect(() => masks.multiblock(o))
+          .to.throw()
+          .with.property('code', 'JEPA_CUDA_UNAVAILABLE');
       }
     });
 
@@ -615,7 +735,8 @@ describe('masks', function () {
         tgts.forEach((t, k) => t[b].forEach((x) => owner.set(x, k)));
         for (const [x, k] of owner) expect(pixel(png, ...cellCenter(b, x))).to.deep.equal([...colors.targets[k]]);
         for (let x = 0; x < 196; x++) {
-          if (!owner.has(x) && !ctx[b].includes(x)) expect(pixel(png, ...cellCenter(b, x))).to.deep.equal([...colors.neither]);
+          if (!owner.has(x) && !ctx[b].includes(x))
+            expect(pixel(png, ...cellCenter(b, x))).to.deep.equal([...colors.neither]);
         }
         // Grid lines: the last pixel of every cell.
         expect(pixel(png, 4 + 9, 4 + b * 144 + 3)).to.deep.equal([...colors.grid]);
@@ -640,9 +761,14 @@ describe('masks', function () {
     });
 
     it('rejects what is not a batch of masks', function () {
-      expect(() => masks.render({ context: 1 })).to.throw(TypeError, /expected `masks` to be the result of a jepa.masks sampler/);
+      expect(() => masks.render({ context: 1 })).to.throw(
+        TypeError,
+        /expected `masks` to be the result of a jepa.masks sampler/,
+      );
       const m = masks.randomTube({ batchSize: 2, positionSeed: 0 });
-      expect(() => masks.render(m, { samples: 3 })).to.throw(/`options.samples` to be an integer from 1 to the batch size 2, got 3/);
+      expect(() => masks.render(m, { samples: 3 })).to.throw(
+        /`options.samples` to be an integer from 1 to the batch size 2, got 3/,
+      );
     });
   });
 });
