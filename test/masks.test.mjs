@@ -650,6 +650,25 @@ describe('masks', function () {
       expect(err.message).to.match(/`options.batchSize`/);
     });
 
+    it('native errors of the async forms reject with their codes', async function () {
+      const o = { inputSize: 64, encMaskScale: [0.6, 1], predMaskScale: [0.5, 1], aspectRatio: [1, 8], minKeep: 4 };
+      const codes = new Set();
+      for (let s = 0; s < 40; s++) {
+        await masks.multiblockAsync({ ...o, batchSize: 1, seed: s }).then(
+          (m) => m.context[0].dispose(),
+          (e) => codes.add(e.code),
+        );
+      }
+      expect([...codes]).to.deep.equal(['JEPA_MASK_UNSATISFIABLE']);
+      if (!jepa.cuda.isAvailable()) {
+        const err = await masks.multiblock3dAsync({ batchSize: 1, device: 'cuda' }).then(
+          () => null,
+          (e) => e,
+        );
+        expect(err.code).to.equal('JEPA_CUDA_UNAVAILABLE');
+      }
+    });
+
     it('a missing CUDA device gives JEPA_CUDA_UNAVAILABLE, a present one holds the masks', function () {
       const o = { ...presets.ijepaImageNet, batchSize: 2, seed: 1, positionSeed: 1, device: 'cuda' };
       if (jepa.cuda.isAvailable()) {
