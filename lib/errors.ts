@@ -28,6 +28,11 @@ export const ErrorCode = {
   LIBTORCH_MISMATCH: 'JEPA_LIBTORCH_MISMATCH',
   /** The native addon is missing (not built). */
   ADDON_NOT_FOUND: 'JEPA_ADDON_NOT_FOUND',
+  /**
+   * A mask sampler's options cannot produce a mask: the blocks drawn for this seed are too small
+   * for `minKeep`, or cover the whole grid (the reference sampler would loop forever).
+   */
+  MASK_UNSATISFIABLE: 'JEPA_MASK_UNSATISFIABLE',
   /** An unexpected internal error. */
   INTERNAL: 'JEPA_INTERNAL',
 } as const;

@@ -24,3 +24,6 @@ export {
   type TensorOptions,
 } from './tensor';
 export { float, Float, FLOAT_KEYS, OrderedDict, Size, TorchDevice, Tuple } from './values';
+import * as masks from './masks';
+/** JEPA mask samplers: I-JEPA multi-block, V-JEPA 3D multi-block, random tubes, H-JEPA binary masks. */
+export { masks };

@@ -30,6 +30,16 @@ export interface NativeTensor {
   sharesStorage(other: NativeTensor): boolean;
 }
 
+/** What a native mask sampler returns (native/bindings/masks_binding.cc). */
+export interface NativeMaskResult {
+  context: NativeTensor[];
+  targets: NativeTensor[];
+  binary: NativeTensor[];
+  sizes: number[][];
+  relaxed: number;
+  state: Uint32Array;
+}
+
 export interface NativeAddon {
   NativeTensor: new () => NativeTensor;
   tensorFromTypedArray(data: ArrayBufferView, shape: number[], dtype: string, device: string): NativeTensor;
@@ -42,4 +52,13 @@ export interface NativeAddon {
   cudaIsAvailable(): boolean;
   cudaDeviceCount(): number;
   torchVersion: string;
+  masksMultiblock(opts: object, state?: Uint32Array | null): NativeMaskResult;
+  masksMultiblockAsync(opts: object, state?: Uint32Array | null): Promise<NativeMaskResult>;
+  masksMultiblock3d(opts: object, state?: Uint32Array | null): NativeMaskResult;
+  masksMultiblock3dAsync(opts: object, state?: Uint32Array | null): Promise<NativeMaskResult>;
+  masksRandomTube(opts: object, state?: Uint32Array | null): NativeMaskResult;
+  masksRandomTubeAsync(opts: object, state?: Uint32Array | null): Promise<NativeMaskResult>;
+  masksToBinary(masks: NativeTensor[], numPatches: number, dtype: string): NativeTensor;
+  masksToIndices(mask: NativeTensor, nonzero: boolean): NativeTensor;
+  masksRngCheck(seed: number, ranges: number[]): { ours: number[]; torch: number[] };
 }

@@ -18,6 +18,7 @@ inline constexpr const char* kNotContiguous = "JEPA_NOT_CONTIGUOUS";
 inline constexpr const char* kTorch = "JEPA_TORCH_ERROR";
 inline constexpr const char* kOutOfMemory = "JEPA_OUT_OF_MEMORY";
 inline constexpr const char* kInternal = "JEPA_INTERNAL";
+inline constexpr const char* kMaskUnsatisfiable = "JEPA_MASK_UNSATISFIABLE";
 }  // namespace code
 
 // An error raised by jepa's own C++ code; `type_error` asks for a JS TypeError.
