@@ -30,6 +30,16 @@ export const ErrorCode = {
   ADDON_NOT_FOUND: 'JEPA_ADDON_NOT_FOUND',
   /** An unexpected internal error. */
   INTERNAL: 'JEPA_INTERNAL',
+  /** A file to read does not exist. */
+  FILE_NOT_FOUND: 'JEPA_FILE_NOT_FOUND',
+  /** A file is not a TorchScript module (torch.jit.save), or is corrupt. */
+  INVALID_MODULE: 'JEPA_INVALID_MODULE',
+  /** A TorchScript module has no method of the given name. */
+  METHOD_NOT_FOUND: 'JEPA_METHOD_NOT_FOUND',
+  /** A module cannot change (train/eval/to) while calls on it are in flight. */
+  MODULE_BUSY: 'JEPA_MODULE_BUSY',
+  /** A tensor is on another device than the module that should use it. */
+  DEVICE_MISMATCH: 'JEPA_DEVICE_MISMATCH',
 } as const;
 
 /** One of the values of {@link ErrorCode}. */

@@ -24,3 +24,12 @@ export {
   type TensorOptions,
 } from './tensor';
 export { float, Float, FLOAT_KEYS, OrderedDict, Size, TorchDevice, Tuple } from './values';
+export {
+  getNumThreads,
+  loadModule,
+  loadModuleSync,
+  Module,
+  setNumThreads,
+  type LoadModuleOptions,
+  type MethodArgument,
+} from './module';

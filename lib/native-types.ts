@@ -27,6 +27,26 @@ export interface NativeTensor {
   sharesStorage(other: NativeTensor): boolean;
 }
 
+/** A TorchScript module handle (native/bindings/module_binding.cc). */
+export interface NativeModule {
+  run(method: string, args: unknown[]): Promise<unknown>;
+  runSync(method: string, args: unknown[]): unknown;
+  methods(): string[];
+  schema(method: string): string;
+  arguments(method: string): { name: string; type: string; hasDefault: boolean }[];
+  namedParameters(): [string, NativeTensor][];
+  namedBuffers(): [string, NativeTensor][];
+  train(on: boolean): void;
+  isTraining(): boolean;
+  to(device: string | null, dtype: string | null): void;
+  device(): string;
+  dtype(): string | null;
+  save(path: string): Promise<void>;
+  saveSync(path: string): void;
+  inFlight(): number;
+  dispose(): void;
+}
+
 export interface NativeAddon {
   NativeTensor: new () => NativeTensor;
   tensorFromTypedArray(data: ArrayBufferView, shape: number[], dtype: string, device: string): NativeTensor;
@@ -39,4 +59,8 @@ export interface NativeAddon {
   cudaIsAvailable(): boolean;
   cudaDeviceCount(): number;
   torchVersion: string;
+  loadModule(path: string, device: string | null, dtype: string | null): Promise<NativeModule>;
+  loadModuleSync(path: string, device: string | null, dtype: string | null): NativeModule;
+  setNumThreads(threads: number): void;
+  getNumThreads(): number;
 }
