@@ -40,6 +40,8 @@ export const ErrorCode = {
   MODULE_BUSY: 'JEPA_MODULE_BUSY',
   /** A tensor is on another device than the module that should use it. */
   DEVICE_MISMATCH: 'JEPA_DEVICE_MISMATCH',
+  /** A feature this build lacks (e.g. writing .pt files without the .pt writer). */
+  NOT_AVAILABLE: 'JEPA_NOT_AVAILABLE',
 } as const;
 
 /** One of the values of {@link ErrorCode}. */

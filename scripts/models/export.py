@@ -152,6 +152,7 @@ def export_jepa(out, name, video):
             c.call(loaded, "forward", x, [ctx_mask], note="one [B, K] keep mask")
             c.call(loaded, "forward", x, [tgt1, tgt2], note="two masks, concatenated on the batch")
             c.call(loaded, "forward", x, [shared], note="a 1-D keep mask shared by the batch")
+            c.call(loaded, "input_shape")
         c.write(path, fname + ".pt")
     path = os.path.join(folder, "predictor.pt")
     loaded = save_scripted(pred, path)

@@ -228,6 +228,8 @@ class VisionTransformer(nn.Module):
                  attn_drop_rate=0.0, drop_path_rate=0.0, norm_layer=nn.LayerNorm, init_std=0.02):
         super().__init__()
         self.embed_dim = embed_dim
+        self.input_shape_: List[int] = [in_chans, num_frames, img_size, img_size] if num_frames > 1 else [
+            in_chans, img_size, img_size]
         if num_frames > 1:
             self.patch_embed = PatchEmbed3D(patch_size, tubelet_size, in_chans, embed_dim)
         else:
@@ -250,6 +252,11 @@ class VisionTransformer(nn.Module):
         for blk in self.blocks:
             x = blk(x)
         return self.norm(x)
+
+    @torch.jit.export
+    def input_shape(self) -> List[int]:
+        """The input this encoder takes, without the batch: [C, H, W] or [C, T, H, W]."""
+        return self.input_shape_
 
 
 class VisionTransformerPredictor(nn.Module):
