@@ -24,8 +24,18 @@ function run(cmd, args, opts = {}) {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed with exit code ${r.status}`);
 }
 
-function pythonHas(python, modules) {
-  const r = spawnSync(python, ['-c', `import ${modules.join(', ')}`], { stdio: 'ignore', timeout: 120000 });
+// Python packages besides torch and numpy: timm and transformers make the model fixtures
+// (scripts/models/export.py: H-JEPA's timm ViT, transformers' VJEPA2Model). The tests themselves
+// need only torch and numpy (the fixtures are committed).
+const EXTRA_PIP_PACKAGES = ['timm', 'transformers==5.18.*'];
+
+/** Whether `python` can find the modules of these pip requirements ('transformers==5.18.*' -> transformers). */
+function pythonHas(python, requirements) {
+  const modules = requirements.map((r) => r.split(/[=<>!~ ]/)[0].replace(/-/g, '_'));
+  // find_spec rather than import: timm's import can fail on a torchvision built for another torch,
+  // which scripts/models/export.py works around; the package is there all the same.
+  const code = `import importlib.util, sys; sys.exit(0 if all(importlib.util.find_spec(m) for m in ${JSON.stringify(modules)}) else 1)`;
+  const r = spawnSync(python, ['-c', code], { stdio: 'ignore', timeout: 120000 });
   return r.status === 0;
 }
 
@@ -51,7 +61,7 @@ function testPython() {
     return python;
   }
   log(`${python} lacks torch or numpy: installing torch==${PINNED_TORCH} and numpy into ${LOCAL_VENV}`);
-  installLocal(['numpy']);
+  installLocal(['numpy', ...EXTRA_PIP_PACKAGES]);
   return localPython();
 }
 

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
+import { after, before, describe, it } from 'mocha';
 import jepa from 'jepa-native';
 import { cleanup, pythonJson, runPython, tmpDir } from './helpers.mjs';
 

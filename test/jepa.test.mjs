@@ -2,6 +2,7 @@
 // Python modules' on the fixtures; bad input names what was expected.
 import path from 'node:path';
 import { expect } from 'chai';
+import { before, describe, it } from 'mocha';
 import jepa from 'jepa-native';
 import { expectMatches, FIXTURES, loadCases, maxAbsDiff } from './model-fixtures.mjs';
 

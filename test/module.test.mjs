@@ -4,8 +4,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { expect } from 'chai';
+import { before, describe, it } from 'mocha';
 import jepa from 'jepa-native';
-import { cleanup, pythonJson, tmpDir } from './helpers.mjs';
+import { cleanup, pythonJson, runNode, tmpDir } from './helpers.mjs';
 import { checkParity, expectMatches, FIXTURES, loadCases, maxAbsDiff } from './model-fixtures.mjs';
 
 const fixture = (...p) => path.join(FIXTURES, ...p);
@@ -466,5 +467,40 @@ describe('Module: the event loop and concurrent calls', () => {
     if (global.gc) global.gc();
     const out = await p;
     expect(out.shape).to.deep.equal([128, 128]);
+  });
+});
+
+describe('Module: worker threads', () => {
+  it('a worker thread loads and runs a module; terminating it during a call leaves the process alive', () => {
+    const file = JSON.stringify(fixture('values.pt'));
+    const r = runNode(`
+import { Worker } from 'node:worker_threads';
+import jepa from 'jepa-native';
+const code = \`
+  import { parentPort } from 'node:worker_threads';
+  import jepa from 'jepa-native';
+  (async () => {
+    const m = await jepa.loadModule(${file.replace(/\\/g, '\\\\')});
+    const y = await m.forward(jepa.ones([3]), 4);
+    parentPort.postMessage(Array.from(y.data()));
+    m.run('spin', jepa.randn([256, 256], { seed: 1 }), 200);
+    parentPort.postMessage('spinning');
+  })();
+\`;
+const w = new Worker(code, { eval: true });
+const messages = [];
+await new Promise((resolve, reject) => {
+  w.on('message', (m) => { messages.push(m); if (m === 'spinning') resolve(); });
+  w.on('error', reject);
+});
+await w.terminate();
+const m = await jepa.loadModule(${file});
+const y = await m.forward(jepa.ones([2]), 3);
+console.log(JSON.stringify({ messages, main: Array.from(y.data()) }));
+`);
+    expect(r.status, r.stderr).to.equal(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop());
+    expect(out.messages[0]).to.deep.equal([4, 4, 4]);
+    expect(out.main).to.deep.equal([3, 3]);
   });
 });

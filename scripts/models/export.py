@@ -29,8 +29,9 @@ DTYPES = {torch.float32: "float32", torch.float64: "float64", torch.float16: "fl
 
 
 def import_timm():
-    """timm imports torchvision; the only torchvision wheel offline here is a CUDA build whose
-    operators cannot load next to the CPU torch, so its fake-kernel registrations are skipped."""
+    """timm (and transformers' V-JEPA 2) import torchvision; the only torchvision wheel offline
+    here is a CUDA build whose operators cannot load next to the CPU torch, so its fake-kernel
+    registrations are skipped."""
     try:
         import torchvision  # noqa: F401
     except Exception:
@@ -242,6 +243,7 @@ def export_vl(out):
 
 
 def export_vjepa2_tiny(out):
+    import_timm()
     from vjepa2_hf import VJEPA2Encoder, tiny_config
     torch.manual_seed(7)
     model = VJEPA2Encoder(tiny_config()).eval()
@@ -384,6 +386,7 @@ def export_bench(out, vitg, frames):
     save_scripted(vit(img_size=224, patch_size=16, embed_dim=768, depth=12, num_heads=12), os.path.join(out, "vit_b16.pt"))
     save_scripted(Predictor(), os.path.join(out, "vl_predictor.pt"))
     if vitg:
+        import_timm()
         from vjepa2_hf import VJEPA2Encoder, vitg_fpc64_384_config
         model = VJEPA2Encoder(vitg_fpc64_384_config()).eval()
         video = torch.randn(1, frames, 3, 384, 384)
