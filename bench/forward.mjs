@@ -1,4 +1,4 @@
-// npm run bench:forward [-- --iters N --threads T --vitg --frames F]
+// npm run bench:forward [-- --iters N --threads T --vitg --frames F --vitg-iters K --only NAME]
 //
 // The same TorchScript module timed from Node (jepa-native: async forward on a worker thread, and
 // forwardSync) and from Python (torch.jit.load, forward under torch.no_grad(), which is what
@@ -177,7 +177,8 @@ async function main() {
   console.log('| case | iters | Python ms (median) | Node async ms | Node sync ms | async / Python | sync / Python |');
   console.log('|---|---|---|---|---|---|---|');
   const rows = [];
-  for (const c of cases()) {
+  const only = arg('only', null);
+  for (const c of cases().filter((x) => typeof only !== 'string' || x.name.includes(only))) {
     const rounds = c.rounds ?? 4;
     const batch = Math.max(1, Math.round(c.iters / rounds));
     const warmup = c.warmup ?? 3;
