@@ -35,6 +35,18 @@ export const ErrorCode = {
   MASK_UNSATISFIABLE: 'JEPA_MASK_UNSATISFIABLE',
   /** An unexpected internal error. */
   INTERNAL: 'JEPA_INTERNAL',
+  /** A file to read does not exist. */
+  FILE_NOT_FOUND: 'JEPA_FILE_NOT_FOUND',
+  /** A file is not a TorchScript module (torch.jit.save), or is corrupt. */
+  INVALID_MODULE: 'JEPA_INVALID_MODULE',
+  /** A TorchScript module has no method of the given name. */
+  METHOD_NOT_FOUND: 'JEPA_METHOD_NOT_FOUND',
+  /** A module cannot change (train/eval/to) while calls on it are in flight. */
+  MODULE_BUSY: 'JEPA_MODULE_BUSY',
+  /** A tensor is on another device than the module that should use it. */
+  DEVICE_MISMATCH: 'JEPA_DEVICE_MISMATCH',
+  /** A feature this build lacks (e.g. writing .pt files without the .pt writer). */
+  NOT_AVAILABLE: 'JEPA_NOT_AVAILABLE',
 } as const;
 
 /** One of the values of {@link ErrorCode}. */

@@ -27,3 +27,43 @@ export { float, Float, FLOAT_KEYS, OrderedDict, Size, TorchDevice, Tuple } from 
 import * as masks from './masks';
 /** JEPA mask samplers: I-JEPA multi-block, V-JEPA 3D multi-block, random tubes, H-JEPA binary masks. */
 export { masks };
+export {
+  getNumThreads,
+  loadModule,
+  loadModuleSync,
+  Module,
+  setNumThreads,
+  type LoadModuleOptions,
+  type MethodArgument,
+} from './module';
+export {
+  cosineScores,
+  HJEPA,
+  JEPA,
+  JEPA_FILES,
+  MotionAutoencoder,
+  VisionLanguagePredictor,
+  type EncodeOptions,
+  type HJEPAOutput,
+  type JEPAPaths,
+  type LabelScore,
+  type MotionEncoding,
+} from './jepa';
+export {
+  aggregateFeatures,
+  featureDict,
+  featureFileName,
+  featureFilePath,
+  featureGrid,
+  frameFeatures,
+  parseFeatureFileName,
+  patchFeatures,
+  speciesSlug,
+  VJEPA2_LAYOUT,
+  writeFeatureFile,
+  type AggregationMethod,
+  type FeatureDict,
+  type FeatureFileInfo,
+  type FeatureLayout,
+  type HierarchicalFeatures,
+} from './features';

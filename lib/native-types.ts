@@ -40,6 +40,26 @@ export interface NativeMaskResult {
   state: Uint32Array;
 }
 
+/** A TorchScript module handle (native/bindings/module_binding.cc). */
+export interface NativeModule {
+  run(method: string, args: unknown[]): Promise<unknown>;
+  runSync(method: string, args: unknown[]): unknown;
+  methods(): string[];
+  schema(method: string): string;
+  arguments(method: string): { name: string; type: string; hasDefault: boolean }[];
+  namedParameters(): [string, NativeTensor][];
+  namedBuffers(): [string, NativeTensor][];
+  train(on: boolean): void;
+  isTraining(): boolean;
+  to(device: string | null, dtype: string | null): void;
+  device(): string;
+  dtype(): string | null;
+  save(path: string): Promise<void>;
+  saveSync(path: string): void;
+  inFlight(): number;
+  dispose(): void;
+}
+
 export interface NativeAddon {
   NativeTensor: new () => NativeTensor;
   tensorFromTypedArray(data: ArrayBufferView, shape: number[], dtype: string, device: string): NativeTensor;
@@ -61,4 +81,10 @@ export interface NativeAddon {
   masksToBinary(masks: NativeTensor[], numPatches: number, dtype: string): NativeTensor;
   masksToIndices(mask: NativeTensor, nonzero: boolean): NativeTensor;
   masksRngCheck(seed: number, ranges: number[]): { ours: number[]; torch: number[] };
+  loadModule(path: string, device: string | null, dtype: string | null): Promise<NativeModule>;
+  loadModuleSync(path: string, device: string | null, dtype: string | null): NativeModule;
+  setNumThreads(threads: number): void;
+  getNumThreads(): number;
+  featureMean(features: NativeTensor, dims: number[], keepdim: boolean): NativeTensor;
+  featureSelect(features: NativeTensor, dim: number, index: number): NativeTensor;
 }

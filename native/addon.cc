@@ -3,11 +3,16 @@
 #include <torch/csrc/api/include/torch/version.h>
 
 #include "bindings/masks_binding.h"
+#include "bindings/module_binding.h"
 #include "bindings/tensor_binding.h"
 #include "common.h"
 #include "tensor.h"
 
 namespace jepa {
+
+// native/bindings/features_binding.cc
+void InitFeatures(Napi::Env env, Napi::Object exports);
+
 namespace {
 
 Napi::Value CudaIsAvailable(const Napi::CallbackInfo& info) {
@@ -27,6 +32,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
   TensorHandle::Init(env, exports);
   InitMasks(env, exports);
+  ModuleHandle::Init(env, exports);
+  InitFeatures(env, exports);
   exports.Set("cudaIsAvailable", Napi::Function::New(env, CudaIsAvailable));
   exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCountJs));
   exports.Set("torchVersion", Napi::String::New(env, TORCH_VERSION));

@@ -51,14 +51,20 @@ class PromiseWorker : public Napi::AsyncWorker {
     SetError(message_);
   }
 
+  // OnOK and OnError may run while the environment is being torn down (a worker thread
+  // terminated during the work): then JS cannot run and every Napi call throws. Such errors are
+  // swallowed (there is no one left to receive the result); an escaping exception would abort.
   void OnOK() override {
     Napi::Env env = Env();
-    Napi::HandleScope scope(env);
     try {
-      Napi::Value value = Guard(env, [&]() { return done_(env, result_); });
-      deferred_.Resolve(value);
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
+      Napi::HandleScope scope(env);
+      try {
+        Napi::Value value = Guard(env, [&]() { return done_(env, result_); });
+        deferred_.Resolve(value);
+      } catch (const Napi::Error& e) {
+        deferred_.Reject(e.Value());
+      }
+    } catch (const Napi::Error&) {
     }
     work_ = nullptr;
     result_ = R();
@@ -66,8 +72,11 @@ class PromiseWorker : public Napi::AsyncWorker {
 
   void OnError(const Napi::Error&) override {
     Napi::Env env = Env();
-    Napi::HandleScope scope(env);
-    deferred_.Reject(MakeError(env, code_, message_, type_error_).Value());
+    try {
+      Napi::HandleScope scope(env);
+      deferred_.Reject(MakeError(env, code_, message_, type_error_).Value());
+    } catch (const Napi::Error&) {
+    }
     work_ = nullptr;
   }
 

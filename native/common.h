@@ -42,6 +42,7 @@ class ReleaseQueue {
 // Per-environment state (one per main thread or worker thread that loads the addon).
 struct AddonData {
   Napi::FunctionReference tensor_ctor;
+  Napi::FunctionReference module_ctor;
   std::shared_ptr<ReleaseQueue> release_queue;
 };
 

@@ -19,6 +19,11 @@ inline constexpr const char* kTorch = "JEPA_TORCH_ERROR";
 inline constexpr const char* kOutOfMemory = "JEPA_OUT_OF_MEMORY";
 inline constexpr const char* kInternal = "JEPA_INTERNAL";
 inline constexpr const char* kMaskUnsatisfiable = "JEPA_MASK_UNSATISFIABLE";
+inline constexpr const char* kFileNotFound = "JEPA_FILE_NOT_FOUND";
+inline constexpr const char* kInvalidModule = "JEPA_INVALID_MODULE";
+inline constexpr const char* kMethodNotFound = "JEPA_METHOD_NOT_FOUND";
+inline constexpr const char* kModuleBusy = "JEPA_MODULE_BUSY";
+inline constexpr const char* kDeviceMismatch = "JEPA_DEVICE_MISMATCH";
 }  // namespace code
 
 // An error raised by jepa's own C++ code; `type_error` asks for a JS TypeError.

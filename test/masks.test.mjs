@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
+import { after, before, describe, it } from 'mocha';
 import jepa from 'jepa-native';
 import { PNG } from 'pngjs';
 import { cleanup, pythonPath, ROOT, tmpDir } from './helpers.mjs';

@@ -1,0 +1,45 @@
+// JS handles to TorchScript modules (the native side of lib/module.ts).
+#pragma once
+#include <napi.h>
+
+#include <memory>
+
+#include "module.h"
+
+namespace jepa {
+
+// One JS object per loaded module. Calls convert their arguments into IValues on the JS thread
+// (typed by the method's schema), run on a libuv worker (async forms) and convert the results
+// back on the JS thread. See lib/module.ts for the raw value encoding shared with TS.
+class ModuleHandle : public Napi::ObjectWrap<ModuleHandle> {
+ public:
+  static void Init(Napi::Env env, Napi::Object exports);
+  static Napi::Object New(Napi::Env env, std::shared_ptr<ScriptModule> module);
+
+  explicit ModuleHandle(const Napi::CallbackInfo& info);
+
+ private:
+  ScriptModule& Live() const;
+  std::vector<c10::IValue> ConvertArgs(const Napi::CallbackInfo& info, const std::string& method);
+
+  Napi::Value Run(const Napi::CallbackInfo& info);
+  Napi::Value RunSync(const Napi::CallbackInfo& info);
+  Napi::Value Methods(const Napi::CallbackInfo& info);
+  Napi::Value Schema(const Napi::CallbackInfo& info);
+  Napi::Value Arguments(const Napi::CallbackInfo& info);
+  Napi::Value NamedParameters(const Napi::CallbackInfo& info);
+  Napi::Value NamedBuffers(const Napi::CallbackInfo& info);
+  Napi::Value Train(const Napi::CallbackInfo& info);
+  Napi::Value IsTraining(const Napi::CallbackInfo& info);
+  Napi::Value To(const Napi::CallbackInfo& info);
+  Napi::Value Device(const Napi::CallbackInfo& info);
+  Napi::Value Dtype(const Napi::CallbackInfo& info);
+  Napi::Value Save(const Napi::CallbackInfo& info);
+  Napi::Value SaveSync(const Napi::CallbackInfo& info);
+  Napi::Value InFlight(const Napi::CallbackInfo& info);
+  Napi::Value Dispose(const Napi::CallbackInfo& info);
+
+  std::shared_ptr<ScriptModule> module_;
+};
+
+}  // namespace jepa
