@@ -18,16 +18,9 @@ interface BuildInfo {
   torchVersion: string | null;
 }
 
-function libtorchVersion(dir: string): string | null {
-  const versionPy = path.join(dir, 'version.py');
-  if (fs.existsSync(versionPy)) {
-    const m = /__version__\s*=\s*['"]([^'"]+)['"]/.exec(fs.readFileSync(versionPy, 'utf8'));
-    if (m) return m[1];
-  }
-  const buildVersion = path.join(dir, 'build-version');
-  if (fs.existsSync(buildVersion)) return fs.readFileSync(buildVersion, 'utf8').trim();
-  return null;
-}
+// The one reader of a libtorch folder's version, shared with the build (shipped in the package).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { libtorchVersion } = require('../scripts/find-libtorch.js') as { libtorchVersion: (dir: string) => string | null };
 
 const REBUILD_HINT =
   'Rebuild the addon against the libtorch you have now: `npm rebuild jepa-native` in your project ' +

@@ -4,16 +4,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { after, before, describe, it } from 'mocha';
 import jepa from 'jepa-native';
-import { cleanup, pythonJson, runPython, tmpDir } from './helpers.mjs';
-
-function thrown(fn) {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected an exception');
-}
+import { cleanup, pythonJson, runPython, thrown, tmpDir } from './helpers.mjs';
 
 describe('features: V-JEPA 2 layout and aggregation', () => {
   let dir;

@@ -61,3 +61,23 @@ export function runNode(code, { env = {}, args = [] } = {}) {
 }
 
 export const tmpRoot = os.tmpdir();
+
+/** The exception `fn` throws (fails the test when it throws nothing). */
+export function thrown(fn) {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected an exception');
+}
+
+/** The rejection reason of `promise` (fails the test when it resolves). */
+export async function rejection(promise) {
+  try {
+    await promise;
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected a rejection');
+}

@@ -5,17 +5,9 @@ import { expect } from 'chai';
 import { before, describe, it } from 'mocha';
 import jepa from 'jepa-native';
 import { expectMatches, FIXTURES, loadCases, maxAbsDiff } from './model-fixtures.mjs';
+import { rejection } from './helpers.mjs';
 
 const fixture = (...p) => path.join(FIXTURES, ...p);
-
-async function rejection(promise) {
-  try {
-    await promise;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
-}
 
 for (const kind of ['ijepa', 'vjepa']) {
   describe(`JEPA (${kind === 'ijepa' ? 'I-JEPA, images' : 'V-JEPA, videos'})`, () => {

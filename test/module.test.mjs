@@ -6,7 +6,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { expect } from 'chai';
 import { before, describe, it } from 'mocha';
 import jepa from 'jepa-native';
-import { cleanup, pythonJson, runNode, tmpDir } from './helpers.mjs';
+import { cleanup, pythonJson, rejection, runNode, thrown, tmpDir } from './helpers.mjs';
 import { checkParity, expectMatches, FIXTURES, loadCases, maxAbsDiff } from './model-fixtures.mjs';
 
 const fixture = (...p) => path.join(FIXTURES, ...p);
@@ -24,24 +24,6 @@ const MODELS = [
   'vl_predictor.pt',
   'vjepa2_tiny.pt',
 ];
-
-async function rejection(promise) {
-  try {
-    await promise;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
-}
-
-function thrown(fn) {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected an exception');
-}
 
 describe('Module: parity with Python (every fixture model, every method)', () => {
   for (const name of MODELS) {
