@@ -9,6 +9,19 @@
  */
 export { DTYPES, type Device, type Dtype, type TensorTypedArray, type TypedArrayOf } from './dtype';
 export { ErrorCode, JepaError, type ErrorCodeValue } from './errors';
+export {
+  isParameter,
+  load,
+  loadSync,
+  open,
+  openSync,
+  parameter,
+  PtArchive,
+  save,
+  saveSync,
+  type LoadOptions,
+  type PtEntry,
+} from './io';
 export { cuda, memory, torchVersion, type MemoryInfo } from './runtime';
 export {
   arange,
@@ -23,4 +36,4 @@ export {
   type TensorData,
   type TensorOptions,
 } from './tensor';
-export { float, Float, FLOAT_KEYS, OrderedDict, Size, TorchDevice, Tuple } from './values';
+export { float, Float, FLOAT_KEYS, OrderedDict, PY_ATTRS, Size, TorchDevice, TorchDtype, Tuple } from './values';

@@ -27,6 +27,36 @@ export interface NativeTensor {
   sharesStorage(other: NativeTensor): boolean;
 }
 
+/** The classes and helpers the .pt conversion needs (lib/io.ts). */
+export interface PtClasses {
+  Tuple: unknown;
+  Size: unknown;
+  OrderedDict: unknown;
+  TorchDevice: unknown;
+  TorchDtype: unknown;
+  Float: unknown;
+  FLOAT_KEYS: symbol;
+  PY_ATTRS: symbol;
+  wrapTensor(handle: NativeTensor, parameter: boolean, requiresGrad: boolean): unknown;
+  tensorInfo(value: unknown): [NativeTensor, boolean, boolean] | undefined;
+}
+
+export interface PtEntry {
+  key: string;
+  path: unknown[];
+  dtype: string;
+  shape: number[];
+  nbytes: number;
+  parameter: boolean;
+}
+
+export interface NativePtArchive {
+  entries(classes: PtClasses): PtEntry[];
+  get(path: unknown[], device: string | null, classes: PtClasses): unknown;
+  getAsync(path: unknown[], device: string | null, classes: PtClasses): Promise<unknown>;
+  close(): void;
+}
+
 export interface NativeAddon {
   NativeTensor: new () => NativeTensor;
   tensorFromTypedArray(data: ArrayBufferView, shape: number[], dtype: string, device: string): NativeTensor;
@@ -39,4 +69,10 @@ export interface NativeAddon {
   cudaIsAvailable(): boolean;
   cudaDeviceCount(): number;
   torchVersion: string;
+  ptLoadSync(path: string, mmap: boolean, device: string | null, classes: PtClasses): unknown;
+  ptLoad(path: string, mmap: boolean, device: string | null, classes: PtClasses): Promise<unknown>;
+  ptSaveSync(path: string, value: unknown, classes: PtClasses): void;
+  ptSave(path: string, value: unknown, classes: PtClasses): Promise<void>;
+  ptOpenSync(path: string, mmap: boolean): NativePtArchive;
+  ptOpen(path: string, mmap: boolean): Promise<NativePtArchive>;
 }

@@ -18,6 +18,14 @@ inline constexpr const char* kNotContiguous = "JEPA_NOT_CONTIGUOUS";
 inline constexpr const char* kTorch = "JEPA_TORCH_ERROR";
 inline constexpr const char* kOutOfMemory = "JEPA_OUT_OF_MEMORY";
 inline constexpr const char* kInternal = "JEPA_INTERNAL";
+inline constexpr const char* kFileNotFound = "JEPA_FILE_NOT_FOUND";
+inline constexpr const char* kIo = "JEPA_IO_ERROR";
+inline constexpr const char* kPtCorrupt = "JEPA_PT_CORRUPT";
+inline constexpr const char* kPtUnsafeGlobal = "JEPA_PT_UNSAFE_GLOBAL";
+inline constexpr const char* kPtUnsupported = "JEPA_PT_UNSUPPORTED";
+inline constexpr const char* kPtLimit = "JEPA_PT_LIMIT";
+inline constexpr const char* kPtTorchScript = "JEPA_PT_TORCHSCRIPT";
+inline constexpr const char* kPtLegacyFormat = "JEPA_PT_LEGACY_FORMAT";
 }  // namespace code
 
 // An error raised by jepa's own C++ code; `type_error` asks for a JS TypeError.
