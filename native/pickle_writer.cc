@@ -65,9 +65,15 @@ class Pickler {
   void Remember(const void* v) { by_object_[v] = Memoize(); }
 
   // --- scalars --------------------------------------------------------------------------------
-  void Str(const std::string& s) {
-    auto it = strings_.find(s);
-    if (it != strings_.end()) {
+  // Strings are memoized by value within a namespace: Python memoizes by object identity, and
+  // equal user strings are usually one (interned) object, while the strings of persistent ids
+  // ('storage', 'cpu', storage keys) are other objects, and tensor metadata keys are new objects
+  // each time (`dedup` false). This reproduces Python's bytes in the common cases.
+  enum Space { kUser, kPid };
+  void Str(const std::string& s, Space space = kUser, bool dedup = true) {
+    auto& memo = space == kUser ? strings_ : pid_strings_;
+    auto it = memo.find(s);
+    if (dedup && it != memo.end()) {
       Get(it->second);
       return;
     }
@@ -78,7 +84,8 @@ class Pickler {
     Byte('X');
     U32(static_cast<uint32_t>(s.size()));
     buf_ += s;
-    strings_.emplace(s, Memoize());
+    const uint32_t idx = Memoize();
+    if (dedup) memo.emplace(s, idx);
   }
 
   void Int(int64_t v) {
@@ -279,14 +286,14 @@ class Pickler {
                   true);
     }
     Byte('(');
-    Str("storage");
+    Str("storage", kPid);
     if (v3) {
       Global("torch.storage", "UntypedStorage");
     } else {
       Global("torch", LegacyStorageName(dtype));
     }
-    Str(std::to_string(index));
-    Str(Location(t.device()));
+    Str(std::to_string(index), kPid);
+    Str(Location(t.device()), kPid);
     Int(v3 ? nbytes : nbytes / itemsize);
     Byte('t');
     Memoize();
@@ -302,13 +309,13 @@ class Pickler {
       Memoize();
       if (t.is_conj() && t.is_neg()) {
         Byte('(');
-        Str("conj");
+        Str("conj", kUser, false);
         Byte(0x88);
-        Str("neg");
+        Str("neg", kUser, false);
         Byte(0x88);
         Byte('u');
       } else {
-        Str(t.is_conj() ? "conj" : "neg");
+        Str(t.is_conj() ? "conj" : "neg", kUser, false);
         Byte(0x88);
         Byte('s');
       }
@@ -472,6 +479,7 @@ class Pickler {
   uint32_t next_memo_ = 0;
   std::unordered_map<const void*, uint32_t> by_object_;
   std::unordered_map<std::string, uint32_t> strings_;
+  std::unordered_map<std::string, uint32_t> pid_strings_;
   std::unordered_map<std::string, uint32_t> globals_;
   std::unordered_map<const void*, std::pair<size_t, at::ScalarType>> storage_keys_;
 };

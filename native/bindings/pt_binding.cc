@@ -251,7 +251,8 @@ class ToJs {
         Napi::Function add = set.Get("add").As<Napi::Function>();
         Napi::Object marks;
         for (const Value* item : v->items) {
-          Napi::Value js = Key(item, depth);
+          // An integral float element stays a number and is marked, as in other containers.
+          Napi::Value js = Convert(item, depth + 1);
           add.Call(set, {js});
           if (item->kind == Kind::kFloat && IntegralFloat(item->f)) Mark(set, &marks, js);
         }
