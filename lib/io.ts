@@ -59,6 +59,8 @@ const CLASSES: PtClasses = {
   },
 };
 
+native.ptInit(CLASSES);
+
 function checkPath(value: unknown, name = 'path'): string {
   if (value instanceof URL) {
     if (value.protocol !== 'file:') throw invalidArgument(`expected \`${name}\` to be a file: URL, got ${value.href}`);
@@ -99,14 +101,14 @@ function openOptions(options: unknown): { mmap: boolean } {
 export async function load(file: string | URL, options?: LoadOptions): Promise<unknown> {
   const p = checkPath(file);
   const o = loadOptions(options);
-  return withCallerStack(native.ptLoad(p, o.mmap, o.device, CLASSES));
+  return withCallerStack(native.ptLoad(p, o.mmap, o.device));
 }
 
 /** {@link load} on the calling thread (for scripts). */
 export function loadSync(file: string | URL, options?: LoadOptions): unknown {
   const p = checkPath(file);
   const o = loadOptions(options);
-  return native.ptLoadSync(p, o.mmap, o.device, CLASSES);
+  return native.ptLoadSync(p, o.mmap, o.device);
 }
 
 /**
@@ -120,13 +122,13 @@ export function loadSync(file: string | URL, options?: LoadOptions): unknown {
  */
 export async function save(file: string | URL, value: unknown): Promise<void> {
   const p = checkPath(file);
-  return withCallerStack(native.ptSave(p, value, CLASSES));
+  return withCallerStack(native.ptSave(p, value));
 }
 
 /** {@link save} on the calling thread (for scripts). */
 export function saveSync(file: string | URL, value: unknown): void {
   const p = checkPath(file);
-  native.ptSaveSync(p, value, CLASSES);
+  native.ptSaveSync(p, value);
 }
 
 /** Marks a tensor to be written as a `torch.nn.Parameter` (tensors read from Parameters are). */
@@ -170,7 +172,7 @@ export class PtArchive {
 
   /** Every tensor of the file with its key path, dtype, shape and size, without reading data. */
   entries(): PtEntry[] {
-    return this.#handle.entries(CLASSES) as PtEntry[];
+    return this.#handle.entries() as PtEntry[];
   }
 
   /**
@@ -179,13 +181,13 @@ export class PtArchive {
    */
   async get(key: string | unknown[], options?: { device?: Device }): Promise<unknown> {
     const { path: keys, device } = this.#args(key, options);
-    return withCallerStack(this.#handle.getAsync(keys, device, CLASSES));
+    return withCallerStack(this.#handle.getAsync(keys, device));
   }
 
   /** {@link get} on the calling thread. */
   getSync(key: string | unknown[], options?: { device?: Device }): unknown {
     const { path: keys, device } = this.#args(key, options);
-    return this.#handle.get(keys, device, CLASSES);
+    return this.#handle.get(keys, device);
   }
 
   /** Releases the file. Tensors already read stay valid. */

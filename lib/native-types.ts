@@ -51,9 +51,9 @@ export interface PtEntry {
 }
 
 export interface NativePtArchive {
-  entries(classes: PtClasses): PtEntry[];
-  get(path: unknown[], device: string | null, classes: PtClasses): unknown;
-  getAsync(path: unknown[], device: string | null, classes: PtClasses): Promise<unknown>;
+  entries(): PtEntry[];
+  get(path: unknown[], device: string | null): unknown;
+  getAsync(path: unknown[], device: string | null): Promise<unknown>;
   close(): void;
 }
 
@@ -69,10 +69,11 @@ export interface NativeAddon {
   cudaIsAvailable(): boolean;
   cudaDeviceCount(): number;
   torchVersion: string;
-  ptLoadSync(path: string, mmap: boolean, device: string | null, classes: PtClasses): unknown;
-  ptLoad(path: string, mmap: boolean, device: string | null, classes: PtClasses): Promise<unknown>;
-  ptSaveSync(path: string, value: unknown, classes: PtClasses): void;
-  ptSave(path: string, value: unknown, classes: PtClasses): Promise<void>;
+  ptInit(classes: PtClasses): void;
+  ptLoadSync(path: string, mmap: boolean, device: string | null): unknown;
+  ptLoad(path: string, mmap: boolean, device: string | null): Promise<unknown>;
+  ptSaveSync(path: string, value: unknown): void;
+  ptSave(path: string, value: unknown): Promise<void>;
   ptOpenSync(path: string, mmap: boolean): NativePtArchive;
   ptOpen(path: string, mmap: boolean): Promise<NativePtArchive>;
 }

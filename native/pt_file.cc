@@ -1,5 +1,6 @@
 #include "pt_file.h"
 
+#include <c10/core/CPUAllocator.h>
 #include <caffe2/serialize/inline_container.h>
 #include <caffe2/serialize/read_adapter_interface.h>
 #include <fcntl.h>
@@ -33,6 +34,20 @@ struct Mapping {
   ~Mapping() {
     if (addr != nullptr && addr != MAP_FAILED) munmap(addr, size);
   }
+};
+
+// A small file read whole (64-byte aligned, so that its storages can be aliased in place).
+struct FileBytes {
+  explicit FileBytes(size_t n) : size(n) {
+    void* p = nullptr;
+    if (posix_memalign(&p, 64, n == 0 ? 64 : n) != 0) throw std::bad_alloc();
+    data = static_cast<uint8_t*>(p);
+  }
+  ~FileBytes() { free(data); }
+  FileBytes(const FileBytes&) = delete;
+  FileBytes& operator=(const FileBytes&) = delete;
+  uint8_t* data = nullptr;
+  size_t size = 0;
 };
 
 namespace {
@@ -110,25 +125,44 @@ using Records = std::unordered_map<std::string, Archive::RecordInfo>;
 // Checks the zip's directory before libtorch's reader sees it, so that no declared size can
 // make anything allocate more than the file justifies: every record lies inside the file,
 // stored records have equal sizes, deflated ones are small.
-Records CheckDirectory(const ReadAdapterInterface& in, uint64_t size, std::string* first,
+// `whole`: the file's bytes when they are all in memory (then nothing is copied), else null.
+Records CheckDirectory(const ReadAdapterInterface& in, const uint8_t* whole, uint64_t size, std::string* first,
                        const std::function<void(const std::string&)>& fail) {
   if (size < 22) fail("the file is too short to be a zip archive (" + std::to_string(size) + " bytes)");
   const uint64_t tail = std::min<uint64_t>(size, 22 + 65535);
-  std::vector<uint8_t> buf(tail);
-  if (in.read(size - tail, buf.data(), tail) != tail) fail("reading the end of the file failed");
+  std::vector<uint8_t> buf;
+  const uint8_t* t;
+  if (whole != nullptr) {
+    t = whole + (size - tail);
+  } else {
+    // The end-of-directory record is nearly always in the last 4 KiB: read that first.
+    const uint64_t first_try = std::min<uint64_t>(tail, 4096);
+    buf.resize(first_try);
+    if (in.read(size - first_try, buf.data(), first_try) != first_try) fail("reading the end of the file failed");
+    bool found = false;
+    for (int64_t i = static_cast<int64_t>(first_try) - 22; i >= 0 && !found; --i) {
+      found = buf[i] == 'P' && buf[i + 1] == 'K' && buf[i + 2] == 5 && buf[i + 3] == 6;
+    }
+    if (!found && first_try < tail) {
+      buf.resize(tail);
+      if (in.read(size - tail, buf.data(), tail) != tail) fail("reading the end of the file failed");
+    }
+    t = buf.data() + (buf.size() - std::min<uint64_t>(buf.size(), tail));
+  }
+  const uint64_t tail_len = whole != nullptr ? tail : buf.size();
   int64_t eocd = -1;
-  for (int64_t i = static_cast<int64_t>(tail) - 22; i >= 0; --i) {
-    if (buf[i] == 'P' && buf[i + 1] == 'K' && buf[i + 2] == 5 && buf[i + 3] == 6) {
+  for (int64_t i = static_cast<int64_t>(tail_len) - 22; i >= 0; --i) {
+    if (t[i] == 'P' && t[i + 1] == 'K' && t[i + 2] == 5 && t[i + 3] == 6) {
       eocd = i;
       break;
     }
   }
   if (eocd < 0) fail("no zip end-of-directory record (the file is truncated or not a zip archive)");
-  const uint8_t* e = buf.data() + eocd;
+  const uint8_t* e = t + eocd;
   uint64_t entries = U16(e + 10);
   uint64_t cd_size = U32(e + 12);
   uint64_t cd_ofs = U32(e + 16);
-  const uint64_t eocd_pos = size - tail + static_cast<uint64_t>(eocd);
+  const uint64_t eocd_pos = size - tail_len + static_cast<uint64_t>(eocd);
   if (entries == 0xffff || cd_size == 0xffffffffu || cd_ofs == 0xffffffffu) {
     if (eocd_pos < 20) fail("a zip64 archive without its zip64 locator");
     uint8_t loc[20];
@@ -146,8 +180,15 @@ Records CheckDirectory(const ReadAdapterInterface& in, uint64_t size, std::strin
   if (cd_size > kMaxDirectoryBytes) fail("the zip directory is larger than " + std::to_string(kMaxDirectoryBytes) + " bytes");
   if (entries == 0) fail("the zip archive is empty");
   if (entries > cd_size / 46) fail("the zip directory is shorter than its entry count");
-  std::vector<uint8_t> cd(cd_size);
-  if (in.read(cd_ofs, cd.data(), cd_size) != cd_size) fail("reading the zip directory failed");
+  std::vector<uint8_t> cd_copy;
+  const uint8_t* cd;
+  if (whole != nullptr) {
+    cd = whole + cd_ofs;
+  } else {
+    cd_copy.resize(cd_size);
+    if (in.read(cd_ofs, cd_copy.data(), cd_size) != cd_size) fail("reading the zip directory failed");
+    cd = cd_copy.data();
+  }
   Records records;
   uint64_t p = 0;
   for (uint64_t k = 0; k < entries; ++k) {
@@ -204,6 +245,40 @@ void Byteswap(uint8_t* p, int64_t nbytes, int64_t elem) {
 }
 
 void DeleteMappingRef(void* ctx) { delete static_cast<std::shared_ptr<Mapping>*>(ctx); }
+void DeleteFileBytesRef(void* ctx) { delete static_cast<std::shared_ptr<FileBytes>*>(ctx); }
+
+// Memory for a large storage: an anonymous mapping that asks for transparent huge pages, so that
+// reading into fresh memory faults (and zeroes) a few 2 MiB pages instead of thousands of 4 KiB
+// ones: for a 13 MB feature tensor this is most of the time a load takes.
+constexpr size_t kHugePage = 2 << 20;
+
+void DeleteHugeMapping(void* ctx) {
+  auto* m = static_cast<Mapping*>(ctx);
+  delete m;
+}
+
+at::DataPtr AllocateLarge(size_t nbytes) {
+  auto m = std::make_unique<Mapping>();
+  const size_t page = 4096;
+  const size_t size = (nbytes + page - 1) / page * page;
+  // Over-map by one huge page to place the block on a 2 MiB boundary; only its whole huge pages
+  // are advised, so the tail costs no more than its own 4 KiB pages.
+  void* raw = ::mmap(nullptr, size + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) throw std::bad_alloc();
+  const uintptr_t base = reinterpret_cast<uintptr_t>(raw);
+  const uintptr_t aligned = (base + kHugePage - 1) / kHugePage * kHugePage;
+  if (aligned > base) munmap(raw, aligned - base);
+  const uintptr_t end = base + size + kHugePage;
+  if (end > aligned + size) munmap(reinterpret_cast<void*>(aligned + size), end - (aligned + size));
+  m->addr = reinterpret_cast<void*>(aligned);
+  m->size = size;
+#ifdef MADV_HUGEPAGE
+  const size_t huge = nbytes / kHugePage * kHugePage;
+  if (huge > 0) madvise(m->addr, huge, MADV_HUGEPAGE);
+#endif
+  void* p = m->addr;
+  return at::DataPtr(p, m.release(), &DeleteHugeMapping, at::Device(at::kCPU));
+}
 
 }  // namespace
 
@@ -241,13 +316,13 @@ std::unique_ptr<Archive> Archive::Open(const std::string& path, bool mmap) {
     a->mapping_ = m;
     adapter = std::make_shared<MemoryAdapter>(static_cast<const uint8_t*>(m->addr), m->size);
   } else if (static_cast<uint64_t>(size) <= kSmallFile) {
-    auto bytes = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(size));
+    auto bytes = std::make_shared<FileBytes>(static_cast<size_t>(size));
     FdAdapter file(fd, static_cast<size_t>(size));
-    if (file.read(0, bytes->data(), bytes->size()) != bytes->size()) {
+    if (file.read(0, bytes->data, bytes->size) != bytes->size) {
       a->Fail(code::kIo, "reading the file failed (it changed while being read?)");
     }
     a->bytes_ = bytes;
-    adapter = std::make_shared<MemoryAdapter>(bytes->data(), bytes->size());
+    adapter = std::make_shared<MemoryAdapter>(bytes->data, bytes->size);
   } else {
     adapter = std::make_shared<FdAdapter>(fd, static_cast<size_t>(size));
   }
@@ -259,8 +334,9 @@ std::unique_ptr<Archive> Archive::FromBytes(const uint8_t* data, size_t size, co
   std::unique_ptr<Archive> a(new Archive());
   a->name_ = name;
   if (size == 0) a->Fail(code::kPtCorrupt, "the file is empty");
-  a->bytes_ = std::make_shared<std::vector<uint8_t>>(data, data + size);
-  a->Init(std::make_shared<MemoryAdapter>(a->bytes_->data(), size), static_cast<int64_t>(size));
+  a->bytes_ = std::make_shared<FileBytes>(size);
+  std::memcpy(a->bytes_->data, data, size);
+  a->Init(std::make_shared<MemoryAdapter>(a->bytes_->data, size), static_cast<int64_t>(size));
   return a;
 }
 
@@ -278,7 +354,8 @@ void Archive::Init(std::shared_ptr<ReadAdapterInterface> adapter, int64_t size) 
   }
   auto fail = [this](const std::string& m) { Fail(code::kPtCorrupt, m); };
   std::string first;
-  records_ = CheckDirectory(*adapter, static_cast<uint64_t>(size), &first, fail);
+  const uint8_t* whole = mapping_ ? static_cast<const uint8_t*>(mapping_->addr) : bytes_ ? bytes_->data : nullptr;
+  records_ = CheckDirectory(*adapter, whole, static_cast<uint64_t>(size), &first, fail);
   const size_t slash = first.find('/');
   if (slash == std::string::npos) Fail(code::kPtCorrupt, "the archive's first record is not inside a folder");
   prefix_ = first.substr(0, slash + 1);
@@ -340,6 +417,18 @@ void Archive::ReadStorage(size_t index, const std::optional<c10::Device>& device
                                    " bytes, but the pickle declares " + std::to_string(s.nbytes));
       }
       bool aliased = false;
+      if (bytes_ && size > 0) {
+        // A small file read whole: its storages alias the buffer (no second copy).
+        const size_t offset = reader_->getRecordOffset(record);
+        auto info = records_.find(prefix_ + record);
+        const bool stored = info != records_.end() && info->second.method == 0;
+        if (stored && offset <= bytes_->size && size <= bytes_->size - offset && offset % 64 == 0) {
+          at::DataPtr ptr(bytes_->data + offset, new std::shared_ptr<FileBytes>(bytes_), &DeleteFileBytesRef,
+                          at::Device(at::kCPU));
+          s.storage = at::Storage(at::Storage::use_byte_size_t(), s.nbytes, std::move(ptr), c10::GetCPUAllocator(), true);
+          aliased = true;
+        }
+      }
       if (mapping_) {
         const size_t offset = reader_->getRecordOffset(record);
         auto info = records_.find(prefix_ + record);
@@ -352,11 +441,15 @@ void Archive::ReadStorage(size_t index, const std::optional<c10::Device>& device
         }
       }
       if (!aliased) {
-        at::Tensor bytes = at::empty({s.nbytes}, at::TensorOptions().dtype(at::kByte));
-        if (size > 0 && reader_->getRecord(record, bytes.data_ptr(), size) != size) {
+        if (size >= kHugePage) {
+          s.storage = at::Storage(at::Storage::use_byte_size_t(), s.nbytes, AllocateLarge(size),
+                                  c10::GetCPUAllocator(), true);
+        } else {
+          s.storage = at::empty({s.nbytes}, at::TensorOptions().dtype(at::kByte)).storage();
+        }
+        if (size > 0 && reader_->getRecord(record, s.storage.mutable_data(), size) != size) {
           Fail(code::kPtCorrupt, "the storage record " + record + " could not be read whole");
         }
-        s.storage = bytes.storage();
       }
     } catch (const c10::Error& e) {
       Fail(code::kPtCorrupt, e.what_without_backtrace());

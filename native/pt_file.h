@@ -28,7 +28,8 @@ struct LoadOptions {
   std::optional<c10::Device> device;   // move every storage to this device (CPU if unset)
 };
 
-struct Mapping;  // an mmap of a whole file, shared by the storages that alias it
+struct Mapping;    // an mmap of a whole file, shared by the storages that alias it
+struct FileBytes;  // a whole small file read into memory, shared by the storages that alias it
 
 // An opened torch.save file: its parsed pickle, and its storages read on demand.
 // Thread-safe: every method locks.
@@ -72,7 +73,7 @@ class Archive {
   Document doc_;
   std::mutex mutex_;
   std::shared_ptr<Mapping> mapping_;
-  std::shared_ptr<std::vector<uint8_t>> bytes_;  // whole small files read at once
+  std::shared_ptr<FileBytes> bytes_;  // whole small files read at once
   std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader_;
   std::unordered_map<std::string, RecordInfo> records_;
   std::string prefix_;  // the archive folder plus '/', from the first record as libtorch does

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -22,30 +23,86 @@ using pt::Document;
 using pt::Kind;
 using pt::Value;
 
-// The JS classes of lib/values.ts and helpers of lib/io.ts, passed with every call.
+// The JS classes of lib/values.ts and helpers of lib/io.ts, registered once per environment by
+// ptInit (lib/io.ts calls it when it loads) and kept as references.
+struct ClassRefs {
+  Napi::FunctionReference tuple, size, ordered_dict, device, dtype, float_box, wrap_tensor, tensor_info, set_ctor,
+      map_ctor;
+  Napi::Reference<Napi::Value> float_keys, attrs;
+};
+
+std::mutex g_refs_mutex;
+std::unordered_map<napi_env, std::unique_ptr<ClassRefs>>& Refs() {
+  static auto* refs = new std::unordered_map<napi_env, std::unique_ptr<ClassRefs>>();
+  return *refs;
+}
+
 struct Classes {
   Napi::Function tuple, size, ordered_dict, device, dtype, float_box, wrap_tensor, tensor_info;
   Napi::Value float_keys, attrs;
   Napi::Function set_ctor, map_ctor;
 
-  explicit Classes(const Napi::Value& v) {
-    if (!v.IsObject()) throw Error(code::kInternal, "missing value classes");
-    Napi::Object o = v.As<Napi::Object>();
-    tuple = o.Get("Tuple").As<Napi::Function>();
-    size = o.Get("Size").As<Napi::Function>();
-    ordered_dict = o.Get("OrderedDict").As<Napi::Function>();
-    device = o.Get("TorchDevice").As<Napi::Function>();
-    dtype = o.Get("TorchDtype").As<Napi::Function>();
-    float_box = o.Get("Float").As<Napi::Function>();
-    wrap_tensor = o.Get("wrapTensor").As<Napi::Function>();
-    tensor_info = o.Get("tensorInfo").As<Napi::Function>();
-    float_keys = o.Get("FLOAT_KEYS");
-    attrs = o.Get("PY_ATTRS");
-    Napi::Object global = v.Env().Global();
-    set_ctor = global.Get("Set").As<Napi::Function>();
-    map_ctor = global.Get("Map").As<Napi::Function>();
+  explicit Classes(Napi::Env env) {
+    ClassRefs* r;
+    {
+      std::lock_guard<std::mutex> lock(g_refs_mutex);
+      auto it = Refs().find(env);
+      if (it == Refs().end()) throw Error(code::kInternal, "the .pt functions were not initialised (ptInit)");
+      r = it->second.get();  // lives until the environment's cleanup hook
+    }
+    tuple = r->tuple.Value();
+    size = r->size.Value();
+    ordered_dict = r->ordered_dict.Value();
+    device = r->device.Value();
+    dtype = r->dtype.Value();
+    float_box = r->float_box.Value();
+    wrap_tensor = r->wrap_tensor.Value();
+    tensor_info = r->tensor_info.Value();
+    float_keys = r->float_keys.Value();
+    attrs = r->attrs.Value();
+    set_ctor = r->set_ctor.Value();
+    map_ctor = r->map_ctor.Value();
   }
 };
+
+// ptInit(classes): registers the value classes for this environment.
+Napi::Value PtInit(const Napi::CallbackInfo& info) {
+  return Guard(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    if (!info[0].IsObject()) throw Error(code::kInternal, "ptInit needs the value classes");
+    Napi::Object o = info[0].As<Napi::Object>();
+    Napi::Object global = env.Global();
+    auto fn = [&](Napi::Object from, const char* name) {
+      Napi::Value v = from.Get(name);
+      if (!v.IsFunction()) throw Error(code::kInternal, std::string("ptInit: ") + name + " is not a function");
+      return Napi::Persistent(v.As<Napi::Function>());
+    };
+    auto refs = std::make_unique<ClassRefs>();
+    refs->tuple = fn(o, "Tuple");
+    refs->size = fn(o, "Size");
+    refs->ordered_dict = fn(o, "OrderedDict");
+    refs->device = fn(o, "TorchDevice");
+    refs->dtype = fn(o, "TorchDtype");
+    refs->float_box = fn(o, "Float");
+    refs->wrap_tensor = fn(o, "wrapTensor");
+    refs->tensor_info = fn(o, "tensorInfo");
+    refs->set_ctor = fn(global, "Set");
+    refs->map_ctor = fn(global, "Map");
+    refs->float_keys = Napi::Persistent(o.Get("FLOAT_KEYS"));
+    refs->attrs = Napi::Persistent(o.Get("PY_ATTRS"));
+    std::lock_guard<std::mutex> lock(g_refs_mutex);
+    const bool first = Refs().find(env) == Refs().end();
+    Refs()[env] = std::move(refs);
+    if (first) {
+      napi_env raw = env;
+      env.AddCleanupHook([raw]() {
+        std::lock_guard<std::mutex> lock(g_refs_mutex);
+        Refs().erase(raw);
+      });
+    }
+    return env.Undefined();
+  });
+}
 
 // ---------------------------------------------------------------------------------------------
 // Strings: Python str is UTF-8 with lone surrogates allowed ("surrogatepass"); JS strings are
@@ -596,8 +653,8 @@ std::optional<c10::Device> DeviceArg(const Napi::Value& v) {
   return ParseDevice(ToString(v, "options.device"));
 }
 
-Napi::Value Convert(Napi::Env env, const Document& doc, const Napi::Value& classes) {
-  Classes c(classes);
+Napi::Value Convert(Napi::Env env, const Document& doc) {
+  Classes c(env);
   return ToJs(env, c).Top(doc.root);
 }
 
@@ -609,7 +666,7 @@ Napi::Value LoadSync(const Napi::CallbackInfo& info) {
     opts.mmap = info[1].ToBoolean().Value();
     opts.device = DeviceArg(info[2]);
     Document doc = pt::Load(path, opts);
-    return Convert(info.Env(), doc, info[3]);
+    return Convert(info.Env(), doc);
   });
 }
 
@@ -620,15 +677,14 @@ Napi::Value LoadAsync(const Napi::CallbackInfo& info) {
     const std::string path = ToString(info[0], "path");
     opts.mmap = info[1].ToBoolean().Value();
     opts.device = DeviceArg(info[2]);
-    auto classes = std::make_shared<Napi::ObjectReference>(Napi::Persistent(info[3].As<Napi::Object>()));
     return RunAsync<std::shared_ptr<Document>>(
         info.Env(), [path, opts]() { return std::make_shared<Document>(pt::Load(path, opts)); },
-        [classes](Napi::Env env, std::shared_ptr<Document>& doc) { return Convert(env, *doc, classes->Value()); });
+        [](Napi::Env env, std::shared_ptr<Document>& doc) { return Convert(env, *doc); });
   });
 }
 
-std::shared_ptr<Document> ToDocument(Napi::Env env, const Napi::Value& value, const Napi::Value& classes) {
-  Classes c(classes);
+std::shared_ptr<Document> ToDocument(Napi::Env env, const Napi::Value& value) {
+  Classes c(env);
   auto doc = std::make_shared<Document>();
   FromJs from(env, c, *doc);
   if (value.IsObject() && value.As<Napi::Object>().InstanceOf(c.float_box)) {
@@ -643,7 +699,7 @@ std::shared_ptr<Document> ToDocument(Napi::Env env, const Napi::Value& value, co
 Napi::Value SaveSync(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), [&]() -> Napi::Value {
     const std::string path = ToString(info[0], "path");
-    auto doc = ToDocument(info.Env(), info[1], info[2]);
+    auto doc = ToDocument(info.Env(), info[1]);
     pt::Save(path, *doc);
     return info.Env().Undefined();
   });
@@ -653,7 +709,7 @@ Napi::Value SaveSync(const Napi::CallbackInfo& info) {
 Napi::Value SaveAsync(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), [&]() -> Napi::Value {
     const std::string path = ToString(info[0], "path");
-    auto doc = ToDocument(info.Env(), info[1], info[2]);
+    auto doc = ToDocument(info.Env(), info[1]);
     return RunAsync<bool>(
         info.Env(), [path, doc]() { pt::Save(path, *doc); return true; },
         [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
@@ -732,7 +788,7 @@ class ArchiveHandle : public Napi::ObjectWrap<ArchiveHandle> {
     return Guard(info.Env(), [&]() -> Napi::Value {
       Napi::Env env = info.Env();
       auto a = Live();
-      Classes c(info[0]);
+      Classes c(env);
       std::lock_guard<std::mutex> lock(a->mutex());
       std::vector<Entry> entries;
       std::vector<const pt::Value*> keys;
@@ -830,7 +886,7 @@ class ArchiveHandle : public Napi::ObjectWrap<ArchiveHandle> {
     return Guard(info.Env(), [&]() -> Napi::Value {
       auto a = Live();
       const auto device = DeviceArg(info[1]);
-      Classes c(info[2]);
+      Classes c(info.Env());
       std::lock_guard<std::mutex> lock(a->mutex());
       pt::Value* v = Find(*a, info[0]);
       MaterializeUnder(*a, v, device);
@@ -848,7 +904,6 @@ class ArchiveHandle : public Napi::ObjectWrap<ArchiveHandle> {
         std::lock_guard<std::mutex> lock(a->mutex());
         v = Find(*a, info[0]);
       }
-      auto classes = std::make_shared<Napi::ObjectReference>(Napi::Persistent(info[2].As<Napi::Object>()));
       return RunAsync<bool>(
           info.Env(),
           [a, v, device]() {
@@ -856,8 +911,8 @@ class ArchiveHandle : public Napi::ObjectWrap<ArchiveHandle> {
             MaterializeUnder(*a, v, device);
             return true;
           },
-          [a, v, classes](Napi::Env env, bool&) -> Napi::Value {
-            Classes c(classes->Value());
+          [a, v](Napi::Env env, bool&) -> Napi::Value {
+            Classes c(env);
             std::lock_guard<std::mutex> lock(a->mutex());
             return ToJs(env, c).Top(v);
           });
@@ -904,6 +959,7 @@ Napi::Value OpenAsync(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void PtBindingInit(Napi::Env env, Napi::Object exports) {
+  exports.Set("ptInit", Napi::Function::New(env, PtInit));
   exports.Set("ptLoadSync", Napi::Function::New(env, LoadSync));
   exports.Set("ptLoad", Napi::Function::New(env, LoadAsync));
   exports.Set("ptSaveSync", Napi::Function::New(env, SaveSync));
