@@ -22,6 +22,20 @@ export {
   type LoadOptions,
   type PtEntry,
 } from './io';
+export {
+  loadNpy,
+  loadNpySync,
+  loadSafetensors,
+  loadSafetensorsSync,
+  readSafetensorsHeader,
+  saveNpy,
+  saveNpySync,
+  saveSafetensors,
+  saveSafetensorsSync,
+  type SafetensorsEntry,
+  type SafetensorsHeader,
+  type TensorFileOptions,
+} from './formats';
 export { cuda, memory, torchVersion, type MemoryInfo } from './runtime';
 export {
   arange,

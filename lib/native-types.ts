@@ -50,6 +50,15 @@ export interface PtEntry {
   parameter: boolean;
 }
 
+/** A tensor in a byte range of a file (safetensors, .npy). */
+export interface TensorSlot {
+  dtype: string;
+  shape: number[];
+  strides: number[] | null;
+  offset: number;
+  nbytes: number;
+}
+
 export interface NativePtArchive {
   entries(): PtEntry[];
   get(path: unknown[], device: string | null): unknown;
@@ -70,6 +79,10 @@ export interface NativeAddon {
   cudaDeviceCount(): number;
   torchVersion: string;
   ptInit(classes: PtClasses): void;
+  readTensorsSync(path: string, mmap: boolean, byteswap: boolean, slots: TensorSlot[], device: string | null): NativeTensor[];
+  readTensors(path: string, mmap: boolean, byteswap: boolean, slots: TensorSlot[], device: string | null): Promise<NativeTensor[]>;
+  writeTensorsSync(path: string, header: Buffer, tensors: NativeTensor[]): void;
+  writeTensors(path: string, header: Buffer, tensors: NativeTensor[]): Promise<void>;
   ptLoadSync(path: string, mmap: boolean, device: string | null): unknown;
   ptLoad(path: string, mmap: boolean, device: string | null): Promise<unknown>;
   ptSaveSync(path: string, value: unknown): void;

@@ -2,6 +2,7 @@
 #include <napi.h>
 #include <torch/csrc/api/include/torch/version.h>
 
+#include "bindings/formats_binding.h"
 #include "bindings/pt_binding.h"
 #include "bindings/tensor_binding.h"
 #include "common.h"
@@ -27,6 +28,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
   TensorHandle::Init(env, exports);
   PtBindingInit(env, exports);
+  FormatsBindingInit(env, exports);
   exports.Set("cudaIsAvailable", Napi::Function::New(env, CudaIsAvailable));
   exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCountJs));
   exports.Set("torchVersion", Napi::String::New(env, TORCH_VERSION));

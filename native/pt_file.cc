@@ -28,13 +28,6 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the .pt reader assumes
 // ---------------------------------------------------------------------------------------------
 // Read adapters: a file descriptor (pread), a mapping, or bytes in memory.
 
-struct Mapping {
-  void* addr = nullptr;
-  size_t size = 0;
-  ~Mapping() {
-    if (addr != nullptr && addr != MAP_FAILED) munmap(addr, size);
-  }
-};
 
 // A small file read whole (64-byte aligned, so that its storages can be aliased in place).
 struct FileBytes {
@@ -54,19 +47,9 @@ namespace {
 
 using caffe2::serialize::ReadAdapterInterface;
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
+using files::Fd;
+using files::Mapping;
 
- private:
-  int fd_;
-};
 
 class FdAdapter : public ReadAdapterInterface {
  public:
@@ -237,48 +220,8 @@ Records CheckDirectory(const ReadAdapterInterface& in, const uint8_t* whole, uin
   return records;
 }
 
-void Byteswap(uint8_t* p, int64_t nbytes, int64_t elem) {
-  if (elem <= 1) return;
-  for (int64_t i = 0; i + elem <= nbytes; i += elem) {
-    for (int64_t a = 0, b = elem - 1; a < b; ++a, --b) std::swap(p[i + a], p[i + b]);
-  }
-}
-
 void DeleteMappingRef(void* ctx) { delete static_cast<std::shared_ptr<Mapping>*>(ctx); }
 void DeleteFileBytesRef(void* ctx) { delete static_cast<std::shared_ptr<FileBytes>*>(ctx); }
-
-// Memory for a large storage: an anonymous mapping that asks for transparent huge pages, so that
-// reading into fresh memory faults (and zeroes) a few 2 MiB pages instead of thousands of 4 KiB
-// ones: for a 13 MB feature tensor this is most of the time a load takes.
-constexpr size_t kHugePage = 2 << 20;
-
-void DeleteHugeMapping(void* ctx) {
-  auto* m = static_cast<Mapping*>(ctx);
-  delete m;
-}
-
-at::DataPtr AllocateLarge(size_t nbytes) {
-  auto m = std::make_unique<Mapping>();
-  const size_t page = 4096;
-  const size_t size = (nbytes + page - 1) / page * page;
-  // Over-map by one huge page to place the block on a 2 MiB boundary; only its whole huge pages
-  // are advised, so the tail costs no more than its own 4 KiB pages.
-  void* raw = ::mmap(nullptr, size + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (raw == MAP_FAILED) throw std::bad_alloc();
-  const uintptr_t base = reinterpret_cast<uintptr_t>(raw);
-  const uintptr_t aligned = (base + kHugePage - 1) / kHugePage * kHugePage;
-  if (aligned > base) munmap(raw, aligned - base);
-  const uintptr_t end = base + size + kHugePage;
-  if (end > aligned + size) munmap(reinterpret_cast<void*>(aligned + size), end - (aligned + size));
-  m->addr = reinterpret_cast<void*>(aligned);
-  m->size = size;
-#ifdef MADV_HUGEPAGE
-  const size_t huge = nbytes / kHugePage * kHugePage;
-  if (huge > 0) madvise(m->addr, huge, MADV_HUGEPAGE);
-#endif
-  void* p = m->addr;
-  return at::DataPtr(p, m.release(), &DeleteHugeMapping, at::Device(at::kCPU));
-}
 
 }  // namespace
 
@@ -291,28 +234,13 @@ void Archive::Fail(const char* code, const std::string& message) const {
 std::unique_ptr<Archive> Archive::Open(const std::string& path, bool mmap) {
   std::unique_ptr<Archive> a(new Archive());
   a->name_ = path;
-  const int raw = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (raw < 0) {
-    const int err = errno;
-    a->Fail(err == ENOENT ? code::kFileNotFound : code::kIo, "cannot open the file: " + ErrnoText(err));
-  }
-  auto fd = std::make_shared<Fd>(raw);
-  struct stat st;
-  if (fstat(raw, &st) != 0) a->Fail(code::kIo, "cannot stat the file: " + ErrnoText(errno));
-  if (S_ISDIR(st.st_mode)) a->Fail(code::kIo, "is a folder, not a file");
-  const int64_t size = st.st_size;
-  if (size > kMaxFileBytes) {
-    a->Fail(code::kPtLimit, "the file has " + std::to_string(size) + " bytes, above the limit of " +
-                                std::to_string(kMaxFileBytes) + " bytes");
-  }
+  int64_t size = 0;
+  std::shared_ptr<Fd> fd = files::OpenForRead(path, &size);
+  const int raw = fd->get();
   if (size == 0) a->Fail(code::kPtCorrupt, "the file is empty");
   std::shared_ptr<ReadAdapterInterface> adapter;
   if (mmap) {
-    auto m = std::make_shared<Mapping>();
-    m->size = static_cast<size_t>(size);
-    // Private and writable like torch.load(mmap=True): writes stay in memory, never reach the file.
-    m->addr = ::mmap(nullptr, m->size, PROT_READ | PROT_WRITE, MAP_PRIVATE, raw, 0);
-    if (m->addr == MAP_FAILED) a->Fail(code::kIo, "cannot map the file: " + ErrnoText(errno));
+    auto m = files::MapFile(path, raw, static_cast<size_t>(size));
     a->mapping_ = m;
     adapter = std::make_shared<MemoryAdapter>(static_cast<const uint8_t*>(m->addr), m->size);
   } else if (static_cast<uint64_t>(size) <= kSmallFile) {
@@ -441,12 +369,7 @@ void Archive::ReadStorage(size_t index, const std::optional<c10::Device>& device
         }
       }
       if (!aliased) {
-        if (size >= kHugePage) {
-          s.storage = at::Storage(at::Storage::use_byte_size_t(), s.nbytes, AllocateLarge(size),
-                                  c10::GetCPUAllocator(), true);
-        } else {
-          s.storage = at::empty({s.nbytes}, at::TensorOptions().dtype(at::kByte)).storage();
-        }
+        s.storage = files::NewStorage(s.nbytes);
         if (size > 0 && reader_->getRecord(record, s.storage.mutable_data(), size) != size) {
           Fail(code::kPtCorrupt, "the storage record " + record + " could not be read whole");
         }
@@ -458,7 +381,7 @@ void Archive::ReadStorage(size_t index, const std::optional<c10::Device>& device
   if (big_endian_ && !swapped_[index]) {
     int64_t elem = ElementSize(s.dtype);
     if (at::isComplexType(s.dtype)) elem /= 2;
-    Byteswap(static_cast<uint8_t*>(s.storage.mutable_data()), s.nbytes, elem);
+    files::Byteswap(static_cast<uint8_t*>(s.storage.mutable_data()), s.nbytes, elem);
     swapped_[index] = true;
   }
   if (device && s.storage.device() != *device) {

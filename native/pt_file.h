@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "file_io.h"
 #include "value.h"
 
 namespace caffe2 {
@@ -28,7 +29,6 @@ struct LoadOptions {
   std::optional<c10::Device> device;   // move every storage to this device (CPU if unset)
 };
 
-struct Mapping;    // an mmap of a whole file, shared by the storages that alias it
 struct FileBytes;  // a whole small file read into memory, shared by the storages that alias it
 
 // An opened torch.save file: its parsed pickle, and its storages read on demand.
@@ -72,7 +72,7 @@ class Archive {
   std::string name_;
   Document doc_;
   std::mutex mutex_;
-  std::shared_ptr<Mapping> mapping_;
+  std::shared_ptr<files::Mapping> mapping_;  // the whole file, with mmap
   std::shared_ptr<FileBytes> bytes_;  // whole small files read at once
   std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader_;
   std::unordered_map<std::string, RecordInfo> records_;
