@@ -164,6 +164,7 @@ export interface PtEntry {
  */
 export class PtArchive {
   readonly #handle: NativePtArchive;
+  #entries: PtEntry[] | undefined;
 
   /** @internal */
   constructor(handle: NativePtArchive) {
@@ -172,7 +173,8 @@ export class PtArchive {
 
   /** Every tensor of the file with its key path, dtype, shape and size, without reading data. */
   entries(): PtEntry[] {
-    return this.#handle.entries() as PtEntry[];
+    this.#entries ??= this.#handle.entries() as PtEntry[];
+    return this.#entries.map((e) => ({ ...e, path: [...e.path], shape: [...e.shape] }));
   }
 
   /**
@@ -192,6 +194,7 @@ export class PtArchive {
 
   /** Releases the file. Tensors already read stay valid. */
   close(): void {
+    this.#entries = undefined;
     this.#handle.close();
   }
 
@@ -202,7 +205,8 @@ export class PtArchive {
     if (typeof key !== 'string') {
       throw invalidArgument(`expected \`key\` to be a dotted key string or a key path array, got ${show(key)}`);
     }
-    const entry = this.entries().find((e) => e.key === key);
+    this.#entries ??= this.#handle.entries() as PtEntry[];
+    const entry = this.#entries.find((e) => e.key === key);
     if (entry) return { path: entry.path, device };
     return { path: key === '' ? [] : key.split('.'), device };
   }

@@ -214,10 +214,25 @@ Records CheckDirectory(const ReadAdapterInterface& in, const uint8_t* whole, uin
       fail("record " + name + " is compressed and declares " + std::to_string(r.uncomp) + " bytes");
     }
     if (k == 0) *first = name;
-    records[name] = r;
+    if (!records.emplace(name, r).second) fail("the zip archive holds record " + name + " twice");
     p += 46 + name_len + extra_len + comment_len;
   }
   return records;
+}
+
+// The bytes of a small stored record, with the checks miniz makes when it extracts one (local
+// header signature, data inside the file); "" with *ok false when they fail.
+std::string SmallStoredRecord(const ReadAdapterInterface& in, uint64_t size, const Archive::RecordInfo& r, bool* ok) {
+  *ok = false;
+  if (r.method != 0 || r.comp > 64) return "";
+  uint8_t h[30];
+  if (in.read(r.local, h, 30) != 30 || U32(h) != 0x04034b50) return "";
+  const uint64_t data = r.local + 30 + U16(h + 26) + U16(h + 28);
+  if (data > size || r.comp > size - data) return "";
+  std::string out(r.comp, '\0');
+  if (r.comp > 0 && in.read(data, &out[0], r.comp) != r.comp) return "";
+  *ok = true;
+  return out;
 }
 
 void DeleteMappingRef(void* ctx) { delete static_cast<std::shared_ptr<Mapping>*>(ctx); }
@@ -287,6 +302,33 @@ void Archive::Init(std::shared_ptr<ReadAdapterInterface> adapter, int64_t size) 
   const size_t slash = first.find('/');
   if (slash == std::string::npos) Fail(code::kPtCorrupt, "the archive's first record is not inside a folder");
   prefix_ = first.substr(0, slash + 1);
+  // libtorch's reader throws from its constructor, after miniz has allocated (and so leaking
+  // it), when the version or serialization-id record is missing, unreadable or out of range:
+  // check those here first.
+  {
+    auto version = records_.find(prefix_ + ".data/version");
+    if (version == records_.end()) version = records_.find(prefix_ + "version");
+    if (version == records_.end()) Fail(code::kPtCorrupt, "the archive has no version record");
+    bool ok;
+    const std::string text = SmallStoredRecord(*adapter, static_cast<uint64_t>(size), version->second, &ok);
+    const size_t digits = text.find_first_not_of("0123456789");
+    const std::string number = text.substr(0, digits);
+    const bool rest_blank = digits == std::string::npos || text.find_first_not_of(" \n\r\t", digits) == std::string::npos;
+    if (!ok || number.empty() || number.size() > 6 || !rest_blank) {
+      Fail(code::kPtCorrupt, "the archive's version record is unreadable");
+    }
+    const uint64_t v = std::stoull(number);
+    if (v < caffe2::serialize::kMinSupportedFileFormatVersion || v > caffe2::serialize::kMaxSupportedFileFormatVersion) {
+      Fail(code::kPtUnsupported, "the archive has format version " + number + ", outside the versions this libtorch reads (" +
+                                     std::to_string(caffe2::serialize::kMinSupportedFileFormatVersion) + " to " +
+                                     std::to_string(caffe2::serialize::kMaxSupportedFileFormatVersion) + ")");
+    }
+    auto id = records_.find(prefix_ + ".data/serialization_id");
+    if (id != records_.end()) {
+      SmallStoredRecord(*adapter, static_cast<uint64_t>(size), id->second, &ok);
+      if (!ok) Fail(code::kPtCorrupt, "the archive's serialization id record is unreadable");
+    }
+  }
   try {
     reader_ = std::make_unique<caffe2::serialize::PyTorchStreamReader>(adapter);
   } catch (const c10::Error& e) {
