@@ -135,6 +135,9 @@ describe('.pt files: hostile input', function () {
       torchscript: { 'data.pkl': pk(op.NONE), 'constants.pkl': pk(op.EMPTY_TUPLE), version: Buffer.from('3\n') },
       no_data_pkl: { version: Buffer.from('3\n') },
       bad_byteorder: withPickle(pk(op.NONE), { byteorder: Buffer.from('middle') }),
+      no_version: { 'data.pkl': pk(op.NONE) },
+      version_99: withPickle(pk(op.NONE), { version: Buffer.from('99\n') }),
+      version_junk: withPickle(pk(op.NONE), { version: Buffer.from('x3') }),
     });
   });
   after(function () {
@@ -266,6 +269,12 @@ torch.save({'a': torch.ones(2)}, sys.argv[2], _use_new_zipfile_serialization=Fal
     await rejects(ts, 'JEPA_PT_TORCHSCRIPT', /jepa.loadModule/);
     await rejects(legacy, 'JEPA_PT_LEGACY_FORMAT', /legacy torch.save format/);
     await rejects(files.no_data_pkl, 'JEPA_PT_CORRUPT', /no data.pkl/);
+  });
+
+  it('refuses archives without a readable, supported version record', async function () {
+    await rejects(files.no_version, 'JEPA_PT_CORRUPT', /no version record/);
+    await rejects(files.version_junk, 'JEPA_PT_CORRUPT', /version record is unreadable/);
+    await rejects(files.version_99, 'JEPA_PT_UNSUPPORTED', /format version 99/);
   });
 
   it('honours the byteorder record: a big-endian file is byte-swapped', async function () {
