@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <mutex>
 
 #include "errors.h"
 #include "pickle_reader.h"
@@ -28,7 +29,52 @@ std::string ErrnoText(int err) { return std::strerror(err); }
   throw Error(code::kIo, path + ": " + what + ": " + ErrnoText(err));
 }
 
-void DeleteMapping(void* ctx) { delete static_cast<Mapping*>(ctx); }
+
+// Recently freed large blocks, kept (up to kCacheBytes) to be reused by the next large storage:
+// memory already faulted in is several times cheaper to read a file into than fresh memory.
+// glibc keeps freed memory the same way for Python's loads. Deleters run on any thread.
+constexpr size_t kCacheBytes = 64 << 20;
+constexpr size_t kCacheBlocks = 8;
+
+struct BlockCache {
+  std::mutex mutex;
+  std::vector<Mapping*> blocks;
+  size_t bytes = 0;
+};
+
+BlockCache& Cache() {
+  static auto* cache = new BlockCache();  // never destroyed: deleters may run at exit
+  return *cache;
+}
+
+void ReleaseBlock(void* ctx) {
+  auto* m = static_cast<Mapping*>(ctx);
+  BlockCache& c = Cache();
+  {
+    std::lock_guard<std::mutex> lock(c.mutex);
+    if (c.blocks.size() < kCacheBlocks && c.bytes + m->size <= kCacheBytes) {
+      c.blocks.push_back(m);
+      c.bytes += m->size;
+      return;
+    }
+  }
+  delete m;
+}
+
+// A cached block of at least `size` bytes and at most a quarter more, or null.
+Mapping* AcquireBlock(size_t size) {
+  BlockCache& c = Cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  for (size_t i = c.blocks.size(); i-- > 0;) {
+    Mapping* m = c.blocks[i];
+    if (m->size >= size && m->size - size <= size / 4) {
+      c.blocks.erase(c.blocks.begin() + static_cast<std::ptrdiff_t>(i));
+      c.bytes -= m->size;
+      return m;
+    }
+  }
+  return nullptr;
+}
 void DeleteOwner(void* ctx) { delete static_cast<std::shared_ptr<void>*>(ctx); }
 
 std::string UniqueSuffix() {
@@ -102,9 +148,13 @@ at::Storage NewStorage(int64_t nbytes) {
   // An anonymous mapping on a 2 MiB boundary whose whole huge pages are advised as such, so that
   // reading into fresh memory faults (and zeroes) a few 2 MiB pages instead of thousands of
   // 4 KiB ones: for a 13 MB feature tensor that is most of the time a load takes.
-  auto m = std::make_unique<Mapping>();
   const size_t page = 4096;
   const size_t size = (n + page - 1) / page * page;
+  if (Mapping* cached = AcquireBlock(size)) {
+    at::DataPtr ptr(cached->addr, cached, &ReleaseBlock, at::Device(at::kCPU));
+    return at::Storage(at::Storage::use_byte_size_t(), nbytes, std::move(ptr), c10::GetCPUAllocator(), true);
+  }
+  auto m = std::make_unique<Mapping>();
   void* raw = ::mmap(nullptr, size + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (raw == MAP_FAILED) throw std::bad_alloc();
   const uintptr_t base = reinterpret_cast<uintptr_t>(raw);
@@ -119,7 +169,7 @@ at::Storage NewStorage(int64_t nbytes) {
   if (huge > 0) madvise(m->addr, huge, MADV_HUGEPAGE);
 #endif
   void* p = m->addr;
-  at::DataPtr ptr(p, m.release(), &DeleteMapping, at::Device(at::kCPU));
+  at::DataPtr ptr(p, m.release(), &ReleaseBlock, at::Device(at::kCPU));
   return at::Storage(at::Storage::use_byte_size_t(), nbytes, std::move(ptr), c10::GetCPUAllocator(), true);
 }
 
