@@ -421,6 +421,35 @@ console.log(JSON.stringify({ m1, m2, same, m3: mapped() }));
     });
   });
 
+  describe('worker threads', function () {
+    it('loads and saves in worker threads that come and go', async function () {
+      const { Worker } = await import('node:worker_threads');
+      const src = file('tensors');
+      for (let i = 0; i < 3; i++) {
+        const out = path.join(dir, `worker-${i}.pt`);
+        const w = new Worker(
+          `
+const { parentPort, workerData } = require('node:worker_threads');
+const jepa = require(workerData.lib);
+(async () => {
+  const v = await jepa.load(workerData.src, { mmap: true });
+  await jepa.save(workerData.out, v);
+  parentPort.postMessage(v.base.sharesStorage(v.row));
+})();`,
+          { eval: true, workerData: { lib: path.join(ROOT, 'dist', 'index.js'), src, out } },
+        );
+        const msg = await new Promise((resolve, reject) => {
+          w.on('message', resolve);
+          w.on('error', reject);
+        });
+        await new Promise((r) => w.on('exit', r));
+        expect(msg).to.equal(true);
+        const back = jepa.loadSync(out);
+        expect(back.base.sharesStorage(back.col)).to.equal(true);
+      }
+    });
+  });
+
   describe('lazy open', function () {
     it('lists entries without reading data, and reads one on demand', async function () {
       const a = await jepa.open(file('adamw_checkpoint'));
