@@ -4,6 +4,8 @@
 
 #include "bindings/masks_binding.h"
 #include "bindings/module_binding.h"
+#include "bindings/formats_binding.h"
+#include "bindings/pt_binding.h"
 #include "bindings/tensor_binding.h"
 #include "common.h"
 #include "tensor.h"
@@ -34,6 +36,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitMasks(env, exports);
   ModuleHandle::Init(env, exports);
   InitFeatures(env, exports);
+  PtBindingInit(env, exports);
+  FormatsBindingInit(env, exports);
   exports.Set("cudaIsAvailable", Napi::Function::New(env, CudaIsAvailable));
   exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCountJs));
   exports.Set("torchVersion", Napi::String::New(env, TORCH_VERSION));
