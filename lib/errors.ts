@@ -45,8 +45,6 @@ export const ErrorCode = {
   MODULE_BUSY: 'JEPA_MODULE_BUSY',
   /** A tensor is on another device than the module that should use it. */
   DEVICE_MISMATCH: 'JEPA_DEVICE_MISMATCH',
-  /** A feature this build lacks (e.g. writing .pt files without the .pt writer). */
-  NOT_AVAILABLE: 'JEPA_NOT_AVAILABLE',
   /** Reading or writing a file failed (permissions, full disk, ...); the message has the reason. */
   IO_ERROR: 'JEPA_IO_ERROR',
   /** A .pt, safetensors or .npy file is damaged or is not such a file (truncated, bad records, ...). */

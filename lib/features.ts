@@ -10,6 +10,7 @@
  */
 import * as path from 'node:path';
 import { native } from './binding';
+import { save } from './io';
 import { ErrorCode, invalidArgument, JepaError } from './errors';
 import { nativeOf, Tensor, wrap } from './tensor';
 import { show } from './validate';
@@ -238,8 +239,7 @@ export function featureDict(features: Tensor, meta: { sourceChunk: string; image
 
 /**
  * Writes one image's features to `root/taxon_{taxon}/gbif_..._features.pt` with the seed's dict
- * layout, through `jepa.save` (the `.pt` writer). Returns the path. Rejects with
- * `JEPA_NOT_AVAILABLE` when this build has no `.pt` writer.
+ * layout, with {@link save} (the `.pt` writer, atomic). Returns the path.
  */
 export async function writeFeatureFile(
   root: string,
@@ -249,13 +249,8 @@ export async function writeFeatureFile(
 ): Promise<string> {
   const file = featureFilePath(root, info);
   const dict = featureDict(features, meta);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const index = require('./index') as { save?: (value: unknown, file: string) => unknown };
-  if (typeof index.save !== 'function') {
-    throw new JepaError(ErrorCode.NOT_AVAILABLE, 'writing .pt files needs jepa.save (the .pt writer), which this build does not have');
-  }
   const fs = await import('node:fs');
   await fs.promises.mkdir(path.dirname(file), { recursive: true });
-  await index.save(dict, file);
+  await save(file, dict);
   return file;
 }

@@ -439,11 +439,13 @@ const jepa = require(workerData.lib);
 })();`,
           { eval: true, workerData: { lib: path.join(ROOT, 'dist', 'index.js'), src, out } },
         );
+        // Listen for 'exit' at once: Node emits it right after draining the last messages.
+        const exited = new Promise((r) => w.on('exit', r));
         const msg = await new Promise((resolve, reject) => {
           w.on('message', resolve);
           w.on('error', reject);
         });
-        await new Promise((r) => w.on('exit', r));
+        await exited;
         expect(msg).to.equal(true);
         const back = jepa.loadSync(out);
         expect(back.base.sharesStorage(back.col)).to.equal(true);
