@@ -2,7 +2,7 @@
  * The only place that loads the native addon. It checks, before loading, that the libtorch the
  * addon was built against is still where the build found it and is the same version, so that a
  * moved or upgraded libtorch gives a clear error rather than a dynamic-linker message.
- * @internal
+ * (Internal to the package.)
  * @module
  */
 import * as fs from 'node:fs';

@@ -2,7 +2,7 @@
  * Options of the mask samplers: defaults (those of the official files), presets, and validation
  * with exact messages. Turns the public camelCase options into the plain objects the native
  * samplers take.
- * @internal
+ * (Internal to the package.)
  * @module
  */
 import type { Device, Dtype } from './dtype';
@@ -200,7 +200,7 @@ function pyRound(x: number): number {
   return f % 2 === 0 ? f : f + 1;
 }
 
-/** I-JEPA's block size for a uniform draw r (both scale and aspect ratio follow r). */
+/** I-JEPA's block size for a uniform draw r (both scale and aspect ratio follow r). @internal */
 export function blockSize2d(r: number, height: number, width: number, sc: Range, ar: Range): [number, number] {
   const maxKeep = Math.trunc(height * width * (sc[0] + r * (sc[1] - sc[0])));
   const a = ar[0] + r * (ar[1] - ar[0]);
@@ -211,7 +211,7 @@ export function blockSize2d(r: number, height: number, width: number, sc: Range,
   return [h, w];
 }
 
-/** V-JEPA's block size for three uniform draws. */
+/** V-JEPA's block size for three uniform draws. @internal */
 export function blockSize3d(
   r: readonly [number, number, number],
   grid: { duration: number; height: number; width: number },

@@ -1,6 +1,6 @@
 /**
  * Types of the raw native addon (native/addon.cc). Internal: the public classes wrap these.
- * @internal
+ * (Internal to the package.)
  * @module
  */
 

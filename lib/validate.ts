@@ -2,7 +2,7 @@
  * Argument checks with exact messages. Each throws a `TypeError` with
  * `code: 'JEPA_INVALID_ARGUMENT'` (or `JEPA_UNKNOWN_DTYPE`) that names the argument, what was
  * expected and what was given.
- * @internal
+ * (Internal to the package.)
  * @module
  */
 import { DTYPES, type Device, type Dtype } from './dtype';

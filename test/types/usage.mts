@@ -16,6 +16,15 @@ const code: string = ErrorCode.DISPOSED;
 t.reshape(4).view([2, -1]).permute(1, 0).contiguous().clone().fill_(1).dispose();
 jepa.randn([2], { seed: 1n });
 
+// .pt files, modules, masks
+const loaded: Promise<unknown> = jepa.load('features.pt', { mmap: true });
+const saved: Promise<void> = jepa.save('out.pt', { features: t, shape: jepa.Size.fromItems([2, 2]) });
+const mod: Promise<jepa.Module> = jepa.loadModule('encoder.pt', { device: 'cpu' });
+const m = jepa.masks.multiblock({ batchSize: 4, seed: 1 });
+const ctx: Tensor[] = m.context;
+// @ts-expect-error: batchSize is required
+jepa.masks.multiblock({});
+
 // @ts-expect-error: unknown dtype
 zeros([2], { dtype: 'float8' });
 // @ts-expect-error: device must be cpu, cuda or cuda:N
@@ -23,4 +32,4 @@ zeros([2], { device: 'gpu' });
 // @ts-expect-error: shape is an array
 zeros(3);
 
-void [shape, dtype, data, i64, bits, moved, mem, ok, code];
+void [shape, dtype, data, i64, bits, moved, mem, ok, code, loaded, saved, mod, ctx];
