@@ -45,6 +45,8 @@ export const ErrorCode = {
   MODULE_BUSY: 'JEPA_MODULE_BUSY',
   /** A tensor is on another device than the module that should use it. */
   DEVICE_MISMATCH: 'JEPA_DEVICE_MISMATCH',
+  /** Two parameter sets that must correspond (EMA target and source, a state dict and a model) differ in names, shapes or dtypes. */
+  PARAMETER_MISMATCH: 'JEPA_PARAMETER_MISMATCH',
   /** A feature this build lacks (e.g. writing .pt files without the .pt writer). */
   NOT_AVAILABLE: 'JEPA_NOT_AVAILABLE',
 } as const;

@@ -24,6 +24,10 @@ export {
   type TensorOptions,
 } from './tensor';
 export { float, Float, FLOAT_KEYS, OrderedDict, Size, TorchDevice, Tuple } from './values';
+import * as ema from './ema';
+/** The target-encoder EMA (`update`, `updateSync`) and momentum / learning-rate / weight-decay schedules (`schedule`). */
+export { ema };
+export type { EmaOptions, EmaStats, ParameterSet, Schedule, ScheduleKind, ScheduleLike, ScheduleOptions } from './ema';
 import * as masks from './masks';
 /** JEPA mask samplers: I-JEPA multi-block, V-JEPA 3D multi-block, random tubes, H-JEPA binary masks. */
 export { masks };

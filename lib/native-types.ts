@@ -87,4 +87,16 @@ export interface NativeAddon {
   getNumThreads(): number;
   featureMean(features: NativeTensor, dims: number[], keepdim: boolean): NativeTensor;
   featureSelect(features: NativeTensor, dim: number, index: number): NativeTensor;
+  emaUpdate(target: unknown, source: unknown, momentum: number, options: object): Promise<NativeEmaStats>;
+  emaUpdateSync(target: unknown, source: unknown, momentum: number, options: object): NativeEmaStats;
+  emaFusedAvailable(): boolean;
+  scheduleValues(spec: object, from: number, count: number): Float64Array;
+}
+
+/** What an EMA update reports (native/bindings/train_binding.cc). */
+export interface NativeEmaStats {
+  tensors: number;
+  copied: number;
+  elements: number;
+  fused: boolean;
 }

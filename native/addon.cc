@@ -12,6 +12,8 @@ namespace jepa {
 
 // native/bindings/features_binding.cc
 void InitFeatures(Napi::Env env, Napi::Object exports);
+// native/bindings/train_binding.cc
+void InitTrain(Napi::Env env, Napi::Object exports);
 
 namespace {
 
@@ -34,6 +36,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitMasks(env, exports);
   ModuleHandle::Init(env, exports);
   InitFeatures(env, exports);
+  InitTrain(env, exports);
   exports.Set("cudaIsAvailable", Napi::Function::New(env, CudaIsAvailable));
   exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCountJs));
   exports.Set("torchVersion", Napi::String::New(env, TORCH_VERSION));

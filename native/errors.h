@@ -24,6 +24,7 @@ inline constexpr const char* kInvalidModule = "JEPA_INVALID_MODULE";
 inline constexpr const char* kMethodNotFound = "JEPA_METHOD_NOT_FOUND";
 inline constexpr const char* kModuleBusy = "JEPA_MODULE_BUSY";
 inline constexpr const char* kDeviceMismatch = "JEPA_DEVICE_MISMATCH";
+inline constexpr const char* kParameterMismatch = "JEPA_PARAMETER_MISMATCH";
 }  // namespace code
 
 // An error raised by jepa's own C++ code; `type_error` asks for a JS TypeError.
