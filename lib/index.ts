@@ -28,6 +28,15 @@ import * as ema from './ema';
 /** The target-encoder EMA (`update`, `updateSync`) and momentum / learning-rate / weight-decay schedules (`schedule`). */
 export { ema };
 export type { EmaOptions, EmaStats, ParameterSet, Schedule, ScheduleKind, ScheduleLike, ScheduleOptions } from './ema';
+export {
+  manualSeed,
+  Trainer,
+  type ParamGroup,
+  type StepStats,
+  type TrainerKind,
+  type TrainerOptions,
+  type TrainingBatch,
+} from './trainer';
 import * as masks from './masks';
 /** JEPA mask samplers: I-JEPA multi-block, V-JEPA 3D multi-block, random tubes, H-JEPA binary masks. */
 export { masks };

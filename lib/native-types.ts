@@ -91,6 +91,41 @@ export interface NativeAddon {
   emaUpdateSync(target: unknown, source: unknown, momentum: number, options: object): NativeEmaStats;
   emaFusedAvailable(): boolean;
   scheduleValues(spec: object, from: number, count: number): Float64Array;
+  createTrainer(config: object): NativeTrainer;
+  manualSeed(seed: number | bigint): void;
+}
+
+/** A native trainer (native/bindings/train_binding.cc). */
+export interface NativeTrainer {
+  step(batch: object): Promise<NativeStepStats>;
+  stepSync(batch: object): NativeStepStats;
+  getStep(): number;
+  setStep(step: number): void;
+  getEpoch(): number;
+  setEpoch(epoch: number): void;
+  paramGroups(): {
+    groups: { lr: number; weightDecay: number; wdExclude: boolean; names: string[] }[];
+    beta1: number;
+    beta2: number;
+    eps: number;
+  };
+  optimizerState(): ({ step: NativeTensor; expAvg: NativeTensor; expAvgSq: NativeTensor } | null)[];
+  setOptimizerState(
+    states: ({ step: NativeTensor; expAvg: NativeTensor; expAvgSq: NativeTensor } | null)[],
+    groups?: { lr: number; weightDecay: number }[],
+  ): void;
+}
+
+export interface NativeStepStats {
+  loss: number;
+  parts: number[];
+  lr: number;
+  weightDecay: number;
+  momentum: number | null;
+  gradNorm: number;
+  gradNormPredictor: number;
+  step: number;
+  ms: number;
 }
 
 /** What an EMA update reports (native/bindings/train_binding.cc). */
