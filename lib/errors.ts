@@ -49,6 +49,23 @@ export const ErrorCode = {
   PARAMETER_MISMATCH: 'JEPA_PARAMETER_MISMATCH',
   /** A feature this build lacks (e.g. writing .pt files without the .pt writer). */
   NOT_AVAILABLE: 'JEPA_NOT_AVAILABLE',
+  /** Reading or writing a file failed (permissions, full disk, ...); the message has the reason. */
+  IO_ERROR: 'JEPA_IO_ERROR',
+  /** A .pt, safetensors or .npy file is damaged or is not such a file (truncated, bad records, ...). */
+  PT_CORRUPT: 'JEPA_PT_CORRUPT',
+  /**
+   * A .pt file's pickle names a global that `torch.load(weights_only=True)` does not allow
+   * (`os.system`, `builtins.eval`, ...). Nothing was run.
+   */
+  PT_UNSAFE_GLOBAL: 'JEPA_PT_UNSAFE_GLOBAL',
+  /** A .pt file holds something safe that jepa-native cannot represent (sparse, quantized, complex numbers...). */
+  PT_UNSUPPORTED: 'JEPA_PT_UNSUPPORTED',
+  /** A file or value goes beyond a documented limit (nesting depth, string length, rank, size). */
+  PT_LIMIT: 'JEPA_PT_LIMIT',
+  /** The file is a TorchScript archive (torch.jit.save), not a torch.save file. */
+  PT_TORCHSCRIPT: 'JEPA_PT_TORCHSCRIPT',
+  /** The file uses the legacy (pre-1.6, non-zip) torch.save format. */
+  PT_LEGACY_FORMAT: 'JEPA_PT_LEGACY_FORMAT',
 } as const;
 
 /** One of the values of {@link ErrorCode}. */

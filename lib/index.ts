@@ -9,6 +9,33 @@
  */
 export { DTYPES, type Device, type Dtype, type TensorTypedArray, type TypedArrayOf } from './dtype';
 export { ErrorCode, JepaError, type ErrorCodeValue } from './errors';
+export {
+  isParameter,
+  load,
+  loadSync,
+  open,
+  openSync,
+  parameter,
+  PtArchive,
+  save,
+  saveSync,
+  type LoadOptions,
+  type PtEntry,
+} from './io';
+export {
+  loadNpy,
+  loadNpySync,
+  loadSafetensors,
+  loadSafetensorsSync,
+  readSafetensorsHeader,
+  saveNpy,
+  saveNpySync,
+  saveSafetensors,
+  saveSafetensorsSync,
+  type SafetensorsEntry,
+  type SafetensorsHeader,
+  type TensorFileOptions,
+} from './formats';
 export { cuda, memory, torchVersion, type MemoryInfo } from './runtime';
 export {
   arange,
@@ -23,7 +50,6 @@ export {
   type TensorData,
   type TensorOptions,
 } from './tensor';
-export { float, Float, FLOAT_KEYS, OrderedDict, Size, TorchDevice, Tuple } from './values';
 import * as ema from './ema';
 /** The target-encoder EMA (`update`, `updateSync`) and momentum / learning-rate / weight-decay schedules (`schedule`). */
 export { ema };
@@ -80,3 +106,4 @@ export {
   type FeatureLayout,
   type HierarchicalFeatures,
 } from './features';
+export { float, Float, FLOAT_KEYS, OrderedDict, PY_ATTRS, Size, TorchDevice, TorchDtype, Tuple } from './values';

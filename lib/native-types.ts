@@ -60,6 +60,44 @@ export interface NativeModule {
   dispose(): void;
 }
 
+/** The classes and helpers the .pt conversion needs (lib/io.ts). */
+export interface PtClasses {
+  Tuple: unknown;
+  Size: unknown;
+  OrderedDict: unknown;
+  TorchDevice: unknown;
+  TorchDtype: unknown;
+  Float: unknown;
+  FLOAT_KEYS: symbol;
+  PY_ATTRS: symbol;
+  wrapTensor(handle: NativeTensor, parameter: boolean, requiresGrad: boolean): unknown;
+  tensorInfo(value: unknown): [NativeTensor, boolean, boolean] | undefined;
+}
+
+export interface PtEntry {
+  key: string;
+  path: unknown[];
+  dtype: string;
+  shape: number[];
+  nbytes: number;
+  parameter: boolean;
+}
+
+/** A tensor in a byte range of a file (safetensors, .npy). */
+export interface TensorSlot {
+  dtype: string;
+  shape: number[];
+  strides: number[] | null;
+  offset: number;
+  nbytes: number;
+}
+
+export interface NativePtArchive {
+  entries(): PtEntry[];
+  get(path: unknown[], device: string | null): unknown;
+  getAsync(path: unknown[], device: string | null): Promise<unknown>;
+  close(): void;
+}
 export interface NativeAddon {
   NativeTensor: new () => NativeTensor;
   tensorFromTypedArray(data: ArrayBufferView, shape: number[], dtype: string, device: string): NativeTensor;
@@ -91,6 +129,17 @@ export interface NativeAddon {
   emaUpdateSync(target: unknown, source: unknown, momentum: number, options: object): NativeEmaStats;
   emaFusedAvailable(): boolean;
   scheduleValues(spec: object, from: number, count: number): Float64Array;
+  ptInit(classes: PtClasses): void;
+  readTensorsSync(path: string, mmap: boolean, byteswap: boolean, slots: TensorSlot[], device: string | null): NativeTensor[];
+  readTensors(path: string, mmap: boolean, byteswap: boolean, slots: TensorSlot[], device: string | null): Promise<NativeTensor[]>;
+  writeTensorsSync(path: string, header: Buffer, tensors: NativeTensor[]): void;
+  writeTensors(path: string, header: Buffer, tensors: NativeTensor[]): Promise<void>;
+  ptLoadSync(path: string, mmap: boolean, device: string | null): unknown;
+  ptLoad(path: string, mmap: boolean, device: string | null): Promise<unknown>;
+  ptSaveSync(path: string, value: unknown): void;
+  ptSave(path: string, value: unknown): Promise<void>;
+  ptOpenSync(path: string, mmap: boolean): NativePtArchive;
+  ptOpen(path: string, mmap: boolean): Promise<NativePtArchive>;
   createTrainer(config: object): NativeTrainer;
   manualSeed(seed: number | bigint): void;
 }

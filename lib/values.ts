@@ -20,6 +20,7 @@
  * | `collections.OrderedDict`   | {@link OrderedDict} (a Map subclass)                     |
  * | `torch.Tensor`/`Parameter`  | {@link Tensor}                                           |
  * | `torch.device`              | {@link TorchDevice}                                      |
+ * | `torch.dtype`               | {@link TorchDtype}                                       |
  * @module
  */
 
@@ -55,6 +56,21 @@ export class TorchDevice {
     return this.index === null ? this.type : `${this.type}:${this.index}`;
   }
 }
+
+/** A `torch.dtype` held as a value (e.g. `{'dtype': torch.float16}`), by its Python name. */
+export class TorchDtype {
+  constructor(readonly name: string) {}
+  toString(): string {
+    return `torch.${this.name}`;
+  }
+}
+
+/**
+ * Python attributes of an {@link OrderedDict} (what `torch.nn.Module.state_dict()` keeps in
+ * `_metadata`): a plain object in a non-enumerable property under this symbol, written back as
+ * the OrderedDict's attributes.
+ */
+export const PY_ATTRS: unique symbol = Symbol.for('jepa-native.pyAttrs');
 
 /**
  * A number that must be written as a Python `float` even when it is integral (`Float(1)` is

@@ -4,6 +4,8 @@
 
 #include "bindings/masks_binding.h"
 #include "bindings/module_binding.h"
+#include "bindings/formats_binding.h"
+#include "bindings/pt_binding.h"
 #include "bindings/tensor_binding.h"
 #include "common.h"
 #include "tensor.h"
@@ -37,6 +39,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ModuleHandle::Init(env, exports);
   InitFeatures(env, exports);
   InitTrain(env, exports);
+  PtBindingInit(env, exports);
+  FormatsBindingInit(env, exports);
   exports.Set("cudaIsAvailable", Napi::Function::New(env, CudaIsAvailable));
   exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCountJs));
   exports.Set("torchVersion", Napi::String::New(env, TORCH_VERSION));

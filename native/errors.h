@@ -25,6 +25,13 @@ inline constexpr const char* kMethodNotFound = "JEPA_METHOD_NOT_FOUND";
 inline constexpr const char* kModuleBusy = "JEPA_MODULE_BUSY";
 inline constexpr const char* kDeviceMismatch = "JEPA_DEVICE_MISMATCH";
 inline constexpr const char* kParameterMismatch = "JEPA_PARAMETER_MISMATCH";
+inline constexpr const char* kIo = "JEPA_IO_ERROR";
+inline constexpr const char* kPtCorrupt = "JEPA_PT_CORRUPT";
+inline constexpr const char* kPtUnsafeGlobal = "JEPA_PT_UNSAFE_GLOBAL";
+inline constexpr const char* kPtUnsupported = "JEPA_PT_UNSUPPORTED";
+inline constexpr const char* kPtLimit = "JEPA_PT_LIMIT";
+inline constexpr const char* kPtTorchScript = "JEPA_PT_TORCHSCRIPT";
+inline constexpr const char* kPtLegacyFormat = "JEPA_PT_LEGACY_FORMAT";
 }  // namespace code
 
 // An error raised by jepa's own C++ code; `type_error` asks for a JS TypeError.

@@ -54,8 +54,25 @@ at::ScalarType ParseDtype(const std::string& name) {
               true);
 }
 
+// Python's names of the dtypes that tensors read from files may have but that the factories
+// do not create (no typed array holds them).
+constexpr DtypeEntry kOtherDtypes[] = {
+    {"complex32", at::kComplexHalf},      {"complex64", at::kComplexFloat},
+    {"complex128", at::kComplexDouble},   {"uint16", at::kUInt16},
+    {"uint32", at::kUInt32},              {"uint64", at::kUInt64},
+    {"float8_e5m2", at::kFloat8_e5m2},    {"float8_e4m3fn", at::kFloat8_e4m3fn},
+    {"float8_e5m2fnuz", at::kFloat8_e5m2fnuz}, {"float8_e4m3fnuz", at::kFloat8_e4m3fnuz},
+    {"float8_e8m0fnu", at::kFloat8_e8m0fnu},   {"float4_e2m1fn_x2", at::kFloat4_e2m1fn_x2},
+    {"bits8", at::ScalarType::Bits8},     {"bits16", at::ScalarType::Bits16},
+    {"bits1x8", at::ScalarType::Bits1x8}, {"bits2x4", at::ScalarType::Bits2x4},
+    {"bits4x2", at::ScalarType::Bits4x2},
+};
+
 std::string DtypeName(at::ScalarType type) {
   for (const auto& e : kDtypes) {
+    if (type == e.type) return e.name;
+  }
+  for (const auto& e : kOtherDtypes) {
     if (type == e.type) return e.name;
   }
   return c10::toString(type);

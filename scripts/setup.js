@@ -54,12 +54,12 @@ function isDevCheckout() {
 function testPython() {
   if (process.env.JEPA_PYTHON) return process.env.JEPA_PYTHON;
   const python = process.env.PYTHON || 'python3';
-  if (pythonHas(python, ['torch', 'numpy'])) {
-    log(`tests will use ${python} (it has torch and numpy)`);
+  if (pythonHas(python, ['torch', 'numpy', 'safetensors'])) {
+    log(`tests will use ${python} (it has torch, numpy and safetensors)`);
     return python;
   }
-  log(`${python} lacks torch or numpy: installing torch==${PINNED_TORCH} and numpy into ${LOCAL_VENV}`);
-  installLocal(['numpy']);
+  log(`${python} lacks torch, numpy or safetensors: installing torch==${PINNED_TORCH}, numpy and safetensors into ${LOCAL_VENV}`);
+  installLocal(['numpy', 'safetensors']);
   return localPython();
 }
 

@@ -1,0 +1,295 @@
+#include "file_io.h"
+
+#include <c10/core/CPUAllocator.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <mutex>
+
+#include "errors.h"
+#include "pickle_reader.h"
+#include "value.h"
+
+namespace jepa {
+namespace files {
+
+namespace {
+
+constexpr size_t kHugePage = 2 << 20;
+
+std::string ErrnoText(int err) { return std::strerror(err); }
+
+[[noreturn]] void IoFail(const std::string& path, const std::string& what, int err) {
+  throw Error(code::kIo, path + ": " + what + ": " + ErrnoText(err));
+}
+
+
+// Recently freed large blocks, kept (up to kCacheBytes) to be reused by the next large storage:
+// memory already faulted in is several times cheaper to read a file into than fresh memory.
+// glibc keeps freed memory the same way for Python's loads. Deleters run on any thread.
+constexpr size_t kCacheBytes = 64 << 20;
+constexpr size_t kCacheBlocks = 8;
+
+struct BlockCache {
+  std::mutex mutex;
+  std::vector<Mapping*> blocks;
+  size_t bytes = 0;
+};
+
+BlockCache& Cache() {
+  static auto* cache = new BlockCache();  // never destroyed: deleters may run at exit
+  return *cache;
+}
+
+void ReleaseBlock(void* ctx) {
+  auto* m = static_cast<Mapping*>(ctx);
+  BlockCache& c = Cache();
+  {
+    std::lock_guard<std::mutex> lock(c.mutex);
+    if (c.blocks.size() < kCacheBlocks && c.bytes + m->size <= kCacheBytes) {
+      c.blocks.push_back(m);
+      c.bytes += m->size;
+      return;
+    }
+  }
+  delete m;
+}
+
+// A cached block of at least `size` bytes and at most a quarter more, or null.
+Mapping* AcquireBlock(size_t size) {
+  BlockCache& c = Cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  for (size_t i = c.blocks.size(); i-- > 0;) {
+    Mapping* m = c.blocks[i];
+    if (m->size >= size && m->size - size <= size / 4) {
+      c.blocks.erase(c.blocks.begin() + static_cast<std::ptrdiff_t>(i));
+      c.bytes -= m->size;
+      return m;
+    }
+  }
+  return nullptr;
+}
+void DeleteOwner(void* ctx) { delete static_cast<std::shared_ptr<void>*>(ctx); }
+
+std::string UniqueSuffix() {
+  static std::atomic<uint64_t> counter{0};
+  const uint64_t n = counter.fetch_add(1);
+  const uint64_t t = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%d-%llx-%llx", static_cast<int>(getpid()),
+                static_cast<unsigned long long>(t & 0xffffffffffull), static_cast<unsigned long long>(n));
+  return buf;
+}
+
+}  // namespace
+
+Fd::~Fd() {
+  if (fd_ >= 0) close(fd_);
+}
+
+Mapping::~Mapping() {
+  if (addr != nullptr && addr != MAP_FAILED) munmap(addr, size);
+}
+
+std::shared_ptr<Fd> OpenForRead(const std::string& path, int64_t* size) {
+  const int raw = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (raw < 0) {
+    const int err = errno;
+    throw Error(err == ENOENT ? code::kFileNotFound : code::kIo, path + ": cannot open the file: " + ErrnoText(err));
+  }
+  auto fd = std::make_shared<Fd>(raw);
+  struct stat st;
+  if (fstat(raw, &st) != 0) IoFail(path, "cannot stat the file", errno);
+  if (S_ISDIR(st.st_mode)) throw Error(code::kIo, path + ": is a folder, not a file");
+  if (st.st_size > pt::kMaxFileBytes) {
+    throw Error(code::kPtLimit, path + ": the file has " + std::to_string(st.st_size) +
+                                    " bytes, above the limit of " + std::to_string(pt::kMaxFileBytes) + " bytes");
+  }
+  *size = st.st_size;
+  return fd;
+}
+
+std::shared_ptr<Mapping> MapFile(const std::string& path, int fd, size_t size) {
+  auto m = std::make_shared<Mapping>();
+  m->size = size;
+  m->addr = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  if (m->addr == MAP_FAILED) {
+    m->addr = nullptr;
+    IoFail(path, "cannot map the file", errno);
+  }
+  return m;
+}
+
+bool ReadAt(int fd, void* buf, size_t n, uint64_t pos) {
+  size_t done = 0;
+  while (done < n) {
+    const ssize_t r = pread(fd, static_cast<char*>(buf) + done, n - done, static_cast<off_t>(pos + done));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    done += static_cast<size_t>(r);
+  }
+  return true;
+}
+
+at::Storage AliasStorage(void* data, int64_t nbytes, std::shared_ptr<void> owner) {
+  at::DataPtr ptr(data, new std::shared_ptr<void>(std::move(owner)), &DeleteOwner, at::Device(at::kCPU));
+  return at::Storage(at::Storage::use_byte_size_t(), nbytes, std::move(ptr), c10::GetCPUAllocator(), true);
+}
+
+at::Storage NewStorage(int64_t nbytes) {
+  const size_t n = static_cast<size_t>(nbytes);
+  if (n < kHugePage) return at::empty({nbytes}, at::TensorOptions().dtype(at::kByte)).storage();
+  // An anonymous mapping on a 2 MiB boundary whose whole huge pages are advised as such, so that
+  // reading into fresh memory faults (and zeroes) a few 2 MiB pages instead of thousands of
+  // 4 KiB ones: for a 13 MB feature tensor that is most of the time a load takes.
+  const size_t page = 4096;
+  const size_t size = (n + page - 1) / page * page;
+  if (Mapping* cached = AcquireBlock(size)) {
+    at::DataPtr ptr(cached->addr, cached, &ReleaseBlock, at::Device(at::kCPU));
+    return at::Storage(at::Storage::use_byte_size_t(), nbytes, std::move(ptr), c10::GetCPUAllocator(), true);
+  }
+  auto m = std::make_unique<Mapping>();
+  void* raw = ::mmap(nullptr, size + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) throw std::bad_alloc();
+  const uintptr_t base = reinterpret_cast<uintptr_t>(raw);
+  const uintptr_t aligned = (base + kHugePage - 1) / kHugePage * kHugePage;
+  if (aligned > base) munmap(raw, aligned - base);
+  const uintptr_t end = base + size + kHugePage;
+  if (end > aligned + size) munmap(reinterpret_cast<void*>(aligned + size), end - (aligned + size));
+  m->addr = reinterpret_cast<void*>(aligned);
+  m->size = size;
+#ifdef MADV_HUGEPAGE
+  const size_t huge = n / kHugePage * kHugePage;
+  if (huge > 0) madvise(m->addr, huge, MADV_HUGEPAGE);
+#endif
+  void* p = m->addr;
+  at::DataPtr ptr(p, m.release(), &ReleaseBlock, at::Device(at::kCPU));
+  return at::Storage(at::Storage::use_byte_size_t(), nbytes, std::move(ptr), c10::GetCPUAllocator(), true);
+}
+
+void WriteAll(int fd, const void* data, size_t n, const std::string& path) {
+  size_t done = 0;
+  while (done < n) {
+    const ssize_t r = write(fd, static_cast<const char*>(data) + done, n - done);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) IoFail(path, "writing failed", r < 0 ? errno : ENOSPC);
+    done += static_cast<size_t>(r);
+  }
+}
+
+void WriteAtomically(const std::string& path, const std::function<void(int fd)>& write_fn) {
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  if (base.empty() || base == "." || base == "..") {
+    throw Error(code::kInvalidArgument, "expected `path` to name a file, got '" + path + "'", true);
+  }
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) throw Error(code::kIo, path + ": is a folder, not a file");
+  const std::string tmp = (dir == "/" ? "" : dir) + "/." + base + ".jepa-tmp-" + UniqueSuffix();
+  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (fd < 0) IoFail(path, "cannot create a temporary file beside it", errno);
+  try {
+    {
+      Fd guard(fd);
+      write_fn(fd);
+      if (fsync(fd) != 0) IoFail(path, "flushing to disk failed", errno);
+    }
+    if (rename(tmp.c_str(), path.c_str()) != 0) IoFail(path, "cannot move the new file into place", errno);
+  } catch (...) {
+    unlink(tmp.c_str());
+    throw;
+  }
+  const int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    fsync(dfd);
+    close(dfd);
+  }
+}
+
+void Byteswap(uint8_t* p, int64_t nbytes, int64_t elem) {
+  if (elem <= 1) return;
+  for (int64_t i = 0; i + elem <= nbytes; i += elem) {
+    for (int64_t a = 0, b = elem - 1; a < b; ++a, --b) std::swap(p[i + a], p[i + b]);
+  }
+}
+
+std::vector<at::Tensor> ReadTensors(const std::string& path, const std::vector<TensorSlot>& slots, bool mmap,
+                                    bool byteswap, const std::optional<c10::Device>& device) {
+  int64_t size = 0;
+  std::shared_ptr<Fd> fd = OpenForRead(path, &size);
+  std::shared_ptr<Mapping> mapping;
+  if (mmap && size > 0) mapping = MapFile(path, fd->get(), static_cast<size_t>(size));
+  std::vector<at::Tensor> out;
+  out.reserve(slots.size());
+  for (size_t i = 0; i < slots.size(); ++i) {
+    const TensorSlot& s = slots[i];
+    const std::string what = path + ": tensor " + std::to_string(i);
+    if (s.offset < 0 || s.nbytes < 0 || s.offset > size || s.nbytes > size - s.offset) {
+      throw Error(code::kPtCorrupt, what + " lies past the end of the file (truncated?)");
+    }
+    pt::TensorSpec spec;
+    spec.dtype = s.dtype;
+    spec.sizes = s.shape;
+    if (s.strides.empty()) {
+      spec.strides.assign(s.shape.size(), 1);
+      for (int64_t d = static_cast<int64_t>(s.shape.size()) - 2; d >= 0; --d) {
+        spec.strides[d] = spec.strides[d + 1] * std::max<int64_t>(s.shape[d + 1], 1);
+      }
+    } else {
+      spec.strides = s.strides;
+    }
+    pt::CheckView(spec, s.nbytes, what);
+    const int64_t itemsize = pt::ElementSize(s.dtype);
+    at::Storage storage;
+    if (mapping && !byteswap && s.offset % std::max<int64_t>(itemsize, 8) == 0) {
+      storage = AliasStorage(static_cast<uint8_t*>(mapping->addr) + s.offset, s.nbytes, mapping);
+    } else {
+      storage = NewStorage(s.nbytes);
+      if (s.nbytes > 0) {
+        if (mapping) {
+          std::memcpy(storage.mutable_data(), static_cast<uint8_t*>(mapping->addr) + s.offset, static_cast<size_t>(s.nbytes));
+        } else if (!ReadAt(fd->get(), storage.mutable_data(), static_cast<size_t>(s.nbytes), static_cast<uint64_t>(s.offset))) {
+          throw Error(code::kPtCorrupt, what + ": reading failed (the file is shorter than it says)");
+        }
+      }
+      if (byteswap) {
+        int64_t elem = itemsize;
+        if (at::isComplexType(s.dtype)) elem /= 2;
+        Byteswap(static_cast<uint8_t*>(storage.mutable_data()), s.nbytes, elem);
+      }
+    }
+    if (device && storage.device() != *device) {
+      at::Tensor bytes = at::empty({0}, at::TensorOptions().dtype(at::kByte));
+      bytes.set_(storage, 0, {s.nbytes}, {1});
+      storage = bytes.to(*device).storage();
+    }
+    const c10::DispatchKeySet keys(c10::computeDispatchKey(s.dtype, at::kStrided, storage.device()));
+    auto impl = c10::make_intrusive<c10::TensorImpl>(c10::Storage(storage), keys, caffe2::TypeMeta::fromScalarType(s.dtype));
+    impl->set_sizes_and_strides(spec.sizes, spec.strides, 0);
+    out.emplace_back(std::move(impl));
+  }
+  return out;
+}
+
+void WriteTensors(const std::string& path, const std::string& header, const std::vector<at::Tensor>& tensors) {
+  WriteAtomically(path, [&](int fd) {
+    WriteAll(fd, header.data(), header.size(), path);
+    for (const at::Tensor& t : tensors) {
+      at::Tensor c = t.is_cpu() ? t.contiguous() : t.to(at::kCPU).contiguous();
+      if (c.is_conj()) c = c.resolve_conj();
+      if (c.is_neg()) c = c.resolve_neg();
+      const size_t n = static_cast<size_t>(c.numel()) * c.element_size();
+      if (n > 0) WriteAll(fd, c.data_ptr(), n, path);
+    }
+  });
+}
+
+}  // namespace files
+}  // namespace jepa

@@ -1,0 +1,84 @@
+// File plumbing shared by the .pt, safetensors and .npy readers and writers: file descriptors,
+// whole-file mappings, memory for large storages, atomic writes, and tensors read from (or
+// written to) byte ranges of a file. Plain C++, no Node-API.
+#pragma once
+#include <ATen/ATen.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace jepa {
+namespace files {
+
+// Closes a file descriptor when it goes.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd();
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// An mmap (of a file, or anonymous memory) unmapped when the last owner goes.
+struct Mapping {
+  void* addr = nullptr;
+  size_t size = 0;
+  ~Mapping();
+};
+
+// Opens `path` for reading; throws kFileNotFound / kIo with the path in the message.
+// Sets *size to the file's size; refuses folders and files above pt::kMaxFileBytes (kPtLimit).
+std::shared_ptr<Fd> OpenForRead(const std::string& path, int64_t* size);
+
+// Maps a whole file privately (writes stay in memory, like torch.load(mmap=True)).
+std::shared_ptr<Mapping> MapFile(const std::string& path, int fd, size_t size);
+
+// Reads exactly n bytes at pos (false if the file is shorter).
+bool ReadAt(int fd, void* buf, size_t n, uint64_t pos);
+
+// A storage of `nbytes` that aliases `data`, keeping `owner` alive while the storage lives.
+at::Storage AliasStorage(void* data, int64_t nbytes, std::shared_ptr<void> owner);
+
+// A fresh CPU storage of `nbytes`; large ones use transparent huge pages (fewer page faults).
+at::Storage NewStorage(int64_t nbytes);
+
+// Writes a new file at `path` atomically: `write(fd)` fills a temporary file in the same folder,
+// which is then flushed (fsync) and renamed over `path`; on any failure the temporary file is
+// removed and `path` is untouched. Throws kIo.
+void WriteAtomically(const std::string& path, const std::function<void(int fd)>& write);
+
+// Writes all of `n` bytes; throws kIo naming `path`.
+void WriteAll(int fd, const void* data, size_t n, const std::string& path);
+
+// A tensor stored in a byte range of a file.
+struct TensorSlot {
+  at::ScalarType dtype = at::kFloat;
+  std::vector<int64_t> shape;
+  std::vector<int64_t> strides;  // empty: contiguous
+  int64_t offset = 0;            // byte offset in the file
+  int64_t nbytes = 0;            // bytes of the range
+};
+
+// Reads each slot as its own tensor: with `mmap` the tensors alias one private mapping of the
+// file (copied instead when a range is not aligned to its element size), else each is read into
+// its own memory. `byteswap` reverses the bytes of each element (big-endian files). Every range
+// is checked to lie inside the file and to hold the view (kPtCorrupt).
+std::vector<at::Tensor> ReadTensors(const std::string& path, const std::vector<TensorSlot>& slots, bool mmap,
+                                    bool byteswap, const std::optional<c10::Device>& device);
+
+// Writes `header` and then the bytes of each tensor (in row-major order, from any device)
+// atomically to `path`.
+void WriteTensors(const std::string& path, const std::string& header, const std::vector<at::Tensor>& tensors);
+
+// Reverses the bytes of each `elem`-byte element.
+void Byteswap(uint8_t* p, int64_t nbytes, int64_t elem);
+
+}  // namespace files
+}  // namespace jepa
