@@ -250,12 +250,12 @@ export async function writeFeatureFile(
   const file = featureFilePath(root, info);
   const dict = featureDict(features, meta);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const index = require('./index') as { save?: (value: unknown, file: string) => unknown };
+  const index = require('./index') as { save?: (file: string, value: unknown) => unknown };
   if (typeof index.save !== 'function') {
     throw new JepaError(ErrorCode.NOT_AVAILABLE, 'writing .pt files needs jepa.save (the .pt writer), which this build does not have');
   }
   const fs = await import('node:fs');
   await fs.promises.mkdir(path.dirname(file), { recursive: true });
-  await index.save(dict, file);
+  await index.save(file, dict);
   return file;
 }
