@@ -45,6 +45,8 @@ export const ErrorCode = {
   MODULE_BUSY: 'JEPA_MODULE_BUSY',
   /** A tensor is on another device than the module that should use it. */
   DEVICE_MISMATCH: 'JEPA_DEVICE_MISMATCH',
+  /** Two parameter sets that must correspond (EMA target and source, a state dict and a model) differ in names, shapes or dtypes. */
+  PARAMETER_MISMATCH: 'JEPA_PARAMETER_MISMATCH',
   /** Reading or writing a file failed (permissions, full disk, ...); the message has the reason. */
   IO_ERROR: 'JEPA_IO_ERROR',
   /** A .pt, safetensors or .npy file is damaged or is not such a file (truncated, bad records, ...). */

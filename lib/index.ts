@@ -50,7 +50,19 @@ export {
   type TensorData,
   type TensorOptions,
 } from './tensor';
-export { float, Float, FLOAT_KEYS, OrderedDict, PY_ATTRS, Size, TorchDevice, TorchDtype, Tuple } from './values';
+import * as ema from './ema';
+/** The target-encoder EMA (`update`, `updateSync`) and momentum / learning-rate / weight-decay schedules (`schedule`). */
+export { ema };
+export type { EmaOptions, EmaStats, ParameterSet, Schedule, ScheduleKind, ScheduleLike, ScheduleOptions } from './ema';
+export {
+  manualSeed,
+  Trainer,
+  type ParamGroup,
+  type StepStats,
+  type TrainerKind,
+  type TrainerOptions,
+  type TrainingBatch,
+} from './trainer';
 import * as masks from './masks';
 /** JEPA mask samplers: I-JEPA multi-block, V-JEPA 3D multi-block, random tubes, H-JEPA binary masks. */
 export { masks };
@@ -94,3 +106,4 @@ export {
   type FeatureLayout,
   type HierarchicalFeatures,
 } from './features';
+export { float, Float, FLOAT_KEYS, OrderedDict, PY_ATTRS, Size, TorchDevice, TorchDtype, Tuple } from './values';

@@ -395,6 +395,17 @@ export class Module {
   }
 }
 
+/**
+ * The native handle of a Module (for other features' bindings), or a TypeError naming `name`.
+ * @internal
+ */
+export function nativeModuleOf(m: unknown, name = 'module'): NativeModule {
+  if (!(m instanceof Module)) throw invalidArgument(`expected \`${name}\` to be a Module, got ${show(m)}`);
+  const handle = handles.get(m);
+  if (!handle) throw new JepaError(ErrorCode.DISPOSED, `\`${name}\` is a disposed Module: it can no longer be used`);
+  return handle;
+}
+
 function h(m: Module): NativeModule {
   const handle = handles.get(m);
   if (!handle) throw new JepaError(ErrorCode.DISPOSED, 'this Module was disposed: it can no longer be used');

@@ -98,7 +98,6 @@ export interface NativePtArchive {
   getAsync(path: unknown[], device: string | null): Promise<unknown>;
   close(): void;
 }
-
 export interface NativeAddon {
   NativeTensor: new () => NativeTensor;
   tensorFromTypedArray(data: ArrayBufferView, shape: number[], dtype: string, device: string): NativeTensor;
@@ -126,6 +125,10 @@ export interface NativeAddon {
   getNumThreads(): number;
   featureMean(features: NativeTensor, dims: number[], keepdim: boolean): NativeTensor;
   featureSelect(features: NativeTensor, dim: number, index: number): NativeTensor;
+  emaUpdate(target: unknown, source: unknown, momentum: number, options: object): Promise<NativeEmaStats>;
+  emaUpdateSync(target: unknown, source: unknown, momentum: number, options: object): NativeEmaStats;
+  emaFusedAvailable(): boolean;
+  scheduleValues(spec: object, from: number, count: number): Float64Array;
   ptInit(classes: PtClasses): void;
   readTensorsSync(path: string, mmap: boolean, byteswap: boolean, slots: TensorSlot[], device: string | null): NativeTensor[];
   readTensors(path: string, mmap: boolean, byteswap: boolean, slots: TensorSlot[], device: string | null): Promise<NativeTensor[]>;
@@ -137,4 +140,47 @@ export interface NativeAddon {
   ptSave(path: string, value: unknown): Promise<void>;
   ptOpenSync(path: string, mmap: boolean): NativePtArchive;
   ptOpen(path: string, mmap: boolean): Promise<NativePtArchive>;
+  createTrainer(config: object): NativeTrainer;
+  manualSeed(seed: number | bigint): void;
+}
+
+/** A native trainer (native/bindings/train_binding.cc). */
+export interface NativeTrainer {
+  step(batch: object): Promise<NativeStepStats>;
+  stepSync(batch: object): NativeStepStats;
+  getStep(): number;
+  setStep(step: number): void;
+  getEpoch(): number;
+  setEpoch(epoch: number): void;
+  paramGroups(): {
+    groups: { lr: number; weightDecay: number; wdExclude: boolean; names: string[] }[];
+    beta1: number;
+    beta2: number;
+    eps: number;
+  };
+  optimizerState(): ({ step: NativeTensor; expAvg: NativeTensor; expAvgSq: NativeTensor } | null)[];
+  setOptimizerState(
+    states: ({ step: NativeTensor; expAvg: NativeTensor; expAvgSq: NativeTensor } | null)[],
+    groups?: { lr: number; weightDecay: number }[],
+  ): void;
+}
+
+export interface NativeStepStats {
+  loss: number;
+  parts: number[];
+  lr: number;
+  weightDecay: number;
+  momentum: number | null;
+  gradNorm: number;
+  gradNormPredictor: number;
+  step: number;
+  ms: number;
+}
+
+/** What an EMA update reports (native/bindings/train_binding.cc). */
+export interface NativeEmaStats {
+  tensors: number;
+  copied: number;
+  elements: number;
+  fused: boolean;
 }

@@ -14,6 +14,8 @@ namespace jepa {
 
 // native/bindings/features_binding.cc
 void InitFeatures(Napi::Env env, Napi::Object exports);
+// native/bindings/train_binding.cc
+void InitTrain(Napi::Env env, Napi::Object exports);
 
 namespace {
 
@@ -36,6 +38,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitMasks(env, exports);
   ModuleHandle::Init(env, exports);
   InitFeatures(env, exports);
+  InitTrain(env, exports);
   PtBindingInit(env, exports);
   FormatsBindingInit(env, exports);
   exports.Set("cudaIsAvailable", Napi::Function::New(env, CudaIsAvailable));

@@ -43,6 +43,7 @@ class ReleaseQueue {
 struct AddonData {
   Napi::FunctionReference tensor_ctor;
   Napi::FunctionReference module_ctor;
+  Napi::FunctionReference trainer_ctor;
   std::shared_ptr<ReleaseQueue> release_queue;
 };
 

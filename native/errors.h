@@ -24,6 +24,7 @@ inline constexpr const char* kInvalidModule = "JEPA_INVALID_MODULE";
 inline constexpr const char* kMethodNotFound = "JEPA_METHOD_NOT_FOUND";
 inline constexpr const char* kModuleBusy = "JEPA_MODULE_BUSY";
 inline constexpr const char* kDeviceMismatch = "JEPA_DEVICE_MISMATCH";
+inline constexpr const char* kParameterMismatch = "JEPA_PARAMETER_MISMATCH";
 inline constexpr const char* kIo = "JEPA_IO_ERROR";
 inline constexpr const char* kPtCorrupt = "JEPA_PT_CORRUPT";
 inline constexpr const char* kPtUnsafeGlobal = "JEPA_PT_UNSAFE_GLOBAL";

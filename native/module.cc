@@ -154,9 +154,13 @@ std::string ScriptModule::Schema(const std::string& method) const {
   return os.str();
 }
 
-c10::IValue ScriptModule::Run(const std::string& method, std::vector<c10::IValue> args) {
+void ApplyNumThreads() {
   const int threads = g_num_threads.load();
   if (threads > 0 && at::get_num_threads() != threads) at::set_num_threads(threads);
+}
+
+c10::IValue ScriptModule::Run(const std::string& method, std::vector<c10::IValue> args) {
+  ApplyNumThreads();
   std::shared_lock<std::shared_mutex> lock(mutex_);
   torch::jit::Method m = FindMethod(method);
   std::optional<at::NoGradGuard> no_grad;

@@ -33,6 +33,9 @@ struct MethodArg {
 // the count last set here on its own thread before each call. 0 (the default) leaves libtorch's.
 void SetNumThreads(int n);
 int GetNumThreads();
+// Applies the count set by SetNumThreads (if any) to the calling thread; every native call that
+// runs ATen work on a worker thread calls this first.
+void ApplyNumThreads();
 
 class ScriptModule : public std::enable_shared_from_this<ScriptModule> {
  public:

@@ -404,6 +404,15 @@ Napi::Object ModuleHandle::New(Napi::Env env, std::shared_ptr<ScriptModule> modu
   return obj;
 }
 
+std::shared_ptr<ScriptModule> ModuleHandle::Get(const Napi::Value& value, const char* what) {
+  if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(GetAddonData(value.Env()).module_ctor.Value())) {
+    throw Error(code::kInvalidArgument, std::string("expected `") + what + "` to be a Module", true);
+  }
+  std::shared_ptr<ScriptModule> module = Unwrap(value.As<Napi::Object>())->module_;
+  if (!module) throw Error(code::kDisposed, std::string("`") + what + "` is a disposed Module");
+  return module;
+}
+
 ModuleHandle::ModuleHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModuleHandle>(info) {}
 
 ScriptModule& ModuleHandle::Live() const {

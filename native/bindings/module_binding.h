@@ -15,6 +15,9 @@ class ModuleHandle : public Napi::ObjectWrap<ModuleHandle> {
  public:
   static void Init(Napi::Env env, Napi::Object exports);
   static Napi::Object New(Napi::Env env, std::shared_ptr<ScriptModule> module);
+  // The module of a JS module handle; TypeError naming `what` for anything else, kDisposed
+  // for a disposed one.
+  static std::shared_ptr<ScriptModule> Get(const Napi::Value& value, const char* what);
 
   explicit ModuleHandle(const Napi::CallbackInfo& info);
 

@@ -1,0 +1,76 @@
+// The target-encoder EMA of JEPA training (target = m * target + (1 - m) * source) and the
+// schedules of its momentum, learning rate and weight decay. Plain C++ (no Node-API).
+//
+// Numerics. `EmaFormula::kForeach` computes exactly what V-JEPA 2's
+//   torch._foreach_mul_(params_k, m); torch._foreach_add_(params_k, params_q, alpha=1 - m)
+// computes, bit for bit: for contiguous float32 CPU tensors with a one-pass fused kernel (one
+// read of each tensor, one write, instead of two passes), elsewhere with those two ATen calls.
+// `EmaFormula::kLoop` computes I-JEPA's `param_k.mul_(m).add_((1 - m) * param_q)` bit for bit
+// (it rounds (1 - m) * q before the add, so it differs from kForeach by at most one ulp).
+#pragma once
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace jepa {
+
+using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
+
+enum class EmaFormula { kForeach, kLoop };
+
+struct EmaStats {
+  int64_t tensors = 0;   // tensors averaged (floating point)
+  int64_t copied = 0;    // non-floating tensors copied (integer buffers)
+  int64_t elements = 0;  // elements averaged
+  bool fused = false;    // whether the one-pass kernel ran (float32, CPU)
+};
+
+// Pairs `target` and `source` by name. Every name must be in both, with equal shape, dtype and
+// device; otherwise throws kParameterMismatch listing every name only in one of them and every
+// shape/dtype difference (kDeviceMismatch when only devices differ). Order follows `target`.
+std::vector<std::pair<at::Tensor, at::Tensor>> MatchByName(const NamedTensors& target, const NamedTensors& source);
+
+// Pairs two unnamed lists by position (same length, shapes, dtypes, devices; same errors).
+std::vector<std::pair<at::Tensor, at::Tensor>> MatchByPosition(const std::vector<at::Tensor>& target,
+                                                               const std::vector<at::Tensor>& source);
+
+// target = m * target + (1 - m) * source for every floating-point pair, in place, without
+// autograd (at::NoGradGuard); non-floating pairs (integer buffers) are copied. `allow_fused`
+// false forces the two-call ATen path (for tests and benchmarks). Thread-safe for disjoint
+// targets; the intra-op thread count set by SetNumThreads applies.
+EmaStats EmaUpdate(const std::vector<std::pair<at::Tensor, at::Tensor>>& pairs, double momentum,
+                   EmaFormula formula = EmaFormula::kForeach, bool allow_fused = true);
+
+// Whether the fused float32 kernel can reproduce ATen's result on this CPU: ATen's kernels
+// use FMA (capability AVX2 or AVX512) and the CPU has AVX2 + FMA.
+bool FusedEmaAvailable();
+
+// ---------------------------------------------------------------------------------------------
+// Schedules. `At(step)` is the value used at 0-based training step `step`, computed with the
+// same floating-point operations, in the same order, as the Python reference (so equal bit
+// for bit; cos is libm's, as Python's math.cos):
+//   kConstant      start
+//   kLinear        I-JEPA momentum generator: start + i * (end - start) / steps, i = min(step, floor(steps))
+//   kCosine        BYOL: end - (end - start) * (cos(pi * k / steps) + 1) / 2, k = min(step, steps)
+//   kWarmupCosine  I-JEPA WarmupCosineSchedule (start -> peak over warmupSteps, cosine to end at steps), k = step + 1
+//   kCosineWd      I-JEPA CosineWDSchedule (start -> end over steps, clamped), k = step + 1
+enum class ScheduleKind { kConstant, kLinear, kCosine, kWarmupCosine, kCosineWd };
+
+struct Schedule {
+  ScheduleKind kind = ScheduleKind::kConstant;
+  double start = 0;
+  double end = 0;
+  double peak = 0;
+  double steps = 1;
+  double warmup_steps = 0;
+
+  double At(int64_t step) const;
+  // Throws kInvalidArgument when the parameters cannot define a schedule.
+  void Validate() const;
+};
+
+}  // namespace jepa
