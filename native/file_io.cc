@@ -77,6 +77,9 @@ Mapping* AcquireBlock(size_t size) {
 }
 void DeleteOwner(void* ctx) { delete static_cast<std::shared_ptr<void>*>(ctx); }
 
+
+}  // namespace
+
 std::string UniqueSuffix() {
   static std::atomic<uint64_t> counter{0};
   const uint64_t n = counter.fetch_add(1);
@@ -86,8 +89,6 @@ std::string UniqueSuffix() {
                 static_cast<unsigned long long>(t & 0xffffffffffull), static_cast<unsigned long long>(n));
   return buf;
 }
-
-}  // namespace
 
 Fd::~Fd() {
   if (fd_ >= 0) close(fd_);

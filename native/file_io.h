@@ -80,5 +80,8 @@ void WriteTensors(const std::string& path, const std::string& header, const std:
 // Reverses the bytes of each `elem`-byte element.
 void Byteswap(uint8_t* p, int64_t nbytes, int64_t elem);
 
+// A name part unique within this machine (pid, time, counter), for temporary files.
+std::string UniqueSuffix();
+
 }  // namespace files
 }  // namespace jepa

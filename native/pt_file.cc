@@ -1,5 +1,7 @@
 #include "pt_file.h"
 
+#include "file_io.h"
+
 #include <c10/core/CPUAllocator.h>
 #include <caffe2/serialize/inline_container.h>
 #include <caffe2/serialize/read_adapter_interface.h>
@@ -482,16 +484,6 @@ namespace {
   throw Error(code::kIo, path + ": " + what + ": " + ErrnoText(err));
 }
 
-std::string UniqueSuffix() {
-  static std::atomic<uint64_t> counter{0};
-  const uint64_t n = counter.fetch_add(1);
-  const uint64_t t = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%d-%llx-%llx", static_cast<int>(getpid()),
-                static_cast<unsigned long long>(t & 0xffffffffffull), static_cast<unsigned long long>(n));
-  return buf;
-}
-
 // Python names the archive folder after the file's stem (PyTorchStreamWriter(path)); for a
 // name that is not ASCII it writes through a stream, and the folder is "archive".
 bool AsciiStem(const std::string& base) {
@@ -538,7 +530,7 @@ void Save(const std::string& path, const Document& doc) {
   }
   // A private folder beside the target holds the temporary file, so that the file inside can
   // carry the target's own name (the archive folder inside the zip is named after it).
-  const std::string tmp_dir = (dir == "/" ? "" : dir) + "/.jepa-tmp-" + UniqueSuffix();
+  const std::string tmp_dir = (dir == "/" ? "" : dir) + "/.jepa-tmp-" + files::UniqueSuffix();
   if (mkdir(tmp_dir.c_str(), 0700) != 0) IoFail(path, "cannot create a temporary file beside it", errno);
   const std::string tmp = tmp_dir + "/" + base;
   auto cleanup = [&] {

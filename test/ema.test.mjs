@@ -6,7 +6,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { before, describe, it } from 'mocha';
 import jepa from 'jepa-native';
-import { pythonJson } from './helpers.mjs';
+import { pythonJson, rejection, thrown } from './helpers.mjs';
 import { FIXTURES } from './model-fixtures.mjs';
 
 const fixture = (...p) => path.join(FIXTURES, ...p);
@@ -31,24 +31,6 @@ function digest(tensors) {
   const h = crypto.createHash('sha256');
   for (const t of tensors) h.update(bytesOf(t));
   return h.digest('hex');
-}
-
-function thrown(fn) {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected an exception');
-}
-
-async function rejection(promise) {
-  try {
-    await promise;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
 }
 
 // Python: the same sets (torch.randn with a fresh generator per tensor), V-JEPA 2's foreach

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { after, describe, it } from 'mocha';
 import jepa from 'jepa-native';
-import { cleanup, ROOT, runPython, tmpDir } from './helpers.mjs';
+import { cleanup, rejection, ROOT, runPython, thrown, tmpDir } from './helpers.mjs';
 import { FIXTURES } from './model-fixtures.mjs';
 
 const fixture = (...p) => path.join(FIXTURES, ...p);
@@ -14,24 +14,6 @@ const REFERENCE = path.join(ROOT, 'scripts', 'reference', 'train_reference.py');
 const TOL = 1e-5;
 const dirs = [];
 after(() => dirs.forEach(cleanup));
-
-function thrown(fn) {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected an exception');
-}
-
-async function rejection(promise) {
-  try {
-    await promise;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** A tensor spec both sides can build: {randn: [shape, seed]} or {values, dtype, shape}. */
 const randnSpec = (shape, seed) => ({ randn: [shape, seed] });
