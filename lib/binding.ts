@@ -2,7 +2,8 @@
  * The only place that loads the native addon. It checks, before loading, that the libtorch the
  * addon was built against is still where the build found it and is the same version, so that a
  * moved or upgraded libtorch gives a clear error rather than a dynamic-linker message.
- * (Internal to the package.)
+ * `JEPA_ADDON=/path/to/jepa_native.node` loads that build instead (the sanitizer variant,
+ * build/asan/jepa_native.node, for `npm run test:asan`). (Internal to the package.)
  * @module
  */
 import * as fs from 'node:fs';
@@ -26,8 +27,19 @@ const REBUILD_HINT =
   'Rebuild the addon against the libtorch you have now: `npm rebuild jepa-native` in your project ' +
   '(or `npm install` in a jepa-native checkout); set LIBTORCH to choose a libtorch folder.';
 
-function checkLibtorch(): BuildInfo | null {
-  const infoPath = path.join(ROOT, 'build', 'Release', 'build-info.json');
+/** The addon file named by JEPA_ADDON, or null for the usual build/Release or prebuild. */
+function addonOverride(): string | null {
+  const p = process.env.JEPA_ADDON;
+  if (!p) return null;
+  const file = path.resolve(p);
+  if (!fs.existsSync(file)) {
+    throw new JepaError(ErrorCode.ADDON_NOT_FOUND, `JEPA_ADDON names ${file}, which does not exist (build it first)`);
+  }
+  return file;
+}
+
+function checkLibtorch(addonDir: string): BuildInfo | null {
+  const infoPath = path.join(addonDir, 'build-info.json');
   if (!fs.existsSync(infoPath)) return null;
   const info = JSON.parse(fs.readFileSync(infoPath, 'utf8')) as BuildInfo;
   const lib = path.join(info.libtorchLibDir, 'libtorch_cpu.so');
@@ -50,10 +62,13 @@ function checkLibtorch(): BuildInfo | null {
 }
 
 function load(): NativeAddon {
-  const info = checkLibtorch();
+  const override = addonOverride();
+  const info = checkLibtorch(override ? path.dirname(override) : path.join(ROOT, 'build', 'Release'));
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    if (override) return require(override) as NativeAddon;
     return nodeGypBuild(ROOT) as NativeAddon;
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);

@@ -405,6 +405,17 @@ function readNpyHeader(p: string): NpyHeader {
     throw corrupt(p, `bad .npy shape ${show(shape)}`);
   }
   if (typeof d.fortran_order !== 'boolean') throw corrupt(p, 'the .npy header has no fortran_order');
+  // Checked here, in exact terms, before the byte count goes native: a shape like
+  // (2**31, 2**31, 4) has more bytes than an int64 holds.
+  const nbytes = numel(shape as number[]) * ITEMSIZE[dtype];
+  const avail = size - (start + len);
+  if (nbytes > avail) {
+    throw corrupt(
+      p,
+      `the .npy data (${dtype}, shape ${show(shape)}) needs ${nbytes} bytes but ${avail} follow the header: ` +
+        'it lies past the end of the file (truncated?)',
+    );
+  }
   return { dtype, shape: shape as number[], fortran: d.fortran_order, bigEndian: m[1] === '>', dataStart: start + len };
 }
 

@@ -204,10 +204,10 @@ function pyRound(x: number): number {
 export function blockSize2d(r: number, height: number, width: number, sc: Range, ar: Range): [number, number] {
   const maxKeep = Math.trunc(height * width * (sc[0] + r * (sc[1] - sc[0])));
   const a = ar[0] + r * (ar[1] - ar[0]);
-  let h = pyRound(Math.sqrt(maxKeep * a));
-  let w = pyRound(Math.sqrt(maxKeep / a));
-  while (h >= height) h -= 1;
-  while (w >= width) w -= 1;
+  // The reference's `while h >= height: h -= 1`, in one step: with an aspect ratio like 1e200
+  // the loop would never end (h - 1 === h for a double that large).
+  const h = Math.min(pyRound(Math.sqrt(maxKeep * a)), height - 1);
+  const w = Math.min(pyRound(Math.sqrt(maxKeep / a)), width - 1);
   return [h, w];
 }
 

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <limits>
 #include <mutex>
 
 #include "errors.h"
@@ -239,9 +240,15 @@ std::vector<at::Tensor> ReadTensors(const std::string& path, const std::vector<T
     spec.dtype = s.dtype;
     spec.sizes = s.shape;
     if (s.strides.empty()) {
+      // Row-major strides; a product past int64 saturates, and CheckView then refuses the view
+      // (it cannot fit in any file) instead of the multiplication overflowing.
       spec.strides.assign(s.shape.size(), 1);
       for (int64_t d = static_cast<int64_t>(s.shape.size()) - 2; d >= 0; --d) {
-        spec.strides[d] = spec.strides[d + 1] * std::max<int64_t>(s.shape[d + 1], 1);
+        int64_t stride = 0;
+        if (__builtin_mul_overflow(spec.strides[d + 1], std::max<int64_t>(s.shape[d + 1], 1), &stride)) {
+          stride = std::numeric_limits<int64_t>::max();
+        }
+        spec.strides[d] = stride;
       }
     } else {
       spec.strides = s.strides;

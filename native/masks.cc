@@ -39,6 +39,15 @@ int64_t PyRound(double x) {
   return (i % 2 == 0) ? i : i + 1;
 }
 
+// min(round(x), cap) for a non-negative x of any size (+inf included) without converting a
+// double above int64 to an integer. The reference samplers compute round(x) as an unbounded
+// Python int and then step it down to the cap one at a time (`while h >= height: h -= 1`),
+// which is the same result but, for an aspect ratio like 1e200, never ends.
+int64_t RoundAtMost(double x, int64_t cap) {
+  if (!(x < static_cast<double>(cap))) return cap;
+  return std::min(PyRound(x), cap);
+}
+
 std::string Str(int64_t v) { return std::to_string(v); }
 
 void Check(bool ok, const std::string& message) {
@@ -66,10 +75,9 @@ std::vector<int64_t> BlockSize2d(Stream& g, int64_t height, int64_t width, Range
   double mask_scale = Lerp(scale.lo, scale.hi, r);
   int64_t max_keep = PyInt(static_cast<double>(height * width) * mask_scale);
   double ar = Lerp(aspect.lo, aspect.hi, r);
-  int64_t h = PyRound(std::sqrt(static_cast<double>(max_keep) * ar));
-  int64_t w = PyRound(std::sqrt(static_cast<double>(max_keep) / ar));
-  while (h >= height) --h;
-  while (w >= width) --w;
+  // The reference's `while h >= height: h -= 1`, in one step.
+  const int64_t h = RoundAtMost(std::sqrt(static_cast<double>(max_keep) * ar), height - 1);
+  const int64_t w = RoundAtMost(std::sqrt(static_cast<double>(max_keep) / ar), width - 1);
   return {h, w};
 }
 
@@ -83,8 +91,8 @@ std::vector<int64_t> BlockSize3d(Stream& g, int64_t duration, int64_t height, in
   int64_t keep = PyInt(static_cast<double>(height * width) * Lerp(c.spatial_scale.lo, c.spatial_scale.hi, r));
   r = g.Rand();
   double ar = Lerp(c.aspect.lo, c.aspect.hi, r);
-  int64_t h = std::min(PyRound(std::sqrt(static_cast<double>(keep) * ar)), height);
-  int64_t w = std::min(PyRound(std::sqrt(static_cast<double>(keep) / ar)), width);
+  int64_t h = RoundAtMost(std::sqrt(static_cast<double>(keep) * ar), height);
+  int64_t w = RoundAtMost(std::sqrt(static_cast<double>(keep) / ar), width);
   return {t, h, w};
 }
 

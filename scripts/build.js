@@ -2,6 +2,8 @@
 // Builds the addon with cmake-js; CMakeLists.txt (find_package(Torch)) is the one source of
 // compile and link flags. Writes build/Release/jepa_native.node and, next to it,
 // build-info.json recording the libtorch it was built against (checked at load time).
+// --sanitize builds the AddressSanitizer + UBSan variant in its own folders instead
+// (build/asan/cmake, build/asan/jepa_native.node), which `npm run test:asan` loads.
 //
 //   node scripts/build.js [--clean] [--debug] [--sanitize]
 
@@ -20,25 +22,26 @@ function main() {
   const libtorch = findLibtorch({ log });
   const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
   const jobs = String(Math.max(1, os.cpus().length));
+  const sanitize = args.includes('--sanitize');
+  const outDir = path.join(ROOT, 'build', sanitize ? 'asan' : 'Release');
   const cmd = [
     cmakeJs,
     args.includes('--clean') ? 'rebuild' : 'compile',
     '--out',
-    path.join('build', 'cmake'),
+    sanitize ? path.join('build', 'asan', 'cmake') : path.join('build', 'cmake'),
     '--parallel',
     jobs,
     `--CDCMAKE_PREFIX_PATH=${libtorch.cmakePrefix}`,
     `--CDJEPA_LIBTORCH_DIR=${libtorch.dir}`,
   ];
   if (args.includes('--debug')) cmd.push('--debug');
-  if (args.includes('--sanitize')) cmd.push('--CDJEPA_SANITIZE=ON');
+  if (sanitize) cmd.push('--CDJEPA_SANITIZE=ON', `--CDJEPA_OUTPUT_DIR=${outDir}`);
   log(`building against libtorch ${libtorch.version} at ${libtorch.dir}`);
   const r = spawnSync(process.execPath, cmd, { cwd: ROOT, stdio: 'inherit' });
   if (r.status !== 0) {
     console.error('[jepa-native] the native build failed (see the cmake output above)');
     process.exit(r.status || 1);
   }
-  const outDir = path.join(ROOT, 'build', 'Release');
   const addon = path.join(outDir, 'jepa_native.node');
   if (!fs.existsSync(addon)) {
     console.error(`[jepa-native] the build finished but ${addon} is missing`);
