@@ -5,8 +5,10 @@
 //      .venv with torch==2.13.0+cpu and numpy installed by the machine's pip);
 //   2. finds libtorch (scripts/find-libtorch.js); when none is found, installs the CPU wheel
 //      into the project-local .venv (way (c));
-//   3. builds the addon with cmake-js (scripts/build.js) and, in a checkout, the TypeScript.
-// Set JEPA_SKIP_PYTHON=1 to skip step 1.
+//   3. in a development checkout, makes sure clang with libFuzzer is there for the fuzz tests
+//      (apt-get install clang libclang-rt-14-dev when root, else a hint);
+//   4. builds the addon with cmake-js (scripts/build.js) and, in a checkout, the TypeScript.
+// Set JEPA_SKIP_PYTHON=1 to skip step 1, JEPA_SKIP_FUZZ_TOOLS=1 to skip step 3.
 
 const fs = require('node:fs');
 const path = require('node:path');
@@ -63,10 +65,48 @@ function testPython() {
   return localPython();
 }
 
+/** Whether `cxx` compiles and links a libFuzzer target with ASan and UBSan. */
+function canFuzz(cxx) {
+  const r = spawnSync(cxx, ['-x', 'c++', '-fsanitize=fuzzer,address,undefined', '-o', '/dev/null', '-'], {
+    input: 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }',
+    stdio: ['pipe', 'ignore', 'ignore'],
+    timeout: 120000,
+  });
+  return r.status === 0;
+}
+
+/**
+ * The test suite's fuzzers (`npm run test:fuzz`) need clang with libFuzzer and the sanitizer
+ * runtimes; the sanitizer run (`npm run test:asan`) needs gcc's libasan, which comes with g++.
+ * In a development checkout, as root with apt-get (CI), installs what is missing; otherwise logs
+ * how to get it (those steps then print "skipped"). Set JEPA_SKIP_FUZZ_TOOLS=1 to skip.
+ */
+function fuzzTools() {
+  if (process.env.JEPA_SKIP_FUZZ_TOOLS === '1') return;
+  const clang = ['clang++', 'clang++-14'].find((c) => spawnSync(c, ['--version'], { stdio: 'ignore' }).status === 0);
+  if (clang && canFuzz(clang)) return;
+  const packages = ['clang', 'libclang-rt-14-dev'];
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  const apt = spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status === 0;
+  if (!root || !apt) {
+    log(`clang with libFuzzer not found: the fuzz tests will be skipped. Install it with: apt-get install ${packages.join(' ')}`);
+    return;
+  }
+  log(`installing clang and libFuzzer for the fuzz tests (apt-get install ${packages.join(' ')})`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = () =>
+    spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...packages], { stdio: 'inherit', env }).status === 0;
+  if (!install()) {
+    spawnSync('apt-get', ['update'], { stdio: 'inherit', env });
+    if (!install()) log(`apt-get could not install ${packages.join(' ')}: the fuzz tests will fail under CI=true`);
+  }
+}
+
 function main() {
   const dev = isDevCheckout();
   let python = null;
   if (dev && process.env.JEPA_SKIP_PYTHON !== '1') python = testPython();
+  if (dev) fuzzTools();
 
   let libtorch;
   try {

@@ -1,8 +1,9 @@
 // Fuzz harness of the safetensors and .npy readers: the header parsers in lib/formats.ts and the
 // native tensor reads behind them (native/file_io.cc ReadTensors), through the public
 // loadSafetensorsSync / loadNpySync, with and without mmap. Every input must either load (and
-// every tensor must be readable: it is cloned) or throw a JepaError with a file-format code and
-// the file's path in the message; anything else (another error class, a crash, a hang) fails.
+// every tensor must be readable: it is cloned) or throw an Error (JepaError or native) with a
+// file-format code and the file's path in the message; anything else (another error class, a
+// crash, a hang) fails.
 // The native half also has a libFuzzer harness (native/fuzz/tensor_file_fuzz.cc).
 //
 //   node test/fuzz/formats.fuzz.mjs [SECONDS=45]      (npm run test:fuzz runs it)
@@ -18,8 +19,37 @@ const dir = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os
 process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
 
 // Values that break naive integer handling: negative, 2^31, 2^32, 2^53 +- 1, 2^63, 2^64, floats.
-const WEIRD_INTS = [-1, 0, 1, 2, 3, 255, 65535, 2 ** 31, 2 ** 32, 2 ** 53 - 1, 2 ** 53, 2 ** 53 + 2, 2 ** 63, 2 ** 64, 1e300];
-const WEIRD_TEXT = ['-0', '1.5', '1e400', '-1e400', 'NaN', 'null', 'true', '"x"', '[]', '{}', '9007199254740993', '18446744073709551616'];
+const WEIRD_INTS = [
+  -1,
+  0,
+  1,
+  2,
+  3,
+  255,
+  65535,
+  2 ** 31,
+  2 ** 32,
+  2 ** 53 - 1,
+  2 ** 53,
+  2 ** 53 + 2,
+  2 ** 63,
+  2 ** 64,
+  1e300,
+];
+const WEIRD_TEXT = [
+  '-0',
+  '1.5',
+  '1e400',
+  '-1e400',
+  'NaN',
+  'null',
+  'true',
+  '"x"',
+  '[]',
+  '{}',
+  '9007199254740993',
+  '18446744073709551616',
+];
 
 /** Byte-level edits of a seed file. */
 const edit = fc.oneof(
@@ -36,7 +66,25 @@ const edit = fc.oneof(
   fc.record({
     op: fc.constant('text'),
     at: fc.nat(),
-    text: fc.constantFrom(...WEIRD_TEXT, '"', ',', ':', '[', ']', '{', '}', '(', ')', "'", 'True', 'False', "'<f4'", "'>i8'", "'|O'", ' '),
+    text: fc.constantFrom(
+      ...WEIRD_TEXT,
+      '"',
+      ',',
+      ':',
+      '[',
+      ']',
+      '{',
+      '}',
+      '(',
+      ')',
+      "'",
+      'True',
+      'False',
+      "'<f4'",
+      "'>i8'",
+      "'|O'",
+      ' ',
+    ),
   }),
 );
 
@@ -65,11 +113,52 @@ const mutated = (seeds) =>
 // A dimension: mostly small, sometimes one of the weird values, as JSON text.
 const dimText = fc.oneof(
   { weight: 6, arbitrary: fc.integer({ min: 0, max: 4 }).map(String) },
-  { weight: 2, arbitrary: fc.constantFrom(...WEIRD_INTS).map((v) => (v >= 2 ** 53 ? BigInt(v).toString() : String(v))) },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(...WEIRD_INTS).map((v) => (v >= 2 ** 53 ? BigInt(v).toString() : String(v))),
+  },
   { weight: 1, arbitrary: fc.constantFrom(...WEIRD_TEXT) },
 );
-const ST_CODES = ['BOOL', 'U8', 'I8', 'I16', 'U16', 'I32', 'U32', 'I64', 'U64', 'F16', 'BF16', 'F32', 'F64', 'C64', 'F8_E4M3', 'F8_E5M2', 'F8_E4M3FNUZ', 'F8_E5M2FNUZ'];
-const ST_SIZE = { BOOL: 1, U8: 1, I8: 1, I16: 2, U16: 2, I32: 4, U32: 4, I64: 8, U64: 8, F16: 2, BF16: 2, F32: 4, F64: 8, C64: 8, F8_E4M3: 1, F8_E5M2: 1, F8_E4M3FNUZ: 1, F8_E5M2FNUZ: 1 };
+const ST_CODES = [
+  'BOOL',
+  'U8',
+  'I8',
+  'I16',
+  'U16',
+  'I32',
+  'U32',
+  'I64',
+  'U64',
+  'F16',
+  'BF16',
+  'F32',
+  'F64',
+  'C64',
+  'F8_E4M3',
+  'F8_E5M2',
+  'F8_E4M3FNUZ',
+  'F8_E5M2FNUZ',
+];
+const ST_SIZE = {
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  I16: 2,
+  U16: 2,
+  I32: 4,
+  U32: 4,
+  I64: 8,
+  U64: 8,
+  F16: 2,
+  BF16: 2,
+  F32: 4,
+  F64: 8,
+  C64: 8,
+  F8_E4M3: 1,
+  F8_E5M2: 1,
+  F8_E4M3FNUZ: 1,
+  F8_E5M2FNUZ: 1,
+};
 
 /** A safetensors file from parts: entries whose offsets are consistent or not, any data length. */
 const safetensors = fc
@@ -77,16 +166,25 @@ const safetensors = fc
     entries: fc.array(
       fc.record({
         name: fc.oneof(fc.constantFrom('a', 'b', '__metadata__', ''), fc.string({ maxLength: 4 })),
-        dtype: fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...ST_CODES) }, { weight: 1, arbitrary: fc.constantFrom('X', 'F128', 'O', '') }),
+        dtype: fc.oneof(
+          { weight: 8, arbitrary: fc.constantFrom(...ST_CODES) },
+          { weight: 1, arbitrary: fc.constantFrom('X', 'F128', 'O', '') },
+        ),
         shape: fc.array(dimText, { maxLength: 5 }),
         consistent: fc.boolean(),
         offsets: fc.tuple(dimText, dimText),
       }),
       { maxLength: 4 },
     ),
-    metadata: fc.option(fc.dictionary(fc.string({ maxLength: 3 }), fc.oneof(fc.string({ maxLength: 3 }), fc.integer())), { nil: undefined }),
+    metadata: fc.option(
+      fc.dictionary(fc.string({ maxLength: 3 }), fc.oneof(fc.string({ maxLength: 3 }), fc.integer())),
+      { nil: undefined },
+    ),
     extra: fc.integer({ min: -8, max: 8 }),
-    headerLen: fc.option(fc.constantFrom(...WEIRD_INTS.filter((v) => v >= 0 && v < 2 ** 64)), { nil: undefined, freq: 8 }),
+    headerLen: fc.option(fc.constantFrom(...WEIRD_INTS.filter((v) => v >= 0 && v < 2 ** 64)), {
+      nil: undefined,
+      freq: 8,
+    }),
   })
   .map(({ entries, metadata, extra, headerLen }) => {
     let offset = 0;
@@ -96,13 +194,17 @@ const safetensors = fc
       let offs = `[${e.offsets[0]},${e.offsets[1]}]`;
       if (e.consistent) {
         const dims = e.shape.map(Number);
-        const n = dims.every((d) => Number.isSafeInteger(d) && d >= 0) ? dims.reduce((a, b) => a * b, 1) * ST_SIZE[e.dtype] : NaN;
+        const n = dims.every((d) => Number.isSafeInteger(d) && d >= 0)
+          ? dims.reduce((a, b) => a * b, 1) * ST_SIZE[e.dtype]
+          : NaN;
         if (Number.isSafeInteger(n) && n <= 4096) {
           offs = `[${offset},${offset + n}]`;
           offset += n;
         }
       }
-      parts.push(`${JSON.stringify(e.name)}:{"dtype":${JSON.stringify(e.dtype)},"shape":[${e.shape.join(',')}],"data_offsets":${offs}}`);
+      parts.push(
+        `${JSON.stringify(e.name)}:{"dtype":${JSON.stringify(e.dtype)},"shape":[${e.shape.join(',')}],"data_offsets":${offs}}`,
+      );
     }
     const json = Buffer.from(`{${parts.join(',')}}`);
     const len = Buffer.alloc(8);
@@ -113,13 +215,34 @@ const safetensors = fc
 /** A .npy file from parts: version, header length, descr, fortran_order, shape, data length. */
 const npy = fc
   .record({
-    version: fc.oneof({ weight: 6, arbitrary: fc.constantFrom(1, 2, 3) }, { weight: 1, arbitrary: fc.constantFrom(0, 4, 255) }),
-    descr: fc.constantFrom("'<f4'", "'>f8'", "'|b1'", "'<c16'", "'<i8'", "'|u1'", "'<f2'", "'=f4'", "'|O'", "'<U3'", "[('a', '<f4')]", '1', "'<f4 '", "''"),
+    version: fc.oneof(
+      { weight: 6, arbitrary: fc.constantFrom(1, 2, 3) },
+      { weight: 1, arbitrary: fc.constantFrom(0, 4, 255) },
+    ),
+    descr: fc.constantFrom(
+      "'<f4'",
+      "'>f8'",
+      "'|b1'",
+      "'<c16'",
+      "'<i8'",
+      "'|u1'",
+      "'<f2'",
+      "'=f4'",
+      "'|O'",
+      "'<U3'",
+      "[('a', '<f4')]",
+      '1',
+      "'<f4 '",
+      "''",
+    ),
     fortran: fc.constantFrom('True', 'False', '1', 'None', "'x'"),
     shape: fc.array(dimText, { maxLength: 5 }),
     trailingComma: fc.boolean(),
     data: fc.oneof(fc.constant(-1), fc.integer({ min: 0, max: 256 })),
-    headerLen: fc.option(fc.constantFrom(...WEIRD_INTS.filter((v) => v >= 0 && v < 2 ** 32)), { nil: undefined, freq: 8 }),
+    headerLen: fc.option(fc.constantFrom(...WEIRD_INTS.filter((v) => v >= 0 && v < 2 ** 32)), {
+      nil: undefined,
+      freq: 8,
+    }),
   })
   .map(({ version, descr, fortran, shape, trailingComma, data, headerLen }) => {
     const tuple = `(${shape.join(', ')}${shape.length === 1 || trailingComma ? ',' : ''})`;
@@ -144,8 +267,11 @@ function check({ kind, bytes }) {
     try {
       out = kind === 'npy' ? { x: jepa.loadNpySync(file, { mmap }) } : jepa.loadSafetensorsSync(file, { mmap });
     } catch (e) {
-      if (!(e instanceof jepa.JepaError) || !CODES.has(e.code) || !e.message.includes(file)) {
-        throw new Error(`${kind} (mmap ${mmap}): not a clean file error: ${e?.constructor?.name} ${e?.code}: ${e?.message}`, { cause: e });
+      if (!(e instanceof Error) || !CODES.has(e.code) || !e.message.includes(file)) {
+        throw new Error(
+          `${kind} (mmap ${mmap}): not a clean file error: ${e?.constructor?.name} ${e?.code}: ${e?.message}`,
+          { cause: e },
+        );
       }
       continue;
     }

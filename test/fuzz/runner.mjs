@@ -68,5 +68,7 @@ export function run({ name, replay, arbitrary, check, encode, secs }) {
     );
     process.exit(1);
   }
-  console.log(`fuzz ${name}: ${replay.length} corpus inputs + ${details.numRuns} generated inputs in ${took} s (seed ${seed}): no failure`);
+  console.log(
+    `fuzz ${name}: ${replay.length} corpus inputs + ${details.numRuns} generated inputs in ${took} s (seed ${seed}): no failure`,
+  );
 }

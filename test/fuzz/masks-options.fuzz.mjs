@@ -1,0 +1,171 @@
+// Fuzz harness of the mask option parser (lib/masks-options.ts) and, behind it, the native mask
+// samplers (native/masks.cc; their own libFuzzer harness is native/fuzz/masks_fuzz.cc): option
+// objects with every key present or not, each holding a valid value (small grids and batches,
+// any scale, aspect ratios up to 1e300, any seed) or a hostile one (NaN, Infinity, 2^64, -0,
+// strings, bigints, arrays of the wrong length, nested objects, unknown keys), through the public
+// masks.multiblock / multiblock3d / randomTube / binary. Each call must either return masks
+// whose indices all lie in the grid (binary masks: only 0 and 1) or throw an Error (TypeError,
+// JepaError or a native Error) with an option or mask code and a message; anything else
+// (another error, a crash, a hang) fails.
+//
+//   node test/fuzz/masks-options.fuzz.mjs [SECONDS=45]      (npm run test:fuzz runs it)
+import fc from 'fast-check';
+import jepa from 'jepa-native';
+import { corpus, run, seconds } from './runner.mjs';
+
+const { masks } = jepa;
+const CODES = new Set([
+  'JEPA_INVALID_ARGUMENT',
+  'JEPA_MASK_UNSATISFIABLE',
+  'JEPA_CUDA_UNAVAILABLE',
+  'JEPA_UNKNOWN_DTYPE',
+]);
+
+const weird = fc.oneof(
+  fc.constantFrom(
+    null,
+    NaN,
+    Infinity,
+    -Infinity,
+    -1,
+    0,
+    -0,
+    0.5,
+    1e200,
+    2 ** 53,
+    2 ** 64,
+    'x',
+    '',
+    '16',
+    true,
+    false,
+    [],
+    {},
+    [1],
+    [1, 2, 3],
+    [NaN, 1],
+    [0, 1],
+    [1, 0],
+    [0.5, Infinity],
+    2n ** 64n,
+    -1n,
+    5n,
+    { batchSize: 1 },
+  ),
+  fc.anything({ maxDepth: 1 }),
+);
+/** A key's value: mostly valid, sometimes hostile. */
+const v = (valid) => fc.oneof({ weight: 6, arbitrary: valid }, { weight: 1, arbitrary: weird });
+const int = (min, max) => fc.integer({ min, max });
+const unit = fc.double({ min: 0, max: 1, noNaN: true });
+const scale = fc.tuple(unit, unit).map(([a, b]) => (a <= b ? [a, b] : [b, a]));
+const aspect = fc
+  .tuple(fc.double({ min: 1e-300, max: 1e300, noNaN: true }), fc.double({ min: 1e-3, max: 10, noNaN: true }))
+  .map(([a, b]) => (a <= b ? [a, b] : [b, a]));
+const seed = fc.oneof(fc.nat(), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }));
+const size2d = fc.oneof(int(1, 96), fc.tuple(int(1, 96), int(1, 96)));
+const common = {
+  batchSize: v(int(1, 3)),
+  positionSeed: v(seed),
+  device: v(fc.constantFrom('cpu', 'cuda', 'cuda:0', 'meta', 'mps')),
+};
+const video = {
+  cropSize: v(size2d),
+  numFrames: v(int(1, 16)),
+  patchSize: v(int(1, 16)),
+  tubeletSize: v(int(1, 4)),
+};
+const config = {
+  spatialScale: v(scale),
+  temporalScale: v(scale),
+  aspectRatio: v(aspect),
+  numBlocks: v(int(1, 4)),
+  maxTemporalKeep: v(unit),
+  maxKeep: v(fc.oneof(int(1, 64), fc.constant(null))),
+};
+const opt = (keys) =>
+  fc
+    .tuple(
+      fc.record(keys, { requiredKeys: [] }),
+      fc.option(fc.constantFrom('bogus', 'inputsize', '__proto__'), { freq: 8 }),
+    )
+    .map(([o, extra]) => (extra ? { ...o, [extra]: 1 } : o));
+
+const multiblock = opt({
+  inputSize: v(size2d),
+  patchSize: v(int(1, 16)),
+  encMaskScale: v(scale),
+  predMaskScale: v(scale),
+  aspectRatio: v(aspect),
+  nenc: v(int(1, 4)),
+  npred: v(int(1, 6)),
+  minKeep: v(int(0, 40)),
+  allowOverlap: v(fc.boolean()),
+  seed: v(seed),
+  ...common,
+});
+const multiblock3d = opt({
+  ...video,
+  ...config,
+  configs: v(fc.array(fc.record(config, { requiredKeys: [] }), { maxLength: 3 })),
+  seed: v(seed),
+  ...common,
+});
+const randomTube = opt({ ...video, ratio: v(unit), ...common });
+const call = fc.oneof(
+  fc.record({ fn: fc.constant('multiblock'), options: multiblock }),
+  fc.record({ fn: fc.constant('multiblock3d'), options: multiblock3d }),
+  fc.record({ fn: fc.constant('randomTube'), options: randomTube }),
+  fc.record({
+    fn: fc.constant('binary'),
+    options: fc
+      .tuple(
+        fc.oneof(multiblock, randomTube),
+        v(fc.constantFrom('multiblock', 'randomTube')),
+        v(fc.constantFrom('int64', 'float32', 'bool', 'uint8')),
+      )
+      .map(([o, sampler, dtype]) => ({ ...o, sampler, dtype })),
+  }),
+);
+
+function checkMasks(m, fn) {
+  const n = m.grid.duration * m.grid.height * m.grid.width;
+  for (const t of [...m.context, ...m.targets]) {
+    if (t.dtype !== 'int64' || t.ndim !== 2)
+      throw new Error(`${fn}: a mask of dtype ${t.dtype} and shape [${t.shape}]`);
+    for (const x of t.data()) {
+      if (x < 0n || x >= BigInt(n)) throw new Error(`${fn}: index ${x} outside the ${n}-patch grid`);
+    }
+    t.dispose();
+  }
+}
+
+function check({ fn, options }) {
+  let out;
+  try {
+    out = masks[fn](options);
+  } catch (e) {
+    if (!(e instanceof Error) || !CODES.has(e.code) || !(e.message.length > 10)) {
+      throw new Error(`${fn}: not a clean option error: ${e?.constructor?.name} ${e?.code}: ${e?.message}`, {
+        cause: e,
+      });
+    }
+    return;
+  }
+  if (fn !== 'binary') return checkMasks(out, fn);
+  const data = out.to('float32').data();
+  for (const x of data) if (x !== 0 && x !== 1) throw new Error(`binary: value ${x}`);
+  out.dispose();
+}
+
+// Corpus entries: JSON {fn, options} (bigints written as {"$bigint": "..."}).
+const revive = (_k, x) => (x && typeof x === 'object' && typeof x.$bigint === 'string' ? BigInt(x.$bigint) : x);
+const replace = (_k, x) => (typeof x === 'bigint' ? { $bigint: String(x) } : x);
+run({
+  name: 'masks-options',
+  replay: corpus('masks-options').map((c) => ({ label: c.name, input: JSON.parse(c.bytes.toString('utf8'), revive) })),
+  arbitrary: call,
+  check,
+  encode: (input) => JSON.stringify(input, replace, 1),
+  secs: seconds(),
+});
