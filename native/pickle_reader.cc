@@ -1095,6 +1095,15 @@ void CheckView(const TensorSpec& t, int64_t storage_nbytes, const std::string& w
     }
     if (t.sizes[d] == 0) empty = true;
   }
+  // libtorch refuses (with a c10::Error) sizes whose running product leaves int64, even when a
+  // later size is 0; a view of a few bytes can have such sizes with strides of 0.
+  __int128 count = 1;
+  for (size_t d = 0; d < t.sizes.size(); ++d) {
+    count *= t.sizes[d];
+    if (count > std::numeric_limits<int64_t>::max()) {
+      throw Error(code::kPtCorrupt, what + " has more elements than an int64 can count (sizes overflow)");
+    }
+  }
   if (!empty) {
     for (size_t d = 0; d < t.sizes.size(); ++d) {
       last += static_cast<__int128>(t.sizes[d] - 1) * t.strides[d];

@@ -7,7 +7,8 @@
 // A run replays every corpus file first (crash inputs saved there become regression cases),
 // then generates inputs for a bounded time from a seed (FUZZ_SEED, else random and printed).
 // A failing input is shrunk, written to build/fuzz/js/<name>/ and reported with the seed that
-// reproduces it: `FUZZ_SEED=<seed> node test/fuzz/<name>.fuzz.mjs 60`.
+// reproduces it: `FUZZ_SEED=<seed> node test/fuzz/<name>.fuzz.mjs 60`. A hang (the driver,
+// scripts/test-fuzz.js, kills a harness that overruns) is found with FUZZ_TRACE (below).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,8 +49,11 @@ export function run({ name, replay, arbitrary, check, encode, secs }) {
   }
   const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : (Date.now() ^ (Math.random() * 2 ** 31)) | 0;
   const left = Math.max(1000, secs * 1000 - (Date.now() - started));
+  // FUZZ_TRACE=FILE writes each input there before it runs: the last one is the culprit of a hang.
+  const trace = process.env.FUZZ_TRACE;
   const details = fc.check(
     fc.property(arbitrary, (input) => {
+      if (trace) fs.writeFileSync(trace, encode(input));
       check(input);
     }),
     { seed, numRuns: Number.MAX_SAFE_INTEGER, interruptAfterTimeLimit: left, markInterruptAsFailure: false },
