@@ -94,6 +94,8 @@ fi
 # See RELIABILITY.md (Sanitizers and fuzzing) for every option set here.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1:detect_odr_violation=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+# Leaks inside libtorch that are not ours (each justified in the file).
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$PWD/native/fuzz/lsan.supp:print_suppressions=0}"
 REPO_CORPUS="test/fuzz-corpus/$TARGET"
 mkdir -p "$REPO_CORPUS"
 LIMITS=(-max_len=65536 -rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=10)

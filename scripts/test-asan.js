@@ -37,7 +37,16 @@ const runtime = asanRuntime();
 if (!runtime) skip('no ASan runtime: install g++ with libasan (Debian: apt-get install g++, which brings libasan8)');
 
 console.error('[test:asan] building build/asan/jepa_native.node (node scripts/build.js --sanitize)');
-let r = spawnSync(process.execPath, [path.join(__dirname, 'build.js'), '--sanitize'], { cwd: ROOT, stdio: 'inherit' });
+// The libtorch of the normal build (build/Release/build-info.json), unless LIBTORCH says otherwise.
+const buildEnv = { ...process.env };
+const info = path.join(ROOT, 'build', 'Release', 'build-info.json');
+if (!buildEnv.LIBTORCH && fs.existsSync(info))
+  buildEnv.LIBTORCH = JSON.parse(fs.readFileSync(info, 'utf8')).libtorchDir;
+let r = spawnSync(process.execPath, [path.join(__dirname, 'build.js'), '--sanitize'], {
+  cwd: ROOT,
+  stdio: 'inherit',
+  env: buildEnv,
+});
 if (r.status !== 0) process.exit(r.status || 1);
 
 const env = {
@@ -55,7 +64,10 @@ const env = {
 };
 const mocha = require.resolve('mocha/bin/mocha.js');
 console.error(`[test:asan] mocha with LD_PRELOAD=${runtime} JEPA_ADDON=build/asan/jepa_native.node`);
-r = spawnSync(process.execPath, [mocha, ...process.argv.slice(2)], { cwd: ROOT, stdio: 'inherit', env });
+// Files named on the command line replace .mocharc.json's spec (mocha would add them to it).
+const files = process.argv.slice(2);
+const args = files.length > 0 ? ['--no-config', '--timeout', '120000', '--node-option', 'expose-gc', ...files] : [];
+r = spawnSync(process.execPath, [mocha, ...args], { cwd: ROOT, stdio: 'inherit', env });
 if (r.status !== 0) {
   console.error(
     `[test:asan] FAILED (exit ${r.status ?? r.signal}): a test failed or a sanitizer reported (exit 86 = ASan)`,

@@ -59,7 +59,9 @@ describe('fuzz regressions', function () {
     // overflowed int64 in the native reader (undefined behaviour that UBSan reports).
     it('reads an empty safetensors tensor with huge other dimensions', function () {
       const big = 2 ** 53 - 1;
-      const json = Buffer.from(JSON.stringify({ e: { dtype: 'F32', shape: [0, big, big, big], data_offsets: [0, 0] } }));
+      const json = Buffer.from(
+        JSON.stringify({ e: { dtype: 'F32', shape: [0, big, big, big], data_offsets: [0, 0] } }),
+      );
       const len = Buffer.alloc(8);
       len.writeBigUInt64LE(BigInt(json.length));
       const file = path.join(dir, 'huge-empty.safetensors');
@@ -76,6 +78,23 @@ describe('fuzz regressions', function () {
         expect(t.numel).to.equal(0);
         expect(t.shape).to.deep.equal([0, big, big, big]);
         t.dispose();
+      }
+    });
+
+    // Sizes whose running product leaves int64 before a 0 (or with strides of 0) pass the view
+    // check, but libtorch refuses them with a c10::Error: the file gave JEPA_TORCH_ERROR, and
+    // the native harness saw an exception that is not a jepa::Error.
+    it('refuses sizes whose element count overflows int64 as a damaged file', function () {
+      const big = 2 ** 53 - 1;
+      const json = Buffer.from(JSON.stringify({ e: { dtype: 'F32', shape: [big, big, 0], data_offsets: [0, 0] } }));
+      const len = Buffer.alloc(8);
+      len.writeBigUInt64LE(BigInt(json.length));
+      const file = path.join(dir, 'numel-overflow.safetensors');
+      fs.writeFileSync(file, Buffer.concat([len, json]));
+      for (const mmap of [false, true]) {
+        expect(() => jepa.loadSafetensorsSync(file, { mmap }))
+          .to.throw(/tensor 0 has more elements than an int64 can count/)
+          .with.property('code', 'JEPA_PT_CORRUPT');
       }
     });
 
