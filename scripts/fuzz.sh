@@ -47,7 +47,8 @@ if [ -z "$CXX" ]; then
     if command -v "$c" >/dev/null; then CXX="$c"; break; fi
   done
 fi
-[ -n "$CXX" ] || skip "clang++ not found: install clang (Debian: apt-get install clang libclang-rt-14-dev)"
+{ [ -n "$CXX" ] && command -v "$CXX" >/dev/null; } ||
+  skip "clang++ not found: install clang (Debian: apt-get install clang libclang-rt-14-dev)"
 # libFuzzer lives in the compiler-rt package (Debian: libclang-rt-NN-dev).
 if ! echo 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }' |
   "$CXX" -x c++ -fsanitize=fuzzer,address,undefined -o /dev/null - 2>/dev/null; then

@@ -6,7 +6,7 @@
 // is chosen with JEPA_ADDON (lib/binding.ts). Any report fails the run (UBSan aborts: the build
 // uses -fno-sanitize-recover). The options, and why each is set, are in RELIABILITY.md.
 // Without a compiler that has the ASan runtime it prints "skipped" and exits 0; with CI=true it
-// fails instead (scripts/setup.js installs what is needed when it runs as root with apt-get).
+// fails instead (on Debian, g++, which builds the addon anyway, brings libasan8).
 //
 //   node scripts/test-asan.js [mocha arguments, e.g. test/pt-hostile.test.mjs]
 
@@ -18,7 +18,7 @@ const ROOT = path.resolve(__dirname, '..');
 
 function skip(why) {
   if (process.env.CI === 'true') {
-    console.error(`[test:asan] ${why} (CI=true: failing; scripts/setup.js installs it as root with apt-get)`);
+    console.error(`[test:asan] ${why} (CI=true: failing)`);
     process.exit(1);
   }
   console.error(`[test:asan] skipped: ${why}`);
