@@ -87,7 +87,10 @@ describe('the built addon and its libtorch', () => {
     function loadWith(info) {
       fs.writeFileSync(path.join(pkg, 'build', 'Release', 'build-info.json'), JSON.stringify({ ...buildInfo, ...info }));
       const code = `try { require(${JSON.stringify(pkg)}); console.log('loaded') } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })) }`;
-      const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8' });
+      // This copy's own build, not the one JEPA_ADDON names (the sanitizer run sets it).
+      const env = { ...process.env };
+      delete env.JEPA_ADDON;
+      const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', env });
       expect(r.status, r.stderr).to.equal(0);
       return r.stdout.trim();
     }

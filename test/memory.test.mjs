@@ -34,8 +34,12 @@ describe('memory stays flat', function () {
     it(name, () => {
       const { before, after, live } = measure(body);
       console.log(`      RSS after warm-up ${before.toFixed(1)} MB, after 100,000 more ${after.toFixed(1)} MB`);
-      // 100k tensors of 1 KB would be 100 MB if leaked; allow generous noise.
-      expect(after - before, `RSS ${before.toFixed(1)} MB -> ${after.toFixed(1)} MB`).to.be.below(25);
+      // 100k tensors of 1 KB would be 100 MB if leaked; allow generous noise. Not under the
+      // sanitizer run (npm run test:asan): ASan's allocator keeps freed memory in a quarantine
+      // and its own caches, so RSS grows by tens of MB without a leak (RELIABILITY.md).
+      if (!process.env.JEPA_ADDON) {
+        expect(after - before, `RSS ${before.toFixed(1)} MB -> ${after.toFixed(1)} MB`).to.be.below(25);
+      }
       expect(live.tensors).to.be.below(1000);
     });
   }
