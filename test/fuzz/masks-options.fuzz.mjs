@@ -66,7 +66,9 @@ const weird = fc.oneof(
   }),
 );
 /** A key's value: mostly valid, sometimes hostile. */
-const v = (valid) => fc.oneof({ weight: 6, arbitrary: valid }, { weight: 1, arbitrary: weird });
+const v = (valid) => fc.oneof({ weight: 20, arbitrary: valid }, { weight: 1, arbitrary: weird });
+/** Undefined 9 times in 10, else a value of `arb`. */
+const rarely = (arb) => fc.oneof({ weight: 9, arbitrary: fc.constant(undefined) }, arb);
 const int = (min, max) => fc.integer({ min, max });
 const unit = fc.double({ min: 0, max: 1, noNaN: true });
 const scale = fc.tuple(unit, unit).map(([a, b]) => (a <= b ? [a, b] : [b, a]));
@@ -78,7 +80,7 @@ const size2d = fc.oneof(int(1, 96), fc.tuple(int(1, 96), int(1, 96)));
 const common = {
   batchSize: v(int(1, 3)),
   positionSeed: v(seed),
-  device: v(fc.constantFrom('cpu', 'cuda', 'cuda:0', 'meta', 'mps')),
+  device: v(fc.oneof({ weight: 10, arbitrary: fc.constant('cpu') }, fc.constantFrom('cuda', 'cuda:0', 'meta', 'mps'))),
 };
 const video = {
   cropSize: v(size2d),
@@ -96,10 +98,7 @@ const config = {
 };
 const opt = (keys) =>
   fc
-    .tuple(
-      fc.record(keys, { requiredKeys: [] }),
-      fc.option(fc.constantFrom('bogus', 'inputsize', '__proto__'), { freq: 8 }),
-    )
+    .tuple(fc.record(keys, { requiredKeys: ['batchSize'] }), rarely(fc.constantFrom('bogus', 'inputsize', '__proto__')))
     .map(([o, extra]) => (extra ? { ...o, [extra]: 1 } : o));
 
 const multiblock = opt({
@@ -110,7 +109,7 @@ const multiblock = opt({
   aspectRatio: v(aspect),
   nenc: v(int(1, 4)),
   npred: v(int(1, 6)),
-  minKeep: v(int(0, 40)),
+  minKeep: v(fc.oneof({ weight: 4, arbitrary: int(0, 4) }, int(0, 40))),
   allowOverlap: v(fc.boolean()),
   seed: v(seed),
   ...common,
@@ -131,11 +130,14 @@ const call = fc.oneof(
     fn: fc.constant('binary'),
     options: fc
       .tuple(
-        fc.oneof(multiblock, randomTube),
-        v(fc.constantFrom('multiblock', 'randomTube')),
+        fc.oneof(
+          multiblock.map((o) => ({ ...o, sampler: 'multiblock' })),
+          randomTube.map((o) => ({ ...o, sampler: 'randomTube' })),
+        ),
+        rarely(weird),
         v(fc.constantFrom('int64', 'float32', 'bool', 'uint8')),
       )
-      .map(([o, sampler, dtype]) => ({ ...o, sampler, dtype })),
+      .map(([o, sampler, dtype]) => ({ ...o, ...(sampler === undefined ? {} : { sampler }), dtype })),
   }),
 );
 
