@@ -331,45 +331,99 @@ void Archive::Init(std::shared_ptr<ReadAdapterInterface> adapter, int64_t size) 
       if (!ok) Fail(code::kPtCorrupt, "the archive's serialization id record is unreadable");
     }
   }
-  try {
-    reader_ = std::make_unique<caffe2::serialize::PyTorchStreamReader>(adapter);
-  } catch (const c10::Error& e) {
-    Fail(code::kPtCorrupt, std::string("not a readable PyTorch archive: ") + e.what_without_backtrace());
+  adapter_ = std::move(adapter);
+  size_ = static_cast<uint64_t>(size);
+  if (records_.count(prefix_ + "constants.pkl") != 0) {
+    Fail(code::kPtTorchScript,
+         "this is a TorchScript archive (torch.jit.save), not a torch.save file: load it with "
+         "jepa.loadModule()");
+  }
+  uint64_t pkl_offset = 0, pkl_size = 0;
+  bool pkl_compressed = false;
+  if (!RecordSpan("data.pkl", &pkl_offset, &pkl_size, &pkl_compressed)) {
+    Fail(code::kPtCorrupt, "the archive has no data.pkl record");
+  }
+  if (pkl_size > static_cast<uint64_t>(kMaxPickleBytes)) {
+    Fail(code::kPtLimit, "data.pkl has " + std::to_string(pkl_size) + " bytes, above the limit of " +
+                             std::to_string(kMaxPickleBytes));
+  }
+  uint64_t order_offset = 0, order_size = 0;
+  bool order_compressed = false;
+  if (RecordSpan("byteorder", &order_offset, &order_size, &order_compressed)) {
+    if (order_size > 16) Fail(code::kPtCorrupt, "a malformed byteorder record");
+    char buf[16];
+    ReadRecord("byteorder", buf, order_size);
+    const std::string order(buf, order_size);
+    if (order == "big") {
+      big_endian_ = true;
+    } else if (order != "little") {
+      Fail(code::kPtCorrupt, "unknown byteorder '" + order + "' (expected little or big)");
+    }
+  }
+  // The pickle is parsed in place when the whole file is in memory.
+  const uint8_t* whole_bytes = mapping_ ? static_cast<const uint8_t*>(mapping_->addr) : bytes_ ? bytes_->data : nullptr;
+  std::vector<uint8_t> pkl;
+  const uint8_t* pkl_data;
+  if (whole_bytes != nullptr && !pkl_compressed) {
+    pkl_data = whole_bytes + pkl_offset;
+  } else {
+    pkl.resize(pkl_size);
+    ReadRecord("data.pkl", pkl.data(), pkl_size);
+    pkl_data = pkl.data();
   }
   try {
-    if (reader_->hasRecord("constants.pkl")) {
-      Fail(code::kPtTorchScript,
-           "this is a TorchScript archive (torch.jit.save), not a torch.save file: load it with "
-           "jepa.loadModule()");
-    }
-    if (!reader_->hasRecord("data.pkl")) Fail(code::kPtCorrupt, "the archive has no data.pkl record");
-    const size_t pkl_size = reader_->getRecordSize("data.pkl");
-    if (static_cast<int64_t>(pkl_size) > kMaxPickleBytes) {
-      Fail(code::kPtLimit, "data.pkl has " + std::to_string(pkl_size) + " bytes, above the limit of " +
-                               std::to_string(kMaxPickleBytes));
-    }
-    std::vector<uint8_t> pkl(pkl_size);
-    if (pkl_size > 0 && reader_->getRecord("data.pkl", pkl.data(), pkl_size) != pkl_size) {
-      Fail(code::kPtCorrupt, "data.pkl could not be read whole");
-    }
-    if (reader_->hasRecord("byteorder")) {
-      if (reader_->getRecordSize("byteorder") > 16) Fail(code::kPtCorrupt, "a malformed byteorder record");
-      at::DataPtr ptr;
-      size_t n;
-      std::tie(ptr, n) = reader_->getRecord("byteorder");
-      const std::string order(static_cast<const char*>(ptr.get()), n);
-      if (order == "big") {
-        big_endian_ = true;
-      } else if (order != "little") {
-        Fail(code::kPtCorrupt, "unknown byteorder '" + order + "' (expected little or big)");
-      }
-    }
+    ParsePickle(pkl_data, pkl_size, doc_);
+  } catch (const Error& e) {
+    throw Error(e.code(), name_ + ": " + e.what(), e.type_error());
+  }
+  swapped_.assign(doc_.storages.size(), false);
+}
+
+caffe2::serialize::PyTorchStreamReader& Archive::Reader() {
+  if (!reader_) {
     try {
-      ParsePickle(pkl.data(), pkl.size(), doc_);
-    } catch (const Error& e) {
-      throw Error(e.code(), name_ + ": " + e.what(), e.type_error());
+      reader_ = std::make_unique<caffe2::serialize::PyTorchStreamReader>(adapter_);
+    } catch (const c10::Error& e) {
+      Fail(code::kPtCorrupt, std::string("not a readable PyTorch archive: ") + e.what_without_backtrace());
     }
-    swapped_.assign(doc_.storages.size(), false);
+  }
+  return *reader_;
+}
+
+bool Archive::RecordSpan(const std::string& record, uint64_t* offset, uint64_t* size, bool* compressed) {
+  auto it = records_.find(prefix_ + record);
+  if (it == records_.end()) return false;
+  const RecordInfo& r = it->second;
+  *size = r.uncomp;
+  *compressed = r.method != 0;
+  if (*compressed) return true;
+  // CheckDirectory made sure that local + 30 + comp <= file size.
+  uint8_t h[30];
+  if (adapter_->read(r.local, h, 30) != 30 || U32(h) != 0x04034b50) {
+    Fail(code::kPtCorrupt, "record " + record + " has a damaged zip header");
+  }
+  const uint64_t data = r.local + 30 + U16(h + 26) + U16(h + 28);
+  if (data > size_ || r.comp > size_ - data) {
+    Fail(code::kPtCorrupt, "record " + record + " lies past the end of the file (truncated?)");
+  }
+  *offset = data;
+  return true;
+}
+
+void Archive::ReadRecord(const std::string& record, void* dst, uint64_t size) {
+  uint64_t offset = 0, n = 0;
+  bool compressed = false;
+  if (!RecordSpan(record, &offset, &n, &compressed)) Fail(code::kPtCorrupt, "the record " + record + " is missing");
+  if (n != size) Fail(code::kPtCorrupt, "the record " + record + " changed size");
+  if (size == 0) return;
+  if (!compressed) {
+    if (adapter_->read(offset, dst, size) != size) Fail(code::kPtCorrupt, "the record " + record + " could not be read whole");
+    return;
+  }
+  try {
+    if (Reader().getRecord(record, dst, size) != size) {
+      Fail(code::kPtCorrupt, "the record " + record + " could not be read whole");
+    }
   } catch (const c10::Error& e) {
     Fail(code::kPtCorrupt, e.what_without_backtrace());
   }
@@ -379,47 +433,31 @@ void Archive::ReadStorage(size_t index, const std::optional<c10::Device>& device
   StorageSpec& s = doc_.storages[index];
   if (!s.storage) {
     const std::string record = "data/" + s.key;
-    try {
-      if (!reader_->hasRecord(record)) {
-        Fail(code::kPtCorrupt, "the storage record " + record + " is missing");
+    uint64_t offset = 0, size = 0;
+    bool compressed = false;
+    if (!RecordSpan(record, &offset, &size, &compressed)) {
+      Fail(code::kPtCorrupt, "the storage record " + record + " is missing");
+    }
+    if (static_cast<int64_t>(size) != s.nbytes) {
+      Fail(code::kPtCorrupt, "the storage record " + record + " has " + std::to_string(size) +
+                                 " bytes, but the pickle declares " + std::to_string(s.nbytes));
+    }
+    // A small file read whole, or a mapped one: storages alias its bytes (no second copy) when
+    // they are stored at a 64-byte boundary, as torch.save writes them.
+    if (!compressed && size > 0 && offset % 64 == 0) {
+      if (bytes_) {
+        at::DataPtr ptr(bytes_->data + offset, new std::shared_ptr<FileBytes>(bytes_), &DeleteFileBytesRef,
+                        at::Device(at::kCPU));
+        s.storage = at::Storage(at::Storage::use_byte_size_t(), s.nbytes, std::move(ptr), c10::GetCPUAllocator(), true);
+      } else if (mapping_) {
+        uint8_t* p = static_cast<uint8_t*>(mapping_->addr) + offset;
+        at::DataPtr ptr(p, new std::shared_ptr<Mapping>(mapping_), &DeleteMappingRef, at::Device(at::kCPU));
+        s.storage = at::Storage(at::Storage::use_byte_size_t(), s.nbytes, std::move(ptr), nullptr, false);
       }
-      const size_t size = reader_->getRecordSize(record);
-      if (static_cast<int64_t>(size) != s.nbytes) {
-        Fail(code::kPtCorrupt, "the storage record " + record + " has " + std::to_string(size) +
-                                   " bytes, but the pickle declares " + std::to_string(s.nbytes));
-      }
-      bool aliased = false;
-      if (bytes_ && size > 0) {
-        // A small file read whole: its storages alias the buffer (no second copy).
-        const size_t offset = reader_->getRecordOffset(record);
-        auto info = records_.find(prefix_ + record);
-        const bool stored = info != records_.end() && info->second.method == 0;
-        if (stored && offset <= bytes_->size && size <= bytes_->size - offset && offset % 64 == 0) {
-          at::DataPtr ptr(bytes_->data + offset, new std::shared_ptr<FileBytes>(bytes_), &DeleteFileBytesRef,
-                          at::Device(at::kCPU));
-          s.storage = at::Storage(at::Storage::use_byte_size_t(), s.nbytes, std::move(ptr), c10::GetCPUAllocator(), true);
-          aliased = true;
-        }
-      }
-      if (mapping_) {
-        const size_t offset = reader_->getRecordOffset(record);
-        auto info = records_.find(prefix_ + record);
-        const bool stored = info != records_.end() && info->second.method == 0;
-        if (stored && offset <= mapping_->size && size <= mapping_->size - offset && offset % 64 == 0) {
-          uint8_t* p = static_cast<uint8_t*>(mapping_->addr) + offset;
-          at::DataPtr ptr(p, new std::shared_ptr<Mapping>(mapping_), &DeleteMappingRef, at::Device(at::kCPU));
-          s.storage = at::Storage(at::Storage::use_byte_size_t(), s.nbytes, std::move(ptr), nullptr, false);
-          aliased = true;
-        }
-      }
-      if (!aliased) {
-        s.storage = files::NewStorage(s.nbytes);
-        if (size > 0 && reader_->getRecord(record, s.storage.mutable_data(), size) != size) {
-          Fail(code::kPtCorrupt, "the storage record " + record + " could not be read whole");
-        }
-      }
-    } catch (const c10::Error& e) {
-      Fail(code::kPtCorrupt, e.what_without_backtrace());
+    }
+    if (!s.storage) {
+      s.storage = files::NewStorage(s.nbytes);
+      ReadRecord(record, s.storage.mutable_data(), size);
     }
   }
   if (big_endian_ && !swapped_[index]) {
