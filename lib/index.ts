@@ -36,7 +36,7 @@ export {
   type SafetensorsHeader,
   type TensorFileOptions,
 } from './formats';
-export { cuda, memory, torchVersion, type MemoryInfo } from './runtime';
+export { addonInfo, cuda, memory, torchVersion, type AddonInfo, type MemoryInfo } from './runtime';
 export {
   arange,
   empty,
