@@ -29,6 +29,15 @@ function readPrebuildInfo(root = ROOT) {
   return { ...JSON.parse(fs.readFileSync(file, 'utf8')), binary: path.join(dir, PREBUILD_FILE) };
 }
 
+/** Why the prebuild cannot run on this machine at all (whatever libtorch), or null when it can. */
+function platformMismatch(meta) {
+  if (meta.platform !== os.platform() || meta.arch !== os.arch()) return `it is for ${meta.platform}-${meta.arch}`;
+  if (meta.libc === 'glibc' && fs.existsSync('/etc/alpine-release')) return 'it is for glibc and this is musl (Alpine)';
+  const napi = Number(process.versions.napi || 0);
+  if (meta.napiVersion && napi < meta.napiVersion) return `it needs Node-API ${meta.napiVersion} and this Node has ${napi}`;
+  return null;
+}
+
 /** '2.13.0+cpu' -> '2.13.0': CPU and CUDA builds of one release share the C++ API. */
 function baseVersion(version) {
   return version ? String(version).split('+')[0] : null;
@@ -96,6 +105,7 @@ module.exports = {
   howToGetLibtorch,
   librariesToPreload,
   mismatch,
+  platformMismatch,
   prebuildDir,
   readPrebuildInfo,
   INFO_FILE,
