@@ -83,6 +83,7 @@ export {
   MotionAutoencoder,
   VisionLanguagePredictor,
   type EncodeOptions,
+  type EncoderSpec,
   type HJEPAOutput,
   type JEPAPaths,
   type LabelScore,
