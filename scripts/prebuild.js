@@ -43,7 +43,7 @@ function main() {
   fs.copyFileSync(built, out);
 
   // --strip, as prebuildify does it: the symbol table and debug sections go, the dynamic symbols stay.
-  const strip = spawnSync('strip', ['--strip-unneeded', out], { stdio: 'inherit' });
+  const strip = spawnSync('strip', ['--strip-all', out], { stdio: 'inherit' });
   if (strip.error || strip.status !== 0) log('`strip` is not available or failed: the prebuild keeps its symbol table');
 
   const buf = fs.readFileSync(out);

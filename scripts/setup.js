@@ -93,9 +93,16 @@ function usePrebuild() {
     return true;
   }
   log(`using the prebuilt binary; no libtorch found: installing torch==${meta.torchVersion} into ${LOCAL_VENV} (way (c))`);
-  installLocal([], meta.torchVersion);
+  try {
+    installLocal([], meta.torchVersion);
+  } catch (e) {
+    // The binary is in place; without libtorch it cannot load yet, and loading says what it needs.
+    // An install that fails here would leave nothing at all.
+    log(`installing torch failed (${e.message}). The prebuilt binary is installed; before using it, ${howToGetLibtorch(meta)}`);
+    return true;
+  }
   fit = findFittingLibtorch(meta);
-  if (!fit.libtorch) throw new Error(`torch==${meta.torchVersion} was installed, but: ${fit.tried.join('; ')}`);
+  if (!fit.libtorch) log(`torch==${meta.torchVersion} was installed, but: ${fit.tried.join('; ')}`);
   return true;
 }
 

@@ -79,6 +79,17 @@ describe('the npm package (npm pack, then npm install of the tarball with no com
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 
+  /** A folder that looks like a libtorch distribution of the given version (no real libraries). */
+  function fakeLibtorch(name, version) {
+    const fake = path.join(work, name);
+    fs.mkdirSync(path.join(fake, 'lib'), { recursive: true });
+    fs.mkdirSync(path.join(fake, 'share', 'cmake', 'Torch'), { recursive: true });
+    fs.writeFileSync(path.join(fake, 'share', 'cmake', 'Torch', 'TorchConfig.cmake'), '');
+    fs.writeFileSync(path.join(fake, 'lib', 'libtorch_cpu.so'), '');
+    fs.writeFileSync(path.join(fake, 'build-version'), `${version}\n`);
+    return fake;
+  }
+
   function nodeIn(args, env) {
     return spawnSync(path.join(bin, 'node'), args, { cwd: project, encoding: 'utf8', env: cleanEnv({ PATH: bin, ...env }) });
   }
@@ -206,27 +217,37 @@ describe('the npm package (npm pack, then npm install of the tarball with no com
     expect(err.message).to.contain('--build-from-source');
   });
 
-  it('--build-from-source compiles (here it reaches the decoy cmake and fails, which shows the decoys work)', () => {
-    const other = path.join(work, 'from-source');
-    fs.mkdirSync(other);
-    fs.writeFileSync(path.join(other, 'package.json'), JSON.stringify({ name: 'consumer2', version: '1.0.0', private: true }));
-    const r = spawnSync(process.execPath, [npmCli(), 'install', tarball, '--build-from-source', '--no-audit', '--no-fund', '--prefer-offline', '--foreground-scripts'], {
-      cwd: other,
+  /** Installs the tarball into a new project; returns npm's result and what the decoys logged. */
+  function installAgain(name, args, env) {
+    const dir = path.join(work, name);
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name, version: '1.0.0', private: true }));
+    const r = spawnSync(process.execPath, [npmCli(), 'install', tarball, ...args, '--no-audit', '--no-fund', '--prefer-offline', '--foreground-scripts'], {
+      cwd: dir,
       encoding: 'utf8',
-      env: cleanEnv({ PATH: bin, PYTHON: config.python }),
+      env: cleanEnv({ PATH: bin, ...env }),
     });
+    const called = fs.existsSync(marker) ? fs.readFileSync(marker, 'utf8') : '';
+    fs.rmSync(marker, { force: true });
+    return { r, called };
+  }
+
+  it('--build-from-source compiles (here it reaches the decoy cmake and fails, which shows the decoys work)', () => {
+    const { r, called } = installAgain('from-source', ['--build-from-source'], { PYTHON: config.python });
     expect(r.status).to.not.equal(0);
-    expect(fs.readFileSync(marker, 'utf8')).to.match(/^cmake /m);
-    fs.rmSync(marker);
+    expect(called).to.match(/^cmake /m);
+  });
+
+  it('a libtorch of another version found at install makes it compile against that libtorch', () => {
+    const fake = fakeLibtorch('libtorch-9.9.9-install', '9.9.9');
+    const { r, called } = installAgain('other-libtorch', [], { LIBTORCH: fake, PYTHON: config.python });
+    expect(r.status).to.not.equal(0);
+    expect(`${r.stdout}${r.stderr}`).to.contain('the prebuilt binary needs libtorch');
+    expect(called).to.match(/^cmake /m);
   });
 
   it('a libtorch of another version is refused with JEPA_LIBTORCH_MISMATCH, not a dynamic-linker error', () => {
-    const fake = path.join(work, 'libtorch-9.9.9');
-    fs.mkdirSync(path.join(fake, 'lib'), { recursive: true });
-    fs.mkdirSync(path.join(fake, 'share', 'cmake', 'Torch'), { recursive: true });
-    fs.writeFileSync(path.join(fake, 'share', 'cmake', 'Torch', 'TorchConfig.cmake'), '');
-    fs.writeFileSync(path.join(fake, 'lib', 'libtorch_cpu.so'), '');
-    fs.writeFileSync(path.join(fake, 'build-version'), '9.9.9\n');
+    const fake = fakeLibtorch('libtorch-9.9.9', '9.9.9');
     const code = "try { require('jepa-native') } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })) }";
     const r = nodeIn(['-e', code], { LIBTORCH: fake, PYTHON: config.python });
     expect(r.status, r.stderr).to.equal(0);
