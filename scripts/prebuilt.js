@@ -87,7 +87,7 @@ function howToGetLibtorch(meta) {
   return (
     `Any one of these works: (a) set LIBTORCH to a libtorch ${v} folder (an unzipped libtorch ` +
     `${v} distribution, CPU or CUDA, or the folder of a torch ${v} Python package); (b) install it ` +
-    `for python3 (or $PYTHON): \`python3 -m pip install torch==${wheel}\`; (c) \`npm rebuild jepa-native\`, ` +
+    `for python3 (or $PYTHON): \`python3 -m pip install torch==${wheel}\` (add \`--index-url https://download.pytorch.org/whl/${wheel.split('+')[1] || 'cpu'}\` where your pip index lacks it); (c) \`npm rebuild jepa-native\`, ` +
     `which installs torch==${wheel} with pip into the package's own .venv. To use another libtorch ` +
     'version, compile the addon against it: `npm rebuild jepa-native --build-from-source` (needs cmake and a C++17 compiler).'
   );

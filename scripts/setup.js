@@ -98,7 +98,7 @@ function usePrebuild() {
   } catch (e) {
     // The binary is in place; without libtorch it cannot load yet, and loading says what it needs.
     // An install that fails here would leave nothing at all.
-    log(`installing torch failed (${e.message}). The prebuilt binary is installed; before using it, ${howToGetLibtorch(meta)}`);
+    log(`installing torch failed (${e.message}). The prebuilt binary is installed but needs libtorch ${meta.torchVersion} to load. ${howToGetLibtorch(meta)}`);
     return true;
   }
   fit = findFittingLibtorch(meta);
