@@ -24,8 +24,13 @@ export const ErrorCode = {
   TORCH_ERROR: 'JEPA_TORCH_ERROR',
   /** An allocation failed. */
   OUT_OF_MEMORY: 'JEPA_OUT_OF_MEMORY',
-  /** The addon could not find the libtorch it was built against. */
+  /**
+   * The libtorch the addon needs is not the one found: a source build's libtorch moved or changed
+   * version, or the libtorch found for a prebuilt binary is another version.
+   */
   LIBTORCH_MISMATCH: 'JEPA_LIBTORCH_MISMATCH',
+  /** A prebuilt binary found no libtorch at all (LIBTORCH, python3's torch, the project-local .venv). */
+  LIBTORCH_NOT_FOUND: 'JEPA_LIBTORCH_NOT_FOUND',
   /** The native addon is missing (not built). */
   ADDON_NOT_FOUND: 'JEPA_ADDON_NOT_FOUND',
   /**

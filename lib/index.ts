@@ -36,7 +36,7 @@ export {
   type SafetensorsHeader,
   type TensorFileOptions,
 } from './formats';
-export { cuda, memory, torchVersion, type MemoryInfo } from './runtime';
+export { addonInfo, cuda, memory, torchVersion, type AddonInfo, type MemoryInfo } from './runtime';
 export {
   arange,
   empty,
@@ -83,6 +83,7 @@ export {
   MotionAutoencoder,
   VisionLanguagePredictor,
   type EncodeOptions,
+  type EncoderSpec,
   type HJEPAOutput,
   type JEPAPaths,
   type LabelScore,
@@ -107,3 +108,8 @@ export {
   type HierarchicalFeatures,
 } from './features';
 export { float, Float, FLOAT_KEYS, OrderedDict, PY_ATTRS, Size, TorchDevice, TorchDtype, Tuple } from './values';
+
+// `import jepa from 'jepa-native'` in TypeScript compiled to CommonJS reads `exports.default`
+// (tsc marks this module `__esModule`, so the importer's interop helper does not synthesize a
+// default): make the default the module itself, as it is for ES-module importers (dist/index.mjs).
+(module.exports as Record<string, unknown>).default = module.exports;

@@ -1,6 +1,17 @@
 'use strict';
-// `npm install` runs this. It does the whole set-up:
-//   1. in a development checkout (npm install run in this folder): makes sure a Python with
+// `npm install` runs this. It does the whole set-up.
+//
+// Installed as a dependency (`npm install jepa-native`), with a prebuilt binary for this platform
+// in prebuilds/ (the npm package ships one for linux-x64) and no --build-from-source: nothing is
+// compiled. It only makes sure a libtorch of the prebuild's version can be found at load time
+// (LIBTORCH, python3's torch, or else it installs the pinned CPU wheel into the package's own
+// .venv: way (c)). It compiles instead when there is no prebuild for this platform, or when the
+// libtorch found is another version (the user has one: build against it), or with
+// `--build-from-source` (npm_config_build_from_source) or JEPA_BUILD_FROM_SOURCE=1.
+//
+// In a development checkout (npm install run in this folder) it always builds from source;
+// compiling (here or as a dependency) goes:
+//   1. in a development checkout only: makes sure a Python with
 //      torch and numpy exists for the cross-language tests (python3's own, or a project-local
 //      .venv with torch==2.13.0+cpu and numpy installed by the machine's pip);
 //   2. finds libtorch (scripts/find-libtorch.js); when none is found, installs the CPU wheel
@@ -12,6 +23,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { findLibtorch, localPython, LOCAL_VENV, PINNED_TORCH, ROOT } = require('./find-libtorch');
+const { findFittingLibtorch, howToGetLibtorch, platformMismatch, readPrebuildInfo } = require('./prebuilt');
 
 function log(line) {
   console.error(`[jepa-native] ${line}`);
@@ -38,11 +50,60 @@ function pythonHas(python, requirements) {
 }
 
 /** Creates (or completes) the project-local .venv with the pinned CPU torch and the given extras. */
-function installLocal(extras) {
+function installLocal(extras, torchVersion = PINNED_TORCH) {
   if (!fs.existsSync(localPython())) run(process.env.PYTHON || 'python3', ['-m', 'venv', LOCAL_VENV]);
   const wanted = ['torch', ...extras];
   if (pythonHas(localPython(), wanted)) return;
-  run(localPython(), ['-m', 'pip', 'install', '--progress-bar', 'off', `torch==${PINNED_TORCH}`, ...extras]);
+  run(localPython(), ['-m', 'pip', 'install', '--progress-bar', 'off', `torch==${torchVersion}`, ...extras]);
+}
+
+function buildFromSourceAsked() {
+  const flag = (v) => v !== undefined && v !== '' && v !== 'false' && v !== '0';
+  return flag(process.env.npm_config_build_from_source) || flag(process.env.JEPA_BUILD_FROM_SOURCE);
+}
+
+/**
+ * A consumer install with a prebuild: returns true when the prebuild will serve (nothing to
+ * compile), false when the addon must be compiled here (the reason is logged).
+ */
+function usePrebuild() {
+  const meta = readPrebuildInfo();
+  if (!meta) {
+    log('no prebuilt binary for this platform in the package: compiling from source');
+    return false;
+  }
+  const platform = platformMismatch(meta);
+  if (platform) {
+    log(`the prebuilt binary does not fit this machine (${platform}): compiling from source`);
+    return false;
+  }
+  let fit = findFittingLibtorch(meta);
+  if (fit.libtorch) {
+    log(`using the prebuilt binary (libtorch ${meta.torchVersion}); at load time it will use libtorch ` +
+      `${fit.libtorch.version} at ${fit.libtorch.dir} (${fit.libtorch.source}); nothing to compile`);
+    return true;
+  }
+  if (fit.mismatched.length || fit.explicit) {
+    log(`the prebuilt binary needs libtorch ${meta.torchVersion}, but: ${fit.tried.join('; ')}. ` +
+      'Compiling from source against the libtorch found.');
+    return false;
+  }
+  if (process.env.JEPA_SKIP_TORCH_INSTALL === '1') {
+    log(`using the prebuilt binary; no libtorch found and JEPA_SKIP_TORCH_INSTALL=1. ${howToGetLibtorch(meta)}`);
+    return true;
+  }
+  log(`using the prebuilt binary; no libtorch found: installing torch==${meta.torchVersion} into ${LOCAL_VENV} (way (c))`);
+  try {
+    installLocal([], meta.torchVersion);
+  } catch (e) {
+    // The binary is in place; without libtorch it cannot load yet, and loading says what it needs.
+    // An install that fails here would leave nothing at all.
+    log(`installing torch failed (${e.message}). The prebuilt binary is installed but needs libtorch ${meta.torchVersion} to load. ${howToGetLibtorch(meta)}`);
+    return true;
+  }
+  fit = findFittingLibtorch(meta);
+  if (!fit.libtorch) log(`torch==${meta.torchVersion} was installed, but: ${fit.tried.join('; ')}`);
+  return true;
 }
 
 function isDevCheckout() {
@@ -65,6 +126,10 @@ function testPython() {
 
 function main() {
   const dev = isDevCheckout();
+  if (!dev && !buildFromSourceAsked() && usePrebuild()) {
+    log('set-up complete');
+    return;
+  }
   let python = null;
   if (dev && process.env.JEPA_SKIP_PYTHON !== '1') python = testPython();
 

@@ -25,6 +25,13 @@ const ctx: Tensor[] = m.context;
 // @ts-expect-error: batchSize is required
 jepa.masks.multiblock({});
 
+const info: jepa.AddonInfo = jepa.addonInfo();
+const kind: 'prebuilt' | 'source' = info.kind;
+const libtorchVersion: string | null = info.libtorch.version;
+const notFound: 'JEPA_LIBTORCH_NOT_FOUND' = ErrorCode.LIBTORCH_NOT_FOUND;
+// @ts-expect-error: kind is one of two strings
+const wrongKind: 'cpu' = info.kind;
+
 // @ts-expect-error: unknown dtype
 zeros([2], { dtype: 'float8' });
 // @ts-expect-error: device must be cpu, cuda or cuda:N
@@ -32,4 +39,4 @@ zeros([2], { device: 'gpu' });
 // @ts-expect-error: shape is an array
 zeros(3);
 
-void [shape, dtype, data, i64, bits, moved, mem, ok, code, loaded, saved, mod, ctx];
+void [shape, dtype, data, i64, bits, moved, mem, ok, code, loaded, saved, mod, ctx, kind, libtorchVersion, notFound, wrongKind];
