@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { pathToFileURL, URL } from 'node:url';
 import { expect } from 'chai';
 import { after, before, describe, it } from 'mocha';
 import jepa from 'jepa-native';
