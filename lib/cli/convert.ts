@@ -5,8 +5,8 @@
  * - .pt → safetensors: every tensor under its dotted key path (`model.layer1.weight`); string
  *   leaves go to the safetensors `__metadata__`; other values (numbers, sizes, ...) cannot be
  *   stored there and are listed on stderr as skipped.
- * - safetensors → .pt: a dict `{name: tensor}` (what `safetensors.torch.load_file` returns),
- *   with the metadata, if any, under the key `__metadata__`... only when `--keep-metadata`.
+ * - safetensors → .pt: a dict `{name: tensor}` (what `safetensors.torch.load_file` returns);
+ *   `--keep-metadata` adds the metadata strings under the key `__metadata__`.
  * - to .npy: one tensor: the file's only tensor, or the one `--key` names.
  * - from .npy: the tensor itself (.pt) or `{KEY: tensor}` (safetensors, key `--key`, default 'tensor').
  * (Internal to the package.)
