@@ -69,6 +69,10 @@ export const ErrorCode = {
   PT_TORCHSCRIPT: 'JEPA_PT_TORCHSCRIPT',
   /** The file uses the legacy (pre-1.6, non-zip) torch.save format. */
   PT_LEGACY_FORMAT: 'JEPA_PT_LEGACY_FORMAT',
+  /** An image or video could not be decoded (not an image, damaged, unsupported); the message names the file. */
+  MEDIA_DECODE: 'JEPA_MEDIA_DECODE',
+  /** `ffmpeg` / `ffprobe` (needed for video) are not installed or not where `FFMPEG_PATH` / `FFPROBE_PATH` say. */
+  FFMPEG_NOT_FOUND: 'JEPA_FFMPEG_NOT_FOUND',
 } as const;
 
 /** One of the values of {@link ErrorCode}. */

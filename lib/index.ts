@@ -107,6 +107,14 @@ export {
   type FeatureLayout,
   type HierarchicalFeatures,
 } from './features';
+import * as image from './image';
+/** Images (files or encoded bytes) as normalised float32 tensors [3, H, W] / [B, 3, H, W] (sharp). */
+export { image };
+import * as video from './video';
+/** Video clips as normalised float32 tensors [T, 3, H, W] / [B, T, 3, H, W], frames sampled evenly (ffmpeg). */
+export { video };
+export type { ImageInput, ImageOptions, MediaFailure, ResizeFit } from './image';
+export type { VideoInfo, VideoOptions } from './video';
 export { float, Float, FLOAT_KEYS, OrderedDict, PY_ATTRS, Size, TorchDevice, TorchDtype, Tuple } from './values';
 
 // `import jepa from 'jepa-native'` in TypeScript compiled to CommonJS reads `exports.default`

@@ -17,7 +17,9 @@
 //   2. finds libtorch (scripts/find-libtorch.js); when none is found, installs the CPU wheel
 //      into the project-local .venv (way (c));
 //   3. builds the addon with cmake-js (scripts/build.js) and, in a checkout, the TypeScript.
-// Set JEPA_SKIP_PYTHON=1 to skip step 1.
+//   4. in a development checkout, makes sure ffmpeg (video decoding, jepa.video) is there:
+//      installs Debian's package with apt-get when missing and running as root, else says how.
+// Set JEPA_SKIP_PYTHON=1 to skip step 1, JEPA_SKIP_FFMPEG=1 to skip step 4.
 
 const fs = require('node:fs');
 const path = require('node:path');
@@ -124,6 +126,34 @@ function testPython() {
   return localPython();
 }
 
+function hasCommand(cmd) {
+  const r = spawnSync(cmd, ['-version'], { stdio: 'ignore' });
+  return !r.error && r.status === 0;
+}
+
+/** ffmpeg for jepa.video and its tests: apt-get when root, otherwise a hint (not fatal). */
+function ensureFfmpeg() {
+  const ffmpeg = process.env.FFMPEG_PATH || 'ffmpeg';
+  const ffprobe = process.env.FFPROBE_PATH || 'ffprobe';
+  if (hasCommand(ffmpeg) && hasCommand(ffprobe)) return;
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (root && hasCommand('apt-get')) {
+    log('ffmpeg is missing (jepa.video needs it): installing Debian\'s ffmpeg package');
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    try {
+      run('apt-get', ['update'], { env });
+      run('apt-get', ['install', '-y', '--no-install-recommends', 'ffmpeg'], { env });
+    } catch (e) {
+      log(`could not install ffmpeg: ${e.message}`);
+    }
+    if (hasCommand(ffmpeg) && hasCommand(ffprobe)) return;
+  }
+  log(
+    'ffmpeg / ffprobe not found: jepa.video and the video tests need them. Install ffmpeg ' +
+      '(Debian/Ubuntu: `sudo apt-get install ffmpeg`; macOS: `brew install ffmpeg`) or set FFMPEG_PATH and FFPROBE_PATH.',
+  );
+}
+
 function main() {
   const dev = isDevCheckout();
   if (!dev && !buildFromSourceAsked() && usePrebuild()) {
@@ -146,6 +176,8 @@ function main() {
   run(process.execPath, [path.join(__dirname, 'build.js')]);
   if (dev) run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json']);
   if (dev) run(process.execPath, [path.join(__dirname, 'write-esm.js')]);
+
+  if (dev && process.env.JEPA_SKIP_FFMPEG !== '1') ensureFfmpeg();
 
   const config = { python, libtorch: libtorch.dir, torchVersion: libtorch.version };
   fs.mkdirSync(path.join(ROOT, 'build'), { recursive: true });

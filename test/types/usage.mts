@@ -31,6 +31,16 @@ const libtorchVersion: string | null = info.libtorch.version;
 const notFound: 'JEPA_LIBTORCH_NOT_FOUND' = ErrorCode.LIBTORCH_NOT_FOUND;
 // @ts-expect-error: kind is one of two strings
 const wrongKind: 'cpu' = info.kind;
+// images and videos
+const img: Promise<Tensor> = jepa.image.load('a.jpg', { size: [224, 320], mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], fit: 'fill' });
+const imgs: Promise<Tensor> = jepa.image.load([Buffer.from([]), new URL('file:///a.png')]);
+const clip: Promise<Tensor> = jepa.video.frames(['a.mp4'], { numFrames: 16, size: 224 });
+const vinfo: Promise<jepa.VideoInfo> = jepa.video.probe('a.mp4');
+const idx: number[] = jepa.video.sampleIndices(100, 16);
+// @ts-expect-error: fit is cover or fill
+jepa.image.load('a.jpg', { fit: 'contain' });
+// @ts-expect-error: videos are files, not buffers
+jepa.video.frames(Buffer.from([]));
 
 // @ts-expect-error: unknown dtype
 zeros([2], { dtype: 'float8' });
@@ -39,4 +49,4 @@ zeros([2], { device: 'gpu' });
 // @ts-expect-error: shape is an array
 zeros(3);
 
-void [shape, dtype, data, i64, bits, moved, mem, ok, code, loaded, saved, mod, ctx, kind, libtorchVersion, notFound, wrongKind];
+void [shape, dtype, data, i64, bits, moved, mem, ok, code, loaded, saved, mod, ctx, kind, libtorchVersion, notFound, wrongKind, img, imgs, clip, vinfo, idx];
