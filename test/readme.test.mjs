@@ -1,5 +1,6 @@
 // README.md runs as written: every ```js block runs in a child process, in a fresh folder where
-// `jepa-native` resolves to this checkout and `models/` holds the test models. A block whose
+// `jepa-native` resolves to this checkout, `models/` holds the test models and `media/` a small
+// image and video (test/fixtures/media). A block whose
 // `console.log` lines end in `// → expected` (text after the last arrow; `…` matches anything)
 // must print exactly those lines. A block preceded by `<!-- readme-test: skip (reason) -->` is
 // not run (kept for the few that cannot run here).
@@ -59,7 +60,7 @@ describe('README', () => {
 
   it('has js blocks for every capability, and skips at most 2', () => {
     const sections = new Set(blocks.map((b) => b.section));
-    for (const s of ['Quick start', 'Tensors', '.pt files (and safetensors, .npy)', 'Models', 'Masks', 'Training', 'CUDA']) {
+    for (const s of ['Quick start', 'Tensors', '.pt files (and safetensors, .npy)', 'Models', 'Masks', 'Training', 'CUDA', 'Images and videos']) {
       expect(sections.has(s), `a js block under "## ${s}"`).to.equal(true);
     }
     expect(blocks.filter((b) => b.skip).length).to.be.at.most(2);
@@ -76,6 +77,7 @@ describe('README', () => {
       fs.mkdirSync(path.join(dir, 'node_modules'));
       fs.symlinkSync(ROOT, path.join(dir, 'node_modules', 'jepa-native'));
       fs.symlinkSync(path.join(ROOT, 'test', 'fixtures', 'models'), path.join(dir, 'models'));
+      fs.symlinkSync(path.join(ROOT, 'test', 'fixtures', 'media'), path.join(dir, 'media'));
       const esm = /^import /m.test(block.code);
       const args = esm ? ['--input-type=module', '-e', block.code] : ['-e', block.code];
       const r = spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8', timeout: 120000 });
