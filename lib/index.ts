@@ -36,6 +36,7 @@ export {
   type SafetensorsHeader,
   type TensorFileOptions,
 } from './formats';
+export { limits, type Limits } from './limits';
 export { cuda, memory, torchVersion, type MemoryInfo } from './runtime';
 export {
   arange,
