@@ -4,6 +4,7 @@
 //
 //   node --expose-gc scripts/soak.mjs [--seconds 300] [--concurrency 8] [--warmup S] [--json]
 //   npm run soak              (5 minutes)
+// `--inject-leak` keeps a tenth of the tensors alive on purpose, to see the memory checks fail.
 //
 // Operations (picked at random by each of `concurrency` loops):
 //   pt          save + load (+ mmap load) of a dict of random tensors (random shapes, dtypes), bytes compared
@@ -26,16 +27,17 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MODELS = path.join(ROOT, 'test', 'fixtures', 'models');
 
 function parseArgs(argv) {
-  const o = { seconds: 300, concurrency: 8, warmup: null, json: false };
+  const o = { seconds: 300, concurrency: 8, warmup: null, json: false, injectLeak: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--json') o.json = true;
+    else if (a === '--inject-leak') o.injectLeak = true;
     else if (a === '--seconds' || a === '--concurrency' || a === '--warmup') {
       const v = Number(argv[++i]);
       if (!Number.isFinite(v) || v <= 0) throw new Error(`expected a positive number after ${a}, got ${argv[i]}`);
       o[a.slice(2)] = v;
     } else {
-      throw new Error(`unknown argument ${a} (expected --seconds N, --concurrency N, --warmup S, --json)`);
+      throw new Error(`unknown argument ${a} (expected --seconds N, --concurrency N, --warmup S, --json, --inject-leak)`);
     }
   }
   if (o.warmup === null) o.warmup = Math.min(60, Math.max(3, o.seconds * 0.3));
@@ -70,9 +72,11 @@ function bytesOf(t) {
   return Buffer.from(d.buffer, d.byteOffset, d.byteLength);
 }
 
+const leaked = [];
 /** Disposes `t`, or (a third of the time) leaves it to the garbage collector. */
 function drop(t) {
-  if (rand() < 2 / 3) t.dispose();
+  if (opts.injectLeak && rand() < 0.1) leaked.push(t);
+  else if (rand() < 2 / 3) t.dispose();
 }
 
 function randomShape(maxNumel) {
@@ -243,7 +247,11 @@ const OPS = { pt: opPt, shared: opShared, safetensors: opSafetensors, npy: opNpy
 const counts = Object.fromEntries(Object.keys(OPS).map((k) => [k, 0]));
 const errors = [];
 const samples = []; // { t, rss, heap, tensors, bytes }
-const lag = monitorEventLoopDelay({ resolution: 10 });
+// The histogram records the time between timer ticks that should be LAG_RESOLUTION_MS apart:
+// the lag is that minus the resolution.
+const LAG_RESOLUTION_MS = 10;
+const lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
+const lagMs = (ns) => Math.max(0, Math.round((ns / 1e6 - LAG_RESOLUTION_MS) * 100) / 100);
 
 function sample(t0) {
   global.gc();
@@ -312,6 +320,12 @@ async function main() {
   const rssLate = median(late.map((s) => s.rss));
   const bytesEarly = median(early.map((s) => s.bytes));
   const bytesLate = median(late.map((s) => s.bytes));
+  // Least-squares slope of RSS after the warm-up, in MiB per minute (reported, not asserted).
+  const mt = warm.reduce((a, s) => a + s.t, 0) / warm.length;
+  const mr = warm.reduce((a, s) => a + s.rss, 0) / warm.length;
+  const sxy = warm.reduce((a, s) => a + (s.t - mt) * (s.rss - mr), 0);
+  const sxx = warm.reduce((a, s) => a + (s.t - mt) ** 2, 0);
+  const rssSlope = sxx > 0 ? (sxy / sxx) * 60 : 0;
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
   const measured = warmedAt === null ? elapsed : (performance.now() - warmedAt) / 1000;
   const result = {
@@ -329,14 +343,11 @@ async function main() {
       afterWarmup: MiB(rssEarly),
       end: MiB(rssLate),
       max: MiB(Math.max(...samples.map((s) => s.rss))),
+      slopePerMinute: MiB(rssSlope),
     },
     liveTensorBytesMiB: { afterWarmup: MiB(bytesEarly), end: MiB(bytesLate), max: MiB(Math.max(...samples.map((s) => s.bytes))) },
     liveTensors: { baseline: baseline.tensors, max: Math.max(...samples.map((s) => s.tensors)), final: finalMemory.tensors },
-    eventLoopLagMs: {
-      max: Math.round(lag.max / 1e4) / 100,
-      p99: Math.round(lag.percentile(99) / 1e4) / 100,
-      mean: Math.round(lag.mean / 1e4) / 100,
-    },
+    eventLoopLagMs: { max: lagMs(lag.max), p99: lagMs(lag.percentile(99)), mean: lagMs(lag.mean) },
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, torch: jepa.torchVersion, load: os.loadavg().map((x) => Math.round(x * 10) / 10) },
   };
   // Checks: results, memory after the warm-up, nothing left alive.
@@ -359,9 +370,12 @@ async function main() {
   } else {
     console.log(`soak: ${result.seconds} s, ${opts.concurrency} loops, seed ${SEED}`);
     console.log(`  ops: ${total} (${result.opsPerSecond}/s; after warm-up ${result.opsPerSecondAfterWarmup}/s) ${JSON.stringify(counts)}`);
-    console.log(`  RSS MiB: start ${result.rssMiB.start}, after warm-up ${result.rssMiB.afterWarmup}, end ${result.rssMiB.end}, max ${result.rssMiB.max}`);
+    console.log(
+      `  RSS MiB: start ${result.rssMiB.start}, after warm-up ${result.rssMiB.afterWarmup}, end ${result.rssMiB.end}, ` +
+        `max ${result.rssMiB.max}; slope after warm-up ${result.rssMiB.slopePerMinute} MiB/min`,
+    );
     console.log(`  live tensor MiB: after warm-up ${result.liveTensorBytesMiB.afterWarmup}, end ${result.liveTensorBytesMiB.end}; handles at the end ${finalMemory.tensors} (baseline ${baseline.tensors})`);
-    console.log(`  event loop lag ms: max ${result.eventLoopLagMs.max}, p99 ${result.eventLoopLagMs.p99}, mean ${result.eventLoopLagMs.mean}`);
+    console.log(`  event loop lag ms (beyond the ${LAG_RESOLUTION_MS} ms timer, after warm-up): max ${result.eventLoopLagMs.max}, p99 ${result.eventLoopLagMs.p99}, mean ${result.eventLoopLagMs.mean}`);
     console.log(`  machine: ${result.machine.cpus} x ${result.machine.model}, node ${process.version}, libtorch ${jepa.torchVersion}, load ${result.machine.load.join(' ')}`);
     console.log(result.ok ? '  OK' : `  FAILED:\n    ${problems.join('\n    ')}`);
   }
