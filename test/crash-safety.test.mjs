@@ -18,9 +18,9 @@ const WRITER = `
 import jepa from 'jepa-native';
 const [target, format, base] = process.argv.slice(1);
 const t = jepa.empty([${ELEMENTS}]);
-process.stdout.write('ready\\n');
 for (let gen = Number(base); ; gen++) {
   t.fill_(gen);
+  process.stdout.write('saving ' + gen + '\\n');
   if (format === 'pt') jepa.saveSync(target, { gen, data: t });
   else jepa.saveSafetensorsSync(target, { data: t }, { metadata: { gen: String(gen) } });
   process.stdout.write('saved ' + gen + '\\n');
@@ -49,8 +49,16 @@ function readGeneration(target, format) {
 
 const isTemp = (name) => /\.jepa-tmp-\d+-[0-9a-f]+-[0-9a-f]+$/.test(name);
 
-/** Starts a writer, kills it (SIGKILL) `delayMs` after it is ready; resolves with what it printed. */
-function runAndKill(target, format, base, delayMs) {
+// How long one save takes here (updated from what the writers print), so that kills can land at
+// a random moment inside a save rather than mostly in the start-up of the next writer.
+const saveMs = { pt: 150, safetensors: 150 };
+
+/**
+ * Starts a writer and kills it (SIGKILL) at a random moment of its first, second or third save
+ * (a random delay of up to 1.2 times a save's duration after it starts); resolves with the
+ * generations it printed as saved.
+ */
+function runAndKill(target, format, base) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', WRITER, target, format, String(base)], {
       cwd: ROOT,
@@ -59,11 +67,24 @@ function runAndKill(target, format, base, delayMs) {
     let out = '';
     let err = '';
     let armed = false;
+    let seen = 0;
+    const which = 1 + Math.floor(Math.random() * 3);
+    let started = 0;
+    let pending = '';
     child.stdout.on('data', (d) => {
       out += d;
-      if (!armed && out.includes('ready\n')) {
-        armed = true;
-        setTimeout(() => child.kill('SIGKILL'), delayMs);
+      const lines = (pending + d).split('\n');
+      pending = lines.pop();
+      for (const line of lines) {
+        if (line.startsWith('saving ')) {
+          started = performance.now();
+          if (++seen === which && !armed) {
+            armed = true;
+            setTimeout(() => child.kill('SIGKILL'), Math.random() * 1.2 * saveMs[format]);
+          }
+        } else if (line.startsWith('saved ') && started) {
+          saveMs[format] = 0.7 * saveMs[format] + 0.3 * (performance.now() - started);
+        }
       }
     });
     child.stderr.on('data', (d) => {
@@ -73,7 +94,10 @@ function runAndKill(target, format, base, delayMs) {
     child.on('exit', (code, signal) => {
       if (signal !== 'SIGKILL') reject(new Error(`the writer exited with ${code} before the kill:\n${err}`));
       const saved = [...out.matchAll(/saved (\d+)\n/g)].map((m) => Number(m[1]));
-      resolve({ pid: child.pid, saved });
+      const begun = [...out.matchAll(/saving (\d+)\n/g)].map((m) => Number(m[1]));
+      // Killed between 'saving N' and 'saved N': inside a save (possibly in its rename).
+      const inSave = begun.length > 0 && begun[begun.length - 1] !== saved[saved.length - 1];
+      resolve({ pid: child.pid, saved, inSave });
     });
   });
 }
@@ -90,17 +114,19 @@ describe('crash safety: SIGKILL during save', function () {
 
   for (const { format, file, kills } of [
     { format: 'pt', file: 'big.pt', kills: 12 },
-    { format: 'safetensors', file: 'big.safetensors', kills: 8 },
+    { format: 'safetensors', file: 'big.safetensors', kills: 10 },
   ]) {
     it(`${format}: the target is always the old or the new complete file (${kills} kills at random moments)`, async function () {
       const target = path.join(dir, file);
       let known = null; // the generation on disk
-      let midWrite = 0;
+      let midSave = 0; // kills inside a save
+      let midWrite = 0; // kills that left a temporary file (before the rename)
       const pids = [];
       for (let k = 0; k < kills; k++) {
         const base = (k + 1) * 1000;
         const before = new Set(fs.readdirSync(dir).filter(isTemp));
-        const { pid, saved } = await runAndKill(target, format, base, Math.random() * 700);
+        const { pid, saved, inSave } = await runAndKill(target, format, base);
+        if (inSave) midSave++;
         pids.push(pid);
         if (!fs.existsSync(target)) {
           // Killed before anything was ever saved.
@@ -118,10 +144,10 @@ describe('crash safety: SIGKILL during save', function () {
         const left = fs.readdirSync(dir).filter((n) => isTemp(n) && !before.has(n));
         if (left.length > 0) midWrite++;
       }
-      // The kills really landed inside saves (each left a temporary file behind).
-      expect(midWrite, 'kills that hit a save in progress').to.be.at.least(Math.ceil(kills / 3));
+      // The kills really landed inside saves.
+      expect(midSave, 'kills that hit a save in progress').to.be.at.least(Math.ceil(kills / 3));
       expect(known).to.not.equal(null);
-      console.log(`      ${kills} kills, ${midWrite} of them inside a save (a temporary file left behind); no torn file`);
+      console.log(`      ${kills} kills, ${midSave} inside a save (${midWrite} before its rename, leaving a temporary file); no torn file`);
     });
   }
 
