@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -115,7 +114,8 @@ std::shared_ptr<Fd> OpenForRead(const std::string& path, int64_t* size) {
   if (S_ISDIR(st.st_mode)) throw Error(code::kIo, path + ": is a folder, not a file");
   if (st.st_size > pt::kMaxFileBytes) {
     throw Error(code::kPtLimit, path + ": the file has " + std::to_string(st.st_size) +
-                                    " bytes, above the limit of " + std::to_string(pt::kMaxFileBytes) + " bytes (jepa.limits.maxFileBytes)");
+                                    " bytes, above the limit of " + std::to_string(pt::kMaxFileBytes) +
+                                    " bytes (jepa.limits.maxFileBytes)");
   }
   *size = st.st_size;
   return fd;
@@ -204,7 +204,9 @@ namespace {
 
 constexpr const char* kTempMark = ".jepa-tmp-";
 
-std::string InDir(const std::string& dir, const std::string& name) { return (dir == "/" ? "" : dir) + "/" + name; }
+std::string InDir(const std::string& dir, const std::string& name) {
+  return (dir == "/" ? "" : dir) + "/" + name;
+}
 
 // The writer's pid of a temporary name `.<base>.jepa-tmp-<pid>-<hex>-<hex>`, or -1.
 pid_t TempWriter(const std::string& name) {
@@ -222,7 +224,7 @@ pid_t TempWriter(const std::string& name) {
   for (int part = 0; part < 2; ++part) {
     if (*p++ != '-') return -1;
     int hex = 0;
-    for (; std::isxdigit(static_cast<unsigned char>(*p)) && !std::isupper(static_cast<unsigned char>(*p)); ++p) ++hex;
+    for (; (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'); ++p) ++hex;
     if (hex == 0 || hex > 16) return -1;
   }
   return *p == '\0' ? static_cast<pid_t>(pid) : -1;

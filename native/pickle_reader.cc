@@ -937,7 +937,8 @@ class Unpickler {
     }
     if (v->items.size() > static_cast<size_t>(kMaxRank)) {
       throw Error(code::kPtLimit, "a tensor of rank " + std::to_string(v->items.size()) +
-                                      " exceeds the limit of " + std::to_string(kMaxRank) + " dimensions (jepa.limits.maxRank)");
+                                      " exceeds the limit of " + std::to_string(kMaxRank) +
+                                      " dimensions (jepa.limits.maxRank)");
     }
     std::vector<int64_t> out;
     out.reserve(v->items.size());

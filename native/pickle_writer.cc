@@ -118,7 +118,8 @@ class Pickler {
     }
     if (b.size() > static_cast<size_t>(kMaxIntBytes)) {
       throw Error(code::kPtLimit, "an int of " + std::to_string(b.size()) +
-                                      " bytes is too large: torch.load(weights_only=True) reads ints of up to 255 bytes (jepa.limits.maxIntBytes)");
+                                      " bytes is too large: torch.load(weights_only=True) reads ints of up to "
+                                      "255 bytes (jepa.limits.maxIntBytes)");
     }
     Byte(0x8a);
     Byte(static_cast<uint8_t>(b.size()));

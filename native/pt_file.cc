@@ -99,7 +99,8 @@ std::string ErrnoText(int err) { return std::strerror(err); }
 
 constexpr uint64_t kSmallFile = 1 << 20;            // read whole files up to this size at once
 constexpr uint64_t kMaxDirectoryBytes = static_cast<uint64_t>(kMaxZipDirectoryBytes);
-constexpr uint64_t kMaxCompressedRecord = static_cast<uint64_t>(kMaxDeflatedRecordBytes);  // torch.save stores only
+// torch.save stores records uncompressed: a deflated record is small or hostile.
+constexpr uint64_t kMaxCompressedRecord = static_cast<uint64_t>(kMaxDeflatedRecordBytes);
 
 }  // namespace
 
@@ -218,7 +219,8 @@ Records CheckDirectory(const ReadAdapterInterface& in, const uint8_t* whole, uin
     if (r.method == 0 && r.comp != r.uncomp) fail("record " + name + " has inconsistent sizes");
     if (r.method == 8 && r.uncomp > kMaxCompressedRecord) {
       fail_limit("record " + name + " is compressed and inflates to " + std::to_string(r.uncomp) +
-                 " bytes, above the limit of " + std::to_string(kMaxCompressedRecord) + " bytes for compressed records (jepa.limits.maxDeflatedRecordBytes)");
+                 " bytes, above the limit of " + std::to_string(kMaxCompressedRecord) +
+                 " bytes for compressed records (jepa.limits.maxDeflatedRecordBytes)");
     }
     if (k == 0) *first = name;
     if (!records.emplace(name, r).second) fail("the zip archive holds record " + name + " twice");

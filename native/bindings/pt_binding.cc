@@ -264,7 +264,8 @@ class ToJs {
 
   Napi::Value Convert(const Value* v, int depth) {
     if (depth > pt::kMaxDepth) {
-      throw Error(code::kPtLimit, "the value is nested deeper than " + std::to_string(pt::kMaxDepth) + " levels (jepa.limits.maxDepth)");
+      throw Error(code::kPtLimit, "the value is nested deeper than " + std::to_string(pt::kMaxDepth) +
+                                      " levels (jepa.limits.maxDepth)");
     }
     switch (v->kind) {
       case Kind::kNone: return env_.Null();
@@ -729,7 +730,10 @@ struct Entry {
 
 void CollectEntries(const Value* v, std::vector<const Value*>& keys, std::vector<size_t>& indices,
                     std::unordered_set<const Value*>& seen, std::vector<Entry>& out, int depth) {
-  if (depth > pt::kMaxDepth) throw Error(code::kPtLimit, "the value is nested deeper than " + std::to_string(pt::kMaxDepth) + " levels (jepa.limits.maxDepth)");
+  if (depth > pt::kMaxDepth) {
+    throw Error(code::kPtLimit, "the value is nested deeper than " + std::to_string(pt::kMaxDepth) +
+                                    " levels (jepa.limits.maxDepth)");
+  }
   if (v->kind == Kind::kTensor) {
     out.push_back(Entry{keys, indices, v});
     return;
