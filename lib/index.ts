@@ -37,6 +37,7 @@ export {
   type TensorFileOptions,
 } from './formats';
 export { addonInfo, cuda, memory, torchVersion, type AddonInfo, type MemoryInfo } from './runtime';
+export { limits, type Limits } from './limits';
 export {
   arange,
   empty,

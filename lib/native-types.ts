@@ -110,6 +110,17 @@ export interface NativeAddon {
   cudaIsAvailable(): boolean;
   cudaDeviceCount(): number;
   torchVersion: string;
+  limits: {
+    maxDepth: number;
+    maxStringBytes: number;
+    maxRank: number;
+    maxFileBytes: number;
+    maxPickleBytes: number;
+    maxZipDirectoryBytes: number;
+    maxDeflatedRecordBytes: number;
+    maxIntBytes: number;
+    staleTempSeconds: number;
+  };
   masksMultiblock(opts: object, state?: Uint32Array | null): NativeMaskResult;
   masksMultiblockAsync(opts: object, state?: Uint32Array | null): Promise<NativeMaskResult>;
   masksMultiblock3d(opts: object, state?: Uint32Array | null): NativeMaskResult;

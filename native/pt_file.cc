@@ -98,8 +98,9 @@ uint64_t U64(const uint8_t* p) { return U32(p) | (static_cast<uint64_t>(U32(p + 
 std::string ErrnoText(int err) { return std::strerror(err); }
 
 constexpr uint64_t kSmallFile = 1 << 20;            // read whole files up to this size at once
-constexpr uint64_t kMaxDirectoryBytes = 256 << 20;  // a zip's central directory
-constexpr uint64_t kMaxCompressedRecord = 16 << 20; // deflated records (torch.save stores only)
+constexpr uint64_t kMaxDirectoryBytes = static_cast<uint64_t>(kMaxZipDirectoryBytes);
+// torch.save stores records uncompressed: a deflated record is small or hostile.
+constexpr uint64_t kMaxCompressedRecord = static_cast<uint64_t>(kMaxDeflatedRecordBytes);
 
 }  // namespace
 
@@ -112,7 +113,8 @@ using Records = std::unordered_map<std::string, Archive::RecordInfo>;
 // stored records have equal sizes, deflated ones are small.
 // `whole`: the file's bytes when they are all in memory (then nothing is copied), else null.
 Records CheckDirectory(const ReadAdapterInterface& in, const uint8_t* whole, uint64_t size, std::string* first,
-                       const std::function<void(const std::string&)>& fail) {
+                       const std::function<void(const std::string&)>& fail,
+                       const std::function<void(const std::string&)>& fail_limit) {
   if (size < 22) fail("the file is too short to be a zip archive (" + std::to_string(size) + " bytes)");
   const uint64_t tail = std::min<uint64_t>(size, 22 + 65535);
   std::vector<uint8_t> buf;
@@ -162,7 +164,10 @@ Records CheckDirectory(const ReadAdapterInterface& in, const uint8_t* whole, uin
     cd_ofs = U64(rec + 48);
   }
   if (cd_ofs > size || cd_size > size - cd_ofs) fail("the zip directory lies outside the file (truncated?)");
-  if (cd_size > kMaxDirectoryBytes) fail("the zip directory is larger than " + std::to_string(kMaxDirectoryBytes) + " bytes");
+  if (cd_size > kMaxDirectoryBytes) {
+    fail_limit("the zip directory has " + std::to_string(cd_size) + " bytes, above the limit of " +
+               std::to_string(kMaxDirectoryBytes) + " bytes (jepa.limits.maxZipDirectoryBytes)");
+  }
   if (entries == 0) fail("the zip archive is empty");
   if (entries > cd_size / 46) fail("the zip directory is shorter than its entry count");
   std::vector<uint8_t> cd_copy;
@@ -213,7 +218,9 @@ Records CheckDirectory(const ReadAdapterInterface& in, const uint8_t* whole, uin
     }
     if (r.method == 0 && r.comp != r.uncomp) fail("record " + name + " has inconsistent sizes");
     if (r.method == 8 && r.uncomp > kMaxCompressedRecord) {
-      fail("record " + name + " is compressed and declares " + std::to_string(r.uncomp) + " bytes");
+      fail_limit("record " + name + " is compressed and inflates to " + std::to_string(r.uncomp) +
+                 " bytes, above the limit of " + std::to_string(kMaxCompressedRecord) +
+                 " bytes for compressed records (jepa.limits.maxDeflatedRecordBytes)");
     }
     if (k == 0) *first = name;
     if (!records.emplace(name, r).second) fail("the zip archive holds record " + name + " twice");
@@ -298,9 +305,10 @@ void Archive::Init(std::shared_ptr<ReadAdapterInterface> adapter, int64_t size) 
     Fail(code::kPtCorrupt, "not a PyTorch file (no zip signature at its start)");
   }
   auto fail = [this](const std::string& m) { Fail(code::kPtCorrupt, m); };
+  auto fail_limit = [this](const std::string& m) { Fail(code::kPtLimit, m); };
   std::string first;
   const uint8_t* whole = mapping_ ? static_cast<const uint8_t*>(mapping_->addr) : bytes_ ? bytes_->data : nullptr;
-  records_ = CheckDirectory(*adapter, whole, static_cast<uint64_t>(size), &first, fail);
+  records_ = CheckDirectory(*adapter, whole, static_cast<uint64_t>(size), &first, fail, fail_limit);
   const size_t slash = first.find('/');
   if (slash == std::string::npos) Fail(code::kPtCorrupt, "the archive's first record is not inside a folder");
   prefix_ = first.substr(0, slash + 1);
@@ -345,7 +353,7 @@ void Archive::Init(std::shared_ptr<ReadAdapterInterface> adapter, int64_t size) 
   }
   if (pkl_size > static_cast<uint64_t>(kMaxPickleBytes)) {
     Fail(code::kPtLimit, "data.pkl has " + std::to_string(pkl_size) + " bytes, above the limit of " +
-                             std::to_string(kMaxPickleBytes));
+                             std::to_string(kMaxPickleBytes) + " bytes (jepa.limits.maxPickleBytes)");
   }
   uint64_t order_offset = 0, order_size = 0;
   bool order_compressed = false;
@@ -556,19 +564,11 @@ void WriteRecords(caffe2::serialize::PyTorchStreamWriter& w, const PickleOutput&
 
 void Save(const std::string& path, const Document& doc) {
   PickleOutput out = WritePickle(doc);
-  const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
-  if (base.empty() || base == "." || base == "..") {
-    throw Error(code::kInvalidArgument, "expected `path` to name a file, got '" + path + "'", true);
-  }
-  struct stat st;
-  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-    throw Error(code::kIo, path + ": is a folder, not a file");
-  }
+  std::string dir, base;
+  files::SplitTarget(path, &dir, &base);
   // A private folder beside the target holds the temporary file, so that the file inside can
   // carry the target's own name (the archive folder inside the zip is named after it).
-  const std::string tmp_dir = (dir == "/" ? "" : dir) + "/.jepa-tmp-" + files::UniqueSuffix();
+  const std::string tmp_dir = files::TempPathFor(dir, base);
   if (mkdir(tmp_dir.c_str(), 0700) != 0) IoFail(path, "cannot create a temporary file beside it", errno);
   const std::string tmp = tmp_dir + "/" + base;
   auto cleanup = [&] {
@@ -613,6 +613,7 @@ void Save(const std::string& path, const Document& doc) {
       fsync(dfd);
       close(dfd);
     }
+    files::RemoveStaleTemporaries(dir);
   } catch (const c10::Error& e) {
     cleanup();
     throw Error(code::kIo, path + ": writing failed: " + e.what_without_backtrace());

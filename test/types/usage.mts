@@ -13,6 +13,10 @@ const moved: Promise<Tensor> = t.toAsync('float64');
 const mem: { tensors: number; bytes: number } = jepa.memory();
 const ok: boolean = jepa.cuda.isAvailable();
 const code: string = ErrorCode.DISPOSED;
+const maxRank: number = jepa.limits.maxRank;
+const limits: jepa.Limits = jepa.limits;
+// @ts-expect-error: the limits are read-only
+jepa.limits.maxRank = 128;
 t.reshape(4).view([2, -1]).permute(1, 0).contiguous().clone().fill_(1).dispose();
 jepa.randn([2], { seed: 1n });
 
@@ -49,4 +53,4 @@ zeros([2], { device: 'gpu' });
 // @ts-expect-error: shape is an array
 zeros(3);
 
-void [shape, dtype, data, i64, bits, moved, mem, ok, code, loaded, saved, mod, ctx, kind, libtorchVersion, notFound, wrongKind, img, imgs, clip, vinfo, idx];
+void [shape, dtype, data, i64, bits, moved, mem, ok, code, loaded, saved, mod, ctx, kind, libtorchVersion, notFound, wrongKind, img, imgs, clip, vinfo, idx, maxRank, limits];
