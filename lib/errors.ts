@@ -64,6 +64,13 @@ export const ErrorCode = {
   PT_TORCHSCRIPT: 'JEPA_PT_TORCHSCRIPT',
   /** The file uses the legacy (pre-1.6, non-zip) torch.save format. */
   PT_LEGACY_FORMAT: 'JEPA_PT_LEGACY_FORMAT',
+  /**
+   * A collective of `jepa.distributed` (or the rendezvous of `init`) failed: a peer died, hung
+   * past the timeout or left, or the group was destroyed. The group is unusable afterwards.
+   */
+  DISTRIBUTED_ERROR: 'JEPA_DISTRIBUTED_ERROR',
+  /** The asked-for distributed backend is not in this build (NCCL without a CUDA libtorch), or no group was initialised. */
+  DISTRIBUTED_UNAVAILABLE: 'JEPA_DISTRIBUTED_UNAVAILABLE',
 } as const;
 
 /** One of the values of {@link ErrorCode}. */
