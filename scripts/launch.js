@@ -61,7 +61,7 @@ async function main() {
     process.exit(2);
   }
   const { launch } = require(path.join(__dirname, '..', 'dist', 'launch.js'));
-  const controller = new AbortController();
+  const controller = new globalThis.AbortController();
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => controller.abort());
   try {
     const r = await launch({ ...opts, signal: controller.signal });

@@ -3,11 +3,12 @@
 // Writes OUT_DIR/rank-R.json with what it saw.
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import jepa from 'jepa-native';
 
 const [mode, outDir, rawOpts = '{}'] = process.argv.slice(2);
 const opts = JSON.parse(rawOpts);
-const FIX = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'fixtures', 'models', 'ijepa');
+const FIX = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'models', 'ijepa');
 const write = (rank, value) => fs.writeFileSync(path.join(outDir, `rank-${rank}.json`), JSON.stringify(value));
 
 /** Rows [from, to) of a tensor along dim 0, as a new tensor. */

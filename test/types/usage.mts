@@ -25,6 +25,22 @@ const ctx: Tensor[] = m.context;
 // @ts-expect-error: batchSize is required
 jepa.masks.multiblock({});
 
+// distributed
+const pg: Promise<jepa.distributed.ProcessGroup> = jepa.distributed.init({ backend: 'gloo', timeout: 5000 });
+const summed: Promise<Tensor> = jepa.distributed.allReduce(t, 'avg');
+const gathered: Tensor[] = jepa.distributed.allGatherSync(t);
+const rankNow: number = jepa.distributed.rank + jepa.distributed.worldSize + jepa.distributed.localRank;
+const shard: string[] = jepa.distributed.shardFiles(['a.png', 'b.png'], 0, 2);
+const launched: Promise<jepa.LaunchResult> = jepa.distributed.launch({ nproc: 2, script: 'train.js', args: ['--epochs', '1'] });
+const opts: jepa.InitOptions = { masterAddr: '10.0.0.1', masterPort: 29500, rank: 0, worldSize: 4 };
+const wrote: Promise<boolean> = jepa.distributed.save('ckpt.pt', { step: 1 });
+const seed: number = jepa.distributed.deriveSeed(0, 1, 2);
+void jepa.distributed.barrier().then(() => jepa.distributed.destroy());
+// @ts-expect-error: no such reduce op
+jepa.distributed.allReduce(t, 'mean');
+// @ts-expect-error: no such backend
+jepa.distributed.init({ backend: 'mpi' });
+
 // @ts-expect-error: unknown dtype
 zeros([2], { dtype: 'float8' });
 // @ts-expect-error: device must be cpu, cuda or cuda:N
@@ -32,4 +48,4 @@ zeros([2], { device: 'gpu' });
 // @ts-expect-error: shape is an array
 zeros(3);
 
-void [shape, dtype, data, i64, bits, moved, mem, ok, code, loaded, saved, mod, ctx];
+void [shape, dtype, data, i64, bits, moved, mem, ok, code, loaded, saved, mod, ctx, pg, summed, gathered, rankNow, shard, launched, opts, wrote, seed];
