@@ -73,6 +73,13 @@ export const ErrorCode = {
   MEDIA_DECODE: 'JEPA_MEDIA_DECODE',
   /** `ffmpeg` / `ffprobe` (needed for video) are not installed or not where `FFMPEG_PATH` / `FFPROBE_PATH` say. */
   FFMPEG_NOT_FOUND: 'JEPA_FFMPEG_NOT_FOUND',
+  /**
+   * A collective of `jepa.distributed` (or the rendezvous of `init`) failed: a peer died, hung
+   * past the timeout or left, or the group was destroyed. The group is unusable afterwards.
+   */
+  DISTRIBUTED_ERROR: 'JEPA_DISTRIBUTED_ERROR',
+  /** The asked-for distributed backend is not in this build (NCCL without a CUDA libtorch), or no group was initialised. */
+  DISTRIBUTED_UNAVAILABLE: 'JEPA_DISTRIBUTED_UNAVAILABLE',
 } as const;
 
 /** One of the values of {@link ErrorCode}. */

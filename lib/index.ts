@@ -64,6 +64,11 @@ export {
   type TrainerOptions,
   type TrainingBatch,
 } from './trainer';
+import * as distributed from './distributed';
+/** Data-parallel training and sharded work across processes on libtorch's c10d (gloo, NCCL): `init`, `allReduce`, `broadcast`, `allGather`, `barrier`, `shardFiles`, `launch`. */
+export { distributed };
+export type { Backend as DistributedBackend, CollectiveOptions, InitOptions, ReduceOp } from './distributed';
+export type { LaunchOptions, LaunchResult } from './launch';
 import * as masks from './masks';
 /** JEPA mask samplers: I-JEPA multi-block, V-JEPA 3D multi-block, random tubes, H-JEPA binary masks. */
 export { masks };

@@ -153,6 +153,26 @@ export interface NativeAddon {
   ptOpen(path: string, mmap: boolean): Promise<NativePtArchive>;
   createTrainer(config: object): NativeTrainer;
   manualSeed(seed: number | bigint): void;
+  distInit(options: object): Promise<NativeProcessGroup>;
+  distInitSync(options: object): NativeProcessGroup;
+  distBackendAvailable(backend: string): string | null;
+}
+
+/** A c10d process group (native/bindings/distributed_binding.cc). */
+export interface NativeProcessGroup {
+  rank(): number;
+  worldSize(): number;
+  backend(): string;
+  allReduce(tensor: unknown, op: string): Promise<NativeTensor[]>;
+  allReduceSync(tensor: unknown, op: string): NativeTensor[];
+  broadcast(tensor: unknown, root: number): Promise<NativeTensor[]>;
+  broadcastSync(tensor: unknown, root: number): NativeTensor[];
+  allGather(tensor: unknown): Promise<NativeTensor[]>;
+  allGatherSync(tensor: unknown): NativeTensor[];
+  barrier(): Promise<NativeTensor[]>;
+  barrierSync(): NativeTensor[];
+  destroy(): Promise<void>;
+  destroySync(): void;
 }
 
 /** A native trainer (native/bindings/train_binding.cc). */
@@ -178,6 +198,7 @@ export interface NativeTrainer {
 
 export interface NativeStepStats {
   loss: number;
+  lossMean: number;
   parts: number[];
   lr: number;
   weightDecay: number;

@@ -17,6 +17,7 @@
  */
 import { native } from './binding';
 import { toScheduleOptions, type ScheduleLike } from './ema';
+import { group as defaultGroup, ProcessGroup } from './distributed';
 import { ErrorCode, invalidArgument, JepaError, withCallerStack } from './errors';
 import { MaskSampler, toBinary, type Masks } from './masks';
 import { Module, nativeModuleOf } from './module';
@@ -78,6 +79,14 @@ export interface TrainerOptions {
    * `randomTube` for V-JEPA.
    */
   masks?: MaskSampler;
+  /**
+   * Data-parallel training over a process group (`true`: the default group of
+   * `jepa.distributed.init`): the first step copies rank 0's parameters and buffers (every module,
+   * the target encoder too) to every rank; each step averages the gradients over the ranks before
+   * clipping and AdamW, so every rank makes the same update and the same EMA. Each rank passes its
+   * own part of the global batch (and its own masks: see `jepa.distributed.deriveSeed`).
+   */
+  distributed?: ProcessGroup | boolean;
 }
 
 /** A batch for {@link Trainer.step}; which fields a kind needs is in each field's note. */
@@ -101,8 +110,10 @@ export interface TrainingBatch {
 
 /** What one step did. */
 export interface StepStats {
-  /** The loss of the step (before the update). */
+  /** The loss of the step (before the update), on this rank's batch. */
   loss: number;
+  /** The loss averaged over the ranks of a data-parallel trainer (= `loss` without one). */
+  lossMean: number;
   /** V-JEPA: loss per mask config; H-JEPA: per level (unweighted); motion: [reconstruction, temporal, smoothness]. */
   parts: number[];
   /** Learning rate and weight decay used. */
@@ -134,7 +145,7 @@ const KINDS: TrainerKind[] = ['ijepa', 'vjepa', 'hjepa', 'motion', 'vl'];
 const OPTION_KEYS = [
   'kind', 'context', 'target', 'predictor', 'model', 'lr', 'weightDecay', 'momentum', 'betas', 'eps',
   'excludeBiasAndNorm', 'clipGrad', 'emaFormula', 'lossExp', 'levelWeights', 'reconWeight', 'motionWeight',
-  'smoothWeight', 'bf16', 'masks',
+  'smoothWeight', 'bf16', 'masks', 'distributed',
 ];
 
 function num(o: Record<string, unknown>, key: string, fallback: number, positive = false): number {
@@ -172,6 +183,8 @@ function maskList(value: unknown, name: string): Tensor[] {
  */
 export class Trainer {
   readonly kind: TrainerKind;
+  /** The process group of a data-parallel trainer, else null. */
+  readonly distributed: ProcessGroup | null;
   /** @internal */
   readonly modules: Readonly<Record<string, Module>>;
   #native: NativeTrainer;
@@ -249,6 +262,13 @@ export class Trainer {
       }
       this.#sampler = o.masks;
     }
+    let dist: ProcessGroup | undefined;
+    if (o.distributed === true) dist = defaultGroup();
+    else if (o.distributed instanceof ProcessGroup) dist = o.distributed;
+    else if (o.distributed !== undefined && o.distributed !== false) {
+      throw invalidArgument(`expected \`options.distributed\` to be a boolean or a ProcessGroup, got ${show(o.distributed)}`);
+    }
+    this.distributed = dist ?? null;
     this.modules = Object.freeze(modules);
     const raw: Record<string, unknown> = {
       kind,
@@ -267,6 +287,7 @@ export class Trainer {
       motionWeight: num(o, 'motionWeight', 1),
       smoothWeight: num(o, 'smoothWeight', 0.05),
       bf16: o.bf16 === true,
+      dist: dist?.native,
     };
     for (const [key, m] of Object.entries(modules)) raw[key] = nativeModuleOf(m, `options.${key}`);
     this.#native = native.createTrainer(raw);

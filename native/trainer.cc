@@ -252,6 +252,13 @@ Trainer::Trainer(TrainerConfig config) : config_(std::move(config)) {
     }
   }
   for (auto& g : optimizer_.groups) g.weight_decay = g.wd_exclude ? 0.0 : config_.weight_decay.At(0);
+  if (config_.dist) {
+    for (const auto& m : {config_.context, config_.target, config_.predictor, config_.model}) {
+      if (!m) continue;
+      for (const auto& [n, t] : m->NamedParameters()) sync_tensors_.push_back(t);
+      for (const auto& [n, t] : m->NamedBuffers()) sync_tensors_.push_back(t);
+    }
+  }
 }
 
 at::Tensor Trainer::JepaLoss(const Batch& batch, StepStats& stats) {
@@ -361,6 +368,10 @@ StepStats Trainer::Step(const Batch& batch) {
     g.lr = stats.lr;
     if (!g.wd_exclude) g.weight_decay = stats.weight_decay;
   }
+  if (config_.dist && !dist_synced_) {
+    config_.dist->BroadcastTensors(sync_tensors_, 0);
+    dist_synced_ = true;
+  }
   at::Tensor loss;
   try {
     {
@@ -386,6 +397,15 @@ StepStats Trainer::Step(const Batch& batch) {
       at::AutoGradMode grad(true);
       loss.backward();
     }
+    stats.loss = loss.item<double>();
+    stats.loss_mean = stats.loss;
+    if (config_.dist) {
+      std::vector<at::Tensor> params;
+      for (const auto& g : optimizer_.groups) params.insert(params.end(), g.params.begin(), g.params.end());
+      std::vector<double> extra{stats.loss};
+      config_.dist->AverageGradients(params, extra);
+      stats.loss_mean = extra[0];
+    }
     stats.grad_norm = ClipGradNorm(clip_a_, config_.clip_grad);
     if (!clip_b_.empty()) stats.grad_norm_predictor = ClipGradNorm(clip_b_, config_.clip_grad);
   } catch (...) {
@@ -394,7 +414,6 @@ StepStats Trainer::Step(const Batch& batch) {
   }
   optimizer_.Step();
   optimizer_.ZeroGrad();
-  stats.loss = loss.item<double>();
   if (!ema_pairs_.empty()) {
     stats.momentum = config_.momentum.At(step_);
     EmaUpdate(ema_pairs_, stats.momentum, config_.ema_formula);

@@ -45,6 +45,21 @@ const idx: number[] = jepa.video.sampleIndices(100, 16);
 jepa.image.load('a.jpg', { fit: 'contain' });
 // @ts-expect-error: videos are files, not buffers
 jepa.video.frames(Buffer.from([]));
+// distributed
+const pg: Promise<jepa.distributed.ProcessGroup> = jepa.distributed.init({ backend: 'gloo', timeout: 5000 });
+const summed: Promise<Tensor> = jepa.distributed.allReduce(t, 'avg');
+const gathered: Tensor[] = jepa.distributed.allGatherSync(t);
+const rankNow: number = jepa.distributed.rank + jepa.distributed.worldSize + jepa.distributed.localRank;
+const shard: string[] = jepa.distributed.shardFiles(['a.png', 'b.png'], 0, 2);
+const launched: Promise<jepa.LaunchResult> = jepa.distributed.launch({ nproc: 2, script: 'train.js', args: ['--epochs', '1'] });
+const opts: jepa.InitOptions = { masterAddr: '10.0.0.1', masterPort: 29500, rank: 0, worldSize: 4 };
+const wrote: Promise<boolean> = jepa.distributed.save('ckpt.pt', { step: 1 });
+const seed: number = jepa.distributed.deriveSeed(0, 1, 2);
+void jepa.distributed.barrier().then(() => jepa.distributed.destroy());
+// @ts-expect-error: no such reduce op
+jepa.distributed.allReduce(t, 'mean');
+// @ts-expect-error: no such backend
+jepa.distributed.init({ backend: 'mpi' });
 
 // @ts-expect-error: unknown dtype
 zeros([2], { dtype: 'float8' });
@@ -53,4 +68,4 @@ zeros([2], { device: 'gpu' });
 // @ts-expect-error: shape is an array
 zeros(3);
 
-void [shape, dtype, data, i64, bits, moved, mem, ok, code, loaded, saved, mod, ctx, kind, libtorchVersion, notFound, wrongKind, img, imgs, clip, vinfo, idx, maxRank, limits];
+void [shape, dtype, data, i64, bits, moved, mem, ok, code, loaded, saved, mod, ctx, kind, libtorchVersion, notFound, wrongKind, img, imgs, clip, vinfo, idx, maxRank, limits, pg, summed, gathered, rankNow, shard, launched, opts, wrote, seed];
