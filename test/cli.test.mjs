@@ -468,3 +468,47 @@ describe('CLI: bench', function () {
     expect(bad.stderr).to.contain("unknown benchmark 'warp-drive'");
   });
 });
+
+describe('CLI: launch (torchrun-style processes, sharded extract)', function () {
+  this.timeout(120000);
+  let dir;
+  before(() => {
+    dir = tmpDir('cli-launch');
+    fs.mkdirSync(path.join(dir, 'in'));
+    for (let i = 0; i < 5; i++) fs.copyFileSync(path.join(ROOT, 'test', 'fixtures', 'media', 'photo.png'), path.join(dir, 'in', `p${i}.png`));
+    fs.writeFileSync(path.join(dir, 'in', 'bad.png'), 'not an image');
+  });
+  after(() => cleanup(dir));
+
+  it('launch --nproc 2 extract: each rank writes its share, rank 0 prints the summary of all ranks', async () => {
+    const model = path.join(MODELS, 'ijepa', 'target_encoder.pt');
+    const r = await cli(['launch', '--nproc', '2', 'extract', model, 'in', 'out', '--no-progress', '--json'], { cwd: dir });
+    expect(r.status, r.stderr).to.equal(3); // one bad input, skipped
+    expect(r.stderr).to.contain('(rank 0 of 2)');
+    expect(r.stderr).to.contain('(rank 1 of 2)');
+    expect(r.stderr).to.match(/all 2 ranks: extracted 5 of 6 inputs; 0 already done; 1 failed/);
+    const outs = fs.readdirSync(path.join(dir, 'out')).filter((f) => f.endsWith('_features.pt')).sort();
+    expect(outs).to.deep.equal(['p0_features.pt', 'p1_features.pt', 'p2_features.pt', 'p3_features.pt', 'p4_features.pt']);
+    // Sorted round-robin: bad.png is first, so rank 0 holds it.
+    expect(fs.readFileSync(path.join(dir, 'out', 'failed.rank0.txt'), 'utf8')).to.contain('bad.png');
+    // A second launch finds everything done.
+    const again = await cli(['launch', '--nproc', '2', 'extract', model, 'in', 'out', '--no-progress'], { cwd: dir });
+    expect(again.stderr).to.match(/all 2 ranks: extracted 0 of 6 inputs; 5 already done; 1 failed/);
+  });
+
+  it('runs a script with the environment of torchrun and returns the failing rank\'s exit code', async () => {
+    const script = path.join(dir, 'env.js');
+    fs.writeFileSync(
+      script,
+      "const e = process.env; console.log(JSON.stringify([e.RANK, e.WORLD_SIZE, e.LOCAL_RANK, e.MASTER_ADDR, !!e.MASTER_PORT])); if (e.RANK === '1') process.exit(5);\n",
+    );
+    const r = await cli(['launch', '--nproc', '2', script], { cwd: dir });
+    expect(r.status).to.equal(5);
+    expect(r.stdout).to.contain('["1","2","1","127.0.0.1",true]');
+    const missing = await cli(['launch', '--nproc', '2', 'nosuch.js'], { cwd: dir });
+    expect(missing.status).to.equal(2);
+    expect(missing.stderr).to.contain('nosuch.js: no such script');
+    const noN = await cli(['launch', script], { cwd: dir });
+    expect(noN.status).to.equal(2);
+  });
+});

@@ -16,10 +16,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MultiBar, Presets } from 'cli-progress';
 import { native } from '../binding';
+import * as distributed from '../distributed';
 import type { Dtype } from '../dtype';
 import { decodeImageInto, decodeVideoInto, resolveImageOptions, type ResolvedImageOptions } from '../media';
 import type { Module } from '../module';
-import { nativeOf, wrap, type Tensor } from '../tensor';
+import { nativeOf, tensor, wrap, type Tensor } from '../tensor';
 import { CliError, errorText, EXIT, lib, shapeText, usage, type Io } from './common';
 
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif', '.bmp'];
@@ -66,6 +67,8 @@ export interface ExtractSummary {
   outputs: string[];
   rank: number;
   worldSize: number;
+  /** Under `jepa-native launch` (torchrun's environment), on rank 0: the counts of every rank together. */
+  total?: { inputs: number; written: number; alreadyDone: number; failed: number };
 }
 
 /** How the model takes its input, after the batch dimension. */
@@ -233,7 +236,18 @@ export async function extract(modelPath: string, inputDir: string, outputDir: st
   const perItem = numel(spec.shape);
   const outDtype = opts.dtype as Dtype;
 
-  // Inputs: this rank's share, minus what is already written.
+  // Started by `jepa-native launch` (torchrun's environment, no explicit --rank): the ranks join
+  // a gloo group now (a missing peer fails here, not after the work), and rank 0 prints the
+  // summary of all ranks at the end. A peer that dies fails the others at once; one that hangs
+  // fails them after JEPA_DIST_TIMEOUT_MS (default here one hour, since ranks finish at
+  // different times).
+  const launched =
+    opts.rank === undefined && opts.worldSize === undefined && worldSize > 1 && !!process.env.MASTER_ADDR && !!process.env.MASTER_PORT;
+  const group = launched
+    ? await distributed.init({ backend: 'gloo', timeout: Number(process.env.JEPA_DIST_TIMEOUT_MS ?? 3_600_000) })
+    : null;
+
+  // Inputs: this rank's share (sorted, round-robin: jepa.distributed.shardFiles), minus what is already written.
   const all = listInputs(inputDir, outputDir);
   const mine = all.filter((_, i) => i % worldSize === rank);
   const summary: ExtractSummary = { inputs: mine.length, written: 0, alreadyDone: 0, failed: [], outputs: [], rank, worldSize };
@@ -412,6 +426,21 @@ export async function extract(modelPath: string, inputDir: string, outputDir: st
       (summary.failed.length > 0 ? ` (listed in ${failedFile})` : '') +
       '\n',
   );
+  if (group) {
+    const counts = tensor(BigInt64Array.from([summary.inputs, summary.written, summary.alreadyDone, summary.failed.length].map(BigInt)));
+    const every = await distributed.allGather(counts, { group });
+    if (rank === 0) {
+      const sum = (k: number) => every.reduce((acc, t) => acc + Number((t.data() as BigInt64Array)[k]), 0);
+      summary.total = { inputs: sum(0), written: sum(1), alreadyDone: sum(2), failed: sum(3) };
+      io.err(
+        `all ${worldSize} ranks: extracted ${summary.total.written} of ${summary.total.inputs} inputs; ` +
+          `${summary.total.alreadyDone} already done; ${summary.total.failed} failed` +
+          (summary.total.failed > 0 ? ` (listed in ${path.join(outputDir, 'failed.rank*.txt')})` : '') +
+          '\n',
+      );
+    }
+    await distributed.destroy();
+  }
   if (opts.json) io.out(JSON.stringify(summary, null, 2) + '\n');
   return { summary, exitCode: summary.failed.length > 0 ? EXIT.PARTIAL : EXIT.OK };
 }

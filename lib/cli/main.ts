@@ -1,6 +1,6 @@
 /**
  * The `jepa-native` command line (bin/jepa-native.js): `inspect`, `convert`, `masks`, `extract`,
- * `bench`. Built with commander; each command lives in its own file and registers itself here,
+ * `bench`, `launch`. Built with commander; each command lives in its own file and registers itself here,
  * so that new ones (a `launch` for multi-process runs, say) are one more entry in `COMMANDS`.
  *
  * Exit codes: 0 done, 1 error, 2 bad command line, 3 `extract` finished with some inputs
@@ -30,6 +30,7 @@ import {
 import { convert } from './convert';
 import { extract } from './extract';
 import { inspect } from './inspect';
+import { launchCommand } from './launch';
 import { MASK_KINDS, masks } from './masks';
 
 /** State shared by the commands of one run. */
@@ -141,8 +142,28 @@ function registerBench(program: Command, ctx: Context): void {
     });
 }
 
+function registerLaunch(program: Command, ctx: Context): void {
+  program
+    .command('launch')
+    .description(
+      'start N processes of a Node script (or of a jepa-native command, e.g. extract) with torchrun\'s environment for jepa.distributed',
+    )
+    .argument('<script>', 'a Node script, or a command of jepa-native (extract, ...)')
+    .argument('[args...]', 'arguments for the script or command')
+    .requiredOption('--nproc <n>', 'processes to start on this machine', positiveInt)
+    .option('--master-addr <host>', 'address of the machine that runs rank 0 (default 127.0.0.1)')
+    .option('--master-port <port>', 'its port (default: a free port; 29500 with --nnodes > 1)', positiveInt)
+    .option('--nnodes <n>', 'machines in the job, each running launch with its own --node-rank (default 1)', positiveInt)
+    .option('--node-rank <r>', "this machine's index (default 0)", nonNegativeInt)
+    .passThroughOptions()
+    .action(async (script: string, args: string[], opts: Record<string, unknown>) => {
+      ctx.exitCode = await launchCommand(script, args, opts as never, COMMAND_NAMES);
+    });
+}
+
 /** The commands, in help order. A new command is a function here. */
-const COMMANDS = [registerInspect, registerConvert, registerMasks, registerExtract, registerBench];
+const COMMANDS = [registerInspect, registerConvert, registerMasks, registerExtract, registerBench, registerLaunch];
+const COMMAND_NAMES = ['inspect', 'convert', 'masks', 'extract', 'bench'];
 
 const EXIT_HELP = `
 Exit codes:
@@ -161,7 +182,8 @@ export function buildProgram(ctx: Context): Command {
     .exitOverride()
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({ writeOut: (s) => ctx.io.out(s), writeErr: (s) => ctx.io.err(s) })
-    .addHelpText('after', EXIT_HELP);
+    .addHelpText('after', EXIT_HELP)
+    .enablePositionalOptions();
   for (const register of COMMANDS) register(program, ctx);
   return program;
 }
