@@ -58,6 +58,7 @@ export {
   manualSeed,
   Trainer,
   type ParamGroup,
+  type SaveOptions,
   type StepStats,
   type TrainerKind,
   type TrainerOptions,

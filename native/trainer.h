@@ -87,7 +87,7 @@ struct TrainerConfig {
   double recon_weight = 1.0;                // motion
   double motion_weight = 1.0;
   double smooth_weight = 0.05;
-  bool bf16 = false;                        // autocast to bfloat16 on CUDA for forward + loss
+  bool bf16 = false;                        // autocast to bfloat16 (CPU or CUDA) for forward + loss
 };
 
 struct Batch {
