@@ -20,7 +20,7 @@ describe('examples/train-digits.mjs (npm run train:digits)', function () {
     });
     expect(r.status, r.stderr).to.equal(0);
     const result = JSON.parse(fs.readFileSync(path.join(out, 'digits-result.json'), 'utf8'));
-    expect(result).to.include({ images: 1797, steps: 3, batch: 64 });
+    expect(result).to.include({ images: 1797, steps: 3, batch: 32 });
     expect(result.lossFirst).to.be.greaterThan(0);
     for (const k of ['trained_target_encoder', 'random_init_encoder', 'pixels']) expect(result.probe[k]).to.be.within(0.1, 1);
     expect(result.probe.pixels).to.be.greaterThan(0.9); // the probe itself works on this data
