@@ -322,7 +322,12 @@ export class Trainer {
 
   /** One training step on a worker thread; calls queue up and resolve in order. */
   step(batch: TrainingBatch): Promise<StepStats> {
-    const now = !(this.#sampler && this.#needsMasks(batch));
+    let now: boolean;
+    try {
+      now = !(this.#sampler && this.#needsMasks(batch));
+    } catch (err) {
+      return withCallerStack(Promise.reject(err));
+    }
     return this.#enqueue(
       now ? () => this.#native.step(this.#prepareSync(batch)) : async () => this.#native.step(await this.#prepare(batch)),
       now,
@@ -374,7 +379,11 @@ export class Trainer {
    * queued before it; Python reads it with `torch.load(path)` (weights_only=True).
    */
   save(path: string | URL, options?: SaveOptions): Promise<void> {
-    checkSaveOptions(options);
+    try {
+      checkSaveOptions(options);
+    } catch (err) {
+      return withCallerStack(Promise.reject(err));
+    }
     return this.#enqueue(() => savePt(path, this.stateDict(options)), false);
   }
 

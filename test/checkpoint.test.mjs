@@ -175,6 +175,10 @@ print(__import__('json').dumps({'keys': list(c.keys()), 'types': {k: type(v).__n
     expect(thrown(() => t.saveSync(file)).code).to.equal('JEPA_MODULE_BUSY');
     await Promise.all([step, saved]);
     expect(jepa.loadSync(file).step).to.equal(1);
+    // Bad options reject (never throw) with the caller's stack.
+    const err = await rejection(t.save(file, { epoch: -1 }));
+    expect(err.message).to.equal('expected `options.epoch` to be a non-negative integer, got -1');
+    expect(err.stack).to.include('checkpoint.test.mjs');
   });
 });
 
