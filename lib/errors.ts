@@ -52,6 +52,11 @@ export const ErrorCode = {
   DEVICE_MISMATCH: 'JEPA_DEVICE_MISMATCH',
   /** Two parameter sets that must correspond (EMA target and source, a state dict and a model) differ in names, shapes or dtypes. */
   PARAMETER_MISMATCH: 'JEPA_PARAMETER_MISMATCH',
+  /**
+   * A training checkpoint lacks a key the trainer needs ('encoder', 'opt', ...) or holds a value
+   * of the wrong kind; the message lists what is there and what was expected.
+   */
+  CHECKPOINT_INVALID: 'JEPA_CHECKPOINT_INVALID',
   /** Reading or writing a file failed (permissions, full disk, ...); the message has the reason. */
   IO_ERROR: 'JEPA_IO_ERROR',
   /** A .pt, safetensors or .npy file is damaged or is not such a file (truncated, bad records, ...). */

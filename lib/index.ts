@@ -59,6 +59,7 @@ export {
   manualSeed,
   Trainer,
   type ParamGroup,
+  type SaveOptions,
   type StepStats,
   type TrainerKind,
   type TrainerOptions,

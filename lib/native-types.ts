@@ -49,6 +49,7 @@ export interface NativeModule {
   arguments(method: string): { name: string; type: string; hasDefault: boolean }[];
   namedParameters(): [string, NativeTensor][];
   namedBuffers(): [string, NativeTensor][];
+  loadStateDict(entries: [string, NativeTensor][], strict: boolean): { missing: string[]; unexpected: string[] };
   train(on: boolean): void;
   isTraining(): boolean;
   to(device: string | null, dtype: string | null): void;

@@ -16,9 +16,11 @@
  * @module
  */
 import { native } from './binding';
-import { toScheduleOptions, type ScheduleLike } from './ema';
-import { group as defaultGroup, ProcessGroup } from './distributed';
+import { applyCheckpoint, buildCheckpoint, checkSaveOptions } from './checkpoint';
+import { group as defaultGroup, ProcessGroup, save as distributedSave } from './distributed';
+import { schedule, toScheduleOptions, type ScheduleLike } from './ema';
 import { ErrorCode, invalidArgument, JepaError, withCallerStack } from './errors';
+import { load as loadPt, loadSync as loadPtSync, save as savePt, saveSync as savePtSync } from './io';
 import { MaskSampler, toBinary, type Masks } from './masks';
 import { Module, nativeModuleOf } from './module';
 import type { NativeTrainer } from './native-types';
@@ -71,7 +73,10 @@ export interface TrainerOptions {
   reconWeight?: number;
   motionWeight?: number;
   smoothWeight?: number;
-  /** Forward and loss under bfloat16 autocast (CUDA only; the modules must be on CUDA). */
+  /**
+   * Forward and loss under bfloat16 autocast on the modules' device (CPU or CUDA), as Python's
+   * `torch.autocast(device, dtype=torch.bfloat16)`; backward, AdamW and the EMA stay float32.
+   */
   bf16?: boolean;
   /**
    * Draws the masks of a batch that brings none: a `multiblock` sampler for I-JEPA and H-JEPA
@@ -106,6 +111,18 @@ export interface TrainingBatch {
   imageEmbeddings?: Tensor;
   /** VL: target text embeddings [B, 384]. */
   textEmbeddings?: Tensor;
+}
+
+/** Options of {@link Trainer.save} and {@link Trainer.stateDict}: values recorded in the checkpoint. */
+export interface SaveOptions {
+  /** Default: {@link Trainer.epoch}. */
+  epoch?: number;
+  /** Default: the loss of the last step (NaN before the first). */
+  loss?: number;
+  /** Default: the batch size of the last step. */
+  batchSize?: number;
+  /** Default 1. */
+  worldSize?: number;
 }
 
 /** What one step did. */
@@ -192,6 +209,7 @@ export class Trainer {
   #tail: Promise<unknown> = Promise.resolve();
   #pending = 0;
   #schedules: Record<'lr' | 'weightDecay' | 'momentum', ReturnType<typeof toScheduleOptions>>;
+  #last = { loss: Number.NaN, lr: Number.NaN, batchSize: 0 };
 
   constructor(options: TrainerOptions) {
     const o = checkOptions(options, 'options', OPTION_KEYS);
@@ -246,9 +264,6 @@ export class Trainer {
       if (!Array.isArray(w) || !w.every((x) => typeof x === 'number' && Number.isFinite(x))) {
         throw invalidArgument(`expected \`options.levelWeights\` to be an Array of numbers, got ${show(w)}`);
       }
-    }
-    if (o.bf16 === true && ![...devices][0].startsWith('cuda')) {
-      throw invalidArgument(`\`options.bf16\` (autocast to bfloat16) needs the modules on CUDA, they are on ${[...devices][0]}`);
     }
     if (o.masks !== undefined) {
       if (!(o.masks instanceof MaskSampler)) throw invalidArgument(`expected \`options.masks\` to be a MaskSampler, got ${show(o.masks)}`);
@@ -328,16 +343,129 @@ export class Trainer {
 
   /** One training step on a worker thread; calls queue up and resolve in order. */
   step(batch: TrainingBatch): Promise<StepStats> {
-    let p: Promise<StepStats>;
-    if (this.#pending === 0 && !(this.#sampler && this.#needsMasks(batch))) {
-      // Nothing queued: start now, so that the modules are reserved from this call on.
+    let now: boolean;
+    try {
+      now = !(this.#sampler && this.#needsMasks(batch));
+    } catch (err) {
+      return withCallerStack(Promise.reject(err));
+    }
+    return this.#enqueue(
+      now ? () => this.#native.step(this.#prepareSync(batch)) : async () => this.#native.step(await this.#prepare(batch)),
+      now,
+    ).then((s) => this.#record(s));
+  }
+
+  /** One training step on the calling thread (blocks the event loop: for scripts). */
+  stepSync(batch: TrainingBatch): StepStats {
+    this.#checkIdle('stepSync');
+    const raw = this.#prepareSync(batch);
+    return this.#record(this.#native.stepSync(raw));
+  }
+
+  /**
+   * The whole training state as a checkpoint value in I-JEPA's layout (see docs/training.md):
+   * `encoder`, `predictor`, `target_encoder` (or `model`), `opt` (torch.optim.AdamW's
+   * state_dict), `scaler` (null), `epoch`, `loss`, `batch_size`, `world_size`, `lr`, `step`.
+   * Model tensors share the modules' memory; optimizer state is copied. `loss`, `lr` and
+   * `batch_size` default to those of the last step.
+   */
+  stateDict(options?: SaveOptions): Record<string, unknown> {
+    const o = checkSaveOptions(options);
+    return buildCheckpoint(this.modules, this.#native, {
+      epoch: o.epoch ?? this.epoch,
+      loss: o.loss ?? this.#last.loss,
+      batchSize: o.batchSize ?? this.#last.batchSize,
+      worldSize: o.worldSize ?? 1,
+      lr: Number.isNaN(this.#last.lr) ? schedule(this.#schedules.lr).at(this.stepCount) : this.#last.lr,
+      step: this.stepCount,
+    });
+  }
+
+  /**
+   * Restores a checkpoint value (from {@link stateDict}, or `jepa.load` of a file Python's
+   * I-JEPA / V-JEPA training wrote): the modules' weights, AdamW's state, the step and the
+   * epoch. Everything is checked first; a checkpoint that does not fit changes nothing and
+   * throws `JEPA_CHECKPOINT_INVALID` (a missing key, a value of the wrong kind) or
+   * `JEPA_PARAMETER_MISMATCH` (names, shapes, parameter groups), listing every difference.
+   * A DistributedDataParallel `module.` prefix is removed. AdamW's betas and eps stay the
+   * trainer's; lr and weight decay come from the schedules at the restored step.
+   */
+  loadStateDict(checkpoint: unknown): { step: number; epoch: number } {
+    this.#checkIdle('loadStateDict');
+    return applyCheckpoint(checkpoint, this.modules, this.#native, this.kind);
+  }
+
+  /**
+   * Writes {@link stateDict} to a `.pt` file (atomically, on a worker thread) after the steps
+   * queued before it; Python reads it with `torch.load(path)` (weights_only=True). A
+   * data-parallel trainer writes on rank 0 only (`world_size` recorded) and every rank waits
+   * until the file is complete.
+   */
+  save(path: string | URL, options?: SaveOptions): Promise<void> {
+    try {
+      checkSaveOptions(options);
+    } catch (err) {
+      return withCallerStack(Promise.reject(err));
+    }
+    const dist = this.distributed;
+    if (dist) {
+      // Data-parallel: every rank holds the same state; rank 0 writes, the others wait (barrier).
+      const value = () => this.stateDict({ worldSize: dist.worldSize, ...options });
+      return this.#enqueue(async () => {
+        await distributedSave(path, dist.rank === 0 ? value() : null, { group: dist });
+      }, false);
+    }
+    return this.#enqueue(() => savePt(path, this.stateDict(options)), false);
+  }
+
+  /** {@link save} on the calling thread (data-parallel: rank 0 writes, then a barrier). */
+  saveSync(path: string | URL, options?: SaveOptions): void {
+    this.#checkIdle('saveSync');
+    const dist = this.distributed;
+    if (dist) {
+      if (dist.rank === 0) savePtSync(path, this.stateDict({ worldSize: dist.worldSize, ...options }));
+      dist.barrierSync();
+      return;
+    }
+    savePtSync(path, this.stateDict(options));
+  }
+
+  /** Reads a checkpoint file and restores it ({@link loadStateDict}) after the steps queued before it. */
+  load(path: string | URL): Promise<{ step: number; epoch: number }> {
+    return this.#enqueue(async () => applyCheckpoint(await loadPt(path), this.modules, this.#native, this.kind), false);
+  }
+
+  /** {@link load} on the calling thread. */
+  loadSync(path: string | URL): { step: number; epoch: number } {
+    this.#checkIdle('loadSync');
+    return applyCheckpoint(loadPtSync(path), this.modules, this.#native, this.kind);
+  }
+
+  #checkIdle(what: string): void {
+    if (this.#pending > 0) {
+      throw new JepaError(ErrorCode.MODULE_BUSY, `Trainer.${what}() called while step()/save()/load() calls are pending: await them first`);
+    }
+  }
+
+  #record(s: StepStats): StepStats {
+    this.#last.loss = s.loss;
+    this.#last.lr = s.lr;
+    return s;
+  }
+
+  /**
+   * Runs `run` after every call queued before it. With `now` and nothing queued it starts at
+   * once, so that the modules are reserved from this call on.
+   */
+  #enqueue<T>(run: () => Promise<T>, now: boolean): Promise<T> {
+    let p: Promise<T>;
+    if (this.#pending === 0 && now) {
       try {
-        p = this.#native.step(this.#prepareSync(batch));
+        p = run();
       } catch (err) {
         p = Promise.reject(err);
       }
     } else {
-      const run = async (): Promise<StepStats> => this.#native.step(await this.#prepare(batch));
       p = this.#tail.then(run, run);
     }
     this.#pending++;
@@ -346,15 +474,6 @@ export class Trainer {
     });
     this.#tail = done.catch(() => undefined);
     return withCallerStack(done);
-  }
-
-  /** One training step on the calling thread (blocks the event loop: for scripts). */
-  stepSync(batch: TrainingBatch): StepStats {
-    if (this.#pending > 0) {
-      throw new JepaError(ErrorCode.MODULE_BUSY, 'Trainer.stepSync() called while step() calls are pending: await them first');
-    }
-    const raw = this.#prepareSync(batch);
-    return this.#native.stepSync(raw);
   }
 
   async #prepare(batch: unknown): Promise<object> {
@@ -385,6 +504,8 @@ export class Trainer {
 
   #raw(batch: unknown, drawn: Masks | undefined): object {
     const b = batch as Record<string, unknown>;
+    const first = b.images ?? b.features ?? b.imageEmbeddings;
+    if (first instanceof Tensor && !first.isDisposed && first.ndim > 0) this.#last.batchSize = first.shape[0];
     const device = Object.values(this.modules)[0].device;
     const check = (t: Tensor, name: string): unknown => {
       if (t.device !== device) {

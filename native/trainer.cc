@@ -27,29 +27,46 @@ at::Tensor AsTensor(const c10::IValue& v, const char* what) {
   return v.toTensor();
 }
 
-// Sets bf16 autocast on CUDA for the scope (Python's torch.cuda.amp.autocast(dtype=torch.bfloat16)).
+// bf16 autocast for the scope on `device` (CPU or CUDA), as Python's
+// torch.autocast(device_type, dtype=torch.bfloat16): enable, set the dtype, increment the
+// nesting; on exit clear the cast cache when the outermost scope ends and restore.
 class AutocastScope {
  public:
-  explicit AutocastScope(bool on) : on_(on) {
+  AutocastScope(bool on, c10::DeviceType device) : on_(on), device_(device) {
     if (!on_) return;
-    prev_enabled_ = at::autocast::is_autocast_enabled(at::kCUDA);
-    prev_dtype_ = at::autocast::get_autocast_dtype(at::kCUDA);
-    at::autocast::set_autocast_enabled(at::kCUDA, true);
-    at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+    prev_enabled_ = at::autocast::is_autocast_enabled(device_);
+    prev_dtype_ = at::autocast::get_autocast_dtype(device_);
+    prev_cache_ = at::autocast::is_autocast_cache_enabled();
+    at::autocast::set_autocast_enabled(device_, true);
+    at::autocast::set_autocast_dtype(device_, at::kBFloat16);
+    at::autocast::set_autocast_cache_enabled(true);
     at::autocast::increment_nesting();
   }
   ~AutocastScope() {
     if (!on_) return;
     if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-    at::autocast::set_autocast_enabled(at::kCUDA, prev_enabled_);
-    at::autocast::set_autocast_dtype(at::kCUDA, prev_dtype_);
+    at::autocast::set_autocast_enabled(device_, prev_enabled_);
+    at::autocast::set_autocast_dtype(device_, prev_dtype_);
+    at::autocast::set_autocast_cache_enabled(prev_cache_);
   }
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
 
  private:
   bool on_;
+  c10::DeviceType device_;
   bool prev_enabled_ = false;
+  bool prev_cache_ = true;
   at::ScalarType prev_dtype_ = at::kBFloat16;
 };
+
+// The device type of a batch (its first tensor).
+c10::DeviceType BatchDevice(const Batch& b) {
+  for (const at::Tensor* t : {&b.images, &b.features, &b.inputs}) {
+    if (t->defined()) return t->device().type();
+  }
+  return c10::kCPU;
+}
 
 // I-JEPA's param groups: [a weights, b weights, a biases/1-D (no decay), b biases/1-D].
 void AddGroups(AdamW& opt, const std::vector<std::pair<std::string, NamedTensors>>& modules, bool exclude) {
@@ -376,7 +393,7 @@ StepStats Trainer::Step(const Batch& batch) {
   try {
     {
       at::AutoGradMode grad(true);
-      AutocastScope autocast(config_.bf16);
+      AutocastScope autocast(config_.bf16, BatchDevice(batch));
       switch (config_.kind) {
         case TrainerKind::kIJepa:
         case TrainerKind::kVJepa:

@@ -88,7 +88,7 @@ struct TrainerConfig {
   double recon_weight = 1.0;                // motion
   double motion_weight = 1.0;
   double smooth_weight = 0.05;
-  bool bf16 = false;                        // autocast to bfloat16 on CUDA for forward + loss
+  bool bf16 = false;                        // autocast to bfloat16 (CPU or CUDA) for forward + loss
   // Data-parallel training: the first step broadcasts rank 0's parameters and buffers (all
   // modules, the target encoder too); every step averages the gradients over the ranks before
   // clipping and AdamW, so every rank applies the same update and the same EMA.

@@ -38,12 +38,17 @@ function run(cmd, args, opts = {}) {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed with exit code ${r.status}`);
 }
 
-// The tests need only torch and numpy: the model fixtures are committed. Regenerating them
+// The tests need torch, numpy, safetensors and scikit-learn (its digits data set, for
+// `npm run train:digits` and its test): the model fixtures are committed. Regenerating them
 // (scripts/models/export.py) also needs timm and transformers==5.18.*: see docs/models.md.
 
 /** Whether `python` can find the modules of these pip requirements ('transformers==5.18.*' -> transformers). */
 function pythonHas(python, requirements) {
-  const modules = requirements.map((r) => r.split(/[=<>!~ ]/)[0].replace(/-/g, '_'));
+  const IMPORT_NAMES = { 'scikit-learn': 'sklearn' };
+  const modules = requirements.map((r) => {
+    const name = r.split(/[=<>!~ ]/)[0];
+    return IMPORT_NAMES[name] ?? name.replace(/-/g, '_');
+  });
   // find_spec rather than import: timm's import can fail on a torchvision built for another torch,
   // which scripts/models/export.py works around; the package is there all the same.
   const code = `import importlib.util, sys; sys.exit(0 if all(importlib.util.find_spec(m) for m in ${JSON.stringify(modules)}) else 1)`;
@@ -114,15 +119,18 @@ function isDevCheckout() {
   return initCwd === ROOT && fs.existsSync(path.join(ROOT, 'tsconfig.json'));
 }
 
+/** What the tests need beside torch (pip names). */
+const TEST_EXTRAS = ['numpy', 'safetensors', 'scikit-learn'];
+
 function testPython() {
   if (process.env.JEPA_PYTHON) return process.env.JEPA_PYTHON;
   const python = process.env.PYTHON || 'python3';
-  if (pythonHas(python, ['torch', 'numpy', 'safetensors'])) {
-    log(`tests will use ${python} (it has torch, numpy and safetensors)`);
+  if (pythonHas(python, ['torch', ...TEST_EXTRAS])) {
+    log(`tests will use ${python} (it has torch, ${TEST_EXTRAS.join(', ')})`);
     return python;
   }
-  log(`${python} lacks torch, numpy or safetensors: installing torch==${PINNED_TORCH}, numpy and safetensors into ${LOCAL_VENV}`);
-  installLocal(['numpy', 'safetensors']);
+  log(`${python} lacks torch or one of ${TEST_EXTRAS.join(', ')}: installing torch==${PINNED_TORCH} and them into ${LOCAL_VENV}`);
+  installLocal(TEST_EXTRAS);
   return localPython();
 }
 

@@ -108,10 +108,15 @@ describe('jepa.distributed: data-parallel training', function () {
       expect(r0.stats[i].loss).to.not.equal(r1.stats[i].loss); // each rank its own half
       expect(r0.stats[i].gradNorm).to.be.closeTo(one.stats[i].gradNorm, 1e-7);
     }
-    expect(r0.checkpoint).to.deep.equal({ wrote: true, exists: true });
-    expect(r1.checkpoint).to.deep.equal({ wrote: false, exists: true });
+    expect(r0.checkpoint).to.deep.equal({ wrote: true, exists: true, trainerFile: true });
+    expect(r1.checkpoint).to.deep.equal({ wrote: false, exists: true, trainerFile: true });
     const saved = await jepa.load(path.join(dir, 'checkpoint.pt'));
     expect(saved.rank).to.equal(0);
+    // Trainer.save on a data-parallel trainer: rank 0's state only, world_size recorded.
+    const ckpt = await jepa.load(path.join(dir, 'trainer-checkpoint.pt'));
+    expect(ckpt.epoch).to.equal(0);
+    expect(ckpt.world_size).to.equal(2);
+    expect(ckpt.step).to.equal(steps);
   });
 });
 

@@ -67,6 +67,10 @@ async function train({ B, steps, single, clipGrad = null }) {
     checkpoint = await jepa.distributed.save(file, { encoder: state, rank });
     // After save() resolves the file is complete on every rank.
     checkpoint = { wrote: checkpoint, exists: fs.existsSync(file) };
+    // The Trainer's own checkpoint: each rank asks for its own epoch; the file must hold rank 0's.
+    const ckpt = path.join(outDir, 'trainer-checkpoint.pt');
+    await trainer.save(ckpt, { epoch: rank });
+    checkpoint.trainerFile = fs.existsSync(ckpt);
     await jepa.distributed.destroy();
   }
   return { rank, worldSize, stats, params, checkpoint };

@@ -60,6 +60,35 @@ void jepa.distributed.barrier().then(() => jepa.distributed.destroy());
 jepa.distributed.allReduce(t, 'mean');
 // @ts-expect-error: no such backend
 jepa.distributed.init({ backend: 'mpi' });
+// EMA, schedules, training, checkpoints
+declare const enc: jepa.Module;
+declare const tgt: jepa.Module;
+declare const pred: jepa.Module;
+const emaDone: Promise<jepa.EmaStats> = jepa.ema.update(tgt, enc, 0.996, { formula: 'loop', buffers: false });
+const emaSync: number = jepa.ema.updateSync([t], [t.clone()], 0.9).elements;
+const mom: number = jepa.ema.schedule({ kind: 'cosine', start: 0.996, end: 1, steps: 100 }).at(3);
+const trainer = new jepa.Trainer({
+  kind: 'ijepa', context: enc, target: tgt, predictor: pred, lr: { kind: 'warmupCosine', start: 1e-4, peak: 1e-3, end: 1e-6, warmupSteps: 10, steps: 100 },
+  weightDecay: 0.04, momentum: { kind: 'linear', start: 0.996, end: 1, steps: 100 }, bf16: true, clipGrad: 1,
+});
+const stepped: Promise<jepa.StepStats> = trainer.step({ images: t, masks: { context: ctx, targets: m.targets } });
+const lossNow: number = trainer.stepSync({ images: t, masks: m }).loss;
+const savedCkpt: Promise<void> = trainer.save('ckpt.pt', { epoch: 1, batchSize: 64 });
+trainer.saveSync(new URL('file:///tmp/ckpt.pt'));
+const resumed: Promise<{ step: number; epoch: number }> = trainer.load('ckpt.pt');
+const resumedSync: number = trainer.loadSync('ckpt.pt').step;
+const ckptValue: Record<string, unknown> = trainer.stateDict({ loss: 0.5 });
+trainer.loadStateDict(ckptValue);
+const sd: Map<string, Tensor> = enc.stateDict();
+const loadedSd: { missingKeys: string[]; unexpectedKeys: string[] } = enc.loadStateDict(sd, { strict: false });
+enc.loadStateDict({ 'norm.weight': t });
+const ckptCode: string = ErrorCode.CHECKPOINT_INVALID;
+// @ts-expect-error: unknown trainer kind
+new jepa.Trainer({ kind: 'simclr', lr: 1 });
+// @ts-expect-error: epoch is a number
+trainer.save('x.pt', { epoch: '1' });
+// @ts-expect-error: strict is a boolean
+enc.loadStateDict(sd, { strict: 'yes' });
 
 // @ts-expect-error: unknown dtype
 zeros([2], { dtype: 'float8' });
@@ -68,4 +97,4 @@ zeros([2], { device: 'gpu' });
 // @ts-expect-error: shape is an array
 zeros(3);
 
-void [shape, dtype, data, i64, bits, moved, mem, ok, code, loaded, saved, mod, ctx, kind, libtorchVersion, notFound, wrongKind, img, imgs, clip, vinfo, idx, maxRank, limits, pg, summed, gathered, rankNow, shard, launched, opts, wrote, seed];
+void [shape, dtype, data, i64, bits, moved, mem, ok, code, loaded, saved, mod, ctx, kind, libtorchVersion, notFound, wrongKind, img, imgs, clip, vinfo, idx, maxRank, limits, pg, summed, gathered, rankNow, shard, launched, opts, wrote, seed, emaDone, emaSync, mom, stepped, lossNow, savedCkpt, resumed, resumedSync, loadedSd, ckptCode];
