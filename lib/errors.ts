@@ -24,8 +24,13 @@ export const ErrorCode = {
   TORCH_ERROR: 'JEPA_TORCH_ERROR',
   /** An allocation failed. */
   OUT_OF_MEMORY: 'JEPA_OUT_OF_MEMORY',
-  /** The addon could not find the libtorch it was built against. */
+  /**
+   * The libtorch the addon needs is not the one found: a source build's libtorch moved or changed
+   * version, or the libtorch found for a prebuilt binary is another version.
+   */
   LIBTORCH_MISMATCH: 'JEPA_LIBTORCH_MISMATCH',
+  /** A prebuilt binary found no libtorch at all (LIBTORCH, python3's torch, the project-local .venv). */
+  LIBTORCH_NOT_FOUND: 'JEPA_LIBTORCH_NOT_FOUND',
   /** The native addon is missing (not built). */
   ADDON_NOT_FOUND: 'JEPA_ADDON_NOT_FOUND',
   /**
@@ -47,6 +52,11 @@ export const ErrorCode = {
   DEVICE_MISMATCH: 'JEPA_DEVICE_MISMATCH',
   /** Two parameter sets that must correspond (EMA target and source, a state dict and a model) differ in names, shapes or dtypes. */
   PARAMETER_MISMATCH: 'JEPA_PARAMETER_MISMATCH',
+  /**
+   * A training checkpoint lacks a key the trainer needs ('encoder', 'opt', ...) or holds a value
+   * of the wrong kind; the message lists what is there and what was expected.
+   */
+  CHECKPOINT_INVALID: 'JEPA_CHECKPOINT_INVALID',
   /** Reading or writing a file failed (permissions, full disk, ...); the message has the reason. */
   IO_ERROR: 'JEPA_IO_ERROR',
   /** A .pt, safetensors or .npy file is damaged or is not such a file (truncated, bad records, ...). */
@@ -64,6 +74,17 @@ export const ErrorCode = {
   PT_TORCHSCRIPT: 'JEPA_PT_TORCHSCRIPT',
   /** The file uses the legacy (pre-1.6, non-zip) torch.save format. */
   PT_LEGACY_FORMAT: 'JEPA_PT_LEGACY_FORMAT',
+  /** An image or video could not be decoded (not an image, damaged, unsupported); the message names the file. */
+  MEDIA_DECODE: 'JEPA_MEDIA_DECODE',
+  /** `ffmpeg` / `ffprobe` (needed for video) are not installed or not where `FFMPEG_PATH` / `FFPROBE_PATH` say. */
+  FFMPEG_NOT_FOUND: 'JEPA_FFMPEG_NOT_FOUND',
+  /**
+   * A collective of `jepa.distributed` (or the rendezvous of `init`) failed: a peer died, hung
+   * past the timeout or left, or the group was destroyed. The group is unusable afterwards.
+   */
+  DISTRIBUTED_ERROR: 'JEPA_DISTRIBUTED_ERROR',
+  /** The asked-for distributed backend is not in this build (NCCL without a CUDA libtorch), or no group was initialised. */
+  DISTRIBUTED_UNAVAILABLE: 'JEPA_DISTRIBUTED_UNAVAILABLE',
 } as const;
 
 /** One of the values of {@link ErrorCode}. */

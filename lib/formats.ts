@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { native } from './binding';
 import type { Device } from './dtype';
 import { ErrorCode, invalidArgument, JepaError, withCallerStack } from './errors';
+import { limits } from './limits';
 import type { TensorSlot } from './native-types';
 import { nativeOf, Tensor, wrap } from './tensor';
 import { checkDevice, checkOptions, isPlainObject, show } from './validate';
@@ -31,6 +32,10 @@ const ITEMSIZE: Record<string, number> = {
 
 function corrupt(file: string, message: string): JepaError {
   return new JepaError(ErrorCode.PT_CORRUPT, `${file}: ${message}`);
+}
+
+function overLimit(file: string, message: string): JepaError {
+  return new JepaError(ErrorCode.PT_LIMIT, `${file}: ${message}`);
 }
 
 function checkPath(value: unknown): string {
@@ -78,6 +83,9 @@ function fileSize(file: string): number {
   try {
     const st = fs.statSync(file);
     if (st.isDirectory()) throw new JepaError(ErrorCode.IO_ERROR, `${file}: is a folder, not a file`);
+    if (st.size > limits.maxFileBytes) {
+      throw overLimit(file, `the file has ${st.size} bytes, above the limit of ${limits.maxFileBytes} bytes (jepa.limits.maxFileBytes)`);
+    }
     return st.size;
   } catch (e) {
     if (e instanceof JepaError) throw e;
@@ -86,6 +94,12 @@ function fileSize(file: string): number {
       err.code === 'ENOENT' ? ErrorCode.FILE_NOT_FOUND : ErrorCode.IO_ERROR,
       `${file}: cannot open the file: ${err.message}`,
     );
+  }
+}
+
+function checkRank(file: string, what: string, rank: number): void {
+  if (rank > limits.maxRank) {
+    throw overLimit(file, `${what} has rank ${rank}, above the limit of ${limits.maxRank} (jepa.limits.maxRank)`);
   }
 }
 
@@ -103,7 +117,6 @@ const ST_DTYPES: Record<string, string> = {
   F8_E5M2FNUZ: 'float8_e5m2fnuz',
 };
 const ST_CODES: Record<string, string> = Object.fromEntries(Object.entries(ST_DTYPES).map(([k, v]) => [v, k]));
-const ST_MAX_HEADER = 100_000_000; // as the reference implementation
 
 /** One tensor of a safetensors file, as its header describes it. */
 export interface SafetensorsEntry {
@@ -125,14 +138,19 @@ export interface SafetensorsHeader {
 /**
  * Reads and checks a safetensors header (without reading tensor data): every dtype known, every
  * shape matching its byte range, the ranges covering the data section exactly without overlap,
- * as the reference implementation requires. Errors: `JEPA_PT_CORRUPT`, `JEPA_PT_UNSUPPORTED`.
+ * as the reference implementation requires. Errors: `JEPA_PT_CORRUPT`, `JEPA_PT_UNSUPPORTED`, `JEPA_PT_LIMIT` ({@link limits}).
  */
 export function readSafetensorsHeader(file: string | URL): SafetensorsHeader {
   const p = checkPath(file);
   const size = fileSize(p);
   if (size < 8) throw corrupt(p, `the file is too short to be safetensors (${size} bytes)`);
   const n = Number(readRange(p, 0, 8).readBigUInt64LE(0));
-  if (n > ST_MAX_HEADER) throw corrupt(p, `the header declares ${n} bytes, above the limit of ${ST_MAX_HEADER}`);
+  if (n > limits.maxSafetensorsHeaderBytes) {
+    throw overLimit(
+      p,
+      `the header declares ${n} bytes, above the limit of ${limits.maxSafetensorsHeaderBytes} bytes (jepa.limits.maxSafetensorsHeaderBytes)`,
+    );
+  }
   if (8 + n > size) throw corrupt(p, `the header declares ${n} bytes but the file has ${size} (truncated?)`);
   const text = readRange(p, 8, n).toString('utf8');
   let header: unknown;
@@ -159,9 +177,10 @@ export function readSafetensorsHeader(file: string | URL): SafetensorsHeader {
     if (typeof dtype !== 'string') throw corrupt(p, `tensor '${name}' has no dtype`);
     const dt = ST_DTYPES[dtype];
     if (!dt) throw new JepaError(ErrorCode.PT_UNSUPPORTED, `${p}: tensor '${name}' has dtype ${dtype}, which is not supported`);
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0) || shape.length > 64) {
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw corrupt(p, `tensor '${name}' has a bad shape ${show(shape)}`);
     }
+    checkRank(p, `tensor '${name}'`, shape.length);
     if (
       !Array.isArray(offsets) ||
       offsets.length !== 2 ||
@@ -207,7 +226,7 @@ function byName(h: SafetensorsHeader, handles: ReturnType<typeof native.readTens
 /**
  * Reads a safetensors file into `{name: Tensor}` (names in file order), on a worker thread. With
  * `mmap: true` the tensors alias a private mapping of the file. Python writes these with
- * `safetensors.torch.save_file`. Errors: `JEPA_FILE_NOT_FOUND`, `JEPA_PT_CORRUPT`, `JEPA_PT_UNSUPPORTED`.
+ * `safetensors.torch.save_file`. Errors: `JEPA_FILE_NOT_FOUND`, `JEPA_PT_CORRUPT`, `JEPA_PT_UNSUPPORTED`, `JEPA_PT_LIMIT`.
  */
 export async function loadSafetensors(file: string | URL, options?: TensorFileOptions): Promise<Record<string, Tensor>> {
   const p = checkPath(file);
@@ -313,6 +332,7 @@ function parseNpyDict(p: string, text: string): Record<string, unknown> {
   const fail = (): never => {
     throw corrupt(p, `cannot parse the .npy header ${JSON.stringify(text.slice(0, 200))}`);
   };
+  let depth = 0;
   const value = (): unknown => {
     ws();
     const c = text[i];
@@ -325,12 +345,16 @@ function parseNpyDict(p: string, text: string): Record<string, unknown> {
     }
     if (c === '(' || c === '[') {
       const close = c === '(' ? ')' : ']';
+      if (++depth > limits.maxDepth) {
+        throw overLimit(p, `the .npy header nests deeper than ${limits.maxDepth} levels (jepa.limits.maxDepth)`);
+      }
       i++;
       const items: unknown[] = [];
       for (;;) {
         ws();
         if (text[i] === close) {
           i++;
+          depth--;
           return items;
         }
         items.push(value());
@@ -385,7 +409,13 @@ function readNpyHeader(p: string): NpyHeader {
   } else {
     throw new JepaError(ErrorCode.PT_UNSUPPORTED, `${p}: .npy format version ${major} is not supported`);
   }
-  if (len > 1 << 20 || start + len > size) throw corrupt(p, `the .npy header declares ${len} bytes (truncated?)`);
+  if (len > limits.maxNpyHeaderBytes) {
+    throw overLimit(
+      p,
+      `the .npy header declares ${len} bytes, above the limit of ${limits.maxNpyHeaderBytes} bytes (jepa.limits.maxNpyHeaderBytes)`,
+    );
+  }
+  if (start + len > size) throw corrupt(p, `the .npy header declares ${len} bytes but the file has ${size} (truncated?)`);
   const text = readRange(p, start, len).toString(major === 3 ? 'utf8' : 'latin1');
   const d = parseNpyDict(p, text.trim());
   const descr = d.descr;
@@ -401,9 +431,10 @@ function readNpyHeader(p: string): NpyHeader {
     );
   }
   const shape = d.shape;
-  if (!Array.isArray(shape) || !shape.every((x) => Number.isSafeInteger(x) && x >= 0) || shape.length > 64) {
+  if (!Array.isArray(shape) || !shape.every((x) => Number.isSafeInteger(x) && x >= 0)) {
     throw corrupt(p, `bad .npy shape ${show(shape)}`);
   }
+  checkRank(p, 'the array', shape.length);
   if (typeof d.fortran_order !== 'boolean') throw corrupt(p, 'the .npy header has no fortran_order');
   // Checked here, in exact terms, before the byte count goes native: a shape like
   // (2**31, 2**31, 4) has more bytes than an int64 holds.

@@ -36,7 +36,8 @@ export {
   type SafetensorsHeader,
   type TensorFileOptions,
 } from './formats';
-export { cuda, memory, torchVersion, type MemoryInfo } from './runtime';
+export { addonInfo, cuda, memory, torchVersion, type AddonInfo, type MemoryInfo } from './runtime';
+export { limits, type Limits } from './limits';
 export {
   arange,
   empty,
@@ -58,11 +59,17 @@ export {
   manualSeed,
   Trainer,
   type ParamGroup,
+  type SaveOptions,
   type StepStats,
   type TrainerKind,
   type TrainerOptions,
   type TrainingBatch,
 } from './trainer';
+import * as distributed from './distributed';
+/** Data-parallel training and sharded work across processes on libtorch's c10d (gloo, NCCL): `init`, `allReduce`, `broadcast`, `allGather`, `barrier`, `shardFiles`, `launch`. */
+export { distributed };
+export type { Backend as DistributedBackend, CollectiveOptions, InitOptions, ReduceOp } from './distributed';
+export type { LaunchOptions, LaunchResult } from './launch';
 import * as masks from './masks';
 /** JEPA mask samplers: I-JEPA multi-block, V-JEPA 3D multi-block, random tubes, H-JEPA binary masks. */
 export { masks };
@@ -83,6 +90,7 @@ export {
   MotionAutoencoder,
   VisionLanguagePredictor,
   type EncodeOptions,
+  type EncoderSpec,
   type HJEPAOutput,
   type JEPAPaths,
   type LabelScore,
@@ -106,4 +114,17 @@ export {
   type FeatureLayout,
   type HierarchicalFeatures,
 } from './features';
+import * as image from './image';
+/** Images (files or encoded bytes) as normalised float32 tensors [3, H, W] / [B, 3, H, W] (sharp). */
+export { image };
+import * as video from './video';
+/** Video clips as normalised float32 tensors [T, 3, H, W] / [B, T, 3, H, W], frames sampled evenly (ffmpeg). */
+export { video };
+export type { ImageInput, ImageOptions, MediaFailure, ResizeFit } from './image';
+export type { VideoInfo, VideoOptions } from './video';
 export { float, Float, FLOAT_KEYS, OrderedDict, PY_ATTRS, Size, TorchDevice, TorchDtype, Tuple } from './values';
+
+// `import jepa from 'jepa-native'` in TypeScript compiled to CommonJS reads `exports.default`
+// (tsc marks this module `__esModule`, so the importer's interop helper does not synthesize a
+// default): make the default the module itself, as it is for ES-module importers (dist/index.mjs).
+(module.exports as Record<string, unknown>).default = module.exports;

@@ -116,7 +116,8 @@ export function loadSync(file: string | URL, options?: LoadOptions): unknown {
  * worker thread; Python reads the file with plain `torch.load(f)` and with `mmap=True`. A
  * storage shared by several tensors is written once. The write is atomic: the data goes to a
  * temporary file in the same folder, is flushed to disk, then renamed over `file`, so a crash or
- * a full disk never leaves a half-written file there. The value is converted before this
+ * a full disk never leaves a half-written file there (a killed writer's temporary file is
+ * removed by a later save in the folder: RELIABILITY.md). The value is converted before this
  * returns (later changes to containers do not affect the file; tensor data is read during the
  * write).
  */

@@ -117,7 +117,7 @@ function checkMasks(masks: unknown, name: string, batch: number | null, numPatch
 // I-JEPA / V-JEPA
 
 /** What an encoder takes: image [B, C, H, W] or video [B, C, T, H, W], and its token count. */
-interface EncoderSpec {
+export interface EncoderSpec {
   video: boolean;
   channels: number;
   patch: number;

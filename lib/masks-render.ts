@@ -19,7 +19,8 @@ export interface RenderOptions {
   cellSize?: number;
 }
 
-type Rgb = readonly [number, number, number];
+/** An RGB colour, 0-255 per channel. */
+export type Rgb = readonly [number, number, number];
 
 /**
  * The colours of {@link render}: background (between panels), grid lines, patches that are

@@ -41,7 +41,7 @@ export {
   type Seed,
   type Size2d,
 } from './masks-options';
-export { render, renderColors, type RenderOptions } from './masks-render';
+export { render, renderColors, type RenderOptions, type Rgb } from './masks-render';
 
 /** Which sampler made a {@link Masks}. */
 export type MaskKind = 'multiblock' | 'multiblock3d' | 'randomTube';
@@ -262,7 +262,8 @@ export function toIndices(mask: Tensor, options?: { value?: 0 | 1 }): Tensor {
 // ---------------------------------------------------------------------------------------------
 // Stateful sampler
 
-type SamplerOptions = {
+/** The options of each kind of {@link MaskSampler}. */
+export type SamplerOptions = {
   multiblock: MultiblockOptions;
   multiblock3d: Multiblock3dOptions;
   randomTube: RandomTubeOptions;

@@ -22,7 +22,7 @@ import { ErrorCode, invalidArgument, JepaError, withCallerStack } from './errors
 import type { NativeModule, NativeTensor } from './native-types';
 import { nativeOf, Tensor, wrap } from './tensor';
 import { checkDevice, checkDtype, checkOptions, isDeviceString, isPlainObject, show } from './validate';
-import { Float, isPythonFloat, markFloat, Size, TorchDevice, Tuple } from './values';
+import { Float, isPythonFloat, markFloat, OrderedDict, Size, TorchDevice, Tuple } from './values';
 
 /** Options of {@link loadModule}. */
 export interface LoadModuleOptions {
@@ -329,6 +329,42 @@ export class Module {
     return new Map(h(this).namedBuffers().map(([k, t]) => [k, wrap(t)] as [string, Tensor]));
   }
 
+  /**
+   * Parameters then buffers by dotted name, as Python's `state_dict()` (an OrderedDict whose
+   * tensors share the module's memory; Python orders the same keys module by module, which
+   * `load_state_dict` does not depend on). `jepa.save(path, module.stateDict())` writes a file
+   * that Python's eager model loads with `model.load_state_dict(torch.load(path))`.
+   */
+  stateDict(): OrderedDict<string, Tensor> {
+    const handle = h(this);
+    const out = new OrderedDict<string, Tensor>();
+    for (const [k, t] of handle.namedParameters()) out.set(k, wrap(t));
+    for (const [k, t] of handle.namedBuffers()) out.set(k, wrap(t));
+    return out;
+  }
+
+  /**
+   * Python's `load_state_dict`: copies each tensor of `stateDict` (a Map, e.g. an OrderedDict
+   * read from a `.pt` file, or a plain object) into the parameter or buffer of its name,
+   * converted to its dtype and device, without recording gradients. A shape difference always
+   * fails, and with `strict` (default true) a missing or unexpected key too: the error
+   * (`JEPA_PARAMETER_MISMATCH`) lists every one and nothing is copied. Returns the missing and
+   * unexpected keys. Throws `JEPA_MODULE_BUSY` while calls on the module are in flight.
+   */
+  loadStateDict(
+    stateDict: Map<string, Tensor> | Record<string, Tensor>,
+    options?: { strict?: boolean },
+  ): { missingKeys: string[]; unexpectedKeys: string[] } {
+    const handle = h(this);
+    const o = checkOptions(options, 'options', ['strict']);
+    if (o.strict !== undefined && typeof o.strict !== 'boolean') {
+      throw invalidArgument(`expected \`options.strict\` to be a boolean, got ${show(o.strict)}`);
+    }
+    const entries = stateDictEntries(stateDict, 'stateDict');
+    const r = handle.loadStateDict(entries, o.strict !== false);
+    return { missingKeys: r.missing, unexpectedKeys: r.unexpected };
+  }
+
   /** Switches train mode on or off for the module and its submodules. Throws `JEPA_MODULE_BUSY` during calls. */
   train(mode = true): this {
     if (typeof mode !== 'boolean') throw invalidArgument(`expected \`mode\` to be a boolean, got ${show(mode)}`);
@@ -393,6 +429,23 @@ export class Module {
     if (this.isDisposed) return 'Module(disposed)';
     return `Module(methods=[${this.methods().join(', ')}], device=${this.device}, training=${this.training})`;
   }
+}
+
+/**
+ * The [name, native tensor] entries of a state dict (a Map with string keys or a plain object
+ * of Tensors), or a TypeError naming the bad entry.
+ * @internal
+ */
+export function stateDictEntries(value: unknown, name: string): [string, NativeTensor][] {
+  let entries: [unknown, unknown][];
+  if (value instanceof Map) entries = [...value.entries()];
+  else if (isPlainObject(value)) entries = Object.entries(value);
+  else throw invalidArgument(`expected \`${name}\` to be a Map or an object of Tensors (a state dict), got ${show(value)}`);
+  return entries.map(([k, t]) => {
+    if (typeof k !== 'string') throw invalidArgument(`expected the keys of \`${name}\` to be strings, got ${show(k)}`);
+    if (!(t instanceof Tensor)) throw invalidArgument(`expected \`${name}['${k}']\` to be a Tensor, got ${show(t)}`);
+    return [k, nativeOf(t, `${name}['${k}']`)];
+  });
 }
 
 /**

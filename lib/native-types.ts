@@ -49,6 +49,7 @@ export interface NativeModule {
   arguments(method: string): { name: string; type: string; hasDefault: boolean }[];
   namedParameters(): [string, NativeTensor][];
   namedBuffers(): [string, NativeTensor][];
+  loadStateDict(entries: [string, NativeTensor][], strict: boolean): { missing: string[]; unexpected: string[] };
   train(on: boolean): void;
   isTraining(): boolean;
   to(device: string | null, dtype: string | null): void;
@@ -110,6 +111,17 @@ export interface NativeAddon {
   cudaIsAvailable(): boolean;
   cudaDeviceCount(): number;
   torchVersion: string;
+  limits: {
+    maxDepth: number;
+    maxStringBytes: number;
+    maxRank: number;
+    maxFileBytes: number;
+    maxPickleBytes: number;
+    maxZipDirectoryBytes: number;
+    maxDeflatedRecordBytes: number;
+    maxIntBytes: number;
+    staleTempSeconds: number;
+  };
   masksMultiblock(opts: object, state?: Uint32Array | null): NativeMaskResult;
   masksMultiblockAsync(opts: object, state?: Uint32Array | null): Promise<NativeMaskResult>;
   masksMultiblock3d(opts: object, state?: Uint32Array | null): NativeMaskResult;
@@ -142,6 +154,26 @@ export interface NativeAddon {
   ptOpen(path: string, mmap: boolean): Promise<NativePtArchive>;
   createTrainer(config: object): NativeTrainer;
   manualSeed(seed: number | bigint): void;
+  distInit(options: object): Promise<NativeProcessGroup>;
+  distInitSync(options: object): NativeProcessGroup;
+  distBackendAvailable(backend: string): string | null;
+}
+
+/** A c10d process group (native/bindings/distributed_binding.cc). */
+export interface NativeProcessGroup {
+  rank(): number;
+  worldSize(): number;
+  backend(): string;
+  allReduce(tensor: unknown, op: string): Promise<NativeTensor[]>;
+  allReduceSync(tensor: unknown, op: string): NativeTensor[];
+  broadcast(tensor: unknown, root: number): Promise<NativeTensor[]>;
+  broadcastSync(tensor: unknown, root: number): NativeTensor[];
+  allGather(tensor: unknown): Promise<NativeTensor[]>;
+  allGatherSync(tensor: unknown): NativeTensor[];
+  barrier(): Promise<NativeTensor[]>;
+  barrierSync(): NativeTensor[];
+  destroy(): Promise<void>;
+  destroySync(): void;
 }
 
 /** A native trainer (native/bindings/train_binding.cc). */
@@ -167,6 +199,7 @@ export interface NativeTrainer {
 
 export interface NativeStepStats {
   loss: number;
+  lossMean: number;
   parts: number[];
   lr: number;
   weightDecay: number;

@@ -2,7 +2,7 @@
  * What the process has: CUDA devices, live tensor memory, the libtorch in use.
  * @module
  */
-import { native } from './binding';
+import { loadedAddon, native } from './binding';
 
 /** Live tensor handles and the bytes of the distinct storages they hold. */
 export interface MemoryInfo {
@@ -33,3 +33,33 @@ export const cuda = {
 
 /** Version of the libtorch the addon was compiled against, e.g. `'2.13.0'`. */
 export const torchVersion: string = native.torchVersion;
+
+/** Which native binary is in use and which libtorch it runs on (see {@link addonInfo}). */
+export interface AddonInfo {
+  /** Absolute path of the loaded `.node` file. */
+  binary: string;
+  /**
+   * `'prebuilt'`: the binary shipped in the package (prebuilds/), which loads a libtorch found at
+   * run time; `'source'`: the binary compiled on this machine (build/Release), which finds the
+   * libtorch it was built against through its RUNPATH.
+   */
+  kind: 'prebuilt' | 'source';
+  /** The libtorch version the binary was compiled against, e.g. `'2.13.0+cpu'` (null if unknown). */
+  builtAgainst: string | null;
+  /** The libtorch in use. */
+  libtorch: {
+    /** Its folder (a libtorch distribution or a torch package folder). */
+    dir: string;
+    /** Its version, e.g. `'2.13.0+cpu'`. */
+    version: string | null;
+    /** How it was found: `'LIBTORCH'`, the Python whose torch it is, `'project-local'`, or `'rpath'` (source build). */
+    source: string;
+    /** Whether it is a CUDA build of libtorch (a GPU may still be absent: see {@link cuda}). */
+    cuda: boolean;
+  };
+}
+
+/** Which native binary is in use (prebuilt or compiled here) and which libtorch it runs on. */
+export function addonInfo(): AddonInfo {
+  return { ...loadedAddon, libtorch: { ...loadedAddon.libtorch } };
+}

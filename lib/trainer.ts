@@ -16,8 +16,11 @@
  * @module
  */
 import { native } from './binding';
-import { toScheduleOptions, type ScheduleLike } from './ema';
+import { applyCheckpoint, buildCheckpoint, checkSaveOptions } from './checkpoint';
+import { group as defaultGroup, ProcessGroup, save as distributedSave } from './distributed';
+import { schedule, toScheduleOptions, type ScheduleLike } from './ema';
 import { ErrorCode, invalidArgument, JepaError, withCallerStack } from './errors';
+import { load as loadPt, loadSync as loadPtSync, save as savePt, saveSync as savePtSync } from './io';
 import { MaskSampler, toBinary, type Masks } from './masks';
 import { Module, nativeModuleOf } from './module';
 import type { NativeTrainer } from './native-types';
@@ -70,7 +73,10 @@ export interface TrainerOptions {
   reconWeight?: number;
   motionWeight?: number;
   smoothWeight?: number;
-  /** Forward and loss under bfloat16 autocast (CUDA only; the modules must be on CUDA). */
+  /**
+   * Forward and loss under bfloat16 autocast on the modules' device (CPU or CUDA), as Python's
+   * `torch.autocast(device, dtype=torch.bfloat16)`; backward, AdamW and the EMA stay float32.
+   */
   bf16?: boolean;
   /**
    * Draws the masks of a batch that brings none: a `multiblock` sampler for I-JEPA and H-JEPA
@@ -78,6 +84,14 @@ export interface TrainerOptions {
    * `randomTube` for V-JEPA.
    */
   masks?: MaskSampler;
+  /**
+   * Data-parallel training over a process group (`true`: the default group of
+   * `jepa.distributed.init`): the first step copies rank 0's parameters and buffers (every module,
+   * the target encoder too) to every rank; each step averages the gradients over the ranks before
+   * clipping and AdamW, so every rank makes the same update and the same EMA. Each rank passes its
+   * own part of the global batch (and its own masks: see `jepa.distributed.deriveSeed`).
+   */
+  distributed?: ProcessGroup | boolean;
 }
 
 /** A batch for {@link Trainer.step}; which fields a kind needs is in each field's note. */
@@ -99,10 +113,24 @@ export interface TrainingBatch {
   textEmbeddings?: Tensor;
 }
 
+/** Options of {@link Trainer.save} and {@link Trainer.stateDict}: values recorded in the checkpoint. */
+export interface SaveOptions {
+  /** Default: {@link Trainer.epoch}. */
+  epoch?: number;
+  /** Default: the loss of the last step (NaN before the first). */
+  loss?: number;
+  /** Default: the batch size of the last step. */
+  batchSize?: number;
+  /** Default 1. */
+  worldSize?: number;
+}
+
 /** What one step did. */
 export interface StepStats {
-  /** The loss of the step (before the update). */
+  /** The loss of the step (before the update), on this rank's batch. */
   loss: number;
+  /** The loss averaged over the ranks of a data-parallel trainer (= `loss` without one). */
+  lossMean: number;
   /** V-JEPA: loss per mask config; H-JEPA: per level (unweighted); motion: [reconstruction, temporal, smoothness]. */
   parts: number[];
   /** Learning rate and weight decay used. */
@@ -134,7 +162,7 @@ const KINDS: TrainerKind[] = ['ijepa', 'vjepa', 'hjepa', 'motion', 'vl'];
 const OPTION_KEYS = [
   'kind', 'context', 'target', 'predictor', 'model', 'lr', 'weightDecay', 'momentum', 'betas', 'eps',
   'excludeBiasAndNorm', 'clipGrad', 'emaFormula', 'lossExp', 'levelWeights', 'reconWeight', 'motionWeight',
-  'smoothWeight', 'bf16', 'masks',
+  'smoothWeight', 'bf16', 'masks', 'distributed',
 ];
 
 function num(o: Record<string, unknown>, key: string, fallback: number, positive = false): number {
@@ -172,6 +200,8 @@ function maskList(value: unknown, name: string): Tensor[] {
  */
 export class Trainer {
   readonly kind: TrainerKind;
+  /** The process group of a data-parallel trainer, else null. */
+  readonly distributed: ProcessGroup | null;
   /** @internal */
   readonly modules: Readonly<Record<string, Module>>;
   #native: NativeTrainer;
@@ -179,6 +209,7 @@ export class Trainer {
   #tail: Promise<unknown> = Promise.resolve();
   #pending = 0;
   #schedules: Record<'lr' | 'weightDecay' | 'momentum', ReturnType<typeof toScheduleOptions>>;
+  #last = { loss: Number.NaN, lr: Number.NaN, batchSize: 0 };
 
   constructor(options: TrainerOptions) {
     const o = checkOptions(options, 'options', OPTION_KEYS);
@@ -234,9 +265,6 @@ export class Trainer {
         throw invalidArgument(`expected \`options.levelWeights\` to be an Array of numbers, got ${show(w)}`);
       }
     }
-    if (o.bf16 === true && ![...devices][0].startsWith('cuda')) {
-      throw invalidArgument(`\`options.bf16\` (autocast to bfloat16) needs the modules on CUDA, they are on ${[...devices][0]}`);
-    }
     if (o.masks !== undefined) {
       if (!(o.masks instanceof MaskSampler)) throw invalidArgument(`expected \`options.masks\` to be a MaskSampler, got ${show(o.masks)}`);
       const want = kind === 'vjepa' ? ['multiblock3d', 'randomTube'] : kind === 'motion' || kind === 'vl' ? [] : ['multiblock'];
@@ -249,6 +277,13 @@ export class Trainer {
       }
       this.#sampler = o.masks;
     }
+    let dist: ProcessGroup | undefined;
+    if (o.distributed === true) dist = defaultGroup();
+    else if (o.distributed instanceof ProcessGroup) dist = o.distributed;
+    else if (o.distributed !== undefined && o.distributed !== false) {
+      throw invalidArgument(`expected \`options.distributed\` to be a boolean or a ProcessGroup, got ${show(o.distributed)}`);
+    }
+    this.distributed = dist ?? null;
     this.modules = Object.freeze(modules);
     const raw: Record<string, unknown> = {
       kind,
@@ -267,6 +302,7 @@ export class Trainer {
       motionWeight: num(o, 'motionWeight', 1),
       smoothWeight: num(o, 'smoothWeight', 0.05),
       bf16: o.bf16 === true,
+      dist: dist?.native,
     };
     for (const [key, m] of Object.entries(modules)) raw[key] = nativeModuleOf(m, `options.${key}`);
     this.#native = native.createTrainer(raw);
@@ -307,16 +343,129 @@ export class Trainer {
 
   /** One training step on a worker thread; calls queue up and resolve in order. */
   step(batch: TrainingBatch): Promise<StepStats> {
-    let p: Promise<StepStats>;
-    if (this.#pending === 0 && !(this.#sampler && this.#needsMasks(batch))) {
-      // Nothing queued: start now, so that the modules are reserved from this call on.
+    let now: boolean;
+    try {
+      now = !(this.#sampler && this.#needsMasks(batch));
+    } catch (err) {
+      return withCallerStack(Promise.reject(err));
+    }
+    return this.#enqueue(
+      now ? () => this.#native.step(this.#prepareSync(batch)) : async () => this.#native.step(await this.#prepare(batch)),
+      now,
+    ).then((s) => this.#record(s));
+  }
+
+  /** One training step on the calling thread (blocks the event loop: for scripts). */
+  stepSync(batch: TrainingBatch): StepStats {
+    this.#checkIdle('stepSync');
+    const raw = this.#prepareSync(batch);
+    return this.#record(this.#native.stepSync(raw));
+  }
+
+  /**
+   * The whole training state as a checkpoint value in I-JEPA's layout (see docs/training.md):
+   * `encoder`, `predictor`, `target_encoder` (or `model`), `opt` (torch.optim.AdamW's
+   * state_dict), `scaler` (null), `epoch`, `loss`, `batch_size`, `world_size`, `lr`, `step`.
+   * Model tensors share the modules' memory; optimizer state is copied. `loss`, `lr` and
+   * `batch_size` default to those of the last step.
+   */
+  stateDict(options?: SaveOptions): Record<string, unknown> {
+    const o = checkSaveOptions(options);
+    return buildCheckpoint(this.modules, this.#native, {
+      epoch: o.epoch ?? this.epoch,
+      loss: o.loss ?? this.#last.loss,
+      batchSize: o.batchSize ?? this.#last.batchSize,
+      worldSize: o.worldSize ?? 1,
+      lr: Number.isNaN(this.#last.lr) ? schedule(this.#schedules.lr).at(this.stepCount) : this.#last.lr,
+      step: this.stepCount,
+    });
+  }
+
+  /**
+   * Restores a checkpoint value (from {@link stateDict}, or `jepa.load` of a file Python's
+   * I-JEPA / V-JEPA training wrote): the modules' weights, AdamW's state, the step and the
+   * epoch. Everything is checked first; a checkpoint that does not fit changes nothing and
+   * throws `JEPA_CHECKPOINT_INVALID` (a missing key, a value of the wrong kind) or
+   * `JEPA_PARAMETER_MISMATCH` (names, shapes, parameter groups), listing every difference.
+   * A DistributedDataParallel `module.` prefix is removed. AdamW's betas and eps stay the
+   * trainer's; lr and weight decay come from the schedules at the restored step.
+   */
+  loadStateDict(checkpoint: unknown): { step: number; epoch: number } {
+    this.#checkIdle('loadStateDict');
+    return applyCheckpoint(checkpoint, this.modules, this.#native, this.kind);
+  }
+
+  /**
+   * Writes {@link stateDict} to a `.pt` file (atomically, on a worker thread) after the steps
+   * queued before it; Python reads it with `torch.load(path)` (weights_only=True). A
+   * data-parallel trainer writes on rank 0 only (`world_size` recorded) and every rank waits
+   * until the file is complete.
+   */
+  save(path: string | URL, options?: SaveOptions): Promise<void> {
+    try {
+      checkSaveOptions(options);
+    } catch (err) {
+      return withCallerStack(Promise.reject(err));
+    }
+    const dist = this.distributed;
+    if (dist) {
+      // Data-parallel: every rank holds the same state; rank 0 writes, the others wait (barrier).
+      const value = () => this.stateDict({ worldSize: dist.worldSize, ...options });
+      return this.#enqueue(async () => {
+        await distributedSave(path, dist.rank === 0 ? value() : null, { group: dist });
+      }, false);
+    }
+    return this.#enqueue(() => savePt(path, this.stateDict(options)), false);
+  }
+
+  /** {@link save} on the calling thread (data-parallel: rank 0 writes, then a barrier). */
+  saveSync(path: string | URL, options?: SaveOptions): void {
+    this.#checkIdle('saveSync');
+    const dist = this.distributed;
+    if (dist) {
+      if (dist.rank === 0) savePtSync(path, this.stateDict({ worldSize: dist.worldSize, ...options }));
+      dist.barrierSync();
+      return;
+    }
+    savePtSync(path, this.stateDict(options));
+  }
+
+  /** Reads a checkpoint file and restores it ({@link loadStateDict}) after the steps queued before it. */
+  load(path: string | URL): Promise<{ step: number; epoch: number }> {
+    return this.#enqueue(async () => applyCheckpoint(await loadPt(path), this.modules, this.#native, this.kind), false);
+  }
+
+  /** {@link load} on the calling thread. */
+  loadSync(path: string | URL): { step: number; epoch: number } {
+    this.#checkIdle('loadSync');
+    return applyCheckpoint(loadPtSync(path), this.modules, this.#native, this.kind);
+  }
+
+  #checkIdle(what: string): void {
+    if (this.#pending > 0) {
+      throw new JepaError(ErrorCode.MODULE_BUSY, `Trainer.${what}() called while step()/save()/load() calls are pending: await them first`);
+    }
+  }
+
+  #record(s: StepStats): StepStats {
+    this.#last.loss = s.loss;
+    this.#last.lr = s.lr;
+    return s;
+  }
+
+  /**
+   * Runs `run` after every call queued before it. With `now` and nothing queued it starts at
+   * once, so that the modules are reserved from this call on.
+   */
+  #enqueue<T>(run: () => Promise<T>, now: boolean): Promise<T> {
+    let p: Promise<T>;
+    if (this.#pending === 0 && now) {
       try {
-        p = this.#native.step(this.#prepareSync(batch));
+        p = run();
       } catch (err) {
         p = Promise.reject(err);
       }
     } else {
-      const run = async (): Promise<StepStats> => this.#native.step(await this.#prepare(batch));
       p = this.#tail.then(run, run);
     }
     this.#pending++;
@@ -325,15 +474,6 @@ export class Trainer {
     });
     this.#tail = done.catch(() => undefined);
     return withCallerStack(done);
-  }
-
-  /** One training step on the calling thread (blocks the event loop: for scripts). */
-  stepSync(batch: TrainingBatch): StepStats {
-    if (this.#pending > 0) {
-      throw new JepaError(ErrorCode.MODULE_BUSY, 'Trainer.stepSync() called while step() calls are pending: await them first');
-    }
-    const raw = this.#prepareSync(batch);
-    return this.#native.stepSync(raw);
   }
 
   async #prepare(batch: unknown): Promise<object> {
@@ -364,6 +504,8 @@ export class Trainer {
 
   #raw(batch: unknown, drawn: Masks | undefined): object {
     const b = batch as Record<string, unknown>;
+    const first = b.images ?? b.features ?? b.imageEmbeddings;
+    if (first instanceof Tensor && !first.isDisposed && first.ndim > 0) this.#last.batchSize = first.shape[0];
     const device = Object.values(this.modules)[0].device;
     const check = (t: Tensor, name: string): unknown => {
       if (t.device !== device) {

@@ -9,11 +9,12 @@ import { DTYPES, type Device, type Dtype } from './dtype';
 import { ErrorCode, invalidArgument } from './errors';
 
 /** A short rendering of a value for error messages. */
-export function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
+export function show(value: unknown, depth = 0): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 200 ? `${value.slice(0, 200)}...` : value);
   if (typeof value === 'bigint') return `${value}n`;
   if (Array.isArray(value)) {
-    const items = value.slice(0, 8).map(show);
+    if (depth >= 4) return '[...]'; // hostile input may nest arrays a million deep
+    const items = value.slice(0, 8).map((v) => show(v, depth + 1));
     return `[${items.join(', ')}${value.length > 8 ? ', ...' : ''}]`;
   }
   if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as ArrayLike<unknown>).length})`;

@@ -2,6 +2,7 @@
 #include <napi.h>
 #include <torch/csrc/api/include/torch/version.h>
 
+#include "bindings/distributed_binding.h"
 #include "bindings/masks_binding.h"
 #include "bindings/module_binding.h"
 #include "bindings/formats_binding.h"
@@ -41,6 +42,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitTrain(env, exports);
   PtBindingInit(env, exports);
   FormatsBindingInit(env, exports);
+  DistributedBindingInit(env, exports);
   exports.Set("cudaIsAvailable", Napi::Function::New(env, CudaIsAvailable));
   exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCountJs));
   exports.Set("torchVersion", Napi::String::New(env, TORCH_VERSION));

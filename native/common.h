@@ -44,6 +44,7 @@ struct AddonData {
   Napi::FunctionReference tensor_ctor;
   Napi::FunctionReference module_ctor;
   Napi::FunctionReference trainer_ctor;
+  Napi::FunctionReference dist_group_ctor;
   std::shared_ptr<ReleaseQueue> release_queue;
 };
 

@@ -32,6 +32,8 @@ inline constexpr const char* kPtUnsupported = "JEPA_PT_UNSUPPORTED";
 inline constexpr const char* kPtLimit = "JEPA_PT_LIMIT";
 inline constexpr const char* kPtTorchScript = "JEPA_PT_TORCHSCRIPT";
 inline constexpr const char* kPtLegacyFormat = "JEPA_PT_LEGACY_FORMAT";
+inline constexpr const char* kDistributed = "JEPA_DISTRIBUTED_ERROR";
+inline constexpr const char* kDistributedUnavailable = "JEPA_DISTRIBUTED_UNAVAILABLE";
 }  // namespace code
 
 // An error raised by jepa's own C++ code; `type_error` asks for a JS TypeError.

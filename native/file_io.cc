@@ -1,7 +1,9 @@
 #include "file_io.h"
 
 #include <c10/core/CPUAllocator.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,8 +12,10 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <limits>
 #include <mutex>
+#include <unordered_map>
 
 #include "errors.h"
 #include "pickle_reader.h"
@@ -111,7 +115,8 @@ std::shared_ptr<Fd> OpenForRead(const std::string& path, int64_t* size) {
   if (S_ISDIR(st.st_mode)) throw Error(code::kIo, path + ": is a folder, not a file");
   if (st.st_size > pt::kMaxFileBytes) {
     throw Error(code::kPtLimit, path + ": the file has " + std::to_string(st.st_size) +
-                                    " bytes, above the limit of " + std::to_string(pt::kMaxFileBytes) + " bytes");
+                                    " bytes, above the limit of " + std::to_string(pt::kMaxFileBytes) +
+                                    " bytes (jepa.limits.maxFileBytes)");
   }
   *size = st.st_size;
   return fd;
@@ -185,16 +190,131 @@ void WriteAll(int fd, const void* data, size_t n, const std::string& path) {
   }
 }
 
-void WriteAtomically(const std::string& path, const std::function<void(int fd)>& write_fn) {
+void SplitTarget(const std::string& path, std::string* dir, std::string* base) {
   const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
-  if (base.empty() || base == "." || base == "..") {
+  *dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  *base = slash == std::string::npos ? path : path.substr(slash + 1);
+  if (base->empty() || *base == "." || *base == "..") {
     throw Error(code::kInvalidArgument, "expected `path` to name a file, got '" + path + "'", true);
   }
   struct stat st;
   if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) throw Error(code::kIo, path + ": is a folder, not a file");
-  const std::string tmp = (dir == "/" ? "" : dir) + "/." + base + ".jepa-tmp-" + UniqueSuffix();
+}
+
+namespace {
+
+constexpr const char* kTempMark = ".jepa-tmp-";
+
+std::string InDir(const std::string& dir, const std::string& name) {
+  return (dir == "/" ? "" : dir) + "/" + name;
+}
+
+// The writer's pid of a temporary name `.<base>.jepa-tmp-<pid>-<hex>-<hex>`, or -1.
+pid_t TempWriter(const std::string& name) {
+  if (name.size() < 2 || name[0] != '.') return -1;
+  const size_t at = name.rfind(kTempMark);
+  if (at == std::string::npos || at == 0) return -1;
+  const char* p = name.c_str() + at + std::strlen(kTempMark);
+  int64_t pid = 0;
+  int digits = 0;
+  for (; *p >= '0' && *p <= '9'; ++p) {
+    if (++digits > 10) return -1;
+    pid = pid * 10 + (*p - '0');
+  }
+  if (digits == 0 || pid <= 0 || pid > INT32_MAX) return -1;
+  for (int part = 0; part < 2; ++part) {
+    if (*p++ != '-') return -1;
+    int hex = 0;
+    for (; (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'); ++p) ++hex;
+    if (hex == 0 || hex > 16) return -1;
+  }
+  return *p == '\0' ? static_cast<pid_t>(pid) : -1;
+}
+
+// Whether `dir` is due for a scan (at most once per kStaleTempSeconds per folder and process).
+bool ScanDue(const std::string& dir) {
+  static std::mutex mutex;
+  static auto* last = new std::unordered_map<std::string, std::chrono::steady_clock::time_point>();
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard<std::mutex> lock(mutex);
+  if (last->size() > 4096) last->clear();
+  auto it = last->find(dir);
+  if (it != last->end() && now - it->second < std::chrono::seconds(kStaleTempSeconds)) return false;
+  (*last)[dir] = now;
+  return true;
+}
+
+// For the .pt writer's temporary folder: true if it holds nothing but (at most) one regular file,
+// whose path goes to *file (empty if none) and whose mtime raises *newest.
+bool SoleFile(const std::string& folder, std::string* file, time_t* newest) {
+  DIR* d = opendir(folder.c_str());
+  if (d == nullptr) return false;
+  bool ok = true;
+  file->clear();
+  while (const dirent* e = readdir(d)) {
+    const std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st;
+    const std::string full = InDir(folder, name);
+    if (!file->empty() || lstat(full.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      ok = false;
+      break;
+    }
+    *file = full;
+    *newest = std::max(*newest, st.st_mtime);
+  }
+  closedir(d);
+  return ok;
+}
+
+}  // namespace
+
+std::string TempPathFor(const std::string& dir, const std::string& base) {
+  return InDir(dir, "." + base.substr(0, kTempBaseBytes) + kTempMark + UniqueSuffix());
+}
+
+void RemoveStaleTemporaries(const std::string& dir) {
+  if (!ScanDue(dir)) return;
+  std::vector<std::string> stale;
+  {
+    DIR* d = opendir(dir.c_str());
+    if (d == nullptr) return;
+    const time_t now = time(nullptr);
+    const pid_t self = getpid();
+    while (const dirent* e = readdir(d)) {
+      const std::string name = e->d_name;
+      const pid_t pid = TempWriter(name);
+      if (pid < 0 || pid == self) continue;
+      if (kill(pid, 0) == 0 || errno != ESRCH) continue;  // alive (or someone else's: EPERM)
+      const std::string full = InDir(dir, name);
+      struct stat st;
+      if (lstat(full.c_str(), &st) != 0) continue;
+      time_t newest = st.st_mtime;
+      if (S_ISDIR(st.st_mode)) {
+        std::string inner;
+        if (!SoleFile(full, &inner, &newest) || now - newest < kStaleTempSeconds) continue;
+        if (!inner.empty()) stale.push_back(inner);
+        stale.push_back(full + "/");
+      } else if (S_ISREG(st.st_mode)) {
+        if (now - newest < kStaleTempSeconds) continue;
+        stale.push_back(full);
+      }
+    }
+    closedir(d);
+  }
+  for (const std::string& p : stale) {
+    if (!p.empty() && p.back() == '/') {
+      rmdir(p.substr(0, p.size() - 1).c_str());
+    } else {
+      unlink(p.c_str());
+    }
+  }
+}
+
+void WriteAtomically(const std::string& path, const std::function<void(int fd)>& write_fn) {
+  std::string dir, base;
+  SplitTarget(path, &dir, &base);
+  const std::string tmp = TempPathFor(dir, base);
   const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
   if (fd < 0) IoFail(path, "cannot create a temporary file beside it", errno);
   try {
@@ -213,6 +333,7 @@ void WriteAtomically(const std::string& path, const std::function<void(int fd)>&
     fsync(dfd);
     close(dfd);
   }
+  RemoveStaleTemporaries(dir);
 }
 
 void Byteswap(uint8_t* p, int64_t nbytes, int64_t elem) {

@@ -83,5 +83,26 @@ void Byteswap(uint8_t* p, int64_t nbytes, int64_t elem);
 // A name part unique within this machine (pid, time, counter), for temporary files.
 std::string UniqueSuffix();
 
+// The folder and file name of a file to write; throws kInvalidArgument when `path` names no file
+// and kIo when it names a folder.
+void SplitTarget(const std::string& path, std::string* dir, std::string* base);
+
+// The temporary path a writer of `dir`/`base` uses beside it:
+// `<dir>/.<base>.jepa-tmp-<pid>-<time>-<n>` (base cut to kTempBaseBytes bytes).
+std::string TempPathFor(const std::string& dir, const std::string& base);
+
+// How long a dead writer's temporary file must have been left untouched before a later save
+// removes it (RemoveStaleTemporaries), and the most of the target's name that a temporary name holds.
+inline constexpr int kStaleTempSeconds = 60;
+inline constexpr size_t kTempBaseBytes = 160;
+
+// Best effort, never throws: removes from `dir` the temporary files (and the .pt writer's
+// temporary folders, with the one file inside) that writers killed mid-save left behind: an
+// entry named `.<name>.jepa-tmp-<pid>-<time>-<n>` whose writer process `pid` no longer exists
+// on this machine (kill(pid, 0) gives ESRCH) and that nobody has modified for
+// kStaleTempSeconds. A folder is scanned at most once per kStaleTempSeconds by a process
+// (reading a folder of many files on every save would be quadratic).
+void RemoveStaleTemporaries(const std::string& dir);
+
 }  // namespace files
 }  // namespace jepa

@@ -9,6 +9,8 @@
 #include <atomic>
 #include <fstream>
 #include <sstream>
+#include <unordered_map>
+#include <unordered_set>
 #include <sys/stat.h>
 
 #include "errors.h"
@@ -190,6 +192,52 @@ std::vector<std::pair<std::string, at::Tensor>> ScriptModule::NamedBuffers() con
   std::vector<std::pair<std::string, at::Tensor>> out;
   for (const auto& b : module_.named_buffers(true)) out.emplace_back(b.name, b.value);
   return out;
+}
+
+ScriptModule::LoadResult ScriptModule::LoadStateDict(const std::vector<std::pair<std::string, at::Tensor>>& entries,
+                                                        bool strict) {
+  auto lock = LockExclusive("load a state dict into the module");
+  std::vector<std::pair<std::string, at::Tensor>> own;
+  for (const auto& p : module_.named_parameters(true)) own.emplace_back(p.name, p.value);
+  for (const auto& b : module_.named_buffers(true)) own.emplace_back(b.name, b.value);
+  std::unordered_map<std::string, at::Tensor> given;
+  for (const auto& [name, t] : entries) given.emplace(name, t);
+  std::unordered_set<std::string> known;
+  LoadResult result;
+  std::vector<std::string> shapes;
+  std::vector<std::pair<at::Tensor, at::Tensor>> copies;
+  for (const auto& [name, dst] : own) {
+    known.insert(name);
+    auto it = given.find(name);
+    if (it == given.end()) {
+      result.missing.push_back(name);
+      continue;
+    }
+    if (it->second.sizes() != dst.sizes()) {
+      shapes.push_back(name + ": state dict " + ShapeString(it->second.sizes()) + ", module " + ShapeString(dst.sizes()));
+      continue;
+    }
+    copies.emplace_back(dst, it->second);
+  }
+  for (const auto& [name, t] : entries) {
+    if (!known.count(name)) result.unexpected.push_back(name);
+  }
+  auto join = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+    return s;
+  };
+  std::string problems;
+  if (strict && !result.missing.empty()) problems += "missing keys: " + join(result.missing) + "; ";
+  if (strict && !result.unexpected.empty()) problems += "unexpected keys: " + join(result.unexpected) + "; ";
+  if (!shapes.empty()) problems += "shape mismatch: " + join(shapes) + "; ";
+  if (!problems.empty()) {
+    problems.resize(problems.size() - 2);
+    throw Error(code::kParameterMismatch, "the state dict does not match the module (" + problems + ")");
+  }
+  at::NoGradGuard no_grad;
+  for (auto& [dst, src] : copies) dst.copy_(src);
+  return result;
 }
 
 std::unique_lock<std::shared_mutex> ScriptModule::LockExclusive(const char* what) {

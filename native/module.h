@@ -62,6 +62,16 @@ class ScriptModule : public std::enable_shared_from_this<ScriptModule> {
   std::vector<std::pair<std::string, at::Tensor>> NamedParameters() const;
   std::vector<std::pair<std::string, at::Tensor>> NamedBuffers() const;
 
+  // Python's load_state_dict: copies each entry into the parameter or buffer of its name (under
+  // no_grad, converted to its dtype and device). A shape difference always fails, and with
+  // `strict` a missing or unexpected name too: kParameterMismatch listing every one, nothing
+  // copied. Returns the names that were missing and unexpected. Exclusive lock (kModuleBusy).
+  struct LoadResult {
+    std::vector<std::string> missing;
+    std::vector<std::string> unexpected;
+  };
+  LoadResult LoadStateDict(const std::vector<std::pair<std::string, at::Tensor>>& entries, bool strict);
+
   // Mode and placement. These take the exclusive lock without waiting: kModuleBusy while a call
   // is in flight.
   void Train(bool on);

@@ -416,7 +416,7 @@ class Unpickler {
         case MARK:
           if (marks_.size() >= static_cast<size_t>(kMaxDepth)) {
             throw Error(code::kPtLimit, "pickle nesting deeper than " + std::to_string(kMaxDepth) +
-                                            " levels (MARK)");
+                                            " levels (MARK; jepa.limits.maxDepth)");
           }
           marks_.push_back(stack_.size());
           break;
@@ -615,7 +615,7 @@ class Unpickler {
   Value* MakeStr(size_t n) {
     if (static_cast<int64_t>(n) > kMaxStringBytes) {
       throw Error(code::kPtLimit, "a string of " + std::to_string(n) + " bytes exceeds the limit of " +
-                                      std::to_string(kMaxStringBytes) + " bytes");
+                                      std::to_string(kMaxStringBytes) + " bytes (jepa.limits.maxStringBytes)");
     }
     const uint8_t* b = Take(n);
     if (!ValidUtf8(b, n)) throw Corrupt("a string at byte " + std::to_string(op_pos_) + " is not valid UTF-8");
@@ -937,7 +937,8 @@ class Unpickler {
     }
     if (v->items.size() > static_cast<size_t>(kMaxRank)) {
       throw Error(code::kPtLimit, "a tensor of rank " + std::to_string(v->items.size()) +
-                                      " exceeds the limit of " + std::to_string(kMaxRank) + " dimensions");
+                                      " exceeds the limit of " + std::to_string(kMaxRank) +
+                                      " dimensions (jepa.limits.maxRank)");
     }
     std::vector<int64_t> out;
     out.reserve(v->items.size());
@@ -1078,7 +1079,7 @@ void CheckFinished(const Document& doc) {
 void CheckView(const TensorSpec& t, int64_t storage_nbytes, const std::string& what) {
   if (t.sizes.size() > static_cast<size_t>(kMaxRank)) {
     throw Error(code::kPtLimit, what + " has rank " + std::to_string(t.sizes.size()) +
-                                    ", above the limit of " + std::to_string(kMaxRank));
+                                    ", above the limit of " + std::to_string(kMaxRank) + " (jepa.limits.maxRank)");
   }
   if (t.sizes.size() != t.strides.size()) {
     throw Error(code::kPtCorrupt, what + " has " + std::to_string(t.sizes.size()) + " sizes but " +
@@ -1124,7 +1125,8 @@ void CheckView(const TensorSpec& t, int64_t storage_nbytes, const std::string& w
 void ParsePickle(const uint8_t* data, size_t size, Document& doc) {
   if (static_cast<int64_t>(size) > kMaxPickleBytes) {
     throw Error(code::kPtLimit, "the pickle (data.pkl) has " + std::to_string(size) +
-                                    " bytes, above the limit of " + std::to_string(kMaxPickleBytes));
+                                    " bytes, above the limit of " + std::to_string(kMaxPickleBytes) +
+                                    " bytes (jepa.limits.maxPickleBytes)");
   }
   Unpickler(data, size, doc).Run();
   CheckFinished(doc);

@@ -79,7 +79,7 @@ class Pickler {
     }
     if (static_cast<int64_t>(s.size()) > kMaxStringBytes) {
       throw Error(code::kPtLimit, "a string of " + std::to_string(s.size()) + " bytes exceeds the limit of " +
-                                      std::to_string(kMaxStringBytes) + " bytes");
+                                      std::to_string(kMaxStringBytes) + " bytes (jepa.limits.maxStringBytes)");
     }
     Byte('X');
     U32(static_cast<uint32_t>(s.size()));
@@ -116,9 +116,10 @@ class Pickler {
         break;
       }
     }
-    if (b.size() > 255) {
+    if (b.size() > static_cast<size_t>(kMaxIntBytes)) {
       throw Error(code::kPtLimit, "an int of " + std::to_string(b.size()) +
-                                      " bytes is too large: torch.load(weights_only=True) reads ints of up to 255 bytes");
+                                      " bytes is too large: torch.load(weights_only=True) reads ints of up to "
+                                      "255 bytes (jepa.limits.maxIntBytes)");
     }
     Byte(0x8a);
     Byte(static_cast<uint8_t>(b.size()));
@@ -354,7 +355,7 @@ class Pickler {
   void Save(const Value* v, int depth) {
     if (depth > kMaxDepth) {
       throw Error(code::kPtLimit, "the value is nested deeper than " + std::to_string(kMaxDepth) +
-                                      " levels (or holds a cycle through a tuple)");
+                                      " levels (jepa.limits.maxDepth), or holds a cycle through a tuple");
     }
     ++depth;
     switch (v->kind) {

@@ -98,8 +98,9 @@ uint64_t U64(const uint8_t* p) { return U32(p) | (static_cast<uint64_t>(U32(p + 
 std::string ErrnoText(int err) { return std::strerror(err); }
 
 constexpr uint64_t kSmallFile = 1 << 20;            // read whole files up to this size at once
-constexpr uint64_t kMaxDirectoryBytes = 256 << 20;  // a zip's central directory
-constexpr uint64_t kMaxCompressedRecord = 16 << 20; // deflated records (torch.save stores only)
+constexpr uint64_t kMaxDirectoryBytes = static_cast<uint64_t>(kMaxZipDirectoryBytes);
+// torch.save stores records uncompressed: a deflated record is small or hostile.
+constexpr uint64_t kMaxCompressedRecord = static_cast<uint64_t>(kMaxDeflatedRecordBytes);
 
 }  // namespace
 
@@ -112,7 +113,8 @@ using Records = std::unordered_map<std::string, Archive::RecordInfo>;
 // stored records have equal sizes, deflated ones are small.
 // `whole`: the file's bytes when they are all in memory (then nothing is copied), else null.
 Records CheckDirectory(const ReadAdapterInterface& in, const uint8_t* whole, uint64_t size, std::string* first,
-                       const std::function<void(const std::string&)>& fail) {
+                       const std::function<void(const std::string&)>& fail,
+                       const std::function<void(const std::string&)>& fail_limit) {
   if (size < 22) fail("the file is too short to be a zip archive (" + std::to_string(size) + " bytes)");
   const uint64_t tail = std::min<uint64_t>(size, 22 + 65535);
   std::vector<uint8_t> buf;
@@ -162,7 +164,10 @@ Records CheckDirectory(const ReadAdapterInterface& in, const uint8_t* whole, uin
     cd_ofs = U64(rec + 48);
   }
   if (cd_ofs > size || cd_size > size - cd_ofs) fail("the zip directory lies outside the file (truncated?)");
-  if (cd_size > kMaxDirectoryBytes) fail("the zip directory is larger than " + std::to_string(kMaxDirectoryBytes) + " bytes");
+  if (cd_size > kMaxDirectoryBytes) {
+    fail_limit("the zip directory has " + std::to_string(cd_size) + " bytes, above the limit of " +
+               std::to_string(kMaxDirectoryBytes) + " bytes (jepa.limits.maxZipDirectoryBytes)");
+  }
   if (entries == 0) fail("the zip archive is empty");
   if (entries > cd_size / 46) fail("the zip directory is shorter than its entry count");
   std::vector<uint8_t> cd_copy;
@@ -213,7 +218,9 @@ Records CheckDirectory(const ReadAdapterInterface& in, const uint8_t* whole, uin
     }
     if (r.method == 0 && r.comp != r.uncomp) fail("record " + name + " has inconsistent sizes");
     if (r.method == 8 && r.uncomp > kMaxCompressedRecord) {
-      fail("record " + name + " is compressed and declares " + std::to_string(r.uncomp) + " bytes");
+      fail_limit("record " + name + " is compressed and inflates to " + std::to_string(r.uncomp) +
+                 " bytes, above the limit of " + std::to_string(kMaxCompressedRecord) +
+                 " bytes for compressed records (jepa.limits.maxDeflatedRecordBytes)");
     }
     if (k == 0) *first = name;
     if (!records.emplace(name, r).second) fail("the zip archive holds record " + name + " twice");
@@ -298,9 +305,10 @@ void Archive::Init(std::shared_ptr<ReadAdapterInterface> adapter, int64_t size) 
     Fail(code::kPtCorrupt, "not a PyTorch file (no zip signature at its start)");
   }
   auto fail = [this](const std::string& m) { Fail(code::kPtCorrupt, m); };
+  auto fail_limit = [this](const std::string& m) { Fail(code::kPtLimit, m); };
   std::string first;
   const uint8_t* whole = mapping_ ? static_cast<const uint8_t*>(mapping_->addr) : bytes_ ? bytes_->data : nullptr;
-  records_ = CheckDirectory(*adapter, whole, static_cast<uint64_t>(size), &first, fail);
+  records_ = CheckDirectory(*adapter, whole, static_cast<uint64_t>(size), &first, fail, fail_limit);
   const size_t slash = first.find('/');
   if (slash == std::string::npos) Fail(code::kPtCorrupt, "the archive's first record is not inside a folder");
   prefix_ = first.substr(0, slash + 1);
@@ -331,45 +339,99 @@ void Archive::Init(std::shared_ptr<ReadAdapterInterface> adapter, int64_t size) 
       if (!ok) Fail(code::kPtCorrupt, "the archive's serialization id record is unreadable");
     }
   }
-  try {
-    reader_ = std::make_unique<caffe2::serialize::PyTorchStreamReader>(adapter);
-  } catch (const c10::Error& e) {
-    Fail(code::kPtCorrupt, std::string("not a readable PyTorch archive: ") + e.what_without_backtrace());
+  adapter_ = std::move(adapter);
+  size_ = static_cast<uint64_t>(size);
+  if (records_.count(prefix_ + "constants.pkl") != 0) {
+    Fail(code::kPtTorchScript,
+         "this is a TorchScript archive (torch.jit.save), not a torch.save file: load it with "
+         "jepa.loadModule()");
+  }
+  uint64_t pkl_offset = 0, pkl_size = 0;
+  bool pkl_compressed = false;
+  if (!RecordSpan("data.pkl", &pkl_offset, &pkl_size, &pkl_compressed)) {
+    Fail(code::kPtCorrupt, "the archive has no data.pkl record");
+  }
+  if (pkl_size > static_cast<uint64_t>(kMaxPickleBytes)) {
+    Fail(code::kPtLimit, "data.pkl has " + std::to_string(pkl_size) + " bytes, above the limit of " +
+                             std::to_string(kMaxPickleBytes) + " bytes (jepa.limits.maxPickleBytes)");
+  }
+  uint64_t order_offset = 0, order_size = 0;
+  bool order_compressed = false;
+  if (RecordSpan("byteorder", &order_offset, &order_size, &order_compressed)) {
+    if (order_size > 16) Fail(code::kPtCorrupt, "a malformed byteorder record");
+    char buf[16];
+    ReadRecord("byteorder", buf, order_size);
+    const std::string order(buf, order_size);
+    if (order == "big") {
+      big_endian_ = true;
+    } else if (order != "little") {
+      Fail(code::kPtCorrupt, "unknown byteorder '" + order + "' (expected little or big)");
+    }
+  }
+  // The pickle is parsed in place when the whole file is in memory.
+  const uint8_t* whole_bytes = mapping_ ? static_cast<const uint8_t*>(mapping_->addr) : bytes_ ? bytes_->data : nullptr;
+  std::vector<uint8_t> pkl;
+  const uint8_t* pkl_data;
+  if (whole_bytes != nullptr && !pkl_compressed) {
+    pkl_data = whole_bytes + pkl_offset;
+  } else {
+    pkl.resize(pkl_size);
+    ReadRecord("data.pkl", pkl.data(), pkl_size);
+    pkl_data = pkl.data();
   }
   try {
-    if (reader_->hasRecord("constants.pkl")) {
-      Fail(code::kPtTorchScript,
-           "this is a TorchScript archive (torch.jit.save), not a torch.save file: load it with "
-           "jepa.loadModule()");
-    }
-    if (!reader_->hasRecord("data.pkl")) Fail(code::kPtCorrupt, "the archive has no data.pkl record");
-    const size_t pkl_size = reader_->getRecordSize("data.pkl");
-    if (static_cast<int64_t>(pkl_size) > kMaxPickleBytes) {
-      Fail(code::kPtLimit, "data.pkl has " + std::to_string(pkl_size) + " bytes, above the limit of " +
-                               std::to_string(kMaxPickleBytes));
-    }
-    std::vector<uint8_t> pkl(pkl_size);
-    if (pkl_size > 0 && reader_->getRecord("data.pkl", pkl.data(), pkl_size) != pkl_size) {
-      Fail(code::kPtCorrupt, "data.pkl could not be read whole");
-    }
-    if (reader_->hasRecord("byteorder")) {
-      if (reader_->getRecordSize("byteorder") > 16) Fail(code::kPtCorrupt, "a malformed byteorder record");
-      at::DataPtr ptr;
-      size_t n;
-      std::tie(ptr, n) = reader_->getRecord("byteorder");
-      const std::string order(static_cast<const char*>(ptr.get()), n);
-      if (order == "big") {
-        big_endian_ = true;
-      } else if (order != "little") {
-        Fail(code::kPtCorrupt, "unknown byteorder '" + order + "' (expected little or big)");
-      }
-    }
+    ParsePickle(pkl_data, pkl_size, doc_);
+  } catch (const Error& e) {
+    throw Error(e.code(), name_ + ": " + e.what(), e.type_error());
+  }
+  swapped_.assign(doc_.storages.size(), false);
+}
+
+caffe2::serialize::PyTorchStreamReader& Archive::Reader() {
+  if (!reader_) {
     try {
-      ParsePickle(pkl.data(), pkl.size(), doc_);
-    } catch (const Error& e) {
-      throw Error(e.code(), name_ + ": " + e.what(), e.type_error());
+      reader_ = std::make_unique<caffe2::serialize::PyTorchStreamReader>(adapter_);
+    } catch (const c10::Error& e) {
+      Fail(code::kPtCorrupt, std::string("not a readable PyTorch archive: ") + e.what_without_backtrace());
     }
-    swapped_.assign(doc_.storages.size(), false);
+  }
+  return *reader_;
+}
+
+bool Archive::RecordSpan(const std::string& record, uint64_t* offset, uint64_t* size, bool* compressed) {
+  auto it = records_.find(prefix_ + record);
+  if (it == records_.end()) return false;
+  const RecordInfo& r = it->second;
+  *size = r.uncomp;
+  *compressed = r.method != 0;
+  if (*compressed) return true;
+  // CheckDirectory made sure that local + 30 + comp <= file size.
+  uint8_t h[30];
+  if (adapter_->read(r.local, h, 30) != 30 || U32(h) != 0x04034b50) {
+    Fail(code::kPtCorrupt, "record " + record + " has a damaged zip header");
+  }
+  const uint64_t data = r.local + 30 + U16(h + 26) + U16(h + 28);
+  if (data > size_ || r.comp > size_ - data) {
+    Fail(code::kPtCorrupt, "record " + record + " lies past the end of the file (truncated?)");
+  }
+  *offset = data;
+  return true;
+}
+
+void Archive::ReadRecord(const std::string& record, void* dst, uint64_t size) {
+  uint64_t offset = 0, n = 0;
+  bool compressed = false;
+  if (!RecordSpan(record, &offset, &n, &compressed)) Fail(code::kPtCorrupt, "the record " + record + " is missing");
+  if (n != size) Fail(code::kPtCorrupt, "the record " + record + " changed size");
+  if (size == 0) return;
+  if (!compressed) {
+    if (adapter_->read(offset, dst, size) != size) Fail(code::kPtCorrupt, "the record " + record + " could not be read whole");
+    return;
+  }
+  try {
+    if (Reader().getRecord(record, dst, size) != size) {
+      Fail(code::kPtCorrupt, "the record " + record + " could not be read whole");
+    }
   } catch (const c10::Error& e) {
     Fail(code::kPtCorrupt, e.what_without_backtrace());
   }
@@ -379,47 +441,31 @@ void Archive::ReadStorage(size_t index, const std::optional<c10::Device>& device
   StorageSpec& s = doc_.storages[index];
   if (!s.storage) {
     const std::string record = "data/" + s.key;
-    try {
-      if (!reader_->hasRecord(record)) {
-        Fail(code::kPtCorrupt, "the storage record " + record + " is missing");
+    uint64_t offset = 0, size = 0;
+    bool compressed = false;
+    if (!RecordSpan(record, &offset, &size, &compressed)) {
+      Fail(code::kPtCorrupt, "the storage record " + record + " is missing");
+    }
+    if (static_cast<int64_t>(size) != s.nbytes) {
+      Fail(code::kPtCorrupt, "the storage record " + record + " has " + std::to_string(size) +
+                                 " bytes, but the pickle declares " + std::to_string(s.nbytes));
+    }
+    // A small file read whole, or a mapped one: storages alias its bytes (no second copy) when
+    // they are stored at a 64-byte boundary, as torch.save writes them.
+    if (!compressed && size > 0 && offset % 64 == 0) {
+      if (bytes_) {
+        at::DataPtr ptr(bytes_->data + offset, new std::shared_ptr<FileBytes>(bytes_), &DeleteFileBytesRef,
+                        at::Device(at::kCPU));
+        s.storage = at::Storage(at::Storage::use_byte_size_t(), s.nbytes, std::move(ptr), c10::GetCPUAllocator(), true);
+      } else if (mapping_) {
+        uint8_t* p = static_cast<uint8_t*>(mapping_->addr) + offset;
+        at::DataPtr ptr(p, new std::shared_ptr<Mapping>(mapping_), &DeleteMappingRef, at::Device(at::kCPU));
+        s.storage = at::Storage(at::Storage::use_byte_size_t(), s.nbytes, std::move(ptr), nullptr, false);
       }
-      const size_t size = reader_->getRecordSize(record);
-      if (static_cast<int64_t>(size) != s.nbytes) {
-        Fail(code::kPtCorrupt, "the storage record " + record + " has " + std::to_string(size) +
-                                   " bytes, but the pickle declares " + std::to_string(s.nbytes));
-      }
-      bool aliased = false;
-      if (bytes_ && size > 0) {
-        // A small file read whole: its storages alias the buffer (no second copy).
-        const size_t offset = reader_->getRecordOffset(record);
-        auto info = records_.find(prefix_ + record);
-        const bool stored = info != records_.end() && info->second.method == 0;
-        if (stored && offset <= bytes_->size && size <= bytes_->size - offset && offset % 64 == 0) {
-          at::DataPtr ptr(bytes_->data + offset, new std::shared_ptr<FileBytes>(bytes_), &DeleteFileBytesRef,
-                          at::Device(at::kCPU));
-          s.storage = at::Storage(at::Storage::use_byte_size_t(), s.nbytes, std::move(ptr), c10::GetCPUAllocator(), true);
-          aliased = true;
-        }
-      }
-      if (mapping_) {
-        const size_t offset = reader_->getRecordOffset(record);
-        auto info = records_.find(prefix_ + record);
-        const bool stored = info != records_.end() && info->second.method == 0;
-        if (stored && offset <= mapping_->size && size <= mapping_->size - offset && offset % 64 == 0) {
-          uint8_t* p = static_cast<uint8_t*>(mapping_->addr) + offset;
-          at::DataPtr ptr(p, new std::shared_ptr<Mapping>(mapping_), &DeleteMappingRef, at::Device(at::kCPU));
-          s.storage = at::Storage(at::Storage::use_byte_size_t(), s.nbytes, std::move(ptr), nullptr, false);
-          aliased = true;
-        }
-      }
-      if (!aliased) {
-        s.storage = files::NewStorage(s.nbytes);
-        if (size > 0 && reader_->getRecord(record, s.storage.mutable_data(), size) != size) {
-          Fail(code::kPtCorrupt, "the storage record " + record + " could not be read whole");
-        }
-      }
-    } catch (const c10::Error& e) {
-      Fail(code::kPtCorrupt, e.what_without_backtrace());
+    }
+    if (!s.storage) {
+      s.storage = files::NewStorage(s.nbytes);
+      ReadRecord(record, s.storage.mutable_data(), size);
     }
   }
   if (big_endian_ && !swapped_[index]) {
@@ -518,19 +564,11 @@ void WriteRecords(caffe2::serialize::PyTorchStreamWriter& w, const PickleOutput&
 
 void Save(const std::string& path, const Document& doc) {
   PickleOutput out = WritePickle(doc);
-  const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
-  if (base.empty() || base == "." || base == "..") {
-    throw Error(code::kInvalidArgument, "expected `path` to name a file, got '" + path + "'", true);
-  }
-  struct stat st;
-  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-    throw Error(code::kIo, path + ": is a folder, not a file");
-  }
+  std::string dir, base;
+  files::SplitTarget(path, &dir, &base);
   // A private folder beside the target holds the temporary file, so that the file inside can
   // carry the target's own name (the archive folder inside the zip is named after it).
-  const std::string tmp_dir = (dir == "/" ? "" : dir) + "/.jepa-tmp-" + files::UniqueSuffix();
+  const std::string tmp_dir = files::TempPathFor(dir, base);
   if (mkdir(tmp_dir.c_str(), 0700) != 0) IoFail(path, "cannot create a temporary file beside it", errno);
   const std::string tmp = tmp_dir + "/" + base;
   auto cleanup = [&] {
@@ -575,6 +613,7 @@ void Save(const std::string& path, const Document& doc) {
       fsync(dfd);
       close(dfd);
     }
+    files::RemoveStaleTemporaries(dir);
   } catch (const c10::Error& e) {
     cleanup();
     throw Error(code::kIo, path + ": writing failed: " + e.what_without_backtrace());

@@ -66,6 +66,14 @@ class Archive {
   Archive() = default;
   void Init(std::shared_ptr<caffe2::serialize::ReadAdapterInterface> adapter, int64_t size);
   void ReadStorage(size_t index, const std::optional<c10::Device>& device);
+  // Where the bytes of a record start in the file (stored records) after the checks miniz makes
+  // (local header signature, data inside the file), and its size; false when it is absent.
+  // A compressed record sets *compressed (and no offset). Throws kPtCorrupt for a bad header.
+  bool RecordSpan(const std::string& record, uint64_t* offset, uint64_t* size, bool* compressed);
+  // Copies a record's bytes (stored: straight from the file; compressed: through libtorch's
+  // reader); throws kPtCorrupt if it is absent or cannot be read whole.
+  void ReadRecord(const std::string& record, void* dst, uint64_t size);
+  caffe2::serialize::PyTorchStreamReader& Reader();
   void BuildTensor(Value* v);
   [[noreturn]] void Fail(const char* code, const std::string& message) const;
 
@@ -74,6 +82,11 @@ class Archive {
   std::mutex mutex_;
   std::shared_ptr<files::Mapping> mapping_;  // the whole file, with mmap
   std::shared_ptr<FileBytes> bytes_;  // whole small files read at once
+  std::shared_ptr<caffe2::serialize::ReadAdapterInterface> adapter_;
+  uint64_t size_ = 0;
+  // libtorch's zip reader, made only for compressed records (torch.save never writes them):
+  // stored records are read at the offsets our own directory pass (CheckDirectory) found,
+  // which spares miniz parsing the directory a second time on every load.
   std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader_;
   std::unordered_map<std::string, RecordInfo> records_;
   std::string prefix_;  // the archive folder plus '/', from the first record as libtorch does

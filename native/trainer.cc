@@ -27,29 +27,46 @@ at::Tensor AsTensor(const c10::IValue& v, const char* what) {
   return v.toTensor();
 }
 
-// Sets bf16 autocast on CUDA for the scope (Python's torch.cuda.amp.autocast(dtype=torch.bfloat16)).
+// bf16 autocast for the scope on `device` (CPU or CUDA), as Python's
+// torch.autocast(device_type, dtype=torch.bfloat16): enable, set the dtype, increment the
+// nesting; on exit clear the cast cache when the outermost scope ends and restore.
 class AutocastScope {
  public:
-  explicit AutocastScope(bool on) : on_(on) {
+  AutocastScope(bool on, c10::DeviceType device) : on_(on), device_(device) {
     if (!on_) return;
-    prev_enabled_ = at::autocast::is_autocast_enabled(at::kCUDA);
-    prev_dtype_ = at::autocast::get_autocast_dtype(at::kCUDA);
-    at::autocast::set_autocast_enabled(at::kCUDA, true);
-    at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+    prev_enabled_ = at::autocast::is_autocast_enabled(device_);
+    prev_dtype_ = at::autocast::get_autocast_dtype(device_);
+    prev_cache_ = at::autocast::is_autocast_cache_enabled();
+    at::autocast::set_autocast_enabled(device_, true);
+    at::autocast::set_autocast_dtype(device_, at::kBFloat16);
+    at::autocast::set_autocast_cache_enabled(true);
     at::autocast::increment_nesting();
   }
   ~AutocastScope() {
     if (!on_) return;
     if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-    at::autocast::set_autocast_enabled(at::kCUDA, prev_enabled_);
-    at::autocast::set_autocast_dtype(at::kCUDA, prev_dtype_);
+    at::autocast::set_autocast_enabled(device_, prev_enabled_);
+    at::autocast::set_autocast_dtype(device_, prev_dtype_);
+    at::autocast::set_autocast_cache_enabled(prev_cache_);
   }
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
 
  private:
   bool on_;
+  c10::DeviceType device_;
   bool prev_enabled_ = false;
+  bool prev_cache_ = true;
   at::ScalarType prev_dtype_ = at::kBFloat16;
 };
+
+// The device type of a batch (its first tensor).
+c10::DeviceType BatchDevice(const Batch& b) {
+  for (const at::Tensor* t : {&b.images, &b.features, &b.inputs}) {
+    if (t->defined()) return t->device().type();
+  }
+  return c10::kCPU;
+}
 
 // I-JEPA's param groups: [a weights, b weights, a biases/1-D (no decay), b biases/1-D].
 void AddGroups(AdamW& opt, const std::vector<std::pair<std::string, NamedTensors>>& modules, bool exclude) {
@@ -252,6 +269,13 @@ Trainer::Trainer(TrainerConfig config) : config_(std::move(config)) {
     }
   }
   for (auto& g : optimizer_.groups) g.weight_decay = g.wd_exclude ? 0.0 : config_.weight_decay.At(0);
+  if (config_.dist) {
+    for (const auto& m : {config_.context, config_.target, config_.predictor, config_.model}) {
+      if (!m) continue;
+      for (const auto& [n, t] : m->NamedParameters()) sync_tensors_.push_back(t);
+      for (const auto& [n, t] : m->NamedBuffers()) sync_tensors_.push_back(t);
+    }
+  }
 }
 
 at::Tensor Trainer::JepaLoss(const Batch& batch, StepStats& stats) {
@@ -361,11 +385,15 @@ StepStats Trainer::Step(const Batch& batch) {
     g.lr = stats.lr;
     if (!g.wd_exclude) g.weight_decay = stats.weight_decay;
   }
+  if (config_.dist && !dist_synced_) {
+    config_.dist->BroadcastTensors(sync_tensors_, 0);
+    dist_synced_ = true;
+  }
   at::Tensor loss;
   try {
     {
       at::AutoGradMode grad(true);
-      AutocastScope autocast(config_.bf16);
+      AutocastScope autocast(config_.bf16, BatchDevice(batch));
       switch (config_.kind) {
         case TrainerKind::kIJepa:
         case TrainerKind::kVJepa:
@@ -386,6 +414,15 @@ StepStats Trainer::Step(const Batch& batch) {
       at::AutoGradMode grad(true);
       loss.backward();
     }
+    stats.loss = loss.item<double>();
+    stats.loss_mean = stats.loss;
+    if (config_.dist) {
+      std::vector<at::Tensor> params;
+      for (const auto& g : optimizer_.groups) params.insert(params.end(), g.params.begin(), g.params.end());
+      std::vector<double> extra{stats.loss};
+      config_.dist->AverageGradients(params, extra);
+      stats.loss_mean = extra[0];
+    }
     stats.grad_norm = ClipGradNorm(clip_a_, config_.clip_grad);
     if (!clip_b_.empty()) stats.grad_norm_predictor = ClipGradNorm(clip_b_, config_.clip_grad);
   } catch (...) {
@@ -394,7 +431,6 @@ StepStats Trainer::Step(const Batch& batch) {
   }
   optimizer_.Step();
   optimizer_.ZeroGrad();
-  stats.loss = loss.item<double>();
   if (!ema_pairs_.empty()) {
     stats.momentum = config_.momentum.At(step_);
     EmaUpdate(ema_pairs_, stats.momentum, config_.ema_formula);

@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "distributed.h"
 #include "ema.h"
 #include "module.h"
 
@@ -87,7 +88,11 @@ struct TrainerConfig {
   double recon_weight = 1.0;                // motion
   double motion_weight = 1.0;
   double smooth_weight = 0.05;
-  bool bf16 = false;                        // autocast to bfloat16 on CUDA for forward + loss
+  bool bf16 = false;                        // autocast to bfloat16 (CPU or CUDA) for forward + loss
+  // Data-parallel training: the first step broadcasts rank 0's parameters and buffers (all
+  // modules, the target encoder too); every step averages the gradients over the ranks before
+  // clipping and AdamW, so every rank applies the same update and the same EMA.
+  std::shared_ptr<DistGroup> dist;
 };
 
 struct Batch {
@@ -102,6 +107,7 @@ struct Batch {
 
 struct StepStats {
   double loss = 0;
+  double loss_mean = 0;          // the loss averaged over the ranks (= loss without `dist`)
   std::vector<double> parts;     // V-JEPA per config, H-JEPA per level, motion (recon, temporal, smooth)
   double lr = 0;
   double weight_decay = 0;
@@ -142,6 +148,8 @@ class Trainer {
   std::vector<at::Tensor> clip_a_;  // parameters clipped together (context encoder / model)
   std::vector<at::Tensor> clip_b_;  // predictor
   std::vector<std::pair<at::Tensor, at::Tensor>> ema_pairs_;
+  std::vector<at::Tensor> sync_tensors_;  // parameters and buffers of every module (dist)
+  bool dist_synced_ = false;
   int64_t step_ = 0;
   int64_t epoch_ = 0;
   std::mutex mutex_;

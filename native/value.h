@@ -20,6 +20,9 @@ inline constexpr int64_t kMaxStringBytes = int64_t{256} << 20;  // one str / byt
 inline constexpr int kMaxRank = 64;                              // tensor dimensions
 inline constexpr int64_t kMaxFileBytes = int64_t{1} << 40;       // a .pt file (1 TiB)
 inline constexpr int64_t kMaxPickleBytes = int64_t{1} << 30;     // its data.pkl record (1 GiB)
+inline constexpr int64_t kMaxZipDirectoryBytes = int64_t{256} << 20;  // a zip's central directory
+inline constexpr int64_t kMaxDeflatedRecordBytes = int64_t{16} << 20; // a compressed record, inflated
+inline constexpr int kMaxIntBytes = 255;                         // an int written (LONG1)
 
 enum class Kind : uint8_t {
   kNone,

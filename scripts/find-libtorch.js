@@ -29,6 +29,17 @@ function libtorchVersion(dir) {
   return null;
 }
 
+/**
+ * Whether a libtorch lib folder uses the C++11 std::string ABI (`_GLIBCXX_USE_CXX11_ABI=1`, every
+ * PyTorch 2.x wheel for Linux since 2.7): its libc10 then names `std::__cxx11` types. null when
+ * there is no libc10.so to look at.
+ */
+function cxx11Abi(libDir) {
+  const lib = path.join(libDir, 'libc10.so');
+  if (!fs.existsSync(lib)) return null;
+  return fs.readFileSync(lib).includes('St7__cxx11');
+}
+
 /** Describes a libtorch folder, or returns a reason why it is not one. */
 function inspectLibtorch(dir) {
   const abs = path.resolve(dir);
@@ -52,13 +63,14 @@ function inspectLibtorch(dir) {
   };
 }
 
-/** Asks a Python interpreter where its torch package is; null when it has none. */
+/**
+ * Asks a Python interpreter where its torch package is, without importing torch (importing it
+ * takes seconds; finding it takes milliseconds); null when it has none.
+ */
 function torchOfPython(python) {
-  const r = spawnSync(python, ['-c', 'import os, torch; print(os.path.dirname(torch.__file__))'], {
-    encoding: 'utf8',
-    timeout: 120000,
-  });
-  if (r.status !== 0 || !r.stdout) return null;
+  const code = "import importlib.util as u; s = u.find_spec('torch'); print(s.submodule_search_locations[0] if s and s.submodule_search_locations else '')";
+  const r = spawnSync(python, ['-c', code], { encoding: 'utf8', timeout: 120000 });
+  if (r.status !== 0 || !r.stdout || !r.stdout.trim()) return null;
   return r.stdout.trim().split('\n').pop();
 }
 
@@ -67,54 +79,64 @@ function localPython() {
 }
 
 /**
- * Finds libtorch. Returns {dir, libDir, cmakePrefix, version, cuda, source} or throws an Error
- * listing every way that was tried. `log` receives one line per step.
+ * The places the chain looks, in order, lazily (a Python is only asked when the earlier places
+ * gave nothing the caller wanted). Each item is {way, source, info} for a usable libtorch folder
+ * or {way, source, reason} for a place that has none.
  */
-function findLibtorch({ log = () => {} } = {}) {
-  const tried = [];
+function* libtorchCandidates() {
   const env = process.env.LIBTORCH;
   if (env) {
     const info = inspectLibtorch(env);
-    if (!info.ok) {
-      // An explicit choice that is wrong must not silently fall through to another libtorch.
-      throw new Error(
-        `LIBTORCH=${env} is not a usable libtorch folder: ${info.reason}.\n` +
-          'Point LIBTORCH at an unzipped libtorch distribution or at a torch package folder ' +
-          '(the folder of `python3 -c "import torch; print(torch.__file__)"`).',
-      );
-    }
-    log(`libtorch: using LIBTORCH=${info.dir} (${info.version || 'unknown version'})`);
-    return { ...info, source: 'LIBTORCH' };
+    yield info.ok ? { way: 'a', source: 'LIBTORCH', info } : { way: 'a', source: 'LIBTORCH', explicit: true, reason: `LIBTORCH=${env} is not a usable libtorch folder: ${info.reason}` };
+  } else {
+    yield { way: 'a', source: 'LIBTORCH', reason: 'LIBTORCH is not set' };
   }
-  tried.push('(a) LIBTORCH is not set');
 
   const python = process.env.PYTHON || 'python3';
   const pyTorch = torchOfPython(python);
   if (pyTorch) {
     const info = inspectLibtorch(pyTorch);
-    if (info.ok) {
-      log(`libtorch: using the torch package of ${python}: ${info.dir} (${info.version})`);
-      return { ...info, source: python };
-    }
-    tried.push(`(b) ${python} has torch at ${pyTorch}, but ${info.reason}`);
+    yield info.ok ? { way: 'b', source: python, info } : { way: 'b', source: python, reason: `${python} has torch at ${pyTorch}, but ${info.reason}` };
   } else {
-    tried.push(`(b) ${python} has no torch package`);
+    yield { way: 'b', source: python, reason: `${python} has no torch package` };
   }
 
   if (fs.existsSync(localPython())) {
     const localTorch = torchOfPython(localPython());
     if (localTorch) {
       const info = inspectLibtorch(localTorch);
-      if (info.ok) {
-        log(`libtorch: using the project-local install ${info.dir} (${info.version})`);
-        return { ...info, source: 'project-local' };
-      }
-      tried.push(`(c) the project-local install at ${localTorch} is incomplete: ${info.reason}`);
+      yield info.ok
+        ? { way: 'c', source: 'project-local', info }
+        : { way: 'c', source: 'project-local', reason: `the project-local install at ${localTorch} is incomplete: ${info.reason}` };
     } else {
-      tried.push(`(c) ${LOCAL_VENV} exists but has no torch package`);
+      yield { way: 'c', source: 'project-local', reason: `${LOCAL_VENV} exists but has no torch package` };
     }
   } else {
-    tried.push(`(c) there is no project-local install at ${LOCAL_VENV}`);
+    yield { way: 'c', source: 'project-local', reason: `there is no project-local install at ${LOCAL_VENV}` };
+  }
+}
+
+/**
+ * Finds libtorch. Returns {dir, libDir, cmakePrefix, version, cuda, source} or throws an Error
+ * listing every way that was tried. `log` receives one line per step.
+ */
+function findLibtorch({ log = () => {} } = {}) {
+  const tried = [];
+  for (const c of libtorchCandidates()) {
+    if (c.explicit) {
+      // An explicit choice that is wrong must not silently fall through to another libtorch.
+      throw new Error(
+        `${c.reason}.\n` +
+          'Point LIBTORCH at an unzipped libtorch distribution or at a torch package folder ' +
+          '(the folder of `python3 -c "import torch; print(torch.__file__)"`).',
+      );
+    }
+    if (c.info) {
+      const what = { a: `LIBTORCH=${c.info.dir}`, b: `the torch package of ${c.source}: ${c.info.dir}`, c: `the project-local install ${c.info.dir}` }[c.way];
+      log(`libtorch: using ${what} (${c.info.version || 'unknown version'})`);
+      return { ...c.info, source: c.source };
+    }
+    tried.push(`(${c.way}) ${c.reason}`);
   }
 
   throw new Error(
@@ -129,7 +151,7 @@ function findLibtorch({ log = () => {} } = {}) {
   );
 }
 
-module.exports = { findLibtorch, inspectLibtorch, libtorchVersion, torchOfPython, localPython, LOCAL_VENV, PINNED_TORCH, ROOT };
+module.exports = { cxx11Abi, findLibtorch, libtorchCandidates, inspectLibtorch, libtorchVersion, torchOfPython, localPython, LOCAL_VENV, PINNED_TORCH, ROOT };
 
 if (require.main === module) {
   try {

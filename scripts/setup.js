@@ -1,19 +1,34 @@
 'use strict';
-// `npm install` runs this. It does the whole set-up:
-//   1. in a development checkout (npm install run in this folder): makes sure a Python with
+// `npm install` runs this. It does the whole set-up.
+//
+// Installed as a dependency (`npm install jepa-native`), with a prebuilt binary for this platform
+// in prebuilds/ (the npm package ships one for linux-x64) and no --build-from-source: nothing is
+// compiled. It only makes sure a libtorch of the prebuild's version can be found at load time
+// (LIBTORCH, python3's torch, or else it installs the pinned CPU wheel into the package's own
+// .venv: way (c)). It compiles instead when there is no prebuild for this platform, or when the
+// libtorch found is another version (the user has one: build against it), or with
+// `--build-from-source` (npm_config_build_from_source) or JEPA_BUILD_FROM_SOURCE=1.
+//
+// In a development checkout (npm install run in this folder) it always builds from source;
+// compiling (here or as a dependency) goes:
+//   1. in a development checkout only: makes sure a Python with
 //      torch and numpy exists for the cross-language tests (python3's own, or a project-local
 //      .venv with torch==2.13.0+cpu and numpy installed by the machine's pip);
 //   2. finds libtorch (scripts/find-libtorch.js); when none is found, installs the CPU wheel
 //      into the project-local .venv (way (c));
-//   3. in a development checkout, makes sure clang with libFuzzer is there for the fuzz tests
-//      (apt-get install clang libclang-rt-14-dev when root, else a hint);
-//   4. builds the addon with cmake-js (scripts/build.js) and, in a checkout, the TypeScript.
-// Set JEPA_SKIP_PYTHON=1 to skip step 1, JEPA_SKIP_FUZZ_TOOLS=1 to skip step 3.
+//   3. builds the addon with cmake-js (scripts/build.js) and, in a checkout, the TypeScript.
+//   4. in a development checkout, makes sure ffmpeg (video decoding, jepa.video) is there:
+//      installs Debian's package with apt-get when missing and running as root, else says how;
+//   5. in a development checkout, makes sure clang with libFuzzer is there for the fuzz tests
+//      (apt-get install clang libclang-rt-14-dev when root, else a hint).
+// Set JEPA_SKIP_PYTHON=1 to skip step 1, JEPA_SKIP_FFMPEG=1 to skip step 4,
+// JEPA_SKIP_FUZZ_TOOLS=1 to skip step 5.
 
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { findLibtorch, localPython, LOCAL_VENV, PINNED_TORCH, ROOT } = require('./find-libtorch');
+const { findFittingLibtorch, howToGetLibtorch, platformMismatch, readPrebuildInfo } = require('./prebuilt');
 
 function log(line) {
   console.error(`[jepa-native] ${line}`);
@@ -26,12 +41,17 @@ function run(cmd, args, opts = {}) {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed with exit code ${r.status}`);
 }
 
-// The tests need only torch and numpy: the model fixtures are committed. Regenerating them
+// The tests need torch, numpy, safetensors and scikit-learn (its digits data set, for
+// `npm run train:digits` and its test): the model fixtures are committed. Regenerating them
 // (scripts/models/export.py) also needs timm and transformers==5.18.*: see docs/models.md.
 
 /** Whether `python` can find the modules of these pip requirements ('transformers==5.18.*' -> transformers). */
 function pythonHas(python, requirements) {
-  const modules = requirements.map((r) => r.split(/[=<>!~ ]/)[0].replace(/-/g, '_'));
+  const IMPORT_NAMES = { 'scikit-learn': 'sklearn' };
+  const modules = requirements.map((r) => {
+    const name = r.split(/[=<>!~ ]/)[0];
+    return IMPORT_NAMES[name] ?? name.replace(/-/g, '_');
+  });
   // find_spec rather than import: timm's import can fail on a torchvision built for another torch,
   // which scripts/models/export.py works around; the package is there all the same.
   const code = `import importlib.util, sys; sys.exit(0 if all(importlib.util.find_spec(m) for m in ${JSON.stringify(modules)}) else 1)`;
@@ -40,11 +60,60 @@ function pythonHas(python, requirements) {
 }
 
 /** Creates (or completes) the project-local .venv with the pinned CPU torch and the given extras. */
-function installLocal(extras) {
+function installLocal(extras, torchVersion = PINNED_TORCH) {
   if (!fs.existsSync(localPython())) run(process.env.PYTHON || 'python3', ['-m', 'venv', LOCAL_VENV]);
   const wanted = ['torch', ...extras];
   if (pythonHas(localPython(), wanted)) return;
-  run(localPython(), ['-m', 'pip', 'install', '--progress-bar', 'off', `torch==${PINNED_TORCH}`, ...extras]);
+  run(localPython(), ['-m', 'pip', 'install', '--progress-bar', 'off', `torch==${torchVersion}`, ...extras]);
+}
+
+function buildFromSourceAsked() {
+  const flag = (v) => v !== undefined && v !== '' && v !== 'false' && v !== '0';
+  return flag(process.env.npm_config_build_from_source) || flag(process.env.JEPA_BUILD_FROM_SOURCE);
+}
+
+/**
+ * A consumer install with a prebuild: returns true when the prebuild will serve (nothing to
+ * compile), false when the addon must be compiled here (the reason is logged).
+ */
+function usePrebuild() {
+  const meta = readPrebuildInfo();
+  if (!meta) {
+    log('no prebuilt binary for this platform in the package: compiling from source');
+    return false;
+  }
+  const platform = platformMismatch(meta);
+  if (platform) {
+    log(`the prebuilt binary does not fit this machine (${platform}): compiling from source`);
+    return false;
+  }
+  let fit = findFittingLibtorch(meta);
+  if (fit.libtorch) {
+    log(`using the prebuilt binary (libtorch ${meta.torchVersion}); at load time it will use libtorch ` +
+      `${fit.libtorch.version} at ${fit.libtorch.dir} (${fit.libtorch.source}); nothing to compile`);
+    return true;
+  }
+  if (fit.mismatched.length || fit.explicit) {
+    log(`the prebuilt binary needs libtorch ${meta.torchVersion}, but: ${fit.tried.join('; ')}. ` +
+      'Compiling from source against the libtorch found.');
+    return false;
+  }
+  if (process.env.JEPA_SKIP_TORCH_INSTALL === '1') {
+    log(`using the prebuilt binary; no libtorch found and JEPA_SKIP_TORCH_INSTALL=1. ${howToGetLibtorch(meta)}`);
+    return true;
+  }
+  log(`using the prebuilt binary; no libtorch found: installing torch==${meta.torchVersion} into ${LOCAL_VENV} (way (c))`);
+  try {
+    installLocal([], meta.torchVersion);
+  } catch (e) {
+    // The binary is in place; without libtorch it cannot load yet, and loading says what it needs.
+    // An install that fails here would leave nothing at all.
+    log(`installing torch failed (${e.message}). The prebuilt binary is installed but needs libtorch ${meta.torchVersion} to load. ${howToGetLibtorch(meta)}`);
+    return true;
+  }
+  fit = findFittingLibtorch(meta);
+  if (!fit.libtorch) log(`torch==${meta.torchVersion} was installed, but: ${fit.tried.join('; ')}`);
+  return true;
 }
 
 function isDevCheckout() {
@@ -53,15 +122,18 @@ function isDevCheckout() {
   return initCwd === ROOT && fs.existsSync(path.join(ROOT, 'tsconfig.json'));
 }
 
+/** What the tests need beside torch (pip names). */
+const TEST_EXTRAS = ['numpy', 'safetensors', 'scikit-learn'];
+
 function testPython() {
   if (process.env.JEPA_PYTHON) return process.env.JEPA_PYTHON;
   const python = process.env.PYTHON || 'python3';
-  if (pythonHas(python, ['torch', 'numpy', 'safetensors'])) {
-    log(`tests will use ${python} (it has torch, numpy and safetensors)`);
+  if (pythonHas(python, ['torch', ...TEST_EXTRAS])) {
+    log(`tests will use ${python} (it has torch, ${TEST_EXTRAS.join(', ')})`);
     return python;
   }
-  log(`${python} lacks torch, numpy or safetensors: installing torch==${PINNED_TORCH}, numpy and safetensors into ${LOCAL_VENV}`);
-  installLocal(['numpy', 'safetensors']);
+  log(`${python} lacks torch or one of ${TEST_EXTRAS.join(', ')}: installing torch==${PINNED_TORCH} and them into ${LOCAL_VENV}`);
+  installLocal(TEST_EXTRAS);
   return localPython();
 }
 
@@ -102,11 +174,42 @@ function fuzzTools() {
   }
 }
 
+function hasCommand(cmd) {
+  const r = spawnSync(cmd, ['-version'], { stdio: 'ignore' });
+  return !r.error && r.status === 0;
+}
+
+/** ffmpeg for jepa.video and its tests: apt-get when root, otherwise a hint (not fatal). */
+function ensureFfmpeg() {
+  const ffmpeg = process.env.FFMPEG_PATH || 'ffmpeg';
+  const ffprobe = process.env.FFPROBE_PATH || 'ffprobe';
+  if (hasCommand(ffmpeg) && hasCommand(ffprobe)) return;
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (root && hasCommand('apt-get')) {
+    log('ffmpeg is missing (jepa.video needs it): installing Debian\'s ffmpeg package');
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    try {
+      run('apt-get', ['update'], { env });
+      run('apt-get', ['install', '-y', '--no-install-recommends', 'ffmpeg'], { env });
+    } catch (e) {
+      log(`could not install ffmpeg: ${e.message}`);
+    }
+    if (hasCommand(ffmpeg) && hasCommand(ffprobe)) return;
+  }
+  log(
+    'ffmpeg / ffprobe not found: jepa.video and the video tests need them. Install ffmpeg ' +
+      '(Debian/Ubuntu: `sudo apt-get install ffmpeg`; macOS: `brew install ffmpeg`) or set FFMPEG_PATH and FFPROBE_PATH.',
+  );
+}
+
 function main() {
   const dev = isDevCheckout();
+  if (!dev && !buildFromSourceAsked() && usePrebuild()) {
+    log('set-up complete');
+    return;
+  }
   let python = null;
   if (dev && process.env.JEPA_SKIP_PYTHON !== '1') python = testPython();
-  if (dev) fuzzTools();
 
   let libtorch;
   try {
@@ -121,6 +224,9 @@ function main() {
   run(process.execPath, [path.join(__dirname, 'build.js')]);
   if (dev) run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json']);
   if (dev) run(process.execPath, [path.join(__dirname, 'write-esm.js')]);
+
+  if (dev && process.env.JEPA_SKIP_FFMPEG !== '1') ensureFfmpeg();
+  if (dev) fuzzTools();
 
   const config = { python, libtorch: libtorch.dir, torchVersion: libtorch.version };
   fs.mkdirSync(path.join(ROOT, 'build'), { recursive: true });

@@ -111,7 +111,7 @@ print(json.dumps({'meta': safe_open(sys.argv[1], 'pt').metadata(),
       };
       const cases = [
         [write('short.safetensors', good.subarray(0, 5)), 'JEPA_PT_CORRUPT', /too short/],
-        [write('huge-header.safetensors', Buffer.from([0, 0, 0, 0, 0, 0, 0, 0x10, 1, 2])), 'JEPA_PT_CORRUPT', /above the limit/],
+        [write('huge-header.safetensors', Buffer.from([0, 0, 0, 0, 0, 0, 0, 0x10, 1, 2])), 'JEPA_PT_LIMIT', /above the limit/],
         [write('truncated.safetensors', good.subarray(0, good.length - 3)), 'JEPA_PT_CORRUPT', /truncated/],
         [write('not-json.safetensors', Buffer.concat([header({}).subarray(0, 8), Buffer.from('{x')])), 'JEPA_PT_CORRUPT', /header/],
         [write('overlap.safetensors', Buffer.concat([header({ a: { dtype: 'U8', shape: [2], data_offsets: [0, 2] }, b: { dtype: 'U8', shape: [2], data_offsets: [1, 3] } }), Buffer.alloc(3)])), 'JEPA_PT_CORRUPT', /overlap or gap/],

@@ -1,89 +1,26 @@
 // Training steps from Node against the same steps in Python (scripts/reference/train_reference.py)
 // with the same TorchScript modules, inputs and masks: the losses and every updated parameter
 // (context encoder, target encoder after the EMA, predictor) within 1e-5.
-import fs from 'node:fs';
-import path from 'node:path';
 import { expect } from 'chai';
 import { after, describe, it } from 'mocha';
 import jepa from 'jepa-native';
-import { cleanup, rejection, ROOT, runPython, thrown, tmpDir } from './helpers.mjs';
-import { FIXTURES } from './model-fixtures.mjs';
+import { rejection, thrown } from './helpers.mjs';
+import {
+  build, cleanupDirs, compare, fixture, ijepaFiles, ijepaMasks, ijepaMaskTensors, nodeParams, python, randnSpec,
+  stepSpec, testSchedules, TOL, valuesSpec,
+} from './train-helpers.mjs';
 
-const fixture = (...p) => path.join(FIXTURES, ...p);
-const REFERENCE = path.join(ROOT, 'scripts', 'reference', 'train_reference.py');
-const TOL = 1e-5;
-const dirs = [];
-after(() => dirs.forEach(cleanup));
-
-/** A tensor spec both sides can build: {randn: [shape, seed]} or {values, dtype, shape}. */
-const randnSpec = (shape, seed) => ({ randn: [shape, seed] });
-function valuesSpec(t) {
-  const flat = Array.from(t.contiguous().data(), Number);
-  const nest = (shape, off) =>
-    shape.length === 1
-      ? flat.slice(off, off + shape[0])
-      : Array.from({ length: shape[0] }, (_, i) => nest(shape.slice(1), off + i * shape.slice(1).reduce((a, b) => a * b, 1)));
-  return { values: nest(t.shape, 0), dtype: t.dtype, shape: t.shape };
-}
-function build(spec) {
-  if (Array.isArray(spec)) return spec.map(build);
-  if (spec.randn) return jepa.randn(spec.randn[0], { seed: spec.randn[1] });
-  const flat = spec.values.flat(Infinity);
-  const data = spec.dtype === 'int64' ? BigInt64Array.from(flat.map(BigInt)) : Float32Array.from(flat);
-  return jepa.tensor(data, spec.shape, { dtype: spec.dtype });
-}
-
-/** Runs the Python reference on `spec` and returns its losses and parameters. */
-function python(spec) {
-  const dir = tmpDir('train-');
-  dirs.push(dir);
-  fs.writeFileSync(path.join(dir, 'spec.json'), JSON.stringify(spec));
-  runPython(fs.readFileSync(REFERENCE, 'utf8'), { args: [path.join(dir, 'spec.json'), dir] });
-  const result = JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8'));
-  const bin = fs.readFileSync(path.join(dir, 'params.bin'));
-  const params = new Map();
-  for (const [name, [offset, shape]] of Object.entries(result.tensors)) {
-    const n = shape.reduce((a, b) => a * b, 1);
-    params.set(name, new Float32Array(bin.buffer.slice(bin.byteOffset + offset, bin.byteOffset + offset + 4 * n)));
-  }
-  return { ...result, params };
-}
-
-/** Node's parameters under the same names as the reference's ("context.blocks.0...", "model...."). */
-function nodeParams(modules) {
-  const out = new Map();
-  for (const [key, m] of Object.entries(modules)) {
-    for (const [n, t] of m.namedParameters()) out.set(`${key}.${n}`, Float32Array.from(t.contiguous().data()));
-  }
-  return out;
-}
-
-function compare(node, py, { tol = TOL } = {}) {
-  expect([...node.keys()].sort()).to.deep.equal([...py.keys()].sort());
-  let worst = 0;
-  for (const [name, a] of node) {
-    const b = py.get(name);
-    let d = 0;
-    for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
-    expect(d, `${name}: max |node - python|`).to.be.at.most(tol);
-    worst = Math.max(worst, d);
-  }
-  return worst;
-}
+after(cleanupDirs);
 
 /**
  * Trains `steps` steps in Node and in Python from the same files and compares. `batches[i]` are
  * batch specs; `toBatch(tensors)` makes the Node batch of built tensors.
  */
-async function parity({ kind, files, options = {}, batches, toBatch, seeds, sync = false, before }) {
+async function parity({ kind, files, options = {}, batches, toBatch, seeds, sync = false, before, tol = TOL }) {
   const modules = {};
   for (const [key, file] of Object.entries(files)) modules[key] = await jepa.loadModule(file);
   before?.(modules);
-  const schedules = {
-    lr: jepa.ema.schedule({ kind: 'warmupCosine', start: 1e-4, peak: 1e-3, end: 1e-5, warmupSteps: 1, steps: 10 }),
-    weightDecay: jepa.ema.schedule({ kind: 'cosineWd', start: 0.04, end: 0.4, steps: 10 }),
-    momentum: jepa.ema.schedule({ kind: 'linear', start: 0.9, end: 1, steps: 10 }),
-  };
+  const schedules = testSchedules();
   const trainer = new jepa.Trainer({ kind, ...modules, ...schedules, ...options });
   const stats = [];
   for (let i = 0; i < batches.length; i++) {
@@ -96,13 +33,7 @@ async function parity({ kind, files, options = {}, batches, toBatch, seeds, sync
     files,
     threads: jepa.getNumThreads(),
     ...options,
-    steps: batches.map((batch, i) => ({
-      lr: schedules.lr.at(i),
-      wd: schedules.weightDecay.at(i),
-      momentum: schedules.momentum.at(i),
-      batch,
-      ...(seeds ? { seed: seeds[i] } : {}),
-    })),
+    steps: batches.map((batch, i) => stepSpec(schedules, i, batch, seeds ? { seed: seeds[i] } : {})),
   };
   delete spec.betas;
   if (options.betas) spec.betas = options.betas;
@@ -111,26 +42,12 @@ async function parity({ kind, files, options = {}, batches, toBatch, seeds, sync
     expect(s.step).to.equal(i);
     expect(s.lr).to.equal(schedules.lr.at(i));
     expect(s.weightDecay).to.equal(schedules.weightDecay.at(i));
-    expect(Math.abs(s.loss - py.losses[i]), `loss of step ${i}: ${s.loss} vs ${py.losses[i]}`).to.be.at.most(TOL);
-    s.parts.forEach((p, j) => expect(Math.abs(p - py.parts[i][j])).to.be.at.most(TOL));
+    expect(Math.abs(s.loss - py.losses[i]), `loss of step ${i}: ${s.loss} vs ${py.losses[i]}`).to.be.at.most(tol);
+    s.parts.forEach((p, j) => expect(Math.abs(p - py.parts[i][j])).to.be.at.most(tol));
   });
-  const worst = compare(nodeParams(trainer.modules), py.params);
+  const worst = compare(nodeParams(trainer.modules), py.params, { tol });
   if (process.env.JEPA_DEBUG) console.log(kind, "worst", worst, "loss diffs", stats.map((s, i) => s.loss - py.losses[i]));
   return { trainer, stats, py, worst, modules };
-}
-
-const ijepaFiles = {
-  context: fixture('ijepa/context_encoder.pt'),
-  target: fixture('ijepa/target_encoder.pt'),
-  predictor: fixture('ijepa/predictor.pt'),
-};
-
-function ijepaMasks(seed) {
-  const m = jepa.masks.multiblock({
-    inputSize: 32, patchSize: 8, batchSize: 2, encMaskScale: [0.85, 1], predMaskScale: [0.15, 0.3],
-    aspectRatio: [0.75, 1.5], nenc: 1, npred: 2, minKeep: 0, seed, positionSeed: seed,
-  });
-  return { context: m.context.map(valuesSpec), targets: m.targets.map(valuesSpec) };
 }
 
 describe('Trainer: one step from Node equals the same step in Python (within 1e-5)', function () {
@@ -169,6 +86,27 @@ describe('Trainer: one step from Node equals the same step in Python (within 1e-
       toBatch: (t) => ({ images: t.images, masks: { context: t.context, targets: t.targets } }),
     });
     expect(stats[0].gradNorm).to.be.greaterThan(1e-5); // it was clipped
+  });
+
+  it("bf16 autocast on CPU equals Python's torch.autocast('cpu', dtype=torch.bfloat16) (I-JEPA, two steps)", async () => {
+    // The same ops in the same order, cast to bfloat16 where autocast casts: both sides round the
+    // same way (measured: identical at equal thread counts); 1e-4 leaves room for other kernels.
+    const batches = [0, 1].map((s) => ({ images: randnSpec([2, 3, 32, 32], 80 + s), ...ijepaMasks(s + 5) }));
+    const { stats, worst } = await parity({
+      kind: 'ijepa',
+      files: ijepaFiles,
+      options: { bf16: true },
+      batches,
+      toBatch: (t) => ({ images: t.images, masks: { context: t.context, targets: t.targets } }),
+      tol: 1e-4,
+    });
+    // And bf16 really ran: the loss differs from the float32 step's.
+    const m = Object.fromEntries(Object.entries(ijepaFiles).map(([k, f]) => [k, jepa.loadModuleSync(f)]));
+    const f32 = new jepa.Trainer({ kind: 'ijepa', ...m, ...testSchedules() });
+    const b = build(batches[0]);
+    const loss32 = f32.stepSync({ images: b.images, masks: { context: b.context, targets: b.targets } }).loss;
+    expect(Math.abs(loss32 - stats[0].loss)).to.be.greaterThan(1e-6);
+    if (process.env.JEPA_DEBUG) console.log('bf16 worst', worst, 'f32 vs bf16 loss', loss32 - stats[0].loss);
   });
 
   it('V-JEPA: two mask configs, loss averaged over them', async () => {
@@ -293,8 +231,8 @@ describe('Trainer: semantics and errors', function () {
     expect(thrown(() => new jepa.Trainer({ kind: 'vl', model: m.context, lr: 1, masks: 3 })).message).to.match(
       /MaskSampler/,
     );
-    expect(thrown(() => new jepa.Trainer({ kind: 'ijepa', ...m, lr: 1, bf16: true })).message).to.equal(
-      '`options.bf16` (autocast to bfloat16) needs the modules on CUDA, they are on cpu',
+    expect(thrown(() => new jepa.Trainer({ kind: 'ijepa', ...m, lr: 1, bf16: 1 })).message).to.equal(
+      'expected `options.bf16` to be a boolean, got 1',
     );
     expect(thrown(() => new jepa.Trainer({ kind: 'ijepa', ...m, lr: { kind: 'linear', start: 1 } })).message).to.equal(
       'expected `options.lr.end` to be a finite number (the linear schedule needs it), got undefined',
@@ -323,8 +261,3 @@ describe('Trainer: semantics and errors', function () {
     expect(ok.step).to.equal(0);
   });
 });
-
-function ijepaMaskTensors() {
-  const m = ijepaMasks(0);
-  return { context: build(m.context), targets: build(m.targets) };
-}

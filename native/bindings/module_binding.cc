@@ -381,6 +381,7 @@ void ModuleHandle::Init(Napi::Env env, Napi::Object exports) {
                                         InstanceMethod("arguments", &ModuleHandle::Arguments),
                                         InstanceMethod("namedParameters", &ModuleHandle::NamedParameters),
                                         InstanceMethod("namedBuffers", &ModuleHandle::NamedBuffers),
+                                        InstanceMethod("loadStateDict", &ModuleHandle::LoadStateDict),
                                         InstanceMethod("train", &ModuleHandle::Train),
                                         InstanceMethod("isTraining", &ModuleHandle::IsTraining),
                                         InstanceMethod("to", &ModuleHandle::To),
@@ -516,6 +517,29 @@ Napi::Value ModuleHandle::NamedParameters(const Napi::CallbackInfo& info) {
 
 Napi::Value ModuleHandle::NamedBuffers(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), [&]() -> Napi::Value { return NamedTensors(info.Env(), Live().NamedBuffers()); });
+}
+
+// loadStateDict([[name, tensor], ...], strict) -> {missing: [...], unexpected: [...]}
+Napi::Value ModuleHandle::LoadStateDict(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, [&]() -> Napi::Value {
+    std::vector<std::pair<std::string, at::Tensor>> entries;
+    Napi::Array arr = info[0].As<Napi::Array>();
+    for (uint32_t i = 0; i < arr.Length(); ++i) {
+      Napi::Array pair = arr.Get(i).As<Napi::Array>();
+      entries.emplace_back(ToString(pair.Get(0u), "name"), TensorHandle::Get(pair.Get(1u), "state dict value"));
+    }
+    ScriptModule::LoadResult r = Live().LoadStateDict(entries, info[1].ToBoolean().Value());
+    auto list = [&](const std::vector<std::string>& v) {
+      Napi::Array a = Napi::Array::New(env, v.size());
+      for (size_t i = 0; i < v.size(); ++i) a.Set(static_cast<uint32_t>(i), v[i]);
+      return a;
+    };
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("missing", list(r.missing));
+    o.Set("unexpected", list(r.unexpected));
+    return o;
+  });
 }
 
 Napi::Value ModuleHandle::Train(const Napi::CallbackInfo& info) {

@@ -12,6 +12,7 @@
 #include "async.h"
 #include "bindings/tensor_binding.h"
 #include "common.h"
+#include "file_io.h"
 #include "pickle_reader.h"
 #include "pt_file.h"
 #include "tensor.h"
@@ -263,7 +264,8 @@ class ToJs {
 
   Napi::Value Convert(const Value* v, int depth) {
     if (depth > pt::kMaxDepth) {
-      throw Error(code::kPtLimit, "the value is nested deeper than " + std::to_string(pt::kMaxDepth) + " levels");
+      throw Error(code::kPtLimit, "the value is nested deeper than " + std::to_string(pt::kMaxDepth) +
+                                      " levels (jepa.limits.maxDepth)");
     }
     switch (v->kind) {
       case Kind::kNone: return env_.Null();
@@ -403,7 +405,7 @@ class FromJs {
   Value* Convert(const Napi::Value& v, int depth) {
     if (depth > pt::kMaxDepth) {
       throw Error(code::kPtLimit, "the value is nested deeper than " + std::to_string(pt::kMaxDepth) +
-                                      " levels (or holds a cycle through a tuple or Size)");
+                                      " levels (jepa.limits.maxDepth), or holds a cycle through a tuple or Size");
     }
     switch (v.Type()) {
       case napi_null: return doc_.New(Kind::kNone);
@@ -728,7 +730,10 @@ struct Entry {
 
 void CollectEntries(const Value* v, std::vector<const Value*>& keys, std::vector<size_t>& indices,
                     std::unordered_set<const Value*>& seen, std::vector<Entry>& out, int depth) {
-  if (depth > pt::kMaxDepth) throw Error(code::kPtLimit, "the value is nested deeper than " + std::to_string(pt::kMaxDepth) + " levels");
+  if (depth > pt::kMaxDepth) {
+    throw Error(code::kPtLimit, "the value is nested deeper than " + std::to_string(pt::kMaxDepth) +
+                                    " levels (jepa.limits.maxDepth)");
+  }
   if (v->kind == Kind::kTensor) {
     out.push_back(Entry{keys, indices, v});
     return;
@@ -958,7 +963,24 @@ Napi::Value OpenAsync(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+// The documented limits of the readers and writers (native/value.h), for `jepa.limits`.
+Napi::Object Limits(Napi::Env env) {
+  Napi::Object o = Napi::Object::New(env);
+  auto set = [&](const char* name, int64_t v) { o.Set(name, Napi::Number::New(env, static_cast<double>(v))); };
+  set("maxDepth", pt::kMaxDepth);
+  set("maxStringBytes", pt::kMaxStringBytes);
+  set("maxRank", pt::kMaxRank);
+  set("maxFileBytes", pt::kMaxFileBytes);
+  set("maxPickleBytes", pt::kMaxPickleBytes);
+  set("maxZipDirectoryBytes", pt::kMaxZipDirectoryBytes);
+  set("maxDeflatedRecordBytes", pt::kMaxDeflatedRecordBytes);
+  set("maxIntBytes", pt::kMaxIntBytes);
+  set("staleTempSeconds", files::kStaleTempSeconds);
+  return o;
+}
+
 void PtBindingInit(Napi::Env env, Napi::Object exports) {
+  exports.Set("limits", Limits(env));
   exports.Set("ptInit", Napi::Function::New(env, PtInit));
   exports.Set("ptLoadSync", Napi::Function::New(env, LoadSync));
   exports.Set("ptLoad", Napi::Function::New(env, LoadAsync));

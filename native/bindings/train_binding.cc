@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "async.h"
+#include "bindings/distributed_binding.h"
 #include "bindings/module_binding.h"
 #include "bindings/tensor_binding.h"
 #include "common.h"
@@ -278,6 +279,7 @@ class TrainerHandle : public Napi::ObjectWrap<TrainerHandle> {
       c.motion_weight = NumberOr(o, "motionWeight", 1.0);
       c.smooth_weight = NumberOr(o, "smoothWeight", 0.05);
       c.bf16 = o.Get("bf16").ToBoolean().Value();
+      if (!o.Get("dist").IsUndefined() && !o.Get("dist").IsNull()) c.dist = DistGroupFromJs(o.Get("dist"), "dist");
       auto trainer = std::make_shared<Trainer>(std::move(c));
       Napi::Object obj = GetAddonData(env).trainer_ctor.New({});
       Unwrap(obj)->trainer_ = std::move(trainer);
@@ -313,6 +315,7 @@ class TrainerHandle : public Napi::ObjectWrap<TrainerHandle> {
   static Napi::Value StatsToJs(Napi::Env env, const StepStats& s) {
     Napi::Object o = Napi::Object::New(env);
     o.Set("loss", s.loss);
+    o.Set("lossMean", s.loss_mean);
     Napi::Array parts = Napi::Array::New(env, s.parts.size());
     for (size_t i = 0; i < s.parts.size(); ++i) parts.Set(static_cast<uint32_t>(i), s.parts[i]);
     o.Set("parts", parts);

@@ -10,6 +10,12 @@ given by the caller (the schedules are tested on their own).
     python train_reference.py SPEC.json OUT_DIR
 
 SPEC: {"kind", "files": {...}, "steps": [{"lr", "wd", "momentum", "seed", "batch": {...}}], options...}
+Options beyond the trainer's: "bf16" (forward and loss under torch.autocast(device, bfloat16)),
+"eager" ({"context": [factory, kwargs], ...}: build the reference models of scripts/models/ijepa.py
+and load the TorchScript files' state_dicts into them with load_state_dict), "resume" (a
+checkpoint to load with torch.load(weights_only=True) before the first step: the models'
+load_state_dict, AdamW's load_state_dict), "save" ({"path", "after"}: write an I-JEPA-layout
+checkpoint with torch.save after step `after`).
 OUT_DIR/result.json: {"losses": [...], "parts": [[...]], "tensors": {name: [offset, shape]}} and
 OUT_DIR/params.bin: every parameter after the last step (float32, little endian).
 """
@@ -20,6 +26,8 @@ import time
 
 import torch
 import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def apply_masks(x, masks):
@@ -68,10 +76,23 @@ class Reference:
         self.weights = (spec.get("reconWeight", 1.0), spec.get("motionWeight", 1.0), spec.get("smoothWeight", 0.05))
         betas = tuple(spec.get("betas", (0.9, 0.999)))
         eps = spec.get("eps", 1e-8)
+        self.bf16 = spec.get("bf16", False)
+        self.lr = 0.0
+        eager = spec.get("eager")
         if self.kind in ("ijepa", "vjepa"):
-            self.context = torch.jit.load(files["context"])
-            self.target = torch.jit.load(files["target"])
-            self.predictor = torch.jit.load(files["predictor"])
+            if eager:
+                sys.path.insert(0, os.path.join(HERE, "..", "models"))
+                import ijepa
+                def build(key):
+                    factory, kwargs = eager[key]
+                    m = getattr(ijepa, factory)(**kwargs)
+                    m.load_state_dict(torch.jit.load(files[key]).state_dict())
+                    return m
+                self.context, self.target, self.predictor = build("context"), build("target"), build("predictor")
+            else:
+                self.context = torch.jit.load(files["context"])
+                self.target = torch.jit.load(files["target"])
+                self.predictor = torch.jit.load(files["predictor"])
             for m in (self.context, self.target, self.predictor):
                 m.train()
             named = [("context.", list(self.context.named_parameters())),
@@ -144,6 +165,7 @@ class Reference:
         return 1 - torch.cosine_similarity(pred, batch["targets"], dim=-1).mean(), parts
 
     def step(self, lr, wd, momentum):
+        self.lr = lr
         for g in self.opt.param_groups:
             g["lr"] = lr
             if not g.get("WD_exclude", False):
@@ -151,7 +173,9 @@ class Reference:
 
     def run(self, lr, wd, momentum, batch):
         self.step(lr, wd, momentum)
-        loss, parts = self.loss(batch)
+        device = next(iter(self.modules.values())).parameters().__next__().device.type
+        with torch.autocast(device, dtype=torch.bfloat16, enabled=self.bf16):
+            loss, parts = self.loss(batch)
         loss.backward()
         norms = [clip(s, self.clip) for s in self.clip_sets]
         self.opt.step()
@@ -167,6 +191,30 @@ class Reference:
                 torch._foreach_mul_(params_k, momentum)
                 torch._foreach_add_(params_k, params_q, alpha=1 - momentum)
         return float(loss), parts, norms
+
+    def checkpoint(self, epoch, loss, batch_size, step):
+        """I-JEPA's save_checkpoint layout (src/train.py), plus the step; 'model' for one-module kinds."""
+        out = {}
+        if self.kind in ("ijepa", "vjepa"):
+            out["encoder"] = self.context.state_dict()
+            out["predictor"] = self.predictor.state_dict()
+            out["target_encoder"] = self.target.state_dict()
+        else:
+            out["model"] = self.model.state_dict()
+        out.update({"opt": self.opt.state_dict(), "scaler": None, "epoch": epoch, "loss": loss,
+                    "batch_size": batch_size, "world_size": 1, "lr": self.lr, "step": step})
+        return out
+
+    def resume(self, path):
+        """Loads a checkpoint as I-JEPA's load_checkpoint does (weights_only=True, the default)."""
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        if self.kind in ("ijepa", "vjepa"):
+            for key, m in (("encoder", self.context), ("predictor", self.predictor), ("target_encoder", self.target)):
+                m.load_state_dict(ckpt[key])
+        else:
+            self.model.load_state_dict(ckpt["model"])
+        self.opt.load_state_dict(ckpt["opt"])
+        return ckpt
 
     def named_tensors(self):
         out = []
@@ -193,7 +241,13 @@ def main():
     torch.set_num_threads(spec.get("threads", 1))
     ref = Reference(spec)
     losses, parts, norms, times = [], [], [], []
-    for s in spec["steps"]:
+    resumed = None
+    if spec.get("resume"):
+        ckpt = ref.resume(spec["resume"])
+        resumed = {"epoch": ckpt["epoch"], "step": ckpt.get("step"), "loss": ckpt["loss"], "lr": ckpt["lr"],
+                   "batch_size": ckpt["batch_size"], "keys": sorted(ckpt.keys())}
+    save = spec.get("save")
+    for i, s in enumerate(spec["steps"]):
         batch = make_batch(s["batch"])
         if "seed" in s:
             torch.manual_seed(s["seed"])
@@ -203,6 +257,9 @@ def main():
         losses.append(loss)
         parts.append(p)
         norms.append(n)
+        if save and save["after"] == i:
+            b = next(v for v in batch.values() if torch.is_tensor(v))
+            torch.save(ref.checkpoint(save.get("epoch", 0), loss, len(b), i + 1), save["path"])
     index = {}
     blob = bytearray()
     for name, p in ref.named_tensors():
@@ -212,7 +269,8 @@ def main():
     with open(os.path.join(out_dir, "params.bin"), "wb") as f:
         f.write(blob)
     with open(os.path.join(out_dir, "result.json"), "w") as f:
-        json.dump({"losses": losses, "parts": parts, "norms": norms, "ms": times, "tensors": index}, f)
+        json.dump({"losses": losses, "parts": parts, "norms": norms, "ms": times, "tensors": index,
+                   "resumed": resumed}, f)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,10 @@ const moved: Promise<Tensor> = t.toAsync('float64');
 const mem: { tensors: number; bytes: number } = jepa.memory();
 const ok: boolean = jepa.cuda.isAvailable();
 const code: string = ErrorCode.DISPOSED;
+const maxRank: number = jepa.limits.maxRank;
+const limits: jepa.Limits = jepa.limits;
+// @ts-expect-error: the limits are read-only
+jepa.limits.maxRank = 128;
 t.reshape(4).view([2, -1]).permute(1, 0).contiguous().clone().fill_(1).dispose();
 jepa.randn([2], { seed: 1n });
 
@@ -25,6 +29,67 @@ const ctx: Tensor[] = m.context;
 // @ts-expect-error: batchSize is required
 jepa.masks.multiblock({});
 
+const info: jepa.AddonInfo = jepa.addonInfo();
+const kind: 'prebuilt' | 'source' = info.kind;
+const libtorchVersion: string | null = info.libtorch.version;
+const notFound: 'JEPA_LIBTORCH_NOT_FOUND' = ErrorCode.LIBTORCH_NOT_FOUND;
+// @ts-expect-error: kind is one of two strings
+const wrongKind: 'cpu' = info.kind;
+// images and videos
+const img: Promise<Tensor> = jepa.image.load('a.jpg', { size: [224, 320], mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], fit: 'fill' });
+const imgs: Promise<Tensor> = jepa.image.load([Buffer.from([]), new URL('file:///a.png')]);
+const clip: Promise<Tensor> = jepa.video.frames(['a.mp4'], { numFrames: 16, size: 224 });
+const vinfo: Promise<jepa.VideoInfo> = jepa.video.probe('a.mp4');
+const idx: number[] = jepa.video.sampleIndices(100, 16);
+// @ts-expect-error: fit is cover or fill
+jepa.image.load('a.jpg', { fit: 'contain' });
+// @ts-expect-error: videos are files, not buffers
+jepa.video.frames(Buffer.from([]));
+// distributed
+const pg: Promise<jepa.distributed.ProcessGroup> = jepa.distributed.init({ backend: 'gloo', timeout: 5000 });
+const summed: Promise<Tensor> = jepa.distributed.allReduce(t, 'avg');
+const gathered: Tensor[] = jepa.distributed.allGatherSync(t);
+const rankNow: number = jepa.distributed.rank + jepa.distributed.worldSize + jepa.distributed.localRank;
+const shard: string[] = jepa.distributed.shardFiles(['a.png', 'b.png'], 0, 2);
+const launched: Promise<jepa.LaunchResult> = jepa.distributed.launch({ nproc: 2, script: 'train.js', args: ['--epochs', '1'] });
+const opts: jepa.InitOptions = { masterAddr: '10.0.0.1', masterPort: 29500, rank: 0, worldSize: 4 };
+const wrote: Promise<boolean> = jepa.distributed.save('ckpt.pt', { step: 1 });
+const seed: number = jepa.distributed.deriveSeed(0, 1, 2);
+void jepa.distributed.barrier().then(() => jepa.distributed.destroy());
+// @ts-expect-error: no such reduce op
+jepa.distributed.allReduce(t, 'mean');
+// @ts-expect-error: no such backend
+jepa.distributed.init({ backend: 'mpi' });
+// EMA, schedules, training, checkpoints
+declare const enc: jepa.Module;
+declare const tgt: jepa.Module;
+declare const pred: jepa.Module;
+const emaDone: Promise<jepa.EmaStats> = jepa.ema.update(tgt, enc, 0.996, { formula: 'loop', buffers: false });
+const emaSync: number = jepa.ema.updateSync([t], [t.clone()], 0.9).elements;
+const mom: number = jepa.ema.schedule({ kind: 'cosine', start: 0.996, end: 1, steps: 100 }).at(3);
+const trainer = new jepa.Trainer({
+  kind: 'ijepa', context: enc, target: tgt, predictor: pred, lr: { kind: 'warmupCosine', start: 1e-4, peak: 1e-3, end: 1e-6, warmupSteps: 10, steps: 100 },
+  weightDecay: 0.04, momentum: { kind: 'linear', start: 0.996, end: 1, steps: 100 }, bf16: true, clipGrad: 1,
+});
+const stepped: Promise<jepa.StepStats> = trainer.step({ images: t, masks: { context: ctx, targets: m.targets } });
+const lossNow: number = trainer.stepSync({ images: t, masks: m }).loss;
+const savedCkpt: Promise<void> = trainer.save('ckpt.pt', { epoch: 1, batchSize: 64 });
+trainer.saveSync(new URL('file:///tmp/ckpt.pt'));
+const resumed: Promise<{ step: number; epoch: number }> = trainer.load('ckpt.pt');
+const resumedSync: number = trainer.loadSync('ckpt.pt').step;
+const ckptValue: Record<string, unknown> = trainer.stateDict({ loss: 0.5 });
+trainer.loadStateDict(ckptValue);
+const sd: Map<string, Tensor> = enc.stateDict();
+const loadedSd: { missingKeys: string[]; unexpectedKeys: string[] } = enc.loadStateDict(sd, { strict: false });
+enc.loadStateDict({ 'norm.weight': t });
+const ckptCode: string = ErrorCode.CHECKPOINT_INVALID;
+// @ts-expect-error: unknown trainer kind
+new jepa.Trainer({ kind: 'simclr', lr: 1 });
+// @ts-expect-error: epoch is a number
+trainer.save('x.pt', { epoch: '1' });
+// @ts-expect-error: strict is a boolean
+enc.loadStateDict(sd, { strict: 'yes' });
+
 // @ts-expect-error: unknown dtype
 zeros([2], { dtype: 'float8' });
 // @ts-expect-error: device must be cpu, cuda or cuda:N
@@ -32,4 +97,4 @@ zeros([2], { device: 'gpu' });
 // @ts-expect-error: shape is an array
 zeros(3);
 
-void [shape, dtype, data, i64, bits, moved, mem, ok, code, loaded, saved, mod, ctx];
+void [shape, dtype, data, i64, bits, moved, mem, ok, code, loaded, saved, mod, ctx, kind, libtorchVersion, notFound, wrongKind, img, imgs, clip, vinfo, idx, maxRank, limits, pg, summed, gathered, rankNow, shard, launched, opts, wrote, seed, emaDone, emaSync, mom, stepped, lossNow, savedCkpt, resumed, resumedSync, loadedSd, ckptCode];
