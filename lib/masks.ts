@@ -25,6 +25,7 @@ import {
   type MultiblockOptions,
   type NativeCommon,
   type RandomTubeOptions,
+  type Seed,
 } from './masks-options';
 import { nativeOf, wrap, type Tensor } from './tensor';
 import { checkOptions, show } from './validate';
@@ -285,6 +286,7 @@ export type SamplerOptions = {
 export class MaskSampler<K extends MaskKind = MaskKind> {
   readonly kind: K;
   #options: NativeCommon & { seed?: bigint };
+  #given: SamplerOptions[K];
   #seed: bigint;
   #state: Uint32Array | null = null;
   #pending = 0;
@@ -297,7 +299,23 @@ export class MaskSampler<K extends MaskKind = MaskKind> {
     else
       throw invalidArgument(`expected \`kind\` to be 'multiblock', 'multiblock3d' or 'randomTube', got ${show(kind)}`);
     this.kind = kind;
+    this.#given = options;
     this.#seed = this.#options.seed ?? 0n;
+  }
+
+  /** The seed of the block positions' generator (`positionSeed`). */
+  get positionSeed(): bigint {
+    return (this.#options as { positionSeed: bigint }).positionSeed;
+  }
+
+  /**
+   * A new sampler with the same options and step counter whose block positions come from a
+   * fresh generator seeded with `positionSeed`. A data-parallel `jepa.Trainer` uses it to give
+   * each rank its own masks (`jepa.distributed.deriveSeed(positionSeed, rank)`).
+   */
+  withPositionSeed(positionSeed: Seed): MaskSampler<K> {
+    const step = this.kind === 'randomTube' ? {} : { seed: this.#seed };
+    return new MaskSampler(this.kind, { ...this.#given, ...step, positionSeed } as SamplerOptions[K]);
   }
 
   /** The step counter the next batch will use (randomTube: counts batches). */

@@ -17,7 +17,7 @@
  */
 import { native } from './binding';
 import { applyCheckpoint, buildCheckpoint, checkSaveOptions } from './checkpoint';
-import { group as defaultGroup, ProcessGroup, save as distributedSave } from './distributed';
+import { deriveSeed, group as defaultGroup, ProcessGroup, save as distributedSave } from './distributed';
 import { schedule, toScheduleOptions, type ScheduleLike } from './ema';
 import { ErrorCode, invalidArgument, JepaError, withCallerStack } from './errors';
 import { load as loadPt, loadSync as loadPtSync, save as savePt, saveSync as savePtSync } from './io';
@@ -89,7 +89,8 @@ export interface TrainerOptions {
    * `jepa.distributed.init`): the first step copies rank 0's parameters and buffers (every module,
    * the target encoder too) to every rank; each step averages the gradients over the ranks before
    * clipping and AdamW, so every rank makes the same update and the same EMA. Each rank passes its
-   * own part of the global batch (and its own masks: see `jepa.distributed.deriveSeed`).
+   * own part of the global batch; a sampler given as `masks` is re-seeded per rank (block
+   * positions from `jepa.distributed.deriveSeed(positionSeed, rank)`, see {@link Trainer.sampler}).
    */
   distributed?: ProcessGroup | boolean;
 }
@@ -206,6 +207,14 @@ export class Trainer {
   readonly modules: Readonly<Record<string, Module>>;
   #native: NativeTrainer;
   #sampler: MaskSampler | undefined;
+
+  /**
+   * The sampler that draws the masks of batches that bring none (`options.masks`; on a
+   * data-parallel trainer, a copy whose block positions are seeded for this rank).
+   */
+  get sampler(): MaskSampler | undefined {
+    return this.#sampler;
+  }
   #tail: Promise<unknown> = Promise.resolve();
   #pending = 0;
   #schedules: Record<'lr' | 'weightDecay' | 'momentum', ReturnType<typeof toScheduleOptions>>;
@@ -284,6 +293,12 @@ export class Trainer {
       throw invalidArgument(`expected \`options.distributed\` to be a boolean or a ProcessGroup, got ${show(o.distributed)}`);
     }
     this.distributed = dist ?? null;
+    // Data-parallel: each rank draws its own masks, from deriveSeed(positionSeed, rank) and then
+    // the step (the generator advances one batch per step); block sizes follow the shared step
+    // counter, as in the reference collators.
+    if (dist && this.#sampler) {
+      this.#sampler = this.#sampler.withPositionSeed(deriveSeed(this.#sampler.positionSeed, dist.rank));
+    }
     this.modules = Object.freeze(modules);
     const raw: Record<string, unknown> = {
       kind,

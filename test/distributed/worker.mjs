@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import jepa from 'jepa-native';
+import { SAMPLER } from './sampler.mjs';
 
 const [mode, outDir, rawOpts = '{}'] = process.argv.slice(2);
 const opts = JSON.parse(rawOpts);
@@ -71,6 +72,10 @@ async function train({ B, steps, single, clipGrad = null }) {
     const ckpt = path.join(outDir, 'trainer-checkpoint.pt');
     await trainer.save(ckpt, { epoch: rank });
     checkpoint.trainerFile = fs.existsSync(ckpt);
+    // A sampler handed to a data-parallel trainer is re-seeded for the rank.
+    const sampler = new jepa.masks.MaskSampler('multiblock', SAMPLER);
+    const dp = new jepa.Trainer({ kind: 'ijepa', context, target, predictor, distributed: true, lr: 1e-3, masks: sampler });
+    checkpoint.sampler = { positionSeed: String(dp.sampler.positionSeed), context: Array.from(dp.sampler.next().context[0].data(), Number) };
     await jepa.distributed.destroy();
   }
   return { rank, worldSize, stats, params, checkpoint };
