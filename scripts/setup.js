@@ -185,7 +185,8 @@ function ensureFfmpeg() {
   const ffprobe = process.env.FFPROBE_PATH || 'ffprobe';
   if (hasCommand(ffmpeg) && hasCommand(ffprobe)) return;
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
-  if (root && hasCommand('apt-get')) {
+  const apt = spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status === 0;
+  if (root && apt) {
     log('ffmpeg is missing (jepa.video needs it): installing Debian\'s ffmpeg package');
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     try {
