@@ -31,3 +31,14 @@ export function machine() {
 export function fmt(us) {
   return us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(2)} µs`;
 }
+
+/** The parameter shapes of a ViT-B/16 (I-JEPA's encoder at 224 px): 86 M parameters. */
+export function vitBShapes() {
+  const d = 768;
+  const shapes = [[d, 3, 16, 16], [d], [1, 196, d]];
+  for (let i = 0; i < 12; i++) {
+    shapes.push([d], [d], [3 * d, d], [3 * d], [d, d], [d], [d], [d], [4 * d, d], [4 * d], [d, 4 * d], [d]);
+  }
+  shapes.push([d], [d]);
+  return shapes;
+}

@@ -8,7 +8,7 @@
 // fraction is EMA GB/s over memcpy GB/s (1.0 = as fast as the memory allows).
 // Options: --reps N (default 15), --threads N (default: libtorch's).
 import jepa from 'jepa-native';
-import { machine, python } from './common.mjs';
+import { machine, python, vitBShapes } from './common.mjs';
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -19,15 +19,6 @@ if (process.argv.includes('--threads')) jepa.setNumThreads(arg('threads', 2));
 const THREADS = jepa.getNumThreads();
 const M = 0.9961234567;
 
-function vitBShapes() {
-  const d = 768;
-  const shapes = [[d, 3, 16, 16], [d], [1, 196, d]];
-  for (let i = 0; i < 12; i++) {
-    shapes.push([d], [d], [3 * d, d], [3 * d], [d, d], [d], [d], [d], [4 * d, d], [4 * d], [d, 4 * d], [d]);
-  }
-  shapes.push([d], [d]);
-  return shapes;
-}
 const shapes = vitBShapes();
 const N = shapes.reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];

@@ -7,20 +7,10 @@ import { expect } from 'chai';
 import { before, describe, it } from 'mocha';
 import jepa from 'jepa-native';
 import { pythonJson, rejection, thrown } from './helpers.mjs';
+import { vitBShapes } from '../bench/common.mjs';
 import { FIXTURES } from './model-fixtures.mjs';
 
 const fixture = (...p) => path.join(FIXTURES, ...p);
-
-/** The parameter shapes of a ViT-B/16 (I-JEPA's encoder at 224 px): 86 M parameters. */
-export function vitBShapes() {
-  const d = 768;
-  const shapes = [[d, 3, 16, 16], [d], [1, 196, d]];
-  for (let i = 0; i < 12; i++) {
-    shapes.push([d], [d], [3 * d, d], [3 * d], [d, d], [d], [d], [d], [4 * d, d], [4 * d], [d, 4 * d], [d]);
-  }
-  shapes.push([d], [d]);
-  return shapes;
-}
 
 const bytesOf = (t) => {
   const a = t.data();
