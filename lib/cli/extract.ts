@@ -249,7 +249,8 @@ export async function extract(modelPath: string, inputDir: string, outputDir: st
 
   // Inputs: this rank's share (sorted, round-robin: jepa.distributed.shardFiles), minus what is already written.
   const all = listInputs(inputDir, outputDir);
-  const mine = all.filter((_, i) => i % worldSize === rank);
+  const share = new Set(distributed.shardFiles(all.map((x) => x.rel), rank, worldSize));
+  const mine = all.filter((x) => share.has(x.rel));
   const summary: ExtractSummary = { inputs: mine.length, written: 0, alreadyDone: 0, failed: [], outputs: [], rank, worldSize };
   const seen = new Map<string, string>();
   const todo: Item[] = [];

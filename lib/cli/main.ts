@@ -118,7 +118,7 @@ function registerExtract(program: Command, ctx: Context): void {
     .option('--dtype <dtype>', 'dtype of the features written', 'float16')
     .option('--input-key <key>', 'feature-file inputs: the key of the tensor (default features, feature, or the only tensor)')
     .option('--overwrite', 'recompute outputs that already exist')
-    .option('--rank <r>', 'this process takes every world-size-th input from r (default $RANK or 0)', nonNegativeInt)
+    .option('--rank <r>', 'this process takes its share of the inputs (sorted, every world-size-th from r: jepa.distributed.shardFiles; default $RANK or 0)', nonNegativeInt)
     .option('--world-size <w>', 'number of processes sharing the inputs (default $WORLD_SIZE or 1)', positiveInt)
     .option('--progress', 'draw the progress bar even when stderr is not a terminal')
     .option('--no-progress', 'no progress bar')
