@@ -155,28 +155,34 @@ function canFuzz(cxx) {
  */
 function fuzzTools() {
   if (process.env.JEPA_SKIP_FUZZ_TOOLS === '1') return;
-  const clang = ['clang++', 'clang++-14'].find((c) => spawnSync(c, ['--version'], { stdio: 'ignore' }).status === 0);
+  const clang = ['clang++', 'clang++-14'].find((c) => hasCommand(c, '--version'));
   if (clang && canFuzz(clang)) return;
   const packages = ['clang', 'libclang-rt-14-dev'];
-  const root = typeof process.getuid === 'function' && process.getuid() === 0;
-  const apt = spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status === 0;
-  if (!root || !apt) {
-    log(`clang with libFuzzer not found: the fuzz tests will be skipped. Install it with: apt-get install ${packages.join(' ')}`);
-    return;
-  }
-  log(`installing clang and libFuzzer for the fuzz tests (apt-get install ${packages.join(' ')})`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () =>
-    spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...packages], { stdio: 'inherit', env }).status === 0;
-  if (!install()) {
-    spawnSync('apt-get', ['update'], { stdio: 'inherit', env });
-    if (!install()) log(`apt-get could not install ${packages.join(' ')}: the fuzz tests will fail under CI=true`);
+  if (!aptInstall(packages, 'clang and libFuzzer for the fuzz tests')) {
+    log(`clang with libFuzzer not found: the fuzz tests will be skipped (and fail under CI=true). Install it with: apt-get install ${packages.join(' ')}`);
   }
 }
 
-function hasCommand(cmd) {
-  const r = spawnSync(cmd, ['-version'], { stdio: 'ignore' });
+/** Whether `cmd flag` runs and exits 0 (ffmpeg takes -version, apt-get and clang --version). */
+function hasCommand(cmd, flag = '-version') {
+  const r = spawnSync(cmd, [flag], { stdio: 'ignore' });
   return !r.error && r.status === 0;
+}
+
+/**
+ * Installs Debian packages with apt-get (updating the package lists if the first try fails) when
+ * running as root with apt; false when it could not (not root, no apt, or apt-get failed).
+ */
+function aptInstall(packages, why) {
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!root || !hasCommand('apt-get', '--version')) return false;
+  log(`installing ${why} (apt-get install ${packages.join(' ')})`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = () =>
+    spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...packages], { stdio: 'inherit', env }).status === 0;
+  if (install()) return true;
+  spawnSync('apt-get', ['update'], { stdio: 'inherit', env });
+  return install();
 }
 
 /** ffmpeg for jepa.video and its tests: apt-get when root, otherwise a hint (not fatal). */
@@ -184,19 +190,7 @@ function ensureFfmpeg() {
   const ffmpeg = process.env.FFMPEG_PATH || 'ffmpeg';
   const ffprobe = process.env.FFPROBE_PATH || 'ffprobe';
   if (hasCommand(ffmpeg) && hasCommand(ffprobe)) return;
-  const root = typeof process.getuid === 'function' && process.getuid() === 0;
-  const apt = spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status === 0;
-  if (root && apt) {
-    log('ffmpeg is missing (jepa.video needs it): installing Debian\'s ffmpeg package');
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    try {
-      run('apt-get', ['update'], { env });
-      run('apt-get', ['install', '-y', '--no-install-recommends', 'ffmpeg'], { env });
-    } catch (e) {
-      log(`could not install ffmpeg: ${e.message}`);
-    }
-    if (hasCommand(ffmpeg) && hasCommand(ffprobe)) return;
-  }
+  if (aptInstall(['ffmpeg'], "Debian's ffmpeg (jepa.video needs it)") && hasCommand(ffmpeg) && hasCommand(ffprobe)) return;
   log(
     'ffmpeg / ffprobe not found: jepa.video and the video tests need them. Install ffmpeg ' +
       '(Debian/Ubuntu: `sudo apt-get install ffmpeg`; macOS: `brew install ffmpeg`) or set FFMPEG_PATH and FFPROBE_PATH.',
