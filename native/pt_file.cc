@@ -229,15 +229,22 @@ Records CheckDirectory(const ReadAdapterInterface& in, const uint8_t* whole, uin
   return records;
 }
 
-// The bytes of a small stored record, with the checks miniz makes when it extracts one (local
-// header signature, data inside the file); "" with *ok false when they fail.
+// Where a stored record's bytes start, after the checks miniz makes when it extracts one (the
+// local header's signature, the data inside the file): null and *data set, or what is wrong.
+const char* StoredDataOffset(const ReadAdapterInterface& in, uint64_t size, const Archive::RecordInfo& r, uint64_t* data) {
+  uint8_t h[30];
+  if (in.read(r.local, h, 30) != 30 || U32(h) != 0x04034b50) return "has a damaged zip header";
+  const uint64_t at = r.local + 30 + U16(h + 26) + U16(h + 28);
+  if (at > size || r.comp > size - at) return "lies past the end of the file (truncated?)";
+  *data = at;
+  return nullptr;
+}
+
+// The bytes of a small stored record; "" with *ok false when it is compressed, large or damaged.
 std::string SmallStoredRecord(const ReadAdapterInterface& in, uint64_t size, const Archive::RecordInfo& r, bool* ok) {
   *ok = false;
-  if (r.method != 0 || r.comp > 64) return "";
-  uint8_t h[30];
-  if (in.read(r.local, h, 30) != 30 || U32(h) != 0x04034b50) return "";
-  const uint64_t data = r.local + 30 + U16(h + 26) + U16(h + 28);
-  if (data > size || r.comp > size - data) return "";
+  uint64_t data = 0;
+  if (r.method != 0 || r.comp > 64 || StoredDataOffset(in, size, r, &data) != nullptr) return "";
   std::string out(r.comp, '\0');
   if (r.comp > 0 && in.read(data, &out[0], r.comp) != r.comp) return "";
   *ok = true;
@@ -405,16 +412,7 @@ bool Archive::RecordSpan(const std::string& record, uint64_t* offset, uint64_t* 
   *size = r.uncomp;
   *compressed = r.method != 0;
   if (*compressed) return true;
-  // CheckDirectory made sure that local + 30 + comp <= file size.
-  uint8_t h[30];
-  if (adapter_->read(r.local, h, 30) != 30 || U32(h) != 0x04034b50) {
-    Fail(code::kPtCorrupt, "record " + record + " has a damaged zip header");
-  }
-  const uint64_t data = r.local + 30 + U16(h + 26) + U16(h + 28);
-  if (data > size_ || r.comp > size_ - data) {
-    Fail(code::kPtCorrupt, "record " + record + " lies past the end of the file (truncated?)");
-  }
-  *offset = data;
+  if (const char* what = StoredDataOffset(*adapter_, size_, r, offset)) Fail(code::kPtCorrupt, "record " + record + " " + what);
   return true;
 }
 
