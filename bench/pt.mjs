@@ -1,7 +1,8 @@
 // npm run bench:pt — reading torch.save files: jepa-native (Node) vs Python's torch.load on the
 // same files, in one run, with ratios.
 //   (a) one V-JEPA 2 feature file (a [4608, 1408] float16 tensor, 12.9 MB), with and without mmap;
-//   (b) 2,000 small feature files ([16, 1408] float16 each), one after another and concurrently.
+//   (b) 2,000 small feature files ([16, 1408] float16 each), one after another and concurrently
+//       (16 at a time, and all at once with Promise.all).
 // Options: --files N (default 2000), --reps N (default 30), --concurrency N (default 16).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -130,6 +131,9 @@ print(json.dumps(res))`,
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   node.small_concurrent_s = (now() - t) / 1e3;
+  t = now();
+  for (const v of await Promise.all(smalls.map((f) => jepa.load(f)))) v.features.dispose();
+  node.small_all_s = (now() - t) / 1e3;
 
   const fps = (s) => FILES / s;
   const line = (label, nodeMs, pyMs) =>
@@ -150,6 +154,7 @@ print(json.dumps(res))`,
   row('  loadSync, one after another', node.small_sync_s);
   row('  await load, one after another', node.small_async_seq_s);
   row(`  load, ${CONCURRENCY} at a time`, node.small_concurrent_s);
+  row(`  load, all ${FILES} at once (Promise.all)`, node.small_all_s);
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -108,18 +108,20 @@ export function invalidArgument(message: string): TypeError & { code: ErrorCodeV
 }
 
 /**
- * Gives a native Promise's rejection the stack of the JS call that started it (a rejection made
- * on the event loop has no user frames otherwise). The native message and code are kept.
+ * Gives a native Promise's rejection the stack of the async functions that await it: the stack
+ * is taken when the rejection arrives, where V8's async stack traces name every awaiting
+ * function (`at async yourFunction (file.js:12:3)`). A rejection made on the event loop has no
+ * user frames otherwise. Taking the caller's synchronous stack at every call instead cost 3-6 µs
+ * a call (`Error.captureStackTrace`), a fifth of what loading a small `.pt` file costs; a caller
+ * that uses `.then()` rather than `await` gets no frames of its own. The native message and code
+ * are kept.
  * @internal
  */
-export function withCallerStack<T>(promise: Promise<T>): Promise<T> {
-  const holder: { stack?: string } = {};
-  Error.captureStackTrace(holder, withCallerStack);
-  return promise.catch((err: unknown) => {
-    if (err instanceof Error && holder.stack) {
-      const frames = holder.stack.split('\n').slice(1).join('\n');
-      err.stack = `${err.name}: ${err.message}\n${frames}`;
-    }
+export async function withCallerStack<T>(promise: Promise<T>): Promise<T> {
+  try {
+    return await promise;
+  } catch (err) {
+    if (err instanceof Error) Error.captureStackTrace(err, withCallerStack);
     throw err;
-  });
+  }
 }

@@ -31,18 +31,68 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the .pt reader assumes
 // Read adapters: a file descriptor (pread), a mapping, or bytes in memory.
 
 
+// Buffers of small files, kept after use for the next load of a similar size: a fresh 45 KB
+// allocation costs glibc a consolidation of its fast bins, and its pages are cold, on every
+// file; a reused one is still in the CPU cache. At most kKeptBuffers buffers and kKeptBytes
+// bytes are kept. Deleters run on any thread.
+namespace {
+constexpr size_t kKeptBuffers = 8;
+constexpr size_t kKeptBytes = 8 << 20;
+struct KeptBuffer {
+  uint8_t* data;
+  size_t capacity;
+};
+struct BufferCache {
+  std::mutex mutex;
+  KeptBuffer kept[kKeptBuffers];
+  size_t count = 0;
+  size_t bytes = 0;
+};
+BufferCache& Buffers() {
+  static auto* cache = new BufferCache();  // never destroyed: deleters may run at exit
+  return *cache;
+}
+}  // namespace
+
 // A small file read whole (64-byte aligned, so that its storages can be aliased in place).
 struct FileBytes {
   explicit FileBytes(size_t n) : size(n) {
+    {
+      BufferCache& c = Buffers();
+      std::lock_guard<std::mutex> lock(c.mutex);
+      for (size_t i = c.count; i-- > 0;) {
+        const KeptBuffer k = c.kept[i];
+        if (k.capacity >= n && k.capacity - n <= n / 4 + 4096) {
+          c.kept[i] = c.kept[--c.count];
+          c.bytes -= k.capacity;
+          data = k.data;
+          capacity = k.capacity;
+          return;
+        }
+      }
+    }
+    capacity = (std::max<size_t>(n, 64) + 4095) / 4096 * 4096;
     void* p = nullptr;
-    if (posix_memalign(&p, 64, n == 0 ? 64 : n) != 0) throw std::bad_alloc();
+    if (posix_memalign(&p, 64, capacity) != 0) throw std::bad_alloc();
     data = static_cast<uint8_t*>(p);
   }
-  ~FileBytes() { free(data); }
+  ~FileBytes() {
+    BufferCache& c = Buffers();
+    {
+      std::lock_guard<std::mutex> lock(c.mutex);
+      if (c.count < kKeptBuffers && c.bytes + capacity <= kKeptBytes) {
+        c.kept[c.count++] = KeptBuffer{data, capacity};
+        c.bytes += capacity;
+        return;
+      }
+    }
+    free(data);
+  }
   FileBytes(const FileBytes&) = delete;
   FileBytes& operator=(const FileBytes&) = delete;
   uint8_t* data = nullptr;
   size_t size = 0;
+  size_t capacity = 0;
 };
 
 namespace {
@@ -323,11 +373,11 @@ void Archive::Init(std::shared_ptr<ReadAdapterInterface> adapter, int64_t size) 
   // it), when the version or serialization-id record is missing, unreadable or out of range:
   // check those here first.
   {
-    auto version = records_.find(prefix_ + ".data/version");
-    if (version == records_.end()) version = records_.find(prefix_ + "version");
-    if (version == records_.end()) Fail(code::kPtCorrupt, "the archive has no version record");
+    const RecordInfo* version = FindRecord(".data/version");
+    if (version == nullptr) version = FindRecord("version");
+    if (version == nullptr) Fail(code::kPtCorrupt, "the archive has no version record");
     bool ok;
-    const std::string text = SmallStoredRecord(*adapter, static_cast<uint64_t>(size), version->second, &ok);
+    const std::string text = SmallStoredRecord(*adapter, static_cast<uint64_t>(size), *version, &ok);
     const size_t digits = text.find_first_not_of("0123456789");
     const std::string number = text.substr(0, digits);
     const bool rest_blank = digits == std::string::npos || text.find_first_not_of(" \n\r\t", digits) == std::string::npos;
@@ -340,15 +390,15 @@ void Archive::Init(std::shared_ptr<ReadAdapterInterface> adapter, int64_t size) 
                                      std::to_string(caffe2::serialize::kMinSupportedFileFormatVersion) + " to " +
                                      std::to_string(caffe2::serialize::kMaxSupportedFileFormatVersion) + ")");
     }
-    auto id = records_.find(prefix_ + ".data/serialization_id");
-    if (id != records_.end()) {
-      SmallStoredRecord(*adapter, static_cast<uint64_t>(size), id->second, &ok);
+    const RecordInfo* id = FindRecord(".data/serialization_id");
+    if (id != nullptr) {
+      SmallStoredRecord(*adapter, static_cast<uint64_t>(size), *id, &ok);
       if (!ok) Fail(code::kPtCorrupt, "the archive's serialization id record is unreadable");
     }
   }
   adapter_ = std::move(adapter);
   size_ = static_cast<uint64_t>(size);
-  if (records_.count(prefix_ + "constants.pkl") != 0) {
+  if (FindRecord("constants.pkl") != nullptr) {
     Fail(code::kPtTorchScript,
          "this is a TorchScript archive (torch.jit.save), not a torch.save file: load it with "
          "jepa.loadModule()");
@@ -405,10 +455,18 @@ caffe2::serialize::PyTorchStreamReader& Archive::Reader() {
   return *reader_;
 }
 
+const Archive::RecordInfo* Archive::FindRecord(std::string_view record) {
+  // The full name is built in a reused buffer: no allocation per lookup.
+  key_.assign(prefix_);
+  key_.append(record);
+  auto it = records_.find(key_);
+  return it == records_.end() ? nullptr : &it->second;
+}
+
 bool Archive::RecordSpan(const std::string& record, uint64_t* offset, uint64_t* size, bool* compressed) {
-  auto it = records_.find(prefix_ + record);
-  if (it == records_.end()) return false;
-  const RecordInfo& r = it->second;
+  const RecordInfo* found = FindRecord(record);
+  if (found == nullptr) return false;
+  const RecordInfo& r = *found;
   *size = r.uncomp;
   *compressed = r.method != 0;
   if (*compressed) return true;
@@ -501,11 +559,13 @@ void Archive::Materialize(Value* v, const std::optional<c10::Device>& device) {
 void Archive::MaterializeAll(const std::optional<c10::Device>& device) {
   for (size_t i = 0; i < doc_.storages.size(); ++i) ReadStorage(i, device);
   // Every tensor value of the tree (a walk that visits shared values once).
+  if (doc_.storages.empty()) return;  // no tensors
   std::vector<Value*> todo{doc_.root};
   std::unordered_set<Value*> seen;
   while (!todo.empty()) {
     Value* v = todo.back();
     todo.pop_back();
+    if (v->kind != Kind::kTensor && v->items.empty() && v->attrs == nullptr) continue;  // a scalar
     if (!seen.insert(v).second) continue;
     if (v->kind == Kind::kTensor) BuildTensor(v);
     for (Value* item : v->items) todo.push_back(item);

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -69,6 +70,8 @@ class Archive {
   // Where the bytes of a record start in the file (stored records) after the checks miniz makes
   // (local header signature, data inside the file), and its size; false when it is absent.
   // A compressed record sets *compressed (and no offset). Throws kPtCorrupt for a bad header.
+  // The record `prefix_ + record`, or null.
+  const RecordInfo* FindRecord(std::string_view record);
   bool RecordSpan(const std::string& record, uint64_t* offset, uint64_t* size, bool* compressed);
   // Copies a record's bytes (stored: straight from the file; compressed: through libtorch's
   // reader); throws kPtCorrupt if it is absent or cannot be read whole.
@@ -89,6 +92,7 @@ class Archive {
   // which spares miniz parsing the directory a second time on every load.
   std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader_;
   std::unordered_map<std::string, RecordInfo> records_;
+  std::string key_;  // FindRecord's buffer
   std::string prefix_;  // the archive folder plus '/', from the first record as libtorch does
   bool big_endian_ = false;
   std::vector<bool> swapped_;  // per storage: byte order fixed

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { describe, it } from 'mocha';
 import jepa from 'jepa-native';
+import { rejection } from './helpers.mjs';
 
 /** Asserts that fn throws an error of `type` with `code` and a message matching `re`. */
 function throwsWith(fn, type, code, re) {
@@ -40,12 +41,9 @@ describe('errors: bad input never crashes', () => {
     if (jepa.cuda.isAvailable()) this.skip();
     const p = jepa.ones([2]).toAsync('cuda');
     expect(p).to.be.instanceOf(Promise);
-    const err = await p.then(
-      () => null,
-      (e) => e,
-    );
+    const err = await rejection(p);
     expect(err.code).to.equal('JEPA_CUDA_UNAVAILABLE');
-    expect(err.stack).to.contain('errors.test.mjs'); // the caller's frame
+    expect(err.stack).to.contain('errors.test.mjs'); // the awaiting caller's frame
   });
 
   it('invalid device strings', () => {
