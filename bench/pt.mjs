@@ -3,7 +3,8 @@
 //   (a) one V-JEPA 2 feature file (a [4608, 1408] float16 tensor, 12.9 MB), with and without mmap;
 //   (b) 2,000 small feature files ([16, 1408] float16 each), one after another and concurrently
 //       (16 at a time, and all at once with Promise.all).
-// Options: --files N (default 2000), --reps N (default 30), --concurrency N (default 16).
+// Options: --files N (default 2000), --reps N (default 30), --concurrency N (default 16),
+// --rounds N (passes over the small files, default 5).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,6 +20,9 @@ const arg = (name, dflt) => {
 const FILES = arg('files', 2000);
 const REPS = arg('reps', 30);
 const CONCURRENCY = arg('concurrency', 16);
+// Each pass over the small files is timed ROUNDS times (Python too), and the median is reported:
+// one pass takes Node about 50 ms, short enough for one GC or scheduler hiccup to move it 10 %.
+const ROUNDS = arg('rounds', 5);
 
 function python() {
   if (process.env.JEPA_PYTHON) return process.env.JEPA_PYTHON;
@@ -78,11 +82,14 @@ for mmap in (False, True):
     res['big_mmap' if mmap else 'big'] = med(ts[3:])
     res['big_mmap_hold' if mmap else 'big_hold'] = med(hold[3:])
 for f in files[:50]: torch.load(f)
-t = time.perf_counter()
-for f in files: v = torch.load(f)
-res['small_s'] = time.perf_counter() - t
+passes = []
+for _ in range(int(sys.argv[4])):
+    t = time.perf_counter()
+    for f in files: v = torch.load(f)
+    passes.append(time.perf_counter() - t)
+res['small_s'] = med(passes)
 print(json.dumps(res))`,
-    [big, smallDir, String(REPS)],
+    [big, smallDir, String(REPS), String(ROUNDS)],
   );
 
   // ---- Node ----
@@ -115,25 +122,34 @@ print(json.dumps(res))`,
     node[mmap ? 'big_mmap_hold' : 'big_hold'] = median(hold.slice(3));
   }
   for (const f of smalls.slice(0, 50)) jepa.loadSync(f).features.dispose();
-  let t = now();
-  for (const f of smalls) jepa.loadSync(f).features.dispose();
-  node.small_sync_s = (now() - t) / 1e3;
-  t = now();
-  for (const f of smalls) (await jepa.load(f)).features.dispose();
-  node.small_async_seq_s = (now() - t) / 1e3;
-  t = now();
-  let next = 0;
-  const worker = async () => {
-    while (next < smalls.length) {
-      const f = smalls[next++];
-      (await jepa.load(f)).features.dispose();
+  const passes = async (pass) => {
+    const ts = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const t = now();
+      await pass();
+      ts.push((now() - t) / 1e3);
     }
+    return median(ts);
   };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  node.small_concurrent_s = (now() - t) / 1e3;
-  t = now();
-  for (const v of await Promise.all(smalls.map((f) => jepa.load(f)))) v.features.dispose();
-  node.small_all_s = (now() - t) / 1e3;
+  node.small_sync_s = await passes(async () => {
+    for (const f of smalls) jepa.loadSync(f).features.dispose();
+  });
+  node.small_async_seq_s = await passes(async () => {
+    for (const f of smalls) (await jepa.load(f)).features.dispose();
+  });
+  node.small_concurrent_s = await passes(async () => {
+    let next = 0;
+    const worker = async () => {
+      while (next < smalls.length) {
+        const f = smalls[next++];
+        (await jepa.load(f)).features.dispose();
+      }
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  });
+  node.small_all_s = await passes(async () => {
+    for (const v of await Promise.all(smalls.map((f) => jepa.load(f)))) v.features.dispose();
+  });
 
   const fps = (s) => FILES / s;
   const line = (label, nodeMs, pyMs) =>
@@ -148,7 +164,7 @@ print(json.dumps(res))`,
   console.log('  each result kept until the next one is loaded (v = load(...) in a loop):');
   line('    no mmap, await load', node.big_hold, pyRes.big_hold);
   line('    mmap, await load', node.big_mmap_hold, pyRes.big_mmap_hold);
-  console.log(`(b) ${FILES} small feature files ([16, 1408] float16)`);
+  console.log(`(b) ${FILES} small feature files ([16, 1408] float16), median of ${ROUNDS} passes`);
   const row = (label, s) =>
     console.log(`${label.padEnd(44)} ${fps(s).toFixed(0).padStart(7)} files/s   python ${fps(pyRes.small_s).toFixed(0).padStart(6)} files/s   ${(fps(s) / fps(pyRes.small_s)).toFixed(1)}x`);
   row('  loadSync, one after another', node.small_sync_s);

@@ -9,6 +9,7 @@
  * ```
  * @module
  */
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { native } from './binding';
@@ -90,6 +91,63 @@ function openOptions(options: unknown): { mmap: boolean } {
   return { mmap: o.mmap === true };
 }
 
+// ---------------------------------------------------------------------------------------------
+// load() batching. Every load() made in one turn of the event loop (before the microtasks run
+// out) joins one batch, split into a few native calls that each load their files one after
+// another on a threadpool thread. A threadpool round trip (queueing, waking a thread, waking the
+// event loop, one completion callback) costs about as much as loading a small file, so 16 loads
+// in flight cost a few round trips per batch instead of one per file. Each load still settles on
+// its own (its own value or its own error). A lone load is a batch of one.
+
+interface PendingLoad {
+  path: string;
+  mmap: boolean;
+  device: string | null;
+  resolve: (value: unknown) => void;
+  reject: (reason: unknown) => void;
+}
+
+let pendingLoads: PendingLoad[] = [];
+const LOAD_BATCH_MIN = 8; // files in one native call, unless fewer are waiting
+const LOAD_BATCH_MAX = 64;
+const LOAD_PARALLELISM = Math.max(1, os.availableParallelism());
+
+function flushLoads(): void {
+  const batch = pendingLoads;
+  pendingLoads = [];
+  // As many native calls as there are cores (so that they run in parallel), each at least
+  // LOAD_BATCH_MIN files (splitting further would fragment the batches of a steady stream of
+  // loads back into single files) and at most LOAD_BATCH_MAX (so that results come back early).
+  const size = Math.min(LOAD_BATCH_MAX, Math.max(LOAD_BATCH_MIN, Math.ceil(batch.length / LOAD_PARALLELISM)));
+  for (let i = 0; i < batch.length; i += size) loadBatch(batch.slice(i, i + size));
+}
+
+function loadBatch(jobs: PendingLoad[]): void {
+  let result: Promise<[unknown[], (Error | undefined)[]]>;
+  try {
+    result = native.ptLoadMany(
+      jobs.map((j) => j.path),
+      jobs.map((j) => j.mmap),
+      jobs.map((j) => j.device),
+    );
+  } catch (err) {
+    for (const j of jobs) j.reject(err);
+    return;
+  }
+  result.then(
+    ([values, errors]) => {
+      for (let i = 0; i < jobs.length; i++) {
+        const err = errors[i];
+        if (err !== undefined) jobs[i].reject(err);
+        else jobs[i].resolve(values[i]);
+      }
+    },
+    (err: unknown) => {
+      for (const j of jobs) j.reject(err);
+    },
+  );
+}
+
 /**
  * Reads a `.pt` file written by Python's `torch.save` (any archive folder name, zip64 too), on
  * a worker thread. Only what `torch.load(weights_only=True)` allows is read: any other global
@@ -97,11 +155,17 @@ function openOptions(options: unknown): { mmap: boolean } {
  * Python share it here ({@link Tensor.sharesStorage}). Errors: `JEPA_FILE_NOT_FOUND`,
  * `JEPA_PT_CORRUPT`, `JEPA_PT_UNSAFE_GLOBAL`, `JEPA_PT_UNSUPPORTED`, `JEPA_PT_LIMIT`,
  * `JEPA_PT_TORCHSCRIPT` (use `loadModule`), `JEPA_PT_LEGACY_FORMAT`, `JEPA_CUDA_UNAVAILABLE`.
+ * Many loads in flight at once are batched: see "Loading many files" in docs/pt.md.
  */
 export async function load(file: string | URL, options?: LoadOptions): Promise<unknown> {
   const p = checkPath(file);
   const o = loadOptions(options);
-  return withCallerStack(native.ptLoad(p, o.mmap, o.device));
+  return withCallerStack(
+    new Promise<unknown>((resolve, reject) => {
+      if (pendingLoads.length === 0) queueMicrotask(flushLoads);
+      pendingLoads.push({ path: p, mmap: o.mmap, device: o.device, resolve, reject });
+    }),
+  );
 }
 
 /** {@link load} on the calling thread (for scripts). */

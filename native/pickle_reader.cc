@@ -346,7 +346,11 @@ enum Op : uint8_t {
 class Unpickler {
  public:
   Unpickler(const uint8_t* data, size_t size, Document& doc)
-      : begin_(data), p_(data), end_(data + size), doc_(doc) {}
+      : begin_(data), p_(data), end_(data + size), doc_(doc) {
+    stack_.reserve(32);
+    marks_.reserve(8);
+    memo_.reserve(std::min<size_t>(size / 2, 256));
+  }
 
   void Run() {
     while (true) {
@@ -654,7 +658,9 @@ class Unpickler {
     // Python 2 names that protocol 2 writes (pickle's fix_imports), as torch maps them.
     if (module == "__builtin__") module = "builtins";
     if (module == "copy_reg") module = "copyreg";
-    const std::string full = module + "." + name;
+    std::string full;
+    full.reserve(module.size() + 1 + name.size());
+    full.append(module).append(1, '.').append(name);
     if (module == "sys" || module == "os" || module == "posix" || module == "nt") {
       throw Error(code::kPtUnsafeGlobal, "refusing GLOBAL " + Printable(full) + ": module " +
                                              Printable(module) +
@@ -664,7 +670,7 @@ class Unpickler {
       at::ScalarType t;
       if (PythonDtypeOf(name, &t)) {
         Value* v = doc_.New(Kind::kDtype);
-        v->s = name;
+        v->s = std::move(name);
         return v;
       }
     }
@@ -673,8 +679,8 @@ class Unpickler {
     if (it != table.end()) {
       Value* v = doc_.New(Kind::kGlobal);
       v->i = it->second.id;
-      v->s = full;
       if (it->second.id == kStorageClassG) v->f = static_cast<double>(static_cast<int>(it->second.dtype));
+      v->s = std::move(full);
       return v;
     }
     if (AllowedButUnsupported(full)) {
@@ -1058,11 +1064,12 @@ class Unpickler {
 // Refuses values that only make sense inside the VM (a bare global or storage in the result).
 void CheckFinished(const Document& doc) {
   std::vector<const Value*> todo{doc.root};
-  std::unordered_set<const Value*> seen;
+  const uint32_t walk = doc.NextWalk();
   while (!todo.empty()) {
     const Value* v = todo.back();
     todo.pop_back();
-    if (!seen.insert(v).second) continue;
+    if (v->walk == walk) continue;
+    v->walk = walk;
     if (v->kind == Kind::kGlobal) {
       throw Error(code::kPtUnsupported, "the file holds " + v->s + " itself as a value, which is not supported");
     }

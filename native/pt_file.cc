@@ -36,8 +36,8 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the .pt reader assumes
 // file; a reused one is still in the CPU cache. At most kKeptBuffers buffers and kKeptBytes
 // bytes are kept. Deleters run on any thread.
 namespace {
-constexpr size_t kKeptBuffers = 8;
-constexpr size_t kKeptBytes = 8 << 20;
+constexpr size_t kKeptBuffers = 64;
+constexpr size_t kKeptBytes = 16 << 20;
 struct KeptBuffer {
   uint8_t* data;
   size_t capacity;
@@ -561,12 +561,12 @@ void Archive::MaterializeAll(const std::optional<c10::Device>& device) {
   // Every tensor value of the tree (a walk that visits shared values once).
   if (doc_.storages.empty()) return;  // no tensors
   std::vector<Value*> todo{doc_.root};
-  std::unordered_set<Value*> seen;
+  const uint32_t walk = doc_.NextWalk();
   while (!todo.empty()) {
     Value* v = todo.back();
     todo.pop_back();
-    if (v->kind != Kind::kTensor && v->items.empty() && v->attrs == nullptr) continue;  // a scalar
-    if (!seen.insert(v).second) continue;
+    if (v->walk == walk) continue;
+    v->walk = walk;
     if (v->kind == Kind::kTensor) BuildTensor(v);
     for (Value* item : v->items) todo.push_back(item);
     if (v->attrs != nullptr) todo.push_back(v->attrs);

@@ -6,7 +6,7 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
-#include <deque>
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -79,6 +79,9 @@ struct Value {
   std::vector<Value*> items;
   Value* attrs = nullptr;
   std::unique_ptr<TensorSpec> tensor;
+  // The walk that last visited this value (Document::NextWalk): a walk over a tree with shared
+  // or cyclic references marks values instead of keeping a set of them.
+  mutable uint32_t walk = 0;
 };
 
 // Owns every Value of one tree.
@@ -90,17 +93,29 @@ class Document {
   Document(Document&&) = default;
   Document& operator=(Document&&) = default;
 
+  // A new value, owned by the document. Values live in chunks that never move (each chunk is
+  // reserved once and filled): a few allocations for a whole tree instead of one per value.
   Value* New(Kind kind) {
-    values_.emplace_back(kind);
-    return &values_.back();
+    if (chunks_.empty() || chunks_.back().size() == chunks_.back().capacity()) {
+      std::vector<Value> chunk;
+      chunk.reserve(chunks_.empty() ? 32 : std::min<size_t>(chunks_.back().capacity() * 2, 4096));
+      chunks_.push_back(std::move(chunk));  // moving a vector keeps its elements in place
+    }
+    chunks_.back().emplace_back(kind);
+    ++size_;
+    return &chunks_.back().back();
   }
-  size_t size() const { return values_.size(); }
+  size_t size() const { return size_; }
+  // A number for a new walk over the tree (see Value::walk).
+  uint32_t NextWalk() const { return ++walks_; }
 
   Value* root = nullptr;
   std::vector<StorageSpec> storages;
 
  private:
-  std::deque<Value> values_;
+  std::vector<std::vector<Value>> chunks_;
+  size_t size_ = 0;
+  mutable uint32_t walks_ = 0;
 };
 
 // Python names of dtypes ("float16") <-> at::ScalarType. NameOfDtype gives "" for a type that

@@ -422,6 +422,43 @@ console.log(JSON.stringify({ m1, m2, same, m3: mapped() }));
     });
   });
 
+  describe('many loads at once', function () {
+    it('settles each load of a batch on its own: values, errors and options per file', async function () {
+      const bad = path.join(dir, 'batch-bad.pt');
+      fs.writeFileSync(bad, 'not a zip');
+      const names = Object.keys(expected);
+      // 200 loads started in one turn: batched into several native calls (lib/io.ts).
+      const plan = Array.from({ length: 200 }, (_, i) => {
+        if (i % 17 === 5) return { p: bad, code: 'JEPA_PT_CORRUPT' };
+        if (i % 23 === 7) return { p: path.join(dir, `missing-${i}.pt`), code: 'JEPA_FILE_NOT_FOUND' };
+        if (i % 31 === 3) return { p: file('tensors'), opts: { device: 'cuda' }, code: jepa.cuda.isAvailable() ? null : 'JEPA_CUDA_UNAVAILABLE' };
+        return { p: file(names[i % names.length]), opts: { mmap: i % 2 === 0 }, name: names[i % names.length] };
+      });
+      const results = await Promise.allSettled(plan.map((x) => jepa.load(x.p, x.opts)));
+      let ok = 0;
+      for (let i = 0; i < plan.length; i++) {
+        const x = plan[i];
+        const r = results[i];
+        if (x.code) {
+          expect(r.status, `load ${i}`).to.equal('rejected');
+          expect(r.reason.code, `load ${i}`).to.equal(x.code);
+          if (x.code !== 'JEPA_CUDA_UNAVAILABLE') expect(r.reason.message, `load ${i}`).to.include(path.basename(x.p));
+        } else if (x.name) {
+          expect(r.status, `load ${i}: ${r.reason}`).to.equal('fulfilled');
+          check(r.value, expected[x.name].value, `${x.name} (load ${i} of the batch)`, { storages: [] }, undefined, undefined);
+          ok += 1;
+        }
+      }
+      expect(ok).to.be.greaterThan(150);
+    });
+
+    it('gives a rejection in a batch the stack of the awaiting caller', async function () {
+      const e = await rejection(Promise.all([jepa.load(file('tensors')), jepa.load(path.join(dir, 'nope.pt'))]));
+      expect(e.code).to.equal('JEPA_FILE_NOT_FOUND');
+      expect(e.stack).to.include('pt.test.mjs');
+    });
+  });
+
   describe('worker threads', function () {
     it('loads and saves in worker threads that come and go', async function () {
       const { Worker } = await import('node:worker_threads');

@@ -670,16 +670,73 @@ Napi::Value LoadSync(const Napi::CallbackInfo& info) {
   });
 }
 
-// ptLoad(path, mmap, device, classes) -> Promise
-Napi::Value LoadAsync(const Napi::CallbackInfo& info) {
+// One file of a ptLoadMany batch: what to load, then its tree or its error.
+struct LoadJob {
+  std::string path;
+  pt::LoadOptions opts;
+  std::optional<Document> doc;
+  std::string code, message;
+  bool type_error = false;
+};
+
+// ptLoadMany(paths, mmaps, devices) -> Promise<[values, errors]>: loads the files one after
+// another on one worker thread. values[i] is file i's value, or undefined where errors[i] is its
+// Error. lib/io.ts batches the load() calls made in one turn of the event loop into a few of
+// these, so that a batch costs one threadpool round trip instead of one per file.
+Napi::Value LoadMany(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), [&]() -> Napi::Value {
-    pt::LoadOptions opts;
-    const std::string path = ToString(info[0], "path");
-    opts.mmap = info[1].ToBoolean().Value();
-    opts.device = DeviceArg(info[2]);
-    return RunAsync<std::shared_ptr<Document>>(
-        info.Env(), [path, opts]() { return std::make_shared<Document>(pt::Load(path, opts)); },
-        [](Napi::Env env, std::shared_ptr<Document>& doc) { return Convert(env, *doc); });
+    if (!info[0].IsArray() || !info[1].IsArray() || !info[2].IsArray()) {
+      throw Error(code::kInternal, "ptLoadMany needs three arrays");
+    }
+    Napi::Array paths = info[0].As<Napi::Array>(), mmaps = info[1].As<Napi::Array>(), devices = info[2].As<Napi::Array>();
+    auto jobs = std::make_shared<std::vector<LoadJob>>(paths.Length());
+    for (uint32_t i = 0; i < paths.Length(); ++i) {
+      LoadJob& job = (*jobs)[i];
+      job.path = ToString(paths.Get(i), "path");
+      job.opts.mmap = mmaps.Get(i).ToBoolean().Value();
+      try {
+        job.opts.device = DeviceArg(devices.Get(i));  // fails without CUDA: that load alone rejects
+      } catch (...) {
+        DescribeCurrentException(&job.code, &job.message, &job.type_error);
+      }
+    }
+    using Jobs = std::shared_ptr<std::vector<LoadJob>>;
+    return RunAsync<Jobs>(
+        info.Env(),
+        [jobs]() {
+          for (LoadJob& job : *jobs) {
+            if (!job.code.empty()) continue;  // its arguments already failed
+            try {
+              job.doc.emplace(pt::Load(job.path, job.opts));
+            } catch (...) {
+              DescribeCurrentException(&job.code, &job.message, &job.type_error);
+            }
+          }
+          return jobs;
+        },
+        [](Napi::Env env, Jobs& done) -> Napi::Value {
+          Classes c(env);
+          Napi::Array values = Napi::Array::New(env, done->size());
+          Napi::Array errors = Napi::Array::New(env, done->size());
+          for (uint32_t i = 0; i < done->size(); ++i) {
+            LoadJob& job = (*done)[i];
+            if (job.doc) {
+              try {
+                values.Set(i, ToJs(env, c).Top(job.doc->root));
+              } catch (const Napi::Error& e) {
+                errors.Set(i, e.Value());  // a JS exception during the conversion
+              } catch (...) {
+                DescribeCurrentException(&job.code, &job.message, &job.type_error);
+              }
+              job.doc.reset();
+            }
+            if (!job.code.empty()) errors.Set(i, MakeError(env, job.code, job.message, job.type_error).Value());
+          }
+          Napi::Array pair = Napi::Array::New(env, 2);
+          pair.Set(0u, values);
+          pair.Set(1u, errors);
+          return pair;
+        });
   });
 }
 
@@ -981,7 +1038,7 @@ void PtBindingInit(Napi::Env env, Napi::Object exports) {
   exports.Set("limits", Limits(env));
   exports.Set("ptInit", Napi::Function::New(env, PtInit));
   exports.Set("ptLoadSync", Napi::Function::New(env, LoadSync));
-  exports.Set("ptLoad", Napi::Function::New(env, LoadAsync));
+  exports.Set("ptLoadMany", Napi::Function::New(env, LoadMany));
   exports.Set("ptSaveSync", Napi::Function::New(env, SaveSync));
   exports.Set("ptSave", Napi::Function::New(env, SaveAsync));
   auto* holder = new ArchiveCtor();
