@@ -85,13 +85,17 @@ std::string PythonDtypeName(at::ScalarType type) {
 }
 
 bool PythonDtypeOf(const std::string& name, at::ScalarType* out) {
-  for (const auto& d : kDtypeNames) {
-    if (name == d.name) {
-      *out = d.type;
-      return true;
-    }
-  }
-  return false;
+  // A table, not a scan: every torch.* global of a pickle (torch.Size, torch.HalfStorage) is
+  // looked up here first, and comparing against 45 names was a fifth of a small pickle's time.
+  static const auto* table = [] {
+    auto* t = new std::unordered_map<std::string, at::ScalarType>();
+    for (const auto& d : kDtypeNames) t->emplace(d.name, d.type);
+    return t;
+  }();
+  auto it = table->find(name);
+  if (it == table->end()) return false;
+  *out = it->second;
+  return true;
 }
 
 int64_t ElementSize(at::ScalarType type) {
