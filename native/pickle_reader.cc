@@ -353,7 +353,7 @@ class Unpickler {
       : begin_(data), p_(data), end_(data + size), doc_(doc) {
     stack_.reserve(32);
     marks_.reserve(8);
-    memo_.reserve(std::min<size_t>(size / 2, 256));
+    memo_.reserve(std::min<size_t>(size / 2, 64));
   }
 
   void Run() {

@@ -98,7 +98,7 @@ class Document {
   Value* New(Kind kind) {
     if (chunks_.empty() || chunks_.back().size() == chunks_.back().capacity()) {
       std::vector<Value> chunk;
-      chunk.reserve(chunks_.empty() ? 32 : std::min<size_t>(chunks_.back().capacity() * 2, 4096));
+      chunk.reserve(chunks_.empty() ? 8 : std::min<size_t>(chunks_.back().capacity() * 2, 4096));
       chunks_.push_back(std::move(chunk));  // moving a vector keeps its elements in place
     }
     chunks_.back().emplace_back(kind);
