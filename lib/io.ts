@@ -96,8 +96,9 @@ function openOptions(options: unknown): { mmap: boolean } {
 // out) joins one batch, split into a few native calls that each load their files one after
 // another on a threadpool thread. A threadpool round trip (queueing, waking a thread, waking the
 // event loop, one completion callback) costs about as much as loading a small file, so 16 loads
-// in flight cost a few round trips per batch instead of one per file. Each load still settles on
-// its own (its own value or its own error). A lone load is a batch of one.
+// in flight cost a few round trips per batch instead of one per file. Small files are only read
+// there and parsed on this thread (docs/pt.md). Each load still settles on its own (its own
+// value or its own error). A lone load is a batch of one.
 
 interface PendingLoad {
   path: string;

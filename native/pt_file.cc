@@ -301,6 +301,16 @@ std::string SmallStoredRecord(const ReadAdapterInterface& in, uint64_t size, con
   return out;
 }
 
+// A whole file of `size` bytes read in one call.
+std::shared_ptr<FileBytes> ReadWhole(const std::shared_ptr<files::Fd>& fd, size_t size, const std::string& path) {
+  auto bytes = std::make_shared<FileBytes>(size);
+  FdAdapter file(fd, size);
+  if (file.read(0, bytes->data, bytes->size) != bytes->size) {
+    throw Error(code::kIo, path + ": reading the file failed (it changed while being read?)");
+  }
+  return bytes;
+}
+
 void DeleteMappingRef(void* ctx) { delete static_cast<std::shared_ptr<Mapping>*>(ctx); }
 void DeleteFileBytesRef(void* ctx) { delete static_cast<std::shared_ptr<FileBytes>*>(ctx); }
 
@@ -325,17 +335,21 @@ std::unique_ptr<Archive> Archive::Open(const std::string& path, bool mmap) {
     a->mapping_ = m;
     adapter = std::make_shared<MemoryAdapter>(static_cast<const uint8_t*>(m->addr), m->size);
   } else if (static_cast<uint64_t>(size) <= kSmallFile) {
-    auto bytes = std::make_shared<FileBytes>(static_cast<size_t>(size));
-    FdAdapter file(fd, static_cast<size_t>(size));
-    if (file.read(0, bytes->data, bytes->size) != bytes->size) {
-      a->Fail(code::kIo, "reading the file failed (it changed while being read?)");
-    }
-    a->bytes_ = bytes;
-    adapter = std::make_shared<MemoryAdapter>(bytes->data, bytes->size);
+    a->bytes_ = ReadWhole(fd, static_cast<size_t>(size), path);
+    adapter = std::make_shared<MemoryAdapter>(a->bytes_->data, a->bytes_->size);
   } else {
     adapter = std::make_shared<FdAdapter>(fd, static_cast<size_t>(size));
   }
   a->Init(std::move(adapter), size);
+  return a;
+}
+
+std::unique_ptr<Archive> Archive::FromFileBytes(std::shared_ptr<FileBytes> bytes, const std::string& name) {
+  std::unique_ptr<Archive> a(new Archive());
+  a->name_ = name;
+  if (bytes->size == 0) a->Fail(code::kPtCorrupt, "the file is empty");
+  a->bytes_ = std::move(bytes);
+  a->Init(std::make_shared<MemoryAdapter>(a->bytes_->data, a->bytes_->size), static_cast<int64_t>(a->bytes_->size));
   return a;
 }
 
@@ -571,6 +585,19 @@ void Archive::MaterializeAll(const std::optional<c10::Device>& device) {
     for (Value* item : v->items) todo.push_back(item);
     if (v->attrs != nullptr) todo.push_back(v->attrs);
   }
+}
+
+std::shared_ptr<FileBytes> ReadSmallFile(const std::string& path) {
+  int64_t size = 0;
+  std::shared_ptr<files::Fd> fd = files::OpenForRead(path, &size);
+  if (static_cast<uint64_t>(size) > kSmallFile) return nullptr;
+  return ReadWhole(fd, static_cast<size_t>(size), path);
+}
+
+Document LoadBytes(std::shared_ptr<FileBytes> bytes, const std::string& path) {
+  std::unique_ptr<Archive> a = Archive::FromFileBytes(std::move(bytes), path);
+  a->MaterializeAll(std::nullopt);
+  return std::move(a->doc());
 }
 
 Document Load(const std::string& path, const LoadOptions& options) {

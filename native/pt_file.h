@@ -50,6 +50,8 @@ class Archive {
   static std::unique_ptr<Archive> Open(const std::string& path, bool mmap);
   // The same from bytes in memory (copied); `name` is used in messages. For the fuzzer and tests.
   static std::unique_ptr<Archive> FromBytes(const uint8_t* data, size_t size, const std::string& name);
+  // The same from a file read whole (ReadSmallFile), without copying it.
+  static std::unique_ptr<Archive> FromFileBytes(std::shared_ptr<FileBytes> bytes, const std::string& name);
   ~Archive();
 
   // The parsed tree. Tensor specs have no data until Materialize/MaterializeAll.
@@ -100,6 +102,14 @@ class Archive {
 
 // Reads a whole file: Open + MaterializeAll, returning the tree.
 Document Load(const std::string& path, const LoadOptions& options);
+
+// Load in two steps, for the async path: ReadSmallFile does the I/O (a worker thread), and
+// LoadBytes the parsing (the JS thread, where the tree is turned into JS values: the parse costs
+// about what building those values costs, and a tree parsed on another core is a cache miss at
+// every value). ReadSmallFile returns null for a file above 1 MiB (use Load); it throws what
+// Load throws for a missing or unreadable file. LoadBytes = Load without mmap or device.
+std::shared_ptr<FileBytes> ReadSmallFile(const std::string& path);
+Document LoadBytes(std::shared_ptr<FileBytes> bytes, const std::string& path);
 
 // Writes `doc` to `path` as torch.save does (records data.pkl, .format_version,
 // .storage_alignment, byteorder, data/N, version, .data/serialization_id, 64-byte aligned,

@@ -674,13 +674,14 @@ Napi::Value LoadSync(const Napi::CallbackInfo& info) {
 struct LoadJob {
   std::string path;
   pt::LoadOptions opts;
-  std::optional<Document> doc;
+  std::shared_ptr<pt::FileBytes> bytes;  // a small file, read on the worker, parsed on the JS thread
+  std::optional<Document> doc;            // any other file, loaded on the worker
   std::string code, message;
   bool type_error = false;
 };
 
-// ptLoadMany(paths, mmaps, devices) -> Promise<[values, errors]>: loads the files one after
-// another on one worker thread. values[i] is file i's value, or undefined where errors[i] is its
+// ptLoadMany(paths, mmaps, devices) -> Promise<[values, errors]>: reads the files one after
+// another on one worker thread (small files are parsed on the JS thread: pt::LoadBytes). values[i] is file i's value, or undefined where errors[i] is its
 // Error. lib/io.ts batches the load() calls made in one turn of the event loop into a few of
 // these, so that a batch costs one threadpool round trip instead of one per file.
 Napi::Value LoadMany(const Napi::CallbackInfo& info) {
@@ -707,7 +708,8 @@ Napi::Value LoadMany(const Napi::CallbackInfo& info) {
           for (LoadJob& job : *jobs) {
             if (!job.code.empty()) continue;  // its arguments already failed
             try {
-              job.doc.emplace(pt::Load(job.path, job.opts));
+              if (!job.opts.mmap && !job.opts.device) job.bytes = pt::ReadSmallFile(job.path);
+              if (!job.bytes) job.doc.emplace(pt::Load(job.path, job.opts));
             } catch (...) {
               DescribeCurrentException(&job.code, &job.message, &job.type_error);
             }
@@ -720,6 +722,13 @@ Napi::Value LoadMany(const Napi::CallbackInfo& info) {
           Napi::Array errors = Napi::Array::New(env, done->size());
           for (uint32_t i = 0; i < done->size(); ++i) {
             LoadJob& job = (*done)[i];
+            if (job.bytes) {
+              try {
+                job.doc.emplace(pt::LoadBytes(std::move(job.bytes), job.path));
+              } catch (...) {
+                DescribeCurrentException(&job.code, &job.message, &job.type_error);
+              }
+            }
             if (job.doc) {
               try {
                 values.Set(i, ToJs(env, c).Top(job.doc->root));
