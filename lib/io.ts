@@ -114,30 +114,41 @@ const LOAD_BATCH_MAX = 64;
 const LOAD_PARALLELISM = Math.max(1, os.availableParallelism());
 
 function flushLoads(): void {
-  const batch = pendingLoads;
+  const batch: PendingLoad[] = [];
+  for (const j of pendingLoads) {
+    // mmap and device loads do their work on the worker: each gets a call of its own, so that
+    // none waits behind another (as before batching).
+    if (j.mmap || j.device !== null) loadBatch([j], false);
+    else batch.push(j);
+  }
   pendingLoads = [];
   // As many native calls as there are cores (so that they run in parallel), each at least
   // LOAD_BATCH_MIN files (splitting further would fragment the batches of a steady stream of
   // loads back into single files) and at most LOAD_BATCH_MAX (so that results come back early).
   const size = Math.min(LOAD_BATCH_MAX, Math.max(LOAD_BATCH_MIN, Math.ceil(batch.length / LOAD_PARALLELISM)));
-  for (let i = 0; i < batch.length; i += size) loadBatch(batch.slice(i, i + size));
+  for (let i = 0; i < batch.length; i += size) loadBatch(batch.slice(i, i + size), true);
 }
 
-function loadBatch(jobs: PendingLoad[]): void {
-  let result: Promise<[unknown[], (Error | undefined)[]]>;
+// One native call. With smallOnly, files above 1 MiB come back unread and are loaded in calls
+// of their own, so that small files never wait behind a large one.
+function loadBatch(jobs: PendingLoad[], smallOnly: boolean): void {
+  let result: Promise<[unknown[], (Error | undefined)[], number[]]>;
   try {
     result = native.ptLoadMany(
       jobs.map((j) => j.path),
       jobs.map((j) => j.mmap),
       jobs.map((j) => j.device),
+      smallOnly,
     );
   } catch (err) {
     for (const j of jobs) j.reject(err);
     return;
   }
   result.then(
-    ([values, errors]) => {
+    ([values, errors, large]) => {
+      for (const i of large) loadBatch([jobs[i]], false);
       for (let i = 0; i < jobs.length; i++) {
+        if (large.length > 0 && large.includes(i)) continue;
         const err = errors[i];
         if (err !== undefined) jobs[i].reject(err);
         else jobs[i].resolve(values[i]);

@@ -147,7 +147,12 @@ export interface NativeAddon {
   writeTensorsSync(path: string, header: Buffer, tensors: NativeTensor[]): void;
   writeTensors(path: string, header: Buffer, tensors: NativeTensor[]): Promise<void>;
   ptLoadSync(path: string, mmap: boolean, device: string | null): unknown;
-  ptLoadMany(paths: string[], mmaps: boolean[], devices: (string | null)[]): Promise<[unknown[], (Error | undefined)[]]>;
+  ptLoadMany(
+    paths: string[],
+    mmaps: boolean[],
+    devices: (string | null)[],
+    smallOnly: boolean,
+  ): Promise<[unknown[], (Error | undefined)[], number[]]>;
   ptSaveSync(path: string, value: unknown): void;
   ptSave(path: string, value: unknown): Promise<void>;
   ptOpenSync(path: string, mmap: boolean): NativePtArchive;

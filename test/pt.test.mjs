@@ -452,6 +452,22 @@ console.log(JSON.stringify({ m1, m2, same, m3: mapped() }));
       expect(ok).to.be.greaterThan(150);
     });
 
+    it('loads a file above 1 MiB in the same batch as small ones (in a call of its own)', async function () {
+      const big = path.join(dir, 'batch-big.pt');
+      jepa.saveSync(big, { w: jepa.arange(0, 600000, 1, { dtype: 'float32' }), name: 'big' }); // 2.4 MB
+      const small = Object.keys(expected).slice(0, 12);
+      const all = await Promise.all([...small.map((n) => jepa.load(file(n))), jepa.load(big), ...small.map((n) => jepa.load(file(n)))]);
+      small.forEach((n, i) => {
+        check(all[i], expected[n].value, `${n} (before the large file)`, { storages: [] }, undefined, undefined);
+        check(all[small.length + 1 + i], expected[n].value, `${n} (after the large file)`, { storages: [] }, undefined, undefined);
+      });
+      const v = all[small.length];
+      expect(v.name).to.equal('big');
+      expect(v.w.shape).to.deep.equal([600000]);
+      const d = v.w.data();
+      expect([d[0], d[1], d[599999]]).to.deep.equal([0, 1, 599999]);
+    });
+
     it('gives a rejection in a batch the stack of the awaiting caller', async function () {
       const e = await rejection(Promise.all([jepa.load(file('tensors')), jepa.load(path.join(dir, 'nope.pt'))]));
       expect(e.code).to.equal('JEPA_FILE_NOT_FOUND');

@@ -678,18 +678,24 @@ struct LoadJob {
   std::optional<Document> doc;            // any other file, loaded on the worker
   std::string code, message;
   bool type_error = false;
+  bool large = false;  // above 1 MiB, left unread (small_only)
 };
 
-// ptLoadMany(paths, mmaps, devices) -> Promise<[values, errors]>: reads the files one after
-// another on one worker thread (small files are parsed on the JS thread: pt::LoadBytes). values[i] is file i's value, or undefined where errors[i] is its
-// Error. lib/io.ts batches the load() calls made in one turn of the event loop into a few of
-// these, so that a batch costs one threadpool round trip instead of one per file.
+// ptLoadMany(paths, mmaps, devices, smallOnly) -> Promise<[values, errors, large]>: reads the
+// files one after another on one worker thread; files of at most 1 MiB (without mmap or a
+// device) are parsed on the JS thread (pt::LoadBytes). values[i] is file i's value, or undefined
+// where errors[i] is its Error. With smallOnly, a file above 1 MiB is left unread and its index
+// listed in `large`, so that lib/io.ts loads it in a call of its own: a batch of small files is
+// never held up behind a large one. lib/io.ts batches the load() calls made in one turn of the
+// event loop into a few of these, so that a batch costs one threadpool round trip, not one per
+// file.
 Napi::Value LoadMany(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), [&]() -> Napi::Value {
     if (!info[0].IsArray() || !info[1].IsArray() || !info[2].IsArray()) {
       throw Error(code::kInternal, "ptLoadMany needs three arrays");
     }
     Napi::Array paths = info[0].As<Napi::Array>(), mmaps = info[1].As<Napi::Array>(), devices = info[2].As<Napi::Array>();
+    const bool small_only = info[3].ToBoolean().Value();
     auto jobs = std::make_shared<std::vector<LoadJob>>(paths.Length());
     for (uint32_t i = 0; i < paths.Length(); ++i) {
       LoadJob& job = (*jobs)[i];
@@ -704,12 +710,17 @@ Napi::Value LoadMany(const Napi::CallbackInfo& info) {
     using Jobs = std::shared_ptr<std::vector<LoadJob>>;
     return RunAsync<Jobs>(
         info.Env(),
-        [jobs]() {
+        [jobs, small_only]() {
           for (LoadJob& job : *jobs) {
             if (!job.code.empty()) continue;  // its arguments already failed
             try {
               if (!job.opts.mmap && !job.opts.device) job.bytes = pt::ReadSmallFile(job.path);
-              if (!job.bytes) job.doc.emplace(pt::Load(job.path, job.opts));
+              if (job.bytes) continue;
+              if (small_only) {
+                job.large = true;
+              } else {
+                job.doc.emplace(pt::Load(job.path, job.opts));
+              }
             } catch (...) {
               DescribeCurrentException(&job.code, &job.message, &job.type_error);
             }
@@ -720,8 +731,10 @@ Napi::Value LoadMany(const Napi::CallbackInfo& info) {
           Classes c(env);
           Napi::Array values = Napi::Array::New(env, done->size());
           Napi::Array errors = Napi::Array::New(env, done->size());
+          Napi::Array large = Napi::Array::New(env);
           for (uint32_t i = 0; i < done->size(); ++i) {
             LoadJob& job = (*done)[i];
+            if (job.large) large.Set(large.Length(), Napi::Number::New(env, i));
             if (job.bytes) {
               try {
                 job.doc.emplace(pt::LoadBytes(std::move(job.bytes), job.path));
@@ -741,10 +754,11 @@ Napi::Value LoadMany(const Napi::CallbackInfo& info) {
             }
             if (!job.code.empty()) errors.Set(i, MakeError(env, job.code, job.message, job.type_error).Value());
           }
-          Napi::Array pair = Napi::Array::New(env, 2);
-          pair.Set(0u, values);
-          pair.Set(1u, errors);
-          return pair;
+          Napi::Array out = Napi::Array::New(env, 3);
+          out.Set(0u, values);
+          out.Set(1u, errors);
+          out.Set(2u, large);
+          return out;
         });
   });
 }
