@@ -684,9 +684,9 @@ struct LoadJob {
 // ptLoadMany(paths, mmaps, devices, smallOnly) -> Promise<[values, errors, large]>: reads the
 // files one after another on one worker thread; files of at most 1 MiB (without mmap or a
 // device) are parsed on the JS thread (pt::LoadBytes). values[i] is file i's value, or undefined
-// where errors[i] is its Error. With smallOnly, a file above 1 MiB is left unread and its index
-// listed in `large`, so that lib/io.ts loads it in a call of its own: a batch of small files is
-// never held up behind a large one. lib/io.ts batches the load() calls made in one turn of the
+// where errors[i] is its Error. With smallOnly, a file above 1 MiB in a batch of several is left
+// unread and its index listed in `large`, so that lib/io.ts loads it in a call of its own: a
+// batch of small files is never held up behind a large one. lib/io.ts batches the load() calls made in one turn of the
 // event loop into a few of these, so that a batch costs one threadpool round trip, not one per
 // file.
 Napi::Value LoadMany(const Napi::CallbackInfo& info) {
@@ -711,12 +711,14 @@ Napi::Value LoadMany(const Napi::CallbackInfo& info) {
     return RunAsync<Jobs>(
         info.Env(),
         [jobs, small_only]() {
+          // A batch of one file (a lone load) has no file to hold up: it loads a large file too.
+          const bool defer_large = small_only && jobs->size() > 1;
           for (LoadJob& job : *jobs) {
             if (!job.code.empty()) continue;  // its arguments already failed
             try {
               if (!job.opts.mmap && !job.opts.device) job.bytes = pt::ReadSmallFile(job.path);
               if (job.bytes) continue;
-              if (small_only) {
+              if (defer_large) {
                 job.large = true;
               } else {
                 job.doc.emplace(pt::Load(job.path, job.opts));
