@@ -35,55 +35,44 @@ std::string ErrnoText(int err) { return std::strerror(err); }
 }
 
 
-// Recently freed large blocks, kept (up to kCacheBytes) to be reused by the next large storage:
-// memory already faulted in is several times cheaper to read a file into than fresh memory.
-// glibc keeps freed memory the same way for Python's loads. Deleters run on any thread.
-constexpr size_t kCacheBytes = 64 << 20;
-constexpr size_t kCacheBlocks = 8;
-
-struct BlockCache {
-  std::mutex mutex;
-  std::vector<Mapping*> blocks;
-  size_t bytes = 0;
-};
-
-BlockCache& Cache() {
-  static auto* cache = new BlockCache();  // never destroyed: deleters may run at exit
-  return *cache;
+// Recently freed large blocks (Mapping*), for the next large storage.
+KeptBlocks& LargeBlocks() {
+  static auto* kept = new KeptBlocks(8, 64 << 20);  // never destroyed: deleters may run at exit
+  return *kept;
 }
 
 void ReleaseBlock(void* ctx) {
   auto* m = static_cast<Mapping*>(ctx);
-  BlockCache& c = Cache();
-  {
-    std::lock_guard<std::mutex> lock(c.mutex);
-    if (c.blocks.size() < kCacheBlocks && c.bytes + m->size <= kCacheBytes) {
-      c.blocks.push_back(m);
-      c.bytes += m->size;
-      return;
-    }
-  }
-  delete m;
+  if (!LargeBlocks().Keep(m, m->size)) delete m;
 }
 
-// A cached block of at least `size` bytes and at most a quarter more, or null.
-Mapping* AcquireBlock(size_t size) {
-  BlockCache& c = Cache();
-  std::lock_guard<std::mutex> lock(c.mutex);
-  for (size_t i = c.blocks.size(); i-- > 0;) {
-    Mapping* m = c.blocks[i];
-    if (m->size >= size && m->size - size <= size / 4) {
-      c.blocks.erase(c.blocks.begin() + static_cast<std::ptrdiff_t>(i));
-      c.bytes -= m->size;
-      return m;
-    }
-  }
-  return nullptr;
-}
 void DeleteOwner(void* ctx) { delete static_cast<std::shared_ptr<void>*>(ctx); }
 
 
 }  // namespace
+
+void* KeptBlocks::Take(size_t size, size_t* capacity) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (size_t i = blocks_.size(); i-- > 0;) {
+    const Block b = blocks_[i];
+    if (b.capacity >= size && b.capacity - size <= size / 4 + 4096) {
+      blocks_[i] = blocks_.back();
+      blocks_.pop_back();
+      bytes_ -= b.capacity;
+      *capacity = b.capacity;
+      return b.block;
+    }
+  }
+  return nullptr;
+}
+
+bool KeptBlocks::Keep(void* block, size_t capacity) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (blocks_.size() >= max_blocks_ || bytes_ + capacity > max_bytes_) return false;
+  blocks_.push_back(Block{block, capacity});
+  bytes_ += capacity;
+  return true;
+}
 
 std::string UniqueSuffix() {
   static std::atomic<uint64_t> counter{0};
@@ -157,7 +146,8 @@ at::Storage NewStorage(int64_t nbytes) {
   // 4 KiB ones: for a 13 MB feature tensor that is most of the time a load takes.
   const size_t page = 4096;
   const size_t size = (n + page - 1) / page * page;
-  if (Mapping* cached = AcquireBlock(size)) {
+  size_t capacity = 0;
+  if (auto* cached = static_cast<Mapping*>(LargeBlocks().Take(size, &capacity))) {
     at::DataPtr ptr(cached->addr, cached, &ReleaseBlock, at::Device(at::kCPU));
     return at::Storage(at::Storage::use_byte_size_t(), nbytes, std::move(ptr), c10::GetCPUAllocator(), true);
   }

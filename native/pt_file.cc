@@ -33,60 +33,26 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the .pt reader assumes
 
 // Buffers of small files, kept after use for the next load of a similar size: a fresh 45 KB
 // allocation costs glibc a consolidation of its fast bins, and its pages are cold, on every
-// file; a reused one is still in the CPU cache. At most kKeptBuffers buffers and kKeptBytes
-// bytes are kept. Deleters run on any thread.
+// file; a reused one is still in the CPU cache.
 namespace {
-constexpr size_t kKeptBuffers = 64;
-constexpr size_t kKeptBytes = 16 << 20;
-struct KeptBuffer {
-  uint8_t* data;
-  size_t capacity;
-};
-struct BufferCache {
-  std::mutex mutex;
-  KeptBuffer kept[kKeptBuffers];
-  size_t count = 0;
-  size_t bytes = 0;
-};
-BufferCache& Buffers() {
-  static auto* cache = new BufferCache();  // never destroyed: deleters may run at exit
-  return *cache;
+files::KeptBlocks& SmallBuffers() {
+  static auto* kept = new files::KeptBlocks(64, 16 << 20);  // never destroyed: deleters may run at exit
+  return *kept;
 }
 }  // namespace
 
 // A small file read whole (64-byte aligned, so that its storages can be aliased in place).
 struct FileBytes {
   explicit FileBytes(size_t n) : size(n) {
-    {
-      BufferCache& c = Buffers();
-      std::lock_guard<std::mutex> lock(c.mutex);
-      for (size_t i = c.count; i-- > 0;) {
-        const KeptBuffer k = c.kept[i];
-        if (k.capacity >= n && k.capacity - n <= n / 4 + 4096) {
-          c.kept[i] = c.kept[--c.count];
-          c.bytes -= k.capacity;
-          data = k.data;
-          capacity = k.capacity;
-          return;
-        }
-      }
-    }
+    data = static_cast<uint8_t*>(SmallBuffers().Take(n, &capacity));
+    if (data != nullptr) return;
     capacity = (std::max<size_t>(n, 64) + 4095) / 4096 * 4096;
     void* p = nullptr;
     if (posix_memalign(&p, 64, capacity) != 0) throw std::bad_alloc();
     data = static_cast<uint8_t*>(p);
   }
   ~FileBytes() {
-    BufferCache& c = Buffers();
-    {
-      std::lock_guard<std::mutex> lock(c.mutex);
-      if (c.count < kKeptBuffers && c.bytes + capacity <= kKeptBytes) {
-        c.kept[c.count++] = KeptBuffer{data, capacity};
-        c.bytes += capacity;
-        return;
-      }
-    }
-    free(data);
+    if (!SmallBuffers().Keep(data, capacity)) free(data);
   }
   FileBytes(const FileBytes&) = delete;
   FileBytes& operator=(const FileBytes&) = delete;
