@@ -14,34 +14,6 @@
 
 namespace jepa {
 
-// Called in a catch block on any thread: the code, message and kind of the exception being
-// handled (jepa::Error, c10::Error, std::bad_alloc, std::exception), as the sync forms report it.
-inline void DescribeCurrentException(std::string* code, std::string* message, bool* type_error) {
-  *type_error = false;
-  try {
-    throw;
-  } catch (const Error& e) {
-    *code = e.code();
-    *type_error = e.type_error();
-    *message = e.what();
-  } catch (const c10::OutOfMemoryError& e) {
-    *code = code::kOutOfMemory;
-    *message = e.what_without_backtrace();
-  } catch (const c10::Error& e) {
-    *code = code::kTorch;
-    *message = e.what_without_backtrace();
-  } catch (const std::bad_alloc&) {
-    *code = code::kOutOfMemory;
-    *message = "out of memory";
-  } catch (const std::exception& e) {
-    *code = code::kInternal;
-    *message = e.what();
-  } catch (...) {
-    *code = code::kInternal;
-    *message = "an unknown C++ exception";
-  }
-}
-
 template <typename R>
 class PromiseWorker : public Napi::AsyncWorker {
  public:

@@ -54,6 +54,35 @@ AddonData& GetAddonData(Napi::Env env);
 Napi::Error MakeError(Napi::Env env, const std::string& code, const std::string& message,
                       bool type_error = false);
 
+// Called in a catch block, on any thread: the code, message and kind of the exception being
+// handled (jepa::Error, c10::Error, std::bad_alloc, std::exception, anything else), as every
+// JS error of the addon reports it.
+inline void DescribeCurrentException(std::string* code, std::string* message, bool* type_error) {
+  *type_error = false;
+  try {
+    throw;
+  } catch (const Error& e) {
+    *code = e.code();
+    *type_error = e.type_error();
+    *message = e.what();
+  } catch (const c10::OutOfMemoryError& e) {
+    *code = code::kOutOfMemory;
+    *message = e.what_without_backtrace();
+  } catch (const c10::Error& e) {
+    *code = code::kTorch;
+    *message = e.what_without_backtrace();
+  } catch (const std::bad_alloc&) {
+    *code = code::kOutOfMemory;
+    *message = "out of memory";
+  } catch (const std::exception& e) {
+    *code = code::kInternal;
+    *message = e.what();
+  } catch (...) {
+    *code = code::kInternal;
+    *message = "an unknown C++ exception";
+  }
+}
+
 // Runs `fn`, turning every C++ exception (jepa::Error, c10::Error, std::bad_alloc,
 // std::exception) into a JS exception. No C++ exception crosses Node-API.
 template <typename F>
@@ -62,16 +91,11 @@ auto Guard(Napi::Env env, F&& fn) -> decltype(fn()) {
     return fn();
   } catch (const Napi::Error&) {
     throw;
-  } catch (const Error& e) {
-    throw MakeError(env, e.code(), e.what(), e.type_error());
-  } catch (const c10::OutOfMemoryError& e) {
-    throw MakeError(env, code::kOutOfMemory, e.what_without_backtrace());
-  } catch (const c10::Error& e) {
-    throw MakeError(env, code::kTorch, e.what_without_backtrace());
-  } catch (const std::bad_alloc&) {
-    throw MakeError(env, code::kOutOfMemory, "out of memory");
-  } catch (const std::exception& e) {
-    throw MakeError(env, code::kInternal, e.what());
+  } catch (...) {
+    std::string code, message;
+    bool type_error;
+    DescribeCurrentException(&code, &message, &type_error);
+    throw MakeError(env, code, message, type_error);
   }
 }
 
