@@ -38,31 +38,14 @@ std::unordered_map<napi_env, std::unique_ptr<ClassRefs>>& Refs() {
   return *refs;
 }
 
-// The registered classes of one environment, each fetched from its reference when first used
-// (a conversion needs few of them).
-struct Classes {
-  explicit Classes(Napi::Env env) {
-    std::lock_guard<std::mutex> lock(g_refs_mutex);
-    auto it = Refs().find(env);
-    if (it == Refs().end()) throw Error(code::kInternal, "the .pt functions were not initialised (ptInit)");
-    r = it->second.get();  // lives until the environment's cleanup hook
-  }
-  Napi::Function tuple() const { return r->tuple.Value(); }
-  Napi::Function size() const { return r->size.Value(); }
-  Napi::Function ordered_dict() const { return r->ordered_dict.Value(); }
-  Napi::Function device() const { return r->device.Value(); }
-  Napi::Function dtype() const { return r->dtype.Value(); }
-  Napi::Function float_box() const { return r->float_box.Value(); }
-  Napi::Function wrap_tensor() const { return r->wrap_tensor.Value(); }
-  Napi::Function tensor_info() const { return r->tensor_info.Value(); }
-  Napi::Function set_ctor() const { return r->set_ctor.Value(); }
-  Napi::Function map_ctor() const { return r->map_ctor.Value(); }
-  Napi::Value float_keys() const { return r->float_keys.Value(); }
-  Napi::Value attrs() const { return r->attrs.Value(); }
-
- private:
-  ClassRefs* r;
-};
+// The registered classes of this environment. Each is fetched from its reference where it is
+// used (`c.size.Value()`): a conversion needs few of them.
+const ClassRefs& ClassesOf(Napi::Env env) {
+  std::lock_guard<std::mutex> lock(g_refs_mutex);
+  auto it = Refs().find(env);
+  if (it == Refs().end()) throw Error(code::kInternal, "the .pt functions were not initialised (ptInit)");
+  return *it->second;  // lives until the environment's cleanup hook
+}
 
 // ptInit(classes): registers the value classes for this environment.
 Napi::Value PtInit(const Napi::CallbackInfo& info) {
@@ -251,11 +234,11 @@ void DefineHidden(Napi::Env env, Napi::Object target, Napi::Value key, Napi::Val
 
 class ToJs {
  public:
-  ToJs(Napi::Env env, const Classes& c) : env_(env), c_(c) {}
+  ToJs(Napi::Env env, const ClassRefs& c) : env_(env), c_(c) {}
 
   Napi::Value Top(const Value* v) {
     if (v->kind == Kind::kFloat && IntegralFloat(v->f)) {
-      return c_.float_box().New({Napi::Number::New(env_, v->f)});
+      return c_.float_box.Value().New({Napi::Number::New(env_, v->f)});
     }
     return Convert(v, 0);
   }
@@ -277,9 +260,9 @@ class ToJs {
       case Kind::kFloat: return Napi::Number::New(env_, v->f);
       case Kind::kStr: return StrToJs(env_, v->s);
       case Kind::kBytes: return Napi::Buffer<uint8_t>::Copy(env_, reinterpret_cast<const uint8_t*>(v->s.data()), v->s.size());
-      case Kind::kDtype: return c_.dtype().New({Napi::String::New(env_, v->s)});
+      case Kind::kDtype: return c_.dtype.Value().New({Napi::String::New(env_, v->s)});
       case Kind::kDevice:
-        return c_.device().New({Napi::String::New(env_, v->s),
+        return c_.device.Value().New({Napi::String::New(env_, v->s),
                               v->i >= 0 ? Napi::Value(Napi::Number::New(env_, static_cast<double>(v->i))) : env_.Null()});
       default:
         break;
@@ -291,8 +274,8 @@ class ToJs {
       case Kind::kTuple:
       case Kind::kSize: {
         Napi::Object arr = v->kind == Kind::kList   ? Napi::Array::New(env_, v->items.size())
-                           : v->kind == Kind::kTuple ? c_.tuple().New({})
-                                                     : c_.size().New({});
+                           : v->kind == Kind::kTuple ? c_.tuple.Value().New({})
+                                                     : c_.size.Value().New({});
         Remember(v, arr);
         Napi::Object marks;
         for (size_t i = 0; i < v->items.size(); ++i) {
@@ -303,7 +286,7 @@ class ToJs {
         return arr;
       }
       case Kind::kSet: {
-        Napi::Object set = c_.set_ctor().New({});
+        Napi::Object set = c_.set_ctor.Value().New({});
         Remember(v, set);
         Napi::Function add = set.Get("add").As<Napi::Function>();
         Napi::Object marks;
@@ -340,7 +323,7 @@ class ToJs {
           }
           return obj;
         }
-        Napi::Object map = v->kind == Kind::kOrderedDict ? c_.ordered_dict().New({}) : c_.map_ctor().New({});
+        Napi::Object map = v->kind == Kind::kOrderedDict ? c_.ordered_dict.Value().New({}) : c_.map_ctor.Value().New({});
         Remember(v, map);
         Napi::Function set = map.Get("set").As<Napi::Function>();
         for (size_t k = 0; k + 1 < v->items.size(); k += 2) {
@@ -349,13 +332,13 @@ class ToJs {
           set.Call(map, {key, Convert(item, depth + 1)});
           if (item->kind == Kind::kFloat && IntegralFloat(item->f)) Mark(map, &marks, key);
         }
-        if (v->attrs != nullptr) DefineHidden(env_, map, c_.attrs(), Convert(v->attrs, depth + 1));
+        if (v->attrs != nullptr) DefineHidden(env_, map, c_.attrs.Value(), Convert(v->attrs, depth + 1));
         return map;
       }
       case Kind::kTensor: {
         const pt::TensorSpec& spec = *v->tensor;
         if (!spec.tensor.defined()) throw Error(code::kInternal, "a tensor was not read");
-        Napi::Value t = c_.wrap_tensor().Call({TensorHandle::New(env_, spec.tensor), Napi::Boolean::New(env_, spec.parameter),
+        Napi::Value t = c_.wrap_tensor.Value().Call({TensorHandle::New(env_, spec.tensor), Napi::Boolean::New(env_, spec.parameter),
                                              Napi::Boolean::New(env_, spec.requires_grad)});
         Remember(v, t.As<Napi::Object>());
         return t;
@@ -368,14 +351,14 @@ class ToJs {
  private:
   // A dict key or set element: integral float keys are boxed (Float) so they stay floats.
   Napi::Value Key(const Value* k, int depth) {
-    if (k->kind == Kind::kFloat && IntegralFloat(k->f)) return c_.float_box().New({Napi::Number::New(env_, k->f)});
+    if (k->kind == Kind::kFloat && IntegralFloat(k->f)) return c_.float_box.Value().New({Napi::Number::New(env_, k->f)});
     return Convert(k, depth + 1);
   }
 
   void Mark(Napi::Object container, Napi::Object* marks, Napi::Value key) {
     if (marks->IsEmpty()) {
-      *marks = c_.set_ctor().New({});
-      DefineHidden(env_, container, c_.float_keys(), *marks);
+      *marks = c_.set_ctor.Value().New({});
+      DefineHidden(env_, container, c_.float_keys.Value(), *marks);
     }
     marks->Get("add").As<Napi::Function>().Call(*marks, {key});
   }
@@ -385,7 +368,7 @@ class ToJs {
   void Remember(const Value* v, Napi::Object js) { memo_.emplace(v, static_cast<napi_value>(js)); }
 
   Napi::Env env_;
-  const Classes& c_;
+  const ClassRefs& c_;
   std::unordered_map<const Value*, napi_value> memo_;
 };
 
@@ -394,8 +377,8 @@ class ToJs {
 
 class FromJs {
  public:
-  FromJs(Napi::Env env, const Classes& c, Document& doc) : env_(env), c_(c), doc_(doc) {
-    seen_ = c_.map_ctor().New({});
+  FromJs(Napi::Env env, const ClassRefs& c, Document& doc) : env_(env), c_(c), doc_(doc) {
+    seen_ = c_.map_ctor.Value().New({});
     seen_get_ = seen_.Get("get").As<Napi::Function>();
     seen_set_ = seen_.Get("set").As<Napi::Function>();
   }
@@ -471,18 +454,18 @@ class FromJs {
   }
 
   Napi::Object MarksOf(const Napi::Object& o) {
-    Napi::Value m = o.Get(c_.float_keys());
+    Napi::Value m = o.Get(c_.float_keys.Value());
     return m.IsObject() ? m.As<Napi::Object>() : Napi::Object();
   }
 
   Value* Object(const Napi::Object& o, int depth) {
     Napi::Value known = seen_get_.Call(seen_, {o});
     if (known.IsNumber()) return values_[static_cast<size_t>(known.As<Napi::Number>().Int64Value())];
-    if (o.InstanceOf(c_.float_box())) {
+    if (o.InstanceOf(c_.float_box.Value())) {
       const double f = o.Get("value").ToNumber().DoubleValue();
       return Number(f, true);
     }
-    Napi::Value info = c_.tensor_info().Call({o});
+    Napi::Value info = c_.tensor_info.Value().Call({o});
     if (info.IsArray()) {
       Napi::Array a = info.As<Napi::Array>();
       Value* x = Remember(o, doc_.New(Kind::kTensor));
@@ -510,7 +493,7 @@ class FromJs {
       if (n > 0) x->s.assign(reinterpret_cast<const char*>(data), n);
       return x;
     }
-    if (o.InstanceOf(c_.device())) {
+    if (o.InstanceOf(c_.device.Value())) {
       Value* x = doc_.New(Kind::kDevice);
       Napi::Value type = o.Get("type"), index = o.Get("index");
       if (!type.IsString()) Fail("a TorchDevice needs a string type");
@@ -518,7 +501,7 @@ class FromJs {
       x->i = index.IsNumber() ? index.As<Napi::Number>().Int64Value() : -1;
       return Remember(o, x);
     }
-    if (o.InstanceOf(c_.dtype())) {
+    if (o.InstanceOf(c_.dtype.Value())) {
       Napi::Value name = o.Get("name");
       at::ScalarType t;
       if (!name.IsString() || !pt::PythonDtypeOf(name.As<Napi::String>().Utf8Value(), &t)) {
@@ -529,8 +512,8 @@ class FromJs {
       return x;
     }
     if (o.IsArray()) {
-      const bool is_size = o.InstanceOf(c_.size());
-      Value* x = Remember(o, doc_.New(is_size ? Kind::kSize : o.InstanceOf(c_.tuple()) ? Kind::kTuple : Kind::kList));
+      const bool is_size = o.InstanceOf(c_.size.Value());
+      Value* x = Remember(o, doc_.New(is_size ? Kind::kSize : o.InstanceOf(c_.tuple.Value()) ? Kind::kTuple : Kind::kList));
       Napi::Array a = o.As<Napi::Array>();
       Napi::Object marks = MarksOf(o);
       const uint32_t n = a.Length();
@@ -544,8 +527,8 @@ class FromJs {
       }
       return x;
     }
-    if (o.InstanceOf(c_.map_ctor())) {
-      const bool ordered = o.InstanceOf(c_.ordered_dict());
+    if (o.InstanceOf(c_.map_ctor.Value())) {
+      const bool ordered = o.InstanceOf(c_.ordered_dict.Value());
       Value* x = Remember(o, doc_.New(ordered ? Kind::kOrderedDict : Kind::kDict));
       Napi::Object marks = MarksOf(o);
       Napi::Array entries = Entries(o);
@@ -558,7 +541,7 @@ class FromJs {
         path_.pop_back();
       }
       if (ordered) {
-        Napi::Value attrs = o.Get(c_.attrs());
+        Napi::Value attrs = o.Get(c_.attrs.Value());
         if (attrs.IsObject()) {
           path_.push_back("[PY_ATTRS]");
           Value* a = Convert(attrs, depth + 1);
@@ -569,7 +552,7 @@ class FromJs {
       }
       return x;
     }
-    if (o.InstanceOf(c_.set_ctor())) {
+    if (o.InstanceOf(c_.set_ctor.Value())) {
       Value* x = Remember(o, doc_.New(Kind::kSet));
       Napi::Object marks = MarksOf(o);
       Napi::Array values = Values(o);
@@ -637,7 +620,7 @@ class FromJs {
   }
 
   Napi::Env env_;
-  const Classes& c_;
+  const ClassRefs& c_;
   Document& doc_;
   Napi::Object seen_;
   Napi::Function seen_get_, seen_set_;
@@ -654,7 +637,7 @@ std::optional<c10::Device> DeviceArg(const Napi::Value& v) {
 }
 
 Napi::Value Convert(Napi::Env env, const Document& doc) {
-  Classes c(env);
+  const ClassRefs& c = ClassesOf(env);
   return ToJs(env, c).Top(doc.root);
 }
 
@@ -730,7 +713,7 @@ Napi::Value LoadMany(const Napi::CallbackInfo& info) {
           return jobs;
         },
         [](Napi::Env env, Jobs& done) -> Napi::Value {
-          Classes c(env);
+          const ClassRefs& c = ClassesOf(env);
           Napi::Array values = Napi::Array::New(env, done->size());
           Napi::Array errors = Napi::Array::New(env, done->size());
           Napi::Array large = Napi::Array::New(env);
@@ -766,10 +749,10 @@ Napi::Value LoadMany(const Napi::CallbackInfo& info) {
 }
 
 std::shared_ptr<Document> ToDocument(Napi::Env env, const Napi::Value& value) {
-  Classes c(env);
+  const ClassRefs& c = ClassesOf(env);
   auto doc = std::make_shared<Document>();
   FromJs from(env, c, *doc);
-  if (value.IsObject() && value.As<Napi::Object>().InstanceOf(c.float_box())) {
+  if (value.IsObject() && value.As<Napi::Object>().InstanceOf(c.float_box.Value())) {
     doc->root = from.Number(value.As<Napi::Object>().Get("value").ToNumber().DoubleValue(), true);
   } else {
     doc->root = from.Convert(value, 0);
@@ -873,7 +856,7 @@ class ArchiveHandle : public Napi::ObjectWrap<ArchiveHandle> {
     return Guard(info.Env(), [&]() -> Napi::Value {
       Napi::Env env = info.Env();
       auto a = Live();
-      Classes c(env);
+      const ClassRefs& c = ClassesOf(env);
       std::lock_guard<std::mutex> lock(a->mutex());
       std::vector<Entry> entries;
       std::vector<const pt::Value*> keys;
@@ -971,7 +954,7 @@ class ArchiveHandle : public Napi::ObjectWrap<ArchiveHandle> {
     return Guard(info.Env(), [&]() -> Napi::Value {
       auto a = Live();
       const auto device = DeviceArg(info[1]);
-      Classes c(info.Env());
+      const ClassRefs& c = ClassesOf(info.Env());
       std::lock_guard<std::mutex> lock(a->mutex());
       pt::Value* v = Find(*a, info[0]);
       MaterializeUnder(*a, v, device);
@@ -997,7 +980,7 @@ class ArchiveHandle : public Napi::ObjectWrap<ArchiveHandle> {
             return true;
           },
           [a, v](Napi::Env env, bool&) -> Napi::Value {
-            Classes c(env);
+            const ClassRefs& c = ClassesOf(env);
             std::lock_guard<std::mutex> lock(a->mutex());
             return ToJs(env, c).Top(v);
           });
