@@ -289,20 +289,17 @@ void Archive::Fail(const char* code, const std::string& message) const {
 }
 
 std::unique_ptr<Archive> Archive::Open(const std::string& path, bool mmap) {
-  std::unique_ptr<Archive> a(new Archive());
-  a->name_ = path;
   int64_t size = 0;
   std::shared_ptr<Fd> fd = files::OpenForRead(path, &size);
-  const int raw = fd->get();
+  if (!mmap && static_cast<uint64_t>(size) <= kSmallFile) return FromFileBytes(ReadWhole(fd, static_cast<size_t>(size), path), path);
+  std::unique_ptr<Archive> a(new Archive());
+  a->name_ = path;
   if (size == 0) a->Fail(code::kPtCorrupt, "the file is empty");
   std::shared_ptr<ReadAdapterInterface> adapter;
   if (mmap) {
-    auto m = files::MapFile(path, raw, static_cast<size_t>(size));
+    auto m = files::MapFile(path, fd->get(), static_cast<size_t>(size));
     a->mapping_ = m;
     adapter = std::make_shared<MemoryAdapter>(static_cast<const uint8_t*>(m->addr), m->size);
-  } else if (static_cast<uint64_t>(size) <= kSmallFile) {
-    a->bytes_ = ReadWhole(fd, static_cast<size_t>(size), path);
-    adapter = std::make_shared<MemoryAdapter>(a->bytes_->data, a->bytes_->size);
   } else {
     adapter = std::make_shared<FdAdapter>(fd, static_cast<size_t>(size));
   }
@@ -320,13 +317,9 @@ std::unique_ptr<Archive> Archive::FromFileBytes(std::shared_ptr<FileBytes> bytes
 }
 
 std::unique_ptr<Archive> Archive::FromBytes(const uint8_t* data, size_t size, const std::string& name) {
-  std::unique_ptr<Archive> a(new Archive());
-  a->name_ = name;
-  if (size == 0) a->Fail(code::kPtCorrupt, "the file is empty");
-  a->bytes_ = std::make_shared<FileBytes>(size);
-  std::memcpy(a->bytes_->data, data, size);
-  a->Init(std::make_shared<MemoryAdapter>(a->bytes_->data, size), static_cast<int64_t>(size));
-  return a;
+  auto bytes = std::make_shared<FileBytes>(size);
+  std::memcpy(bytes->data, data, size);
+  return FromFileBytes(std::move(bytes), name);
 }
 
 void Archive::Init(std::shared_ptr<ReadAdapterInterface> adapter, int64_t size) {
