@@ -42,12 +42,13 @@ function run(cmd, args, opts = {}) {
 }
 
 // The tests need torch, numpy, safetensors and scikit-learn (its digits data set, for
-// `npm run train:digits` and its test): the model fixtures are committed. Regenerating them
-// (scripts/models/export.py) also needs timm and transformers==5.18.*: see docs/models.md.
+// `npm run train:digits` and its test), and, as the Python references that the cross-language
+// tests compare with: transformers (its JEPA, CLIP and BERT classes), sentence-transformers,
+// timm, torchvision (transforms), Pillow, PyAV (video frames) and PyYAML (official configs).
 
 /** Whether `python` can find the modules of these pip requirements ('transformers==5.18.*' -> transformers). */
 function pythonHas(python, requirements) {
-  const IMPORT_NAMES = { 'scikit-learn': 'sklearn' };
+  const IMPORT_NAMES = { 'scikit-learn': 'sklearn', pyyaml: 'yaml', pillow: 'PIL', 'sentence-transformers': 'sentence_transformers' };
   const modules = requirements.map((r) => {
     const name = r.split(/[=<>!~ ]/)[0];
     return IMPORT_NAMES[name] ?? name.replace(/-/g, '_');
@@ -123,7 +124,18 @@ function isDevCheckout() {
 }
 
 /** What the tests need beside torch (pip names). */
-const TEST_EXTRAS = ['numpy', 'safetensors', 'scikit-learn'];
+const TEST_EXTRAS = [
+  'numpy',
+  'safetensors',
+  'scikit-learn',
+  'transformers==5.18.*',
+  'sentence-transformers',
+  'timm',
+  'torchvision==0.28.0',
+  'pillow',
+  'av',
+  'pyyaml',
+];
 
 function testPython() {
   if (process.env.JEPA_PYTHON) return process.env.JEPA_PYTHON;
