@@ -6,7 +6,7 @@
 
 namespace jepa {
 
-// Stable error codes, mirrored in lib/errors.ts.
+// Stable error codes, mirrored in lib/core/errors.ts.
 namespace code {
 inline constexpr const char* kInvalidArgument = "JEPA_INVALID_ARGUMENT";
 inline constexpr const char* kShapeMismatch = "JEPA_SHAPE_MISMATCH";

@@ -3,7 +3,7 @@
 // `patchelf --remove-rpath` does, in a few lines of JS so that no tool has to be installed).
 //
 // A source build finds libtorch through its RUNPATH (CMakeLists.txt). A prebuilt binary must not
-// carry the build machine's libtorch folder: lib/binding.ts loads a matching libtorch first, and
+// carry the build machine's libtorch folder: lib/core/binding.ts loads a matching libtorch first, and
 // the dynamic linker then satisfies the addon's DT_NEEDED entries (libtorch.so, libc10.so, ...)
 // with the libraries already loaded, by their soname.
 //

@@ -6,7 +6,7 @@
 //   (b) the `torch` package of `python3` (or of $PYTHON)
 //   (c) the project-local install made by the set-up: `.venv/` with torch==2.13.0+cpu
 //
-// Used by scripts/setup.js, scripts/build.js and, at load time, by lib/binding.ts (through the
+// Used by scripts/setup.js, scripts/build.js and, at load time, by lib/core/binding.ts (through the
 // build-info.json that the build writes next to the addon).
 
 const fs = require('node:fs');

@@ -9,7 +9,7 @@
 // On top of prebuildify it:
 //   - removes the RUNPATH (it names the build machine's libtorch folder; see elf-runpath.js);
 //   - writes libtorch.json: the libtorch version, C++ ABI and CPU/CUDA the binary was built
-//     against, and the libraries it links, which lib/binding.ts checks and preloads at load time.
+//     against, and the libraries it links, which lib/core/binding.ts checks and preloads at load time.
 //
 //   node scripts/prebuild.js          (compiles first, incrementally, when build/Release has no addon)
 

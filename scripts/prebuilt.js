@@ -1,6 +1,6 @@
 'use strict';
 // The prebuilt binary and the libtorch it needs. Shared by `npm install` (scripts/setup.js: does a
-// prebuild fit here, or must we compile?) and by the loader (lib/binding.ts: which libtorch to load
+// prebuild fit here, or must we compile?) and by the loader (lib/core/binding.ts: which libtorch to load
 // before the prebuild), so that both decide alike.
 //
 // A prebuild lives in prebuilds/<platform>-<arch>/ under prebuildify's names (node-gyp-build finds

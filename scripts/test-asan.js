@@ -3,7 +3,7 @@
 // Sanitizer build of the addon (build/asan/jepa_native.node, `node scripts/build.js --sanitize`,
 // gcc's -fsanitize=address,undefined). Node and libtorch are not instrumented, so the ASan
 // runtime is preloaded (LD_PRELOAD) into node and into every process the tests start; the addon
-// is chosen with JEPA_ADDON (lib/binding.ts). Any report fails the run (UBSan aborts: the build
+// is chosen with JEPA_ADDON (lib/core/binding.ts). Any report fails the run (UBSan aborts: the build
 // uses -fno-sanitize-recover). The options, and why each is set, are in RELIABILITY.md.
 // Without a compiler that has the ASan runtime it prints "skipped" and exits 0; with CI=true it
 // fails instead (on Debian, g++, which builds the addon anyway, brings libasan8).

@@ -1,4 +1,4 @@
-// JS handles to process groups (the native side of lib/distributed.ts).
+// JS handles to process groups (the native side of lib/distributed/distributed.ts).
 #pragma once
 #include <napi.h>
 

@@ -1,5 +1,5 @@
 // Node-API side of raw tensor files (safetensors, .npy): the headers are parsed and checked in
-// TypeScript (lib/formats.ts); these functions read or write the tensor bytes they describe.
+// TypeScript (lib/io/formats.ts); these functions read or write the tensor bytes they describe.
 #include "bindings/formats_binding.h"
 
 #include "async.h"

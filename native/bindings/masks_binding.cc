@@ -1,5 +1,5 @@
 // Node-API side of the mask samplers (native/masks.h): converts the validated option objects of
-// lib/masks.ts into plain structs on the JS thread, runs the sampler (here or on a worker
+// lib/masks/samplers.ts into plain structs on the JS thread, runs the sampler (here or on a worker
 // thread), and returns tensor handles plus the position stream's new state.
 #include "masks_binding.h"
 

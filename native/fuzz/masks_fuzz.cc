@@ -1,7 +1,7 @@
 // libFuzzer harness for the mask samplers (native/masks.h): I-JEPA multi-block, V-JEPA
 // multi-block 3D and random tubes, with the binary masks and the index <-> binary conversions,
 // driven by option structs decoded from the input. The options cover the domain that
-// lib/masks-options.ts lets through (scales in (0, 1], aspect ratios in (0, any finite], any
+// lib/masks/options.ts lets through (scales in (0, 1], aspect ratios in (0, any finite], any
 // block counts, minKeep, seeds and state) on small grids and batches, so that each input runs
 // in milliseconds; the samplers' own checks (an unsatisfiable draw is a kInvalidArgument
 // jepa::Error) must hold for every such input. A clean jepa::Error is the expected outcome;
@@ -43,7 +43,7 @@ class Input {
     std::memcpy(&d, &bits, sizeof d);
     return d;
   }
-  // A scale range as lib/masks-options.ts accepts it: 0 < lo <= hi <= 1.
+  // A scale range as lib/masks/options.ts accepts it: 0 < lo <= hi <= 1.
   Range Scale() {
     double a = Num(), b = Num();
     if (!(a > 0 && a <= 1)) a = 0.5;

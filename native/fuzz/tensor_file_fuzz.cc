@@ -1,5 +1,5 @@
 // libFuzzer harness for the native half of the safetensors and .npy readers: files::ReadTensors,
-// which reads tensors from byte ranges of a file that lib/formats.ts describes after parsing the
+// which reads tensors from byte ranges of a file that lib/io/formats.ts describes after parsing the
 // header. The input is decoded into (flags, slots, file bytes); the slots cover what the
 // TypeScript side can send (any dtype it knows, up to 64 dimensions of any size, strides or
 // none, any offset and byte count) and more (negative values). A clean jepa::Error is the
@@ -21,7 +21,7 @@
 
 namespace {
 
-// The dtypes lib/formats.ts can name (safetensors and .npy).
+// The dtypes lib/io/formats.ts can name (safetensors and .npy).
 constexpr at::ScalarType kDtypes[] = {
     at::kBool,  at::kByte,  at::kChar,   at::kShort,         at::kUInt16,          at::kInt,
     at::kUInt32, at::kLong, at::kUInt64, at::kHalf,          at::kBFloat16,        at::kFloat,

@@ -1,4 +1,4 @@
-// Fuzz harness of the mask option parser (lib/masks-options.ts) and, behind it, the native mask
+// Fuzz harness of the mask option parser (lib/masks/options.ts) and, behind it, the native mask
 // samplers (native/masks.cc; their own libFuzzer harness is native/fuzz/masks_fuzz.cc): option
 // objects with every key present or not, each holding a valid value (small grids and batches,
 // any scale, aspect ratios up to 1e300, any seed) or a hostile one (NaN, Infinity, 2^64, -0,

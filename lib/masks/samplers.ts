@@ -10,10 +10,10 @@
  * ```
  * @module
  */
-import { native } from './binding';
-import type { Dtype } from './dtype';
-import { invalidArgument, withCallerStack } from './errors';
-import type { NativeMaskResult } from './native-types';
+import { native } from '../core/binding';
+import type { Dtype } from '../core/dtype';
+import { invalidArgument, withCallerStack } from '../core/errors';
+import type { NativeMaskResult } from '../core/native-types';
 import {
   binaryDtype,
   checkSeed,
@@ -26,9 +26,9 @@ import {
   type NativeCommon,
   type RandomTubeOptions,
   type Seed,
-} from './masks-options';
-import { nativeOf, wrap, type Tensor } from './tensor';
-import { checkOptions, show } from './validate';
+} from './options';
+import { nativeOf, wrap, type Tensor } from '../tensor/tensor';
+import { checkOptions, show } from '../core/validate';
 
 export {
   presets,
@@ -41,8 +41,8 @@ export {
   type Range,
   type Seed,
   type Size2d,
-} from './masks-options';
-export { render, renderColors, type RenderOptions, type Rgb } from './masks-render';
+} from './options';
+export { render, renderColors, type RenderOptions, type Rgb } from './render';
 
 /** Which sampler made a {@link Masks}. */
 export type MaskKind = 'multiblock' | 'multiblock3d' | 'randomTube';

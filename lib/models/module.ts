@@ -16,13 +16,13 @@
  * @module
  */
 import * as fs from 'node:fs';
-import { native } from './binding';
-import type { Device, Dtype } from './dtype';
-import { ErrorCode, invalidArgument, JepaError, withCallerStack } from './errors';
-import type { NativeModule, NativeTensor } from './native-types';
-import { nativeOf, Tensor, wrap } from './tensor';
-import { checkDevice, checkDtype, checkOptions, isDeviceString, isPlainObject, show } from './validate';
-import { Float, isPythonFloat, markFloat, OrderedDict, Size, TorchDevice, Tuple } from './values';
+import { native } from '../core/binding';
+import type { Device, Dtype } from '../core/dtype';
+import { ErrorCode, invalidArgument, JepaError, withCallerStack } from '../core/errors';
+import type { NativeModule, NativeTensor } from '../core/native-types';
+import { nativeOf, Tensor, wrap } from '../tensor/tensor';
+import { checkDevice, checkDtype, checkOptions, isDeviceString, isPlainObject, show } from '../core/validate';
+import { Float, isPythonFloat, markFloat, OrderedDict, Size, TorchDevice, Tuple } from '../io/values';
 
 /** Options of {@link loadModule}. */
 export interface LoadModuleOptions {

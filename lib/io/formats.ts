@@ -8,13 +8,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { native } from './binding';
-import type { Device } from './dtype';
-import { ErrorCode, invalidArgument, JepaError, withCallerStack } from './errors';
-import { limits } from './limits';
-import type { TensorSlot } from './native-types';
-import { nativeOf, Tensor, wrap } from './tensor';
-import { checkDevice, checkOptions, isPlainObject, show } from './validate';
+import { native } from '../core/binding';
+import type { Device } from '../core/dtype';
+import { ErrorCode, invalidArgument, JepaError, withCallerStack } from '../core/errors';
+import { limits } from '../core/limits';
+import type { TensorSlot } from '../core/native-types';
+import { nativeOf, Tensor, wrap } from '../tensor/tensor';
+import { checkDevice, checkOptions, isPlainObject, show } from '../core/validate';
 
 /** Options of the safetensors and .npy loaders. */
 export interface TensorFileOptions {

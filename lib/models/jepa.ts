@@ -8,11 +8,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Dtype } from './dtype';
-import { ErrorCode, invalidArgument, JepaError } from './errors';
+import type { Dtype } from '../core/dtype';
+import { ErrorCode, invalidArgument, JepaError } from '../core/errors';
 import { loadModule, loadModuleSync, Module, type LoadModuleOptions } from './module';
-import { Tensor } from './tensor';
-import { show } from './validate';
+import { Tensor } from '../tensor/tensor';
+import { show } from '../core/validate';
 
 // ---------------------------------------------------------------------------------------------
 // Checks shared by the model classes

@@ -8,8 +8,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ErrorCode, invalidArgument, JepaError } from './errors';
-import { checkOptions, show } from './validate';
+import { ErrorCode, invalidArgument, JepaError } from '../core/errors';
+import { checkOptions, show } from '../core/validate';
 
 /** ImageNet channel means (torchvision's and the JEPA pipelines' default). */
 export const IMAGENET_MEAN: readonly [number, number, number] = Object.freeze([0.485, 0.456, 0.406]) as readonly [number, number, number];

@@ -61,7 +61,7 @@ export interface NativeModule {
   dispose(): void;
 }
 
-/** The classes and helpers the .pt conversion needs (lib/io.ts). */
+/** The classes and helpers the .pt conversion needs (lib/io/pt.ts). */
 export interface PtClasses {
   Tuple: unknown;
   Size: unknown;

@@ -22,7 +22,7 @@ import * as path from 'node:path';
 import { ErrorCode, JepaError } from './errors';
 import type { NativeAddon } from './native-types';
 
-const ROOT = path.resolve(__dirname, '..');
+const ROOT = path.resolve(__dirname, '..', '..');
 
 /** glibc's RTLD_NODELETE: Node unloads a library that is not an addon; this keeps it loaded. */
 const RTLD_NODELETE = 0x1000;
@@ -66,7 +66,7 @@ export interface LoadedAddon {
 
 // The one reader of a libtorch folder's version, shared with the build (shipped in the package).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { libtorchVersion } = require('../scripts/find-libtorch.js') as { libtorchVersion: (dir: string) => string | null };
+const { libtorchVersion } = require('../../scripts/find-libtorch.js') as { libtorchVersion: (dir: string) => string | null };
 
 const REBUILD_HINT =
   'Rebuild the addon against the libtorch you have now: `npm rebuild jepa-native --build-from-source` in ' +
@@ -110,7 +110,7 @@ function checkSourceBuild(binary: string): LoadedAddon {
 /** A prebuild: find a libtorch of its version and load its libraries. */
 function preparePrebuilt(binary: string): LoadedAddon {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const prebuilt = require('../scripts/prebuilt.js') as Prebuilt;
+  const prebuilt = require('../../scripts/prebuilt.js') as Prebuilt;
   const meta = prebuilt.readPrebuildInfo(ROOT);
   if (!meta) {
     throw new JepaError(

@@ -15,12 +15,12 @@
  * See docs/distributed.md.
  * @module
  */
-import { native } from './binding';
-import { ErrorCode, invalidArgument, JepaError, withCallerStack } from './errors';
-import { save as ioSave } from './io';
-import type { NativeProcessGroup } from './native-types';
-import { nativeOf, Tensor, wrap } from './tensor';
-import { checkOptions, show } from './validate';
+import { native } from '../core/binding';
+import { ErrorCode, invalidArgument, JepaError, withCallerStack } from '../core/errors';
+import { save as ioSave } from '../io/pt';
+import type { NativeProcessGroup } from '../core/native-types';
+import { nativeOf, Tensor, wrap } from '../tensor/tensor';
+import { checkOptions, show } from '../core/validate';
 
 export { freePort, launch, type LaunchOptions, type LaunchResult, type RankExit } from './launch';
 

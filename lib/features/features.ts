@@ -9,12 +9,12 @@
  * @module
  */
 import * as path from 'node:path';
-import { native } from './binding';
-import { save } from './io';
-import { ErrorCode, invalidArgument, JepaError } from './errors';
-import { nativeOf, Tensor, wrap } from './tensor';
-import { show } from './validate';
-import { Size } from './values';
+import { native } from '../core/binding';
+import { save } from '../io/pt';
+import { ErrorCode, invalidArgument, JepaError } from '../core/errors';
+import { nativeOf, Tensor, wrap } from '../tensor/tensor';
+import { show } from '../core/validate';
+import { Size } from '../io/values';
 
 /** The layout of facebook/vjepa2-vitg-fpc64-384 features for one image: 8 x 24 x 24 patches of 1408. */
 export const VJEPA2_LAYOUT = Object.freeze({ frames: 8, gridSize: 24, dim: 1408, patches: 4608 });

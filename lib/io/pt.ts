@@ -12,12 +12,12 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { native } from './binding';
-import type { Device } from './dtype';
-import { invalidArgument, withCallerStack } from './errors';
-import type { NativePtArchive, NativeTensor, PtClasses } from './native-types';
-import { nativeOf, Tensor, wrap } from './tensor';
-import { checkDevice, checkOptions, show } from './validate';
+import { native } from '../core/binding';
+import type { Device } from '../core/dtype';
+import { invalidArgument, withCallerStack } from '../core/errors';
+import type { NativePtArchive, NativeTensor, PtClasses } from '../core/native-types';
+import { nativeOf, Tensor, wrap } from '../tensor/tensor';
+import { checkDevice, checkOptions, show } from '../core/validate';
 import { Float, FLOAT_KEYS, OrderedDict, PY_ATTRS, Size, TorchDevice, TorchDtype, Tuple } from './values';
 
 /** Options of {@link load} and {@link loadSync}. */

@@ -3,10 +3,10 @@
  * @module
  */
 import { inspect } from 'node:util';
-import { native } from './binding';
-import { dtypeOfTypedArray, TYPED_ARRAY_OF, type Device, type Dtype, type TypedArrayOf } from './dtype';
-import { ErrorCode, invalidArgument, JepaError, withCallerStack } from './errors';
-import type { NativeTensor } from './native-types';
+import { native } from '../core/binding';
+import { dtypeOfTypedArray, TYPED_ARRAY_OF, type Device, type Dtype, type TypedArrayOf } from '../core/dtype';
+import { ErrorCode, invalidArgument, JepaError, withCallerStack } from '../core/errors';
+import type { NativeTensor } from '../core/native-types';
 import {
   checkDevice,
   checkDtype,
@@ -17,7 +17,7 @@ import {
   isDeviceString,
   isPlainObject,
   show,
-} from './validate';
+} from '../core/validate';
 
 const TOKEN = Symbol('jepa-native.Tensor');
 // The native handle of a Tensor (its private field), or undefined for anything else.

@@ -5,9 +5,9 @@
  * (Internal to the package.)
  * @module
  */
-import type { Device, Dtype } from './dtype';
-import { ErrorCode, invalidArgument } from './errors';
-import { checkDevice, checkDtype, checkOptions, isPlainObject, show } from './validate';
+import type { Device, Dtype } from '../core/dtype';
+import { ErrorCode, invalidArgument } from '../core/errors';
+import { checkDevice, checkDtype, checkOptions, isPlainObject, show } from '../core/validate';
 
 /** A `[min, max]` range. */
 export type Range = readonly [number, number];

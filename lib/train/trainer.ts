@@ -15,17 +15,17 @@
  * ```
  * @module
  */
-import { native } from './binding';
+import { native } from '../core/binding';
 import { applyCheckpoint, buildCheckpoint, checkSaveOptions } from './checkpoint';
-import { deriveSeed, group as defaultGroup, ProcessGroup, save as distributedSave } from './distributed';
+import { deriveSeed, group as defaultGroup, ProcessGroup, save as distributedSave } from '../distributed/distributed';
 import { schedule, toScheduleOptions, type ScheduleLike } from './ema';
-import { ErrorCode, invalidArgument, JepaError, withCallerStack } from './errors';
-import { load as loadPt, loadSync as loadPtSync, save as savePt, saveSync as savePtSync } from './io';
-import { MaskSampler, toBinary, type Masks } from './masks';
-import { Module, nativeModuleOf } from './module';
-import type { NativeTrainer } from './native-types';
-import { nativeOf, Tensor } from './tensor';
-import { checkOptions, show } from './validate';
+import { ErrorCode, invalidArgument, JepaError, withCallerStack } from '../core/errors';
+import { load as loadPt, loadSync as loadPtSync, save as savePt, saveSync as savePtSync } from '../io/pt';
+import { MaskSampler, toBinary, type Masks } from '../masks/samplers';
+import { Module, nativeModuleOf } from '../models/module';
+import type { NativeTrainer } from '../core/native-types';
+import { nativeOf, Tensor } from '../tensor/tensor';
+import { checkOptions, show } from '../core/validate';
 
 /** The kinds of training step. */
 export type TrainerKind = 'ijepa' | 'vjepa' | 'hjepa' | 'motion' | 'vl';

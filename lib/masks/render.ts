@@ -4,10 +4,10 @@
  */
 import * as fs from 'node:fs';
 import { PNG } from 'pngjs';
-import { invalidArgument } from './errors';
-import type { Masks } from './masks';
-import type { Tensor } from './tensor';
-import { checkOptions, isPlainObject, show } from './validate';
+import { invalidArgument } from '../core/errors';
+import type { Masks } from './samplers';
+import type { Tensor } from '../tensor/tensor';
+import { checkOptions, isPlainObject, show } from '../core/validate';
 
 /** Options of {@link render}. */
 export interface RenderOptions {

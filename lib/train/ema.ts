@@ -13,11 +13,11 @@
  * bit for bit (or, with `formula: 'loop'`, I-JEPA's `p.mul_(m).add_((1 - m) * q)`).
  * @module
  */
-import { native } from './binding';
-import { invalidArgument, withCallerStack } from './errors';
-import { Module, nativeModuleOf } from './module';
-import { nativeOf, Tensor } from './tensor';
-import { checkOptions, isPlainObject, show } from './validate';
+import { native } from '../core/binding';
+import { invalidArgument, withCallerStack } from '../core/errors';
+import { Module, nativeModuleOf } from '../models/module';
+import { nativeOf, Tensor } from '../tensor/tensor';
+import { checkOptions, isPlainObject, show } from '../core/validate';
 
 /**
  * What an EMA update reads or writes: a {@link Module} (its `namedParameters()`, plus its

@@ -12,11 +12,11 @@
  * sharp's raw RGB output into the tensor's memory (no other copy). See docs/media.md.
  * @module
  */
-import { invalidArgument } from './errors';
-import { batchError, decodeImageInto, describeInput, resolveImageOptions, type ImageInput, type ImageOptions, type MediaFailure } from './media';
-import { tensor, type Tensor } from './tensor';
+import { invalidArgument } from '../core/errors';
+import { batchError, decodeImageInto, describeInput, resolveImageOptions, type ImageInput, type ImageOptions, type MediaFailure } from './decode';
+import { tensor, type Tensor } from '../tensor/tensor';
 
-export { IMAGENET_MEAN, IMAGENET_STD, type ImageInput, type ImageOptions, type MediaFailure, type ResizeFit } from './media';
+export { IMAGENET_MEAN, IMAGENET_STD, type ImageInput, type ImageOptions, type MediaFailure, type ResizeFit } from './decode';
 
 /**
  * Decodes and resizes one image (a path, a `file:` URL or the encoded bytes) into a normalised

@@ -13,7 +13,7 @@
  * See docs/media.md.
  * @module
  */
-import { invalidArgument } from './errors';
+import { invalidArgument } from '../core/errors';
 import {
   batchError,
   checkVideoInput,
@@ -24,11 +24,11 @@ import {
   type ImageOptions,
   type MediaFailure,
   type ResolvedImageOptions,
-} from './media';
-import { tensor, type Tensor } from './tensor';
-import { show } from './validate';
+} from './decode';
+import { tensor, type Tensor } from '../tensor/tensor';
+import { show } from '../core/validate';
 
-export { ffmpegAvailable, probe, sampleIndices, type VideoInfo } from './media';
+export { ffmpegAvailable, probe, sampleIndices, type VideoInfo } from './decode';
 
 /** Options of {@link frames}: those of `jepa.image.load` plus the number of frames. */
 export interface VideoOptions extends ImageOptions {

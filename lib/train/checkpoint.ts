@@ -14,12 +14,12 @@
  * groups) takes `'opt'`. Used by {@link Trainer.save} and {@link Trainer.load}.
  * @module
  */
-import { ErrorCode, invalidArgument, JepaError } from './errors';
-import type { Module } from './module';
-import type { NativeTensor, NativeTrainer } from './native-types';
-import { nativeOf, Tensor, wrap } from './tensor';
-import { isPlainObject, show } from './validate';
-import { float, Tuple } from './values';
+import { ErrorCode, invalidArgument, JepaError } from '../core/errors';
+import type { Module } from '../models/module';
+import type { NativeTensor, NativeTrainer } from '../core/native-types';
+import { nativeOf, Tensor, wrap } from '../tensor/tensor';
+import { isPlainObject, show } from '../core/validate';
+import { float, Tuple } from '../io/values';
 
 /** The checkpoint key of each trainer module (I-JEPA's names). */
 export const CHECKPOINT_KEYS: Readonly<Record<string, string>> = {
