@@ -4,7 +4,7 @@
  * @module
  */
 
-/** Stable error codes. Native errors use the same codes (native/errors.h). */
+/** Stable error codes. Native errors use the same codes (native/core/errors.h). */
 export const ErrorCode = {
   /** An argument has the wrong type or value (thrown as a `TypeError`). */
   INVALID_ARGUMENT: 'JEPA_INVALID_ARGUMENT',

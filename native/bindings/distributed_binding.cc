@@ -10,9 +10,9 @@
 #include <utility>
 #include <vector>
 
-#include "async.h"
+#include "core/async.h"
 #include "bindings/tensor_binding.h"
-#include "common.h"
+#include "core/common.h"
 
 namespace jepa {
 

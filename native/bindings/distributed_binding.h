@@ -4,7 +4,7 @@
 
 #include <memory>
 
-#include "distributed.h"
+#include "distributed/distributed.h"
 
 namespace jepa {
 

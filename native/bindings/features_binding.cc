@@ -5,7 +5,7 @@
 #include <napi.h>
 
 #include "bindings/tensor_binding.h"
-#include "common.h"
+#include "core/common.h"
 
 namespace jepa {
 namespace {

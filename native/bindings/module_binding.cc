@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "async.h"
+#include "core/async.h"
 #include "bindings/tensor_binding.h"
-#include "common.h"
-#include "tensor.h"
+#include "core/common.h"
+#include "tensor/tensor.h"
 
 namespace jepa {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <memory>
 
-#include "module.h"
+#include "model/module.h"
 
 namespace jepa {
 

@@ -9,13 +9,13 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "async.h"
+#include "core/async.h"
 #include "bindings/tensor_binding.h"
-#include "common.h"
-#include "file_io.h"
-#include "pickle_reader.h"
-#include "pt_file.h"
-#include "tensor.h"
+#include "core/common.h"
+#include "core/file_io.h"
+#include "pt/pickle_reader.h"
+#include "pt/pt_file.h"
+#include "tensor/tensor.h"
 
 namespace jepa {
 namespace {
@@ -1026,7 +1026,7 @@ Napi::Value OpenAsync(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-// The documented limits of the readers and writers (native/value.h), for `jepa.limits`.
+// The documented limits of the readers and writers (native/pt/value.h), for `jepa.limits`.
 Napi::Object Limits(Napi::Env env) {
   Napi::Object o = Napi::Object::New(env);
   auto set = [&](const char* name, int64_t v) { o.Set(name, Napi::Number::New(env, static_cast<double>(v))); };

@@ -6,14 +6,14 @@
 #include <utility>
 #include <vector>
 
-#include "async.h"
+#include "core/async.h"
 #include "bindings/distributed_binding.h"
 #include "bindings/module_binding.h"
 #include "bindings/tensor_binding.h"
-#include "common.h"
-#include "ema.h"
-#include "module.h"
-#include "trainer.h"
+#include "core/common.h"
+#include "train/ema.h"
+#include "model/module.h"
+#include "train/trainer.h"
 
 namespace jepa {
 

@@ -1,4 +1,4 @@
-// libFuzzer harness for the mask samplers (native/masks.h): I-JEPA multi-block, V-JEPA
+// libFuzzer harness for the mask samplers (native/masks/masks.h): I-JEPA multi-block, V-JEPA
 // multi-block 3D and random tubes, with the binary masks and the index <-> binary conversions,
 // driven by option structs decoded from the input. The options cover the domain that
 // lib/masks/options.ts lets through (scales in (0, 1], aspect ratios in (0, any finite], any
@@ -16,8 +16,8 @@
 #include <limits>
 #include <vector>
 
-#include "errors.h"
-#include "masks.h"
+#include "core/errors.h"
+#include "masks/masks.h"
 
 namespace {
 

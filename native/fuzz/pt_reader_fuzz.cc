@@ -6,9 +6,9 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "errors.h"
-#include "pickle_reader.h"
-#include "pt_file.h"
+#include "core/errors.h"
+#include "pt/pickle_reader.h"
+#include "pt/pt_file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The whole file path: directory, records, pickle, storages, tensors.

@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "errors.h"
-#include "file_io.h"
+#include "core/errors.h"
+#include "core/file_io.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-// Stand-in for gloo/context.h: see native/gloo_decl/gloo/README.md. ProcessGroupGloo.hpp's
+// Stand-in for gloo/context.h: see native/distributed/gloo_decl/gloo/README.md. ProcessGroupGloo.hpp's
 // inline setTimeout() names Context::setTimeout; jepa-native never calls it.
 #pragma once
 #include <chrono>

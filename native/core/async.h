@@ -9,8 +9,8 @@
 #include <string>
 #include <utility>
 
-#include "common.h"
-#include "errors.h"
+#include "core/common.h"
+#include "core/errors.h"
 
 namespace jepa {
 

@@ -1,11 +1,11 @@
-#include "pickle_writer.h"
+#include "pt/pickle_writer.h"
 
 #include <cstring>
 #include <unordered_map>
 #include <utility>
 
-#include "errors.h"
-#include "pickle_reader.h"
+#include "core/errors.h"
+#include "pt/pickle_reader.h"
 
 namespace jepa {
 namespace pt {

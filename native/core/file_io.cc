@@ -1,4 +1,4 @@
-#include "file_io.h"
+#include "core/file_io.h"
 
 #include <c10/core/CPUAllocator.h>
 #include <dirent.h>
@@ -17,9 +17,9 @@
 #include <mutex>
 #include <unordered_map>
 
-#include "errors.h"
-#include "pickle_reader.h"
-#include "value.h"
+#include "core/errors.h"
+#include "pt/pickle_reader.h"
+#include "pt/value.h"
 
 namespace jepa {
 namespace files {

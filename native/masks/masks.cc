@@ -1,6 +1,6 @@
 // JEPA mask samplers; see masks.h for the contract and docs/masks.md for the reference's quirks
 // that are kept on purpose.
-#include "masks.h"
+#include "masks/masks.h"
 
 #include <ATen/core/DistributionsHelper.h>
 
@@ -9,7 +9,7 @@
 #include <limits>
 #include <string>
 
-#include "errors.h"
+#include "core/errors.h"
 
 namespace jepa {
 namespace masks {

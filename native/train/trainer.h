@@ -28,9 +28,9 @@
 #include <string>
 #include <vector>
 
-#include "distributed.h"
-#include "ema.h"
-#include "module.h"
+#include "distributed/distributed.h"
+#include "train/ema.h"
+#include "model/module.h"
 
 namespace jepa {
 

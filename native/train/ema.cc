@@ -1,4 +1,4 @@
-#include "ema.h"
+#include "train/ema.h"
 
 #include <ATen/TensorIterator.h>
 #include <ATen/Version.h>
@@ -9,8 +9,8 @@
 #include <map>
 #include <sstream>
 
-#include "errors.h"
-#include "module.h"
+#include "core/errors.h"
+#include "model/module.h"
 
 namespace jepa {
 namespace {

@@ -1,4 +1,4 @@
-// Stand-in for gloo/rendezvous/store.h: see native/gloo_decl/gloo/README.md. ProcessGroupGloo.hpp
+// Stand-in for gloo/rendezvous/store.h: see native/distributed/gloo_decl/gloo/README.md. ProcessGroupGloo.hpp
 // derives its inline GlooStore from this class (jepa-native never creates one), so the virtual
 // functions that GlooStore overrides must be declared.
 #pragma once

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "value.h"
+#include "pt/value.h"
 
 namespace jepa {
 namespace pt {

@@ -1,4 +1,4 @@
-#include "distributed.h"
+#include "distributed/distributed.h"
 
 #include <c10/util/Exception.h>
 #include <torch/csrc/distributed/c10d/Backend.hpp>
@@ -6,7 +6,7 @@
 #include <torch/csrc/distributed/c10d/Work.hpp>
 
 // ProcessGroupGloo.hpp includes gloo's headers, which the libtorch wheel does not ship: the
-// build puts native/gloo_decl first on the include path (see native/gloo_decl/gloo/README.md
+// build puts native/distributed/gloo_decl first on the include path (see native/distributed/gloo_decl/gloo/README.md
 // for what it declares and why that is enough).
 #ifndef USE_C10D_GLOO
 #define USE_C10D_GLOO
@@ -21,7 +21,7 @@
 #include <map>
 #include <utility>
 
-#include "errors.h"
+#include "core/errors.h"
 
 namespace jepa {
 

@@ -1,4 +1,4 @@
-// Stand-in for gloo/transport/device.h: see native/gloo_decl/gloo/README.md. Only named, never
+// Stand-in for gloo/transport/device.h: see native/distributed/gloo_decl/gloo/README.md. Only named, never
 // created or used here: libtorch makes the devices.
 #pragma once
 

@@ -1,4 +1,4 @@
-#include "trainer.h"
+#include "train/trainer.h"
 
 #include <ATen/autocast_mode.h>
 #include <c10/core/GradMode.h>
@@ -7,7 +7,7 @@
 #include <cmath>
 #include <limits>
 
-#include "errors.h"
+#include "core/errors.h"
 
 namespace jepa {
 namespace {

@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "errors.h"
+#include "core/errors.h"
 
 namespace jepa {
 

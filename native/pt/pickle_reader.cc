@@ -1,4 +1,4 @@
-#include "pickle_reader.h"
+#include "pt/pickle_reader.h"
 
 #include <cctype>
 #include <cstring>
@@ -9,7 +9,7 @@
 #include <unordered_set>
 #include <utility>
 
-#include "errors.h"
+#include "core/errors.h"
 
 namespace jepa {
 namespace pt {

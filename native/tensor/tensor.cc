@@ -1,4 +1,4 @@
-#include "tensor.h"
+#include "tensor/tensor.h"
 
 #include <c10/core/StorageImpl.h>
 #include <torch/cuda.h>
@@ -8,7 +8,7 @@
 #include <sstream>
 #include <unordered_map>
 
-#include "errors.h"
+#include "core/errors.h"
 
 namespace jepa {
 namespace {

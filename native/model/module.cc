@@ -1,4 +1,4 @@
-#include "module.h"
+#include "model/module.h"
 
 #include <c10/core/GradMode.h>
 #include <torch/csrc/jit/serialization/import.h>
@@ -13,8 +13,8 @@
 #include <unordered_set>
 #include <sys/stat.h>
 
-#include "errors.h"
-#include "tensor.h"
+#include "core/errors.h"
+#include "tensor/tensor.h"
 
 namespace jepa {
 namespace {

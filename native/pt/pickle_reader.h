@@ -8,7 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "value.h"
+#include "pt/value.h"
 
 namespace jepa {
 namespace pt {

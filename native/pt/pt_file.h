@@ -12,8 +12,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "file_io.h"
-#include "value.h"
+#include "core/file_io.h"
+#include "pt/value.h"
 
 namespace caffe2 {
 namespace serialize {

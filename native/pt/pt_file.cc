@@ -1,6 +1,6 @@
-#include "pt_file.h"
+#include "pt/pt_file.h"
 
-#include "file_io.h"
+#include "core/file_io.h"
 
 #include <c10/core/CPUAllocator.h>
 #include <caffe2/serialize/inline_container.h>
@@ -18,9 +18,9 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "errors.h"
-#include "pickle_reader.h"
-#include "pickle_writer.h"
+#include "core/errors.h"
+#include "pt/pickle_reader.h"
+#include "pt/pickle_writer.h"
 
 namespace jepa {
 namespace pt {
