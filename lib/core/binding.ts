@@ -66,7 +66,7 @@ export interface LoadedAddon {
 
 // The one reader of a libtorch folder's version, shared with the build (shipped in the package).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { libtorchVersion } = require('../../scripts/find-libtorch.js') as { libtorchVersion: (dir: string) => string | null };
+const { libtorchVersion } = require('../../scripts/install/find-libtorch.js') as { libtorchVersion: (dir: string) => string | null };
 
 const REBUILD_HINT =
   'Rebuild the addon against the libtorch you have now: `npm rebuild jepa-native --build-from-source` in ' +
@@ -110,7 +110,7 @@ function checkSourceBuild(binary: string): LoadedAddon {
 /** A prebuild: find a libtorch of its version and load its libraries. */
 function preparePrebuilt(binary: string): LoadedAddon {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const prebuilt = require('../../scripts/prebuilt.js') as Prebuilt;
+  const prebuilt = require('../../scripts/install/prebuilt.js') as Prebuilt;
   const meta = prebuilt.readPrebuildInfo(ROOT);
   if (!meta) {
     throw new JepaError(

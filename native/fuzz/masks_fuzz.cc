@@ -7,7 +7,7 @@
 // jepa::Error) must hold for every such input. A clean jepa::Error is the expected outcome;
 // anything else (a crash, a sanitizer report, another exception, a hang caught by -timeout, a
 // mask with an index out of the grid) is a bug.
-// Build and run: scripts/fuzz.sh masks [seconds]
+// Build and run: scripts/dev/fuzz.sh masks [seconds]
 #include <cmath>
 #include <cstddef>
 #include <cstdint>

@@ -2,7 +2,7 @@
 // the restricted unpickler and the storage/view bounds checks, on arbitrary bytes. A clean
 // jepa::Error (or a libtorch c10::Error turned into one) is the expected outcome for bad input;
 // anything else (a crash, a sanitizer report, another exception, a huge allocation) is a bug.
-// Build and run: scripts/fuzz.sh pt [seconds]
+// Build and run: scripts/dev/fuzz.sh pt [seconds]
 #include <cstddef>
 #include <cstdint>
 

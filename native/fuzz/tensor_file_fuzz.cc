@@ -6,7 +6,7 @@
 // expected outcome for a bad slot; anything else (a crash, a sanitizer report, another
 // exception, a read past the file) is a bug. Each tensor read is copied element by element so
 // that a view reaching past its storage is caught by AddressSanitizer.
-// Build and run: scripts/fuzz.sh tensor_file [seconds]
+// Build and run: scripts/dev/fuzz.sh tensor_file [seconds]
 #include <sys/mman.h>
 #include <unistd.h>
 

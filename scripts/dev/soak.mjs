@@ -2,7 +2,7 @@
 // checked, memory sampled, the event loop's lag measured. Fails (exit code 1) on a wrong result,
 // a rejected call, memory that keeps growing after the warm-up, or live tensors left at the end.
 //
-//   node --expose-gc scripts/soak.mjs [--seconds 300] [--concurrency 8] [--warmup S] [--json]
+//   node --expose-gc scripts/dev/soak.mjs [--seconds 300] [--concurrency 8] [--warmup S] [--json]
 //   npm run soak              (5 minutes)
 // `--inject-leak` keeps a tenth of the tensors alive on purpose, to see the memory checks fail.
 //
@@ -23,7 +23,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import jepa from 'jepa-native';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MODELS = path.join(ROOT, 'test', 'fixtures', 'models');
 
 function parseArgs(argv) {

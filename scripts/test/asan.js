@@ -1,6 +1,6 @@
 'use strict';
 // `npm run test:asan`: the whole mocha suite against the AddressSanitizer + UndefinedBehavior-
-// Sanitizer build of the addon (build/asan/jepa_native.node, `node scripts/build.js --sanitize`,
+// Sanitizer build of the addon (build/asan/jepa_native.node, `node scripts/install/build.js --sanitize`,
 // gcc's -fsanitize=address,undefined). Node and libtorch are not instrumented, so the ASan
 // runtime is preloaded (LD_PRELOAD) into node and into every process the tests start; the addon
 // is chosen with JEPA_ADDON (lib/core/binding.ts). Any report fails the run (UBSan aborts: the build
@@ -8,13 +8,13 @@
 // Without a compiler that has the ASan runtime it prints "skipped" and exits 0; with CI=true it
 // fails instead (on Debian, g++, which builds the addon anyway, brings libasan8).
 //
-//   node scripts/test-asan.js [mocha arguments, e.g. test/pt-hostile.test.mjs]
+//   node scripts/test/asan.js [mocha arguments, e.g. test/pt-hostile.test.mjs]
 
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 
-const ROOT = path.resolve(__dirname, '..');
+const ROOT = path.resolve(__dirname, '..', '..');
 
 function skip(why) {
   if (process.env.CI === 'true') {
@@ -36,13 +36,13 @@ function asanRuntime() {
 const runtime = asanRuntime();
 if (!runtime) skip('no ASan runtime: install g++ with libasan (Debian: apt-get install g++, which brings libasan8)');
 
-console.error('[test:asan] building build/asan/jepa_native.node (node scripts/build.js --sanitize)');
+console.error('[test:asan] building build/asan/jepa_native.node (node scripts/install/build.js --sanitize)');
 // The libtorch of the normal build (build/Release/build-info.json), unless LIBTORCH says otherwise.
 const buildEnv = { ...process.env };
 const info = path.join(ROOT, 'build', 'Release', 'build-info.json');
 if (!buildEnv.LIBTORCH && fs.existsSync(info))
   buildEnv.LIBTORCH = JSON.parse(fs.readFileSync(info, 'utf8')).libtorchDir;
-let r = spawnSync(process.execPath, [path.join(__dirname, 'build.js'), '--sanitize'], {
+let r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'install', 'build.js'), '--sanitize'], {
   cwd: ROOT,
   stdio: 'inherit',
   env: buildEnv,

@@ -11,15 +11,15 @@
 //   - writes libtorch.json: the libtorch version, C++ ABI and CPU/CUDA the binary was built
 //     against, and the libraries it links, which lib/core/binding.ts checks and preloads at load time.
 //
-//   node scripts/prebuild.js          (compiles first, incrementally, when build/Release has no addon)
+//   node scripts/dev/prebuild.js          (compiles first, incrementally, when build/Release has no addon)
 
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
-const { cxx11Abi, ROOT } = require('./find-libtorch');
+const { cxx11Abi, ROOT } = require('../install/find-libtorch');
 const { readNeeded, readRunpath, removeRunpath } = require('./elf-runpath');
-const { prebuildDir, INFO_FILE, PREBUILD_FILE } = require('./prebuilt');
+const { prebuildDir, INFO_FILE, PREBUILD_FILE } = require('../install/prebuilt');
 
 function log(line) {
   console.error(`[jepa-native] ${line}`);
@@ -31,7 +31,7 @@ function main() {
   const infoPath = path.join(ROOT, 'build', 'Release', 'build-info.json');
   if (!fs.existsSync(built) || !fs.existsSync(infoPath)) {
     log('no build in build/Release: building first');
-    const r = spawnSync(process.execPath, [path.join(__dirname, 'build.js')], { cwd: ROOT, stdio: 'inherit' });
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'install', 'build.js')], { cwd: ROOT, stdio: 'inherit' });
     if (r.status !== 0) throw new Error('the native build failed');
   }
   const build = JSON.parse(fs.readFileSync(infoPath, 'utf8'));

@@ -5,7 +5,7 @@
 // --sanitize builds the AddressSanitizer + UBSan variant in its own folders instead
 // (build/asan/cmake, build/asan/jepa_native.node), which `npm run test:asan` loads.
 //
-//   node scripts/build.js [--clean] [--debug] [--sanitize]
+//   node scripts/install/build.js [--clean] [--debug] [--sanitize]
 
 const fs = require('node:fs');
 const os = require('node:os');

@@ -6,14 +6,14 @@
 //   (b) the `torch` package of `python3` (or of $PYTHON)
 //   (c) the project-local install made by the set-up: `.venv/` with torch==2.13.0+cpu
 //
-// Used by scripts/setup.js, scripts/build.js and, at load time, by lib/core/binding.ts (through the
+// Used by scripts/install/setup.js, scripts/install/build.js and, at load time, by lib/core/binding.ts (through the
 // build-info.json that the build writes next to the addon).
 
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 
-const ROOT = path.resolve(__dirname, '..');
+const ROOT = path.resolve(__dirname, '..', '..');
 const LOCAL_VENV = process.env.JEPA_VENV ? path.resolve(process.env.JEPA_VENV) : path.join(ROOT, '.venv');
 const PINNED_TORCH = '2.13.0+cpu';
 

@@ -2,16 +2,16 @@
 # Builds and runs the libFuzzer harnesses in native/fuzz/ with clang, AddressSanitizer and
 # UndefinedBehaviorSanitizer against libtorch (libtorch itself is not instrumented).
 #
-#   scripts/fuzz.sh TARGET [SECONDS=60] [extra libFuzzer flags...]   run one harness
-#   scripts/fuzz.sh --merge TARGET                                   grow the repo corpus
-#   scripts/fuzz.sh --build TARGET                                   build only
+#   scripts/dev/fuzz.sh TARGET [SECONDS=60] [extra libFuzzer flags...]   run one harness
+#   scripts/dev/fuzz.sh --merge TARGET                                   grow the repo corpus
+#   scripts/dev/fuzz.sh --build TARGET                                   build only
 #
 # TARGET is one of: pt (native/fuzz/pt_reader_fuzz.cc), tensor_file (tensor_file_fuzz.cc),
 # masks (masks_fuzz.cc). A run reads the repo corpus test/fuzz-corpus/TARGET (never writes it)
 # and writes what it finds to build/fuzz/TARGET/corpus, crashes to build/fuzz/TARGET/.
 # --merge adds to test/fuzz-corpus/TARGET the inputs of build/fuzz/TARGET/corpus that reach new
 # coverage (libFuzzer -merge=1): commit them. Needs clang++ and libFuzzer (Debian: apt-get install
-# clang libclang-rt-14-dev, which scripts/setup.js does as root). Without them it prints
+# clang libclang-rt-14-dev, which scripts/install/setup.js does as root). Without them it prints
 # "skipped" and exits 0, or fails when CI=true.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,14 +27,14 @@ case "$TARGET" in
   pt) MAIN=native/fuzz/pt_reader_fuzz.cc ;;
   tensor_file) MAIN=native/fuzz/tensor_file_fuzz.cc ;;
   masks) MAIN=native/fuzz/masks_fuzz.cc ;;
-  *) echo "usage: scripts/fuzz.sh [--merge|--build] pt|tensor_file|masks [SECONDS] [libFuzzer flags]" >&2; exit 2 ;;
+  *) echo "usage: scripts/dev/fuzz.sh [--merge|--build] pt|tensor_file|masks [SECONDS] [libFuzzer flags]" >&2; exit 2 ;;
 esac
 SECS=60
 if [ "$MODE" = run ] && [ $# -gt 0 ] && [[ "$1" =~ ^[0-9]+$ ]]; then SECS="$1"; shift; fi
 
 skip() {
   if [ "${CI:-}" = "true" ]; then
-    echo "fuzz.sh: $1 (CI=true: failing; scripts/setup.js installs it when run as root with apt-get)" >&2
+    echo "fuzz.sh: $1 (CI=true: failing; scripts/install/setup.js installs it when run as root with apt-get)" >&2
     exit 1
   fi
   echo "fuzz.sh: skipped $TARGET: $1" >&2
@@ -60,7 +60,7 @@ TORCH="$(node -e "
 const fs = require('fs');
 const info = 'build/Release/build-info.json';
 if (!process.env.LIBTORCH && fs.existsSync(info)) console.log(JSON.parse(fs.readFileSync(info, 'utf8')).libtorchDir);
-else console.log(require('./scripts/find-libtorch').findLibtorch({ log: () => {} }).dir);")"
+else console.log(require('./scripts/install/find-libtorch').findLibtorch({ log: () => {} }).dir);")"
 
 OUT=build/fuzz
 OBJ="$OUT/obj"

@@ -1,12 +1,12 @@
 'use strict';
-// The prebuilt binary and the libtorch it needs. Shared by `npm install` (scripts/setup.js: does a
+// The prebuilt binary and the libtorch it needs. Shared by `npm install` (scripts/install/setup.js: does a
 // prebuild fit here, or must we compile?) and by the loader (lib/core/binding.ts: which libtorch to load
 // before the prebuild), so that both decide alike.
 //
 // A prebuild lives in prebuilds/<platform>-<arch>/ under prebuildify's names (node-gyp-build finds
 // it): node.napi.glibc.node, plus libtorch.json recording what it was built against:
 //   { torchVersion: '2.13.0+cpu', cxx11Abi: true, cuda: false, napiVersion: 8, needed: [...] }
-// It has no RUNPATH (scripts/prebuild.js removes it): the loader preloads the libtorch libraries.
+// It has no RUNPATH (scripts/dev/prebuild.js removes it): the loader preloads the libtorch libraries.
 
 const fs = require('node:fs');
 const os = require('node:os');

@@ -14,9 +14,9 @@
 //   1. in a development checkout only: makes sure a Python with
 //      torch and numpy exists for the cross-language tests (python3's own, or a project-local
 //      .venv with torch==2.13.0+cpu and numpy installed by the machine's pip);
-//   2. finds libtorch (scripts/find-libtorch.js); when none is found, installs the CPU wheel
+//   2. finds libtorch (scripts/install/find-libtorch.js); when none is found, installs the CPU wheel
 //      into the project-local .venv (way (c));
-//   3. builds the addon with cmake-js (scripts/build.js) and, in a checkout, the TypeScript.
+//   3. builds the addon with cmake-js (scripts/install/build.js) and, in a checkout, the TypeScript.
 //   4. in a development checkout, makes sure ffmpeg (video decoding, jepa.video) is there:
 //      installs Debian's package with apt-get when missing and running as root, else says how;
 //   5. in a development checkout, makes sure clang with libFuzzer is there for the fuzz tests
@@ -230,7 +230,7 @@ function main() {
 
   run(process.execPath, [path.join(__dirname, 'build.js')]);
   if (dev) run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json']);
-  if (dev) run(process.execPath, [path.join(__dirname, 'write-esm.js')]);
+  if (dev) run(process.execPath, [path.join(ROOT, 'scripts', 'dev', 'write-esm.js')]);
 
   if (dev && process.env.JEPA_SKIP_FFMPEG !== '1') ensureFfmpeg();
   if (dev) fuzzTools();

@@ -1,6 +1,6 @@
 'use strict';
 // `npm run test:fuzz`: runs every fuzz harness for a bounded time (FUZZ_SECONDS each, default 45):
-// the libFuzzer harnesses of native/fuzz/ (scripts/fuzz.sh: .pt reader, tensor-file reader, mask
+// the libFuzzer harnesses of native/fuzz/ (scripts/dev/fuzz.sh: .pt reader, tensor-file reader, mask
 // samplers; clang + libFuzzer needed, else skipped, or a failure when CI=true) and the fast-check
 // harnesses of test/fuzz/ (safetensors and .npy readers, mask options). Each starts from its
 // corpus in test/fuzz-corpus/; `npm run fuzz:merge` adds what the native ones found there.
@@ -9,7 +9,7 @@
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 
-const ROOT = path.resolve(__dirname, '..');
+const ROOT = path.resolve(__dirname, '..', '..');
 const secs = Number(process.env.FUZZ_SECONDS || 45);
 if (!(secs > 0)) {
   console.error(`test-fuzz: FUZZ_SECONDS must be a positive number, got ${process.env.FUZZ_SECONDS}`);
@@ -19,9 +19,9 @@ const only = process.argv.slice(2);
 
 // [name, command, args]; a harness gets secs plus a margin for its build before it counts as hung.
 const HARNESSES = [
-  ['pt', 'bash', ['scripts/fuzz.sh', 'pt', String(secs)]],
-  ['tensor_file', 'bash', ['scripts/fuzz.sh', 'tensor_file', String(secs)]],
-  ['masks', 'bash', ['scripts/fuzz.sh', 'masks', String(secs)]],
+  ['pt', 'bash', ['scripts/dev/fuzz.sh', 'pt', String(secs)]],
+  ['tensor_file', 'bash', ['scripts/dev/fuzz.sh', 'tensor_file', String(secs)]],
+  ['masks', 'bash', ['scripts/dev/fuzz.sh', 'masks', String(secs)]],
   ['formats', process.execPath, ['test/fuzz/formats.fuzz.mjs', String(secs)]],
   ['masks-options', process.execPath, ['test/fuzz/masks-options.fuzz.mjs', String(secs)]],
 ];

@@ -7,8 +7,8 @@
 // the dynamic linker then satisfies the addon's DT_NEEDED entries (libtorch.so, libc10.so, ...)
 // with the libraries already loaded, by their soname.
 //
-//   node scripts/elf-runpath.js FILE            prints the RUNPATH (empty line when none)
-//   node scripts/elf-runpath.js --remove FILE   removes it in place
+//   node scripts/dev/elf-runpath.js FILE            prints the RUNPATH (empty line when none)
+//   node scripts/dev/elf-runpath.js --remove FILE   removes it in place
 
 const fs = require('node:fs');
 
@@ -140,7 +140,7 @@ if (require.main === module) {
   const remove = args[0] === '--remove';
   const file = remove ? args[1] : args[0];
   if (!file) {
-    console.error('usage: node scripts/elf-runpath.js [--remove] FILE');
+    console.error('usage: node scripts/dev/elf-runpath.js [--remove] FILE');
     process.exit(2);
   }
   const buf = fs.readFileSync(file);
