@@ -77,8 +77,6 @@ describe('the built addon and its libtorch', () => {
       fs.mkdirSync(path.join(pkg, 'build', 'Release'), { recursive: true });
       fs.copyFileSync(path.join(ROOT, 'build', 'Release', 'jepa_native.node'), path.join(pkg, 'build', 'Release', 'jepa_native.node'));
       fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(pkg, 'package.json'));
-      fs.mkdirSync(path.join(pkg, 'scripts', 'install'), { recursive: true });
-      fs.copyFileSync(path.join(ROOT, 'scripts', 'install', 'find-libtorch.js'), path.join(pkg, 'scripts', 'install', 'find-libtorch.js'));
       fs.mkdirSync(path.join(pkg, 'node_modules'));
       fs.symlinkSync(path.join(ROOT, 'node_modules', 'node-gyp-build'), path.join(pkg, 'node_modules', 'node-gyp-build'));
     });

@@ -114,7 +114,8 @@ describe('the npm package (npm pack, then npm install of the tarball with no com
       'prebuilds/linux-x64/libtorch.json',
       'scripts/install/setup.js',
       'scripts/install/find-libtorch.js',
-      'scripts/install/prebuilt.js',
+      'dist/core/libtorch.js',
+      'dist/core/prebuilt.js',
     ]) {
       expect(files.has(f), `${f} in the tarball`).to.equal(true);
     }

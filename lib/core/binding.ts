@@ -20,9 +20,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ErrorCode, JepaError } from './errors';
+import { libtorchVersion, ROOT } from './libtorch';
 import type { NativeAddon } from './native-types';
-
-const ROOT = path.resolve(__dirname, '..', '..');
+import { findFittingLibtorch, howToGetLibtorch, librariesToPreload, readPrebuildInfo } from './prebuilt';
 
 /** glibc's RTLD_NODELETE: Node unloads a library that is not an addon; this keeps it loaded. */
 const RTLD_NODELETE = 0x1000;
@@ -34,28 +34,6 @@ interface BuildInfo {
   cuda?: boolean;
 }
 
-interface PrebuildInfo {
-  torchVersion: string;
-  cxx11Abi: boolean | null;
-  cuda: boolean;
-  binary: string;
-}
-
-interface LibtorchFolder {
-  dir: string;
-  libDir: string;
-  version: string | null;
-  cuda: boolean;
-  source: string;
-}
-
-interface Prebuilt {
-  readPrebuildInfo(root: string): PrebuildInfo | null;
-  findFittingLibtorch(meta: PrebuildInfo): { libtorch: LibtorchFolder | null; tried: string[]; mismatched: LibtorchFolder[] };
-  howToGetLibtorch(meta: PrebuildInfo): string;
-  librariesToPreload(libDir: string): string[];
-}
-
 /** Which binary was loaded and which libtorch it uses (see {@link addonInfo} in runtime). */
 export interface LoadedAddon {
   binary: string;
@@ -63,10 +41,6 @@ export interface LoadedAddon {
   builtAgainst: string | null;
   libtorch: { dir: string; version: string | null; source: string; cuda: boolean };
 }
-
-// The one reader of a libtorch folder's version, shared with the build (shipped in the package).
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { libtorchVersion } = require('../../scripts/install/find-libtorch.js') as { libtorchVersion: (dir: string) => string | null };
 
 const REBUILD_HINT =
   'Rebuild the addon against the libtorch you have now: `npm rebuild jepa-native --build-from-source` in ' +
@@ -109,9 +83,7 @@ function checkSourceBuild(binary: string): LoadedAddon {
 
 /** A prebuild: find a libtorch of its version and load its libraries. */
 function preparePrebuilt(binary: string): LoadedAddon {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const prebuilt = require('../../scripts/install/prebuilt.js') as Prebuilt;
-  const meta = prebuilt.readPrebuildInfo(ROOT);
+  const meta = readPrebuildInfo(ROOT);
   if (!meta) {
     throw new JepaError(
       ErrorCode.ADDON_NOT_FOUND,
@@ -119,17 +91,17 @@ function preparePrebuilt(binary: string): LoadedAddon {
         'Reinstall jepa-native, or compile it: `npm rebuild jepa-native --build-from-source`.',
     );
   }
-  const { libtorch, tried, mismatched } = prebuilt.findFittingLibtorch(meta);
+  const { libtorch, tried, mismatched } = findFittingLibtorch(meta);
   const needs = `jepa-native's prebuilt binary needs libtorch ${meta.torchVersion.split('+')[0]} (the C++ library of PyTorch; CPU or CUDA build)`;
   if (!libtorch) {
     throw new JepaError(
       mismatched.length ? ErrorCode.LIBTORCH_MISMATCH : ErrorCode.LIBTORCH_NOT_FOUND,
       `${needs}, and ${mismatched.length ? 'the libtorch found does not fit' : 'none was found'}. Tried: ${tried.join('; ')}. ` +
-        prebuilt.howToGetLibtorch(meta),
+        howToGetLibtorch(meta),
     );
   }
   const flags = os.constants.dlopen.RTLD_NOW | os.constants.dlopen.RTLD_GLOBAL | RTLD_NODELETE;
-  for (const lib of prebuilt.librariesToPreload(libtorch.libDir)) {
+  for (const lib of librariesToPreload(libtorch.libDir)) {
     try {
       process.dlopen({ exports: {} }, lib, flags);
     } catch (e) {
@@ -138,7 +110,7 @@ function preparePrebuilt(binary: string): LoadedAddon {
       throw new JepaError(
         ErrorCode.LIBTORCH_MISMATCH,
         `${needs}; found libtorch ${libtorch.version} at ${libtorch.dir} (${libtorch.source}), but loading ${lib} failed: ` +
-          `${firstLine(e)}. ${prebuilt.howToGetLibtorch(meta)}`,
+          `${firstLine(e)}. ${howToGetLibtorch(meta)}`,
         { cause: e },
       );
     }

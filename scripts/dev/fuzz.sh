@@ -60,7 +60,7 @@ TORCH="$(node -e "
 const fs = require('fs');
 const info = 'build/Release/build-info.json';
 if (!process.env.LIBTORCH && fs.existsSync(info)) console.log(JSON.parse(fs.readFileSync(info, 'utf8')).libtorchDir);
-else console.log(require('./scripts/install/find-libtorch').findLibtorch({ log: () => {} }).dir);")"
+else console.log(require('./scripts/install/compiled').core('libtorch').findLibtorch({ log: () => {} }).dir);")"
 
 OUT=build/fuzz
 OBJ="$OUT/obj"

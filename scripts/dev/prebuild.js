@@ -17,9 +17,10 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
-const { cxx11Abi, ROOT } = require('../install/find-libtorch');
+const { core, ROOT } = require('../install/compiled');
+const { cxx11Abi } = core('libtorch');
 const { readNeeded, readRunpath, removeRunpath } = require('./elf-runpath');
-const { prebuildDir, INFO_FILE, PREBUILD_FILE } = require('../install/prebuilt');
+const { prebuildDir, INFO_FILE, PREBUILD_FILE } = core('prebuilt');
 
 function log(line) {
   console.error(`[jepa-native] ${line}`);

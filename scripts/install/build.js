@@ -11,7 +11,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
-const { findLibtorch, ROOT } = require('./find-libtorch');
+const { core, ROOT } = require('./compiled');
 
 function log(line) {
   console.error(`[jepa-native] ${line}`);
@@ -19,7 +19,7 @@ function log(line) {
 
 function main() {
   const args = process.argv.slice(2);
-  const libtorch = findLibtorch({ log });
+  const libtorch = core('libtorch').findLibtorch({ log });
   const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
   const jobs = String(Math.max(1, os.cpus().length));
   const sanitize = args.includes('--sanitize');

@@ -1,28 +1,56 @@
-'use strict';
-// The prebuilt binary and the libtorch it needs. Shared by `npm install` (scripts/install/setup.js: does a
-// prebuild fit here, or must we compile?) and by the loader (lib/core/binding.ts: which libtorch to load
-// before the prebuild), so that both decide alike.
-//
-// A prebuild lives in prebuilds/<platform>-<arch>/ under prebuildify's names (node-gyp-build finds
-// it): node.napi.glibc.node, plus libtorch.json recording what it was built against:
-//   { torchVersion: '2.13.0+cpu', cxx11Abi: true, cuda: false, napiVersion: 8, needed: [...] }
-// It has no RUNPATH (scripts/dev/prebuild.js removes it): the loader preloads the libtorch libraries.
+/**
+ * The prebuilt binary and the libtorch it needs. Shared by `npm install` (scripts/install/setup.js,
+ * through dist/core/prebuilt.js: does a prebuild fit here, or must we compile?) and by the loader
+ * (lib/core/binding.ts: which libtorch to load before the prebuild), so that both decide alike.
+ *
+ * A prebuild lives in prebuilds/<platform>-<arch>/ under prebuildify's names (node-gyp-build finds
+ * it): node.napi.glibc.node, plus libtorch.json recording what it was built against:
+ *   { torchVersion: '2.13.0+cpu', cxx11Abi: true, cuda: false, napiVersion: 8, needed: [...] }
+ * It has no RUNPATH (`npm run prebuild` removes it): the loader preloads the libtorch libraries.
+ * Loads no native code. (Internal to the package.)
+ * @module
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { cxx11Abi, libtorchCandidates, PINNED_TORCH, ROOT, type LibtorchInfo } from './libtorch';
 
-const fs = require('node:fs');
-const os = require('node:os');
-const path = require('node:path');
-const { cxx11Abi, libtorchCandidates, PINNED_TORCH, ROOT } = require('./find-libtorch');
+/** The file name of the binary in prebuilds/<platform>-<arch>/ (prebuildify's, for Node-API and glibc). */
+export const PREBUILD_FILE = 'node.napi.glibc.node';
+/** The file beside it that records the libtorch it was built against. */
+export const INFO_FILE = 'libtorch.json';
 
-const PREBUILD_FILE = 'node.napi.glibc.node';
-const INFO_FILE = 'libtorch.json';
+/** The content of libtorch.json, plus the path of the binary. */
+export interface PrebuildInfo {
+  torchVersion: string;
+  cxx11Abi: boolean | null;
+  cuda: boolean;
+  napiVersion?: number;
+  platform?: string;
+  arch?: string;
+  libc?: string;
+  needed?: string[];
+  binary: string;
+}
+
+/** A libtorch folder and the way it was found. */
+export type LibtorchFolder = LibtorchInfo & { source: string };
+
+/** What {@link findFittingLibtorch} found. */
+export interface FittingLibtorch {
+  libtorch: LibtorchFolder | null;
+  tried: string[];
+  mismatched: LibtorchFolder[];
+  explicit: boolean;
+}
 
 /** prebuilds/<platform>-<arch> for this machine. */
-function prebuildDir(root = ROOT) {
+export function prebuildDir(root: string = ROOT): string {
   return path.join(root, 'prebuilds', `${os.platform()}-${os.arch()}`);
 }
 
 /** The prebuild's libtorch.json for this platform, or null when there is no prebuild for it. */
-function readPrebuildInfo(root = ROOT) {
+export function readPrebuildInfo(root: string = ROOT): PrebuildInfo | null {
   const dir = prebuildDir(root);
   const file = path.join(dir, INFO_FILE);
   if (!fs.existsSync(file) || !fs.existsSync(path.join(dir, PREBUILD_FILE))) return null;
@@ -30,7 +58,7 @@ function readPrebuildInfo(root = ROOT) {
 }
 
 /** Why the prebuild cannot run on this machine at all (whatever libtorch), or null when it can. */
-function platformMismatch(meta) {
+export function platformMismatch(meta: PrebuildInfo): string | null {
   if (meta.platform !== os.platform() || meta.arch !== os.arch()) return `it is for ${meta.platform}-${meta.arch}`;
   if (meta.libc === 'glibc' && fs.existsSync('/etc/alpine-release')) return 'it is for glibc and this is musl (Alpine)';
   const napi = Number(process.versions.napi || 0);
@@ -39,12 +67,12 @@ function platformMismatch(meta) {
 }
 
 /** '2.13.0+cpu' -> '2.13.0': CPU and CUDA builds of one release share the C++ API. */
-function baseVersion(version) {
+export function baseVersion(version: string | null | undefined): string | null {
   return version ? String(version).split('+')[0] : null;
 }
 
 /** Why a libtorch folder cannot serve the prebuild, or null when it can. */
-function mismatch(meta, info) {
+export function mismatch(meta: PrebuildInfo, info: LibtorchInfo): string | null {
   if (baseVersion(info.version) !== baseVersion(meta.torchVersion)) {
     return `it is libtorch ${info.version || 'of unknown version'}, the prebuilt binary needs ${baseVersion(meta.torchVersion)}`;
   }
@@ -62,9 +90,9 @@ function mismatch(meta, info) {
  * not fit. A LIBTORCH that is set but does not fit ends the walk (explicit: true): an explicit
  * choice never silently falls through to another libtorch.
  */
-function findFittingLibtorch(meta) {
-  const tried = [];
-  const mismatched = [];
+export function findFittingLibtorch(meta: PrebuildInfo): FittingLibtorch {
+  const tried: string[] = [];
+  const mismatched: LibtorchFolder[] = [];
   for (const c of libtorchCandidates()) {
     if (!c.info) {
       tried.push(`(${c.way}) ${c.reason}`);
@@ -81,7 +109,7 @@ function findFittingLibtorch(meta) {
 }
 
 /** What to do to get a libtorch that fits the prebuild (one paragraph, for error messages). */
-function howToGetLibtorch(meta) {
+export function howToGetLibtorch(meta: PrebuildInfo): string {
   const v = baseVersion(meta.torchVersion);
   const wheel = meta.torchVersion && meta.torchVersion.includes('+') ? meta.torchVersion : PINNED_TORCH;
   return (
@@ -94,20 +122,7 @@ function howToGetLibtorch(meta) {
 }
 
 /** The libraries of a libtorch lib folder to load, in dependency order, before the prebuild. */
-function librariesToPreload(libDir) {
+export function librariesToPreload(libDir: string): string[] {
   const order = ['libc10.so', 'libtorch_cpu.so', 'libc10_cuda.so', 'libtorch_cuda.so', 'libtorch.so'];
   return order.map((f) => path.join(libDir, f)).filter((f) => fs.existsSync(f));
 }
-
-module.exports = {
-  baseVersion,
-  findFittingLibtorch,
-  howToGetLibtorch,
-  librariesToPreload,
-  mismatch,
-  platformMismatch,
-  prebuildDir,
-  readPrebuildInfo,
-  INFO_FILE,
-  PREBUILD_FILE,
-};
