@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'mocha';
 import { cleanup, pythonPath, ROOT, tmpDir } from './helpers.mjs';
 
-const FIND = path.join(ROOT, 'scripts', 'install', 'find-libtorch.js');
+const FIND = path.join(ROOT, 'scripts', 'install', 'show-libtorch.js');
 const buildInfo = JSON.parse(fs.readFileSync(path.join(ROOT, 'build', 'Release', 'build-info.json'), 'utf8'));
 
 function find(env) {

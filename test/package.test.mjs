@@ -113,7 +113,7 @@ describe('the npm package (npm pack, then npm install of the tarball with no com
       'prebuilds/linux-x64/node.napi.glibc.node',
       'prebuilds/linux-x64/libtorch.json',
       'scripts/install/setup.js',
-      'scripts/install/find-libtorch.js',
+      'scripts/install/show-libtorch.js',
       'dist/core/libtorch.js',
       'dist/core/prebuilt.js',
     ]) {

@@ -3,7 +3,7 @@
 // Prints the libtorch that a build would use and how it was found (the discovery chain of
 // lib/core/libtorch.ts: LIBTORCH, python3's torch, the project-local .venv), or why none was.
 //
-//   node scripts/install/find-libtorch.js
+//   node scripts/install/show-libtorch.js
 
 const { core } = require('./compiled');
 
