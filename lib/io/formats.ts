@@ -6,15 +6,13 @@
  * @module
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { native } from '../core/binding';
-import type { Device } from '../core/dtype';
+import { ELEMENT_SIZE, NPY_DTYPES, SAFETENSORS_DTYPES, type Device } from '../core/dtype';
 import { ErrorCode, invalidArgument, JepaError, withCallerStack } from '../core/errors';
 import { limits } from '../core/limits';
 import type { TensorSlot } from '../core/native-types';
 import { nativeOf, Tensor, wrap } from '../tensor/tensor';
-import { checkDevice, checkOptions, isPlainObject, show } from '../core/validate';
+import { checkDevice, checkOptions, checkPath, isPlainObject, show } from '../core/validate';
 
 /** Options of the safetensors and .npy loaders. */
 export interface TensorFileOptions {
@@ -24,11 +22,7 @@ export interface TensorFileOptions {
   device?: Device;
 }
 
-const ITEMSIZE: Record<string, number> = {
-  bool: 1, uint8: 1, int8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, int64: 8, uint64: 8,
-  float16: 2, bfloat16: 2, float32: 4, float64: 8, complex64: 8, complex128: 16,
-  float8_e4m3fn: 1, float8_e5m2: 1, float8_e4m3fnuz: 1, float8_e5m2fnuz: 1,
-};
+const ITEMSIZE = ELEMENT_SIZE;
 
 function corrupt(file: string, message: string): JepaError {
   return new JepaError(ErrorCode.PT_CORRUPT, `${file}: ${message}`);
@@ -36,17 +30,6 @@ function corrupt(file: string, message: string): JepaError {
 
 function overLimit(file: string, message: string): JepaError {
   return new JepaError(ErrorCode.PT_LIMIT, `${file}: ${message}`);
-}
-
-function checkPath(value: unknown): string {
-  if (value instanceof URL) {
-    if (value.protocol !== 'file:') throw invalidArgument(`expected \`path\` to be a file: URL, got ${value.href}`);
-    return fileURLToPath(value);
-  }
-  if (typeof value !== 'string' || value.length === 0) {
-    throw invalidArgument(`expected \`path\` to be a non-empty string or a file: URL, got ${show(value)}`);
-  }
-  return path.resolve(value);
 }
 
 function fileOptions(options: unknown): { mmap: boolean; device: string | null } {
@@ -110,12 +93,7 @@ function numel(shape: number[]): number {
 // ---------------------------------------------------------------------------------------------
 // safetensors
 
-const ST_DTYPES: Record<string, string> = {
-  BOOL: 'bool', U8: 'uint8', I8: 'int8', I16: 'int16', U16: 'uint16', I32: 'int32', U32: 'uint32',
-  I64: 'int64', U64: 'uint64', F16: 'float16', BF16: 'bfloat16', F32: 'float32', F64: 'float64',
-  C64: 'complex64', F8_E4M3: 'float8_e4m3fn', F8_E5M2: 'float8_e5m2', F8_E4M3FNUZ: 'float8_e4m3fnuz',
-  F8_E5M2FNUZ: 'float8_e5m2fnuz',
-};
+const ST_DTYPES = SAFETENSORS_DTYPES;
 const ST_CODES: Record<string, string> = Object.fromEntries(Object.entries(ST_DTYPES).map(([k, v]) => [v, k]));
 
 /** One tensor of a safetensors file, as its header describes it. */
@@ -309,10 +287,6 @@ export function saveSafetensorsSync(
 // ---------------------------------------------------------------------------------------------
 // .npy
 
-const NPY_DTYPES: Record<string, string> = {
-  b1: 'bool', i1: 'int8', u1: 'uint8', i2: 'int16', u2: 'uint16', i4: 'int32', u4: 'uint32',
-  i8: 'int64', u8: 'uint64', f2: 'float16', f4: 'float32', f8: 'float64', c8: 'complex64', c16: 'complex128',
-};
 const NPY_CODES: Record<string, string> = Object.fromEntries(Object.entries(NPY_DTYPES).map(([k, v]) => [v, k]));
 
 interface NpyHeader {

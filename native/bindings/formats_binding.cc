@@ -33,7 +33,9 @@ std::vector<files::TensorSlot> Slots(const Napi::Value& v) {
     Napi::Object o = a.Get(i).As<Napi::Object>();
     files::TensorSlot& s = out[i];
     const std::string dtype = ToString(o.Get("dtype"), "dtype");
-    if (!pt::PythonDtypeOf(dtype, &s.dtype)) throw Error(code::kUnknownDtype, "unknown dtype '" + dtype + "'", true);
+    const DtypeInfo* info = FindDtype(dtype);
+    if (info == nullptr) throw Error(code::kUnknownDtype, "unknown dtype '" + dtype + "'", true);
+    s.dtype = info->type;
     s.shape = Ints(o.Get("shape"), "shape");
     Napi::Value strides = o.Get("strides");
     if (!strides.IsNull() && !strides.IsUndefined()) s.strides = Ints(strides, "strides");

@@ -365,7 +365,7 @@ std::vector<at::Tensor> ReadTensors(const std::string& path, const std::vector<T
       spec.strides = s.strides;
     }
     pt::CheckView(spec, s.nbytes, what);
-    const int64_t itemsize = pt::ElementSize(s.dtype);
+    const int64_t itemsize = ElementSize(s.dtype);
     at::Storage storage;
     if (mapping && !byteswap && s.offset % std::max<int64_t>(itemsize, 8) == 0) {
       storage = AliasStorage(static_cast<uint8_t*>(mapping->addr) + s.offset, s.nbytes, mapping);

@@ -9,122 +9,11 @@
 #include <unordered_set>
 #include <utility>
 
+#include "core/dtype.h"
 #include "core/errors.h"
 
 namespace jepa {
 namespace pt {
-
-// ---------------------------------------------------------------------------------------------
-// Dtypes
-
-namespace {
-
-struct DtypeName {
-  const char* name;
-  at::ScalarType type;
-};
-
-// Python's names (str(torch.float16) without "torch."). Aliases (torch.half ...) pickle under
-// these names too.
-constexpr DtypeName kDtypeNames[] = {
-    {"float32", at::kFloat},
-    {"float64", at::kDouble},
-    {"float16", at::kHalf},
-    {"bfloat16", at::kBFloat16},
-    {"int8", at::kChar},
-    {"int16", at::kShort},
-    {"int32", at::kInt},
-    {"int64", at::kLong},
-    {"uint8", at::kByte},
-    {"bool", at::kBool},
-    {"complex32", at::kComplexHalf},
-    {"complex64", at::kComplexFloat},
-    {"complex128", at::kComplexDouble},
-    {"uint16", at::kUInt16},
-    {"uint32", at::kUInt32},
-    {"uint64", at::kUInt64},
-    {"float8_e5m2", at::kFloat8_e5m2},
-    {"float8_e4m3fn", at::kFloat8_e4m3fn},
-    {"float8_e5m2fnuz", at::kFloat8_e5m2fnuz},
-    {"float8_e4m3fnuz", at::kFloat8_e4m3fnuz},
-    {"float8_e8m0fnu", at::kFloat8_e8m0fnu},
-    {"float4_e2m1fn_x2", at::kFloat4_e2m1fn_x2},
-    {"bits8", at::ScalarType::Bits8},
-    {"bits16", at::ScalarType::Bits16},
-    {"bits1x8", at::ScalarType::Bits1x8},
-    {"bits2x4", at::ScalarType::Bits2x4},
-    {"bits4x2", at::ScalarType::Bits4x2},
-    {"qint8", at::kQInt8},
-    {"quint8", at::kQUInt8},
-    {"qint32", at::kQInt32},
-    {"quint4x2", at::kQUInt4x2},
-    {"quint2x4", at::kQUInt2x4},
-    {"uint1", at::ScalarType::UInt1},
-    {"uint2", at::ScalarType::UInt2},
-    {"uint3", at::ScalarType::UInt3},
-    {"uint4", at::ScalarType::UInt4},
-    {"uint5", at::ScalarType::UInt5},
-    {"uint6", at::ScalarType::UInt6},
-    {"uint7", at::ScalarType::UInt7},
-    {"int1", at::ScalarType::Int1},
-    {"int2", at::ScalarType::Int2},
-    {"int3", at::ScalarType::Int3},
-    {"int4", at::ScalarType::Int4},
-    {"int5", at::ScalarType::Int5},
-    {"int6", at::ScalarType::Int6},
-    {"int7", at::ScalarType::Int7},
-};
-
-}  // namespace
-
-std::string PythonDtypeName(at::ScalarType type) {
-  for (const auto& d : kDtypeNames) {
-    if (d.type == type) return d.name;
-  }
-  return "";
-}
-
-bool PythonDtypeOf(const std::string& name, at::ScalarType* out) {
-  // A table, not a scan: every torch.* global of a pickle (torch.Size, torch.HalfStorage) is
-  // looked up here first, and comparing against 45 names was a fifth of a small pickle's time.
-  static const auto* table = [] {
-    auto* t = new std::unordered_map<std::string, at::ScalarType>();
-    for (const auto& d : kDtypeNames) t->emplace(d.name, d.type);
-    return t;
-  }();
-  auto it = table->find(name);
-  if (it == table->end()) return false;
-  *out = it->second;
-  return true;
-}
-
-int64_t ElementSize(at::ScalarType type) {
-  switch (type) {
-    case at::kQInt8:
-    case at::kQUInt8:
-    case at::kQInt32:
-    case at::kQUInt4x2:
-    case at::kQUInt2x4:
-    case at::ScalarType::UInt1:
-    case at::ScalarType::UInt2:
-    case at::ScalarType::UInt3:
-    case at::ScalarType::UInt4:
-    case at::ScalarType::UInt5:
-    case at::ScalarType::UInt6:
-    case at::ScalarType::UInt7:
-    case at::ScalarType::Int1:
-    case at::ScalarType::Int2:
-    case at::ScalarType::Int3:
-    case at::ScalarType::Int4:
-    case at::ScalarType::Int5:
-    case at::ScalarType::Int6:
-    case at::ScalarType::Int7:
-      throw Error(code::kPtUnsupported, "tensors of dtype torch." + PythonDtypeName(type) +
-                                            " are not supported by jepa-native");
-    default:
-      return static_cast<int64_t>(c10::elementSize(type));
-  }
-}
 
 namespace {
 
@@ -176,18 +65,10 @@ const std::unordered_map<std::string, GlobalEntry>& SupportedGlobals() {
         {"torch._utils._rebuild_parameter_with_state", {kRebuildParameterWithStateG, at::kByte}},
         {"torch._tensor._rebuild_from_type_v2", {kRebuildFromTypeV2G, at::kByte}},
     };
-    const std::pair<const char*, at::ScalarType> storages[] = {
-        {"DoubleStorage", at::kDouble},   {"FloatStorage", at::kFloat},
-        {"HalfStorage", at::kHalf},       {"LongStorage", at::kLong},
-        {"IntStorage", at::kInt},         {"ShortStorage", at::kShort},
-        {"CharStorage", at::kChar},       {"ByteStorage", at::kByte},
-        {"BoolStorage", at::kBool},       {"BFloat16Storage", at::kBFloat16},
-        {"ComplexDoubleStorage", at::kComplexDouble},
-        {"ComplexFloatStorage", at::kComplexFloat},
-    };
-    for (const auto& s : storages) {
-      (*t)[std::string("torch.") + s.first] = {kStorageClassG, s.second};
-      (*t)[std::string("torch.cuda.") + s.first] = {kStorageClassG, s.second};
+    for (const DtypeInfo& d : Dtypes()) {
+      if (d.legacy_storage == nullptr) continue;
+      (*t)[std::string("torch.") + d.legacy_storage] = {kStorageClassG, d.type};
+      (*t)[std::string("torch.cuda.") + d.legacy_storage] = {kStorageClassG, d.type};
     }
     return t;
   }();
@@ -671,8 +552,7 @@ class Unpickler {
                                              " is blocked by torch.load(weights_only=True); nothing was run");
     }
     if (module == "torch") {
-      at::ScalarType t;
-      if (PythonDtypeOf(name, &t)) {
+      if (FindDtype(name) != nullptr) {
         Value* v = doc_.New(Kind::kDtype);
         v->s = std::move(name);
         return v;
@@ -979,7 +859,7 @@ class Unpickler {
     const Value* metadata = nullptr;
     if (fn == kRebuildTensorV3G) {
       if (a[6]->kind != Kind::kDtype) throw Corrupt("_rebuild_tensor_v3's dtype argument is not a dtype");
-      PythonDtypeOf(a[6]->s, &t.dtype);
+      t.dtype = FindDtype(a[6]->s)->type;  // a kDtype value names a dtype of the table
       if (a.size() == 8) metadata = a[7];
     } else if (fn == kRebuildTensorV2G && a.size() == 7) {
       metadata = a[6];
@@ -1124,7 +1004,7 @@ void CheckView(const TensorSpec& t, int64_t storage_nbytes, const std::string& w
   }
   if (empty ? t.offset > capacity : last >= capacity) {
     std::ostringstream msg;
-    msg << what << " (dtype " << PythonDtypeName(t.dtype) << ", offset " << t.offset << ", size [";
+    msg << what << " (dtype " << DtypeName(t.dtype) << ", offset " << t.offset << ", size [";
     for (size_t d = 0; d < t.sizes.size(); ++d) msg << (d ? ", " : "") << t.sizes[d];
     msg << "], stride [";
     for (size_t d = 0; d < t.strides.size(); ++d) msg << (d ? ", " : "") << t.strides[d];

@@ -24,9 +24,5 @@ void ParsePickle(const uint8_t* data, size_t size, Document& doc);
 // bytes; throws kPtCorrupt (or kPtLimit for the rank) naming `what`.
 void CheckView(const TensorSpec& spec, int64_t storage_nbytes, const std::string& what);
 
-// Size in bytes of one element of a dtype a tensor can have in a file; throws kPtUnsupported
-// for dtypes without a byte-sized element (quantized, sub-byte).
-int64_t ElementSize(at::ScalarType type);
-
 }  // namespace pt
 }  // namespace jepa

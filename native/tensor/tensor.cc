@@ -13,18 +13,6 @@
 namespace jepa {
 namespace {
 
-struct DtypeEntry {
-  const char* name;
-  at::ScalarType type;
-};
-
-constexpr DtypeEntry kDtypes[] = {
-    {"float32", at::kFloat}, {"float64", at::kDouble}, {"float16", at::kHalf},
-    {"bfloat16", at::kBFloat16}, {"int8", at::kChar},     {"int16", at::kShort},
-    {"int32", at::kInt},        {"int64", at::kLong},     {"uint8", at::kByte},
-    {"bool", at::kBool},
-};
-
 struct Registry {
   std::mutex mutex;
   struct Entry {
@@ -42,41 +30,6 @@ Registry& GetRegistry() {
 }
 
 }  // namespace
-
-at::ScalarType ParseDtype(const std::string& name) {
-  for (const auto& e : kDtypes) {
-    if (name == e.name) return e.type;
-  }
-  throw Error(code::kUnknownDtype,
-              "unknown dtype '" + name +
-                  "': expected one of float32, float64, float16, bfloat16, int8, int16, int32, "
-                  "int64, uint8, bool",
-              true);
-}
-
-// Python's names of the dtypes that tensors read from files may have but that the factories
-// do not create (no typed array holds them).
-constexpr DtypeEntry kOtherDtypes[] = {
-    {"complex32", at::kComplexHalf},      {"complex64", at::kComplexFloat},
-    {"complex128", at::kComplexDouble},   {"uint16", at::kUInt16},
-    {"uint32", at::kUInt32},              {"uint64", at::kUInt64},
-    {"float8_e5m2", at::kFloat8_e5m2},    {"float8_e4m3fn", at::kFloat8_e4m3fn},
-    {"float8_e5m2fnuz", at::kFloat8_e5m2fnuz}, {"float8_e4m3fnuz", at::kFloat8_e4m3fnuz},
-    {"float8_e8m0fnu", at::kFloat8_e8m0fnu},   {"float4_e2m1fn_x2", at::kFloat4_e2m1fn_x2},
-    {"bits8", at::ScalarType::Bits8},     {"bits16", at::ScalarType::Bits16},
-    {"bits1x8", at::ScalarType::Bits1x8}, {"bits2x4", at::ScalarType::Bits2x4},
-    {"bits4x2", at::ScalarType::Bits4x2},
-};
-
-std::string DtypeName(at::ScalarType type) {
-  for (const auto& e : kDtypes) {
-    if (type == e.type) return e.name;
-  }
-  for (const auto& e : kOtherDtypes) {
-    if (type == e.type) return e.name;
-  }
-  return c10::toString(type);
-}
 
 bool CudaAvailable() { return torch::cuda::is_available(); }
 

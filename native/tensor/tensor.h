@@ -7,12 +7,9 @@
 #include <string>
 #include <vector>
 
-namespace jepa {
+#include "core/dtype.h"  // ParseDtype, DtypeName: the dtype names of the JS API
 
-// The dtype names of the JS API ("float32", "bfloat16", ...) <-> at::ScalarType.
-// Throws jepa::Error(kUnknownDtype) for a name outside the supported set.
-at::ScalarType ParseDtype(const std::string& name);
-std::string DtypeName(at::ScalarType type);
+namespace jepa {
 
 // Parses "cpu", "cuda", "cuda:N"; throws kCudaUnavailable when CUDA is absent or N is out of range.
 c10::Device ParseDevice(const std::string& name);
