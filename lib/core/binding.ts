@@ -1,7 +1,7 @@
 /**
  * The only place that loads the native addon. Two kinds of binary:
  *
- * - a source build (build/Release, compiled by `npm install` or `npm run build`) finds its
+ * - a source build (build/Release, compiled by `npm install` or `npm run compile`) finds its
  *   libtorch through its RUNPATH; before loading, we check that this libtorch is still there and
  *   is the same version (build/Release/build-info.json), so that a moved or upgraded libtorch
  *   gives a clear error rather than a dynamic-linker message;
@@ -13,13 +13,18 @@
  *
  * node-gyp-build picks the binary: build/Release when it exists, else the prebuild.
  * `JEPA_ADDON=/path/to/jepa_native.node` loads that source build instead (the sanitizer variant,
- * build/asan/jepa_native.node, for `npm run test:asan`). (Internal to the package.)
+ * build/asan/jepa_native.node, for `npm run test:asan`).
+ *
+ * Right after loading, it registers with the addon the JS classes native code builds values and
+ * errors with (`init`, native/bindings/core_binding.cc), once per environment. (Internal to the
+ * package.)
  * @module
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ErrorCode, JepaError } from './errors';
+import { Float, FLOAT_KEYS, OrderedDict, PY_ATTRS, Size, TorchDevice, TorchDtype, Tuple } from '../io/values';
+import { ErrorCode, JepaError, JepaTypeError } from './errors';
 import { libtorchVersion, ROOT } from './libtorch';
 import type { NativeAddon } from './native-types';
 import { findFittingLibtorch, howToGetLibtorch, librariesToPreload, readPrebuildInfo } from './prebuilt';
@@ -164,7 +169,7 @@ function load(): { addon: NativeAddon; info: LoadedAddon } {
         { cause: e },
       );
     }
-    throw e;
+    throw new JepaError(ErrorCode.ADDON_NOT_FOUND, `jepa-native could not load ${binary}: ${message}`, { cause: e });
   }
 }
 
@@ -175,3 +180,29 @@ export const native: NativeAddon = loaded.addon;
 
 /** Which binary was loaded and the libtorch it uses. */
 export const loadedAddon: LoadedAddon = loaded.info;
+
+// lib/tensor/tensor.ts imports this file, so the Tensor class is fetched when native code first
+// needs it (after both modules have loaded), not when this file loads.
+let tensorModule: typeof import('../tensor/tensor') | undefined;
+function tensors(): typeof import('../tensor/tensor') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (tensorModule ??= require('../tensor/tensor') as typeof import('../tensor/tensor'));
+}
+
+// The JS classes native code builds values and errors with, registered once for this
+// environment (main thread or worker) before any other call: every error the addon throws is a
+// JepaError (a JepaTypeError for a bad argument), and values cross as docs/values.md says.
+native.init({
+  JepaError,
+  JepaTypeError,
+  Tuple,
+  Size,
+  OrderedDict,
+  TorchDevice,
+  TorchDtype,
+  Float,
+  FLOAT_KEYS,
+  PY_ATTRS,
+  wrapTensor: (handle) => tensors().wrap(handle),
+  tensorHandle: (value) => tensors().tensorHandle(value),
+});

@@ -90,7 +90,11 @@ export const ErrorCode = {
 /** One of the values of {@link ErrorCode}. */
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-/** An `Error` with a stable {@link ErrorCode}. */
+/**
+ * An `Error` with a stable {@link ErrorCode}. Every error jepa-native throws or rejects with is a
+ * `JepaError` (`err instanceof JepaError`), from TypeScript and native code alike; errors about
+ * the type or value of an argument are also `TypeError`s ({@link JepaTypeError}).
+ */
 export class JepaError extends Error {
   readonly code: ErrorCodeValue;
   constructor(code: ErrorCodeValue, message: string, options?: { cause?: unknown }) {
@@ -98,13 +102,35 @@ export class JepaError extends Error {
     this.name = 'JepaError';
     this.code = code;
   }
+
+  /** True for a JepaError and for a {@link JepaTypeError}. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== JepaError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      (Object.prototype.isPrototypeOf.call(JepaError.prototype, value) ||
+        Object.prototype.isPrototypeOf.call(JepaTypeError.prototype, value))
+    );
+  }
 }
 
-/** A `TypeError` for an invalid argument, with `code` set. */
-export function invalidArgument(message: string): TypeError & { code: ErrorCodeValue } {
-  const err = new TypeError(message) as TypeError & { code: ErrorCodeValue };
-  err.code = ErrorCode.INVALID_ARGUMENT;
-  return err;
+/**
+ * A {@link JepaError} about the type or value of an argument (`JEPA_INVALID_ARGUMENT`,
+ * `JEPA_UNKNOWN_DTYPE`): a `TypeError`, and `instanceof JepaError` too.
+ */
+export class JepaTypeError extends TypeError {
+  readonly code: ErrorCodeValue;
+  constructor(code: ErrorCodeValue, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TypeError';
+    this.code = code;
+  }
+}
+
+/** The error for an invalid argument: a {@link JepaTypeError} with `JEPA_INVALID_ARGUMENT`. */
+export function invalidArgument(message: string): JepaTypeError {
+  return new JepaTypeError(ErrorCode.INVALID_ARGUMENT, message);
 }
 
 /**

@@ -28,6 +28,36 @@ export interface NativeTensor {
   dispose(): void;
   isDisposed(): boolean;
   sharesStorage(other: NativeTensor): boolean;
+  setParameter(parameter: boolean, requiresGrad: boolean): void;
+  isParameter(): boolean;
+}
+
+/** What lib/core/binding.ts registers once, right after loading the addon (`init`). */
+export interface NativeClasses {
+  JepaError: unknown;
+  JepaTypeError: unknown;
+  Tuple: unknown;
+  Size: unknown;
+  OrderedDict: unknown;
+  TorchDevice: unknown;
+  TorchDtype: unknown;
+  Float: unknown;
+  FLOAT_KEYS: symbol;
+  PY_ATTRS: symbol;
+  /** A jepa.Tensor for a native handle. */
+  wrapTensor(handle: NativeTensor): unknown;
+  /** The native handle of a jepa.Tensor; undefined for anything else. */
+  tensorHandle(value: unknown): NativeTensor | undefined;
+}
+
+/** One dtype of the native table (native/core/dtype.h). */
+export interface NativeDtype {
+  name: string;
+  elementSize: number;
+  /** The typed array that holds it: the tensor API accepts exactly the dtypes that have one. */
+  typedArray: string | null;
+  safetensors: string | null;
+  npy: string | null;
 }
 
 /** What a native mask sampler returns (native/bindings/masks_binding.cc). */
@@ -61,20 +91,6 @@ export interface NativeModule {
   dispose(): void;
 }
 
-/** The classes and helpers the .pt conversion needs (lib/io/pt.ts). */
-export interface PtClasses {
-  Tuple: unknown;
-  Size: unknown;
-  OrderedDict: unknown;
-  TorchDevice: unknown;
-  TorchDtype: unknown;
-  Float: unknown;
-  FLOAT_KEYS: symbol;
-  PY_ATTRS: symbol;
-  wrapTensor(handle: NativeTensor, parameter: boolean, requiresGrad: boolean): unknown;
-  tensorInfo(value: unknown): [NativeTensor, boolean, boolean] | undefined;
-}
-
 export interface PtEntry {
   key: string;
   path: unknown[];
@@ -100,6 +116,8 @@ export interface NativePtArchive {
   close(): void;
 }
 export interface NativeAddon {
+  init(classes: NativeClasses): void;
+  dtypes: NativeDtype[];
   NativeTensor: new () => NativeTensor;
   tensorFromTypedArray(data: ArrayBufferView, shape: number[], dtype: string, device: string): NativeTensor;
   zeros(shape: number[], dtype: string, device: string): NativeTensor;
@@ -141,7 +159,6 @@ export interface NativeAddon {
   emaUpdateSync(target: unknown, source: unknown, momentum: number, options: object): NativeEmaStats;
   emaFusedAvailable(): boolean;
   scheduleValues(spec: object, from: number, count: number): Float64Array;
-  ptInit(classes: PtClasses): void;
   readTensorsSync(path: string, mmap: boolean, byteswap: boolean, slots: TensorSlot[], device: string | null): NativeTensor[];
   readTensors(path: string, mmap: boolean, byteswap: boolean, slots: TensorSlot[], device: string | null): Promise<NativeTensor[]>;
   writeTensorsSync(path: string, header: Buffer, tensors: NativeTensor[]): void;
@@ -181,7 +198,7 @@ export interface NativeProcessGroup {
   destroySync(): void;
 }
 
-/** A native trainer (native/bindings/train_binding.cc). */
+/** A native trainer (native/bindings/trainer_binding.cc). */
 export interface NativeTrainer {
   step(batch: object): Promise<NativeStepStats>;
   stepSync(batch: object): NativeStepStats;
@@ -215,7 +232,7 @@ export interface NativeStepStats {
   ms: number;
 }
 
-/** What an EMA update reports (native/bindings/train_binding.cc). */
+/** What an EMA update reports (native/bindings/ema_binding.cc). */
 export interface NativeEmaStats {
   tensors: number;
   copied: number;

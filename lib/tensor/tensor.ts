@@ -256,6 +256,18 @@ export function wrap(handle: NativeTensor): Tensor {
   return new Tensor(TOKEN, handle);
 }
 
+/** A Tensor argument that is not disposed; `name` names it in the messages. @internal */
+export function checkTensor(value: unknown, name: string): Tensor {
+  if (!(value instanceof Tensor)) throw invalidArgument(`expected \`${name}\` to be a Tensor, got ${show(value)}`);
+  if (value.isDisposed) throw new JepaError(ErrorCode.DISPOSED, `\`${name}\` is a disposed Tensor`);
+  return value;
+}
+
+/** The native handle of a Tensor, or undefined for anything else (the value codec's test). @internal */
+export function tensorHandle(value: unknown): NativeTensor | undefined {
+  return handleOf(value);
+}
+
 /** The native handle of a tensor (for other modules of the package). @internal */
 export function nativeOf(t: unknown, name = 'tensor'): NativeTensor {
   const handle = t instanceof Tensor ? handleOf(t) : undefined;

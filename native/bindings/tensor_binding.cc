@@ -25,23 +25,6 @@ void ReleaseJsBuffer(void* ctx) {
   buffer->queue->Release(buffer->ref);
 }
 
-napi_typedarray_type TypedArrayTypeOf(at::ScalarType type) {
-  switch (type) {
-    case at::kFloat: return napi_float32_array;
-    case at::kDouble: return napi_float64_array;
-    case at::kHalf:
-    case at::kBFloat16: return napi_uint16_array;
-    case at::kChar: return napi_int8_array;
-    case at::kShort: return napi_int16_array;
-    case at::kInt: return napi_int32_array;
-    case at::kLong: return napi_bigint64_array;
-    case at::kByte:
-    case at::kBool: return napi_uint8_array;
-    default:
-      throw Error(code::kUnknownDtype, "dtype " + DtypeName(type) + " has no typed array form", true);
-  }
-}
-
 const char* TypedArrayName(napi_typedarray_type type) {
   switch (type) {
     case napi_int8_array: return "Int8Array";
@@ -57,6 +40,18 @@ const char* TypedArrayName(napi_typedarray_type type) {
     case napi_biguint64_array: return "BigUint64Array";
     default: return "TypedArray";
   }
+}
+
+// The typed array that holds a dtype (the dtype table's `typed_array`).
+napi_typedarray_type TypedArrayTypeOf(at::ScalarType type) {
+  const DtypeInfo* d = FindDtype(type);
+  if (d != nullptr && d->typed_array != nullptr) {
+    for (napi_typedarray_type t : {napi_float32_array, napi_float64_array, napi_uint16_array, napi_int8_array,
+                                   napi_int16_array, napi_int32_array, napi_bigint64_array, napi_uint8_array}) {
+      if (std::strcmp(TypedArrayName(t), d->typed_array) == 0) return t;
+    }
+  }
+  throw Error(code::kUnknownDtype, "dtype " + DtypeName(type) + " has no typed array form", true);
 }
 
 Napi::Value TypedArray(Napi::Env env, napi_typedarray_type type, size_t length, Napi::ArrayBuffer ab,
@@ -223,6 +218,8 @@ void TensorHandle::Init(Napi::Env env, Napi::Object exports) {
           InstanceMethod("nbytes", &TensorHandle::Nbytes),
           InstanceMethod("storageOffset", &TensorHandle::StorageOffset),
           InstanceMethod("isContiguous", &TensorHandle::IsContiguous),
+          InstanceMethod("setParameter", &TensorHandle::SetParameter),
+          InstanceMethod("isParameter", &TensorHandle::IsParameter),
           InstanceMethod("data", &TensorHandle::Data),
           InstanceMethod("item", &TensorHandle::Item),
           InstanceMethod("to", &TensorHandle::To),
@@ -250,11 +247,13 @@ void TensorHandle::Init(Napi::Env env, Napi::Object exports) {
   exports.Set("memory", Napi::Function::New(env, MemoryInfo));
 }
 
-Napi::Object TensorHandle::New(Napi::Env env, at::Tensor t) {
+Napi::Object TensorHandle::New(Napi::Env env, at::Tensor t, bool parameter, bool requires_grad) {
   Napi::Object obj = GetAddonData(env).tensor_ctor.New({});
   TensorHandle* h = Unwrap(obj);
   h->tensor_ = std::move(t);
   h->live_ = true;
+  h->parameter_ = parameter;
+  h->requires_grad_ = requires_grad;
   RegisterTensor(h->tensor_);
   return obj;
 }
@@ -491,6 +490,18 @@ Napi::Value TensorHandle::SharesStorage(const Napi::CallbackInfo& info) {
                       t.storage().unsafeGetStorageImpl() == other.storage().unsafeGetStorageImpl();
     return Napi::Boolean::New(info.Env(), same);
   });
+}
+
+// setParameter(parameter, requiresGrad): the Python-side flags written back by a save
+// (jepa.parameter).
+Napi::Value TensorHandle::SetParameter(const Napi::CallbackInfo& info) {
+  parameter_ = info[0].ToBoolean().Value();
+  requires_grad_ = info[1].ToBoolean().Value();
+  return info.Env().Undefined();
+}
+
+Napi::Value TensorHandle::IsParameter(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), parameter_);
 }
 
 }  // namespace jepa

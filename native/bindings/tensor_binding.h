@@ -9,13 +9,20 @@ namespace jepa {
 class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
  public:
   static void Init(Napi::Env env, Napi::Object exports);
-  // A new JS handle owning `t`.
-  static Napi::Object New(Napi::Env env, at::Tensor t);
+  // A new JS handle owning `t`. `parameter` and `requires_grad` are the Python-side flags a .pt
+  // file records for a tensor (torch.nn.Parameter, requires_grad): kept with the handle and
+  // written back by a save; they do not turn on autograd.
+  static Napi::Object New(Napi::Env env, at::Tensor t, bool parameter = false, bool requires_grad = false);
   // The tensor of a JS handle; throws a TypeError if `v` is not a handle, kDisposed if disposed.
   static const at::Tensor& Get(const Napi::Value& v, const char* what);
 
   explicit TensorHandle(const Napi::CallbackInfo& info);
   ~TensorHandle() override;
+
+  // The tensor; throws kDisposed after dispose().
+  const at::Tensor& tensor() const { return Live(); }
+  bool parameter() const { return parameter_; }
+  bool requires_grad() const { return requires_grad_; }
 
  private:
   const at::Tensor& Live() const;
@@ -44,9 +51,13 @@ class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   Napi::Value IsDisposed(const Napi::CallbackInfo& info);
   Napi::Value SharesStorage(const Napi::CallbackInfo& info);
+  Napi::Value SetParameter(const Napi::CallbackInfo& info);
+  Napi::Value IsParameter(const Napi::CallbackInfo& info);
 
   at::Tensor tensor_;
   bool live_ = false;
+  bool parameter_ = false;
+  bool requires_grad_ = false;
   // Weak reference to the external ArrayBuffer of the last data() call, reused while alive.
   Napi::Reference<Napi::ArrayBuffer> cached_buffer_;
   const void* cached_data_ = nullptr;

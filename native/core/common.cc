@@ -46,8 +46,19 @@ void ReleaseQueue::Drain(Napi::Env env, Napi::Function, ReleaseQueue* self, void
 
 AddonData& GetAddonData(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }
 
+const JsClasses& JsClassesOf(Napi::Env env) {
+  const JsClasses& js = GetAddonData(env).js;
+  if (!js.registered) throw Error(code::kInternal, "the addon's JS classes were not registered (lib/core/binding.ts calls init)");
+  return js;
+}
+
 Napi::Error MakeError(Napi::Env env, const std::string& code, const std::string& message,
                       bool type_error) {
+  const JsClasses& js = GetAddonData(env).js;
+  if (js.registered) {
+    const Napi::FunctionReference& ctor = type_error ? js.jepa_type_error : js.jepa_error;
+    return Napi::Error(env, ctor.New({Napi::String::New(env, code), Napi::String::New(env, message)}));
+  }
   Napi::Error err = type_error ? Napi::TypeError::New(env, message) : Napi::Error::New(env, message);
   err.Set("code", Napi::String::New(env, code));
   return err;
