@@ -1,32 +1,22 @@
 // Registration only: each concept's binding adds its functions to the exports.
 #include <napi.h>
-#include <torch/csrc/api/include/torch/version.h>
 
+#include "bindings/core_binding.h"
 #include "bindings/distributed_binding.h"
 #include "bindings/masks_binding.h"
 #include "bindings/module_binding.h"
 #include "bindings/formats_binding.h"
 #include "bindings/pt_binding.h"
 #include "bindings/tensor_binding.h"
+#include "bindings/train_binding.h"
 #include "core/common.h"
-#include "tensor/tensor.h"
 
 namespace jepa {
 
 // native/bindings/features_binding.cc
 void InitFeatures(Napi::Env env, Napi::Object exports);
-// native/bindings/train_binding.cc
-void InitTrain(Napi::Env env, Napi::Object exports);
 
 namespace {
-
-Napi::Value CudaIsAvailable(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), CudaAvailable());
-}
-
-Napi::Value CudaDeviceCountJs(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(CudaAvailable() ? CudaDeviceCount() : 0));
-}
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
@@ -35,17 +25,16 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<AddonData>(data);
   env.AddCleanupHook([queue = data->release_queue]() { queue->Shutdown(); });
 
+  CoreBindingInit(env, exports);
   TensorHandle::Init(env, exports);
   InitMasks(env, exports);
   ModuleHandle::Init(env, exports);
   InitFeatures(env, exports);
-  InitTrain(env, exports);
+  InitEma(env, exports);
+  InitTrainer(env, exports);
   PtBindingInit(env, exports);
   FormatsBindingInit(env, exports);
   DistributedBindingInit(env, exports);
-  exports.Set("cudaIsAvailable", Napi::Function::New(env, CudaIsAvailable));
-  exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCountJs));
-  exports.Set("torchVersion", Napi::String::New(env, TORCH_VERSION));
   return exports;
 }
 

@@ -18,6 +18,7 @@ import { invalidArgument, withCallerStack } from '../core/errors';
 import { Module, nativeModuleOf } from '../models/module';
 import { nativeOf, Tensor } from '../tensor/tensor';
 import { checkOptions, isPlainObject, show } from '../core/validate';
+import { SCHEDULE_DEFAULTS } from './options';
 
 /**
  * What an EMA update reads or writes: a {@link Module} (its `namedParameters()`, plus its
@@ -282,11 +283,11 @@ export function schedule(options: ScheduleOptions): Schedule {
     }
     case 'cosine': {
       const start = finite(o, 'start');
-      out = { kind, start, end: finite(o, 'end', 1), peak: start, steps: positive(o, 'steps'), warmupSteps: 0 };
+      out = { kind, start, end: finite(o, 'end', SCHEDULE_DEFAULTS.cosine.end), peak: start, steps: positive(o, 'steps'), warmupSteps: 0 };
       break;
     }
     case 'warmupCosine': {
-      const warmupSteps = finite(o, 'warmupSteps', 0);
+      const warmupSteps = finite(o, 'warmupSteps', SCHEDULE_DEFAULTS.warmupCosine.warmupSteps);
       if (!Number.isSafeInteger(warmupSteps) || warmupSteps < 0) {
         throw invalidArgument(`expected \`options.warmupSteps\` to be a non-negative integer, got ${show(warmupSteps)}`);
       }
@@ -294,7 +295,7 @@ export function schedule(options: ScheduleOptions): Schedule {
         kind,
         start: finite(o, 'start'),
         peak: finite(o, 'peak'),
-        end: finite(o, 'end', 0),
+        end: finite(o, 'end', SCHEDULE_DEFAULTS.warmupCosine.end),
         steps: positive(o, 'steps'),
         warmupSteps,
       };

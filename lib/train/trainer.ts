@@ -17,83 +17,18 @@
  */
 import { native } from '../core/binding';
 import { applyCheckpoint, buildCheckpoint, checkSaveOptions } from './checkpoint';
-import { deriveSeed, group as defaultGroup, ProcessGroup, save as distributedSave } from '../distributed/distributed';
-import { schedule, toScheduleOptions, type ScheduleLike } from './ema';
+import { ProcessGroup, save as distributedSave } from '../distributed/distributed';
+import { schedule } from './ema';
+import { resolveTrainerOptions, type ResolvedSchedule, type TrainerKind, type TrainerOptions } from './options';
 import { ErrorCode, invalidArgument, JepaError, withCallerStack } from '../core/errors';
 import { load as loadPt, loadSync as loadPtSync, save as savePt, saveSync as savePtSync } from '../io/pt';
-import { MaskSampler, toBinary, type Masks } from '../masks/samplers';
-import { Module, nativeModuleOf } from '../models/module';
+import { toBinary, type MaskSampler, type Masks } from '../masks/samplers';
+import { nativeModuleOf, type Module } from '../models/module';
 import type { NativeTrainer } from '../core/native-types';
-import { nativeOf, Tensor } from '../tensor/tensor';
+import { checkTensor, nativeOf, Tensor } from '../tensor/tensor';
 import { checkOptions, show } from '../core/validate';
 
-/** The kinds of training step. */
-export type TrainerKind = 'ijepa' | 'vjepa' | 'hjepa' | 'motion' | 'vl';
-
-/** Options of {@link Trainer}. */
-export interface TrainerOptions {
-  /**
-   * `'ijepa'` (smooth L1 on the target tokens), `'vjepa'` (mean |z - h|^p / p per mask config,
-   * averaged), `'hjepa'` (per-level loss of seed 001's model), `'motion'` (seed 003's
-   * reconstruction + temporal difference + latent smoothness), `'vl'` (seed 004's 1 - cosine).
-   */
-  kind: TrainerKind;
-  /** I-JEPA / V-JEPA: the context encoder (trained). */
-  context?: Module;
-  /** I-JEPA / V-JEPA: the target encoder (EMA of the context encoder; same parameter names). */
-  target?: Module;
-  /** I-JEPA / V-JEPA: the predictor (trained). */
-  predictor?: Module;
-  /** H-JEPA, motion, VL: the one module. */
-  model?: Module;
-  /** Learning rate: a number, a {@link Schedule} or schedule options. */
-  lr: ScheduleLike;
-  /** Weight decay (decoupled, AdamW). Default 0.01 (torch.optim.AdamW's). */
-  weightDecay?: ScheduleLike;
-  /** EMA momentum of the target encoder (I-JEPA, V-JEPA, H-JEPA). Default 0.996. */
-  momentum?: ScheduleLike;
-  /** AdamW betas. Default [0.9, 0.999]. */
-  betas?: [number, number];
-  /** AdamW eps. Default 1e-8. */
-  eps?: number;
-  /**
-   * Leave biases and 1-D parameters out of weight decay (I-JEPA's parameter groups). Default
-   * true for the JEPA kinds, false for motion and VL (their seeds give AdamW all parameters).
-   */
-  excludeBiasAndNorm?: boolean;
-  /** Clip each module's gradient norm to this (V-JEPA clips encoder and predictor separately). */
-  clipGrad?: number | null;
-  /** EMA formula, see {@link EmaOptions.formula}. Default `'foreach'` (V-JEPA 2). */
-  emaFormula?: 'foreach' | 'loop';
-  /** V-JEPA: the loss exponent p. Default 1. */
-  lossExp?: number;
-  /** H-JEPA: weight of each level's loss. Default 1 for every level. */
-  levelWeights?: number[];
-  /** Motion autoencoder loss weights (seed 003's CLI defaults 1, 1, 0.05). */
-  reconWeight?: number;
-  motionWeight?: number;
-  smoothWeight?: number;
-  /**
-   * Forward and loss under bfloat16 autocast on the modules' device (CPU or CUDA), as Python's
-   * `torch.autocast(device, dtype=torch.bfloat16)`; backward, AdamW and the EMA stay float32.
-   */
-  bf16?: boolean;
-  /**
-   * Draws the masks of a batch that brings none: a `multiblock` sampler for I-JEPA and H-JEPA
-   * (H-JEPA takes the union of its target blocks, `masks.binary`), `multiblock3d` or
-   * `randomTube` for V-JEPA.
-   */
-  masks?: MaskSampler;
-  /**
-   * Data-parallel training over a process group (`true`: the default group of
-   * `jepa.distributed.init`): the first step copies rank 0's parameters and buffers (every module,
-   * the target encoder too) to every rank; each step averages the gradients over the ranks before
-   * clipping and AdamW, so every rank makes the same update and the same EMA. Each rank passes its
-   * own part of the global batch; a sampler given as `masks` is re-seeded per rank (block
-   * positions from `jepa.distributed.deriveSeed(positionSeed, rank)`, see {@link Trainer.sampler}).
-   */
-  distributed?: ProcessGroup | boolean;
-}
+export type { TrainerKind, TrainerOptions } from './options';
 
 /** A batch for {@link Trainer.step}; which fields a kind needs is in each field's note. */
 export interface TrainingBatch {
@@ -159,33 +94,12 @@ export interface ParamGroup {
   names: string[];
 }
 
-const KINDS: TrainerKind[] = ['ijepa', 'vjepa', 'hjepa', 'motion', 'vl'];
-const OPTION_KEYS = [
-  'kind', 'context', 'target', 'predictor', 'model', 'lr', 'weightDecay', 'momentum', 'betas', 'eps',
-  'excludeBiasAndNorm', 'clipGrad', 'emaFormula', 'lossExp', 'levelWeights', 'reconWeight', 'motionWeight',
-  'smoothWeight', 'bf16', 'masks', 'distributed',
-];
-
-function num(o: Record<string, unknown>, key: string, fallback: number, positive = false): number {
-  const v = o[key] === undefined ? fallback : o[key];
-  if (typeof v !== 'number' || !Number.isFinite(v) || (positive && !(v > 0))) {
-    throw invalidArgument(`expected \`options.${key}\` to be a ${positive ? 'positive' : 'finite'} number, got ${show(o[key])}`);
-  }
-  return v;
-}
-
-function tensorArg(value: unknown, name: string): Tensor {
-  if (!(value instanceof Tensor)) throw invalidArgument(`expected \`${name}\` to be a Tensor, got ${show(value)}`);
-  if (value.isDisposed) throw new JepaError(ErrorCode.DISPOSED, `\`${name}\` is a disposed Tensor`);
-  return value;
-}
-
 function maskList(value: unknown, name: string): Tensor[] {
   if (!Array.isArray(value) || value.length === 0) {
     throw invalidArgument(`expected \`${name}\` to be a non-empty Array of int64 Tensors, got ${show(value)}`);
   }
   return value.map((t, i) => {
-    const x = tensorArg(t, `${name}[${i}]`);
+    const x = checkTensor(t, `${name}[${i}]`);
     if (x.dtype !== 'int64') throw invalidArgument(`expected \`${name}[${i}]\` to have dtype int64, got ${x.dtype}`);
     return x;
   });
@@ -217,109 +131,18 @@ export class Trainer {
   }
   #tail: Promise<unknown> = Promise.resolve();
   #pending = 0;
-  #schedules: Record<'lr' | 'weightDecay' | 'momentum', ReturnType<typeof toScheduleOptions>>;
+  #schedules: Record<'lr' | 'weightDecay' | 'momentum', ResolvedSchedule>;
   #last = { loss: Number.NaN, lr: Number.NaN, batchSize: 0 };
 
   constructor(options: TrainerOptions) {
-    const o = checkOptions(options, 'options', OPTION_KEYS);
-    if (!KINDS.includes(o.kind as TrainerKind)) {
-      throw invalidArgument(`expected \`options.kind\` to be one of ${KINDS.map((k) => `'${k}'`).join(', ')}, got ${show(o.kind)}`);
-    }
-    const kind = o.kind as TrainerKind;
-    this.kind = kind;
-    const three = kind === 'ijepa' || kind === 'vjepa';
-    const needed = three ? ['context', 'target', 'predictor'] : ['model'];
-    const other = three ? ['model'] : ['context', 'target', 'predictor'];
-    const modules: Record<string, Module> = {};
-    for (const key of needed) {
-      if (!(o[key] instanceof Module)) {
-        throw invalidArgument(`expected \`options.${key}\` to be a Module (the ${kind} trainer needs ${needed.join(', ')}), got ${show(o[key])}`);
-      }
-      modules[key] = o[key] as Module;
-    }
-    for (const key of other) {
-      if (o[key] !== undefined) throw invalidArgument(`option \`options.${key}\` does not apply to the ${kind} trainer (it takes ${needed.join(', ')})`);
-    }
-    const devices = new Set(Object.values(modules).map((m) => m.device));
-    if (devices.size > 1) {
-      throw new JepaError(ErrorCode.DEVICE_MISMATCH, `expected the modules to be on one device, got ${[...devices].join(', ')}`);
-    }
-    if (o.lr === undefined) throw invalidArgument('expected `options.lr` (a number, a Schedule or schedule options), got undefined');
-    this.#schedules = {
-      lr: toScheduleOptions(o.lr, 'options.lr'),
-      weightDecay: toScheduleOptions(o.weightDecay ?? 0.01, 'options.weightDecay'),
-      momentum: toScheduleOptions(o.momentum ?? 0.996, 'options.momentum'),
-    };
-    let betas: [number, number] = [0.9, 0.999];
-    if (o.betas !== undefined) {
-      const b = o.betas;
-      if (!Array.isArray(b) || b.length !== 2 || !b.every((x) => typeof x === 'number' && x >= 0 && x < 1)) {
-        throw invalidArgument(`expected \`options.betas\` to be two numbers in [0, 1), got ${show(b)}`);
-      }
-      betas = [b[0], b[1]];
-    }
-    const eps = num(o, 'eps', 1e-8, true);
-    if (o.clipGrad !== undefined && o.clipGrad !== null) num(o, 'clipGrad', 0, true);
-    for (const key of ['excludeBiasAndNorm', 'bf16']) {
-      if (o[key] !== undefined && typeof o[key] !== 'boolean') {
-        throw invalidArgument(`expected \`options.${key}\` to be a boolean, got ${show(o[key])}`);
-      }
-    }
-    if (o.emaFormula !== undefined && o.emaFormula !== 'foreach' && o.emaFormula !== 'loop') {
-      throw invalidArgument(`expected \`options.emaFormula\` to be 'foreach' or 'loop', got ${show(o.emaFormula)}`);
-    }
-    if (o.levelWeights !== undefined) {
-      const w = o.levelWeights;
-      if (!Array.isArray(w) || !w.every((x) => typeof x === 'number' && Number.isFinite(x))) {
-        throw invalidArgument(`expected \`options.levelWeights\` to be an Array of numbers, got ${show(w)}`);
-      }
-    }
-    if (o.masks !== undefined) {
-      if (!(o.masks instanceof MaskSampler)) throw invalidArgument(`expected \`options.masks\` to be a MaskSampler, got ${show(o.masks)}`);
-      const want = kind === 'vjepa' ? ['multiblock3d', 'randomTube'] : kind === 'motion' || kind === 'vl' ? [] : ['multiblock'];
-      if (!want.includes(o.masks.kind)) {
-        throw invalidArgument(
-          want.length === 0
-            ? `option \`options.masks\` does not apply to the ${kind} trainer`
-            : `expected \`options.masks\` to be a ${want.join(' or ')} MaskSampler for the ${kind} trainer, got a ${o.masks.kind} sampler`,
-        );
-      }
-      this.#sampler = o.masks;
-    }
-    let dist: ProcessGroup | undefined;
-    if (o.distributed === true) dist = defaultGroup();
-    else if (o.distributed instanceof ProcessGroup) dist = o.distributed;
-    else if (o.distributed !== undefined && o.distributed !== false) {
-      throw invalidArgument(`expected \`options.distributed\` to be a boolean or a ProcessGroup, got ${show(o.distributed)}`);
-    }
-    this.distributed = dist ?? null;
-    // Data-parallel: each rank draws its own masks, from deriveSeed(positionSeed, rank) and then
-    // the step (the generator advances one batch per step); block sizes follow the shared step
-    // counter, as in the reference collators.
-    if (dist && this.#sampler) {
-      this.#sampler = this.#sampler.withPositionSeed(deriveSeed(this.#sampler.positionSeed, dist.rank));
-    }
-    this.modules = Object.freeze(modules);
-    const raw: Record<string, unknown> = {
-      kind,
-      lr: this.#schedules.lr,
-      weightDecay: this.#schedules.weightDecay,
-      momentum: this.#schedules.momentum,
-      beta1: betas[0],
-      beta2: betas[1],
-      eps,
-      excludeBiasAndNorm: o.excludeBiasAndNorm ?? (kind !== 'motion' && kind !== 'vl'),
-      clipGrad: o.clipGrad ?? null,
-      emaFormula: o.emaFormula ?? 'foreach',
-      lossExp: num(o, 'lossExp', 1, true),
-      levelWeights: o.levelWeights,
-      reconWeight: num(o, 'reconWeight', 1),
-      motionWeight: num(o, 'motionWeight', 1),
-      smoothWeight: num(o, 'smoothWeight', 0.05),
-      bf16: o.bf16 === true,
-      dist: dist?.native,
-    };
-    for (const [key, m] of Object.entries(modules)) raw[key] = nativeModuleOf(m, `options.${key}`);
+    const r = resolveTrainerOptions(options);
+    this.kind = r.kind;
+    this.#schedules = r.schedules;
+    this.#sampler = r.sampler;
+    this.distributed = r.distributed;
+    this.modules = Object.freeze(r.modules);
+    const raw: Record<string, unknown> = { ...r.native, dist: r.distributed?.native };
+    for (const [key, m] of Object.entries(r.modules)) raw[key] = nativeModuleOf(m, `options.${key}`);
     this.#native = native.createTrainer(raw);
   }
 
@@ -531,7 +354,7 @@ export class Trainer {
     switch (this.kind) {
       case 'ijepa':
       case 'vjepa': {
-        const images = tensorArg(b.images, 'batch.images');
+        const images = checkTensor(b.images, 'batch.images');
         const m = (b.masks ?? drawn) as Record<string, unknown> | undefined;
         if (m === undefined) throw invalidArgument('expected `batch.masks` ({context, targets}) or a `masks` sampler in the trainer options');
         const context = maskList(m.context, 'batch.masks.context');
@@ -546,20 +369,20 @@ export class Trainer {
         };
       }
       case 'hjepa': {
-        const images = tensorArg(b.images, 'batch.images');
+        const images = checkTensor(b.images, 'batch.images');
         let mask = b.mask as Tensor | undefined;
         if (mask === undefined) {
           if (!drawn) throw invalidArgument('expected `batch.mask` ([B, N], 1 = masked) or a `masks` sampler in the trainer options');
           mask = toBinary(drawn.targets, drawn.grid, { dtype: 'float32' });
         }
-        return { images: check(images, 'batch.images'), mask: check(tensorArg(mask, 'batch.mask'), 'batch.mask') };
+        return { images: check(images, 'batch.images'), mask: check(checkTensor(mask, 'batch.mask'), 'batch.mask') };
       }
       case 'motion':
-        return { features: check(tensorArg(b.features, 'batch.features'), 'batch.features') };
+        return { features: check(checkTensor(b.features, 'batch.features'), 'batch.features') };
       case 'vl':
         return {
-          inputs: check(tensorArg(b.imageEmbeddings, 'batch.imageEmbeddings'), 'batch.imageEmbeddings'),
-          targets: check(tensorArg(b.textEmbeddings, 'batch.textEmbeddings'), 'batch.textEmbeddings'),
+          inputs: check(checkTensor(b.imageEmbeddings, 'batch.imageEmbeddings'), 'batch.imageEmbeddings'),
+          targets: check(checkTensor(b.textEmbeddings, 'batch.textEmbeddings'), 'batch.textEmbeddings'),
         };
     }
   }

@@ -1,5 +1,6 @@
-// The target-encoder EMA of JEPA training (target = m * target + (1 - m) * source) and the
-// schedules of its momentum, learning rate and weight decay. Plain C++ (no Node-API).
+// The target-encoder EMA of JEPA training (target = m * target + (1 - m) * source); the
+// schedules of its momentum (and of the learning rate and weight decay) are train/schedule.h.
+// Plain C++ (no Node-API).
 //
 // Numerics. `EmaFormula::kForeach` computes exactly what V-JEPA 2's
 //   torch._foreach_mul_(params_k, m); torch._foreach_add_(params_k, params_q, alpha=1 - m)
@@ -48,29 +49,5 @@ EmaStats EmaUpdate(const std::vector<std::pair<at::Tensor, at::Tensor>>& pairs, 
 // Whether the fused float32 kernel can reproduce ATen's result on this CPU: ATen's kernels
 // use FMA (capability AVX2 or AVX512) and the CPU has AVX2 + FMA.
 bool FusedEmaAvailable();
-
-// ---------------------------------------------------------------------------------------------
-// Schedules. `At(step)` is the value used at 0-based training step `step`, computed with the
-// same floating-point operations, in the same order, as the Python reference (so equal bit
-// for bit; cos is libm's, as Python's math.cos):
-//   kConstant      start
-//   kLinear        I-JEPA momentum generator: start + i * (end - start) / steps, i = min(step, floor(steps))
-//   kCosine        BYOL: end - (end - start) * (cos(pi * k / steps) + 1) / 2, k = min(step, steps)
-//   kWarmupCosine  I-JEPA WarmupCosineSchedule (start -> peak over warmupSteps, cosine to end at steps), k = step + 1
-//   kCosineWd      I-JEPA CosineWDSchedule (start -> end over steps, clamped), k = step + 1
-enum class ScheduleKind { kConstant, kLinear, kCosine, kWarmupCosine, kCosineWd };
-
-struct Schedule {
-  ScheduleKind kind = ScheduleKind::kConstant;
-  double start = 0;
-  double end = 0;
-  double peak = 0;
-  double steps = 1;
-  double warmup_steps = 0;
-
-  double At(int64_t step) const;
-  // Throws kInvalidArgument when the parameters cannot define a schedule.
-  void Validate() const;
-};
 
 }  // namespace jepa

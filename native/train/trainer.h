@@ -30,6 +30,7 @@
 
 #include "distributed/distributed.h"
 #include "train/ema.h"
+#include "train/schedule.h"
 #include "model/module.h"
 
 namespace jepa {
@@ -64,6 +65,8 @@ class AdamW {
   int64_t NumParams() const;
 };
 
+// Every field is set by the binding from lib/train/options.ts, the one home of the defaults
+// (the zeros here are placeholders, not defaults).
 struct TrainerConfig {
   TrainerKind kind = TrainerKind::kIJepa;
   // I-JEPA / V-JEPA: three modules; H-JEPA, motion, VL: `model`.
@@ -75,19 +78,19 @@ struct TrainerConfig {
   Schedule lr;
   Schedule weight_decay;
   Schedule momentum;
-  double beta1 = 0.9;
-  double beta2 = 0.999;
-  double eps = 1e-8;
+  double beta1 = 0;
+  double beta2 = 0;
+  double eps = 0;
   // Exclude biases and 1-D parameters from weight decay (I-JEPA's four groups).
-  bool exclude_bias_and_norm = true;
+  bool exclude_bias_and_norm = false;
   // Clip the gradient norm of each module (context encoder and predictor separately, as V-JEPA).
   std::optional<double> clip_grad;
   EmaFormula ema_formula = EmaFormula::kForeach;
-  double loss_exp = 1.0;                    // V-JEPA's p
+  double loss_exp = 0;                      // V-JEPA's p
   std::vector<double> level_weights;        // H-JEPA; empty = 1 for every level
-  double recon_weight = 1.0;                // motion
-  double motion_weight = 1.0;
-  double smooth_weight = 0.05;
+  double recon_weight = 0;                  // motion
+  double motion_weight = 0;
+  double smooth_weight = 0;
   bool bf16 = false;                        // autocast to bfloat16 (CPU or CUDA) for forward + loss
   // Data-parallel training: the first step broadcasts rank 0's parameters and buffers (all
   // modules, the target encoder too); every step averages the gradients over the ranks before
@@ -134,6 +137,17 @@ class Trainer {
   const TrainerConfig& config() const { return config_; }
   AdamW& optimizer() { return optimizer_; }
   std::mutex& mutex() { return mutex_; }
+  // Learning rate and weight decay of one parameter group, where a checkpoint gives them.
+  struct GroupValues {
+    std::optional<double> lr;
+    std::optional<double> weight_decay;
+  };
+  // Replaces the optimizer state with a checkpoint's (by flat parameter index, Python's
+  // state_dict numbering; a state without `step` means none yet), each tensor copied to its
+  // parameter's device and dtype (`step` to a float32 CPU scalar), and sets the groups' values
+  // that `groups` gives. Throws kParameterMismatch when the count or a shape differs.
+  // Thread-safe.
+  void LoadOptimizerState(const std::vector<AdamW::State>& states, const std::vector<GroupValues>& groups);
   // Pairs (target, source) of the EMA; empty for kinds without one.
   const std::vector<std::pair<at::Tensor, at::Tensor>>& ema_pairs() const { return ema_pairs_; }
 

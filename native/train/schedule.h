@@ -1,0 +1,31 @@
+// The schedules of JEPA training: EMA momentum, learning rate, weight decay. Plain C++ (no
+// Node-API). The defaults of every schedule a trainer uses live in lib/train/options.ts.
+#pragma once
+#include <cstdint>
+
+namespace jepa {
+
+// `At(step)` is the value used at 0-based training step `step`, computed with the
+// same floating-point operations, in the same order, as the Python reference (so equal bit
+// for bit; cos is libm's, as Python's math.cos):
+//   kConstant      start
+//   kLinear        I-JEPA momentum generator: start + i * (end - start) / steps, i = min(step, floor(steps))
+//   kCosine        BYOL: end - (end - start) * (cos(pi * k / steps) + 1) / 2, k = min(step, steps)
+//   kWarmupCosine  I-JEPA WarmupCosineSchedule (start -> peak over warmupSteps, cosine to end at steps), k = step + 1
+//   kCosineWd      I-JEPA CosineWDSchedule (start -> end over steps, clamped), k = step + 1
+enum class ScheduleKind { kConstant, kLinear, kCosine, kWarmupCosine, kCosineWd };
+
+struct Schedule {
+  ScheduleKind kind = ScheduleKind::kConstant;
+  double start = 0;
+  double end = 0;
+  double peak = 0;
+  double steps = 1;
+  double warmup_steps = 0;
+
+  double At(int64_t step) const;
+  // Throws kInvalidArgument when the parameters cannot define a schedule.
+  void Validate() const;
+};
+
+}  // namespace jepa
