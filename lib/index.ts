@@ -8,7 +8,7 @@
  * @module jepa-native
  */
 export { DTYPES, type Device, type Dtype, type TensorTypedArray, type TypedArrayOf } from './core/dtype';
-export { ErrorCode, JepaError, type ErrorCodeValue } from './core/errors';
+export { ErrorCode, JepaError, JepaTypeError, type ErrorCodeValue } from './core/errors';
 export {
   isParameter,
   load,
@@ -96,23 +96,20 @@ export {
   type LabelScore,
   type MotionEncoding,
 } from './models/jepa';
-export {
-  aggregateFeatures,
-  featureDict,
-  featureFileName,
-  featureFilePath,
-  featureGrid,
-  frameFeatures,
-  parseFeatureFileName,
-  patchFeatures,
-  speciesSlug,
-  VJEPA2_LAYOUT,
-  writeFeatureFile,
-  type AggregationMethod,
-  type FeatureDict,
-  type FeatureFileInfo,
-  type FeatureLayout,
-  type HierarchicalFeatures,
+import * as features from './features/features';
+/**
+ * Seed 000's V-JEPA 2 feature utilities: the [T, H, W, D] grid view of patch features
+ * (`featureGrid`, `frameFeatures`, `patchFeatures`), aggregation (`aggregateFeatures`), and the
+ * per-image feature files of the DeepEarth layout (`featureFileName`, `featureFilePath`,
+ * `parseFeatureFileName`, `speciesSlug`, `featureDict`, `writeFeatureFile`).
+ */
+export { features };
+export type {
+  AggregationMethod,
+  FeatureDict,
+  FeatureFileInfo,
+  FeatureLayout,
+  HierarchicalFeatures,
 } from './features/features';
 import * as image from './media/image';
 /** Images (files or encoded bytes) as normalised float32 tensors [3, H, W] / [B, 3, H, W] (sharp). */

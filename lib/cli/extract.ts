@@ -98,7 +98,7 @@ export function outputPathFor(rel: string, outputDir: string): string {
   const stem = path.basename(rel, ext).replace(/_features$/, '');
   const m = SEED_NAME.exec(stem);
   if (m) {
-    return lib().featureFilePath(outputDir, { gbifId: m[1], taxonId: m[2], species: m[3], imageNumber: Number(m[4]) });
+    return lib().features.featureFilePath(outputDir, { gbifId: m[1], taxonId: m[2], species: m[3], imageNumber: Number(m[4]) });
   }
   return path.join(outputDir, path.dirname(rel), `${stem}_features.pt`);
 }
@@ -356,7 +356,7 @@ export async function extract(modelPath: string, inputDir: string, outputDir: st
     const features = view.dtype === outDtype ? view.cpu().clone() : view.to({ dtype: outDtype, device: 'cpu' });
     view.dispose();
     const stem = path.basename(item.rel, path.extname(item.rel));
-    const dict = L.featureDict(features, { sourceChunk: item.rel, imageId: stem });
+    const dict = L.features.featureDict(features, { sourceChunk: item.rel, imageId: stem });
     fs.mkdirSync(path.dirname(item.out), { recursive: true });
     await L.save(item.out, dict);
     features.dispose();

@@ -11,17 +11,11 @@ import * as path from 'node:path';
 import type { Dtype } from '../core/dtype';
 import { ErrorCode, invalidArgument, JepaError } from '../core/errors';
 import { loadModule, loadModuleSync, Module, type LoadModuleOptions } from './module';
-import { Tensor } from '../tensor/tensor';
+import { checkTensor, Tensor } from '../tensor/tensor';
 import { show } from '../core/validate';
 
 // ---------------------------------------------------------------------------------------------
 // Checks shared by the model classes
-
-function checkTensor(value: unknown, name: string): Tensor {
-  if (!(value instanceof Tensor)) throw invalidArgument(`expected \`${name}\` to be a Tensor, got ${show(value)}`);
-  if (value.isDisposed) throw new JepaError(ErrorCode.DISPOSED, `\`${name}\` is a disposed Tensor`);
-  return value;
-}
 
 /** `pattern` entries: a number (that size), null (any size). */
 function checkShapeLike(t: Tensor, name: string, pattern: (number | null)[], what: string): void {
