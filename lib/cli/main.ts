@@ -155,6 +155,7 @@ function registerLaunch(program: Command, ctx: Context): void {
     .option('--master-port <port>', 'its port (default: a free port; 29500 with --nnodes > 1)', positiveInt)
     .option('--nnodes <n>', 'machines in the job, each running launch with its own --node-rank (default 1)', positiveInt)
     .option('--node-rank <r>', "this machine's index (default 0)", nonNegativeInt)
+    .option('--grace-ms <ms>', 'after a failure, how long the others get between SIGTERM and SIGKILL (default 5000)', nonNegativeInt)
     .passThroughOptions()
     .action(async (script: string, args: string[], opts: Record<string, unknown>) => {
       ctx.exitCode = await launchCommand(script, args, opts as never, COMMAND_NAMES);
