@@ -37,7 +37,7 @@ async function parity({ kind, files, options = {}, batches, toBatch, seeds, sync
   };
   delete spec.betas;
   if (options.betas) spec.betas = options.betas;
-  const py = python(spec);
+  const py = await python(spec);
   stats.forEach((s, i) => {
     expect(s.step).to.equal(i);
     expect(s.lr).to.equal(schedules.lr.at(i));
