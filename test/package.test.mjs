@@ -47,8 +47,8 @@ describe('the npm package (npm pack, then npm install of the tarball with no com
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'jepa-package-'));
     const npm = npmCli();
 
-    // npm pack runs `prepack`: the TypeScript build and the prebuild from the already-built addon
-    // (scripts/dev/prebuild.js compiles only when build/Release has no addon).
+    // npm pack runs `prepack`: the TypeScript build and the prebuild (prebuildify, whose cmake-js
+    // backend builds incrementally: nothing to compile when build/Release is up to date).
     const pack = spawnSync(process.execPath, [npm, 'pack', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8', env: cleanEnv({}) });
     expect(pack.status, pack.stderr).to.equal(0);
     tarball = fs.readdirSync(work).filter((f) => /^jepa-native-.*\.tgz$/.test(f)).map((f) => path.join(work, f))[0];

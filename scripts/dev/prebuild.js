@@ -1,22 +1,19 @@
 'use strict';
-// `npm run prebuild`: makes the prebuilt binary that `npm pack` ships, from the cmake-js build.
-//
-// It writes what `prebuildify --napi --tag-libc --strip` would (prebuilds/<platform>-<arch>/
-// node.napi.glibc.node, which node-gyp-build finds; Node-API, so one binary serves every Node
-// version with Node-API 8), but from build/Release/jepa_native.node: prebuildify itself runs
-// `node-gyp rebuild`, which would wipe build/ and compile everything a second time.
-//
-// On top of prebuildify it:
+// `npm run prebuild`: the prebuilt binary that `npm pack` ships. prebuildify makes it
+// (`--napi --strip --tag-libc`: prebuilds/<platform>-<arch>/node.napi.glibc.node, which
+// node-gyp-build finds; Node-API, so one binary serves every Node version with Node-API 8), with
+// cmake-js as its build backend (scripts/dev/prebuildify-cmake.js, in place of node-gyp). Then
+// this script:
 //   - removes the RUNPATH (it names the build machine's libtorch folder; see elf-runpath.js);
 //   - writes libtorch.json: the libtorch version, C++ ABI and CPU/CUDA the binary was built
 //     against, and the libraries it links, which lib/core/binding.ts checks and preloads at load time.
 //
-//   node scripts/dev/prebuild.js          (compiles first, incrementally, when build/Release has no addon)
+//   node scripts/dev/prebuild.js
 
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { spawnSync } = require('node:child_process');
+const prebuildify = require('prebuildify');
 const { core, ROOT } = require('../install/compiled');
 const { cxx11Abi } = core('libtorch');
 const { readNeeded, readRunpath, removeRunpath } = require('./elf-runpath');
@@ -26,26 +23,39 @@ function log(line) {
   console.error(`[jepa-native] ${line}`);
 }
 
-function main() {
-  if (os.platform() !== 'linux') throw new Error(`prebuilds are made on Linux only (this is ${os.platform()})`);
-  const built = path.join(ROOT, 'build', 'Release', 'jepa_native.node');
-  const infoPath = path.join(ROOT, 'build', 'Release', 'build-info.json');
-  if (!fs.existsSync(built) || !fs.existsSync(infoPath)) {
-    log('no build in build/Release: building first');
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'install', 'build.js')], { cwd: ROOT, stdio: 'inherit' });
-    if (r.status !== 0) throw new Error('the native build failed');
-  }
-  const build = JSON.parse(fs.readFileSync(infoPath, 'utf8'));
-
+/** Runs prebuildify; its working folder is a staging folder, so that it moves the copy made
+ * there into prebuilds/, never the checkout's own build/Release/jepa_native.node. */
+function runPrebuildify() {
+  const stage = path.join(ROOT, 'build', 'prebuildify');
+  fs.rmSync(stage, { recursive: true, force: true });
+  fs.mkdirSync(stage, { recursive: true });
   const dir = prebuildDir();
   fs.rmSync(dir, { recursive: true, force: true });
-  fs.mkdirSync(dir, { recursive: true });
-  const out = path.join(dir, PREBUILD_FILE);
-  fs.copyFileSync(built, out);
+  return new Promise((resolve, reject) => {
+    prebuildify(
+      {
+        cwd: stage,
+        out: ROOT,
+        // <name>.<tags>.node: prebuildify 6 leaves the `napi` tag out of a Node-API build's
+        // name; with it, node-gyp-build knows the binary serves every Node version.
+        name: 'node.napi',
+        napi: true,
+        strip: true,
+        tagLibc: true,
+        nodeGyp: path.join(ROOT, 'scripts', 'dev', 'prebuildify-cmake.js'),
+      },
+      (err) => (err ? reject(err) : resolve()),
+    );
+  });
+}
 
-  // --strip, as prebuildify does it: the symbol table and debug sections go, the dynamic symbols stay.
-  const strip = spawnSync('strip', ['--strip-all', out], { stdio: 'inherit' });
-  if (strip.error || strip.status !== 0) log('`strip` is not available or failed: the prebuild keeps its symbol table');
+async function main() {
+  if (os.platform() !== 'linux') throw new Error(`prebuilds are made on Linux only (this is ${os.platform()})`);
+  await runPrebuildify();
+  const out = path.join(prebuildDir(), PREBUILD_FILE);
+  if (!fs.existsSync(out)) throw new Error(`prebuildify did not write ${out}`);
+  const build = JSON.parse(fs.readFileSync(path.join(ROOT, 'build', 'Release', 'build-info.json'), 'utf8'));
+  const dir = prebuildDir();
 
   const buf = fs.readFileSync(out);
   const was = removeRunpath(buf);
@@ -71,9 +81,7 @@ function main() {
   log(`wrote ${path.relative(ROOT, out)} (${size} MB, libtorch ${info.torchVersion}, ${info.cuda ? 'CUDA' : 'CPU'}; RUNPATH ${was ? 'removed' : 'none'})`);
 }
 
-try {
-  main();
-} catch (e) {
+main().catch((e) => {
   console.error(`[jepa-native] prebuild failed: ${e.message}`);
   process.exit(1);
-}
+});

@@ -26,7 +26,8 @@ function main() {
   const outDir = path.join(ROOT, 'build', sanitize ? 'asan' : 'Release');
   const cmd = [
     cmakeJs,
-    args.includes('--clean') ? 'rebuild' : 'compile',
+    // 'build', not 'compile': cmake-js's compile answers a failed build with a full rebuild.
+    args.includes('--clean') ? 'rebuild' : 'build',
     '--out',
     sanitize ? path.join('build', 'asan', 'cmake') : path.join('build', 'cmake'),
     '--parallel',
