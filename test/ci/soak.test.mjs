@@ -1,4 +1,5 @@
-// The short form of the soak test (`npm run soak` runs it for 5 minutes): scripts/dev/soak.mjs in its
+// The short form of the soak test (`npm run soak` runs it for 5 minutes), run by `npm run test:ci`
+// (`npm run test:long`), not by the quick loop: scripts/dev/soak.mjs in its
 // own process for about 25 seconds: many concurrent async loads, saves, forwards, mask batches
 // and EMA updates with random sizes, every result checked, RSS and jepa.memory() required to
 // stay flat after the warm-up (with tolerances meant for a loaded 2-core machine), no tensor
@@ -7,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { expect } from 'chai';
 import { describe, it } from 'mocha';
-import { ROOT } from './helpers.mjs';
+import { ROOT } from '../helpers.mjs';
 
 describe('soak (short form)', function () {
   this.timeout(180000);
