@@ -12,7 +12,7 @@
  */
 import { native } from '../core/binding';
 import type { Dtype } from '../core/dtype';
-import { invalidArgument, withCallerStack } from '../core/errors';
+import { ErrorCode, invalidArgument, JepaError, withCallerStack } from '../core/errors';
 import type { NativeMaskResult } from '../core/native-types';
 import {
   binaryDtype,
@@ -27,7 +27,7 @@ import {
   type RandomTubeOptions,
   type Seed,
 } from './options';
-import { nativeOf, wrap, type Tensor } from '../tensor/tensor';
+import { checkTensor, nativeOf, Tensor, wrap } from '../tensor/tensor';
 import { checkOptions, show } from '../core/validate';
 
 export {
@@ -376,4 +376,56 @@ export class MaskSampler<K extends MaskKind = MaskKind> {
 export function _rngCheck(seed: number, ranges: number[]): { ours: number[]; torch: number[] } {
   checkSeed(seed, 'seed');
   return native.masksRngCheck(seed, ranges);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Masks that callers bring
+
+function maskList(masks: unknown, name: string): Tensor[] {
+  if (masks instanceof Tensor) return [masks];
+  if (!Array.isArray(masks) || masks.length === 0) {
+    throw invalidArgument(`expected \`${name}\` to be a Tensor or a non-empty array of Tensors, got ${show(masks)}`);
+  }
+  return masks.map((m, i) => checkTensor(m, `${name}[${i}]`));
+}
+
+/**
+ * Keep-index masks (a Tensor or a non-empty array of them): int64, [B, K] (or [K] shared by the
+ * batch), every mask keeping as many patches; where given, B = `batch`, indices in
+ * [0, numPatches) and tensors on `device`. The one check of masks that callers bring (the JEPA
+ * classes, the trainer's batches). @internal
+ */
+export function checkIndexMasks(
+  masks: unknown,
+  name: string,
+  { batch = null, numPatches, device }: { batch?: number | null; numPatches?: number; device?: string } = {},
+): Tensor[] {
+  const list = maskList(masks, name);
+  list.forEach((m, i) => {
+    const where = `${name}[${i}]`;
+    if (m.dtype !== 'int64') {
+      throw invalidArgument(`expected \`${where}\` to hold int64 patch indices, got dtype ${m.dtype}`);
+    }
+    if (m.ndim !== 1 && m.ndim !== 2) {
+      throw new JepaError(ErrorCode.SHAPE_MISMATCH, `expected \`${where}\` to have shape [B, K] or [K] (patch indices to keep), got ${show(m.shape)}`);
+    }
+    if (m.ndim === 2 && batch !== null && m.shape[0] !== batch) {
+      throw new JepaError(ErrorCode.SHAPE_MISMATCH, `expected \`${where}\` to have ${batch} rows (one per sample), got shape ${show(m.shape)}`);
+    }
+    if (i > 0 && m.shape[m.ndim - 1] !== list[0].shape[list[0].ndim - 1]) {
+      throw new JepaError(ErrorCode.SHAPE_MISMATCH, `expected every mask of \`${name}\` to keep the same number of patches, got ${show(list.map((x) => x.shape))}`);
+    }
+    if (numPatches !== undefined && m.device === 'cpu') {
+      const data = m.contiguous().data<'int64'>();
+      for (let j = 0; j < data.length; j++) {
+        if (data[j] < 0n || data[j] >= BigInt(numPatches)) {
+          throw invalidArgument(`expected \`${where}\` to hold patch indices in [0, ${numPatches}), got ${data[j]}`);
+        }
+      }
+    }
+    if (device !== undefined && m.device !== device) {
+      throw new JepaError(ErrorCode.DEVICE_MISMATCH, `expected \`${where}\` to be on ${device} (the model's device), got ${m.device}`);
+    }
+  });
+  return list;
 }

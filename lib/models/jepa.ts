@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import type { Dtype } from '../core/dtype';
 import { ErrorCode, invalidArgument, JepaError } from '../core/errors';
 import { loadModule, loadModuleSync, Module, type LoadModuleOptions } from './module';
+import { checkIndexMasks } from '../masks/samplers';
 import { checkTensor, Tensor } from '../tensor/tensor';
 import { show } from '../core/validate';
 
@@ -65,46 +66,6 @@ function checkMethods(module: Module, methods: string[], what: string): void {
       );
     }
   }
-}
-
-function asList(masks: unknown, name: string): Tensor[] {
-  if (masks instanceof Tensor) return [masks];
-  if (!Array.isArray(masks) || masks.length === 0) {
-    throw invalidArgument(`expected \`${name}\` to be a Tensor or a non-empty array of Tensors, got ${show(masks)}`);
-  }
-  return masks.map((m, i) => checkTensor(m, `${name}[${i}]`));
-}
-
-/** Keep-index masks: int64, [B, K] (or [K] shared by the batch), indices in [0, numPatches). */
-function checkMasks(masks: unknown, name: string, batch: number | null, numPatches: number, device: string): Tensor[] {
-  const list = asList(masks, name);
-  list.forEach((m, i) => {
-    const where = `${name}[${i}]`;
-    if (m.dtype !== 'int64') {
-      throw invalidArgument(`expected \`${where}\` to hold int64 patch indices, got dtype ${m.dtype}`);
-    }
-    if (m.ndim !== 1 && m.ndim !== 2) {
-      throw new JepaError(ErrorCode.SHAPE_MISMATCH, `expected \`${where}\` to have shape [B, K] or [K] (patch indices to keep), got ${show(m.shape)}`);
-    }
-    if (m.ndim === 2 && batch !== null && m.shape[0] !== batch) {
-      throw new JepaError(ErrorCode.SHAPE_MISMATCH, `expected \`${where}\` to have ${batch} rows (one per sample), got shape ${show(m.shape)}`);
-    }
-    if (i > 0 && m.shape[m.ndim - 1] !== list[0].shape[list[0].ndim - 1]) {
-      throw new JepaError(ErrorCode.SHAPE_MISMATCH, `expected every mask of \`${name}\` to keep the same number of patches, got ${show(list.map((x) => x.shape))}`);
-    }
-    if (m.device === 'cpu') {
-      const data = m.contiguous().data<'int64'>();
-      for (let j = 0; j < data.length; j++) {
-        if (data[j] < 0n || data[j] >= BigInt(numPatches)) {
-          throw invalidArgument(`expected \`${where}\` to hold patch indices in [0, ${numPatches}), got ${data[j]}`);
-        }
-      }
-    }
-    if (m.device !== device) {
-      throw new JepaError(ErrorCode.DEVICE_MISMATCH, `expected \`${where}\` to be on ${device} (the model's device), got ${m.device}`);
-    }
-  });
-  return list;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -259,7 +220,7 @@ export class JEPA {
     }
     const x = this.#checkImages(images, module);
     if (options.masks === undefined) return (await module.forward(x)) as Tensor;
-    const masks = checkMasks(options.masks, 'options.masks', x.shape[0], this.numPatches, module.device);
+    const masks = checkIndexMasks(options.masks, 'options.masks', { batch: x.shape[0], numPatches: this.numPatches, device: module.device });
     return (await module.forward(x, masks)) as Tensor;
   }
 
@@ -269,7 +230,7 @@ export class JEPA {
    */
   async predict(context: Tensor, contextMasks: Tensor | Tensor[], targetMasks: Tensor | Tensor[]): Promise<Tensor> {
     const c = checkTensor(context, 'context');
-    const ctxMasks = asList(contextMasks, 'contextMasks');
+    const ctxMasks = checkIndexMasks(contextMasks, 'contextMasks');
     if (c.ndim !== 3 || c.shape[2] !== this.spec.embedDim || c.shape[0] % ctxMasks.length !== 0) {
       throw new JepaError(
         ErrorCode.SHAPE_MISMATCH,
@@ -277,12 +238,12 @@ export class JEPA {
       );
     }
     const batch = c.shape[0] / ctxMasks.length;
-    checkMasks(ctxMasks, 'contextMasks', batch, this.numPatches, this.predictor.device);
+    checkIndexMasks(ctxMasks, 'contextMasks', { batch, numPatches: this.numPatches, device: this.predictor.device });
     const keep = ctxMasks[0].shape[ctxMasks[0].ndim - 1];
     if (keep !== c.shape[1]) {
       throw new JepaError(ErrorCode.SHAPE_MISMATCH, `\`context\` has ${c.shape[1]} tokens per sample but \`contextMasks\` keep ${keep}`);
     }
-    const tgt = checkMasks(targetMasks, 'targetMasks', batch, this.numPatches, this.predictor.device);
+    const tgt = checkIndexMasks(targetMasks, 'targetMasks', { batch, numPatches: this.numPatches, device: this.predictor.device });
     checkFloat(c, 'context', this.predictor);
     checkDevice(c, 'context', this.predictor);
     return (await this.predictor.forward(c, ctxMasks, tgt)) as Tensor;

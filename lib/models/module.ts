@@ -10,10 +10,10 @@
  *
  * Arguments and results use the value mapping of docs/values.md, through the same native codec as
  * the `.pt` reader and writer: tensors are {@link Tensor}s, `int`/`float` are numbers (bigints
- * beyond 2^53), `str` strings, `None` null, lists Arrays, tuples {@link Tuple}s, dicts with str
- * keys plain objects (other keys: Maps), `torch.device` {@link TorchDevice}; an integral `float`
- * result at the top level is a {@link Float}, inside containers a number marked in
- * {@link FLOAT_KEYS}. Arguments are converted following the method's TorchScript schema, so a JS
+ * beyond 2^53), `str` strings, `None` null, lists Arrays, tuples `jepa.Tuple`s, dicts with str
+ * keys plain objects (other keys: Maps), `torch.device` `jepa.TorchDevice`; an integral `float`
+ * result at the top level is a `jepa.Float`, inside containers a number marked in
+ * `jepa.FLOAT_KEYS`. Arguments are converted following the method's TorchScript schema, so a JS
  * number given for a `float` parameter is a float.
  * @module
  */
@@ -24,7 +24,7 @@ import { ErrorCode, invalidArgument, JepaError, withCallerStack } from '../core/
 import type { NativeModule, NativeTensor } from '../core/native-types';
 import { nativeOf, Tensor, wrap } from '../tensor/tensor';
 import { checkDevice, checkDtype, checkOptions, checkPath, isDeviceString, isPlainObject, show } from '../core/validate';
-import { OrderedDict, type Float, type FLOAT_KEYS, type TorchDevice, type Tuple } from '../io/values';
+import { OrderedDict } from '../io/values';
 
 /** Options of {@link loadModule}. */
 export interface LoadModuleOptions {

@@ -22,7 +22,7 @@ import { schedule } from './ema';
 import { resolveTrainerOptions, type ResolvedSchedule, type TrainerKind, type TrainerOptions } from './options';
 import { ErrorCode, invalidArgument, JepaError, withCallerStack } from '../core/errors';
 import { load as loadPt, loadSync as loadPtSync, save as savePt, saveSync as savePtSync } from '../io/pt';
-import { toBinary, type MaskSampler, type Masks } from '../masks/samplers';
+import { checkIndexMasks, toBinary, type MaskSampler, type Masks } from '../masks/samplers';
 import { nativeModuleOf, type Module } from '../models/module';
 import type { NativeTrainer } from '../core/native-types';
 import { checkTensor, nativeOf, Tensor } from '../tensor/tensor';
@@ -92,17 +92,6 @@ export interface ParamGroup {
   wdExclude: boolean;
   /** Parameter names, prefixed `context.` / `predictor.` for I-JEPA and V-JEPA. */
   names: string[];
-}
-
-function maskList(value: unknown, name: string): Tensor[] {
-  if (!Array.isArray(value) || value.length === 0) {
-    throw invalidArgument(`expected \`${name}\` to be a non-empty Array of int64 Tensors, got ${show(value)}`);
-  }
-  return value.map((t, i) => {
-    const x = checkTensor(t, `${name}[${i}]`);
-    if (x.dtype !== 'int64') throw invalidArgument(`expected \`${name}[${i}]\` to have dtype int64, got ${x.dtype}`);
-    return x;
-  });
 }
 
 /**
@@ -357,8 +346,8 @@ export class Trainer {
         const images = checkTensor(b.images, 'batch.images');
         const m = (b.masks ?? drawn) as Record<string, unknown> | undefined;
         if (m === undefined) throw invalidArgument('expected `batch.masks` ({context, targets}) or a `masks` sampler in the trainer options');
-        const context = maskList(m.context, 'batch.masks.context');
-        const targets = maskList(m.targets, 'batch.masks.targets');
+        const context = checkIndexMasks(m.context, 'batch.masks.context');
+        const targets = checkIndexMasks(m.targets, 'batch.masks.targets');
         if (this.kind === 'vjepa' && context.length !== targets.length) {
           throw invalidArgument(`expected one context and one target mask per config, got ${context.length} context and ${targets.length} target masks`);
         }
