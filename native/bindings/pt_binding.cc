@@ -46,14 +46,70 @@ struct LoadJob {
   bool large = false;  // above 1 MiB, left unread (small_only)
 };
 
+using Jobs = std::shared_ptr<std::vector<LoadJob>>;
+
+// On the worker: reads each file (small ones whole, for LoadBytes on the JS thread) or loads it;
+// with `defer_large`, a file above 1 MiB is left unread and marked.
+void ReadJobs(std::vector<LoadJob>& jobs, bool defer_large) {
+  for (LoadJob& job : jobs) {
+    if (!job.code.empty()) continue;  // its arguments already failed
+    try {
+      if (!job.opts.mmap && !job.opts.device) job.bytes = pt::ReadSmallFile(job.path);
+      if (job.bytes) continue;
+      if (defer_large) {
+        job.large = true;
+      } else {
+        job.doc.emplace(pt::Load(job.path, job.opts));
+      }
+    } catch (...) {
+      DescribeCurrentException(&job.code, &job.message, &job.type_error);
+    }
+  }
+}
+
+// On the JS thread: parses the small files, builds every value, and gives [values, errors,
+// large] (each file settles on its own: its value or its error).
+Napi::Value SettleJobs(Napi::Env env, std::vector<LoadJob>& jobs) {
+  Napi::Array values = Napi::Array::New(env, jobs.size());
+  Napi::Array errors = Napi::Array::New(env, jobs.size());
+  Napi::Array large = Napi::Array::New(env);
+  for (uint32_t i = 0; i < jobs.size(); ++i) {
+    LoadJob& job = jobs[i];
+    if (job.large) large.Set(large.Length(), Napi::Number::New(env, i));
+    if (job.bytes) {
+      try {
+        job.doc.emplace(pt::LoadBytes(std::move(job.bytes), job.path));
+      } catch (...) {
+        DescribeCurrentException(&job.code, &job.message, &job.type_error);
+      }
+    }
+    if (job.doc) {
+      try {
+        values.Set(i, ValueToJs(env, job.doc->root));
+      } catch (const Napi::Error& e) {
+        errors.Set(i, e.Value());  // a JS exception during the conversion
+      } catch (...) {
+        DescribeCurrentException(&job.code, &job.message, &job.type_error);
+      }
+      job.doc.reset();
+    }
+    if (!job.code.empty()) errors.Set(i, MakeError(env, job.code, job.message, job.type_error).Value());
+  }
+  Napi::Array out = Napi::Array::New(env, 3);
+  out.Set(0u, values);
+  out.Set(1u, errors);
+  out.Set(2u, large);
+  return out;
+}
+
 // ptLoadMany(paths, mmaps, devices, smallOnly) -> Promise<[values, errors, large]>: reads the
 // files one after another on one worker thread; files of at most 1 MiB (without mmap or a
 // device) are parsed on the JS thread (pt::LoadBytes). values[i] is file i's value, or undefined
 // where errors[i] is its Error. With smallOnly, a file above 1 MiB in a batch of several is left
 // unread and its index listed in `large`, so that lib/io/pt.ts loads it in a call of its own: a
-// batch of small files is never held up behind a large one. lib/io/pt.ts batches the load() calls made in one turn of the
-// event loop into a few of these, so that a batch costs one threadpool round trip, not one per
-// file.
+// batch of small files is never held up behind a large one. lib/io/pt.ts batches the load()
+// calls made in one turn of the event loop into a few of these, so that a batch costs one
+// threadpool round trip, not one per file.
 Napi::Value LoadMany(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), [&]() -> Napi::Value {
     if (!info[0].IsArray() || !info[1].IsArray() || !info[2].IsArray()) {
@@ -72,60 +128,14 @@ Napi::Value LoadMany(const Napi::CallbackInfo& info) {
         DescribeCurrentException(&job.code, &job.message, &job.type_error);
       }
     }
-    using Jobs = std::shared_ptr<std::vector<LoadJob>>;
     return RunAsync<Jobs>(
         info.Env(),
         [jobs, small_only]() {
           // A batch of one file (a lone load) has no file to hold up: it loads a large file too.
-          const bool defer_large = small_only && jobs->size() > 1;
-          for (LoadJob& job : *jobs) {
-            if (!job.code.empty()) continue;  // its arguments already failed
-            try {
-              if (!job.opts.mmap && !job.opts.device) job.bytes = pt::ReadSmallFile(job.path);
-              if (job.bytes) continue;
-              if (defer_large) {
-                job.large = true;
-              } else {
-                job.doc.emplace(pt::Load(job.path, job.opts));
-              }
-            } catch (...) {
-              DescribeCurrentException(&job.code, &job.message, &job.type_error);
-            }
-          }
+          ReadJobs(*jobs, small_only && jobs->size() > 1);
           return jobs;
         },
-        [](Napi::Env env, Jobs& done) -> Napi::Value {
-          Napi::Array values = Napi::Array::New(env, done->size());
-          Napi::Array errors = Napi::Array::New(env, done->size());
-          Napi::Array large = Napi::Array::New(env);
-          for (uint32_t i = 0; i < done->size(); ++i) {
-            LoadJob& job = (*done)[i];
-            if (job.large) large.Set(large.Length(), Napi::Number::New(env, i));
-            if (job.bytes) {
-              try {
-                job.doc.emplace(pt::LoadBytes(std::move(job.bytes), job.path));
-              } catch (...) {
-                DescribeCurrentException(&job.code, &job.message, &job.type_error);
-              }
-            }
-            if (job.doc) {
-              try {
-                values.Set(i, ValueToJs(env, job.doc->root));
-              } catch (const Napi::Error& e) {
-                errors.Set(i, e.Value());  // a JS exception during the conversion
-              } catch (...) {
-                DescribeCurrentException(&job.code, &job.message, &job.type_error);
-              }
-              job.doc.reset();
-            }
-            if (!job.code.empty()) errors.Set(i, MakeError(env, job.code, job.message, job.type_error).Value());
-          }
-          Napi::Array out = Napi::Array::New(env, 3);
-          out.Set(0u, values);
-          out.Set(1u, errors);
-          out.Set(2u, large);
-          return out;
-        });
+        [](Napi::Env env, Jobs& done) -> Napi::Value { return SettleJobs(env, *done); });
   });
 }
 
