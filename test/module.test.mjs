@@ -109,6 +109,24 @@ describe('Module: value mapping (docs/values.md)', () => {
     expect(dict[jepa.FLOAT_KEYS].has('one')).to.equal(true);
   });
 
+  it('one codec: a module result saves to .pt and loads back with its types, and goes back into a method', async () => {
+    const value = await m.run('floats');
+    const dir = tmpDir('module-values-');
+    try {
+      jepa.saveSync(path.join(dir, 'v.pt'), value);
+      const back = jepa.loadSync(path.join(dir, 'v.pt'));
+      expect(back).to.be.instanceOf(jepa.Tuple);
+      expect([...back[1][jepa.FLOAT_KEYS]]).to.deep.equal([0]);
+      expect(back[2][jepa.FLOAT_KEYS].has('one')).to.equal(true);
+      expect(back[jepa.FLOAT_KEYS].has(0)).to.equal(true); // 3.0 in the tuple
+    } finally {
+      cleanup(dir);
+    }
+    const t = jepa.parameter(jepa.ones([1]), false);
+    const r = await m.run('echo', 1, 2, 's', true, [1], [3, 'x'], new Map([['k', t]]));
+    expect(r[6]['k!'].data()[0]).to.equal(2); // a tensor marked as a Parameter passes as a Tensor
+  });
+
   it('ints beyond 2^53 are bigints; tuples are Tuples; int keys give a Map; None is null', async () => {
     const big = await m.run('big');
     expect(big).to.be.instanceOf(jepa.Tuple);
