@@ -21,7 +21,14 @@ export function memory(): MemoryInfo {
 
 /** CUDA queries. */
 export const cuda = {
-  /** Whether libtorch was built with CUDA and a GPU is visible. */
+  /**
+   * Whether the libtorch in use has CUDA support (its libtorch_cuda is loaded and registered),
+   * whether or not a GPU is present: Python's `torch.backends.cuda.is_built()`.
+   */
+  isBuilt(): boolean {
+    return native.cudaIsBuilt();
+  },
+  /** Whether libtorch has CUDA support and a GPU is visible: Python's `torch.cuda.is_available()`. */
   isAvailable(): boolean {
     return native.cudaIsAvailable();
   },

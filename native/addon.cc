@@ -20,6 +20,8 @@ void InitTrain(Napi::Env env, Napi::Object exports);
 
 namespace {
 
+Napi::Value CudaIsBuilt(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), CudaBuilt()); }
+
 Napi::Value CudaIsAvailable(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), CudaAvailable());
 }
@@ -43,6 +45,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   PtBindingInit(env, exports);
   FormatsBindingInit(env, exports);
   DistributedBindingInit(env, exports);
+  exports.Set("cudaIsBuilt", Napi::Function::New(env, CudaIsBuilt));
   exports.Set("cudaIsAvailable", Napi::Function::New(env, CudaIsAvailable));
   exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCountJs));
   exports.Set("torchVersion", Napi::String::New(env, TORCH_VERSION));
