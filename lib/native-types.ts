@@ -109,6 +109,7 @@ export interface NativeAddon {
   randn(shape: number[], dtype: string, device: string, seed: number | bigint | undefined): NativeTensor;
   memory(): { tensors: number; storages: number; bytes: number };
   cudaIsBuilt(): boolean;
+  cudaSynchronize(device: string): void;
   cudaIsAvailable(): boolean;
   cudaDeviceCount(): number;
   torchVersion: string;

@@ -52,6 +52,24 @@ describe('CUDA in this process', () => {
   });
 });
 
+describe('cuda.synchronize()', () => {
+  it('takes a CUDA device; without CUDA it is JEPA_CUDA_UNAVAILABLE', () => {
+    let e = thrown(() => jepa.cuda.synchronize('cpu'));
+    expect(e).to.be.instanceOf(TypeError);
+    expect(e.code).to.equal('JEPA_INVALID_ARGUMENT');
+    expect(e.message).to.equal("expected a CUDA device ('cuda' or 'cuda:N'), got 'cpu'");
+    e = thrown(() => jepa.cuda.synchronize(0));
+    expect(e.code).to.equal('JEPA_INVALID_ARGUMENT');
+    if (jepa.cuda.isAvailable()) {
+      jepa.cuda.synchronize();
+      jepa.cuda.synchronize('cuda:0');
+    } else {
+      expect(thrown(() => jepa.cuda.synchronize()).code).to.equal('JEPA_CUDA_UNAVAILABLE');
+      expect(thrown(() => jepa.cuda.synchronize('cuda:0')).code).to.equal('JEPA_CUDA_UNAVAILABLE');
+    }
+  });
+});
+
 describe('which libtorch a prebuild accepts (CPU or CUDA builds)', () => {
   let work;
   before(() => {
@@ -150,9 +168,10 @@ class M(torch.nn.Module):
         self.norm = torch.nn.LayerNorm(64)
     def forward(self, x):
         return self.norm(self.fc2(torch.nn.functional.gelu(self.fc1(x))))
-m = torch.jit.script(M().eval())
-m.save(d + '/module.pt')
 x = torch.randn(32, 64)
+with torch.no_grad():
+    m = torch.jit.trace(M().eval(), x)
+m.save(d + '/module.pt')
 out = {'x': x}
 with torch.no_grad():
     for name, dtype in [('float32', torch.float32), ('float16', torch.float16), ('bfloat16', torch.bfloat16)]:
