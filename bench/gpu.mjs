@@ -79,6 +79,8 @@ async function vitg() {
     const file = path.join(dir, `vitg_${dtype}.pt`);
     const py = python(
       `${PY_PRELUDE}
+from export import import_timm
+import_timm()  # a torchvision built for another torch must not stop transformers' import
 from vjepa2_hf import VJEPA2Encoder, tiny_config, vitg_fpc64_384_config
 small, frames, iters, file, dtype = sys.argv[1] == '1', int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], getattr(torch, sys.argv[5])
 cfg = tiny_config() if small else vitg_fpc64_384_config()
@@ -180,7 +182,7 @@ for i in range(iters + 2):
 print(json.dumps({'ema': 12 * numel / med(ts[2:]) / 1e9, 'copy': 8 * numel / med(cs[2:]) / 1e9}))`,
     [JSON.stringify(shapes), String(ITERS)],
   );
-  const label = `${(numel / 1e9).toFixed(2)} B float32 parameters`;
+  const label = numel >= 1e8 ? `${(numel / 1e9).toFixed(2)} B float32 parameters` : `${(numel / 1e6).toFixed(2)} M float32 parameters`;
   row(`EMA update, ${label}`, emaGBs, py.ema, 'GB/s', true, { params: numel, nodeOfCopy: emaGBs / copyGBs, pythonOfCopy: py.ema / py.copy, goal: 0.8 });
   row(`copy bandwidth (${label})`, copyGBs, py.copy, 'GB/s', true);
   console.log(`|   EMA / copy bandwidth: Node ${(100 * emaGBs / copyGBs).toFixed(1)} %, Python ${(100 * py.ema / py.copy).toFixed(1)} % (goal >= 80 %) | | | | |`);
@@ -211,7 +213,7 @@ print(json.dumps({}))`,
   const files = Object.fromEntries(['context', 'target', 'predictor'].map((k) => [k, path.join(dir, `${k}.pt`)]));
   const sampler = new jepa.masks.MaskSampler('multiblock', {
     inputSize: size, patchSize: patch, batchSize: batch, encMaskScale: [0.85, 1], predMaskScale: [0.15, 0.2],
-    aspectRatio: [0.75, 1.5], nenc: 1, npred: 4, minKeep: 4, seed: 0,
+    aspectRatio: [0.75, 1.5], nenc: 1, npred: 4, minKeep: SMALL ? 0 : 4, seed: 0,
   });
   const masks = Array.from({ length: steps }, () => sampler.next());
   const schedules = {

@@ -16,8 +16,10 @@ import { cleanup, pythonJson, ROOT, thrown, tmpDir } from './helpers.mjs';
 import { build, fixture, ijepaFiles, ijepaMasks, randnSpec, testSchedules } from './train-helpers.mjs';
 
 const require = createRequire(import.meta.url);
-const prebuilt = require(path.join(ROOT, 'scripts', 'prebuilt.js'));
-const findLibtorch = require(path.join(ROOT, 'scripts', 'find-libtorch.js'));
+/** The first of these files that exists (the loader's code moves from scripts/ to lib/core/). */
+const requireFirst = (...files) => require(files.map((f) => path.join(ROOT, f)).find((f) => fs.existsSync(f)));
+const prebuilt = requireFirst('dist/core/prebuilt.js', 'scripts/prebuilt.js');
+const findLibtorch = requireFirst('dist/core/libtorch.js', 'scripts/find-libtorch.js');
 
 function mappedCudaLibtorch() {
   return fs

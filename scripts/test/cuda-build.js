@@ -24,6 +24,8 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 
 const ROOT = path.resolve(__dirname, '..', '..');
+/** scripts/build.js, or scripts/install/build.js once the scripts are split by audience. */
+const BUILD_JS = ['install/build.js', 'build.js'].map((f) => path.join(ROOT, 'scripts', f)).find((f) => fs.existsSync(f));
 const BUILD = path.join(ROOT, 'build', 'cuda');
 const TORCH_VERSION = '2.14.1';
 
@@ -136,8 +138,8 @@ function main() {
   }
 
   t0 = Date.now();
-  log(`building build/cuda against ${torch} (node scripts/build.js --out build/cuda)`);
-  const b = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'build.js'), '--out', BUILD], {
+  log(`building build/cuda against ${torch} (node ${path.relative(ROOT, BUILD_JS)} --out build/cuda)`);
+  const b = spawnSync(process.execPath, [BUILD_JS, '--out', BUILD], {
     cwd: ROOT,
     stdio: 'inherit',
     env: buildEnv(torch),

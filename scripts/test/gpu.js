@@ -28,6 +28,8 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 
 const ROOT = path.resolve(__dirname, '..', '..');
+/** scripts/build.js, or scripts/install/build.js once the scripts are split by audience. */
+const BUILD_JS = ['install/build.js', 'build.js'].map((f) => path.join(ROOT, 'scripts', f)).find((f) => fs.existsSync(f));
 const BUILD = path.join(ROOT, 'build', 'gpu');
 /** The test files with CUDA branches (run with JEPA_REQUIRE_CUDA=1 first, before the full suite). */
 const CUDA_TESTS = ['test/cuda.test.mjs', 'test/tensor.test.mjs', 'test/errors.test.mjs', 'test/module.test.mjs',
@@ -170,7 +172,7 @@ function main() {
   // ---- 2. build ----
   if (!argv.includes('--skip-build')) {
     log(`building build/gpu against ${py.dir} (torch ${py.torch})`);
-    const r = run(process.execPath, [path.join(ROOT, 'scripts', 'build.js'), '--out', BUILD], {
+    const r = run(process.execPath, [BUILD_JS, '--out', BUILD], {
       env: { ...process.env, LIBTORCH: py.dir },
       limitS: left(),
       logName: 'build.log',
