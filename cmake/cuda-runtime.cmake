@@ -13,7 +13,7 @@
 #   2. the nvidia-* pip packages next to a torch package (site-packages/nvidia/*/lib, e.g.
 #      nvidia/cu13/lib for CUDA 13 wheels, nvidia/cuda_runtime/lib for CUDA 12 ones);
 #   3. a CUDA toolkit: $CUDA_HOME, $CUDA_PATH, $CUDAToolkit_ROOT, /usr/local/cuda.
-# The NCCL backend (native/distributed.cc) also needs the headers that ProcessGroupNCCL.hpp
+# The NCCL backend (native/distributed/distributed.cc) also needs the headers that ProcessGroupNCCL.hpp
 # includes (the CUDA runtime's, CCCL's nv/target, cuBLAS, cuSPARSE, cuSOLVER and nccl.h: pip
 # packages nvidia-cuda-runtime, -cuda-crt, -cuda-cccl, -cublas, -cusparse, -cusolver and
 # -nccl-cu13 for CUDA 13): they are looked for in

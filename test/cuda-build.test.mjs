@@ -138,8 +138,8 @@ print(json.dumps({'torch': torch.__version__}))
     // Caffe2's discovery was skipped: no CUDA language, no nvcc.
     expect(cache).to.not.match(/^CMAKE_CUDA_COMPILER:/m);
     expect(cache).to.not.match(/^CUDA_NVCC_EXECUTABLE:/m);
-    // The headers that native/distributed.cc (the NCCL backend) included, as ninja recorded them.
-    const r = spawnSync('ninja', ['-C', cmake, '-t', 'deps', 'CMakeFiles/jepa_native.dir/native/distributed.cc.o'], { encoding: 'utf8' });
+    // The headers that native/distributed/distributed.cc (the NCCL backend) included, as ninja recorded them.
+    const r = spawnSync('ninja', ['-C', cmake, '-t', 'deps', 'CMakeFiles/jepa_native.dir/native/distributed/distributed.cc.o'], { encoding: 'utf8' });
     if (r.error) this.skip(); // cmake-js used make, not ninja: nothing recorded to check
     expect(r.status, r.stderr).to.equal(0);
     const headers = r.stdout.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('/'));
@@ -174,8 +174,7 @@ print(json.dumps({'torch': torch.__version__}))
       fs.cpSync(path.join(ROOT, 'scripts'), path.join(pkg, 'scripts'), { recursive: true });
       fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(pkg, 'package.json'));
       fs.symlinkSync(path.join(ROOT, 'node_modules', 'node-gyp-build'), path.join(pkg, 'node_modules', 'node-gyp-build'));
-      const script = fs.existsSync(path.join(ROOT, 'scripts', 'dev', 'prebuild.js')) ? ['scripts', 'dev', 'prebuild.js'] : ['scripts', 'prebuild.js'];
-      const r = spawnSync(process.execPath, [path.join(ROOT, ...script), '--from', buildDir, '--to', pkg], { cwd: ROOT, encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'dev', 'prebuild.js'), '--from', buildDir, '--to', pkg], { cwd: ROOT, encoding: 'utf8' });
       expect(r.status, r.stderr).to.equal(0);
       return pkg;
     }

@@ -18,8 +18,8 @@ import { build, fixture, ijepaFiles, ijepaMasks, randnSpec, testSchedules } from
 const require = createRequire(import.meta.url);
 /** The first of these files that exists (the loader's code moves from scripts/ to lib/core/). */
 const requireFirst = (...files) => require(files.map((f) => path.join(ROOT, f)).find((f) => fs.existsSync(f)));
-const prebuilt = requireFirst('dist/core/prebuilt.js', 'scripts/prebuilt.js');
-const findLibtorch = requireFirst('dist/core/libtorch.js', 'scripts/find-libtorch.js');
+const prebuilt = requireFirst('dist/core/prebuilt.js', 'scripts/install/prebuilt.js');
+const findLibtorch = requireFirst('dist/core/libtorch.js', 'scripts/install/find-libtorch.js');
 
 function mappedCudaLibtorch() {
   return fs

@@ -5,7 +5,7 @@
 //   1. installs torch 2.14.1 (a CUDA 13 build) and the nvidia-* pip packages it needs into a cache
 //      folder, once: pip, `--no-deps` (torch's own requirements name packages that no pip index
 //      here has, cuda-bindings and triton, and many that a C++ program does not need);
-//   2. builds the addon against it into build/cuda (scripts/build.js --out build/cuda): no nvcc,
+//   2. builds the addon against it into build/cuda (scripts/install/build.js --out build/cuda): no nvcc,
 //      no toolkit (CMakeLists.txt, cmake/cuda-runtime.cmake);
 //   3. runs a part of the suite with that addon (JEPA_ADDON): test/cuda-build.test.mjs (libtorch_cuda
 //      loaded, no GPU, the build used only the cache's CUDA files, prebuilds against this libtorch)
@@ -24,8 +24,7 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 
 const ROOT = path.resolve(__dirname, '..', '..');
-/** scripts/build.js, or scripts/install/build.js once the scripts are split by audience. */
-const BUILD_JS = ['install/build.js', 'build.js'].map((f) => path.join(ROOT, 'scripts', f)).find((f) => fs.existsSync(f));
+const BUILD_JS = path.join(ROOT, 'scripts', 'install', 'build.js');
 const BUILD = path.join(ROOT, 'build', 'cuda');
 const TORCH_VERSION = '2.14.1';
 

@@ -28,8 +28,7 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 
 const ROOT = path.resolve(__dirname, '..', '..');
-/** scripts/build.js, or scripts/install/build.js once the scripts are split by audience. */
-const BUILD_JS = ['install/build.js', 'build.js'].map((f) => path.join(ROOT, 'scripts', f)).find((f) => fs.existsSync(f));
+const BUILD_JS = path.join(ROOT, 'scripts', 'install', 'build.js');
 const BUILD = path.join(ROOT, 'build', 'gpu');
 /** The test files with CUDA branches (run with JEPA_REQUIRE_CUDA=1 first, before the full suite). */
 const CUDA_TESTS = ['test/cuda.test.mjs', 'test/tensor.test.mjs', 'test/errors.test.mjs', 'test/module.test.mjs',
