@@ -1,6 +1,7 @@
 #include "bindings/core_binding.h"
 
 #include <torch/csrc/api/include/torch/version.h>
+#include <torch/cuda.h>
 
 #include "core/common.h"
 #include "core/dtype.h"
@@ -88,6 +89,20 @@ Napi::Object Limits(Napi::Env env) {
   return o;
 }
 
+Napi::Value CudaIsBuilt(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), CudaBuilt()); }
+
+// torch.cuda.synchronize(device): waits for the device's queued work (CUDA calls return once
+// queued). Throws JEPA_CUDA_UNAVAILABLE without CUDA, as the device parser does.
+Napi::Value CudaSynchronize(const Napi::CallbackInfo& info) {
+  return Guard(info.Env(), [&]() -> Napi::Value {
+    const std::string name = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "cuda";
+    const c10::Device device = ParseDevice(name);
+    if (!device.is_cuda()) throw Error(code::kInvalidArgument, "expected a CUDA device ('cuda' or 'cuda:N'), got '" + name + "'", true);
+    torch::cuda::synchronize(device.has_index() ? device.index() : -1);
+    return info.Env().Undefined();
+  });
+}
+
 Napi::Value CudaIsAvailable(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), CudaAvailable());
 }
@@ -102,6 +117,8 @@ void CoreBindingInit(Napi::Env env, Napi::Object exports) {
   exports.Set("init", Napi::Function::New(env, Register, "init"));
   exports.Set("dtypes", DtypeTable(env));
   exports.Set("limits", Limits(env));
+  exports.Set("cudaIsBuilt", Napi::Function::New(env, CudaIsBuilt));
+  exports.Set("cudaSynchronize", Napi::Function::New(env, CudaSynchronize));
   exports.Set("cudaIsAvailable", Napi::Function::New(env, CudaIsAvailable));
   exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCountJs));
   exports.Set("torchVersion", Napi::String::New(env, TORCH_VERSION));

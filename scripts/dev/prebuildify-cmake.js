@@ -23,14 +23,17 @@ if (args.includes('--debug')) {
   console.error('prebuildify-cmake: prebuilds are release builds (no --debug)');
   process.exit(2);
 }
-// The libtorch of the existing build (build-info.json), unless LIBTORCH says otherwise: the
-// prebuild must not silently switch to another libtorch that discovery happens to find first.
-const env = { ...process.env };
-const info = path.join(ROOT, 'build', 'Release', 'build-info.json');
-if (!env.LIBTORCH && fs.existsSync(info)) env.LIBTORCH = JSON.parse(fs.readFileSync(info, 'utf8')).libtorchDir;
-const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'install', 'build.js')], { cwd: ROOT, stdio: 'inherit', env });
-if (r.status !== 0) process.exit(r.status || 1);
+// JEPA_PREBUILD_FROM (scripts/dev/prebuild.js --from): a finished build folder, taken as it is.
+const from = process.env.JEPA_PREBUILD_FROM || path.join(ROOT, 'build', 'Release');
+if (!process.env.JEPA_PREBUILD_FROM) {
+  // The libtorch of the existing build (build-info.json), unless LIBTORCH says otherwise: the
+  // prebuild must not silently switch to another libtorch that discovery happens to find first.
+  const env = { ...process.env };
+  const info = path.join(from, 'build-info.json');
+  if (!env.LIBTORCH && fs.existsSync(info)) env.LIBTORCH = JSON.parse(fs.readFileSync(info, 'utf8')).libtorchDir;
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'install', 'build.js')], { cwd: ROOT, stdio: 'inherit', env });
+  if (r.status !== 0) process.exit(r.status || 1);
+}
 const out = path.resolve('build', 'Release');
 fs.mkdirSync(out, { recursive: true });
-fs.copyFileSync(path.join(ROOT, 'build', 'Release', 'jepa_native.node'), path.join(out, 'jepa_native.node'));
-fs.copyFileSync(path.join(ROOT, 'build', 'Release', 'build-info.json'), path.join(out, 'build-info.json'));
+fs.copyFileSync(path.join(from, 'jepa_native.node'), path.join(out, 'jepa_native.node'));
