@@ -1,0 +1,188 @@
+"""Checkpoints and folders in the layouts people bring to `jepa-native export`, with random weights
+(nothing can be downloaded here), made with the project's own Python: exactly the official key
+names, shapes and nesting (docs/models.md says which official function each follows).
+
+    python scripts/models/checkpoints.py OUTDIR [--only ijepa,vjepa,...]
+
+writes OUTDIR/<source>/... and prints a JSON manifest (the input path and the export flags of
+each). Used by test/export.test.mjs (through `make`), the README fixture and bench/export.mjs.
+"""
+import argparse
+import copy
+import json
+import os
+import sys
+import types
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
+
+from jepa_export.models import ijepa, vjepa, vjepa2  # noqa: E402
+
+
+def import_transformers():
+    """transformers imports torchvision, whose only wheel offline here is a CUDA build that cannot
+    load next to the CPU torch: its fake-kernel registrations are skipped (as export.py does)."""
+    try:
+        import torchvision  # noqa: F401
+    except Exception:
+        for name in list(sys.modules):
+            if name == "torchvision" or name.startswith("torchvision."):
+                del sys.modules[name]
+        sys.modules["torchvision._meta_registrations"] = types.ModuleType("torchvision._meta_registrations")
+    import transformers
+    return transformers
+
+
+def randomize(model: torch.nn.Module, seed: int) -> torch.nn.Module:
+    """Random values for every trained parameter (position tables keep their sin-cos values):
+    N(0, 0.02) weights, small biases, LayerNorm weights near 1, so that every output depends on
+    every tensor."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("pos_embed"):
+                continue
+            if name.endswith(".weight") and p.dim() == 1:
+                p.copy_(1 + 0.1 * torch.randn(p.shape, generator=g))
+            elif name.endswith(".bias") or p.dim() == 1:
+                p.copy_(0.02 * torch.randn(p.shape, generator=g))
+            else:
+                p.copy_(0.02 * torch.randn(p.shape, generator=g) * (4 if "token" in name else 1))
+    return model
+
+
+def ema_step(target: torch.nn.Module, other: torch.nn.Module, m: float = 0.9) -> None:
+    """target <- m * target + (1 - m) * other: a target encoder that differs from the encoder."""
+    with torch.no_grad():
+        for pt, po in zip(target.parameters(), other.parameters()):
+            if pt.requires_grad:
+                pt.mul_(m).add_(po, alpha=1 - m)
+
+
+def prefixed(sd, prefix):
+    return {prefix + k: v for k, v in sd.items()}
+
+
+def adamw_state(*models):
+    """An AdamW state dict after one step with random gradients, as the training loops save it."""
+    params = [p for m in models for p in m.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW([{"params": params}], lr=1e-3)
+    g = torch.Generator().manual_seed(99)
+    for p in params:
+        p.grad = torch.randn(p.shape, generator=g) * 1e-3
+    saved = [p.detach().clone() for p in params]
+    opt.step()
+    with torch.no_grad():  # keep the weights the fixture describes
+        for p, s in zip(params, saved):
+            p.copy_(s)
+            p.grad = None
+    return opt.state_dict()
+
+
+# ---------------------------------------------------------------------------------------------
+# facebookresearch layouts
+
+TINY = dict(embed_dim=32, depth=2, num_heads=2)
+
+
+def ijepa_checkpoint(path, crop=32, patch=8, pred_depth=2, pred_emb_dim=16, seed=1):
+    """src/train.py save_checkpoint: DDP-wrapped encoder, predictor and target encoder."""
+    torch.manual_seed(seed)
+    size = (TINY["embed_dim"], TINY["depth"], TINY["num_heads"], 4.0)
+    enc = randomize(ijepa.build_encoder(size, patch, crop), seed)
+    target = copy.deepcopy(enc)
+    ema_step(target, randomize(ijepa.build_encoder(size, patch, crop), seed + 100))
+    pred = randomize(ijepa.build_predictor(enc, pred_depth, pred_emb_dim), seed + 1)
+    torch.save({
+        "encoder": prefixed(enc.state_dict(), "module."),
+        "predictor": prefixed(pred.state_dict(), "module."),
+        "target_encoder": prefixed(target.state_dict(), "module."),
+        "opt": adamw_state(enc, pred),
+        "scaler": None,
+        "epoch": 3,
+        "loss": 0.25,
+        "batch_size": 2,
+        "world_size": 1,
+        "lr": 1e-3,
+    }, path)
+    return ["--embed-dim", "32", "--depth", "2", "--num-heads", "2"]
+
+
+def video_checkpoint(path, family, crop=16, patch=4, frames=4, tubelet=2, pred_depth=2, pred_emb_dim=24,
+                     num_mask_tokens=2, use_rope=False, seed=2):
+    """app/vjepa/train.py save_checkpoint of facebookresearch/jepa (family 'vjepa') or vjepa2
+    ('vjepa2'): encoder / target encoder in MultiMask (MultiSeq) wrappers and DDP, so every key
+    starts with `module.backbone.`; the predictor likewise."""
+    torch.manual_seed(seed)
+    size = dict(embed_dim=48, depth=2, num_heads=2)  # head 24: RoPE rotates 3 x 8 of it
+    mod = vjepa if family == "vjepa" else vjepa2
+    extra = {"use_rope": use_rope} if family == "vjepa2" else {}
+
+    def make():
+        if family == "vjepa":
+            return vjepa.VisionTransformer(img_size=crop, patch_size=patch, num_frames=frames, tubelet_size=tubelet,
+                                           uniform_power=True, **size)
+        return vjepa2.VisionTransformer(img_size=crop, patch_size=patch, num_frames=frames, tubelet_size=tubelet,
+                                        uniform_power=True, **size, **extra)
+
+    enc = randomize(make(), seed)
+    target = copy.deepcopy(enc)
+    ema_step(target, randomize(make(), seed + 100))
+    pred = randomize(mod.build_predictor(enc, pred_depth, pred_emb_dim, uniform_power=True,
+                                         num_mask_tokens=num_mask_tokens), seed + 1)
+    torch.save({
+        "encoder": prefixed(enc.state_dict(), "module.backbone."),
+        "predictor": prefixed(pred.state_dict(), "module.backbone."),
+        "opt": adamw_state(enc, pred),
+        "scaler": None,
+        "target_encoder": prefixed(target.state_dict(), "module.backbone."),
+        "epoch": 5,
+        "loss": 0.5,
+        "batch_size": 2,
+        "world_size": 1,
+        "lr": 6e-4,
+    }, path)
+    flags = ["--embed-dim", "48", "--depth", "2", "--num-heads", "2", "--crop-size", str(crop),
+             "--num-frames", str(frames)]
+    if family == "vjepa2":
+        flags += ["--use-rope" if use_rope else "--no-rope"]
+    return flags
+
+
+# ---------------------------------------------------------------------------------------------
+
+MAKERS = {
+    "ijepa": lambda d: ("ckpt.pth.tar", ijepa_checkpoint),
+    "vjepa": lambda d: ("ckpt.pth.tar", lambda p: video_checkpoint(p, "vjepa", seed=2)),
+    "vjepa2": lambda d: ("ckpt.pt", lambda p: video_checkpoint(p, "vjepa2", use_rope=True, num_mask_tokens=3, seed=3)),
+    "vjepa2-sincos": lambda d: ("ckpt.pt", lambda p: video_checkpoint(p, "vjepa2", use_rope=False, seed=4)),
+}
+
+
+def make(out, only=None):
+    manifest = {}
+    for name, spec in MAKERS.items():
+        if only and name not in only:
+            continue
+        folder = os.path.join(out, name)
+        os.makedirs(folder, exist_ok=True)
+        file, fn = spec(folder)
+        path = os.path.join(folder, file)
+        flags = fn(path)
+        manifest[name] = {"input": path, "flags": flags}
+    return manifest
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out")
+    ap.add_argument("--only", help="comma-separated sources")
+    args = ap.parse_args()
+    print(json.dumps(make(args.out, set(args.only.split(",")) if args.only else None)))
+
+
+if __name__ == "__main__":
+    main()
