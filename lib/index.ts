@@ -96,6 +96,15 @@ export {
   type LabelScore,
   type MotionEncoding,
 } from './jepa';
+export { ImageEncoder, TextEncoder } from './models/encoders';
+export {
+  MODEL_INFO_FILE,
+  readModelInfo,
+  type ModelInfo,
+  type ModelInput,
+  type ModelKind,
+  type ModelPreprocess,
+} from './models/folder';
 export {
   aggregateFeatures,
   featureDict,

@@ -36,7 +36,8 @@ def build_parser(source=None):
     for name, entry in SOURCES.items():
         sp = sub.add_parser(name, help=entry["summary"], description=entry["summary"])
         sp.add_argument("input", metavar="INPUT", help=entry["input"])
-        sp.add_argument("outdir", metavar="OUTDIR", help="the folder to create (written whole, or not at all)")
+        sp.add_argument("outdir", metavar="OUTDIR", nargs="?" if name == "module" else None,
+                        help="the folder to create (written whole, or not at all)")
         sp.add_argument("--dtype", choices=["float32", "float16", "bfloat16"], default="float32",
                         help="dtype of the exported weights (float16 / bfloat16 for inference; default float32)")
         sp.add_argument("--overwrite", action="store_true", help="replace OUTDIR if it exists")
@@ -71,6 +72,8 @@ def main(argv=None):
         from .output import OutputFolder, peak_rss_bytes
         started = time.time()
         module = source_module(args.source)
+        if hasattr(module, "normalize_args"):
+            module.normalize_args(args)
         out = OutputFolder(args.outdir, args.overwrite)
         info, extra = module.export(args, out)
         out.commit(info)
@@ -90,12 +93,13 @@ def main(argv=None):
         return 0
     except ModuleNotFoundError as e:
         if e.name == "torch":
-            print(f"jepa-native export needs PyTorch, which {sys.executable} cannot import: install it with\n"
-                  f"  {sys.executable} -m pip install torch", file=sys.stderr)
+            print(f"jepa-native export: error: it needs PyTorch, which {sys.executable} cannot import: install it "
+                  f"with\n  {sys.executable} -m pip install torch", file=sys.stderr)
             return EXIT_ERROR
         raise
     except ExportError as e:
-        print(str(e), file=sys.stderr)
+        kind = "usage error" if isinstance(e, UsageError) else "error"
+        print(f"jepa-native export: {kind}: {e}", file=sys.stderr)
         return e.exit_code
     finally:
         if out is not None:

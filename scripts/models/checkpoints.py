@@ -153,12 +153,112 @@ def video_checkpoint(path, family, crop=16, patch=4, frames=4, tubelet=2, pred_d
 
 
 # ---------------------------------------------------------------------------------------------
+# Hugging Face folders: transformers' own classes from small configs
+
+def as_pytorch_bin(folder):
+    """transformers 5 always writes model.safetensors: turn the folder into the older
+    pytorch_model.bin form (the same on-disk names, torch.save'd)."""
+    from safetensors.torch import load_file
+    path = os.path.join(folder, "model.safetensors")
+    torch.save(load_file(path), os.path.join(folder, "pytorch_model.bin"))
+    os.remove(path)
+
+
+def hf_ijepa(folder, seed=5, bin_format=False):
+    transformers = import_transformers()
+    torch.manual_seed(seed)
+    cfg = transformers.IJepaConfig(image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2,
+                                   num_attention_heads=2, intermediate_size=80, layer_norm_eps=1e-6)
+    model = transformers.IJepaModel(cfg, add_pooling_layer=False).eval()
+    randomize(model, seed)
+    model.save_pretrained(folder)
+    if bin_format:
+        as_pytorch_bin(folder)
+    return []
+
+
+def hf_vjepa2(folder, seed=6):
+    transformers = import_transformers()
+    torch.manual_seed(seed)
+    cfg = transformers.VJEPA2Config(patch_size=4, crop_size=16, frames_per_clip=4, tubelet_size=2, hidden_size=48,
+                                    num_attention_heads=2, num_hidden_layers=2, mlp_ratio=4.0, pred_hidden_size=24,
+                                    pred_num_attention_heads=2, pred_num_hidden_layers=2, pred_num_mask_tokens=3)
+    model = transformers.VJEPA2Model(cfg).eval()
+    randomize(model, seed)
+    model.save_pretrained(folder)
+    return []
+
+
+def clip_vision(folder, seed=7, full_model=False):
+    transformers = import_transformers()
+    torch.manual_seed(seed)
+    vision = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, image_size=32,
+                  patch_size=8)
+    if full_model:  # a CLIPModel folder (openai/clip-vit-*): text tower, projections and logit scale too
+        cfg = transformers.CLIPConfig(
+            vision_config=vision, projection_dim=16,
+            text_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
+                             vocab_size=99, max_position_embeddings=16))
+        model = transformers.CLIPModel(cfg).eval()
+    else:
+        model = transformers.CLIPVisionModelWithProjection(
+            transformers.CLIPVisionConfig(projection_dim=16, **vision)).eval()
+    randomize(model, seed)
+    model.save_pretrained(folder)
+    return []
+
+
+def minilm(folder, seed=8):
+    """A sentence-transformers folder as SentenceTransformer.save() writes it for
+    all-MiniLM-L6-v2: Transformer (BertModel, tokenizer) -> Pooling(mean) -> Normalize."""
+    transformers = import_transformers()
+    from sentence_transformers import SentenceTransformer, models
+    from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors
+    from tokenizers.models import WordPiece
+    torch.manual_seed(seed)
+    words = ("a dog cat bridge person hanging on the cable photo of two cats playing together sunset over "
+             "ocean walking in park persons and").split()
+    vocab = {t: i for i, t in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + sorted(set(words)) +
+                                        ["##s", "##ing", "##ed"])}
+    tok = Tokenizer(WordPiece(vocab, unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]",
+                                                       special_tokens=[("[CLS]", vocab["[CLS]"]),
+                                                                       ("[SEP]", vocab["[SEP]"])])
+    raw = os.path.join(folder + ".bert")
+    os.makedirs(raw, exist_ok=True)
+    fast = transformers.PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]",
+                                                cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]",
+                                                model_max_length=32)
+    fast.save_pretrained(raw)
+    bert = transformers.BertModel(transformers.BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2,
+                                                          num_attention_heads=2, intermediate_size=64,
+                                                          max_position_embeddings=32), add_pooling_layer=True)
+    randomize(bert, seed)
+    bert.save_pretrained(raw)
+    word = models.Transformer(raw, max_seq_length=24)
+    model = SentenceTransformer(modules=[word, models.Pooling(word.get_word_embedding_dimension(), "mean"),
+                                         models.Normalize()])
+    model.save(folder)
+    import shutil
+    shutil.rmtree(raw)
+    return []
+
+
+# ---------------------------------------------------------------------------------------------
 
 MAKERS = {
     "ijepa": lambda d: ("ckpt.pth.tar", ijepa_checkpoint),
     "vjepa": lambda d: ("ckpt.pth.tar", lambda p: video_checkpoint(p, "vjepa", seed=2)),
     "vjepa2": lambda d: ("ckpt.pt", lambda p: video_checkpoint(p, "vjepa2", use_rope=True, num_mask_tokens=3, seed=3)),
     "vjepa2-sincos": lambda d: ("ckpt.pt", lambda p: video_checkpoint(p, "vjepa2", use_rope=False, seed=4)),
+    "hf-ijepa": lambda d: ("model", hf_ijepa),
+    "hf-ijepa-bin": lambda d: ("model", lambda p: hf_ijepa(p, bin_format=True)),
+    "hf-vjepa2": lambda d: ("model", hf_vjepa2),
+    "clip-vision": lambda d: ("model", clip_vision),
+    "clip-full": lambda d: ("model", lambda p: clip_vision(p, full_model=True)),
+    "minilm": lambda d: ("model", minilm),
 }
 
 
