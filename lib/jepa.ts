@@ -333,6 +333,7 @@ export class JEPA {
    * [len(contextMasks) * B, K, D]; returns [len(targetMasks) * len(contextMasks) * B, Kt, D].
    */
   async predict(context: Tensor, contextMasks: Tensor | Tensor[], targetMasks: Tensor | Tensor[]): Promise<Tensor> {
+    if (!this.hasPredictor) void this.predictor; // throws: a model without one
     const c = checkTensor(context, 'context');
     const ctxMasks = asList(contextMasks, 'contextMasks');
     if (c.ndim !== 3 || c.shape[2] !== this.spec.embedDim || c.shape[0] % ctxMasks.length !== 0) {

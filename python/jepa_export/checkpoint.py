@@ -49,7 +49,7 @@ def load_torch_file(path: str, what: str = "a checkpoint written by torch.save")
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         raise ExportError(
-            f"torch.load(weights_only=True) refuses {path}: {_first_line(e)}. The file holds Python objects "
+            f"torch.load(weights_only=True) refuses {path}: {_first_line(e).rstrip('.')}. The file holds Python objects "
             "other than tensors and plain containers, and loading it would run their code; jepa-native reads "
             "only what weights_only=True allows. Re-save the state dicts alone, e.g. "
             "torch.save({k: v for k, v in ckpt.items() if k in ('encoder', 'predictor', 'target_encoder')}, f), "

@@ -147,8 +147,8 @@ def video_checkpoint(path, family, crop=16, patch=4, frames=4, tubelet=2, pred_d
     }, path)
     flags = ["--embed-dim", "48", "--depth", "2", "--num-heads", "2", "--crop-size", str(crop),
              "--num-frames", str(frames)]
-    if family == "vjepa2":
-        flags += ["--use-rope" if use_rope else "--no-rope"]
+    if family == "vjepa2":  # V-JEPA 2 configs name the predictor's heads (pred_num_heads)
+        flags += ["--use-rope" if use_rope else "--no-rope", "--pred-num-heads", "2"]
     return flags
 
 

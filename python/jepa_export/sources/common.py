@@ -153,7 +153,7 @@ def export_jepa_modules(args, out, make_encoder, make_predictor, enc_sd, tgt_sd,
     if tgt_sd is enc_sd:
         roles = [("contextEncoder", enc_sd, "encoder")]
     for key, sd, role in roles:
-        model = fitted(make_encoder, sd, f"{role} of {args.input}", label, ignore)
+        model = cast(fitted(make_encoder, sd, f"{role} of {args.input}", label, ignore), dtype)
         ignored.update(k for k in sd if k in set(ignore))
         if n_check is None:
             with torch.no_grad():
