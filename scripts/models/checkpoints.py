@@ -152,6 +152,45 @@ def video_checkpoint(path, family, crop=16, patch=4, frames=4, tubelet=2, pred_d
     return flags
 
 
+def large_ijepa(path, model_name="vit_huge", patch=14, crop=224, pred_depth=12, pred_emb_dim=384, with_opt=True):
+    """A full-size random I-JEPA training checkpoint (ViT-H/14: 632 M encoder parameters), in the
+    layout of ijepa_checkpoint above (configs/in1k_vith14_ep300.yaml's sizes), without holding it all in memory: the encoder and
+    predictor are saved once, then memory-mapped back (each mapping a storage of its own) to stand
+    for the target encoder and AdamW's exp_avg / exp_avg_sq, and the whole dict is saved again.
+    Returns the file's size in bytes and what it holds."""
+    torch.manual_seed(0)
+    enc = ijepa.build_encoder(ijepa.SIZES[model_name], patch, crop)
+    pred = ijepa.build_predictor(enc, pred_depth, pred_emb_dim)
+    part = path + ".part"
+    torch.save({"encoder": prefixed(enc.state_dict(), "module."),
+                "predictor": prefixed(pred.state_dict(), "module.")}, part)
+    counts = {"encoder": sum(p.numel() for p in enc.parameters()), "predictor": sum(p.numel() for p in pred.parameters())}
+    names = [n for n, p in enc.named_parameters() if p.requires_grad] + [n for n, p in pred.named_parameters()]
+    del enc, pred
+
+    def mapped():
+        return torch.load(part, map_location="cpu", weights_only=True, mmap=True)
+
+    base = mapped()
+    ckpt = {"encoder": base["encoder"], "predictor": base["predictor"], "target_encoder": mapped()["encoder"],
+            "scaler": None, "epoch": 300, "loss": 0.1, "batch_size": 2048, "world_size": 16, "lr": 1e-3}
+    if with_opt:
+        avg, sq = mapped(), mapped()
+        flat = [("encoder", k) for k in avg["encoder"] if not k.endswith("pos_embed")] + \
+               [("predictor", k) for k in avg["predictor"] if not k.endswith("pos_embed")]
+        state = {i: {"step": torch.tensor(1000.0), "exp_avg": avg[part_][k], "exp_avg_sq": sq[part_][k]}
+                 for i, (part_, k) in enumerate(flat)}
+        ckpt["opt"] = {"state": state, "param_groups": [
+            {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.04, "amsgrad": False,
+             "params": list(range(len(flat)))}]}
+        counts["opt"] = 2 * sum(avg[p][k].numel() for p, k in flat)
+    torch.save(ckpt, path)
+    del ckpt, base
+    os.remove(part)
+    counts["target_encoder"] = counts["encoder"]
+    return {"bytes": os.path.getsize(path), "parameters": counts, "trainable": len(names)}
+
+
 # ---------------------------------------------------------------------------------------------
 # Hugging Face folders: transformers' own classes from small configs
 
@@ -280,7 +319,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--only", help="comma-separated sources")
+    ap.add_argument("--large", metavar="FILE", help="instead: a random ViT-H/14 I-JEPA training checkpoint at OUT/FILE")
+    ap.add_argument("--no-opt", action="store_true", help="with --large: without the optimizer state")
     args = ap.parse_args()
+    if args.large:
+        os.makedirs(args.out, exist_ok=True)
+        print(json.dumps(large_ijepa(os.path.join(args.out, args.large), with_opt=not args.no_opt)))
+        return
     print(json.dumps(make(args.out, set(args.only.split(",")) if args.only else None)))
 
 
