@@ -4,7 +4,7 @@
  * (and safetensors for Hugging Face folders, PyYAML for --config; the exporter names the pip
  * command when one is missing). The Python is `--python`, else $JEPA_PYTHON, else python3
  * ($PYTHON) when it has torch, else the package's own .venv (the discovery chain of the build,
- * scripts/find-libtorch.js). Exit codes: the exporter's (0 done, 1 cannot export, 2 bad command
+ * scripts/install/find-libtorch.js). Exit codes: the exporter's (0 done, 1 cannot export, 2 bad command
  * line). See docs/models.md.
  * (Internal to the package.)
  * @module
@@ -40,7 +40,7 @@ export function choosePython(explicit?: string): { python: string; why: string }
   if (explicit) return { python: explicit, why: '--python' };
   if (process.env.JEPA_PYTHON) return { python: process.env.JEPA_PYTHON, why: '$JEPA_PYTHON' };
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { torchOfPython, localPython } = require('../../scripts/find-libtorch.js') as Discovery;
+  const { torchOfPython, localPython } = require('../../scripts/install/find-libtorch.js') as Discovery;
   const system = process.env.PYTHON || 'python3';
   if (torchOfPython(system)) return { python: system, why: `${system} has torch` };
   const local = localPython();

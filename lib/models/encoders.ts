@@ -12,10 +12,10 @@
  * @module
  */
 import * as path from 'node:path';
-import { ErrorCode, invalidArgument, JepaError } from '../errors';
-import { checkDevice, checkFloat, checkMethods, checkShapeLike, checkTensor } from '../jepa';
-import { loadModule, loadModuleSync, type LoadModuleOptions, type Module } from '../module';
-import type { Tensor } from '../tensor';
+import { ErrorCode, invalidArgument, JepaError } from '../core/errors';
+import { checkDevice, checkFloat, checkMethods, checkShapeLike, checkTensor } from './jepa';
+import { loadModule, loadModuleSync, type LoadModuleOptions, type Module } from './module';
+import type { Tensor } from '../tensor/tensor';
 import { expectKind, readModelInfo, type ModelInfo } from './folder';
 
 function embedDimOf(info: ModelInfo): number | null {

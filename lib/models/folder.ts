@@ -13,8 +13,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ErrorCode, invalidArgument, JepaError } from '../errors';
-import { isPlainObject, show } from '../validate';
+import { ErrorCode, invalidArgument, JepaError } from '../core/errors';
+import { isPlainObject, show } from '../core/validate';
 
 /** The name of the description file in a model folder. */
 export const MODEL_INFO_FILE = 'jepa.json';
