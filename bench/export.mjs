@@ -29,7 +29,11 @@ function python() {
 function timed(cmd, args, env = {}) {
   const useTime = fs.existsSync('/usr/bin/time');
   const r = useTime
-    ? spawnSync('/usr/bin/time', ['-v', cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, ...env } })
+    ? spawnSync('/usr/bin/time', ['-v', cmd, ...args], {
+        encoding: 'utf8',
+        maxBuffer: 1 << 26,
+        env: { ...process.env, ...env },
+      })
     : spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, ...env } });
   const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr ?? '');
   return { ...r, maxRssBytes: m ? Number(m[1]) * 1024 : null };
@@ -39,23 +43,37 @@ const models = path.join(ROOT, 'bench', '.models');
 fs.mkdirSync(models, { recursive: true });
 const name = NO_OPT ? 'ijepa-vith14-noopt.pth.tar' : 'ijepa-vith14.pth.tar';
 const ckpt = path.join(models, name);
-console.log(`machine: ${os.cpus().length} cores, ${(os.totalmem() / GiB).toFixed(1)} GiB, ${(os.freemem() / GiB).toFixed(1)} GiB free`);
+console.log(
+  `machine: ${os.cpus().length} cores, ${(os.totalmem() / GiB).toFixed(1)} GiB, ${(os.freemem() / GiB).toFixed(1)} GiB free`,
+);
 if (!fs.existsSync(ckpt)) {
   console.log(`making ${ckpt} (once) ...`);
-  const args = [path.join(ROOT, 'scripts', 'models', 'checkpoints.py'), models, '--large', name, ...(NO_OPT ? ['--no-opt'] : [])];
+  const args = [
+    path.join(ROOT, 'scripts', 'models', 'checkpoints.py'),
+    models,
+    '--large',
+    name,
+    ...(NO_OPT ? ['--no-opt'] : []),
+  ];
   const r = spawnSync(python(), args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (r.status !== 0) process.exit(1);
   fs.writeFileSync(`${ckpt}.json`, r.stdout.trim().split('\n').pop());
 }
 const about = fs.existsSync(`${ckpt}.json`) ? JSON.parse(fs.readFileSync(`${ckpt}.json`, 'utf8')) : null;
 const size = fs.statSync(ckpt).size;
-console.log(`checkpoint: ${name}, ${(size / GiB).toFixed(2)} GiB${about ? `, parameters ${JSON.stringify(about.parameters)}` : ''}`);
+console.log(
+  `checkpoint: ${name}, ${(size / GiB).toFixed(2)} GiB${about ? `, parameters ${JSON.stringify(about.parameters)}` : ''}`,
+);
 
 const out = fs.mkdtempSync(path.join(os.tmpdir(), 'jepa-bench-export-'));
 try {
-  const r = timed(process.execPath, [path.join(ROOT, 'bin', 'jepa-native.js'), 'export', 'ijepa', ckpt, path.join(out, 'vith14'), '--json'], {
-    JEPA_PYTHON: python(),
-  });
+  const r = timed(
+    process.execPath,
+    [path.join(ROOT, 'bin', 'jepa-native.js'), 'export', 'ijepa', ckpt, path.join(out, 'vith14'), '--json'],
+    {
+      JEPA_PYTHON: python(),
+    },
+  );
   if (r.status !== 0) {
     console.error(r.stderr);
     process.exit(1);
@@ -83,7 +101,9 @@ print(time.time() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     const b = timed(python(), ['-c', code, ckpt, out]);
     if (b.status !== 0) throw new Error(b.stderr);
     const [secs, bRss] = b.stdout.trim().split('\n').pop().split(' ').map(Number);
-    console.log(`plain Python (torch.load, load_state_dict, script; encoders only): ${secs.toFixed(1)} s, peak RSS ${(bRss / GiB).toFixed(2)} GiB = ${(bRss / size).toFixed(2)}x`);
+    console.log(
+      `plain Python (torch.load, load_state_dict, script; encoders only): ${secs.toFixed(1)} s, peak RSS ${(bRss / GiB).toFixed(2)} GiB = ${(bRss / size).toFixed(2)}x`,
+    );
     console.log(`ratio of peak RSS (plain Python / jepa-native export): ${(bRss / rss).toFixed(2)}x`);
   }
 } finally {

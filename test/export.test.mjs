@@ -38,7 +38,10 @@ function expectClose(actual, want, where, rtol = RTOL) {
 }
 
 function cli(args, env = {}) {
-  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1', ...env } });
+  return spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, OMP_NUM_THREADS: '1', ...env },
+  });
 }
 
 describe('jepa-native export', function () {
@@ -82,7 +85,9 @@ describe('jepa-native export', function () {
       for (const c of cases.cases) {
         const [ctx, mx, mt, maskIndex] = c.args;
         const got =
-          maskIndex === undefined ? await model.predict(cast(ctx), mx, mt) : await model.predictor.forward(cast(ctx), mx, mt, maskIndex);
+          maskIndex === undefined
+            ? await model.predict(cast(ctx), mx, mt)
+            : await model.predictor.forward(cast(ctx), mx, mt, maskIndex);
         worst.push(expectClose(got.to('float32'), cases.decode(c.expected), `${name} predictor [${c.note}]`, rtol));
       }
       return Math.max(...worst);
@@ -104,7 +109,8 @@ describe('jepa-native export', function () {
         expect(model.hasPredictor).to.equal(false);
         expect(model.contextEncoder).to.equal(model.targetEncoder); // one file, loaded once
         const cases = refs(name, 'encoder');
-        for (const c of cases.cases) expectClose(await model.encode(c.args[0]), cases.decode(c.expected), `${name} encoder`);
+        for (const c of cases.cases)
+          expectClose(await model.encode(c.args[0]), cases.decode(c.expected), `${name} encoder`);
         let err;
         try {
           await model.predict(cases.decode(cases.cases[0].expected), [], []);
@@ -122,7 +128,8 @@ describe('jepa-native export', function () {
         const model = await jepa.JEPA.load(dirOf(name));
         expect(model.info.source).to.equal('hf-vjepa2');
         const enc = refs('hf-vjepa2', 'encoder');
-        for (const c of enc.cases) expectClose(await model.encode(c.args[0]), enc.decode(c.expected), `${name} encoder`);
+        for (const c of enc.cases)
+          expectClose(await model.encode(c.args[0]), enc.decode(c.expected), `${name} encoder`);
         const pred = refs('hf-vjepa2', 'predictor');
         for (const c of pred.cases) {
           expectClose(await model.predict(...c.args), pred.decode(c.expected), `${name} predictor [${c.note}]`);
@@ -149,7 +156,8 @@ describe('jepa-native export', function () {
       expect(enc.maxLength).to.equal(24);
       expect(enc.info.output).to.deep.equal({ dim: 32, pooling: 'mean', normalized: true });
       const cases = refs('minilm', 'text_encoder');
-      for (const c of cases.cases) expectClose(await enc.encode(c.args[0], c.args[1]), cases.decode(c.expected), 'minilm');
+      for (const c of cases.cases)
+        expectClose(await enc.encode(c.args[0], c.args[1]), cases.decode(c.expected), 'minilm');
       const source = fs.readFileSync(path.join(m.inputs.minilm.input, 'tokenizer.json'));
       expect(fs.readFileSync(enc.tokenizerFile).equals(source)).to.equal(true);
       enc.dispose();
@@ -177,12 +185,31 @@ describe('jepa-native export', function () {
   describe('jepa.json', () => {
     it('says what each folder is: source, kind, files, input, grid, patches, preprocessing, dtype', () => {
       const ij = jepa.readModelInfo(dirOf('ijepa'));
-      expect(ij).to.include({ format: 'jepa-native/model', formatVersion: 1, source: 'ijepa', kind: 'jepa', dtype: 'float32', patchSize: 8, numPatches: 16, embedDim: 32 });
-      expect(ij.files).to.deep.equal({ contextEncoder: 'context_encoder.pt', targetEncoder: 'target_encoder.pt', predictor: 'predictor.pt' });
+      expect(ij).to.include({
+        format: 'jepa-native/model',
+        formatVersion: 1,
+        source: 'ijepa',
+        kind: 'jepa',
+        dtype: 'float32',
+        patchSize: 8,
+        numPatches: 16,
+        embedDim: 32,
+      });
+      expect(ij.files).to.deep.equal({
+        contextEncoder: 'context_encoder.pt',
+        targetEncoder: 'target_encoder.pt',
+        predictor: 'predictor.pt',
+      });
       expect(ij.input).to.deep.equal({ modality: 'image', channels: 3, size: [32, 32] });
       expect(ij.grid).to.deep.equal([4, 4]);
       expect(ij.preprocess).to.deep.equal({ preset: 'ijepa', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] });
-      expect(ij.architecture).to.include({ embedDim: 32, depth: 2, numHeads: 2, predictorEmbedDim: 16, predictorDepth: 2 });
+      expect(ij.architecture).to.include({
+        embedDim: 32,
+        depth: 2,
+        numHeads: 2,
+        predictorEmbedDim: 16,
+        predictorDepth: 2,
+      });
       expect(ij.checkpoint).to.deep.equal({ file: 'ckpt.pth.tar', epoch: 3 });
       const v2 = jepa.readModelInfo(dirOf('vjepa2'));
       expect(v2.input).to.deep.equal({ modality: 'video', channels: 3, size: [16, 16], frames: 4, tubeletSize: 2 });
@@ -191,7 +218,10 @@ describe('jepa-native export', function () {
       expect(v2.preprocess.preset).to.equal('vjepa2');
       const hf = jepa.readModelInfo(dirOf('hf-ijepa'));
       expect(hf.files).to.deep.equal({ contextEncoder: 'encoder.pt', targetEncoder: 'encoder.pt' });
-      expect(jepa.readModelInfo(dirOf('minilm')).files).to.deep.equal({ encoder: 'text_encoder.pt', tokenizer: 'tokenizer.json' });
+      expect(jepa.readModelInfo(dirOf('minilm')).files).to.deep.equal({
+        encoder: 'text_encoder.pt',
+        tokenizer: 'tokenizer.json',
+      });
       expect(jepa.readModelInfo(dirOf('motion-ae'))).to.include({ source: 'module', kind: 'motion-autoencoder' });
     });
 
@@ -251,7 +281,8 @@ describe('jepa-native export', function () {
   });
 
   describe('errors', () => {
-    const leftovers = (outdir) => fs.readdirSync(path.dirname(outdir)).filter((f) => f.includes(`${path.basename(outdir)}.partial-`));
+    const leftovers = (outdir) =>
+      fs.readdirSync(path.dirname(outdir)).filter((f) => f.includes(`${path.basename(outdir)}.partial-`));
 
     it('a checkpoint that does not fit: the missing, unexpected and mismatched keys (first 10) with their counts; no OUTDIR', () => {
       const e = m.errors.mismatch;
@@ -277,7 +308,17 @@ describe('jepa-native export', function () {
     it('an unknown SOURCE lists the valid ones (Node checks before starting Python; so does the exporter)', () => {
       const r = cli(['export', 'nonsense', 'in', 'out']);
       expect(r.status).to.equal(2);
-      for (const s of ['ijepa', 'vjepa', 'vjepa2', 'hf-vjepa2', 'hf-ijepa', 'hjepa', 'clip-vision', 'minilm', 'module']) {
+      for (const s of [
+        'ijepa',
+        'vjepa',
+        'vjepa2',
+        'hf-vjepa2',
+        'hf-ijepa',
+        'hjepa',
+        'clip-vision',
+        'minilm',
+        'module',
+      ]) {
         expect(r.stderr).to.contain(s);
         expect(m.errors.source.stderr).to.contain(s);
       }
@@ -287,7 +328,12 @@ describe('jepa-native export', function () {
     it('OUTDIR that exists is left alone (usage error) unless --overwrite; a missing INPUT is named', () => {
       expect(m.errors.exists.code).to.equal(2);
       expect(m.errors.exists.stderr).to.contain('already exists');
-      expect(fs.readdirSync(dirOf('ijepa')).sort()).to.deep.equal(['context_encoder.pt', 'jepa.json', 'predictor.pt', 'target_encoder.pt']);
+      expect(fs.readdirSync(dirOf('ijepa')).sort()).to.deep.equal([
+        'context_encoder.pt',
+        'jepa.json',
+        'predictor.pt',
+        'target_encoder.pt',
+      ]);
       expect(m.errors.missing.code).to.equal(1);
       expect(m.errors.missing.stderr).to.contain('no such file');
     });
@@ -305,7 +351,17 @@ describe('jepa-native export', function () {
     it('`jepa-native export --help` lists the sources without starting Python', () => {
       const r = cli(['export', '--help'], { JEPA_PYTHON: '/nonexistent/python' });
       expect(r.status).to.equal(0);
-      for (const s of ['ijepa', 'vjepa', 'vjepa2', 'hf-vjepa2', 'hf-ijepa', 'hjepa', 'clip-vision', 'minilm', 'module']) {
+      for (const s of [
+        'ijepa',
+        'vjepa',
+        'vjepa2',
+        'hf-vjepa2',
+        'hf-ijepa',
+        'hjepa',
+        'clip-vision',
+        'minilm',
+        'module',
+      ]) {
         expect(r.stdout).to.match(new RegExp(`^  ${s} `, 'm'));
       }
       expect(r.stdout).to.contain('--dtype');
@@ -313,10 +369,14 @@ describe('jepa-native export', function () {
 
     it('runs the exporter with the chosen Python: the folder it writes equals the in-process export', async () => {
       const out = path.join(work, 'cli-ijepa');
-      const r = cli(['export', 'ijepa', m.inputs.ijepa.input, out, ...m.inputs.ijepa.flags, '--json'], { JEPA_PYTHON: pythonPath() });
+      const r = cli(['export', 'ijepa', m.inputs.ijepa.input, out, ...m.inputs.ijepa.flags, '--json'], {
+        JEPA_PYTHON: pythonPath(),
+      });
       expect(r.status, r.stderr).to.equal(0);
       const summary = JSON.parse(r.stdout.trim().split('\n').pop());
-      expect(summary.info.exporter.jepaNative).to.equal(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
+      expect(summary.info.exporter.jepaNative).to.equal(
+        JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version,
+      );
       expect(summary.checks.contextEncoder.checked).to.equal(2);
       const a = jepa.JEPA.loadSync(out);
       const b = jepa.JEPA.loadSync(dirOf('ijepa'));
@@ -329,8 +389,14 @@ describe('jepa-native export', function () {
     it('a Python without torch: exit 1 and the exact pip command', () => {
       const fake = path.join(work, 'no-torch');
       fs.mkdirSync(path.join(fake, 'torch'), { recursive: true });
-      fs.writeFileSync(path.join(fake, 'torch', '__init__.py'), 'raise ModuleNotFoundError("No module named \'torch\'", name="torch")\n');
-      const r = cli(['export', 'ijepa', m.inputs.ijepa.input, path.join(work, 'never')], { JEPA_PYTHON: pythonPath(), PYTHONPATH: fake });
+      fs.writeFileSync(
+        path.join(fake, 'torch', '__init__.py'),
+        'raise ModuleNotFoundError("No module named \'torch\'", name="torch")\n',
+      );
+      const r = cli(['export', 'ijepa', m.inputs.ijepa.input, path.join(work, 'never')], {
+        JEPA_PYTHON: pythonPath(),
+        PYTHONPATH: fake,
+      });
       expect(r.status).to.equal(1);
       expect(r.stderr).to.contain(`${pythonPath()} -m pip install torch`);
       expect(fs.existsSync(path.join(work, 'never'))).to.equal(false);

@@ -27,7 +27,10 @@ export interface ExportSource {
 
 /** The sources, from the one file the Python side reads too. */
 export function exportSources(): Record<string, ExportSource> {
-  return JSON.parse(fs.readFileSync(path.join(PYTHON_DIR, 'jepa_export', 'sources.json'), 'utf8')) as Record<string, ExportSource>;
+  return JSON.parse(fs.readFileSync(path.join(PYTHON_DIR, 'jepa_export', 'sources.json'), 'utf8')) as Record<
+    string,
+    ExportSource
+  >;
 }
 
 interface Discovery {
@@ -53,7 +56,9 @@ export function choosePython(explicit?: string): { python: string; why: string }
 export function exportHelp(): string {
   const sources = exportSources();
   const width = Math.max(...Object.keys(sources).map((s) => s.length));
-  const rows = Object.entries(sources).map(([name, s]) => `  ${name.padEnd(width)}  ${s.input}\n  ${' '.repeat(width)}  ${s.summary}`);
+  const rows = Object.entries(sources).map(
+    ([name, s]) => `  ${name.padEnd(width)}  ${s.input}\n  ${' '.repeat(width)}  ${s.summary}`,
+  );
   return `Usage: jepa-native export SOURCE INPUT OUTDIR [options]
 
 Turn a checkpoint or a Hugging Face / sentence-transformers folder into a model folder
@@ -85,7 +90,9 @@ export async function exportCommand(args: string[], opts: { python?: string }, i
   const sources = exportSources();
   const source = args.find((a) => !a.startsWith('-'));
   if (source === undefined || !(source in sources)) {
-    throw usage(`unknown SOURCE ${source === undefined ? '(none given)' : `'${source}'`}; the sources are: ${Object.keys(sources).join(', ')}`);
+    throw usage(
+      `unknown SOURCE ${source === undefined ? '(none given)' : `'${source}'`}; the sources are: ${Object.keys(sources).join(', ')}`,
+    );
   }
   const { python } = choosePython(opts.python);
   const version = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -100,7 +107,11 @@ export async function exportCommand(args: string[], opts: { python?: string }, i
     child.stderr.on('data', (d: Buffer) => io.err(d.toString()));
     child.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') {
-        reject(new CliError(`cannot run ${python}: install Python 3 with torch (python3 -m pip install torch), or name one with --python or $JEPA_PYTHON`));
+        reject(
+          new CliError(
+            `cannot run ${python}: install Python 3 with torch (python3 -m pip install torch), or name one with --python or $JEPA_PYTHON`,
+          ),
+        );
       } else reject(e);
     });
     child.on('close', (code, signal) => resolve(code ?? (signal ? 128 + (signal === 'SIGINT' ? 2 : 15) : EXIT.ERROR)));

@@ -125,7 +125,8 @@ export class TextEncoder {
       [ids, 'inputIds'],
       [mask, 'attentionMask'],
     ] as const) {
-      if (t.dtype !== 'int64') throw invalidArgument(`expected \`${name}\` to hold int64 token ids / flags, got dtype ${t.dtype}`);
+      if (t.dtype !== 'int64')
+        throw invalidArgument(`expected \`${name}\` to hold int64 token ids / flags, got dtype ${t.dtype}`);
       checkDevice(t, name, this.module);
     }
     if (ids.ndim !== 2 || mask.ndim !== 2 || ids.shape[0] !== mask.shape[0] || ids.shape[1] !== mask.shape[1]) {
@@ -135,7 +136,10 @@ export class TextEncoder {
       );
     }
     if (this.maxLength !== null && ids.shape[1] > this.maxLength) {
-      throw new JepaError(ErrorCode.SHAPE_MISMATCH, `expected at most ${this.maxLength} tokens per text (the model's maxLength), got ${ids.shape[1]}`);
+      throw new JepaError(
+        ErrorCode.SHAPE_MISMATCH,
+        `expected at most ${this.maxLength} tokens per text (the model's maxLength), got ${ids.shape[1]}`,
+      );
     }
     return (await this.module.forward(ids, mask)) as Tensor;
   }

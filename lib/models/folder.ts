@@ -24,7 +24,8 @@ export const MODEL_FORMAT = 'jepa-native/model';
 export const MODEL_FORMAT_VERSION = 1;
 
 /** What a model folder holds, and which class loads it. */
-export type ModelKind = 'jepa' | 'hjepa' | 'motion-autoencoder' | 'vl-predictor' | 'image-encoder' | 'text-encoder' | 'module';
+export type ModelKind =
+  'jepa' | 'hjepa' | 'motion-autoencoder' | 'vl-predictor' | 'image-encoder' | 'text-encoder' | 'module';
 
 /** The class that loads each kind (for error messages). */
 const LOADER: Record<ModelKind, string> = {
@@ -109,7 +110,10 @@ export function readModelInfo(dir: string): ModelInfo {
   if (typeof dir !== 'string') throw invalidArgument(`expected \`dir\` to be a folder path, got ${show(dir)}`);
   const file = path.join(dir, MODEL_INFO_FILE);
   if (!fs.existsSync(file)) {
-    throw new JepaError(ErrorCode.FILE_NOT_FOUND, `no such file: ${file} (a model folder written by \`jepa-native export\` holds one)`);
+    throw new JepaError(
+      ErrorCode.FILE_NOT_FOUND,
+      `no such file: ${file} (a model folder written by \`jepa-native export\` holds one)`,
+    );
   }
   let info: unknown;
   try {
@@ -118,12 +122,16 @@ export function readModelInfo(dir: string): ModelInfo {
     throw invalid(dir, `not valid JSON (${(e as Error).message})`);
   }
   if (!isPlainObject(info)) throw invalid(dir, `expected a JSON object, got ${show(info)}`);
-  if (info.format !== MODEL_FORMAT) throw invalid(dir, `expected "format": "${MODEL_FORMAT}", got ${show(info.format)}`);
+  if (info.format !== MODEL_FORMAT)
+    throw invalid(dir, `expected "format": "${MODEL_FORMAT}", got ${show(info.format)}`);
   if (typeof info.formatVersion !== 'number' || !Number.isInteger(info.formatVersion) || info.formatVersion < 1) {
     throw invalid(dir, `expected "formatVersion" to be a positive integer, got ${show(info.formatVersion)}`);
   }
   if (info.formatVersion > MODEL_FORMAT_VERSION) {
-    throw invalid(dir, `"formatVersion" ${info.formatVersion} is newer than this jepa-native reads (${MODEL_FORMAT_VERSION}): update jepa-native`);
+    throw invalid(
+      dir,
+      `"formatVersion" ${info.formatVersion} is newer than this jepa-native reads (${MODEL_FORMAT_VERSION}): update jepa-native`,
+    );
   }
   if (typeof info.kind !== 'string' || !(info.kind in LOADER)) {
     throw invalid(dir, `expected "kind" to be one of ${Object.keys(LOADER).join(', ')}, got ${show(info.kind)}`);
@@ -141,7 +149,10 @@ export function readModelInfo(dir: string): ModelInfo {
       throw invalid(dir, `"files.${role}" must be a file name inside the folder, got ${show(name)}`);
     }
     if (!fs.existsSync(path.join(dir, name))) {
-      throw new JepaError(ErrorCode.FILE_NOT_FOUND, `no such file: ${path.join(dir, name)} (jepa.json names it as "${role}")`);
+      throw new JepaError(
+        ErrorCode.FILE_NOT_FOUND,
+        `no such file: ${path.join(dir, name)} (jepa.json names it as "${role}")`,
+      );
     }
   }
   return info as unknown as ModelInfo;
@@ -169,7 +180,11 @@ export function expectKind(dir: string, info: ModelInfo, kinds: ModelKind[], loa
  * The single TorchScript file of a one-module kind (hjepa, motion-autoencoder, vl-predictor):
  * a file path as given, or a model folder's `files.model`.
  */
-export function singleModuleFile(source: string, kind: ModelKind, loader: string): { file: string; info: ModelInfo | null } {
+export function singleModuleFile(
+  source: string,
+  kind: ModelKind,
+  loader: string,
+): { file: string; info: ModelInfo | null } {
   const info = modelFolder(source);
   if (!info) return { file: source, info: null };
   expectKind(source, info, [kind], loader);
