@@ -103,6 +103,26 @@ describe('jepa-native export', function () {
       });
     }
 
+    it('hjepa: the H-JEPA model (forward per level, extract_features) through jepa.HJEPA.load(dir)', async () => {
+      const model = await jepa.HJEPA.load(dirOf('hjepa'));
+      expect(model.numLevels).to.equal(3);
+      const cases = refs('hjepa', 'model');
+      const [fwd, ...features] = cases.cases;
+      const got = await model.forward(...fwd.args);
+      const want = cases.decode(fwd.expected);
+      for (const key of ['predictions', 'targets']) {
+        want[key].forEach((w, level) => expectClose(got[key][level], w, `hjepa ${key}[${level}]`));
+      }
+      want.masks_valid.forEach((w, level) => expect(maxAbsDiff(got.masks_valid[level], w), `masks_valid[${level}]`).to.equal(0));
+      for (const c of features) {
+        const [x, level, target] = c.args;
+        const f = await model.extractFeatures(x, level, { encoder: target ? 'target' : 'context' });
+        expectClose(f, cases.decode(c.expected), `hjepa extract_features [${c.note}]`);
+      }
+      expect(jepa.readModelInfo(dirOf('hjepa'))).to.include({ source: 'hjepa', kind: 'hjepa', numPatches: 16 });
+      model.dispose();
+    });
+
     for (const name of ['hf-ijepa', 'hf-ijepa-bin']) {
       it(`${name}: IJepaModel (${name.endsWith('bin') ? 'pytorch_model.bin' : 'model.safetensors'}) -> an encoder-only JEPA`, async () => {
         const model = await jepa.JEPA.load(dirOf(name));

@@ -191,6 +191,29 @@ def large_ijepa(path, model_name="vit_huge", patch=14, crop=224, pred_depth=12, 
     return {"bytes": os.path.getsize(path), "parameters": counts, "trainable": len(names)}
 
 
+def hjepa_checkpoint(path, seed=11):
+    """jonwiggins/H-JEPA src/utils/checkpoint.py save_checkpoint, as its trainer calls it: the model's
+    state dict under model_state_dict (context_encoder.vit.*, target_encoder.vit.* of timm,
+    predictor.*, hierarchy_projections.*), the optimizer, scheduler values, metrics, global_step."""
+    import_transformers()  # the torchvision workaround, before timm
+    from jepa_export.models.hjepa import HJEPA
+    torch.manual_seed(seed)
+    model = HJEPA(img_size=32, patch_size=8, embed_dim=32, depth=2, num_heads=2, predictor_depth=2,
+                  predictor_num_heads=2, num_hierarchies=3)
+    randomize(model, seed)
+    ema_step(model.target_encoder, randomize(copy.deepcopy(model.context_encoder), seed + 100), 0.5)
+    torch.save({
+        "epoch": 4,
+        "model_state_dict": model.state_dict(),
+        "optimizer_state_dict": adamw_state(model.context_encoder, model.predictor, model.hierarchy_projections),
+        "scheduler_state_dict": {"lr": 1.5e-4, "ema_momentum": 0.9965},
+        "metrics": {"epoch": 4.0, "val_loss": 0.75},
+        "best_metric": 0.75,
+        "global_step": 4000,
+    }, path)
+    return ["--num-heads", "2", "--predictor-num-heads", "2"]
+
+
 # ---------------------------------------------------------------------------------------------
 # Hugging Face folders: transformers' own classes from small configs
 
@@ -292,6 +315,7 @@ MAKERS = {
     "vjepa": lambda d: ("ckpt.pth.tar", lambda p: video_checkpoint(p, "vjepa", seed=2)),
     "vjepa2": lambda d: ("ckpt.pt", lambda p: video_checkpoint(p, "vjepa2", use_rope=True, num_mask_tokens=3, seed=3)),
     "vjepa2-sincos": lambda d: ("ckpt.pt", lambda p: video_checkpoint(p, "vjepa2", use_rope=False, seed=4)),
+    "hjepa": lambda d: ("checkpoint_epoch_0004.pth", hjepa_checkpoint),
     "hf-ijepa": lambda d: ("model", hf_ijepa),
     "hf-ijepa-bin": lambda d: ("model", lambda p: hf_ijepa(p, bin_format=True)),
     "hf-vjepa2": lambda d: ("model", hf_vjepa2),

@@ -130,6 +130,26 @@ def main(out):
         jepa_cases(os.path.join(refs, name), enc, tgt, pred, torch.randn(2, 3, 4, 16, 16), 16, True)
     export("vjepa2", "vjepa2", ["--dtype", "bfloat16"], "vjepa2-bfloat16")
 
+    # jonwiggins/H-JEPA: models/hjepa.py (checked against the official HJEPA) loaded from the checkpoint.
+    from jepa_export.models.hjepa import HJEPA
+    export("hjepa", "hjepa")
+    ck = torch.load(made["hjepa"]["input"], weights_only=True)
+    hj = HJEPA(img_size=32, patch_size=8, embed_dim=32, depth=2, num_heads=2, predictor_depth=2,
+               predictor_num_heads=2, num_hierarchies=3)
+    hj.load_state_dict(ck["model_state_dict"], strict=True)
+    hj.eval()
+    x = torch.randn(2, 3, 32, 32)
+    mask = torch.zeros(2, 16)
+    mask[0, [0, 1, 4, 5, 10]] = 1
+    mask[1, [2, 3, 6, 7, 8, 15]] = 1
+    c = Cases()
+    with torch.no_grad():
+        c.call(hj, "forward", x, mask, note="per-level predictions, targets, masks_valid")
+        for level in range(3):
+            c.call(hj, "extract_features", x, level, True, note=f"level {level}, target encoder")
+        c.call(hj, "extract_features", x, 1, False, note="level 1, context encoder")
+    write(c, os.path.join(refs, "hjepa", "model.pt"), "model")
+
     # Hugging Face folders: transformers' classes are the source model.
     tr = checkpoints.import_transformers()
     for name in ["hf-ijepa", "hf-ijepa-bin"]:
