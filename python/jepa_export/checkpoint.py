@@ -73,14 +73,14 @@ def load_safetensors(path: str) -> Dict[str, torch.Tensor]:
         raise ExportError(f"cannot read {path} as safetensors: {_first_line(e)}") from None
 
 
-def strip_wrappers(sd: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+def strip_wrappers(sd: Dict[str, torch.Tensor], prefixes=WRAPPER_PREFIXES) -> Dict[str, torch.Tensor]:
     """Removes the training wrappers' leading prefixes from every key (a new dict, same tensors)."""
     out = {}
     for k, v in sd.items():
         changed = True
         while changed:
             changed = False
-            for p in WRAPPER_PREFIXES:
+            for p in prefixes:
                 if k.startswith(p):
                     k = k[len(p):]
                     changed = True

@@ -122,7 +122,8 @@ def export(args, out):
     except Exception as e:
         raise ExportError(f"{args.cls}({args.init_args}) failed: {type(e).__name__}: {e}") from None
     ckpt = load_torch_file(args.input, "a checkpoint (torch.save of a state dict)")
-    sd = strip_wrappers(state_dict_of(ckpt, args.input, args.key))
+    # DDP's and torch.compile's prefixes only: a user module may well have a `backbone`.
+    sd = strip_wrappers(state_dict_of(ckpt, args.input, args.key), ("module.", "_orig_mod."))
     fit(model, sd, f"state dict of {args.input}", f"{args.cls}({args.init_args})")
     dtype = dtype_of(args)
     what = f"{args.cls} module"
