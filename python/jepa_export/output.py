@@ -27,8 +27,9 @@ class OutputFolder:
             raise UsageError(f"{outdir} already exists: choose a new folder, or pass --overwrite to replace it")
         if os.path.exists(self.outdir) and not os.path.isdir(self.outdir):
             raise UsageError(f"{outdir} exists and is not a folder")
-        if not os.path.isdir(parent):
-            raise UsageError(f"the parent folder of {outdir} does not exist")
+        if os.path.exists(parent) and not os.path.isdir(parent):
+            raise UsageError(f"the parent of {outdir} is not a folder")
+        os.makedirs(parent, exist_ok=True)  # as mkdir -p: only OUTDIR itself is all-or-nothing
         self.tmp = os.path.join(parent, f".{name}.partial-{os.getpid()}-{secrets.token_hex(4)}")
         os.mkdir(self.tmp)
         self.files: List[str] = []
