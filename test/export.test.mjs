@@ -113,7 +113,9 @@ describe('jepa-native export', function () {
       for (const key of ['predictions', 'targets']) {
         want[key].forEach((w, level) => expectClose(got[key][level], w, `hjepa ${key}[${level}]`));
       }
-      want.masks_valid.forEach((w, level) => expect(maxAbsDiff(got.masks_valid[level], w), `masks_valid[${level}]`).to.equal(0));
+      want.masks_valid.forEach((w, level) =>
+        expect(maxAbsDiff(got.masks_valid[level], w), `masks_valid[${level}]`).to.equal(0),
+      );
       for (const c of features) {
         const [x, level, target] = c.args;
         const f = await model.extractFeatures(x, level, { encoder: target ? 'target' : 'context' });
@@ -356,6 +358,15 @@ describe('jepa-native export', function () {
       ]);
       expect(m.errors.missing.code).to.equal(1);
       expect(m.errors.missing.stderr).to.contain('no such file');
+    });
+
+    it('a missing Python package (safetensors for a Hugging Face folder): exit 1 and the exact pip command', () => {
+      const e = m.errors.package;
+      expect(e.code).to.equal(1);
+      expect(e.stderr).to.contain('needs the Python package `safetensors`');
+      expect(e.stderr).to.match(/\n {2}\S*python\S* -m pip install safetensors/);
+      expect(fs.existsSync(e.outdir)).to.equal(false);
+      expect(leftovers(e.outdir)).to.deep.equal([]);
     });
 
     it('module: a class that misses the contract of its --kind is refused, naming what is missing', () => {

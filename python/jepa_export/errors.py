@@ -1,9 +1,9 @@
 """The errors of `jepa-native export`: each becomes one message on stderr and an exit code."""
 
 # Exit codes (lib/cli/export.ts passes them on; docs/cli.md lists them).
-EXIT_ERROR = 1       # the input cannot be exported (bad checkpoint, key report, refused file, ...)
+EXIT_ERROR = 1       # the input cannot be exported (bad checkpoint, key report, refused file, a missing
+                     # Python package: the message holds its pip command, ...)
 EXIT_USAGE = 2       # bad command line (argparse's own code)
-EXIT_MISSING = 3     # a Python package is missing: the message holds the pip command
 
 
 class ExportError(Exception):
@@ -17,8 +17,6 @@ class UsageError(ExportError):
 
 
 class MissingPackage(ExportError):
-    exit_code = EXIT_MISSING
-
     def __init__(self, package: str, why: str):
         import sys
         self.package = package

@@ -268,6 +268,19 @@ def main(out):
     ]:
         code, stdout, stderr = run_export(argv)
         manifest["errors"][key] = {"code": code, "stderr": stderr, "outdir": argv[2]}
+    # A missing package: safetensors for a model.safetensors folder (None in sys.modules makes its
+    # import fail as if it were not installed; transformers, which holds it, is already imported).
+    saved = sys.modules.get("safetensors")
+    sys.modules["safetensors"] = None
+    try:
+        outdir = os.path.join(out, "models", "bad-6")
+        code, _, stderr = run_export(["hf-ijepa", made["hf-ijepa"]["input"], outdir])
+    finally:
+        if saved is None:
+            del sys.modules["safetensors"]
+        else:
+            sys.modules["safetensors"] = saved
+    manifest["errors"]["package"] = {"code": code, "stderr": stderr, "outdir": outdir}
     manifest["inputs"] = made
     manifest["refs"] = refs
     print(json.dumps(manifest))
