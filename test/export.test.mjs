@@ -356,6 +356,16 @@ describe('jepa-native export', function () {
         'predictor.pt',
         'target_encoder.pt',
       ]);
+      const o = m.errors.overwrite;
+      expect(o.code, o.stderr).to.equal(0);
+      expect(fs.readdirSync(o.outdir).sort()).to.deep.equal([
+        'context_encoder.pt',
+        'jepa.json',
+        'predictor.pt',
+        'target_encoder.pt',
+      ]);
+      expect(jepa.readModelInfo(o.outdir).source).to.equal('ijepa');
+      expect(fs.readdirSync(path.dirname(o.outdir)).filter((f) => f.startsWith('.overwritten.'))).to.deep.equal([]);
       expect(m.errors.missing.code).to.equal(1);
       expect(m.errors.missing.stderr).to.contain('no such file');
     });

@@ -52,10 +52,16 @@ class OutputFolder:
             json.dump(info, f, indent=2)
             f.write("\n")
         old = None
-        if os.path.exists(self.outdir):
-            old = self.tmp.replace(".partial-", ".old-")
+        if os.path.exists(self.outdir):  # --overwrite: the old folder is swapped out, removed last
+            parent, name = os.path.split(self.tmp)
+            old = os.path.join(parent, name.replace(".partial-", ".old-", 1))
             os.rename(self.outdir, old)
-        os.rename(self.tmp, self.outdir)
+        try:
+            os.rename(self.tmp, self.outdir)
+        except OSError:
+            if old:
+                os.rename(old, self.outdir)  # the old folder stays as it was
+            raise
         if old:
             shutil.rmtree(old, ignore_errors=True)
         self._restore()

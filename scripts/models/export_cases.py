@@ -268,6 +268,14 @@ def main(out):
     ]:
         code, stdout, stderr = run_export(argv)
         manifest["errors"][key] = {"code": code, "stderr": stderr, "outdir": argv[2]}
+    # --overwrite replaces a folder that exists (its stale file goes with it).
+    outdir = os.path.join(out, "models", "overwritten")
+    os.makedirs(outdir)
+    with open(os.path.join(outdir, "stale.txt"), "w") as f:
+        f.write("from an earlier export\n")
+    code, _, stderr = run_export(["ijepa", made["ijepa"]["input"], outdir, "--overwrite", "--no-verify"] + flags)
+    manifest["errors"]["overwrite"] = {"code": code, "stderr": stderr, "outdir": outdir}
+
     # A missing package: safetensors for a model.safetensors folder (None in sys.modules makes its
     # import fail as if it were not installed; transformers, which holds it, is already imported).
     saved = sys.modules.get("safetensors")
