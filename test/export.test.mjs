@@ -204,6 +204,57 @@ describe('jepa-native export', function () {
     });
   });
 
+  describe('--config: the official training YAML gives the architecture', () => {
+    it('ijepa: a vit_tiny checkpoint exported with its YAML alone (meta.model_name, pred_depth, pred_emb_dim, mask.patch_size, data.crop_size)', async () => {
+      const info = jepa.readModelInfo(dirOf('ijepa-config'));
+      expect(info.architecture).to.include({
+        name: 'vit_tiny',
+        embedDim: 192,
+        depth: 12,
+        numHeads: 3,
+        predictorDepth: 1,
+        predictorEmbedDim: 24,
+      });
+      expect(info).to.include({ patchSize: 16, numPatches: 4 });
+      expect(info.input.size).to.deep.equal([32, 32]);
+      await checkJepa('ijepa-config');
+    });
+
+    for (const name of ['vjepa', 'vjepa2']) {
+      it(`${name}: the YAML's crop size, clip length, mask tokens${name === 'vjepa2' ? ', RoPE and predictor heads' : ''} give the model the flags gave`, async () => {
+        const flags = jepa.readModelInfo(dirOf(name));
+        const info = jepa.readModelInfo(dirOf(`${name}-config`));
+        for (const key of ['input', 'grid', 'numPatches', 'patchSize'])
+          expect(info[key], key).to.deep.equal(flags[key]);
+        // model.uniform_power is recorded (the position tables come from the checkpoint); the flags left it off.
+        expect(info.architecture).to.deep.equal({ ...flags.architecture, uniformPower: true });
+        await checkJepa(`${name}-config`, name);
+      });
+    }
+
+    it("hjepa: model.predictor.* and model.ema.* of H-JEPA's YAML; its unsupported options are refused", async () => {
+      const info = jepa.readModelInfo(dirOf('hjepa-config'));
+      expect(info.architecture).to.include({
+        name: 'vit_base_patch16_224',
+        predictorNumHeads: 2,
+        emaMomentum: 0.99,
+        emaMomentumEnd: 1,
+        emaWarmupSteps: 3000,
+        numLevels: 3,
+      });
+      const model = await jepa.HJEPA.load(dirOf('hjepa-config'));
+      const cases = refs('hjepa', 'model');
+      const got = await model.forward(...cases.cases[0].args);
+      const want = cases.decode(cases.cases[0].expected);
+      want.predictions.forEach((w, level) => expectClose(got.predictions[level], w, `predictions[${level}]`));
+      model.dispose();
+      const e = m.errors.unsupported;
+      expect(e.code).to.equal(1);
+      expect(e.stderr).to.contain('model.rope.use_rope: not supported by the H-JEPA export');
+      expect(fs.existsSync(e.outdir)).to.equal(false);
+    });
+  });
+
   describe('jepa.json', () => {
     it('says what each folder is: source, kind, files, input, grid, patches, preprocessing, dtype', () => {
       const ij = jepa.readModelInfo(dirOf('ijepa'));

@@ -104,7 +104,11 @@ def script_and_save(model: torch.nn.Module, path: str, what: str, checks: Sequen
     worst = 0.0
     with torch.no_grad():
         for args in checks:
-            want = model(*args)
+            try:
+                want = model(*args)
+            except Exception as e:  # e.g. a width the heads do not divide, given by --config or flags
+                raise ExportError(f"the {what} fails on a test input, so its architecture options do not fit: "
+                                  f"{str(e).strip().splitlines()[0]}") from None
             got = scripted(*args)
             diff = _max_rel_diff(want, got)
             worst = max(worst, diff)

@@ -87,6 +87,74 @@ def jepa_cases(folder, enc, tgt, pred, x, n, mask_index):
     c.write(os.path.join(folder, "predictor.pt"), "predictor")
 
 
+def configs(out, made, refs, manifest):
+    """--config: training YAMLs with the official key names (values for these checkpoints; the keys
+    the exporter does not read are there as in the official files). ijepa: a vit_tiny checkpoint
+    whose architecture comes from the YAML alone (meta.model_name, ...); vjepa, vjepa2, hjepa: the
+    fixtures above, whose widths are outside the vit_* / timm tables, so the size flags stay while
+    the YAML gives what the shapes cannot tell (crop size and clip length, RoPE, the predictor's
+    heads and mask tokens, H-JEPA's predictor and EMA settings)."""
+    import yaml
+    folder = os.path.join(out, "inputs", "configs")
+    os.makedirs(folder, exist_ok=True)
+
+    def config(name, cfg):
+        path = os.path.join(folder, f"{name}.yaml")
+        with open(path, "w") as f:
+            yaml.safe_dump(cfg, f)
+        return path
+
+    def export(name, source, ckpt, cfg, flags=()):
+        outdir = os.path.join(out, "models", f"{name}-config")
+        code, stdout, stderr = run_export([source, ckpt, outdir, "--config", config(name, cfg), "--json"] + list(flags))
+        if code != 0:
+            raise SystemExit(f"export {name} --config failed ({code}): {stderr}")
+        manifest["exports"][f"{name}-config"] = {"dir": outdir, "summary": json.loads(stdout.strip().splitlines()[-1])}
+
+    tiny = os.path.join(out, "inputs", "ijepa-vit-tiny", "IN1K-vit.t.16-ep300.pth.tar")
+    os.makedirs(os.path.dirname(tiny), exist_ok=True)
+    checkpoints.large_ijepa(tiny, "vit_tiny", patch=16, crop=32, pred_depth=1, pred_emb_dim=24, with_opt=False)
+    export("ijepa", "ijepa", tiny, {
+        "data": {"batch_size": 128, "crop_size": 32, "crop_scale": [0.3, 1.0]},
+        "mask": {"patch_size": 16, "num_enc_masks": 1, "num_pred_masks": 4},
+        "meta": {"model_name": "vit_tiny", "pred_depth": 1, "pred_emb_dim": 24, "use_bfloat16": True},
+        "optimization": {"ema": [0.996, 1.0], "epochs": 300, "lr": 0.001}})
+    ck = torch.load(tiny, weights_only=True)
+    enc = loaded(ijepa.build_encoder(ijepa.SIZES["vit_tiny"], 16, 32), ck["encoder"])
+    tgt = loaded(ijepa.build_encoder(ijepa.SIZES["vit_tiny"], 16, 32), ck["target_encoder"])
+    pred = loaded(ijepa.build_predictor(enc, 1, 24), ck["predictor"])
+    jepa_cases(os.path.join(refs, "ijepa-config"), enc, tgt, pred, torch.randn(1, 3, 32, 32), 4, False)
+
+    sizes = ["--embed-dim", "48", "--depth", "2", "--num-heads", "2"]
+    block = {"aspect_ratio": [0.75, 1.5], "num_blocks": 8, "spatial_scale": [0.15, 0.15],
+             "temporal_scale": [1.0, 1.0], "max_temporal_keep": 1.0}
+    export("vjepa", "vjepa", made["vjepa"]["input"], {
+        "app": "vjepa",
+        "data": {"crop_size": 16, "patch_size": 4, "num_frames": 4, "tubelet_size": 2, "sampling_rate": 4},
+        "mask": [block, {**block, "num_blocks": 2, "spatial_scale": [0.7, 0.7]}],
+        "meta": {"use_sdpa": True, "dtype": "bfloat16"},
+        "model": {"model_name": "vit_large", "pred_depth": 2, "pred_embed_dim": 24, "uniform_power": True,
+                  "use_mask_tokens": True, "zero_init_mask_tokens": True}}, sizes)
+    export("vjepa2", "vjepa2", made["vjepa2"]["input"], {
+        "app": "vjepa",
+        "data": {"crop_size": 16, "patch_size": 4, "dataset_fpcs": [4], "tubelet_size": 2, "fps": 4},
+        "mask": [block, {**block, "num_blocks": 2}, {**block, "num_blocks": 4}],
+        "meta": {"use_sdpa": True, "dtype": "bfloat16"},
+        "model": {"model_name": "vit_large", "pred_depth": 2, "pred_embed_dim": 24, "pred_num_heads": 2,
+                  "uniform_power": True, "use_mask_tokens": True, "use_rope": True}}, sizes)
+    hjepa_cfg = {
+        "model": {"encoder_type": "vit_base_patch16_224", "embed_dim": 32, "num_hierarchies": 3,
+                  "predictor": {"depth": 2, "num_heads": 2, "mlp_ratio": 4.0},
+                  "ema": {"momentum": 0.99, "momentum_end": 1.0, "momentum_warmup_epochs": 3},
+                  "rope": {"use_rope": False, "theta": 10000.0}, "fpn": {"use_fpn": False}},
+        "data": {"dataset": "imagenet", "image_size": 32, "batch_size": 128}}
+    export("hjepa", "hjepa", made["hjepa"]["input"], hjepa_cfg, ["--num-heads", "2"])
+    rope = {**hjepa_cfg, "model": {**hjepa_cfg["model"], "rope": {"use_rope": True}}}
+    outdir = os.path.join(out, "models", "bad-rope")
+    code, _, stderr = run_export(["hjepa", made["hjepa"]["input"], outdir, "--config", config("hjepa-rope", rope)])
+    manifest["errors"]["unsupported"] = {"code": code, "stderr": stderr, "outdir": outdir}
+
+
 def main(out):
     torch.manual_seed(0)
     torch.set_num_threads(1)
@@ -289,6 +357,7 @@ def main(out):
         else:
             sys.modules["safetensors"] = saved
     manifest["errors"]["package"] = {"code": code, "stderr": stderr, "outdir": outdir}
+    configs(out, made, refs, manifest)
     manifest["inputs"] = made
     manifest["refs"] = refs
     print(json.dumps(manifest))
