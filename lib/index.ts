@@ -96,6 +96,15 @@ export {
   type LabelScore,
   type MotionEncoding,
 } from './models/jepa';
+export { ImageEncoder, TextEncoder } from './models/encoders';
+export {
+  MODEL_INFO_FILE,
+  readModelInfo,
+  type ModelInfo,
+  type ModelInput,
+  type ModelKind,
+  type ModelPreprocess,
+} from './models/folder';
 import * as features from './features/features';
 /**
  * Seed 000's V-JEPA 2 feature utilities: the [T, H, W, D] grid view of patch features

@@ -28,6 +28,7 @@ import {
   type TensorFormat,
 } from './common';
 import { convert } from './convert';
+import { exportCommand } from './export';
 import { extract } from './extract';
 import { inspect } from './inspect';
 import { launchCommand } from './launch';
@@ -162,8 +163,25 @@ function registerLaunch(program: Command, ctx: Context): void {
     });
 }
 
+function registerExport(program: Command, ctx: Context): void {
+  program
+    .command('export')
+    .description(
+      'turn an I-JEPA / V-JEPA / V-JEPA 2 / H-JEPA checkpoint or a Hugging Face folder into a model folder (TorchScript + jepa.json); `export --help` lists the sources',
+    )
+    .usage('SOURCE INPUT OUTDIR [options]')
+    .argument('[args...]', 'SOURCE INPUT OUTDIR and the options of the source (passed to the Python exporter)')
+    .option('--python <path>', 'the Python with torch that runs the exporter')
+    .allowUnknownOption()
+    .helpOption(false)
+    .passThroughOptions()
+    .action(async (args: string[], opts: { python?: string }) => {
+      ctx.exitCode = await exportCommand(args, opts, ctx.io);
+    });
+}
+
 /** The commands, in help order. A new command is a function here. */
-const COMMANDS = [registerInspect, registerConvert, registerMasks, registerExtract, registerBench, registerLaunch];
+const COMMANDS = [registerInspect, registerConvert, registerMasks, registerExtract, registerExport, registerBench, registerLaunch];
 const COMMAND_NAMES = ['inspect', 'convert', 'masks', 'extract', 'bench'];
 
 const EXIT_HELP = `

@@ -74,6 +74,11 @@ export const ErrorCode = {
   PT_TORCHSCRIPT: 'JEPA_PT_TORCHSCRIPT',
   /** The file uses the legacy (pre-1.6, non-zip) torch.save format. */
   PT_LEGACY_FORMAT: 'JEPA_PT_LEGACY_FORMAT',
+  /**
+   * A model folder's `jepa.json` (written by `jepa-native export`) is not valid: not JSON,
+   * another format, a newer format version, or fields of the wrong kind; the message names the file.
+   */
+  MODEL_FOLDER_INVALID: 'JEPA_MODEL_FOLDER_INVALID',
   /** An image or video could not be decoded (not an image, damaged, unsupported); the message names the file. */
   MEDIA_DECODE: 'JEPA_MEDIA_DECODE',
   /** `ffmpeg` / `ffprobe` (needed for video) are not installed or not where `FFMPEG_PATH` / `FFPROBE_PATH` say. */

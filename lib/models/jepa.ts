@@ -3,13 +3,15 @@
  * ({@link HJEPA}), the motion feature autoencoder ({@link MotionAutoencoder}) and the VL-JEPA
  * predictor ({@link VisionLanguagePredictor}). Each checks its inputs against what the module
  * was built for (read from its parameters) and says what it expected; the calls run on worker
- * threads. The TorchScript files are made by scripts/models/export.py (see docs/models.md).
+ * threads. Each `load` takes a model folder written by `jepa-native export` (its jepa.json says
+ * which files to load) or the files themselves (see docs/models.md).
  * @module
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Dtype } from '../core/dtype';
 import { ErrorCode, invalidArgument, JepaError } from '../core/errors';
+import { expectKind, modelFolder, singleModuleFile, type ModelInfo } from './folder';
 import { loadModule, loadModuleSync, Module, type LoadModuleOptions } from './module';
 import { checkIndexMasks } from '../masks/samplers';
 import { checkTensor, Tensor } from '../tensor/tensor';
@@ -19,7 +21,8 @@ import { show } from '../core/validate';
 // Checks shared by the model classes
 
 /** `pattern` entries: a number (that size), null (any size). */
-function checkShapeLike(t: Tensor, name: string, pattern: (number | null)[], what: string): void {
+/** @internal */
+export function checkShapeLike(t: Tensor, name: string, pattern: (number | null)[], what: string): void {
   const shape = t.shape;
   const ok = shape.length === pattern.length && pattern.every((p, i) => p === null || p === shape[i]);
   if (!ok) {
@@ -28,7 +31,8 @@ function checkShapeLike(t: Tensor, name: string, pattern: (number | null)[], wha
   }
 }
 
-function checkFloat(t: Tensor, name: string, module: Module): void {
+/** @internal */
+export function checkFloat(t: Tensor, name: string, module: Module): void {
   const want = module.dtype;
   if (want !== null && t.dtype !== want) {
     throw invalidArgument(
@@ -37,7 +41,8 @@ function checkFloat(t: Tensor, name: string, module: Module): void {
   }
 }
 
-function checkDevice(t: Tensor, name: string, module: Module): void {
+/** @internal */
+export function checkDevice(t: Tensor, name: string, module: Module): void {
   if (t.device !== module.device) {
     throw new JepaError(
       ErrorCode.DEVICE_MISMATCH,
@@ -46,23 +51,25 @@ function checkDevice(t: Tensor, name: string, module: Module): void {
   }
 }
 
-function param(module: Module, name: string, what: string): Tensor {
+/** @internal */
+export function param(module: Module, name: string, what: string): Tensor {
   const t = module.namedParameters().get(name);
   if (!t) {
     throw new JepaError(
       ErrorCode.INVALID_MODULE,
-      `the ${what} has no parameter \`${name}\`: it is not a model exported by scripts/models/export.py`,
+      `the ${what} has no parameter \`${name}\`: it is not a model exported by \`jepa-native export\``,
     );
   }
   return t;
 }
 
-function checkMethods(module: Module, methods: string[], what: string): void {
+/** @internal */
+export function checkMethods(module: Module, methods: string[], what: string): void {
   for (const m of methods) {
     if (!module.hasMethod(m)) {
       throw new JepaError(
         ErrorCode.INVALID_MODULE,
-        `the ${what} has no method \`${m}\` (its methods: ${module.methods().join(', ')}): it is not a model exported by scripts/models/export.py`,
+        `the ${what} has no method \`${m}\` (its methods: ${module.methods().join(', ')}): it is not a model exported by \`jepa-native export\``,
       );
     }
   }
@@ -86,15 +93,19 @@ export interface EncoderSpec {
 function encoderSpec(module: Module, what: string): EncoderSpec {
   checkMethods(module, ['forward', 'input_shape'], what);
   const w = param(module, 'patch_embed.proj.weight', what);
-  const pos = param(module, 'pos_embed', what);
   const input = module.runSync('input_shape') as number[];
   const video = w.ndim === 5;
+  const patch = w.shape[w.ndim - 1];
+  const tubelet = video ? w.shape[2] : 1;
+  // Tokens of the input the encoder takes (RoPE encoders have no position table to count).
+  const [h, wd] = input.slice(-2);
+  const frames = video ? input[input.length - 3] : 1;
   return {
     video,
     channels: w.shape[1],
-    patch: w.shape[w.ndim - 1],
-    tubelet: video ? w.shape[2] : 1,
-    numPatches: pos.shape[1],
+    patch,
+    tubelet,
+    numPatches: Math.floor(frames / tubelet) * Math.floor(h / patch) * Math.floor(wd / patch),
     embedDim: w.shape[0],
     input,
   };
@@ -113,14 +124,27 @@ export const JEPA_FILES = {
   predictor: 'predictor.pt',
 } as const;
 
-/** The three TorchScript files of a {@link JEPA}. */
+/** The TorchScript files of a {@link JEPA}. */
 export interface JEPAPaths {
   contextEncoder: string;
   targetEncoder: string;
-  predictor: string;
+  /** Absent for models exported without one (Hugging Face's IJepaModel holds the encoder alone). */
+  predictor?: string;
 }
 
-function jepaPaths(source: unknown): JEPAPaths {
+function jepaPaths(source: unknown): JEPAPaths & { info: ModelInfo | null } {
+  const info = modelFolder(source);
+  if (info) {
+    const dir = source as string;
+    expectKind(dir, info, ['jepa'], 'jepa.JEPA.load');
+    const f = info.files;
+    return {
+      contextEncoder: path.join(dir, f.contextEncoder),
+      targetEncoder: path.join(dir, f.targetEncoder),
+      predictor: f.predictor === undefined ? undefined : path.join(dir, f.predictor),
+      info,
+    };
+  }
   if (typeof source === 'string') {
     if (!fs.existsSync(source)) {
       throw new JepaError(ErrorCode.FILE_NOT_FOUND, `no such folder: ${source} (expected a folder with ${Object.values(JEPA_FILES).join(', ')})`);
@@ -135,19 +159,22 @@ function jepaPaths(source: unknown): JEPAPaths {
     };
     for (const p of Object.values(paths)) {
       if (!fs.existsSync(p)) {
-        throw new JepaError(ErrorCode.FILE_NOT_FOUND, `no such file: ${p} (a JEPA folder holds ${Object.values(JEPA_FILES).join(', ')})`);
+        throw new JepaError(
+          ErrorCode.FILE_NOT_FOUND,
+          `no such file: ${p} (a JEPA folder holds jepa.json, written by \`jepa-native export\`, or ${Object.values(JEPA_FILES).join(', ')})`,
+        );
       }
     }
-    return paths;
+    return { ...paths, info: null };
   }
   if (typeof source === 'object' && source !== null && !Array.isArray(source)) {
     const o = source as Record<string, unknown>;
     for (const k of ['contextEncoder', 'targetEncoder', 'predictor']) {
-      if (typeof o[k] !== 'string') {
+      if (typeof o[k] !== 'string' && !(k === 'predictor' && o[k] === undefined)) {
         throw invalidArgument(`expected \`source.${k}\` to be a file path, got ${show(o[k])}`);
       }
     }
-    return o as unknown as JEPAPaths;
+    return { contextEncoder: o.contextEncoder as string, targetEncoder: o.targetEncoder as string, predictor: o.predictor as string | undefined, info: null };
   }
   throw invalidArgument(`expected \`source\` to be a folder or {contextEncoder, targetEncoder, predictor}, got ${show(source)}`);
 }
@@ -169,31 +196,62 @@ export class JEPA {
   /** Which input the encoders take, read from their patch embedding. */
   readonly spec: Readonly<EncoderSpec>;
 
+  readonly #predictor: Module | null;
+  /** The folder's jepa.json (source, architecture, input, preprocessing, ...); null when loaded from files. */
+  readonly info: ModelInfo | null;
+
   private constructor(
     readonly contextEncoder: Module,
     readonly targetEncoder: Module,
-    readonly predictor: Module,
+    predictor: Module | null,
+    info: ModelInfo | null,
   ) {
     this.spec = encoderSpec(contextEncoder, 'context encoder');
     encoderSpec(targetEncoder, 'target encoder');
-    param(predictor, 'predictor_pos_embed', 'predictor');
+    if (predictor) param(predictor, 'predictor_embed.weight', 'predictor');
+    this.#predictor = predictor;
+    this.info = info;
   }
 
-  /** Loads from a folder (context_encoder.pt, target_encoder.pt, predictor.pt) or three paths. */
+  /** The predictor; `JEPA_INVALID_MODULE` for a model exported without one (see {@link hasPredictor}). */
+  get predictor(): Module {
+    if (!this.#predictor) {
+      throw new JepaError(
+        ErrorCode.INVALID_MODULE,
+        `this model has no predictor${this.info ? ` (exported from ${this.info.source}, which holds the encoder alone)` : ''}: it encodes, but cannot predict`,
+      );
+    }
+    return this.#predictor;
+  }
+
+  /** Whether the model has a predictor. */
+  get hasPredictor(): boolean {
+    return this.#predictor !== null;
+  }
+
+  /**
+   * Loads a model folder written by `jepa-native export` (its jepa.json names the files), a folder
+   * holding context_encoder.pt, target_encoder.pt and predictor.pt, or the files' paths. Files
+   * named twice (one encoder serving as both) are loaded once.
+   */
   static async load(source: string | JEPAPaths, options?: LoadModuleOptions): Promise<JEPA> {
     const p = jepaPaths(source);
-    const [c, t, pr] = await Promise.all([
-      loadModule(p.contextEncoder, options),
-      loadModule(p.targetEncoder, options),
-      loadModule(p.predictor, options),
-    ]);
-    return new JEPA(c, t, pr);
+    const files = [...new Set([p.contextEncoder, p.targetEncoder, ...(p.predictor ? [p.predictor] : [])])];
+    const loaded = new Map(files.map((f, i) => [f, i]));
+    const modules = await Promise.all(files.map((f) => loadModule(f, options)));
+    const get = (f: string) => modules[loaded.get(f)!];
+    return new JEPA(get(p.contextEncoder), get(p.targetEncoder), p.predictor ? get(p.predictor) : null, p.info);
   }
 
   /** Like {@link load} on the calling thread. */
   static loadSync(source: string | JEPAPaths, options?: LoadModuleOptions): JEPA {
     const p = jepaPaths(source);
-    return new JEPA(loadModuleSync(p.contextEncoder, options), loadModuleSync(p.targetEncoder, options), loadModuleSync(p.predictor, options));
+    const cache = new Map<string, Module>();
+    const get = (f: string) => {
+      if (!cache.has(f)) cache.set(f, loadModuleSync(f, options));
+      return cache.get(f)!;
+    };
+    return new JEPA(get(p.contextEncoder), get(p.targetEncoder), p.predictor ? get(p.predictor) : null, p.info);
   }
 
   /** Number of patch tokens per input (H/p * W/p, times T/t for video). */
@@ -229,6 +287,7 @@ export class JEPA {
    * [len(contextMasks) * B, K, D]; returns [len(targetMasks) * len(contextMasks) * B, Kt, D].
    */
   async predict(context: Tensor, contextMasks: Tensor | Tensor[], targetMasks: Tensor | Tensor[]): Promise<Tensor> {
+    if (!this.hasPredictor) void this.predictor; // throws: a model without one
     const c = checkTensor(context, 'context');
     const ctxMasks = checkIndexMasks(contextMasks, 'contextMasks');
     if (c.ndim !== 3 || c.shape[2] !== this.spec.embedDim || c.shape[0] % ctxMasks.length !== 0) {
@@ -249,11 +308,11 @@ export class JEPA {
     return (await this.predictor.forward(c, ctxMasks, tgt)) as Tensor;
   }
 
-  /** Releases the three modules. */
+  /** Releases the modules. */
   dispose(): void {
     this.contextEncoder.dispose();
     this.targetEncoder.dispose();
-    this.predictor.dispose();
+    this.#predictor?.dispose();
   }
 }
 
@@ -295,12 +354,13 @@ export class HJEPA {
     this.embedDim = w.shape[0];
   }
 
-  static async load(file: string, options?: LoadModuleOptions): Promise<HJEPA> {
-    return new HJEPA(await loadModule(file, options));
+  /** Loads a TorchScript file, or a model folder written by `jepa-native export hjepa`. */
+  static async load(source: string, options?: LoadModuleOptions): Promise<HJEPA> {
+    return new HJEPA(await loadModule(singleModuleFile(source, 'hjepa', 'jepa.HJEPA.load').file, options));
   }
 
-  static loadSync(file: string, options?: LoadModuleOptions): HJEPA {
-    return new HJEPA(loadModuleSync(file, options));
+  static loadSync(source: string, options?: LoadModuleOptions): HJEPA {
+    return new HJEPA(loadModuleSync(singleModuleFile(source, 'hjepa', 'jepa.HJEPA.load').file, options));
   }
 
   #checkImages(images: unknown): Tensor {
@@ -376,11 +436,14 @@ export class MotionAutoencoder {
     this.maxFrames = param(module, 'encoder.time_embed', 'motion autoencoder').shape[1];
   }
 
-  static async load(file: string, options?: LoadModuleOptions): Promise<MotionAutoencoder> {
+  /** Loads a TorchScript file, or a model folder (`jepa-native export module --kind motion-autoencoder`). */
+  static async load(source: string, options?: LoadModuleOptions): Promise<MotionAutoencoder> {
+    const { file } = singleModuleFile(source, 'motion-autoencoder', 'jepa.MotionAutoencoder.load');
     return new MotionAutoencoder(await loadModule(file, options));
   }
 
-  static loadSync(file: string, options?: LoadModuleOptions): MotionAutoencoder {
+  static loadSync(source: string, options?: LoadModuleOptions): MotionAutoencoder {
+    const { file } = singleModuleFile(source, 'motion-autoencoder', 'jepa.MotionAutoencoder.load');
     return new MotionAutoencoder(loadModuleSync(file, options));
   }
 
@@ -451,11 +514,14 @@ export class VisionLanguagePredictor {
     this.outputDim = param(module, 'net.2.weight', 'VL-JEPA predictor').shape[0];
   }
 
-  static async load(file: string, options?: LoadModuleOptions): Promise<VisionLanguagePredictor> {
+  /** Loads a TorchScript file, or a model folder (`jepa-native export module --kind vl-predictor`). */
+  static async load(source: string, options?: LoadModuleOptions): Promise<VisionLanguagePredictor> {
+    const { file } = singleModuleFile(source, 'vl-predictor', 'jepa.VisionLanguagePredictor.load');
     return new VisionLanguagePredictor(await loadModule(file, options));
   }
 
-  static loadSync(file: string, options?: LoadModuleOptions): VisionLanguagePredictor {
+  static loadSync(source: string, options?: LoadModuleOptions): VisionLanguagePredictor {
+    const { file } = singleModuleFile(source, 'vl-predictor', 'jepa.VisionLanguagePredictor.load');
     return new VisionLanguagePredictor(loadModuleSync(file, options));
   }
 

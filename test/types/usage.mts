@@ -90,6 +90,22 @@ trainer.save('x.pt', { epoch: '1' });
 // @ts-expect-error: strict is a boolean
 enc.loadStateDict(sd, { strict: 'yes' });
 
+// Model folders written by `jepa-native export`.
+const folderInfo: jepa.ModelInfo = jepa.readModelInfo('models/vith14');
+const folderKind: jepa.ModelKind = folderInfo.kind;
+const preset: 'vjepa2' | 'ijepa' | 'imagenet-eval' | 'clip' | undefined = folderInfo.preprocess?.preset;
+const exported: jepa.JEPA = await jepa.JEPA.load('models/vith14');
+const infoOrNull: jepa.ModelInfo | null = exported.info;
+const canPredict: boolean = exported.hasPredictor;
+const imageEncoder: jepa.ImageEncoder = await jepa.ImageEncoder.load('models/clip');
+const imageEmb: Promise<Tensor> = imageEncoder.encode(zeros([1, 3, 224, 224]));
+const textEncoder: jepa.TextEncoder = jepa.TextEncoder.loadSync('models/minilm');
+const textEmb: Promise<Tensor> = textEncoder.encode(zeros([1, 8], { dtype: 'int64' }), zeros([1, 8], { dtype: 'int64' }));
+const tokenizerFile: string = textEncoder.tokenizerFile;
+const folderCode: string = ErrorCode.MODEL_FOLDER_INVALID;
+// @ts-expect-error: the text encoder takes ids and a mask
+textEncoder.encode(zeros([1, 8]));
+
 // @ts-expect-error: unknown dtype
 zeros([2], { dtype: 'float8' });
 // @ts-expect-error: device must be cpu, cuda or cuda:N
@@ -97,4 +113,4 @@ zeros([2], { device: 'gpu' });
 // @ts-expect-error: shape is an array
 zeros(3);
 
-void [shape, dtype, data, i64, bits, moved, mem, ok, code, loaded, saved, mod, ctx, kind, libtorchVersion, notFound, wrongKind, img, imgs, clip, vinfo, idx, maxRank, limits, pg, summed, gathered, rankNow, shard, launched, opts, wrote, seed, emaDone, emaSync, mom, stepped, lossNow, savedCkpt, resumed, resumedSync, loadedSd, ckptCode];
+void [shape, dtype, data, i64, bits, moved, mem, ok, code, loaded, saved, mod, ctx, kind, libtorchVersion, notFound, wrongKind, img, imgs, clip, vinfo, idx, maxRank, limits, pg, summed, gathered, rankNow, shard, launched, opts, wrote, seed, emaDone, emaSync, mom, stepped, lossNow, savedCkpt, resumed, resumedSync, loadedSd, ckptCode, folderKind, preset, infoOrNull, canPredict, imageEmb, textEmb, tokenizerFile, folderCode];
