@@ -107,10 +107,12 @@ export interface NativeAddon {
   empty(shape: number[], dtype: string, device: string): NativeTensor;
   arange(start: number, end: number, step: number, dtype: string, device: string): NativeTensor;
   randn(shape: number[], dtype: string, device: string, seed: number | bigint | undefined): NativeTensor;
-  memory(): { tensors: number; storages: number; bytes: number };
+  memory(): { tensors: number; storages: number; bytes: number; external: number };
   cudaIsAvailable(): boolean;
   cudaDeviceCount(): number;
   torchVersion: string;
+  /** When the addon's finalizers run (native/tensor/finalizers.h). */
+  finalizers: 'gc' | 'event-loop';
   limits: {
     maxDepth: number;
     maxStringBytes: number;

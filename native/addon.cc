@@ -9,6 +9,7 @@
 #include "bindings/pt_binding.h"
 #include "bindings/tensor_binding.h"
 #include "common.h"
+#include "tensor/finalizers.h"
 #include "tensor.h"
 
 namespace jepa {
@@ -46,6 +47,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaIsAvailable", Napi::Function::New(env, CudaIsAvailable));
   exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCountJs));
   exports.Set("torchVersion", Napi::String::New(env, TORCH_VERSION));
+  exports.Set("finalizers", Napi::String::New(env, FinalizersRunInGc() ? "gc" : "event-loop"));
   return exports;
 }
 
@@ -54,4 +56,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
 static Napi::Object InitJepa(Napi::Env env, Napi::Object exports) { return jepa::Init(env, exports); }
 
-NODE_API_MODULE(jepa_native, InitJepa)
+// Registration by hand rather than with NODE_API_MODULE, to declare the module's Node-API version
+// at run time (jepa::ModuleApiVersion in native/core/finalizers.h): that version decides whether
+// Node runs the addon's finalizers inside the garbage collector.
+extern "C" {
+NAPI_MODULE_EXPORT int32_t node_api_module_get_api_version_v1(void) { return jepa::ModuleApiVersion(); }
+NAPI_MODULE_EXPORT napi_value napi_register_module_v1(napi_env env, napi_value exports) {
+  return Napi::RegisterModule(env, exports, InitJepa);
+}
+}

@@ -25,13 +25,27 @@ constexpr DtypeEntry kDtypes[] = {
     {"bool", at::kBool},
 };
 
+// Live handles per (owner, storage). Keyed by both so that each JS environment (main thread,
+// worker threads) reports and un-reports its own external memory.
 struct Registry {
-  std::mutex mutex;
+  struct Key {
+    const void* owner;
+    const void* storage;
+    bool operator==(const Key& o) const { return owner == o.owner && storage == o.storage; }
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const {
+      return std::hash<const void*>()(k.storage) * 31 + std::hash<const void*>()(k.owner);
+    }
+  };
   struct Entry {
     int64_t handles;
-    int64_t bytes;
+    int64_t bytes;     // the storage's size when its first handle was registered
+    int64_t reported;  // of which reported to the owner's JS engine
   };
-  std::unordered_map<const void*, Entry> storages;
+  std::mutex mutex;
+  std::unordered_map<Key, Entry, KeyHash> storages;
+  std::unordered_map<const void*, int64_t> reported;  // per owner
   int64_t tensors = 0;
   int64_t bytes = 0;
 };
@@ -144,39 +158,47 @@ std::string Describe(const at::Tensor& t) {
   return out.str();
 }
 
-void RegisterTensor(const at::Tensor& t) {
+int64_t RegisterTensor(const void* owner, const at::Tensor& t, bool external, Registration* out) {
   Registry& r = GetRegistry();
+  out->owner = owner;
+  out->storage = t.defined() && t.has_storage() ? t.storage().unsafeGetStorageImpl() : nullptr;
   std::lock_guard<std::mutex> lock(r.mutex);
   r.tensors++;
-  if (!t.defined() || !t.has_storage()) return;
-  const void* key = t.storage().unsafeGetStorageImpl();
-  auto it = r.storages.find(key);
-  if (it == r.storages.end()) {
-    const int64_t bytes = static_cast<int64_t>(t.storage().nbytes());
-    r.storages.emplace(key, Registry::Entry{1, bytes});
-    r.bytes += bytes;
-  } else {
-    it->second.handles++;
-  }
+  if (out->storage == nullptr) return 0;
+  auto [it, inserted] = r.storages.try_emplace(Registry::Key{owner, out->storage}, Registry::Entry{0, 0, 0});
+  it->second.handles++;
+  if (!inserted) return 0;
+  const int64_t bytes = static_cast<int64_t>(t.storage().nbytes());
+  it->second.bytes = bytes;
+  it->second.reported = external ? bytes : 0;
+  r.bytes += bytes;
+  if (external) r.reported[owner] += bytes;
+  return it->second.reported;
 }
 
-void UnregisterTensor(const at::Tensor& t) {
+int64_t UnregisterTensor(const Registration& reg) {
   Registry& r = GetRegistry();
   std::lock_guard<std::mutex> lock(r.mutex);
   r.tensors--;
-  if (!t.defined() || !t.has_storage()) return;
-  auto it = r.storages.find(t.storage().unsafeGetStorageImpl());
-  if (it == r.storages.end()) return;
-  if (--it->second.handles == 0) {
-    r.bytes -= it->second.bytes;
-    r.storages.erase(it);
+  if (reg.storage == nullptr) return 0;
+  auto it = r.storages.find(Registry::Key{reg.owner, reg.storage});
+  if (it == r.storages.end() || --it->second.handles > 0) return 0;
+  const int64_t reported = it->second.reported;
+  r.bytes -= it->second.bytes;
+  r.storages.erase(it);
+  if (reported > 0) {
+    auto owner = r.reported.find(reg.owner);
+    if ((owner->second -= reported) == 0) r.reported.erase(owner);
   }
+  return reported;
 }
 
-MemoryStats Memory() {
+MemoryStats Memory(const void* owner) {
   Registry& r = GetRegistry();
   std::lock_guard<std::mutex> lock(r.mutex);
-  return MemoryStats{r.tensors, static_cast<int64_t>(r.storages.size()), r.bytes};
+  auto it = r.reported.find(owner);
+  return MemoryStats{r.tensors, static_cast<int64_t>(r.storages.size()), r.bytes,
+                     it == r.reported.end() ? 0 : it->second};
 }
 
 }  // namespace jepa

@@ -3,6 +3,9 @@
 #include <ATen/ATen.h>
 #include <napi.h>
 
+#include "common.h"
+#include "tensor.h"
+
 namespace jepa {
 
 // One JS object per handle; it owns an at::Tensor until dispose() or garbage collection.
@@ -19,7 +22,8 @@ class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
 
  private:
   const at::Tensor& Live() const;
-  void Reset();
+  // Drops the tensor; `in_gc`: called from the destructor, which may run inside the collector.
+  void Reset(bool in_gc);
 
   Napi::Value Shape(const Napi::CallbackInfo& info);
   Napi::Value Strides(const Napi::CallbackInfo& info);
@@ -47,8 +51,14 @@ class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
 
   at::Tensor tensor_;
   bool live_ = false;
-  // Weak reference to the external ArrayBuffer of the last data() call, reused while alive.
-  Napi::Reference<Napi::ArrayBuffer> cached_buffer_;
+  napi_env env_ = nullptr;
+  // What New() counted in the registry of live tensors (native/tensor.h).
+  Registration registration_;
+  // Weak reference to the external ArrayBuffer of the last data() call, reused while alive. A
+  // raw napi_ref so that the destructor can hand it to cache_queue_ instead of deleting it (see
+  // Reset).
+  napi_ref cached_buffer_ = nullptr;
+  std::shared_ptr<ReleaseQueue> cache_queue_;
   const void* cached_data_ = nullptr;
   size_t cached_bytes_ = 0;
 };
