@@ -51,6 +51,7 @@ export {
   type TensorData,
   type TensorOptions,
 } from './tensor';
+export { keep, tidy, tidyAsync } from './tensor/memory';
 import * as ema from './ema';
 /** The target-encoder EMA (`update`, `updateSync`) and momentum / learning-rate / weight-decay schedules (`schedule`). */
 export { ema };

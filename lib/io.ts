@@ -9,6 +9,7 @@
  * ```
  * @module
  */
+import './tensor/dispose'; // defines Symbol.dispose where missing, before the classes use it
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -273,6 +274,11 @@ export class PtArchive {
   close(): void {
     this.#entries = undefined;
     this.#handle.close();
+  }
+
+  /** `using archive = jepa.openSync(path)` closes the archive at the end of the block (same as {@link close}). */
+  [Symbol.dispose](): void {
+    this.close();
   }
 
   #args(key: unknown, options: unknown): { path: unknown[]; device: string | null } {

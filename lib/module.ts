@@ -15,6 +15,7 @@
  * method's TorchScript schema, so a JS number given for a `float` parameter is a float.
  * @module
  */
+import './tensor/dispose'; // defines Symbol.dispose where missing, before the classes use it
 import * as fs from 'node:fs';
 import { native } from './binding';
 import type { Device, Dtype } from './dtype';
@@ -418,6 +419,11 @@ export class Module {
   dispose(): void {
     handles.get(this)?.dispose();
     handles.delete(this);
+  }
+
+  /** `using m = jepa.loadModuleSync(path)` disposes `m` at the end of the block (same as {@link dispose}). */
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 
   /** Whether {@link dispose} was called. */
