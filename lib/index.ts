@@ -52,6 +52,12 @@ export {
   type TensorOptions,
 } from './tensor';
 export { keep, tidy, tidyAsync } from './tensor/memory';
+export * from './tensor/ops.generated';
+export { linalg, nn } from './tensor/api';
+export { norm, pca_lowrank, type InterpolateOptions, type NormalizeOptions, type NormOptions, type PcaLowrankOptions } from './tensor/functional';
+export { Generator } from './tensor/generator';
+export { Slice, slice, type IndexItem } from './tensor/indexing';
+export type { MemoryFormat, Scalar } from './tensor/ops';
 import * as ema from './ema';
 /** The target-encoder EMA (`update`, `updateSync`) and momentum / learning-rate / weight-decay schedules (`schedule`). */
 export { ema };

@@ -111,6 +111,12 @@ export interface NativeAddon {
   cudaIsAvailable(): boolean;
   cudaDeviceCount(): number;
   torchVersion: string;
+  /** Generated ops (native/bindings/ops_binding.cc). */
+  opResolve(name: string, overload: string): number;
+  opCall(id: number, ...args: unknown[]): unknown;
+  tensorIndex(tensor: NativeTensor, items: unknown[]): NativeTensor;
+  tensorIndexPut(tensor: NativeTensor, items: unknown[], value: unknown): void;
+  NativeGenerator: new (seed: number | bigint) => NativeGenerator;
   /** When the addon's finalizers run (native/tensor/finalizers.h). */
   finalizers: 'gc' | 'event-loop';
   limits: {
@@ -164,6 +170,15 @@ export interface NativeAddon {
   distInit(options: object): Promise<NativeProcessGroup>;
   distInitSync(options: object): NativeProcessGroup;
   distBackendAvailable(backend: string): string | null;
+}
+
+/** An at::Generator (native/bindings/ops_binding.cc). */
+export interface NativeGenerator {
+  manualSeed(seed: number | bigint): NativeGenerator;
+  initialSeed(): bigint;
+  seed(): bigint;
+  getState(): NativeTensor;
+  setState(state: NativeTensor): NativeGenerator;
 }
 
 /** A c10d process group (native/bindings/distributed_binding.cc). */

@@ -63,7 +63,7 @@ export class Tensor {
   readonly #handle: NativeTensor;
 
   static {
-    handleOf = (t) => (typeof t === 'object' && t !== null && #handle in t ? (t as Tensor).#handle : undefined);
+    handleOf = (t) => (typeof t === 'object' && t !== null && #handle in t ? t.#handle : undefined);
   }
 
   /** @internal */
@@ -255,6 +255,11 @@ function flatShape(shape: number[] | [number[]]): unknown {
 /** Wraps a native handle. @internal */
 export function wrap(handle: NativeTensor): Tensor {
   return new Tensor(TOKEN, handle);
+}
+
+/** The native handle of `t` if it is a Tensor, else undefined (no throw: for the ops' overload resolution). @internal */
+export function tensorHandle(t: unknown): NativeTensor | undefined {
+  return handleOf(t);
 }
 
 /** The native handle of a tensor (for other modules of the package). @internal */

@@ -18,6 +18,8 @@ namespace jepa {
 void InitFeatures(Napi::Env env, Napi::Object exports);
 // native/bindings/train_binding.cc
 void InitTrain(Napi::Env env, Napi::Object exports);
+// native/bindings/ops_binding.cc
+void OpsBindingInit(Napi::Env env, Napi::Object exports);
 
 namespace {
 
@@ -44,6 +46,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   PtBindingInit(env, exports);
   FormatsBindingInit(env, exports);
   DistributedBindingInit(env, exports);
+  OpsBindingInit(env, exports);
   exports.Set("cudaIsAvailable", Napi::Function::New(env, CudaIsAvailable));
   exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCountJs));
   exports.Set("torchVersion", Napi::String::New(env, TORCH_VERSION));

@@ -48,6 +48,7 @@ struct AddonData {
   Napi::FunctionReference module_ctor;
   Napi::FunctionReference trainer_ctor;
   Napi::FunctionReference dist_group_ctor;
+  Napi::FunctionReference generator_ctor;
   std::shared_ptr<ReleaseQueue> release_queue;
 };
 

@@ -281,6 +281,12 @@ const at::Tensor& TensorHandle::Get(const Napi::Value& v, const char* what) {
   return Unwrap(v.As<Napi::Object>())->Live();
 }
 
+const at::Tensor* TensorHandle::GetTrusted(const Napi::Object& v) {
+  void* wrapped = nullptr;
+  if (napi_unwrap(v.Env(), v, &wrapped) != napi_ok || wrapped == nullptr) return nullptr;
+  return &static_cast<TensorHandle*>(wrapped)->Live();
+}
+
 TensorHandle::TensorHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorHandle>(info) {}
 
 TensorHandle::~TensorHandle() { Reset(true); }
