@@ -143,8 +143,6 @@ export interface NativeAddon {
   loadModuleSync(path: string, device: string | null, dtype: string | null): NativeModule;
   setNumThreads(threads: number): void;
   getNumThreads(): number;
-  featureMean(features: NativeTensor, dims: number[], keepdim: boolean): NativeTensor;
-  featureSelect(features: NativeTensor, dim: number, index: number): NativeTensor;
   emaUpdate(target: unknown, source: unknown, momentum: number, options: object): Promise<NativeEmaStats>;
   emaUpdateSync(target: unknown, source: unknown, momentum: number, options: object): NativeEmaStats;
   emaFusedAvailable(): boolean;

@@ -14,8 +14,6 @@
 
 namespace jepa {
 
-// native/bindings/features_binding.cc
-void InitFeatures(Napi::Env env, Napi::Object exports);
 // native/bindings/train_binding.cc
 void InitTrain(Napi::Env env, Napi::Object exports);
 // native/bindings/ops_binding.cc
@@ -41,7 +39,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   TensorHandle::Init(env, exports);
   InitMasks(env, exports);
   ModuleHandle::Init(env, exports);
-  InitFeatures(env, exports);
   InitTrain(env, exports);
   PtBindingInit(env, exports);
   FormatsBindingInit(env, exports);
