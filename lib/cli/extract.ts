@@ -15,11 +15,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MultiBar, Presets } from 'cli-progress';
-import * as distributed from '../distributed';
-import type { Dtype } from '../dtype';
-import { decodeImageInto, decodeVideoInto, resolveImageOptions, type ResolvedImageOptions } from '../media';
-import type { Module } from '../module';
-import { tensor, type Tensor } from '../tensor';
+import * as distributed from '../distributed/distributed';
+import type { Dtype } from '../core/dtype';
+import { decodeImageInto, decodeVideoInto, resolveImageOptions, type ResolvedImageOptions } from '../media/decode';
+import type { Module } from '../models/module';
+import { tensor, type Tensor } from '../tensor/tensor';
 import { select } from '../tensor/ops.generated';
 import { CliError, errorText, EXIT, lib, shapeText, usage, type Io } from './common';
 

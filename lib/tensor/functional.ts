@@ -10,11 +10,11 @@
  * Each was checked against torch 2.13's source and is compared with it by test/ops.test.mjs.
  * @module
  */
-import { invalidArgument } from '../errors';
-import type { Dtype } from '../dtype';
-import type { NativeTensor } from '../native-types';
-import { randn, Tensor, tensorHandle, wrap } from '../tensor';
-import { show } from '../validate';
+import { invalidArgument } from '../core/errors';
+import type { Dtype } from '../core/dtype';
+import type { NativeTensor } from '../core/native-types';
+import { randn, Tensor, tensorHandle, wrap } from './tensor';
+import { show } from '../core/validate';
 import { Generator, generatorHandle } from './generator';
 import { tidy } from './memory';
 import { callAten } from './ops';
@@ -84,7 +84,7 @@ export function norm(
   return linalgOps.vector_norm(input, order === null ? 2.0 : order, d, keep, { dtype });
 }
 
-declare module '../tensor' {
+declare module './tensor' {
   interface Tensor {
     /** `Tensor.norm(p='fro', dim=None, keepdim=False, dtype=None)`: {@link norm} of this tensor. */
     norm(p?: number | 'fro' | 'nuc' | null | NormOptions, dim?: number | number[] | null, keepdim?: boolean, options?: { dtype?: Dtype | null }): Tensor;

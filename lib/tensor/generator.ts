@@ -3,11 +3,11 @@
  * `multinomial`, `dropout`, `Tensor.uniform_`, ...), as Python's `torch.Generator`.
  * @module
  */
-import { native } from '../binding';
-import { invalidArgument } from '../errors';
-import type { NativeGenerator } from '../native-types';
-import { nativeOf, type Tensor, wrap } from '../tensor';
-import { show } from '../validate';
+import { native } from '../core/binding';
+import { invalidArgument } from '../core/errors';
+import type { NativeGenerator } from '../core/native-types';
+import { nativeOf, type Tensor, wrap } from './tensor';
+import { show } from '../core/validate';
 
 let handleOf: (g: unknown) => NativeGenerator | undefined;
 

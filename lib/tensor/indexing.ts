@@ -3,10 +3,10 @@
  * `t[0, 1:, None, ..., mask]`, and `t.indexPut_(indices, value)` is `t[indices] = value`.
  * @module
  */
-import { native } from '../binding';
-import { invalidArgument } from '../errors';
-import { Tensor, tensorHandle, wrap } from '../tensor';
-import { show } from '../validate';
+import { native } from '../core/binding';
+import { invalidArgument } from '../core/errors';
+import { Tensor, tensorHandle, wrap } from './tensor';
+import { show } from '../core/validate';
 
 /** A Python slice `start:stop:step`; null is Python's None. Make one with {@link slice}. */
 export class Slice {
@@ -60,7 +60,7 @@ function encode(indices: IndexItem | IndexItem[]): unknown[] {
   });
 }
 
-declare module '../tensor' {
+declare module './tensor' {
   interface Tensor {
     /**
      * Python's `t[indices]`. Integers select (and drop the dimension), slices keep a range, `null`

@@ -4,8 +4,8 @@
  * them at a known point instead, which keeps peak memory low in loops.)
  * @module
  */
-import { invalidArgument } from '../errors';
-import { Tensor } from '../tensor';
+import { invalidArgument } from '../core/errors';
+import { Tensor } from './tensor';
 import { closeScope, keepForever, runInScope } from './scope';
 
 /** Tensors in `value`: itself, or inside arrays, plain objects, Maps and Sets (to any depth). */

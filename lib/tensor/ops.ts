@@ -26,13 +26,13 @@
  * (Internal to the package.)
  * @module
  */
-import { native } from '../binding';
-import { DTYPES } from '../dtype';
-import { invalidArgument } from '../errors';
-import type { NativeTensor } from '../native-types';
-import { Tensor, tensorHandle, wrap } from '../tensor';
-import { isDeviceString, isPlainObject, show } from '../validate';
-import { Float } from '../values';
+import { native } from '../core/binding';
+import { DTYPES } from '../core/dtype';
+import { invalidArgument } from '../core/errors';
+import type { NativeTensor } from '../core/native-types';
+import { Tensor, tensorHandle, wrap } from './tensor';
+import { isDeviceString, isPlainObject, show } from '../core/validate';
+import { Float } from '../io/values';
 import { generatorHandle } from './generator';
 
 /** A Python number: int (integral number or bigint), float (other numbers, `jepa.float(x)`) or bool. */

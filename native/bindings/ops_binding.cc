@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "bindings/tensor_binding.h"
-#include "common.h"
-#include "tensor.h"
+#include "core/common.h"
+#include "tensor/tensor.h"
 #include "tensor/ops.h"
 
 namespace jepa {

@@ -1,10 +1,10 @@
-// JS handles to libtorch tensors (the native side of lib/tensor.ts) and the tensor factories.
+// JS handles to libtorch tensors (the native side of lib/tensor/tensor.ts) and the tensor factories.
 #pragma once
 #include <ATen/ATen.h>
 #include <napi.h>
 
-#include "common.h"
-#include "tensor.h"
+#include "core/common.h"
+#include "tensor/tensor.h"
 
 namespace jepa {
 

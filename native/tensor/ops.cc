@@ -11,7 +11,7 @@
 #include <mutex>
 #include <unordered_map>
 
-#include "errors.h"
+#include "core/errors.h"
 
 namespace jepa::ops {
 namespace {
