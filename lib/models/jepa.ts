@@ -550,8 +550,9 @@ export class VisionLanguagePredictor {
 }
 
 /**
- * Cosine similarities of each row of `a` [B, D] with each row of `b` [L, D]: Python's
- * `torch.cosine_similarity(a[:, None], b[None], dim=-1)`, computed by that op, as numbers [B][L].
+ * Cosine similarities of each row of `a` [B, D] with each row of `b` [L, D], as numbers [B][L]:
+ * `torch.cosine_similarity` of `a.unsqueeze(1)` and `b.unsqueeze(0)` along the last dimension,
+ * computed by that op.
  */
 export function cosineScores(a: Tensor, b: Tensor): number[][] {
   return tidy(() => {

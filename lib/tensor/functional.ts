@@ -99,7 +99,7 @@ Object.defineProperty(Tensor.prototype, 'norm', {
   configurable: true,
 });
 
-/** Options of {@link normalize}. */
+/** Options of `nn.functional.normalize`. */
 export interface NormalizeOptions {
   /** The norm's order (2 by default). */
   p?: number;
@@ -125,7 +125,7 @@ export function normalize(input: Tensor, p?: number | NormalizeOptions, dim?: nu
   });
 }
 
-/** Options of {@link interpolate}. */
+/** Options of `nn.functional.interpolate`. */
 export interface InterpolateOptions {
   /** Output spatial size (one number for every spatial dimension, or one per dimension). */
   size?: number | number[] | null;
