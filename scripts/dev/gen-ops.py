@@ -846,9 +846,9 @@ def main():
                 with open(path, 'w', encoding='utf8') as f:
                     f.write(text)
     if args.check and stale:
-        print('gen-ops: out of date (run `npm run gen:ops`): ' + ', '.join(stale), file=sys.stderr)
+        print(f'gen-ops: out of date for torch {torch.__version__} (run `npm run gen:ops`): ' + ', '.join(stale), file=sys.stderr)
         sys.exit(1)
-    print(f'gen-ops: {len(gen.functions)} functions, {len(gen.methods)} methods, {len(gen.linalg)} linalg, '
+    print(f'gen-ops (torch {torch.__version__}): {len(gen.functions)} functions, {len(gen.methods)} methods, {len(gen.linalg)} linalg, '
           f'{len(gen.nn)} nn.functional' + (f'; wrote {", ".join(stale)}' if stale and not args.check else ''))
 
 
