@@ -59,12 +59,16 @@ function measure(fn) {
   return { wall: median(wall), cpu: median(cpu) };
 }
 
-console.log(`jepa-native bench:ops — ${machine()}, libtorch ${jepa.torchVersion}, ${jepa.memory().finalizers} finalizers`);
+console.log(
+  `jepa-native bench:ops — ${machine()}, libtorch ${jepa.torchVersion}, ${jepa.memory().finalizers} finalizers`,
+);
 const py = python(`
 import json, time, torch
 torch.set_num_threads(1)
 a = torch.ones(4); b = torch.ones(4); m = torch.ones(4, 4)
-ops = {${Object.entries(PY_OPS).map(([k, v]) => `${JSON.stringify(k)}: ${v}`).join(', ')}}
+ops = {${Object.entries(PY_OPS)
+  .map(([k, v]) => `${JSON.stringify(k)}: ${v}`)
+  .join(', ')}}
 def median(v):
     return sorted(v)[len(v) // 2]
 out = {}

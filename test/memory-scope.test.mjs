@@ -24,7 +24,12 @@ function runTs(source, scope) {
   });
   expect(diagnostics ?? []).to.deep.equal([]);
   const module = { exports: {} };
-  vm.runInThisContext(`(function (exports, module, require, scope) {${outputText}\n})`)(module.exports, module, require, scope);
+  vm.runInThisContext(`(function (exports, module, require, scope) {${outputText}\n})`)(
+    module.exports,
+    module,
+    require,
+    scope,
+  );
   return module.exports;
 }
 

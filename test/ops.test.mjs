@@ -36,7 +36,9 @@ q4 = torch.randn(1, 2, 5, 8, generator=g); k4 = torch.randn(1, 2, 5, 8, generato
 lw = torch.randn(6, 4, generator=g); lb = torch.randn(6, generator=g)
 tall = torch.randn(12, 5, generator=g)
 `;
-const NAMES = [...INPUTS.matchAll(/(?:^|; )([a-z0-9]+) = /gm)].map((m) => m[1]).filter((n, i, all) => n !== 'g' && all.indexOf(n) === i);
+const NAMES = [...INPUTS.matchAll(/(?:^|; )([a-z0-9]+) = /gm)]
+  .map((m) => m[1])
+  .filter((n, i, all) => n !== 'g' && all.indexOf(n) === i);
 
 const gen = (seed) => new jepa.Generator().manualSeed(seed);
 
@@ -55,8 +57,14 @@ const M = (op, self, args, py, opts = {}) => ({ op, method: true, self, args, py
 // `check` rebuilds the input from Node's factors in plain JS, so that a wrong pairing of signs or
 // a wrong factor fails even where the signs were aligned.
 // vectors: [result index, 'cols' | 'rows', group]; the first entry of a group decides its signs.
-const SVD = [[0, 'cols', 0], [2, 'rows', 0]];
-const PCA = [[0, 'cols', 0], [2, 'cols', 0]];
+const SVD = [
+  [0, 'cols', 0],
+  [2, 'rows', 0],
+];
+const PCA = [
+  [0, 'cols', 0],
+  [2, 'cols', 0],
+];
 
 /** A Tensor's values as rows of plain numbers (2-D). */
 function rows(t) {
@@ -70,17 +78,20 @@ function matmulJs(a, b) {
 function closeTo(actual, expected, tol, what) {
   for (let i = 0; i < expected.length; i++) {
     for (let j = 0; j < expected[0].length; j++) {
-      if (Math.abs(actual[i][j] - expected[i][j]) > tol) return `${what}: element [${i}, ${j}] is ${actual[i][j]}, expected ${expected[i][j]}`;
+      if (Math.abs(actual[i][j] - expected[i][j]) > tol)
+        return `${what}: element [${i}, ${j}] is ${actual[i][j]}, expected ${expected[i][j]}`;
     }
   }
   return null;
 }
 /** U[:, :k] diag(S) Vh[:k] equals the input. */
-const svdRebuilds = (name) => ([U, S, Vh], x) => {
-  const s = Array.from(S.to('float64').data());
-  const u = rows(U).map((r) => s.map((v, j) => r[j] * v));
-  return closeTo(matmulJs(u, rows(Vh).slice(0, s.length)), rows(x[name]), 1e-4, 'U diag(S) Vh');
-};
+const svdRebuilds =
+  (name) =>
+  ([U, S, Vh], x) => {
+    const s = Array.from(S.to('float64').data());
+    const u = rows(U).map((r) => s.map((v, j) => r[j] * v));
+    return closeTo(matmulJs(u, rows(Vh).slice(0, s.length)), rows(x[name]), 1e-4, 'U diag(S) Vh');
+  };
 /** Q R equals the input. */
 const qrRebuilds = ([Q, R], x) => closeTo(matmulJs(rows(Q), rows(R)), rows(x.m.t()), 1e-4, 'Q R');
 /** V diag(L) V^T equals the input. */
@@ -88,17 +99,35 @@ const eighRebuilds = ([L, V], x) => {
   const l = Array.from(L.to('float64').data());
   const v = rows(V);
   const vl = v.map((r) => l.map((e, j) => r[j] * e));
-  return closeTo(matmulJs(vl, v[0].map((_, j) => v.map((r) => r[j]))), rows(x.spd), 1e-3, 'V diag(L) V^T');
+  return closeTo(
+    matmulJs(
+      vl,
+      v[0].map((_, j) => v.map((r) => r[j])),
+    ),
+    rows(x.spd),
+    1e-3,
+    'V diag(L) V^T',
+  );
 };
 /** Full rank (q = min(m, n)): U diag(S) V^T equals the centred input. */
-const pcaRebuilds = (name) => ([U, S, V], x) => {
-  const a = rows(x[name]);
-  const mean = a[0].map((_, j) => a.reduce((t, r) => t + r[j], 0) / a.length);
-  const s = Array.from(S.to('float64').data());
-  const us = rows(U).map((r) => s.map((e, j) => r[j] * e));
-  const v = rows(V);
-  return closeTo(matmulJs(us, v[0].map((_, j) => v.map((r) => r[j]))), a.map((r) => r.map((e, j) => e - mean[j])), 1e-4, 'U diag(S) V^T');
-};
+const pcaRebuilds =
+  (name) =>
+  ([U, S, V], x) => {
+    const a = rows(x[name]);
+    const mean = a[0].map((_, j) => a.reduce((t, r) => t + r[j], 0) / a.length);
+    const s = Array.from(S.to('float64').data());
+    const us = rows(U).map((r) => s.map((e, j) => r[j] * e));
+    const v = rows(V);
+    return closeTo(
+      matmulJs(
+        us,
+        v[0].map((_, j) => v.map((r) => r[j])),
+      ),
+      a.map((r) => r.map((e, j) => e - mean[j])),
+      1e-4,
+      'U diag(S) V^T',
+    );
+  };
 
 /** Gives Node's vectors Python's signs (see `vectors` above); other results pass through. */
 function alignSigns(actual, expected, vectors) {
@@ -108,7 +137,13 @@ function alignSigns(actual, expected, vectors) {
   for (const [k, axis, group] of vectors) {
     const A = actual[k];
     const E = expected[k];
-    if (!(A instanceof jepa.Tensor) || !(E instanceof jepa.Tensor) || String(A.shape) !== String(E.shape) || A.ndim !== 2) continue;
+    if (
+      !(A instanceof jepa.Tensor) ||
+      !(E instanceof jepa.Tensor) ||
+      String(A.shape) !== String(E.shape) ||
+      A.ndim !== 2
+    )
+      continue;
     const a = rows(axis === 'cols' ? A.t() : A);
     const e = rows(axis === 'cols' ? E.t() : E);
     // vectors without a partner (the null space rows of a full Vh) take their own sign
@@ -186,7 +221,11 @@ const CASES = [
   F('logaddexp', (x) => [x.a, x.b], 'torch.logaddexp(a, b)'),
   F('xlogy', (x) => [x.a, x.pos], 'torch.xlogy(a, pos)'),
   F('nan_to_num', (x) => [x.special], 'torch.nan_to_num(special)'),
-  F('nan_to_num', (x) => [x.special, { nan: 0, posinf: 9, neginf: -9 }], 'torch.nan_to_num(special, nan=0.0, posinf=9.0, neginf=-9.0)'),
+  F(
+    'nan_to_num',
+    (x) => [x.special, { nan: 0, posinf: 9, neginf: -9 }],
+    'torch.nan_to_num(special, nan=0.0, posinf=9.0, neginf=-9.0)',
+  ),
   F('sin', (x) => [x.a], 'torch.sin(a)'),
   F('cos', (x) => [x.a], 'torch.cos(a)'),
   F('tan', (x) => [x.unit], 'torch.tan(unit)'),
@@ -231,7 +270,11 @@ const CASES = [
   F('sum', (x) => [x.b3, [0, 2], true], 'torch.sum(b3, [0, 2], True)'),
   F('sum', (x) => [x.a, { dim: 0, keepdim: true }], 'torch.sum(a, dim=0, keepdim=True)'),
   F('sum', (x) => [x.ia, { dtype: 'float64' }], 'torch.sum(ia, dtype=torch.float64)'),
-  F('nansum', (x) => [x.special.nan_to_num({ posinf: 1, neginf: 2 })], 'torch.nansum(torch.nan_to_num(special, posinf=1.0, neginf=2.0))'),
+  F(
+    'nansum',
+    (x) => [x.special.nan_to_num({ posinf: 1, neginf: 2 })],
+    'torch.nansum(torch.nan_to_num(special, posinf=1.0, neginf=2.0))',
+  ),
   F('mean', (x) => [x.a], 'torch.mean(a)'),
   F('mean', (x) => [x.b3, -1, true], 'torch.mean(b3, -1, True)'),
   F('nanmean', (x) => [x.a.where(x.mask, NaN), 1], "torch.nanmean(a.where(mask, float('nan')), 1)"),
@@ -288,7 +331,11 @@ const CASES = [
   F('take_along_dim', (x) => [x.a, x.a.argsort(1), 1], 'torch.take_along_dim(a, a.argsort(1), 1)'),
   F('scatter', (x) => [x.a, 1, x.idx4, x.src], 'torch.scatter(a, 1, idx4, src)'),
   F('scatter', (x) => [x.a, 1, x.idx4, 5.0], 'torch.scatter(a, 1, idx4, 5.0)'),
-  F('scatter', (x) => [x.a, 1, x.idx4, 2.0, { reduce: 'multiply' }], "torch.scatter(a, 1, idx4, 2.0, reduce='multiply')"),
+  F(
+    'scatter',
+    (x) => [x.a, 1, x.idx4, 2.0, { reduce: 'multiply' }],
+    "torch.scatter(a, 1, idx4, 2.0, reduce='multiply')",
+  ),
   F('scatter_add', (x) => [x.a, 1, x.idx4, x.src], 'torch.scatter_add(a, 1, idx4, src)'),
   F('index_add', (x) => [x.a, 0, x.idx, x.src, { alpha: 2 }], 'torch.index_add(a, 0, idx, src, alpha=2)'),
   F('index_copy', (x) => [x.a, 0, x.idx, x.src], 'torch.index_copy(a, 0, idx, src)'),
@@ -298,7 +345,11 @@ const CASES = [
   F('argwhere', (x) => [x.mask], 'torch.argwhere(mask)'),
   F('nonzero', (x) => [x.mask], 'torch.nonzero(mask)'),
   F('index_put_', (x) => [x.a.clone(), [x.idx], x.row], 'torch.index_put_(a.clone(), [idx], row)'),
-  F('index_put_', (x) => [x.a.clone(), [x.idx, x.idx], x.idx.to('float32'), true], 'torch.index_put_(a.clone(), [idx, idx], idx.float(), True)'),
+  F(
+    'index_put_',
+    (x) => [x.a.clone(), [x.idx, x.idx], x.idx.to('float32'), true],
+    'torch.index_put_(a.clone(), [idx, idx], idx.float(), True)',
+  ),
   F('searchsorted', (x) => [x.sorted1, x.vals], 'torch.searchsorted(sorted1, vals)'),
   F('searchsorted', (x) => [x.sorted1, x.vals, { right: true }], 'torch.searchsorted(sorted1, vals, right=True)'),
   F('bucketize', (x) => [x.vals, x.sorted1], 'torch.bucketize(vals, sorted1)'),
@@ -348,7 +399,12 @@ const CASES = [
   F('mv', (x) => [x.a, x.v], 'torch.mv(a, v)'),
   F('dot', (x) => [x.v, x.w], 'torch.dot(v, w)'),
   F('outer', (x) => [x.v, x.w], 'torch.outer(v, w)'),
-  F('addmm', (x) => [x.d3.select(0, 0), x.a, x.m, { beta: 0.5, alpha: 2 }], 'torch.addmm(d3[0], a, m, beta=0.5, alpha=2)', { tol: 1e-5 }),
+  F(
+    'addmm',
+    (x) => [x.d3.select(0, 0), x.a, x.m, { beta: 0.5, alpha: 2 }],
+    'torch.addmm(d3[0], a, m, beta=0.5, alpha=2)',
+    { tol: 1e-5 },
+  ),
   F('baddbmm', (x) => [x.d3, x.b3, x.c3], 'torch.baddbmm(d3, b3, c3)', { tol: 1e-5 }),
   F('einsum', (x) => ['bij,bjk->bik', [x.b3, x.c3]], "torch.einsum('bij,bjk->bik', [b3, c3])", { tol: 1e-5 }),
   F('einsum', (x) => ['ij->j', [x.a]], "torch.einsum('ij->j', [a])"),
@@ -359,14 +415,20 @@ const CASES = [
   F('softmax', (x) => [x.a, 0, { dtype: 'float64' }], 'torch.softmax(a, 0, dtype=torch.float64)'),
   F('log_softmax', (x) => [x.a, 1], 'torch.log_softmax(a, 1)'),
   F('layer_norm', (x) => [x.a, [4], x.lnw, x.lnb], 'torch.layer_norm(a, [4], lnw, lnb)', { tol: 1e-5 }),
-  F('layer_norm', (x) => [x.b3, [3, 4], null, null, 1e-3], 'torch.layer_norm(b3, [3, 4], None, None, 1e-3)', { tol: 1e-5 }),
+  F('layer_norm', (x) => [x.b3, [3, 4], null, null, 1e-3], 'torch.layer_norm(b3, [3, 4], None, None, 1e-3)', {
+    tol: 1e-5,
+  }),
   F('cosine_similarity', (x) => [x.a, x.b], 'torch.cosine_similarity(a, b)'),
   F('cosine_similarity', (x) => [x.a, x.row, { dim: 1 }], 'torch.cosine_similarity(a, row, dim=1)'),
   F('dropout', (x) => [x.a, 0.5, true], 'torch.dropout(a, 0.5, True)', { seed: 3 }),
   F('dropout', (x) => [x.a, 0.5, false], 'torch.dropout(a, 0.5, False)'),
   // random and factories (a fresh generator per call, seeded as Python's)
   F('rand', () => [[2, 3], { generator: gen(7) }], 'torch.rand([2, 3], generator=gen(7))'),
-  F('rand', () => [2, 3, { generator: gen(7), dtype: 'float64' }], 'torch.rand(2, 3, generator=gen(7), dtype=torch.float64)'),
+  F(
+    'rand',
+    () => [2, 3, { generator: gen(7), dtype: 'float64' }],
+    'torch.rand(2, 3, generator=gen(7), dtype=torch.float64)',
+  ),
   F('randint', () => [0, 10, [5], { generator: gen(1) }], 'torch.randint(0, 10, [5], generator=gen(1))'),
   F('randint', () => [10, [2, 2], { generator: gen(2) }], 'torch.randint(10, [2, 2], generator=gen(2))'),
   F('randperm', () => [10, { generator: gen(0) }], 'torch.randperm(10, generator=gen(0))'),
@@ -374,7 +436,11 @@ const CASES = [
   F('randn_like', (x) => [x.a, { dtype: 'float64' }], 'torch.randn_like(a, dtype=torch.float64)', { seed: 5 }),
   F('randint_like', (x) => [x.a, 3, 9], 'torch.randint_like(a, 3, 9)', { seed: 5 }),
   F('bernoulli', (x) => [x.probs, { generator: gen(4) }], 'torch.bernoulli(probs, generator=gen(4))'),
-  F('multinomial', (x) => [x.probs, 3, true, { generator: gen(4) }], 'torch.multinomial(probs, 3, True, generator=gen(4))'),
+  F(
+    'multinomial',
+    (x) => [x.probs, 3, true, { generator: gen(4) }],
+    'torch.multinomial(probs, 3, True, generator=gen(4))',
+  ),
   F('full', () => [[2, 3], 1.5], 'torch.full([2, 3], 1.5)'),
   F('full', () => [[2], 7, { dtype: 'int32' }], 'torch.full([2], 7, dtype=torch.int32)'),
   F('full_like', (x) => [x.a, -2], 'torch.full_like(a, -2)'),
@@ -386,11 +452,26 @@ const CASES = [
   F('linspace', () => [0, 1, 5], 'torch.linspace(0, 1, 5)'),
   // torch.linalg, torch.nn.functional and the hand-written Python functions
   F('linalg.svd', (x) => [x.m], 'torch.linalg.svd(m)', { tol: 1e-4, vectors: SVD, check: svdRebuilds('m') }),
-  F('linalg.svd', (x) => [x.m, { full_matrices: false }], 'torch.linalg.svd(m, full_matrices=False)', { tol: 1e-4, vectors: SVD, check: svdRebuilds('m') }),
+  F('linalg.svd', (x) => [x.m, { full_matrices: false }], 'torch.linalg.svd(m, full_matrices=False)', {
+    tol: 1e-4,
+    vectors: SVD,
+    check: svdRebuilds('m'),
+  }),
   F('linalg.svd', (x) => [x.tall], 'torch.linalg.svd(tall)', { tol: 1e-4, vectors: SVD, check: svdRebuilds('tall') }),
   F('linalg.svdvals', (x) => [x.m], 'torch.linalg.svdvals(m)', { tol: 1e-5 }),
-  F('linalg.qr', (x) => [x.m.t()], 'torch.linalg.qr(m.t())', { tol: 1e-5, vectors: [[0, 'cols', 0], [1, 'rows', 0]], check: qrRebuilds }),
-  F('linalg.eigh', (x) => [x.spd], 'torch.linalg.eigh(spd)', { tol: 1e-4, vectors: [[1, 'cols', 0]], check: eighRebuilds }),
+  F('linalg.qr', (x) => [x.m.t()], 'torch.linalg.qr(m.t())', {
+    tol: 1e-5,
+    vectors: [
+      [0, 'cols', 0],
+      [1, 'rows', 0],
+    ],
+    check: qrRebuilds,
+  }),
+  F('linalg.eigh', (x) => [x.spd], 'torch.linalg.eigh(spd)', {
+    tol: 1e-4,
+    vectors: [[1, 'cols', 0]],
+    check: eighRebuilds,
+  }),
   F('linalg.eigvalsh', (x) => [x.spd], 'torch.linalg.eigvalsh(spd)', { tol: 1e-5 }),
   F('linalg.inv', (x) => [x.spd], 'torch.linalg.inv(spd)', { tol: 1e-5 }),
   F('linalg.pinv', (x) => [x.m], 'torch.linalg.pinv(m)', { tol: 1e-4 }),
@@ -420,29 +501,84 @@ const CASES = [
   F('nn.functional.one_hot', (x) => [x.labels, 5], 'F.one_hot(labels, 5)'),
   F('nn.functional.pad', (x) => [x.a, [1, 2]], 'F.pad(a, [1, 2])'),
   F('nn.functional.pad', (x) => [x.img, [1, 1, 2, 0], 'reflect'], "F.pad(img, [1, 1, 2, 0], 'reflect')"),
-  F('nn.functional.scaled_dot_product_attention', (x) => [x.q4, x.k4, x.v4], 'F.scaled_dot_product_attention(q4, k4, v4)', { tol: 1e-5 }),
+  F(
+    'nn.functional.scaled_dot_product_attention',
+    (x) => [x.q4, x.k4, x.v4],
+    'F.scaled_dot_product_attention(q4, k4, v4)',
+    { tol: 1e-5 },
+  ),
   F('nn.functional.normalize', (x) => [x.a], 'F.normalize(a)'),
   F('nn.functional.normalize', (x) => [x.b3, { p: 1, dim: -1 }], 'F.normalize(b3, p=1, dim=-1)'),
   F('nn.functional.interpolate', (x) => [x.img, { scale_factor: 2 }], 'F.interpolate(img, scale_factor=2)'),
-  F('nn.functional.interpolate', (x) => [x.img, { size: [7, 3], mode: 'bilinear' }], "F.interpolate(img, size=[7, 3], mode='bilinear')"),
-  F('nn.functional.interpolate', (x) => [x.img, { scale_factor: 0.5, mode: 'bilinear', antialias: true }], "F.interpolate(img, scale_factor=0.5, mode='bilinear', antialias=True)"),
-  F('nn.functional.interpolate', (x) => [x.img, { size: 4, mode: 'bicubic', align_corners: true }], "F.interpolate(img, size=4, mode='bicubic', align_corners=True)"),
-  F('nn.functional.interpolate', (x) => [x.img, { scale_factor: [1.5, 0.7], mode: 'nearest-exact' }], "F.interpolate(img, scale_factor=[1.5, 0.7], mode='nearest-exact')"),
-  F('nn.functional.interpolate', (x) => [x.img, { size: [2, 3], mode: 'area' }], "F.interpolate(img, size=[2, 3], mode='area')"),
-  F('nn.functional.interpolate', (x) => [x.img, { scale_factor: 0.6, mode: 'area' }], "F.interpolate(img, scale_factor=0.6, mode='area')"),
-  F('nn.functional.interpolate', (x) => [x.seq, { scale_factor: 1.7, mode: 'linear', recompute_scale_factor: true }], "F.interpolate(seq, scale_factor=1.7, mode='linear', recompute_scale_factor=True)"),
-  F('nn.functional.interpolate', (x) => [x.vol, { size: [4, 5, 6], mode: 'trilinear' }], "F.interpolate(vol, size=[4, 5, 6], mode='trilinear')"),
+  F(
+    'nn.functional.interpolate',
+    (x) => [x.img, { size: [7, 3], mode: 'bilinear' }],
+    "F.interpolate(img, size=[7, 3], mode='bilinear')",
+  ),
+  F(
+    'nn.functional.interpolate',
+    (x) => [x.img, { scale_factor: 0.5, mode: 'bilinear', antialias: true }],
+    "F.interpolate(img, scale_factor=0.5, mode='bilinear', antialias=True)",
+  ),
+  F(
+    'nn.functional.interpolate',
+    (x) => [x.img, { size: 4, mode: 'bicubic', align_corners: true }],
+    "F.interpolate(img, size=4, mode='bicubic', align_corners=True)",
+  ),
+  F(
+    'nn.functional.interpolate',
+    (x) => [x.img, { scale_factor: [1.5, 0.7], mode: 'nearest-exact' }],
+    "F.interpolate(img, scale_factor=[1.5, 0.7], mode='nearest-exact')",
+  ),
+  F(
+    'nn.functional.interpolate',
+    (x) => [x.img, { size: [2, 3], mode: 'area' }],
+    "F.interpolate(img, size=[2, 3], mode='area')",
+  ),
+  F(
+    'nn.functional.interpolate',
+    (x) => [x.img, { scale_factor: 0.6, mode: 'area' }],
+    "F.interpolate(img, scale_factor=0.6, mode='area')",
+  ),
+  F(
+    'nn.functional.interpolate',
+    (x) => [x.seq, { scale_factor: 1.7, mode: 'linear', recompute_scale_factor: true }],
+    "F.interpolate(seq, scale_factor=1.7, mode='linear', recompute_scale_factor=True)",
+  ),
+  F(
+    'nn.functional.interpolate',
+    (x) => [x.vol, { size: [4, 5, 6], mode: 'trilinear' }],
+    "F.interpolate(vol, size=[4, 5, 6], mode='trilinear')",
+  ),
   F('nn.functional.softmax', (x) => [x.a, -1], 'F.softmax(a, -1)'),
   F('norm', (x) => [x.a], 'torch.norm(a)'),
   F('norm', (x) => [x.a, 1, 1], 'torch.norm(a, 1, 1)'),
-  F('norm', (x) => [x.b3, { p: 'fro', dim: [1, 2], keepdim: true }], "torch.norm(b3, p='fro', dim=[1, 2], keepdim=True)"),
+  F(
+    'norm',
+    (x) => [x.b3, { p: 'fro', dim: [1, 2], keepdim: true }],
+    "torch.norm(b3, p='fro', dim=[1, 2], keepdim=True)",
+  ),
   F('norm', (x) => [x.sq, 'nuc'], "torch.norm(sq, 'nuc')", { tol: 1e-5 }),
   F('norm', (x) => [x.a, Infinity, 0], "torch.norm(a, float('inf'), 0)"),
   F('pca_lowrank', (x) => [x.tall, { q: 3 }], 'torch.pca_lowrank(tall, q=3)', { seed: 11, tol: 1e-4, vectors: PCA }),
-  F('pca_lowrank', (x) => [x.tall, 4, false, 3], 'torch.pca_lowrank(tall, 4, False, 3)', { seed: 12, tol: 1e-4, vectors: PCA }),
-  F('pca_lowrank', (x) => [x.m], 'torch.pca_lowrank(m)', { seed: 13, tol: 1e-4, vectors: PCA, check: pcaRebuilds('m') }),
+  F('pca_lowrank', (x) => [x.tall, 4, false, 3], 'torch.pca_lowrank(tall, 4, False, 3)', {
+    seed: 12,
+    tol: 1e-4,
+    vectors: PCA,
+  }),
+  F('pca_lowrank', (x) => [x.m], 'torch.pca_lowrank(m)', {
+    seed: 13,
+    tol: 1e-4,
+    vectors: PCA,
+    check: pcaRebuilds('m'),
+  }),
   // our {generator}: draws what torch.manual_seed(21) makes Python's pca_lowrank draw, whatever the default generator holds
-  F('pca_lowrank', (x) => [x.tall, { q: 3, generator: gen(21) }], '(torch.manual_seed(21), torch.pca_lowrank(tall, q=3))[1]', { tol: 1e-4, vectors: PCA }),
+  F(
+    'pca_lowrank',
+    (x) => [x.tall, { q: 3, generator: gen(21) }],
+    '(torch.manual_seed(21), torch.pca_lowrank(tall, q=3))[1]',
+    { tol: 1e-4, vectors: PCA },
+  ),
   // methods without a torch.* function
   M('expand', (x) => x.col, [3, 4], 'col.expand(3, 4)'),
   M('expand', (x) => x.col, [[-1, 5]], 'col.expand([-1, 5])'),
@@ -461,14 +597,30 @@ const CASES = [
   M('uniform_', (x) => x.a.clone(), [-1, 1, { generator: gen(9) }], 'a.clone().uniform_(-1, 1, generator=gen(9))'),
   M('normal_', (x) => x.a.clone(), [2, 0.5, { generator: gen(9) }], 'a.clone().normal_(2, 0.5, generator=gen(9))'),
   M('random_', (x) => x.ia.clone(), [0, 100, { generator: gen(9) }], 'ia.clone().random_(0, 100, generator=gen(9))'),
-  M('exponential_', (x) => x.a.clone(), [{ lambd: 2, generator: gen(9) }], 'a.clone().exponential_(lambd=2, generator=gen(9))'),
+  M(
+    'exponential_',
+    (x) => x.a.clone(),
+    [{ lambd: 2, generator: gen(9) }],
+    'a.clone().exponential_(lambd=2, generator=gen(9))',
+  ),
   M('zero_', (x) => x.a.clone(), [], 'a.clone().zero_()'),
   M('fill_diagonal_', (x) => x.sq.clone(), [5], 'sq.clone().fill_diagonal_(5)'),
-  M('index_put_', (x) => x.a.clone(), [(x) => [x.idx], (x) => x.a.new_zeros([])], 'a.clone().index_put_([idx], torch.tensor(0.))'),
+  M(
+    'index_put_',
+    (x) => x.a.clone(),
+    [(x) => [x.idx], (x) => x.a.new_zeros([])],
+    'a.clone().index_put_([idx], torch.tensor(0.))',
+  ),
   M('bernoulli_', (x) => x.a.clone(), [0.3, { generator: gen(6) }], 'a.clone().bernoulli_(0.3, generator=gen(6))'),
   M('norm', (x) => x.a, [3, 1], 'a.norm(3, 1)'),
   M('addmm', (x) => x.d3.select(0, 0), [(x) => x.a, (x) => x.m], 'd3[0].addmm(a, m)', { tol: 1e-5 }),
-  M('addmm_', (x) => x.d3.select(0, 0).clone(), [(x) => x.a, (x) => x.m, { alpha: 2 }], 'd3[0].clone().addmm_(a, m, alpha=2)', { tol: 1e-5 }),
+  M(
+    'addmm_',
+    (x) => x.d3.select(0, 0).clone(),
+    [(x) => x.a, (x) => x.m, { alpha: 2 }],
+    'd3[0].clone().addmm_(a, m, alpha=2)',
+    { tol: 1e-5 },
+  ),
   M('float_power_', (x) => x.pos.to('float64'), [3], 'pos.double().float_power_(3)'),
   M('true_divide_', (x) => x.a.clone(), [(x) => x.pos], 'a.clone().true_divide_(pos)'),
   M('nanmean', (x) => x.a.where(x.mask, NaN), [0], "a.where(mask, float('nan')).nanmean(0)"),
@@ -538,7 +690,8 @@ function compare(actual, expected, opts, where = 'result') {
   if (expected instanceof jepa.Tensor) {
     if (!(actual instanceof jepa.Tensor)) return `${where}: expected a Tensor, got ${describeValue(actual)}`;
     if (actual.dtype !== expected.dtype) return `${where}: dtype ${actual.dtype}, Python ${expected.dtype}`;
-    if (String(actual.shape) !== String(expected.shape)) return `${where}: shape [${actual.shape}], Python [${expected.shape}]`;
+    if (String(actual.shape) !== String(expected.shape))
+      return `${where}: shape [${actual.shape}], Python [${expected.shape}]`;
     if (opts.shapeOnly) return null;
     const x = actual.contiguous().data();
     const y = expected.contiguous().data();
@@ -553,7 +706,8 @@ function compare(actual, expected, opts, where = 'result') {
     return null;
   }
   if (Array.isArray(expected)) {
-    if (!Array.isArray(actual) || actual.length !== expected.length) return `${where}: expected ${expected.length} values, got ${describeValue(actual)}`;
+    if (!Array.isArray(actual) || actual.length !== expected.length)
+      return `${where}: expected ${expected.length} values, got ${describeValue(actual)}`;
     for (let i = 0; i < expected.length; i++) {
       const r = compare(actual[i], expected[i], opts, `${where}[${i}]`);
       if (r) return r;
@@ -561,14 +715,17 @@ function compare(actual, expected, opts, where = 'result') {
     return null;
   }
   if (typeof expected === 'number' && typeof actual === 'number') {
-    return Math.abs(actual - expected) <= (opts.tol ?? 0) * Math.max(1, Math.abs(expected)) ? null : `${where}: ${actual}, Python ${expected}`;
+    return Math.abs(actual - expected) <= (opts.tol ?? 0) * Math.max(1, Math.abs(expected))
+      ? null
+      : `${where}: ${actual}, Python ${expected}`;
   }
   return actual === expected ? null : `${where}: ${describeValue(actual)}, Python ${describeValue(expected)}`;
 }
 
 function generated() {
   const text = fs.readFileSync(path.join(ROOT, 'lib', 'tensor', 'namespaces.generated.ts'), 'utf8');
-  const list = (key) => [...new RegExp(`${key}: \\[([^\\]]*)\\]`).exec(text)[1].matchAll(/'([^']+)'/g)].map((m) => m[1]);
+  const list = (key) =>
+    [...new RegExp(`${key}: \\[([^\\]]*)\\]`).exec(text)[1].matchAll(/'([^']+)'/g)].map((m) => m[1]);
   return { functions: list('functions'), methods: list('methods'), linalg: list('linalg'), nn: list('nnFunctional') };
 }
 
@@ -622,7 +779,13 @@ describe('ops: Node equals Python for every generated op', function () {
       if (run('function', () => fn(...c.args(x)))) checked.functions.add(c.op);
       if (c.op.includes('.')) return;
       if (expected[i].m !== 'SKIP' && g.methods.includes(c.op) && c.args(x)[0] instanceof jepa.Tensor) {
-        if (run('method', () => { const [self, ...rest] = c.args(x); return self[c.op](...rest); })) checked.methods.add(c.op);
+        if (
+          run('method', () => {
+            const [self, ...rest] = c.args(x);
+            return self[c.op](...rest);
+          })
+        )
+          checked.methods.add(c.op);
       }
       if (expected[i].i !== 'SKIP' && g.methods.includes(`${c.op}_`) && c.args(x)[0] instanceof jepa.Tensor) {
         const inplace = () => {
@@ -651,7 +814,10 @@ describe('ops: Node equals Python for every generated op', function () {
 });
 
 describe('ops: overloads, arguments and errors as in Python', () => {
-  const a = jepa.tensor([[1, 2, 3], [4, 5, 6]]);
+  const a = jepa.tensor([
+    [1, 2, 3],
+    [4, 5, 6],
+  ]);
 
   it('picks overloads as Python does', () => {
     expect(jepa.sum(a).shape).to.deep.equal([]);
@@ -708,7 +874,9 @@ describe('ops: overloads, arguments and errors as in Python', () => {
   it("turns libtorch's errors into JEPA_TORCH_ERROR with libtorch's message", () => {
     let e = thrown(() => jepa.add(a, jepa.ones([4])));
     expect(e.code).to.equal('JEPA_TORCH_ERROR');
-    expect(e.message).to.equal('The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 1');
+    expect(e.message).to.equal(
+      'The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 1',
+    );
     e = thrown(() => jepa.mm(a, a));
     expect(e.code).to.equal('JEPA_TORCH_ERROR');
     expect(e.message).to.match(/mat1 and mat2 shapes cannot be multiplied \(2x3 and 2x3\)/);
@@ -788,10 +956,14 @@ describe('ops: generated files', () => {
     // The files are made from the torch the set-up pins; another test Python (the GPU machine's
     // CUDA torch) has another schema, against which they are not meant to be current.
     const { PINNED_TORCH } = createRequire(import.meta.url)(path.join(ROOT, 'scripts', 'install', 'find-libtorch.js'));
-    const r = spawnSync(pythonPath(), [path.join(ROOT, 'scripts', 'dev', 'gen-ops.py'), '--check'], { encoding: 'utf8' });
+    const r = spawnSync(pythonPath(), [path.join(ROOT, 'scripts', 'dev', 'gen-ops.py'), '--check'], {
+      encoding: 'utf8',
+    });
     const version = /torch ([^\s):]+)/.exec(r.stdout + r.stderr)?.[1];
     if (version !== undefined && version.split('+')[0] !== PINNED_TORCH.split('+')[0]) {
-      console.log(`      not compared: the test Python has torch ${version}, the files follow the pinned ${PINNED_TORCH}`);
+      console.log(
+        `      not compared: the test Python has torch ${version}, the files follow the pinned ${PINNED_TORCH}`,
+      );
       this.skip();
     }
     expect(r.status, r.stderr + r.stdout).to.equal(0);

@@ -87,7 +87,12 @@ export function norm(
 declare module './tensor' {
   interface Tensor {
     /** `Tensor.norm(p='fro', dim=None, keepdim=False, dtype=None)`: {@link norm} of this tensor. */
-    norm(p?: number | 'fro' | 'nuc' | null | NormOptions, dim?: number | number[] | null, keepdim?: boolean, options?: { dtype?: Dtype | null }): Tensor;
+    norm(
+      p?: number | 'fro' | 'nuc' | null | NormOptions,
+      dim?: number | number[] | null,
+      keepdim?: boolean,
+      options?: { dtype?: Dtype | null },
+    ): Tensor;
   }
 }
 
@@ -117,10 +122,13 @@ export interface NormalizeOptions {
 export function normalize(input: Tensor, options?: NormalizeOptions): Tensor;
 export function normalize(input: Tensor, p?: number, dim?: number, eps?: number): Tensor;
 export function normalize(input: Tensor, p?: number | NormalizeOptions, dim?: number, eps?: number): Tensor {
-  const o = typeof p === 'object' ? checkOptions<NormalizeOptions>(p, ['p', 'dim', 'eps'], 'normalize') : { p, dim, eps };
+  const o =
+    typeof p === 'object' ? checkOptions<NormalizeOptions>(p, ['p', 'dim', 'eps'], 'normalize') : { p, dim, eps };
   h(input, 'input');
   return tidy(() => {
-    const denom = norm(input, o.p ?? 2.0, o.dim ?? 1, true).clamp_min(o.eps ?? 1e-12).expand_as(input);
+    const denom = norm(input, o.p ?? 2.0, o.dim ?? 1, true)
+      .clamp_min(o.eps ?? 1e-12)
+      .expand_as(input);
     return input.div(denom);
   });
 }
@@ -161,12 +169,16 @@ export function interpolate(input: Tensor, options: InterpolateOptions): Tensor 
   const self = h(input, 'input');
   const mode = o.mode ?? 'nearest';
   if (!INTERPOLATE_MODES.includes(mode)) {
-    throw invalidArgument(`interpolate(): expected \`mode\` to be one of ${INTERPOLATE_MODES.join(', ')}, got ${show(mode)}`);
+    throw invalidArgument(
+      `interpolate(): expected \`mode\` to be one of ${INTERPOLATE_MODES.join(', ')}, got ${show(mode)}`,
+    );
   }
   let alignCorners = o.align_corners ?? null;
   if (mode === 'nearest' || mode === 'area' || mode === 'nearest-exact') {
     if (alignCorners !== null) {
-      throw invalidArgument('interpolate(): align_corners can only be set with the interpolating modes: linear | bilinear | bicubic | trilinear');
+      throw invalidArgument(
+        'interpolate(): align_corners can only be set with the interpolating modes: linear | bilinear | bicubic | trilinear',
+      );
     }
   } else if (alignCorners === null) {
     alignCorners = false;
@@ -177,7 +189,8 @@ export function interpolate(input: Tensor, options: InterpolateOptions): Tensor 
   const scale = o.scale_factor ?? null;
   let outputSize: number[] | null = null;
   let scaleFactors: number[] | null = null;
-  if (size !== null && scale !== null) throw invalidArgument('interpolate(): only one of size or scale_factor should be defined');
+  if (size !== null && scale !== null)
+    throw invalidArgument('interpolate(): only one of size or scale_factor should be defined');
   if (size !== null) {
     if (Array.isArray(size)) {
       if (size.length !== dim) {
@@ -185,10 +198,12 @@ export function interpolate(input: Tensor, options: InterpolateOptions): Tensor 
           `interpolate(): input and output must have the same number of spatial dimensions, but got input with spatial dimensions of ${show(shape.slice(2))} and output size of ${show(size)}`,
         );
       }
-      if (!size.every((x) => Number.isInteger(x))) throw invalidArgument(`interpolate(): expected \`size\` to be integers, got ${show(size)}`);
+      if (!size.every((x) => Number.isInteger(x)))
+        throw invalidArgument(`interpolate(): expected \`size\` to be integers, got ${show(size)}`);
       outputSize = size;
     } else {
-      if (!Number.isInteger(size)) throw invalidArgument(`interpolate(): expected \`size\` to be an integer, got ${show(size)}`);
+      if (!Number.isInteger(size))
+        throw invalidArgument(`interpolate(): expected \`size\` to be an integer, got ${show(size)}`);
       outputSize = Array<number>(dim).fill(size);
     }
   } else if (scale !== null) {
@@ -202,12 +217,14 @@ export function interpolate(input: Tensor, options: InterpolateOptions): Tensor 
     } else {
       scaleFactors = Array<number>(dim).fill(scale);
     }
-    if (!scaleFactors.every((x) => typeof x === 'number')) throw invalidArgument(`interpolate(): expected \`scale_factor\` to be numbers, got ${show(scale)}`);
+    if (!scaleFactors.every((x) => typeof x === 'number'))
+      throw invalidArgument(`interpolate(): expected \`scale_factor\` to be numbers, got ${show(scale)}`);
   } else {
     throw invalidArgument('interpolate(): either size or scale_factor should be defined');
   }
   let recompute = o.recompute_scale_factor ?? null;
-  if (recompute === true && size !== null) throw invalidArgument('interpolate(): recompute_scale_factor is not meaningful with an explicit size');
+  if (recompute === true && size !== null)
+    throw invalidArgument('interpolate(): recompute_scale_factor is not meaningful with an explicit size');
   if (mode === 'area' && outputSize === null) recompute = true;
   if (recompute === true) {
     // Python: output_size = [sym_int(input.size(i + 2) * scale_factors[i])], then scale_factors = None
@@ -216,7 +233,9 @@ export function interpolate(input: Tensor, options: InterpolateOptions): Tensor 
   }
   const antialias = o.antialias ?? false;
   if (antialias && !((mode === 'bilinear' || mode === 'bicubic') && dim === 2)) {
-    throw invalidArgument('interpolate(): the anti-alias option is restricted to bilinear and bicubic modes and requires a 4-D tensor as input');
+    throw invalidArgument(
+      'interpolate(): the anti-alias option is restricted to bilinear and bicubic modes and requires a 4-D tensor as input',
+    );
   }
   const call = (op: string, ...rest: unknown[]): Tensor => wrap(callAten(op, [self, ...rest]) as NativeTensor);
   const rank = `${dim}d`;
@@ -224,15 +243,29 @@ export function interpolate(input: Tensor, options: InterpolateOptions): Tensor 
     if (mode === 'nearest') return call(`aten::upsample_nearest${rank}.vec`, outputSize, scaleFactors);
     if (mode === 'nearest-exact') return call(`aten::_upsample_nearest_exact${rank}.vec`, outputSize, scaleFactors);
     if (mode === 'area') {
-      return dim === 1 ? call('aten::adaptive_avg_pool1d', outputSize) : call(`aten::adaptive_avg_pool${rank}`, outputSize);
+      return dim === 1
+        ? call('aten::adaptive_avg_pool1d', outputSize)
+        : call(`aten::adaptive_avg_pool${rank}`, outputSize);
     }
-    if (dim === 1 && mode === 'linear') return call('aten::upsample_linear1d.vec', outputSize, alignCorners, scaleFactors);
+    if (dim === 1 && mode === 'linear')
+      return call('aten::upsample_linear1d.vec', outputSize, alignCorners, scaleFactors);
     if (dim === 2 && mode === 'bilinear') {
-      return call(antialias ? 'aten::_upsample_bilinear2d_aa.vec' : 'aten::upsample_bilinear2d.vec', outputSize, alignCorners, scaleFactors);
+      return call(
+        antialias ? 'aten::_upsample_bilinear2d_aa.vec' : 'aten::upsample_bilinear2d.vec',
+        outputSize,
+        alignCorners,
+        scaleFactors,
+      );
     }
-    if (dim === 3 && mode === 'trilinear') return call('aten::upsample_trilinear3d.vec', outputSize, alignCorners, scaleFactors);
+    if (dim === 3 && mode === 'trilinear')
+      return call('aten::upsample_trilinear3d.vec', outputSize, alignCorners, scaleFactors);
     if (dim === 2 && mode === 'bicubic') {
-      return call(antialias ? 'aten::_upsample_bicubic2d_aa.vec' : 'aten::upsample_bicubic2d.vec', outputSize, alignCorners, scaleFactors);
+      return call(
+        antialias ? 'aten::_upsample_bicubic2d_aa.vec' : 'aten::upsample_bicubic2d.vec',
+        outputSize,
+        alignCorners,
+        scaleFactors,
+      );
     }
     const needs = { linear: 3, bilinear: 4, bicubic: 4, trilinear: 5 }[mode as 'linear'];
     throw invalidArgument(`interpolate(): got ${dim + 2}D input, but ${mode} mode needs ${needs}D input`);
@@ -288,15 +321,19 @@ export function pca_lowrank(
       : { q, center, niter };
   h(A, 'A');
   const shape = A.shape;
-  if (shape.length < 2) throw invalidArgument(`pca_lowrank(): expected \`A\` to have at least 2 dimensions, got shape ${show(shape)}`);
+  if (shape.length < 2)
+    throw invalidArgument(`pca_lowrank(): expected \`A\` to have at least 2 dimensions, got shape ${show(shape)}`);
   const [m, n] = shape.slice(-2);
   let rank = o.q ?? null;
   if (rank === null) rank = Math.min(6, m, n);
   else if (!(Number.isInteger(rank) && rank >= 0 && rank <= Math.min(m, n))) {
-    throw invalidArgument(`pca_lowrank(): q(=${rank}) must be non-negative integer and not greater than min(m, n)=${Math.min(m, n)}`);
+    throw invalidArgument(
+      `pca_lowrank(): q(=${rank}) must be non-negative integer and not greater than min(m, n)=${Math.min(m, n)}`,
+    );
   }
   const iterations = o.niter ?? 2;
-  if (!(Number.isInteger(iterations) && iterations >= 0)) throw invalidArgument(`pca_lowrank(): niter(=${iterations}) must be non-negative integer`);
+  if (!(Number.isInteger(iterations) && iterations >= 0))
+    throw invalidArgument(`pca_lowrank(): niter(=${iterations}) must be non-negative integer`);
   const generator = o.generator ?? null;
   if (generator !== null && generatorHandle(generator) === undefined) {
     throw invalidArgument(`pca_lowrank(): expected \`generator\` to be a jepa.Generator, got ${show(generator)}`);
@@ -325,7 +362,15 @@ function approximateBasis(A: Tensor, q: number, niter: number, generator: Genera
   const R =
     generator === null
       ? randn([n, q], { dtype, device: A.device as 'cpu' })
-      : wrap(callAten('aten::randn.generator', [[n, q], generatorHandle(generator), dtype, null, A.device]) as NativeTensor);
+      : wrap(
+          callAten('aten::randn.generator', [
+            [n, q],
+            generatorHandle(generator),
+            dtype,
+            null,
+            A.device,
+          ]) as NativeTensor,
+        );
   let Q = linalgOps.qr(matmul(A, R))[0];
   for (let i = 0; i < niter; i++) {
     Q = linalgOps.qr(matmul(mH(A), Q))[0];

@@ -12,7 +12,10 @@ import { show } from '../core/validate';
 let handleOf: (g: unknown) => NativeGenerator | undefined;
 
 function checkSeed(seed: unknown): number | bigint {
-  if ((typeof seed === 'number' && Number.isSafeInteger(seed) && seed >= 0) || (typeof seed === 'bigint' && seed >= 0n && seed < 2n ** 64n)) {
+  if (
+    (typeof seed === 'number' && Number.isSafeInteger(seed) && seed >= 0) ||
+    (typeof seed === 'bigint' && seed >= 0n && seed < 2n ** 64n)
+  ) {
     return seed;
   }
   throw invalidArgument(`expected \`seed\` to be an integer in [0, 2**64) (number or bigint), got ${show(seed)}`);
@@ -40,8 +43,13 @@ export class Generator {
 
   /** A generator on the CPU (the only device supported), seeded with 67280421310721 as Python's default. */
   constructor(options?: { device?: 'cpu' }) {
-    if (options !== undefined && (typeof options !== 'object' || options === null || (options.device !== undefined && options.device !== 'cpu'))) {
-      throw invalidArgument(`expected \`options\` to be {device: 'cpu'} (generators are CPU only), got ${show(options)}`);
+    if (
+      options !== undefined &&
+      (typeof options !== 'object' || options === null || (options.device !== undefined && options.device !== 'cpu'))
+    ) {
+      throw invalidArgument(
+        `expected \`options\` to be {device: 'cpu'} (generators are CPU only), got ${show(options)}`,
+      );
     }
     this.#handle = new native.NativeGenerator(67280421310721n);
   }

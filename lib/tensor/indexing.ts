@@ -33,9 +33,14 @@ function checkBound(v: unknown, name: string): number | bigint | null {
  * `:3`, `jepa.slice(null, null, 2)` `::2`, `jepa.slice()` `:`. Bounds may be negative (from the
  * end) and go past the ends, as in Python; `step` must be positive.
  */
-export function slice(start?: number | bigint | null, stop?: number | bigint | null, step?: number | bigint | null): Slice {
+export function slice(
+  start?: number | bigint | null,
+  stop?: number | bigint | null,
+  step?: number | bigint | null,
+): Slice {
   const s = new Slice(checkBound(start, 'start'), checkBound(stop, 'stop'), checkBound(step, 'step'));
-  if (s.step !== null && Number(s.step) <= 0) throw invalidArgument(`expected slice \`step\` to be positive, got ${s.step}`);
+  if (s.step !== null && Number(s.step) <= 0)
+    throw invalidArgument(`expected slice \`step\` to be positive, got ${s.step}`);
   return s;
 }
 
@@ -91,7 +96,11 @@ Object.defineProperties(Tensor.prototype, {
     configurable: true,
   },
   indexPut_: {
-    value: function indexPut_(this: Tensor, indices: IndexItem | IndexItem[], value: Tensor | number | bigint | boolean): Tensor {
+    value: function indexPut_(
+      this: Tensor,
+      indices: IndexItem | IndexItem[],
+      value: Tensor | number | bigint | boolean,
+    ): Tensor {
       const h = tensorHandle(value);
       if (h === undefined && typeof value !== 'number' && typeof value !== 'bigint' && typeof value !== 'boolean') {
         throw invalidArgument(`expected \`value\` to be a Tensor, a number, a bigint or a boolean, got ${show(value)}`);

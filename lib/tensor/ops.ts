@@ -151,7 +151,10 @@ function opRef(qualified: string): OpRef {
   let ref = refs.get(qualified);
   if (ref === undefined) {
     const dot = qualified.indexOf('.');
-    ref = dot < 0 ? { name: qualified, overload: '', id: -1 } : { name: qualified.slice(0, dot), overload: qualified.slice(dot + 1), id: -1 };
+    ref =
+      dot < 0
+        ? { name: qualified, overload: '', id: -1 }
+        : { name: qualified.slice(0, dot), overload: qualified.slice(dot + 1), id: -1 };
     refs.set(qualified, ref);
   }
   return ref;
@@ -174,7 +177,17 @@ function compileParam([name, type, index, flags, pyDefault]: ParamData): Param {
   }
   if (kind === undefined) throw new Error(`jepa-native: unknown parameter type ${type} (regenerate the ops)`);
   const display = `${type} ${name}${pyDefault !== undefined ? `=${pyDefault}` : ''}`;
-  return { name, kind, type, optional, single, required: (flags & 1) === 0, keyword: (flags & 2) !== 0, index, display };
+  return {
+    name,
+    kind,
+    type,
+    optional,
+    single,
+    required: (flags & 1) === 0,
+    keyword: (flags & 2) !== 0,
+    index,
+    display,
+  };
 }
 
 function compile(display: string, d: SigData): Sig {
@@ -311,10 +324,17 @@ interface Bound {
  * Binds a call to one signature, or returns the reason it does not fit. (Written without closures
  * or per-call helper arrays: it runs on every op call.)
  */
-function bind(sig: Sig, args: unknown[], nargs: number, kwargs: Record<string, unknown> | undefined, self: NativeTensor | undefined): Bound | string {
+function bind(
+  sig: Sig,
+  args: unknown[],
+  nargs: number,
+  kwargs: Record<string, unknown> | undefined,
+  self: NativeTensor | undefined,
+): Bound | string {
   let outValues: unknown;
   const out = kwargs !== undefined && kwargs.out !== undefined && kwargs.out !== null ? sig.out : undefined;
-  if (out === undefined && kwargs !== undefined && kwargs.out !== undefined && kwargs.out !== null) return "it takes no argument 'out'";
+  if (out === undefined && kwargs !== undefined && kwargs.out !== undefined && kwargs.out !== null)
+    return "it takes no argument 'out'";
   if (out !== undefined) outValues = kwargs!.out;
   const params = sig.params;
   const argv = new Array<unknown>(out === undefined ? sig.n : out.n);
@@ -323,7 +343,8 @@ function bind(sig: Sig, args: unknown[], nargs: number, kwargs: Record<string, u
   let first = 0;
   if (sig.varargs && nargs > 1 && isInt(args[0])) {
     // Python's `t.view(2, 3)`: the ints are the lone int-list parameter.
-    for (let i = 0; i < nargs; i++) if (!isInt(args[i])) return `argument '${params[0].name}' must be int[], not ${typeName(args[i])}`;
+    for (let i = 0; i < nargs; i++)
+      if (!isInt(args[i])) return `argument '${params[0].name}' must be int[], not ${typeName(args[i])}`;
     argv[out === undefined ? params[0].index : out.map[0]] = args.slice(0, nargs);
     given = 1;
     first = nargs;
@@ -405,7 +426,8 @@ function wrapMaybe(h: unknown): Tensor | null {
 }
 
 function named<T>(items: T[], names: (string | number)[]): T[] {
-  for (let i = 2; i < names.length; i++) Object.defineProperty(items, names[i] as string, { value: items[i - 2], enumerable: false });
+  for (let i = 2; i < names.length; i++)
+    Object.defineProperty(items, names[i] as string, { value: items[i - 2], enumerable: false });
   return items;
 }
 
@@ -434,11 +456,18 @@ function result(sig: Sig, raw: unknown, receiver: Tensor | undefined, args: unkn
   }
 }
 
-function noMatch(def: OpDef, args: unknown[], kwargs: Record<string, unknown> | undefined, reasons: string[]): TypeError {
+function noMatch(
+  def: OpDef,
+  args: unknown[],
+  kwargs: Record<string, unknown> | undefined,
+  reasons: string[],
+): TypeError {
   const got = args.map(typeName);
-  if (kwargs !== undefined) for (const [k, v] of Object.entries(kwargs)) if (v !== undefined) got.push(`${k}=${typeName(v)}`);
+  if (kwargs !== undefined)
+    for (const [k, v] of Object.entries(kwargs)) if (v !== undefined) got.push(`${k}=${typeName(v)}`);
   const sigs = def.sigs!;
-  if (sigs.length === 1) return invalidArgument(`${def.display}(): ${reasons[0]} (signature: ${sigs[0].text}; got (${got.join(', ')}))`);
+  if (sigs.length === 1)
+    return invalidArgument(`${def.display}(): ${reasons[0]} (signature: ${sigs[0].text}; got (${got.join(', ')}))`);
   const lines = sigs.map((s, i) => ` * ${s.text}: ${reasons[i]}`);
   return invalidArgument(
     `${def.display}() received an invalid combination of arguments - got (${got.join(', ')}), but expected one of:\n${lines.join('\n')}`,
@@ -490,7 +519,12 @@ export function installMethods(table: Record<string, SigData[]>): void {
         return call(def, args, this);
       },
     }[name];
-    Object.defineProperty(Tensor.prototype, name, { value: method, writable: true, configurable: true, enumerable: false });
+    Object.defineProperty(Tensor.prototype, name, {
+      value: method,
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
   }
 }
 
