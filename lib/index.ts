@@ -51,6 +51,13 @@ export {
   type TensorData,
   type TensorOptions,
 } from './tensor/tensor';
+export { keep, tidy, tidyAsync } from './tensor/memory';
+export * from './tensor/ops.generated';
+export { linalg, nn } from './tensor/api';
+export { norm, pca_lowrank, type InterpolateOptions, type NormalizeOptions, type NormOptions, type PcaLowrankOptions } from './tensor/functional';
+export { Generator } from './tensor/generator';
+export { Slice, slice, type IndexItem } from './tensor/indexing';
+export type { MemoryFormat, Scalar } from './tensor/ops';
 import * as ema from './train/ema';
 /** The target-encoder EMA (`update`, `updateSync`) and momentum / learning-rate / weight-decay schedules (`schedule`). */
 export { ema };

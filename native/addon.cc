@@ -10,11 +10,12 @@
 #include "bindings/tensor_binding.h"
 #include "bindings/train_binding.h"
 #include "core/common.h"
+#include "tensor/finalizers.h"
 
 namespace jepa {
 
-// native/bindings/features_binding.cc
-void InitFeatures(Napi::Env env, Napi::Object exports);
+// native/bindings/ops_binding.cc
+void OpsBindingInit(Napi::Env env, Napi::Object exports);
 
 namespace {
 
@@ -29,12 +30,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   TensorHandle::Init(env, exports);
   InitMasks(env, exports);
   ModuleHandle::Init(env, exports);
-  InitFeatures(env, exports);
   InitEma(env, exports);
   InitTrainer(env, exports);
   PtBindingInit(env, exports);
   FormatsBindingInit(env, exports);
   DistributedBindingInit(env, exports);
+  OpsBindingInit(env, exports);
+  exports.Set("finalizers", Napi::String::New(env, FinalizersRunInGc() ? "gc" : "event-loop"));
   return exports;
 }
 
@@ -43,4 +45,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
 static Napi::Object InitJepa(Napi::Env env, Napi::Object exports) { return jepa::Init(env, exports); }
 
-NODE_API_MODULE(jepa_native, InitJepa)
+// Registration by hand rather than with NODE_API_MODULE, to declare the module's Node-API version
+// at run time (jepa::ModuleApiVersion in native/tensor/finalizers.h): that version decides whether
+// Node runs the addon's finalizers inside the garbage collector.
+extern "C" {
+NAPI_MODULE_EXPORT int32_t node_api_module_get_api_version_v1(void) { return jepa::ModuleApiVersion(); }
+NAPI_MODULE_EXPORT napi_value napi_register_module_v1(napi_env env, napi_value exports) {
+  return Napi::RegisterModule(env, exports, InitJepa);
+}
+}

@@ -15,12 +15,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MultiBar, Presets } from 'cli-progress';
-import { native } from '../core/binding';
 import * as distributed from '../distributed/distributed';
 import type { Dtype } from '../core/dtype';
 import { decodeImageInto, decodeVideoInto, resolveImageOptions, type ResolvedImageOptions } from '../media/decode';
 import type { Module } from '../models/module';
-import { nativeOf, tensor, wrap, type Tensor } from '../tensor/tensor';
+import { tensor, type Tensor } from '../tensor/tensor';
+import { select } from '../tensor/ops.generated';
 import { CliError, errorText, EXIT, lib, shapeText, usage, type Io } from './common';
 
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif', '.bmp'];
@@ -352,7 +352,7 @@ export async function extract(modelPath: string, inputDir: string, outputDir: st
   };
 
   const writeOne = async (item: Item, out: Tensor, index: number): Promise<void> => {
-    const view = wrap(native.featureSelect(nativeOf(out), 0, index));
+    const view = select(out, 0, index);
     const features = view.dtype === outDtype ? view.cpu().clone() : view.to({ dtype: outDtype, device: 'cpu' });
     view.dispose();
     const stem = path.basename(item.rel, path.extname(item.rel));
@@ -373,7 +373,7 @@ export async function extract(modelPath: string, inputDir: string, outputDir: st
       if (batch.items.length > 1) {
         // Find which inputs fail: run them one at a time.
         for (let i = 0; i < batch.items.length; i++) {
-          const one = wrap(native.featureSelect(nativeOf(batch.input), 0, i)).contiguous();
+          const one = select(batch.input, 0, i).contiguous();
           await runItems({ items: [batch.items[i]], input: one.reshape([1, ...one.shape]) });
         }
         return;

@@ -125,12 +125,20 @@ export interface NativeAddon {
   empty(shape: number[], dtype: string, device: string): NativeTensor;
   arange(start: number, end: number, step: number, dtype: string, device: string): NativeTensor;
   randn(shape: number[], dtype: string, device: string, seed: number | bigint | undefined): NativeTensor;
-  memory(): { tensors: number; storages: number; bytes: number };
+  memory(): { tensors: number; storages: number; bytes: number; external: number };
   cudaIsBuilt(): boolean;
   cudaSynchronize(device: string): void;
   cudaIsAvailable(): boolean;
   cudaDeviceCount(): number;
   torchVersion: string;
+  /** Generated ops (native/bindings/ops_binding.cc). */
+  opResolve(name: string, overload: string): number;
+  opCall(id: number, ...args: unknown[]): unknown;
+  tensorIndex(tensor: NativeTensor, items: unknown[]): NativeTensor;
+  tensorIndexPut(tensor: NativeTensor, items: unknown[], value: unknown): void;
+  NativeGenerator: new (seed: number | bigint) => NativeGenerator;
+  /** When the addon's finalizers run (native/tensor/finalizers.h). */
+  finalizers: 'gc' | 'event-loop';
   limits: {
     maxDepth: number;
     maxStringBytes: number;
@@ -155,8 +163,6 @@ export interface NativeAddon {
   loadModuleSync(path: string, device: string | null, dtype: string | null): NativeModule;
   setNumThreads(threads: number): void;
   getNumThreads(): number;
-  featureMean(features: NativeTensor, dims: number[], keepdim: boolean): NativeTensor;
-  featureSelect(features: NativeTensor, dim: number, index: number): NativeTensor;
   emaUpdate(target: unknown, source: unknown, momentum: number, options: object): Promise<NativeEmaStats>;
   emaUpdateSync(target: unknown, source: unknown, momentum: number, options: object): NativeEmaStats;
   emaFusedAvailable(): boolean;
@@ -181,6 +187,15 @@ export interface NativeAddon {
   distInit(options: object): Promise<NativeProcessGroup>;
   distInitSync(options: object): NativeProcessGroup;
   distBackendAvailable(backend: string): string | null;
+}
+
+/** An at::Generator (native/bindings/ops_binding.cc). */
+export interface NativeGenerator {
+  manualSeed(seed: number | bigint): NativeGenerator;
+  initialSeed(): bigint;
+  seed(): bigint;
+  getState(): NativeTensor;
+  setState(state: NativeTensor): NativeGenerator;
 }
 
 /** A c10d process group (native/bindings/distributed_binding.cc). */

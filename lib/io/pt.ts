@@ -9,6 +9,7 @@
  * ```
  * @module
  */
+import '../tensor/dispose'; // defines Symbol.dispose where missing, before the classes use it
 import * as os from 'node:os';
 import { native } from '../core/binding';
 import type { Device } from '../core/dtype';
@@ -226,6 +227,11 @@ export class PtArchive {
   close(): void {
     this.#entries = undefined;
     this.#handle.close();
+  }
+
+  /** `using archive = jepa.openSync(path)` closes the archive at the end of the block (same as {@link close}). */
+  [Symbol.dispose](): void {
+    this.close();
   }
 
   #args(key: unknown, options: unknown): { path: unknown[]; device: string | null } {

@@ -15,6 +15,8 @@ import { expectKind, modelFolder, singleModuleFile, type ModelInfo } from './fol
 import { loadModule, loadModuleSync, Module, type LoadModuleOptions } from './module';
 import { checkIndexMasks } from '../masks/samplers';
 import { checkTensor, Tensor } from '../tensor/tensor';
+import { tidy } from '../tensor/memory';
+import { cosine_similarity } from '../tensor/ops.generated';
 import { show } from '../core/validate';
 
 // ---------------------------------------------------------------------------------------------
@@ -568,27 +570,16 @@ export class VisionLanguagePredictor {
   }
 }
 
-/** Cosine similarities of each row of `a` [B, D] with each row of `b` [L, D] (float64 sums), as torch.cosine_similarity. */
+/**
+ * Cosine similarities of each row of `a` [B, D] with each row of `b` [L, D], as numbers [B][L]:
+ * `torch.cosine_similarity` of `a.unsqueeze(1)` and `b.unsqueeze(0)` along the last dimension,
+ * computed by that op.
+ */
 export function cosineScores(a: Tensor, b: Tensor): number[][] {
-  const D = a.shape[1];
-  const x = a.to({ device: 'cpu', dtype: 'float64' as Dtype }).contiguous().data<'float64'>();
-  const y = b.to({ device: 'cpu', dtype: 'float64' as Dtype }).contiguous().data<'float64'>();
-  const norm = (v: Float64Array, r: number) => {
-    let s = 0;
-    for (let k = 0; k < D; k++) s += v[r * D + k] * v[r * D + k];
-    return Math.sqrt(s);
-  };
-  const nb = Array.from({ length: b.shape[0] }, (_, j) => norm(y, j));
-  const out: number[][] = [];
-  for (let i = 0; i < a.shape[0]; i++) {
-    const na = norm(x, i);
-    const row: number[] = [];
-    for (let j = 0; j < b.shape[0]; j++) {
-      let dot = 0;
-      for (let k = 0; k < D; k++) dot += x[i * D + k] * y[j * D + k];
-      row.push(dot / Math.max(na * nb[j], 1e-8));
-    }
-    out.push(row);
-  }
-  return out;
+  return tidy(() => {
+    const scores = cosine_similarity(a.unsqueeze(1), b.unsqueeze(0), -1).to({ device: 'cpu', dtype: 'float64' as Dtype });
+    const flat = scores.contiguous().data<'float64'>();
+    const [rows, cols] = scores.shape;
+    return Array.from({ length: rows }, (_, i) => Array.from(flat.subarray(i * cols, (i + 1) * cols)));
+  });
 }

@@ -17,6 +17,7 @@
  * number given for a `float` parameter is a float.
  * @module
  */
+import '../tensor/dispose'; // defines Symbol.dispose where missing, before the classes use it
 import * as fs from 'node:fs';
 import { native } from '../core/binding';
 import type { Device, Dtype } from '../core/dtype';
@@ -297,6 +298,11 @@ export class Module {
   dispose(): void {
     handles.get(this)?.dispose();
     handles.delete(this);
+  }
+
+  /** `using m = jepa.loadModuleSync(path)` disposes `m` at the end of the block (same as {@link dispose}). */
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 
   /** Whether {@link dispose} was called. */

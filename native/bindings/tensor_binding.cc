@@ -25,6 +25,13 @@ void ReleaseJsBuffer(void* ctx) {
   buffer->queue->Release(buffer->ref);
 }
 
+// Tells V8 how much memory outside its heap its objects keep alive. Allowed inside the garbage
+// collector; a failure (an environment being torn down) only loses a hint, so it is ignored.
+void ReportExternalMemory(napi_env env, int64_t change) {
+  int64_t total;
+  napi_adjust_external_memory(env, change, &total);
+}
+
 const char* TypedArrayName(napi_typedarray_type type) {
   switch (type) {
     case napi_int8_array: return "Int8Array";
@@ -196,11 +203,12 @@ Napi::Value Randn(const Napi::CallbackInfo& info) {
 
 Napi::Value MemoryInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  MemoryStats s = Memory();
+  MemoryStats s = Memory(static_cast<napi_env>(env));
   Napi::Object o = Napi::Object::New(env);
   o.Set("tensors", Napi::Number::New(env, static_cast<double>(s.tensors)));
   o.Set("storages", Napi::Number::New(env, static_cast<double>(s.storages)));
   o.Set("bytes", Napi::Number::New(env, static_cast<double>(s.bytes)));
+  o.Set("external", Napi::Number::New(env, static_cast<double>(s.reported)));
   return o;
 }
 
@@ -254,7 +262,13 @@ Napi::Object TensorHandle::New(Napi::Env env, at::Tensor t, bool parameter, bool
   h->live_ = true;
   h->parameter_ = parameter;
   h->requires_grad_ = requires_grad;
-  RegisterTensor(h->tensor_);
+  h->env_ = env;
+  // Memory that V8 cannot see (libtorch's allocations, not a borrowed ArrayBuffer) is reported
+  // to it, so that allocating tensors in a loop makes V8 collect the unreachable ones.
+  const bool borrowed = h->tensor_.defined() && h->tensor_.has_storage() &&
+                        h->tensor_.storage().data_ptr().get_deleter() == &ReleaseJsBuffer;
+  const int64_t bytes = RegisterTensor(env, h->tensor_, !borrowed, &h->registration_);
+  if (bytes > 0) ReportExternalMemory(env, bytes);
   return obj;
 }
 
@@ -266,14 +280,36 @@ const at::Tensor& TensorHandle::Get(const Napi::Value& v, const char* what) {
   return Unwrap(v.As<Napi::Object>())->Live();
 }
 
+const at::Tensor* TensorHandle::GetTrusted(const Napi::Object& v) {
+  void* wrapped = nullptr;
+  if (napi_unwrap(v.Env(), v, &wrapped) != napi_ok || wrapped == nullptr) return nullptr;
+  return &static_cast<TensorHandle*>(wrapped)->Live();
+}
+
 TensorHandle::TensorHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorHandle>(info) {}
 
-TensorHandle::~TensorHandle() { Reset(); }
+TensorHandle::~TensorHandle() { Reset(true); }
 
-void TensorHandle::Reset() {
-  cached_buffer_.Reset();
+// Runs from dispose() and from the destructor. The destructor may run inside V8's garbage
+// collector (a basic finalizer, see native/tensor/finalizers.h), where nothing may call into JS.
+// Adjusting external memory is allowed there, and so is deleting a strong reference (the storage
+// deleter of a borrowed ArrayBuffer, ReleaseJsBuffer, does that). Deleting a weak reference is
+// not: its target may die in the same collection, and V8 would then reset a handle already
+// destroyed (Node 20 aborts with "Check failed: node->IsInUse()"). So the weak reference of the
+// data() cache is deleted later, on the JS thread, through the release queue.
+void TensorHandle::Reset(bool in_gc) {
+  if (cached_buffer_ != nullptr) {
+    if (in_gc) {
+      cache_queue_->ReleaseLater(cached_buffer_);
+    } else {
+      napi_delete_reference(env_, cached_buffer_);
+    }
+    cached_buffer_ = nullptr;
+    cache_queue_.reset();
+  }
   if (!live_) return;
-  UnregisterTensor(tensor_);
+  const int64_t bytes = UnregisterTensor(registration_);
+  if (bytes > 0) ReportExternalMemory(env_, -bytes);
   live_ = false;
   tensor_ = at::Tensor();
 }
@@ -355,14 +391,18 @@ Napi::Value TensorHandle::Data(const Napi::CallbackInfo& info) {
     }
     // Reuse the ArrayBuffer of an earlier call while JS still holds it: creating an external
     // ArrayBuffer makes V8 account for its size, which costs time for large tensors.
-    if (!cached_buffer_.IsEmpty() && cached_data_ == t.data_ptr() && cached_bytes_ == t.nbytes()) {
-      Napi::ArrayBuffer ab = cached_buffer_.Value();
-      if (!ab.IsEmpty()) return TypedArray(env, type, numel, ab, 0);
+    if (cached_buffer_ != nullptr && cached_data_ == t.data_ptr() && cached_bytes_ == t.nbytes()) {
+      napi_value ab = nullptr;
+      NAPI_THROW_IF_FAILED(env, napi_get_reference_value(env, cached_buffer_, &ab), Napi::Value());
+      if (ab != nullptr) return TypedArray(env, type, numel, Napi::ArrayBuffer(env, ab), 0);
     }
     auto* keep = new at::Tensor(t);
     Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(
         env, t.data_ptr(), t.nbytes(), [](Napi::Env, void*, at::Tensor* hint) { delete hint; }, keep);
-    cached_buffer_ = Napi::Weak(ab);
+    if (cached_buffer_ != nullptr) napi_delete_reference(env, cached_buffer_);
+    cached_buffer_ = nullptr;
+    NAPI_THROW_IF_FAILED(env, napi_create_reference(env, ab, 0, &cached_buffer_), Napi::Value());
+    cache_queue_ = GetAddonData(env).release_queue;
     cached_data_ = t.data_ptr();
     cached_bytes_ = t.nbytes();
     return TypedArray(env, type, numel, ab, 0);
@@ -474,7 +514,7 @@ Napi::Value TensorHandle::ToString(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value TensorHandle::Dispose(const Napi::CallbackInfo& info) {
-  Reset();
+  Reset(false);
   return info.Env().Undefined();
 }
 

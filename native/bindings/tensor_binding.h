@@ -3,6 +3,9 @@
 #include <ATen/ATen.h>
 #include <napi.h>
 
+#include "core/common.h"
+#include "tensor/tensor.h"
+
 namespace jepa {
 
 // One JS object per handle; it owns an at::Tensor until dispose() or garbage collection.
@@ -15,6 +18,11 @@ class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
   static Napi::Object New(Napi::Env env, at::Tensor t, bool parameter = false, bool requires_grad = false);
   // The tensor of a JS handle; throws a TypeError if `v` is not a handle, kDisposed if disposed.
   static const at::Tensor& Get(const Napi::Value& v, const char* what);
+  // Like Get, for an object the caller knows to be a tensor handle if it wraps anything
+  // (lib/tensor/ops.ts passes only handles it took from Tensors, and plain objects): skips the
+  // instanceof check, a quarter of a small op's native argument handling. Null for an object
+  // that wraps nothing; throws kDisposed if disposed.
+  static const at::Tensor* GetTrusted(const Napi::Object& v);
 
   explicit TensorHandle(const Napi::CallbackInfo& info);
   ~TensorHandle() override;
@@ -26,7 +34,8 @@ class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
 
  private:
   const at::Tensor& Live() const;
-  void Reset();
+  // Drops the tensor; `in_gc`: called from the destructor, which may run inside the collector.
+  void Reset(bool in_gc);
 
   Napi::Value Shape(const Napi::CallbackInfo& info);
   Napi::Value Strides(const Napi::CallbackInfo& info);
@@ -58,8 +67,14 @@ class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
   bool live_ = false;
   bool parameter_ = false;
   bool requires_grad_ = false;
-  // Weak reference to the external ArrayBuffer of the last data() call, reused while alive.
-  Napi::Reference<Napi::ArrayBuffer> cached_buffer_;
+  napi_env env_ = nullptr;
+  // What New() counted in the registry of live tensors (native/tensor.h).
+  Registration registration_;
+  // Weak reference to the external ArrayBuffer of the last data() call, reused while alive. A
+  // raw napi_ref so that the destructor can hand it to cache_queue_ instead of deleting it (see
+  // Reset).
+  napi_ref cached_buffer_ = nullptr;
+  std::shared_ptr<ReleaseQueue> cache_queue_;
   const void* cached_data_ = nullptr;
   size_t cached_bytes_ = 0;
 };

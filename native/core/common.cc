@@ -25,6 +25,15 @@ void ReleaseQueue::Release(napi_ref ref) {
   if (first) tsfn_.NonBlockingCall();
 }
 
+void ReleaseQueue::ReleaseLater(napi_ref ref) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (!alive_) return;
+  pending_.push_back(ref);
+  const bool first = pending_.size() == 1;
+  lock.unlock();
+  if (first) tsfn_.NonBlockingCall();
+}
+
 void ReleaseQueue::Shutdown() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!alive_) return;

@@ -23,6 +23,9 @@ class ReleaseQueue {
   void Start(Napi::Env env);
   // Called from any thread.
   void Release(napi_ref ref);
+  // Deletes `ref` on a later turn of the JS thread's event loop, even when called on that thread
+  // (from a finalizer that runs inside the garbage collector). Called from any thread.
+  void ReleaseLater(napi_ref ref);
   // Called on the JS thread when the environment shuts down: later releases are dropped
   // (the references die with the environment).
   void Shutdown();
@@ -66,6 +69,7 @@ struct AddonData {
   Napi::FunctionReference dist_group_ctor;
   Napi::FunctionReference archive_ctor;
   JsClasses js;
+  Napi::FunctionReference generator_ctor;
   std::shared_ptr<ReleaseQueue> release_queue;
 };
 

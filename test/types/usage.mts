@@ -114,3 +114,26 @@ zeros([2], { device: 'gpu' });
 zeros(3);
 
 void [shape, dtype, data, i64, bits, moved, mem, ok, code, loaded, saved, mod, ctx, kind, libtorchVersion, notFound, wrongKind, img, imgs, clip, vinfo, idx, maxRank, limits, pg, summed, gathered, rankNow, shard, launched, opts, wrote, seed, emaDone, emaSync, mom, stepped, lossNow, savedCkpt, resumed, resumedSync, loadedSd, ckptCode, folderKind, preset, infoOrNull, canPredict, imageEmb, textEmb, tokenizerFile, folderCode];
+
+// Tensor ops (generated from libtorch's schema), scoped disposal
+{
+  using scoped = jepa.zeros([2, 3]);
+  using model = jepa.loadModuleSync('encoder.pt');
+  using archive = jepa.openSync('features.pt');
+  const sum: Tensor = jepa.add(scoped, 1, { alpha: 2 }).sum(1, true);
+  const byName: Tensor = scoped.sum({ dim: [0, 1], keepdim: true });
+  const mx: Tensor = jepa.max(scoped, 1).values;
+  const [values, indices] = scoped.max(0);
+  const sorted: Tensor = scoped.sort({ dim: 1, descending: true }).indices;
+  const stacked: Tensor = jepa.stack([scoped, scoped]).view(2, 6).index([0, jepa.slice(1, null), null]);
+  const inplace: Tensor = scoped.add_(1).clamp_(0, 1);
+  const u: [Tensor, Tensor, Tensor] = jepa.linalg.svd(scoped) as [Tensor, Tensor, Tensor];
+  const n: Tensor = jepa.nn.functional.normalize(scoped, { dim: 1 });
+  const g = new jepa.Generator().manualSeed(0);
+  const r: Tensor = jepa.rand([2, 3], { generator: g });
+  const kept: Tensor = jepa.tidy(() => jepa.keep(scoped.mul(2)));
+  const later: Promise<Tensor> = jepa.tidyAsync(async () => scoped.add(1));
+  void [sum, byName, mx, values, indices, sorted, stacked, inplace, u, n, r, kept, later, model, archive];
+  // @ts-expect-error: keepdim is a boolean
+  scoped.sum(1, 'yes');
+}
