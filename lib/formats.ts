@@ -24,21 +24,25 @@ export interface TensorFileOptions {
   device?: Device;
 }
 
-const ITEMSIZE: Record<string, number> = {
+/** Bytes per element of each dtype a tensor file can hold. @internal */
+export const ITEMSIZE: Record<string, number> = {
   bool: 1, uint8: 1, int8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, int64: 8, uint64: 8,
   float16: 2, bfloat16: 2, float32: 4, float64: 8, complex64: 8, complex128: 16,
   float8_e4m3fn: 1, float8_e5m2: 1, float8_e4m3fnuz: 1, float8_e5m2fnuz: 1,
 };
 
-function corrupt(file: string, message: string): JepaError {
+/** @internal */
+export function corrupt(file: string, message: string): JepaError {
   return new JepaError(ErrorCode.PT_CORRUPT, `${file}: ${message}`);
 }
 
-function overLimit(file: string, message: string): JepaError {
+/** @internal */
+export function overLimit(file: string, message: string): JepaError {
   return new JepaError(ErrorCode.PT_LIMIT, `${file}: ${message}`);
 }
 
-function checkPath(value: unknown): string {
+/** @internal */
+export function checkPath(value: unknown): string {
   if (value instanceof URL) {
     if (value.protocol !== 'file:') throw invalidArgument(`expected \`path\` to be a file: URL, got ${value.href}`);
     return fileURLToPath(value);
@@ -49,7 +53,8 @@ function checkPath(value: unknown): string {
   return path.resolve(value);
 }
 
-function fileOptions(options: unknown): { mmap: boolean; device: string | null } {
+/** @internal */
+export function fileOptions(options: unknown): { mmap: boolean; device: string | null } {
   const o = checkOptions(options, 'options', ['mmap', 'device']);
   if (o.mmap !== undefined && typeof o.mmap !== 'boolean') {
     throw invalidArgument(`expected \`options.mmap\` to be a boolean, got ${show(o.mmap)}`);
@@ -58,8 +63,8 @@ function fileOptions(options: unknown): { mmap: boolean; device: string | null }
   return { mmap: o.mmap === true, device: device === 'cpu' ? null : device };
 }
 
-/** Reads `n` bytes at `pos` (fewer at the end of the file). */
-function readRange(file: string, pos: number, n: number): Buffer {
+/** Reads `n` bytes at `pos` (fewer at the end of the file). @internal */
+export function readRange(file: string, pos: number, n: number): Buffer {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
@@ -79,7 +84,8 @@ function readRange(file: string, pos: number, n: number): Buffer {
   }
 }
 
-function fileSize(file: string): number {
+/** The size of a file to read (limits.maxFileBytes checked). @internal */
+export function fileSize(file: string): number {
   try {
     const st = fs.statSync(file);
     if (st.isDirectory()) throw new JepaError(ErrorCode.IO_ERROR, `${file}: is a folder, not a file`);
@@ -315,7 +321,8 @@ const NPY_DTYPES: Record<string, string> = {
 };
 const NPY_CODES: Record<string, string> = Object.fromEntries(Object.entries(NPY_DTYPES).map(([k, v]) => [v, k]));
 
-interface NpyHeader {
+/** A parsed .npy header; `dataStart` counts from the start of the .npy bytes. @internal */
+export interface NpyHeader {
   dtype: string;
   shape: number[];
   fortran: boolean;
@@ -392,8 +399,19 @@ function parseNpyDict(p: string, text: string): Record<string, unknown> {
 
 function readNpyHeader(p: string): NpyHeader {
   const size = fileSize(p);
-  const head = readRange(p, 0, Math.min(size, 12));
+  return parseNpyHeader(p, (pos, n) => readRange(p, pos, n), size);
+}
+
+/**
+ * Parses and checks the header of .npy bytes of `size` bytes, read through `read(pos, n)` (the
+ * whole file for .npy, one member for .npz); `p` names them in messages. @internal
+ */
+export function parseNpyHeader(p: string, read: (pos: number, n: number) => Buffer, size: number): NpyHeader {
+  const head = read(0, Math.min(size, 12));
   if (head.length < 10 || head.subarray(0, 6).toString('latin1') !== '\x93NUMPY') {
+    if (head.length >= 4 && head.readUInt32LE(0) === 0x04034b50) {
+      throw corrupt(p, 'not a .npy file but a zip archive: a .npz (np.savez) is read with jepa.loadNpz');
+    }
     throw corrupt(p, 'not a .npy file (no \\x93NUMPY magic)');
   }
   const major = head[6];
@@ -416,7 +434,7 @@ function readNpyHeader(p: string): NpyHeader {
     );
   }
   if (start + len > size) throw corrupt(p, `the .npy header declares ${len} bytes but the file has ${size} (truncated?)`);
-  const text = readRange(p, start, len).toString(major === 3 ? 'utf8' : 'latin1');
+  const text = read(start, len).toString(major === 3 ? 'utf8' : 'latin1');
   const d = parseNpyDict(p, text.trim());
   const descr = d.descr;
   if (typeof descr !== 'string') {
@@ -450,7 +468,8 @@ function readNpyHeader(p: string): NpyHeader {
   return { dtype, shape: shape as number[], fortran: d.fortran_order, bigEndian: m[1] === '>', dataStart: start + len };
 }
 
-function npySlot(h: NpyHeader): TensorSlot {
+/** The tensor slot of a parsed .npy header, `base` bytes into the file. @internal */
+export function npySlot(h: NpyHeader, base = 0): TensorSlot {
   const nbytes = numel(h.shape) * ITEMSIZE[h.dtype];
   let strides: number[] | null = null;
   if (h.fortran) {
@@ -461,7 +480,7 @@ function npySlot(h: NpyHeader): TensorSlot {
       s *= Math.max(d, 1);
     }
   }
-  return { dtype: h.dtype, shape: h.shape, strides, offset: h.dataStart, nbytes };
+  return { dtype: h.dtype, shape: h.shape, strides, offset: base + h.dataStart, nbytes };
 }
 
 /**
@@ -485,7 +504,8 @@ export function loadNpySync(file: string | URL, options?: TensorFileOptions): Te
   return wrap(native.readTensorsSync(p, o.mmap, h.bigEndian, [npySlot(h)], o.device)[0]);
 }
 
-function npyPrepare(t: unknown): { header: Buffer; list: ReturnType<typeof nativeOf>[] } {
+/** The .npy header of a tensor and its native handle, for the writers. @internal */
+export function npyPrepare(t: unknown): { header: Buffer; list: ReturnType<typeof nativeOf>[] } {
   if (!(t instanceof Tensor)) throw invalidArgument(`expected \`tensor\` to be a Tensor, got ${show(t)}`);
   const code = NPY_CODES[t.dtype];
   if (!code) {

@@ -36,6 +36,7 @@ export {
   type SafetensorsHeader,
   type TensorFileOptions,
 } from './formats';
+export { loadNpz, loadNpzSync, saveNpz, saveNpzSync, type NpzArrays, type SaveNpzOptions } from './io/npz';
 export { addonInfo, cuda, memory, torchVersion, type AddonInfo, type MemoryInfo } from './runtime';
 export { limits, type Limits } from './limits';
 export {

@@ -144,8 +144,18 @@ export interface NativeAddon {
   ptInit(classes: PtClasses): void;
   readTensorsSync(path: string, mmap: boolean, byteswap: boolean, slots: TensorSlot[], device: string | null): NativeTensor[];
   readTensors(path: string, mmap: boolean, byteswap: boolean, slots: TensorSlot[], device: string | null): Promise<NativeTensor[]>;
-  writeTensorsSync(path: string, header: Buffer, tensors: NativeTensor[]): void;
-  writeTensors(path: string, header: Buffer, tensors: NativeTensor[]): Promise<void>;
+  /** `header`: one Buffer written first, or one Buffer before each tensor (and one more after them). */
+  writeTensorsSync(path: string, header: Buffer | Buffer[], tensors: NativeTensor[]): void;
+  writeTensors(path: string, header: Buffer | Buffer[], tensors: NativeTensor[]): Promise<void>;
+  tensorsFromBytesSync(bytes: NativeTensor, name: string, byteswap: boolean, slots: TensorSlot[], device: string | null): NativeTensor[];
+  tensorsFromBytes(bytes: NativeTensor, name: string, byteswap: boolean, slots: TensorSlot[], device: string | null): Promise<NativeTensor[]>;
+  /** CRC-32 (zip's) of a tensor's bytes in row-major order, continuing from `init`. */
+  crc32Sync(tensor: NativeTensor, init: number): number;
+  crc32(tensor: NativeTensor, init: number): Promise<number>;
+  /** A CPU generator after `torch.Generator().manual_seed(seed)` (jepa.data's shuffles). */
+  dataGenerator(seed: number | bigint): object;
+  /** `torch.randperm(n, generator)`; with loaderEpoch, one epoch of `DataLoader(shuffle=True, generator)`'s draws. */
+  dataRandperm(generator: object, n: number, loaderEpoch: boolean): Int32Array;
   ptLoadSync(path: string, mmap: boolean, device: string | null): unknown;
   ptLoadMany(
     paths: string[],
