@@ -115,6 +115,9 @@ export {
   type FeatureLayout,
   type HierarchicalFeatures,
 } from './features';
+import * as data from './data';
+/** Datasets (feature files, image folders, caption CSVs) and a DataLoader in PyTorch's order: `FeatureDataset`, `ImageFolderDataset`, `CaptionDataset`, `DataLoader`. */
+export { data };
 import * as image from './image';
 /** Images (files or encoded bytes) as normalised float32 tensors [3, H, W] / [B, 3, H, W] (sharp). */
 export { image };

@@ -17,6 +17,8 @@ namespace jepa {
 void InitFeatures(Napi::Env env, Napi::Object exports);
 // native/bindings/train_binding.cc
 void InitTrain(Napi::Env env, Napi::Object exports);
+// native/bindings/data_binding.cc
+void InitData(Napi::Env env, Napi::Object exports);
 
 namespace {
 
@@ -40,6 +42,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ModuleHandle::Init(env, exports);
   InitFeatures(env, exports);
   InitTrain(env, exports);
+  InitData(env, exports);
   PtBindingInit(env, exports);
   FormatsBindingInit(env, exports);
   DistributedBindingInit(env, exports);
