@@ -156,6 +156,9 @@ export interface NativeAddon {
   dataGenerator(seed: number | bigint): object;
   /** `torch.randperm(n, generator)`; with loaderEpoch, one epoch of `DataLoader(shuffle=True, generator)`'s draws. */
   dataRandperm(generator: object, n: number, loaderEpoch: boolean): Int32Array;
+  /** `torch.get_rng_state()` / `torch.set_rng_state(s)` of libtorch's default CPU generator. */
+  rngState(): NativeTensor;
+  setRngState(state: NativeTensor): void;
   ptLoadSync(path: string, mmap: boolean, device: string | null): unknown;
   ptLoadMany(
     paths: string[],

@@ -24,6 +24,7 @@ import { load as loadPt, loadSync as loadPtSync, save as savePt, saveSync as sav
 import { MaskSampler, toBinary, type Masks } from './masks';
 import { Module, nativeModuleOf } from './module';
 import type { NativeTrainer } from './native-types';
+import { fit, type FitOptions, type FitResult } from './train/fit';
 import { nativeOf, Tensor } from './tensor';
 import { checkOptions, show } from './validate';
 
@@ -454,6 +455,16 @@ export class Trainer {
   loadSync(path: string | URL): { step: number; epoch: number } {
     this.#checkIdle('loadSync');
     return applyCheckpoint(loadPtSync(path), this.modules, this.#native, this.kind);
+  }
+
+  /**
+   * The epoch loop: one {@link step} per batch of a `jepa.data.DataLoader` for each epoch up to
+   * `epochs`, with `onStep` / `onEpoch` callbacks, `validate`, a progress bar when stderr is a
+   * terminal and resumable checkpoints (`checkpoint: {dir, every}`). See {@link FitOptions} and
+   * docs/training.md.
+   */
+  fit<B>(options: FitOptions<B>): Promise<FitResult> {
+    return withCallerStack(fit(this, options as FitOptions<unknown>));
   }
 
   #checkIdle(what: string): void {

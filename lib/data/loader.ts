@@ -164,6 +164,14 @@ export class DataLoader<T = unknown, B = Collated<T>> implements AsyncIterable<B
     }
   }
 
+  /**
+   * Whether batches are made by the default collation, so that their tensors are the batch's
+   * own (`trainer.fit` disposes them after each step); false with a collate function.
+   */
+  get ownsBatches(): boolean {
+    return this.#owns;
+  }
+
   /** The seed of the order. */
   get seed(): bigint {
     return this.#sampler.spec.seed;

@@ -1,8 +1,10 @@
 // Node-API side of jepa.data (lib/data/): the shuffled orders of the DataLoader, drawn by
-// libtorch's own CPU generator and randperm so that they equal PyTorch's for the same seed.
+// libtorch's own CPU generator and randperm so that they equal PyTorch's for the same seed; and
+// the default generator's state, which a resumable fit (lib/train/fit.ts) saves and restores.
 #include <ATen/CPUGeneratorImpl.h>
 #include <napi.h>
 
+#include "bindings/tensor_binding.h"
 #include "common.h"
 
 namespace jepa {
@@ -48,11 +50,37 @@ Napi::Value Randperm(const Napi::CallbackInfo& info) {
   });
 }
 
+// rngState() -> NativeTensor: the state of libtorch's default CPU generator (what
+// torch.get_rng_state() returns: dropout and drop-path draw from it), for a resumable fit.
+Napi::Value RngState(const Napi::CallbackInfo& info) {
+  return Guard(info.Env(), [&]() -> Napi::Value {
+    at::Generator gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    return TensorHandle::New(info.Env(), at::Tensor(gen.get_state()));
+  });
+}
+
+// setRngState(tensor): torch.set_rng_state(state).
+Napi::Value SetRngState(const Napi::CallbackInfo& info) {
+  return Guard(info.Env(), [&]() -> Napi::Value {
+    at::Tensor state = TensorHandle::Get(info[0], "state");
+    if (state.scalar_type() != at::kByte || state.dim() != 1 || !state.is_cpu()) {
+      throw Error(code::kInvalidArgument, "expected the generator state to be a 1-D uint8 CPU tensor", true);
+    }
+    at::Generator gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(state.contiguous());
+    return info.Env().Undefined();
+  });
+}
+
 }  // namespace
 
 void InitData(Napi::Env env, Napi::Object exports) {
   exports.Set("dataGenerator", Napi::Function::New(env, NewGenerator));
   exports.Set("dataRandperm", Napi::Function::New(env, Randperm));
+  exports.Set("rngState", Napi::Function::New(env, RngState));
+  exports.Set("setRngState", Napi::Function::New(env, SetRngState));
 }
 
 }  // namespace jepa
