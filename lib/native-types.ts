@@ -149,6 +149,8 @@ export interface NativeAddon {
   writeTensors(path: string, header: Buffer | Buffer[], tensors: NativeTensor[]): Promise<void>;
   tensorsFromBytesSync(bytes: NativeTensor, name: string, byteswap: boolean, slots: TensorSlot[], device: string | null): NativeTensor[];
   tensorsFromBytes(bytes: NativeTensor, name: string, byteswap: boolean, slots: TensorSlot[], device: string | null): Promise<NativeTensor[]>;
+  /** A tensor's row-major bytes as a uint8 tensor (a view when it is contiguous on the CPU). */
+  tensorBytes(tensor: NativeTensor): NativeTensor;
   /** CRC-32 (zip's) of a tensor's bytes in row-major order, continuing from `init`. */
   crc32Sync(tensor: NativeTensor, init: number): number;
   crc32(tensor: NativeTensor, init: number): Promise<number>;

@@ -510,6 +510,8 @@ uint32_t Crc32(const void* data, size_t n, uint32_t crc) {
   return ~crc;
 }
 
+at::Tensor RowMajorBytes(const at::Tensor& t) { return RowMajorCpu(t).reshape({-1}).view(at::kByte); }
+
 uint32_t TensorCrc32(const at::Tensor& t, uint32_t crc) {
   at::Tensor c = RowMajorCpu(t);
   return Crc32(c.data_ptr(), static_cast<size_t>(c.numel()) * c.element_size(), crc);

@@ -114,6 +114,9 @@ void WriteTensors(const std::string& path, const std::vector<std::string>& piece
 
 // CRC-32 as zip and zlib compute it, continuing from `crc` (0 to start).
 uint32_t Crc32(const void* data, size_t n, uint32_t crc);
+// A tensor's elements in row-major order as a 1-D uint8 CPU tensor (a view of the tensor's memory
+// when it is contiguous on the CPU, else of a copy).
+at::Tensor RowMajorBytes(const at::Tensor& t);
 // The CRC-32 of a tensor's elements in row-major order (what WriteTensors writes), from `crc`.
 uint32_t TensorCrc32(const at::Tensor& t, uint32_t crc);
 

@@ -33,7 +33,7 @@ import {
 } from '../formats';
 import { limits } from '../limits';
 import type { NativeTensor, TensorSlot } from '../native-types';
-import { Tensor, wrap } from '../tensor';
+import { nativeOf, Tensor, wrap } from '../tensor';
 import { checkOptions, isPlainObject, show } from '../validate';
 
 // ---------------------------------------------------------------------------------------------
@@ -599,11 +599,11 @@ function directory(items: Written[], start: number, when: { time: number; date: 
   return Buffer.concat([cd, ...tail, e]);
 }
 
-/** A tensor's bytes as a Buffer (a view of its memory when it is contiguous on the CPU). */
-function tensorBytes(t: Tensor): { bytes: Buffer; copy: Tensor | null } {
-  const c = t.device === 'cpu' && t.isContiguous ? null : t.cpu().contiguous();
-  const data = (c ?? t).data() as ArrayBufferView;
-  return { bytes: Buffer.from(data.buffer, data.byteOffset, data.byteLength), copy: c };
+/** A tensor's row-major bytes as a Buffer (a view of its memory when it is contiguous on the CPU). */
+function tensorBytes(t: Tensor): { bytes: Buffer; copy: Tensor } {
+  const raw = wrap(native.tensorBytes(nativeOf(t)));
+  const data = raw.data() as Uint8Array;
+  return { bytes: Buffer.from(data.buffer, data.byteOffset, data.byteLength), copy: raw };
 }
 
 /**
@@ -640,7 +640,7 @@ export async function saveNpz(
             ]);
             return { crc, comp, uncomp: all.length };
           } finally {
-            copy?.dispose();
+            copy.dispose();
           }
         }),
       );
@@ -670,7 +670,7 @@ export function saveNpzSync(
       const all = Buffer.concat([e.header, bytes]);
       return { crc: crcSync(all), comp: zlib.deflateRawSync(all), uncomp: all.length };
     } finally {
-      copy?.dispose();
+      copy.dispose();
     }
   });
   native.writeTensorsSync(p, [deflatedFile(entries, members, when)], []);

@@ -145,6 +145,13 @@ Napi::Value WriteAsync(const Napi::CallbackInfo& info) {
   });
 }
 
+// tensorBytes(tensor) -> NativeTensor: its row-major bytes as uint8 (RowMajorBytes).
+Napi::Value TensorBytes(const Napi::CallbackInfo& info) {
+  return Guard(info.Env(), [&]() -> Napi::Value {
+    return TensorHandle::New(info.Env(), files::RowMajorBytes(TensorHandle::Get(info[0], "tensor")));
+  });
+}
+
 uint32_t CrcInit(const Napi::Value& v) {
   const double init = ToDouble(v, "init");
   if (!(init >= 0 && init <= 4294967295.0)) throw Error(code::kInvalidArgument, "expected `init` to be a uint32", true);
@@ -178,6 +185,7 @@ void FormatsBindingInit(Napi::Env env, Napi::Object exports) {
   exports.Set("writeTensors", Napi::Function::New(env, WriteAsync));
   exports.Set("tensorsFromBytesSync", Napi::Function::New(env, FromBytesSync));
   exports.Set("tensorsFromBytes", Napi::Function::New(env, FromBytesAsync));
+  exports.Set("tensorBytes", Napi::Function::New(env, TensorBytes));
   exports.Set("crc32Sync", Napi::Function::New(env, Crc32Sync));
   exports.Set("crc32", Napi::Function::New(env, Crc32Async));
 }
