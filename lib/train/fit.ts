@@ -36,6 +36,8 @@ export interface FitStep {
   batches: number;
   /** The step's statistics (`stats.step` is the trainer's step index). */
   stats: StepStats;
+  /** The checkpoint written after this step (`checkpoint.every`), else null. */
+  checkpoint: string | null;
 }
 
 /** What {@link FitOptions.onEpoch} receives after each epoch (and what {@link fit} returns per epoch). */
@@ -330,10 +332,11 @@ export async function fit(trainer: Trainer, options: FitOptions<unknown>): Promi
         steps++;
         lossSum += stats.loss;
         bar?.update(index + 1, { loss: stats.loss.toFixed(4) });
-        if (o.onStep) await o.onStep({ epoch, batch: index, batches, stats });
+        let written: string | null = null;
         if (o.checkpoint?.every && trainer.stepCount % o.checkpoint.every === 0 && index + 1 < batches) {
-          lastCheckpoint = await writeCheckpoint();
+          written = lastCheckpoint = await writeCheckpoint();
         }
+        if (o.onStep) await o.onStep({ epoch, batch: index, batches, stats, checkpoint: written });
       }
     } finally {
       bar?.stop();
