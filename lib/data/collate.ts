@@ -5,7 +5,7 @@
  * @module
  */
 import { ErrorCode, invalidArgument, JepaError } from '../errors';
-import { tensor, Tensor, zeros } from '../tensor';
+import { empty, tensor, Tensor } from '../tensor';
 import { isPlainObject, show } from '../validate';
 
 /**
@@ -113,8 +113,14 @@ export function stackTensors(ts: Tensor[], where: string, vl?: Resolved, lengths
     }
   }
   const per = shape.reduce((a, b) => a * b, 1);
-  const out = zeros([ts.length, ...shape], { dtype: first.dtype });
-  const dst = out.data() as unknown as { set(src: ArrayLike<unknown>, offset: number): void; subarray(a: number, b: number): ArrayLike<unknown> };
+  // Every element is written below (padding too): empty, not zeros, whose fill is a parallel
+  // kernel that waits for a second core on a busy machine.
+  const out = empty([ts.length, ...shape], { dtype: first.dtype });
+  const dst = out.data() as unknown as {
+    set(src: ArrayLike<unknown>, offset: number): void;
+    fill(value: unknown, start: number, end: number): void;
+  };
+  const zero = first.dtype === 'int64' ? 0n : 0;
   for (let i = 0; i < ts.length; i++) {
     const t = ts[i];
     const c = t.device === 'cpu' && t.isContiguous ? t : t.cpu().contiguous();
@@ -128,7 +134,9 @@ export function stackTensors(ts: Tensor[], where: string, vl?: Resolved, lengths
       const outer = t.shape.slice(0, vl.dim).reduce((a, b) => a * b, 1);
       const keep = Math.min(len, target) * inner;
       for (let o = 0; o < outer; o++) {
-        dst.set(src.subarray(o * len * inner, o * len * inner + keep), i * per + o * target * inner);
+        const at = i * per + o * target * inner;
+        dst.set(src.subarray(o * len * inner, o * len * inner + keep), at);
+        if (keep < target * inner) dst.fill(zero, at + keep, at + target * inner);
       }
     }
     if (c !== t) c.dispose();
