@@ -86,7 +86,8 @@ describe('trainer.fit', function () {
       });
     };
     const images = { length: 4, get: (i) => jepa.randn([3, 32, 32], { seed: 100 + i }) };
-    const loader = () => new jepa.data.DataLoader(images, { batchSize: 2, shuffle: true, seed: 8 });
+    // Seed 0: the checkpoints hold the bigint 0n (which the .pt writer once refused).
+    const loader = () => new jepa.data.DataLoader(images, { batchSize: 2, shuffle: true, seed: 0 });
     jepa.manualSeed(2);
     const whole = trainer();
     const losses = [];
