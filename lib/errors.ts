@@ -4,6 +4,8 @@
  * @module
  */
 
+import { pollWhile } from './core/poll';
+
 /** Stable error codes. Native errors use the same codes (native/errors.h). */
 export const ErrorCode = {
   /** An argument has the wrong type or value (thrown as a `TypeError`). */
@@ -128,7 +130,7 @@ export function invalidArgument(message: string): TypeError & { code: ErrorCodeV
  */
 export async function withCallerStack<T>(promise: Promise<T>): Promise<T> {
   try {
-    return await promise;
+    return await pollWhile(promise);
   } catch (err) {
     if (err instanceof Error) Error.captureStackTrace(err, withCallerStack);
     throw err;

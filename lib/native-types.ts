@@ -154,6 +154,8 @@ export interface NativeAddon {
   /** CRC-32 (zip's) of a tensor's bytes in row-major order, continuing from `init`. */
   crc32Sync(tensor: NativeTensor, init: number): number;
   crc32(tensor: NativeTensor, init: number): Promise<number>;
+  /** How long (µs) to poll for an async result before sleeping (native/async.cc AsyncSpinNs). */
+  asyncSpinMicros(): number;
   /** A CPU generator after `torch.Generator().manual_seed(seed)` (jepa.data's shuffles). */
   dataGenerator(seed: number | bigint): object;
   /** `torch.randperm(n, generator)`; with loaderEpoch, one epoch of `DataLoader(shuffle=True, generator)`'s draws. */

@@ -2,6 +2,7 @@
 #include <napi.h>
 #include <torch/csrc/api/include/torch/version.h>
 
+#include "async.h"
 #include "bindings/distributed_binding.h"
 #include "bindings/masks_binding.h"
 #include "bindings/module_binding.h"
@@ -36,6 +37,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   data->release_queue->Start(env);
   env.SetInstanceData<AddonData>(data);
   env.AddCleanupHook([queue = data->release_queue]() { queue->Shutdown(); });
+  AsyncInit(env, exports);
 
   TensorHandle::Init(env, exports);
   InitMasks(env, exports);
