@@ -160,6 +160,12 @@ export interface NativeAddon {
   dataGenerator(seed: number | bigint): object;
   /** `torch.randperm(n, generator)`; with loaderEpoch, one epoch of `DataLoader(shuffle=True, generator)`'s draws. */
   dataRandperm(generator: object, n: number, loaderEpoch: boolean): Int32Array;
+  /**
+   * Stacks tensors into a new CPU tensor [B, ...] on reused memory; with dim >= 0 each is cut or
+   * zero-padded to `target` along `dim` (dim -1: a plain stack). The shapes are checked in TS.
+   */
+  dataStackSync(tensors: NativeTensor[], dim: number, target: number): NativeTensor;
+  dataStack(tensors: NativeTensor[], dim: number, target: number): Promise<NativeTensor>;
   /** `torch.get_rng_state()` / `torch.set_rng_state(s)` of libtorch's default CPU generator. */
   rngState(): NativeTensor;
   setRngState(state: NativeTensor): void;

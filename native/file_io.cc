@@ -48,6 +48,27 @@ void ReleaseBlock(void* ctx) {
 
 void DeleteOwner(void* ctx) { delete static_cast<std::shared_ptr<void>*>(ctx); }
 
+// Recently freed mid-size blocks (64 KiB to 2 MiB, posix_memalign'd), for the next storage of a
+// similar size: on the development VM a fresh 1.4 MB block costs about 1.2 ms of page faults
+// when first written (3-4 µs a 4 KiB page), a reused one nothing. A batch of a DataLoader (a new
+// tensor per batch, freed after the step) is the case it is for.
+constexpr size_t kMidBlock = 64 << 10;
+KeptBlocks& MidBlocks() {
+  static auto* kept = new KeptBlocks(16, 32 << 20);  // never destroyed: deleters may run at exit
+  return *kept;
+}
+
+struct MidBlock {
+  void* data;
+  size_t capacity;
+};
+
+void ReleaseMidBlock(void* ctx) {
+  auto* b = static_cast<MidBlock*>(ctx);
+  if (!MidBlocks().Keep(b->data, b->capacity)) free(b->data);
+  delete b;
+}
+
 
 }  // namespace
 
@@ -140,7 +161,18 @@ at::Storage AliasStorage(void* data, int64_t nbytes, std::shared_ptr<void> owner
 
 at::Storage NewStorage(int64_t nbytes) {
   const size_t n = static_cast<size_t>(nbytes);
-  if (n < kHugePage) return at::empty({nbytes}, at::TensorOptions().dtype(at::kByte)).storage();
+  if (n < kMidBlock) return at::empty({nbytes}, at::TensorOptions().dtype(at::kByte)).storage();
+  if (n < kHugePage) {
+    size_t capacity = 0;
+    void* data = MidBlocks().Take(n, &capacity);
+    if (data == nullptr) {
+      capacity = (n + 4095) / 4096 * 4096;
+      if (posix_memalign(&data, 64, capacity) != 0) throw std::bad_alloc();
+    }
+    auto* block = new MidBlock{data, capacity};
+    at::DataPtr ptr(data, block, &ReleaseMidBlock, at::Device(at::kCPU));
+    return at::Storage(at::Storage::use_byte_size_t(), nbytes, std::move(ptr), c10::GetCPUAllocator(), true);
+  }
   // An anonymous mapping on a 2 MiB boundary whose whole huge pages are advised as such, so that
   // reading into fresh memory faults (and zeroes) a few 2 MiB pages instead of thousands of
   // 4 KiB ones: for a 13 MB feature tensor that is most of the time a load takes.

@@ -72,7 +72,9 @@ bool ReadAt(int fd, void* buf, size_t n, uint64_t pos);
 // A storage of `nbytes` that aliases `data`, keeping `owner` alive while the storage lives.
 at::Storage AliasStorage(void* data, int64_t nbytes, std::shared_ptr<void> owner);
 
-// A fresh CPU storage of `nbytes`; large ones use transparent huge pages (fewer page faults).
+// A fresh CPU storage of `nbytes` (not zeroed); from 64 KiB up, recently freed blocks of a
+// similar size are reused (their pages already faulted in), and large ones use transparent huge
+// pages (fewer page faults).
 at::Storage NewStorage(int64_t nbytes);
 
 // Writes a new file at `path` atomically: `write(fd)` fills a temporary file in the same folder,

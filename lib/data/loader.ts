@@ -7,7 +7,7 @@ import { randomInt } from 'node:crypto';
 import { rank as defaultRank, worldSize as defaultWorldSize, ProcessGroup } from '../distributed';
 import { invalidArgument } from '../errors';
 import { checkOptions, show } from '../validate';
-import { checkVariableLength, collate, disposeAll, type Collated, type VariableLength } from './collate';
+import { checkVariableLength, collateAsync, disposeAll, type Collated, type VariableLength } from './collate';
 import type { Dataset } from './datasets';
 import { Sampler, type SamplerKind } from './sampler';
 
@@ -153,7 +153,7 @@ export class DataLoader<T = unknown, B = Collated<T>> implements AsyncIterable<B
     this.#sampler = new Sampler({ kind, shuffle, seed, rank: this.rank, worldSize: this.worldSize, dropTail: o.evenShards === 'drop' }, dataset.length);
     const vl = o.variableLength === undefined ? undefined : checkVariableLength(o.variableLength, 'options.variableLength');
     if (o.collate === undefined || o.collate === 'stack') {
-      this.#collate = (samples) => collate(samples, vl, 'batch') as B;
+      this.#collate = (samples) => collateAsync(samples, vl, 'batch') as Promise<B>;
       this.#owns = true;
     } else if (typeof o.collate === 'function') {
       if (vl) throw invalidArgument('`options.variableLength` applies to the default collation only (pad inside your collate function)');
