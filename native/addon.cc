@@ -2,15 +2,15 @@
 #include <napi.h>
 #include <torch/csrc/api/include/torch/version.h>
 
-#include "async.h"
+#include "core/async.h"
 #include "bindings/distributed_binding.h"
 #include "bindings/masks_binding.h"
 #include "bindings/module_binding.h"
 #include "bindings/formats_binding.h"
 #include "bindings/pt_binding.h"
 #include "bindings/tensor_binding.h"
-#include "common.h"
-#include "tensor.h"
+#include "core/common.h"
+#include "tensor/tensor.h"
 
 namespace jepa {
 

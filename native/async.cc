@@ -15,7 +15,7 @@
 // queued by an environment that is torn down before it starts is not run, and one that is
 // running when that happens is deleted without touching JS; the pool has as many threads as
 // libuv's (UV_THREADPOOL_SIZE, default 4), made on demand.
-#include "async.h"
+#include "core/async.h"
 
 #include <stdlib.h>
 

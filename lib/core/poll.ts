@@ -8,13 +8,13 @@
  * the window costs at most the window's polling. @internal
  * @module
  */
-import type { NativeAddon } from '../native-types';
+import type { NativeAddon } from './native-types';
 
 let addon: NativeAddon | undefined;
-/** The addon, on first use: lib/errors.ts imports this file and lib/binding.ts imports lib/errors.ts. */
+/** The addon, on first use: lib/core/errors.ts imports this file and lib/core/binding.ts imports errors.ts. */
 function native(): NativeAddon {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  addon ??= (require('../binding') as { native: NativeAddon }).native;
+  addon ??= (require('./binding') as { native: NativeAddon }).native;
   return addon;
 }
 

@@ -4,10 +4,10 @@
  * objects and arrays field by field), plus padding or cropping of a variable-length dimension.
  * @module
  */
-import { ErrorCode, invalidArgument, JepaError } from '../errors';
-import { native } from '../binding';
-import { nativeOf, tensor, Tensor, wrap } from '../tensor';
-import { isPlainObject, show } from '../validate';
+import { ErrorCode, invalidArgument, JepaError } from '../core/errors';
+import { native } from '../core/binding';
+import { nativeOf, tensor, Tensor, wrap } from '../tensor/tensor';
+import { isPlainObject, show } from '../core/validate';
 
 /**
  * How samples whose tensors differ in length along one dimension (the frames T of seed 003's

@@ -9,14 +9,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { ErrorCode, invalidArgument, JepaError } from '../errors';
-import { loadNpy, loadSafetensors } from '../formats';
-import { load as loadImage } from '../image';
-import { load as loadPt } from '../io';
+import { ErrorCode, invalidArgument, JepaError } from '../core/errors';
+import { loadNpy, loadSafetensors } from '../io/formats';
+import { load as loadImage } from '../media/image';
+import { load as loadPt } from '../io/pt';
 import { loadNpz } from '../io/npz';
-import { resolveImageOptions, type ImageOptions } from '../media';
-import { Tensor } from '../tensor';
-import { checkOptions, isPlainObject, show } from '../validate';
+import { resolveImageOptions, type ImageOptions } from '../media/decode';
+import { Tensor } from '../tensor/tensor';
+import { checkOptions, isPlainObject, show } from '../core/validate';
 import { disposeAll } from './collate';
 
 /**

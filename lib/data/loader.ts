@@ -4,9 +4,9 @@
  * @module
  */
 import { randomInt } from 'node:crypto';
-import { rank as defaultRank, worldSize as defaultWorldSize, ProcessGroup } from '../distributed';
-import { invalidArgument } from '../errors';
-import { checkOptions, show } from '../validate';
+import { rank as defaultRank, worldSize as defaultWorldSize, ProcessGroup } from '../distributed/distributed';
+import { invalidArgument } from '../core/errors';
+import { checkOptions, show } from '../core/validate';
 import { checkVariableLength, collateAsync, disposeAll, type Collated, type VariableLength } from './collate';
 import type { Dataset } from './datasets';
 import { Sampler, type SamplerKind } from './sampler';

@@ -16,7 +16,7 @@
  *   dataset's order, padded so that every rank has the same number of samples (and batches).
  * @module
  */
-import { native } from '../binding';
+import { native } from '../core/binding';
 
 /** Which PyTorch sampler a loader follows. */
 export type SamplerKind = 'random' | 'distributed';

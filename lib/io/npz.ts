@@ -16,8 +16,8 @@
  */
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
-import { native } from '../binding';
-import { ErrorCode, invalidArgument, JepaError, withCallerStack } from '../errors';
+import { native } from '../core/binding';
+import { ErrorCode, invalidArgument, JepaError, withCallerStack } from '../core/errors';
 import {
   checkPath,
   corrupt,
@@ -30,11 +30,11 @@ import {
   parseNpyHeader,
   type NpyHeader,
   type TensorFileOptions,
-} from '../formats';
-import { limits } from '../limits';
-import type { NativeTensor, TensorSlot } from '../native-types';
-import { nativeOf, Tensor, wrap } from '../tensor';
-import { checkOptions, isPlainObject, show } from '../validate';
+} from './formats';
+import { limits } from '../core/limits';
+import type { NativeTensor, TensorSlot } from '../core/native-types';
+import { nativeOf, Tensor, wrap } from '../tensor/tensor';
+import { checkOptions, isPlainObject, show } from '../core/validate';
 
 // ---------------------------------------------------------------------------------------------
 // The zip container. The parser is written as a generator that yields the byte ranges it needs

@@ -17,15 +17,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SingleBar } from 'cli-progress';
-import { native } from '../binding';
+import { native } from '../core/binding';
 import { disposeAll } from '../data/collate';
 import { DataLoader } from '../data/loader';
-import { save as distributedSave } from '../distributed';
-import { invalidArgument, JepaError, ErrorCode } from '../errors';
-import { load as loadPt, save as savePt } from '../io';
-import { Tensor, wrap, nativeOf, tensor } from '../tensor';
-import type { StepStats, Trainer, TrainingBatch } from '../trainer';
-import { checkOptions, isPlainObject, show } from '../validate';
+import { save as distributedSave } from '../distributed/distributed';
+import { invalidArgument, JepaError, ErrorCode } from '../core/errors';
+import { load as loadPt, save as savePt } from '../io/pt';
+import { Tensor, wrap, nativeOf, tensor } from '../tensor/tensor';
+import type { StepStats, Trainer, TrainingBatch } from './trainer';
+import { checkOptions, isPlainObject, show } from '../core/validate';
 
 /** What {@link FitOptions.onStep} receives after each step. */
 export interface FitStep {

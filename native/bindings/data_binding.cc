@@ -6,10 +6,10 @@
 
 #include <cstring>
 
-#include "async.h"
+#include "core/async.h"
 #include "bindings/tensor_binding.h"
-#include "common.h"
-#include "file_io.h"
+#include "core/common.h"
+#include "core/file_io.h"
 
 namespace jepa {
 namespace {

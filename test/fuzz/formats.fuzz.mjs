@@ -1,6 +1,6 @@
-// Fuzz harness of the safetensors, .npy and .npz readers: the header parsers in lib/formats.ts,
+// Fuzz harness of the safetensors, .npy and .npz readers: the header parsers in lib/io/formats.ts,
 // the zip directory and member reader in lib/io/npz.ts and the native tensor reads behind them
-// (native/file_io.cc ReadTensors, TensorsFromBytes), through the public loadSafetensorsSync /
+// (native/core/file_io.cc ReadTensors, TensorsFromBytes), through the public loadSafetensorsSync /
 // loadNpySync / loadNpzSync, with and without mmap. Every input must either load (and
 // every tensor must be readable: it is cloned) or throw an Error (JepaError or native) with a
 // file-format code and the file's path in the message; anything else (another error class, a
