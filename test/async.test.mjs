@@ -1,4 +1,4 @@
-// The async machinery (native/async.{h,cc}, lib/core/poll.ts): the addon's own worker pool and
+// The async machinery (native/core/async.{h,cc}, lib/core/poll.ts): the addon's own worker pool and
 // the way results come back keep the guarantees of libuv's pool: promises settle with values or
 // coded errors, an environment torn down with work in flight (a terminated worker thread, a
 // process.exit) neither crashes nor runs JS off its thread, and an idle addon never keeps the

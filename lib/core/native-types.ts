@@ -154,7 +154,7 @@ export interface NativeAddon {
   /** CRC-32 (zip's) of a tensor's bytes in row-major order, continuing from `init`. */
   crc32Sync(tensor: NativeTensor, init: number): number;
   crc32(tensor: NativeTensor, init: number): Promise<number>;
-  /** How long (µs) to poll for an async result before sleeping (native/async.cc AsyncSpinNs). */
+  /** How long (µs) to poll for an async result before sleeping (native/core/async.cc AsyncSpinNs). */
   asyncSpinMicros(): number;
   /** A CPU generator after `torch.Generator().manual_seed(seed)` (jepa.data's shuffles). */
   dataGenerator(seed: number | bigint): object;

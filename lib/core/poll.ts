@@ -1,5 +1,5 @@
 /**
- * The JS half of the async machinery's short wait (native/async.cc): while the result of a
+ * The JS half of the async machinery's short wait (native/core/async.cc): while the result of a
  * native async call is due, the event loop keeps polling (a chain of `setImmediate`) instead of
  * sleeping in the kernel, for at most the spin window after the call (`asyncSpinMicros()`:
  * `JEPA_ASYNC_SPIN_US`, 100 µs by default, 0 when the machine has no idle core). Waking a

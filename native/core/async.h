@@ -3,7 +3,7 @@
 // thread. Exceptions thrown by `work` (jepa::Error, c10::Error, std::exception) reject the
 // Promise with a JS Error carrying the same code as the synchronous forms.
 //
-// The work runs on the addon's own pool of threads (native/async.cc), not libuv's: an idle pool
+// The work runs on the addon's own pool of threads (native/core/async.cc), not libuv's: an idle pool
 // thread waits a short while (spinning) for the next job before it sleeps, and results come
 // back to the JS thread through one thread-safe function per environment. A round trip through
 // libuv's pool cost 45-70 µs on the 2-core development VM, almost all of it waking a sleeping

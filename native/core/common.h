@@ -39,7 +39,7 @@ class ReleaseQueue {
   Tsfn tsfn_;
 };
 
-class AsyncLane;  // native/async.cc
+class AsyncLane;  // native/core/async.cc
 
 // Per-environment state (one per main thread or worker thread that loads the addon).
 struct AddonData {
@@ -48,7 +48,7 @@ struct AddonData {
   Napi::FunctionReference trainer_ctor;
   Napi::FunctionReference dist_group_ctor;
   std::shared_ptr<ReleaseQueue> release_queue;
-  std::shared_ptr<AsyncLane> async_lane;  // where async work's results come back (native/async.h)
+  std::shared_ptr<AsyncLane> async_lane;  // where async work's results come back (native/core/async.h)
 };
 
 AddonData& GetAddonData(Napi::Env env);
