@@ -66,6 +66,7 @@ export {
   type TrainerOptions,
   type TrainingBatch,
 } from './train/trainer';
+export type { FitEpoch, FitOptions, FitResult, FitStep } from './train/fit';
 import * as distributed from './distributed/distributed';
 /** Data-parallel training and sharded work across processes on libtorch's c10d (gloo, NCCL): `init`, `allReduce`, `broadcast`, `allGather`, `barrier`, `shardFiles`, `launch`. */
 export { distributed };

@@ -44,8 +44,16 @@ export type Collated<T> = T extends Tensor
           ? { [K in keyof T]: Collated<T[K]> } & { lengths?: Tensor }
           : T[];
 
+/** {@link VariableLength} with its defaults filled in. */
+interface Resolved {
+  mode: 'pad' | 'crop';
+  dim: number;
+  length?: number;
+  key?: string;
+}
+
 /** Checks {@link VariableLength} options. @internal */
-export function checkVariableLength(value: unknown, name: string): Required<Omit<VariableLength, 'length' | 'key'>> & Pick<VariableLength, 'length' | 'key'> {
+export function checkVariableLength(value: unknown, name: string): Resolved {
   if (typeof value === 'string') value = { mode: value };
   if (!isPlainObject(value)) throw invalidArgument(`expected \`${name}\` to be 'pad', 'crop' or {mode, dim, length, key}, got ${show(value)}`);
   for (const k of Object.keys(value)) {
@@ -60,8 +68,6 @@ export function checkVariableLength(value: unknown, name: string): Required<Omit
   if (key !== undefined && typeof key !== 'string') throw invalidArgument(`expected \`${name}.key\` to be a string, got ${show(key)}`);
   return { mode, dim: dim as number, length: length as number | undefined, key: key as string | undefined };
 }
-
-type Resolved = ReturnType<typeof checkVariableLength>;
 
 function dataInvalid(message: string): JepaError {
   return new JepaError(ErrorCode.DATA_INVALID, message);
@@ -149,10 +155,12 @@ function onlyTensorKey(sample: Record<string, unknown>, where: string): string {
  * Collates samples as PyTorch's `default_collate`: tensors are stacked (new first dimension),
  * numbers become a tensor (int64 when all are integers, else float64), booleans a bool tensor,
  * bigints int64, strings (and null) a list, arrays and plain objects field by field (every
- * sample must have the same fields). `vl` pads or crops one tensor field first.
+ * sample must have the same fields). `variableLength` pads or crops one tensor field first (see
+ * {@link VariableLength}). The samples are not disposed.
  */
-export function collate(samples: unknown[], vl?: Resolved, where = 'collate'): unknown {
-  return collateWith(samples, vl, where, stackTensors);
+export function collate(samples: unknown[], variableLength?: 'pad' | 'crop' | VariableLength): unknown {
+  const vl = variableLength === undefined ? undefined : checkVariableLength(variableLength, 'variableLength');
+  return collateWith(samples, vl, 'collate', stackTensors);
 }
 
 /**

@@ -85,9 +85,9 @@ function seedOf(value: unknown, name: string): bigint {
 
 /**
  * Batches of a dataset, epoch after epoch: `for await (const batch of loader)` runs one epoch
- * from where the loader is ({@link state}); when it ends, the loader moves to the next epoch.
+ * from where the loader is ({@link DataLoader.state}); when it ends, the loader moves to the next epoch.
  * Breaking out of the loop leaves the loader at the next batch, so that the following loop
- * continues the epoch (and a checkpoint of {@link state} resumes it).
+ * continues the epoch (and a checkpoint of {@link DataLoader.state} resumes it).
  *
  * The order equals PyTorch's for the same seed, batch size and flags (see {@link SamplerKind}):
  * `new DataLoader(ds, {batchSize, shuffle: true, seed})` gives, epoch by epoch, the batches of
@@ -197,7 +197,7 @@ export class DataLoader<T = unknown, B = Collated<T>> implements AsyncIterable<B
   }
 
   /**
-   * Moves the loader to a state from {@link state} (the next loop starts at that batch of that
+   * Moves the loader to a state from {@link DataLoader.state} (the next loop starts at that batch of that
    * epoch, with the same samples as before). A `seed` other than this loader's is an error:
    * make the loader with that seed.
    */

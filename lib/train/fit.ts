@@ -40,7 +40,7 @@ export interface FitStep {
   checkpoint: string | null;
 }
 
-/** What {@link FitOptions.onEpoch} receives after each epoch (and what {@link fit} returns per epoch). */
+/** What {@link FitOptions.onEpoch} receives after each epoch (and what {@link Trainer.fit} returns per epoch). */
 export interface FitEpoch {
   /** The epoch that ended (0-based). */
   epoch: number;
@@ -86,7 +86,7 @@ export interface FitOptions<B = unknown> {
   progress?: boolean | 'auto';
 }
 
-/** What {@link fit} returns. */
+/** What {@link Trainer.fit} returns. */
 export interface FitResult {
   /** The epochs this call trained, in order. */
   epochs: FitEpoch[];
