@@ -2,10 +2,10 @@
  * The JS half of the async machinery's short wait (native/core/async.cc): while the result of a
  * native async call is due, the event loop keeps polling (a chain of `setImmediate`) instead of
  * sleeping in the kernel, for at most the spin window after the call (`asyncSpinMicros()`:
- * `JEPA_ASYNC_SPIN_US`, 100 µs by default, 0 when the machine has no idle core). Waking a
- * sleeping event loop costs 20-30 µs on a virtual machine whose vCPU was halted, as much as a
- * small job; a loop that polls picks the result up within a few microseconds. Work longer than
- * the window costs at most the window's polling. @internal
+ * `JEPA_ASYNC_SPIN_US`, 100 µs by default, 0 while more threads are runnable than there are
+ * cores). Waking a sleeping event loop costs 20-30 µs on a virtual machine whose vCPU was
+ * halted, as much as a small job; a loop that polls picks the result up within a few
+ * microseconds. Work longer than the window costs at most the window's polling. @internal
  * @module
  */
 import type { NativeAddon } from './native-types';

@@ -5,7 +5,7 @@
 // each wake-up costs 20-30 µs (a halted vCPU must be woken by an interrupt), so an `await` of a
 // 10 µs job took 45-70 µs. Here an idle pool thread first waits for the next job by spinning
 // for a short window (JEPA_ASYNC_SPIN_US, 100 µs by default; 0 on a one-core machine, and while
-// the machine has no idle core: AsyncSpinNs) and only then sleeps on a condition variable: a job
+// the machine has more runnable threads than cores: AsyncSpinNs) and only then sleeps on a condition variable: a job
 // queued while a thread spins starts within a microsecond. The JS side does the same for the
 // event loop (lib/core/poll.ts keeps it polling while a result is due). Results go back through one thread-safe function per environment (which also
 // keeps the event loop alive while jobs are in flight, and reports torn-down environments).
@@ -17,10 +17,13 @@
 // libuv's (UV_THREADPOOL_SIZE, default 4), made on demand.
 #include "core/async.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
@@ -71,22 +74,50 @@ int64_t SpinWindowNs() {
 
 // Spinning pays only when a core is free: on a machine with more runnable threads than cores a
 // spinning thread takes the core from the very thread it waits for (measured: an await round
-// trip went from 25 to 50-140 µs at a load average of 10 on 2 cores). So the window applies
-// while the 1-minute load average is below the number of cores (read at most once a second),
-// and is 0 otherwise.
+// trip went from 25 to 50-140 µs with 10-16 runnable threads on 2 cores). The 1-minute load
+// average cannot tell (our own JS thread and spinner make it reach the core count of a small
+// machine), so the number of runnable threads right now (/proc/loadavg's fourth field, ours
+// included) is sampled at most once a second and smoothed over a few samples; the window applies
+// while it stays within the core count, and is 0 otherwise.
+namespace {
+// Runnable threads now, or -1 when /proc/loadavg cannot be read.
+int RunnableThreads() {
+  const int fd = ::open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char buf[128];
+  const ssize_t n = ::read(fd, buf, sizeof(buf) - 1);
+  ::close(fd);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  // "0.12 0.34 0.56 3/412 12345": the numerator after the third field.
+  const char* p = buf;
+  for (int field = 0; field < 3 && p != nullptr; ++field) {
+    p = std::strchr(p, ' ');
+    if (p != nullptr) ++p;
+  }
+  if (p == nullptr) return -1;
+  return std::atoi(p);
+}
+}  // namespace
+
 int64_t AsyncSpinNs() {
   const int64_t window = SpinWindowNs();
   if (window == 0) return 0;
   static std::atomic<int64_t> checked{0};
-  static std::atomic<bool> idle_cores{true};
+  static std::atomic<int> busy{0};  // runnable threads beyond the cores, smoothed (x4)
+  static std::atomic<bool> spin{true};
   const int64_t now = NowNs();
   int64_t last = checked.load(std::memory_order_relaxed);
   if (now - last > 1000000000 && checked.compare_exchange_strong(last, now, std::memory_order_relaxed)) {
-    double load = 0;
-    const unsigned cores = std::thread::hardware_concurrency();
-    idle_cores.store(getloadavg(&load, 1) != 1 || load < static_cast<double>(cores), std::memory_order_relaxed);
+    const int runnable = RunnableThreads();
+    const int cores = static_cast<int>(std::thread::hardware_concurrency());
+    const int excess = runnable < 0 ? 0 : std::max(0, runnable - cores);
+    // An average over about four samples: one busy moment does not stop the spinning.
+    const int smoothed = (busy.load(std::memory_order_relaxed) * 3 + excess * 4) / 4;
+    busy.store(smoothed, std::memory_order_relaxed);
+    spin.store(smoothed < 4, std::memory_order_relaxed);
   }
-  return idle_cores.load(std::memory_order_relaxed) ? window : 0;
+  return spin.load(std::memory_order_relaxed) ? window : 0;
 }
 
 // Per environment: the thread-safe function through which finished jobs come back, and the

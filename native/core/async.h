@@ -49,7 +49,7 @@ void QueueJob(Napi::Env env, std::unique_ptr<AsyncJob> job);
 void AsyncInit(Napi::Env env, Napi::Object exports);
 
 // How long (ns) a thread waiting for async work or its result should spin before it sleeps:
-// JEPA_ASYNC_SPIN_US while the machine has an idle core, else 0. Any thread.
+// JEPA_ASYNC_SPIN_US while no more threads are runnable than there are cores, else 0. Any thread.
 int64_t AsyncSpinNs();
 
 // A promise settled by `work` (pool thread) and `done` (JS thread).
