@@ -79,6 +79,21 @@ setImmediate(() => process.exit(7));`);
     expect(exiting.stderr).to.equal('');
   });
 
+  it('a lone load of a cached small file (read on the JS thread) equals loadSync; others take the worker path', async function () {
+    const inline = await jepa.load(file('f5.pt'));
+    const sync = jepa.loadSync(file('f5.pt'));
+    expect(inline.id).to.equal(5);
+    expect(Array.from(inline.features.data())).to.deep.equal(Array.from(sync.features.data()));
+    // A large file (above 1 MiB), a folder and a missing file: the worker path and its errors.
+    jepa.saveSync(file('large.pt'), { features: jepa.randn([600, 600], { seed: 1 }) });
+    expect((await jepa.load(file('large.pt'))).features.shape).to.deep.equal([600, 600]);
+    expect((await rejection(jepa.load(dir))).code).to.equal('JEPA_IO_ERROR');
+    expect((await rejection(jepa.load(file('none.pt')))).code).to.equal('JEPA_FILE_NOT_FOUND');
+    // Two loads of one turn (a batch of two) are served inline too, each with its own value.
+    const [a, b] = await Promise.all([jepa.load(file('f6.pt')), jepa.load(file('f7.pt'))]);
+    expect([a.id, b.id]).to.deep.equal([6, 7]);
+  });
+
   it('JEPA_ASYNC_SPIN_US=0 turns the short wait off (results still arrive)', function () {
     const lib = path.join(ROOT, 'dist', 'index.mjs');
     const r = runNode(

@@ -177,6 +177,7 @@ export interface NativeAddon {
     mmaps: boolean[],
     devices: (string | null)[],
     smallOnly: boolean,
+    inline: boolean,
   ): Promise<[unknown[], (Error | undefined)[], number[]]>;
   ptSaveSync(path: string, value: unknown): void;
   ptSave(path: string, value: unknown): Promise<void>;

@@ -112,6 +112,7 @@ let pendingLoads: PendingLoad[] = [];
 const LOAD_BATCH_MIN = 8; // files in one native call, unless fewer are waiting
 const LOAD_BATCH_MAX = 64;
 const LOAD_PARALLELISM = Math.max(1, os.availableParallelism());
+const INLINE_MAX = 2; // batches up to this size may be served from the page cache on this thread
 
 function flushLoads(): void {
   const batch: PendingLoad[] = [];
@@ -139,6 +140,9 @@ function loadBatch(jobs: PendingLoad[], smallOnly: boolean): void {
       jobs.map((j) => j.mmap),
       jobs.map((j) => j.device),
       smallOnly,
+      // A lone load (or two): small files in the page cache are read and parsed at once on this
+      // thread, without waiting for any disk and without a round trip to a worker (docs/pt.md).
+      jobs.length <= INLINE_MAX,
     );
   } catch (err) {
     for (const j of jobs) j.reject(err);

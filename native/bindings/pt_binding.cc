@@ -664,14 +664,53 @@ struct LoadJob {
   bool large = false;  // above 1 MiB, left unread (small_only)
 };
 
-// ptLoadMany(paths, mmaps, devices, smallOnly) -> Promise<[values, errors, large]>: reads the
+// The result of a ptLoadMany batch: [values, errors, large] (see LoadMany), on the JS thread.
+Napi::Value LoadManyResult(Napi::Env env, std::vector<LoadJob>& done) {
+  const ClassRefs& c = ClassesOf(env);
+  Napi::Array values = Napi::Array::New(env, done.size());
+  Napi::Array errors = Napi::Array::New(env, done.size());
+  Napi::Array large = Napi::Array::New(env);
+  for (uint32_t i = 0; i < done.size(); ++i) {
+    LoadJob& job = done[i];
+    if (job.large) large.Set(large.Length(), Napi::Number::New(env, i));
+    if (job.bytes) {
+      try {
+        job.doc.emplace(pt::LoadBytes(std::move(job.bytes), job.path));
+      } catch (...) {
+        DescribeCurrentException(&job.code, &job.message, &job.type_error);
+      }
+    }
+    if (job.doc) {
+      try {
+        values.Set(i, ToJs(env, c).Top(job.doc->root));
+      } catch (const Napi::Error& e) {
+        errors.Set(i, e.Value());  // a JS exception during the conversion
+      } catch (...) {
+        DescribeCurrentException(&job.code, &job.message, &job.type_error);
+      }
+      job.doc.reset();
+    }
+    if (!job.code.empty()) errors.Set(i, MakeError(env, job.code, job.message, job.type_error).Value());
+  }
+  Napi::Array out = Napi::Array::New(env, 3);
+  out.Set(0u, values);
+  out.Set(1u, errors);
+  out.Set(2u, large);
+  return out;
+}
+
+// ptLoadMany(paths, mmaps, devices, smallOnly, inline) -> Promise<[values, errors, large]>: reads the
 // files one after another on one worker thread; files of at most 1 MiB (without mmap or a
 // device) are parsed on the JS thread (pt::LoadBytes). values[i] is file i's value, or undefined
 // where errors[i] is its Error. With smallOnly, a file above 1 MiB in a batch of several is left
 // unread and its index listed in `large`, so that lib/io/pt.ts loads it in a call of its own: a
 // batch of small files is never held up behind a large one. lib/io/pt.ts batches the load() calls made in one turn of the
 // event loop into a few of these, so that a batch costs one threadpool round trip, not one per
-// file.
+// file. With `inline` (lib/io/pt.ts: a batch of one or two loads), small files whose bytes are
+// all in the page cache are read here on the JS thread without waiting for any disk
+// (pt::ReadCachedSmallFile), and when that serves the whole batch the promise is settled without
+// a round trip to a worker thread: that round trip (two thread wake-ups) cost more than loading a
+// small file does.
 Napi::Value LoadMany(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), [&]() -> Napi::Value {
     if (!info[0].IsArray() || !info[1].IsArray() || !info[2].IsArray()) {
@@ -679,7 +718,9 @@ Napi::Value LoadMany(const Napi::CallbackInfo& info) {
     }
     Napi::Array paths = info[0].As<Napi::Array>(), mmaps = info[1].As<Napi::Array>(), devices = info[2].As<Napi::Array>();
     const bool small_only = info[3].ToBoolean().Value();
+    const bool try_inline = info[4].ToBoolean().Value();
     auto jobs = std::make_shared<std::vector<LoadJob>>(paths.Length());
+    bool all_inline = try_inline;
     for (uint32_t i = 0; i < paths.Length(); ++i) {
       LoadJob& job = (*jobs)[i];
       job.path = ToString(paths.Get(i), "path");
@@ -689,6 +730,13 @@ Napi::Value LoadMany(const Napi::CallbackInfo& info) {
       } catch (...) {
         DescribeCurrentException(&job.code, &job.message, &job.type_error);
       }
+      if (try_inline && job.code.empty() && !job.opts.mmap && !job.opts.device) job.bytes = pt::ReadCachedSmallFile(job.path);
+      all_inline = all_inline && (job.bytes || !job.code.empty());
+    }
+    if (all_inline) {
+      Napi::Promise::Deferred settled = Napi::Promise::Deferred::New(info.Env());
+      settled.Resolve(LoadManyResult(info.Env(), *jobs));
+      return settled.Promise();
     }
     using Jobs = std::shared_ptr<std::vector<LoadJob>>;
     return RunAsync<Jobs>(
@@ -697,7 +745,7 @@ Napi::Value LoadMany(const Napi::CallbackInfo& info) {
           // A batch of one file (a lone load) has no file to hold up: it loads a large file too.
           const bool defer_large = small_only && jobs->size() > 1;
           for (LoadJob& job : *jobs) {
-            if (!job.code.empty()) continue;  // its arguments already failed
+            if (!job.code.empty() || job.bytes) continue;  // its arguments failed, or it was read inline
             try {
               if (!job.opts.mmap && !job.opts.device) job.bytes = pt::ReadSmallFile(job.path);
               if (job.bytes) continue;
@@ -712,39 +760,7 @@ Napi::Value LoadMany(const Napi::CallbackInfo& info) {
           }
           return jobs;
         },
-        [](Napi::Env env, Jobs& done) -> Napi::Value {
-          const ClassRefs& c = ClassesOf(env);
-          Napi::Array values = Napi::Array::New(env, done->size());
-          Napi::Array errors = Napi::Array::New(env, done->size());
-          Napi::Array large = Napi::Array::New(env);
-          for (uint32_t i = 0; i < done->size(); ++i) {
-            LoadJob& job = (*done)[i];
-            if (job.large) large.Set(large.Length(), Napi::Number::New(env, i));
-            if (job.bytes) {
-              try {
-                job.doc.emplace(pt::LoadBytes(std::move(job.bytes), job.path));
-              } catch (...) {
-                DescribeCurrentException(&job.code, &job.message, &job.type_error);
-              }
-            }
-            if (job.doc) {
-              try {
-                values.Set(i, ToJs(env, c).Top(job.doc->root));
-              } catch (const Napi::Error& e) {
-                errors.Set(i, e.Value());  // a JS exception during the conversion
-              } catch (...) {
-                DescribeCurrentException(&job.code, &job.message, &job.type_error);
-              }
-              job.doc.reset();
-            }
-            if (!job.code.empty()) errors.Set(i, MakeError(env, job.code, job.message, job.type_error).Value());
-          }
-          Napi::Array out = Napi::Array::New(env, 3);
-          out.Set(0u, values);
-          out.Set(1u, errors);
-          out.Set(2u, large);
-          return out;
-        });
+        [](Napi::Env env, Jobs& done) -> Napi::Value { return LoadManyResult(env, *done); });
   });
 }
 

@@ -8,7 +8,12 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <linux/openat2.h>
+#endif
 
 #include <atomic>
 #include <cerrno>
@@ -697,6 +702,44 @@ std::shared_ptr<FileBytes> ReadSmallFile(const std::string& path) {
   std::shared_ptr<files::Fd> fd = files::OpenForRead(path, &size);
   if (static_cast<uint64_t>(size) > kSmallFile) return nullptr;
   return ReadWhole(fd, static_cast<size_t>(size), path);
+}
+
+std::shared_ptr<FileBytes> ReadCachedSmallFile(const std::string& path) {
+#if defined(__linux__) && defined(SYS_openat2) && defined(RWF_NOWAIT)
+  // Off for good once the kernel says it lacks openat2 or RWF_NOWAIT (Linux < 5.12 / < 5.9).
+  static std::atomic<bool> supported{true};
+  if (!supported.load(std::memory_order_relaxed)) return nullptr;
+  struct open_how how;
+  std::memset(&how, 0, sizeof how);
+  how.flags = O_RDONLY | O_CLOEXEC;
+  how.resolve = RESOLVE_CACHED;  // fail with EAGAIN rather than look a name up on disk
+  const long opened = syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof how);
+  if (opened < 0) {
+    if (errno == ENOSYS || errno == E2BIG || errno == EINVAL) supported.store(false, std::memory_order_relaxed);
+    return nullptr;
+  }
+  files::Fd fd(static_cast<int>(opened));
+  struct stat st;
+  if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 || static_cast<uint64_t>(st.st_size) > kSmallFile) {
+    return nullptr;
+  }
+  auto bytes = std::make_shared<FileBytes>(static_cast<size_t>(st.st_size));
+  size_t done = 0;
+  while (done < bytes->size) {
+    struct iovec iov = {bytes->data + done, bytes->size - done};
+    const ssize_t r = preadv2(fd.get(), &iov, 1, static_cast<off_t>(done), RWF_NOWAIT);  // EAGAIN: not cached
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      if (r < 0 && errno == EOPNOTSUPP) supported.store(false, std::memory_order_relaxed);
+      return nullptr;
+    }
+    done += static_cast<size_t>(r);
+  }
+  return bytes;
+#else
+  (void)path;
+  return nullptr;
+#endif
 }
 
 Document LoadBytes(std::shared_ptr<FileBytes> bytes, const std::string& path) {

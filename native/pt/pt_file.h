@@ -118,6 +118,12 @@ Document Load(const std::string& path, const LoadOptions& options);
 // every value). ReadSmallFile returns null for a file above 1 MiB (use Load); it throws what
 // Load throws for a missing or unreadable file. LoadBytes = Load without mmap or device.
 std::shared_ptr<FileBytes> ReadSmallFile(const std::string& path);
+// ReadSmallFile without ever waiting for a disk, so that it may run on the JS thread: the file
+// is opened only if every component of its path is in the kernel's lookup cache (openat2 with
+// RESOLVE_CACHED) and read only if all its bytes are in the page cache (preadv2 with
+// RWF_NOWAIT). Null when that is not the case, on any error (the worker path then reports it),
+// for files above 1 MiB, and on kernels without those flags (Linux < 5.12) or other systems.
+std::shared_ptr<FileBytes> ReadCachedSmallFile(const std::string& path);
 Document LoadBytes(std::shared_ptr<FileBytes> bytes, const std::string& path);
 
 // Writes `doc` to `path` as torch.save does (records data.pkl, .format_version,
