@@ -132,6 +132,9 @@ class AsyncLane : public std::enable_shared_from_this<AsyncLane> {
     NAPI_THROW_IF_FAILED_VOID(env_, napi_create_threadsafe_function(env_, nullptr, nullptr, name, 0, 1, nullptr,
                                                                      nullptr, this, &AsyncLane::CallJs, &tsfn_));
     NAPI_THROW_IF_FAILED_VOID(env_, napi_unref_threadsafe_function(env_, tsfn_));
+    napi_value resource;
+    NAPI_THROW_IF_FAILED_VOID(env_, napi_create_object(env_, &resource));
+    NAPI_THROW_IF_FAILED_VOID(env_, napi_async_init(env_, resource, name, &context_));
   }
 
   // JS thread.
@@ -156,6 +159,8 @@ class AsyncLane : public std::enable_shared_from_this<AsyncLane> {
     alive_ = false;
     alive_flag_.store(false, std::memory_order_relaxed);
     napi_release_threadsafe_function(tsfn_, napi_tsfn_abort);
+    napi_async_destroy(env_, context_);
+    context_ = nullptr;
   }
 
  private:
@@ -168,12 +173,24 @@ class AsyncLane : public std::enable_shared_from_this<AsyncLane> {
       return;
     }
     if (--self->in_flight_ == 0) napi_unref_threadsafe_function(env, self->tsfn_);
-    job->Complete(Napi::Env(env));
+    {
+      // As napi_async_work's completion: the promise reactions this settles (the caller's next
+      // call, often) run when the scope closes, before the next finished job is handed over.
+      napi_callback_scope scope = nullptr;
+      const bool scoped = self->context_ != nullptr && [&] {
+        napi_value resource;
+        return napi_create_object(env, &resource) == napi_ok &&
+               napi_open_callback_scope(env, resource, self->context_, &scope) == napi_ok;
+      }();
+      job->Complete(Napi::Env(env));
+      if (scoped) napi_close_callback_scope(env, scope);
+    }
     delete job;
   }
 
   napi_env env_;
   napi_threadsafe_function tsfn_ = nullptr;
+  napi_async_context context_ = nullptr;  // JS thread only
   std::mutex mutex_;
   bool alive_ = true;
   std::atomic<bool> alive_flag_{true};
