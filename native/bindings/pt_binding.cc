@@ -664,14 +664,37 @@ struct LoadJob {
   bool large = false;  // above 1 MiB, left unread (small_only)
 };
 
-// The result of a ptLoadMany batch: [values, errors, large] (see LoadMany), on the JS thread.
-Napi::Value LoadManyResult(Napi::Env env, std::vector<LoadJob>& done) {
+using Jobs = std::shared_ptr<std::vector<LoadJob>>;
+
+// On the worker: reads each file (small ones whole, for LoadBytes on the JS thread) or loads it;
+// with `defer_large`, a file above 1 MiB is left unread and marked. A job that already failed
+// (its arguments) or was read inline is skipped.
+void ReadJobs(std::vector<LoadJob>& jobs, bool defer_large) {
+  for (LoadJob& job : jobs) {
+    if (!job.code.empty() || job.bytes) continue;
+    try {
+      if (!job.opts.mmap && !job.opts.device) job.bytes = pt::ReadSmallFile(job.path);
+      if (job.bytes) continue;
+      if (defer_large) {
+        job.large = true;
+      } else {
+        job.doc.emplace(pt::Load(job.path, job.opts));
+      }
+    } catch (...) {
+      DescribeCurrentException(&job.code, &job.message, &job.type_error);
+    }
+  }
+}
+
+// On the JS thread: parses the small files, builds every value, and gives [values, errors,
+// large] (each file settles on its own: its value or its error).
+Napi::Value SettleJobs(Napi::Env env, std::vector<LoadJob>& jobs) {
   const ClassRefs& c = ClassesOf(env);
-  Napi::Array values = Napi::Array::New(env, done.size());
-  Napi::Array errors = Napi::Array::New(env, done.size());
+  Napi::Array values = Napi::Array::New(env, jobs.size());
+  Napi::Array errors = Napi::Array::New(env, jobs.size());
   Napi::Array large = Napi::Array::New(env);
-  for (uint32_t i = 0; i < done.size(); ++i) {
-    LoadJob& job = done[i];
+  for (uint32_t i = 0; i < jobs.size(); ++i) {
+    LoadJob& job = jobs[i];
     if (job.large) large.Set(large.Length(), Napi::Number::New(env, i));
     if (job.bytes) {
       try {
@@ -735,32 +758,17 @@ Napi::Value LoadMany(const Napi::CallbackInfo& info) {
     }
     if (all_inline) {
       Napi::Promise::Deferred settled = Napi::Promise::Deferred::New(info.Env());
-      settled.Resolve(LoadManyResult(info.Env(), *jobs));
+      settled.Resolve(SettleJobs(info.Env(), *jobs));
       return settled.Promise();
     }
-    using Jobs = std::shared_ptr<std::vector<LoadJob>>;
     return RunAsync<Jobs>(
         info.Env(),
         [jobs, small_only]() {
           // A batch of one file (a lone load) has no file to hold up: it loads a large file too.
-          const bool defer_large = small_only && jobs->size() > 1;
-          for (LoadJob& job : *jobs) {
-            if (!job.code.empty() || job.bytes) continue;  // its arguments failed, or it was read inline
-            try {
-              if (!job.opts.mmap && !job.opts.device) job.bytes = pt::ReadSmallFile(job.path);
-              if (job.bytes) continue;
-              if (defer_large) {
-                job.large = true;
-              } else {
-                job.doc.emplace(pt::Load(job.path, job.opts));
-              }
-            } catch (...) {
-              DescribeCurrentException(&job.code, &job.message, &job.type_error);
-            }
-          }
+          ReadJobs(*jobs, small_only && jobs->size() > 1);
           return jobs;
         },
-        [](Napi::Env env, Jobs& done) -> Napi::Value { return LoadManyResult(env, *done); });
+        [](Napi::Env env, Jobs& done) -> Napi::Value { return SettleJobs(env, *done); });
   });
 }
 
