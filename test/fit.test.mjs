@@ -149,6 +149,43 @@ print(json.dumps({'keys': sorted(v), 'epoch': v['epoch'], 'step': v['step'], 'lo
     expect([again.epochs.length, again.steps]).to.deep.equal([0, 8]);
   });
 
+  it('draws a progress bar on a terminal, lines with progress: true elsewhere, nothing by default', async function () {
+    // stderr as a terminal (or a pipe) would present it, its output captured and restored.
+    const stderr = process.stderr;
+    const saved = { isTTY: stderr.isTTY, columns: stderr.columns, write: stderr.write };
+    const ESC = String.fromCharCode(27);
+    // One trainer, one more epoch per run (a fresh TorchScript module's first steps are slow).
+    const trainer = motion();
+    const run = async (isTTY, options) => {
+      let out = '';
+      const write = (chunk, ...rest) => {
+        out += String(chunk);
+        rest.find((r) => typeof r === 'function')?.();
+        return true;
+      };
+      Object.assign(stderr, { isTTY, columns: 120, write });
+      try {
+        const r = await trainer.fit({ data: features(), epochs: trainer.epoch + 1, ...options });
+        expect(r.epochs.map((e) => e.steps)).to.deep.equal([4]);
+      } finally {
+        Object.assign(stderr, saved);
+      }
+      return out;
+    };
+    // The bar's last frame: the epoch, all 4 batches and the last step's loss.
+    const last = (n) => new RegExp(`^epoch ${n}/${n} \\[[^\\]]+\\] 4/4 \\| loss \\d+\\.\\d{4} \\|[^\\n\\r]*$`);
+    const tty = await run(true, {}); // progress: 'auto'
+    expect(tty).to.include(`${ESC}[?25l`); // the cursor hidden while it draws
+    const frames = tty.split(ESC).map((f) => f.replace(/^\[[0-9;?]*[A-Za-z]/, '')).filter((f) => f.startsWith('epoch'));
+    expect(frames.length).to.be.above(0);
+    expect(frames.at(-1).trimEnd()).to.match(last(1));
+    const lines = await run(false, { progress: true });
+    expect(lines).to.not.include(ESC);
+    expect(lines.trimEnd().split('\n').at(-1)).to.match(last(2));
+    expect(await run(false, {})).to.equal('');
+    expect(await run(true, { progress: false })).to.equal('');
+  });
+
   it('refuses to resume with a loader of another seed, and checks its options', async function () {
     const ck = file('ck-calls');
     const other = new jepa.data.DataLoader(new jepa.data.FeatureDataset(file('features')), { batchSize: 2, shuffle: true, seed: 4 });

@@ -82,7 +82,10 @@ export interface FitOptions<B = unknown> {
    * sampler's and libtorch's random generators) unless `resume: false`.
    */
   checkpoint?: { dir: string | URL; every?: number; keep?: number; resume?: boolean };
-  /** A progress bar on stderr: `'auto'` (default) when stderr is a terminal. */
+  /**
+   * A progress bar on stderr: `'auto'` (default) when stderr is a terminal; `true` also without
+   * one (then a line of the same text every 2 s, for logs); `false` never.
+   */
   progress?: boolean | 'auto';
 }
 
@@ -314,6 +317,8 @@ export async function fit(trainer: Trainer, options: FitOptions<unknown>): Promi
         stream: process.stderr,
         format: `epoch ${epoch + 1}/${o.epochs} [{bar}] {value}/{total} | loss {loss} | {eta_formatted} left`,
         hideCursor: true,
+        // Reached without a terminal only with `progress: true`: then a line every 2 s (logs).
+        noTTYOutput: true,
       });
       bar.start(batches, loader.state().batch, { loss: '-' });
     }
