@@ -89,21 +89,30 @@ try {
   jepa.saveSync(file, { features: jepa.randn([16, 1408], { seed: 0 }).to('float16'), image_id: 'img_1' });
   const f = await floors();
   const child = (env) => {
-    const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', file, '--rounds', String(ROUNDS), '--calls', String(CALLS)], {
-      cwd: path.join(HERE, '..'),
-      encoding: 'utf8',
-      env: { ...process.env, ...env },
-    });
+    const r = spawnSync(
+      process.execPath,
+      [fileURLToPath(import.meta.url), '--child', file, '--rounds', String(ROUNDS), '--calls', String(CALLS)],
+      {
+        cwd: path.join(HERE, '..'),
+        encoding: 'utf8',
+        env: { ...process.env, ...env },
+      },
+    );
     if (r.status !== 0) throw new Error(r.stderr);
     return JSON.parse(r.stdout.trim().split('\n').pop());
   };
-  const configs = [['spin on (default)', {}], ['spin off (JEPA_ASYNC_SPIN_US=0)', { JEPA_ASYNC_SPIN_US: '0' }]];
+  const configs = [
+    ['spin on (default)', {}],
+    ['spin off (JEPA_ASYNC_SPIN_US=0)', { JEPA_ASYNC_SPIN_US: '0' }],
+  ];
   const other = arg('addon', null);
   if (other) configs.push([`addon ${other}`, { JEPA_ADDON: path.resolve(other) }]);
   const rows = configs.map(([label, env]) => [label, child(env)]);
   const l = os.loadavg();
   const runnable = fs.readFileSync('/proc/loadavg', 'utf8').split(' ')[3];
-  console.log(`bench:async — µs per call, medians of ${ROUNDS} rounds; ${os.cpus().length} CPUs, load average ${l.map((x) => x.toFixed(1)).join(' ')}, runnable/total ${runnable}`);
+  console.log(
+    `bench:async — µs per call, medians of ${ROUNDS} rounds; ${os.cpus().length} CPUs, load average ${l.map((x) => x.toFixed(1)).join(' ')}, runnable/total ${runnable}`,
+  );
   const line = (label, v) => console.log(`  ${label.padEnd(64)} ${v.toFixed(1).padStart(7)} µs`);
   line('sync native call (fs.accessSync)', f.sync);
   line('await of a resolved promise', f.resolved);

@@ -103,8 +103,15 @@ print(json.dumps(res))`,
   const node = count / median(times.slice(1));
   const best = Math.max(pyRes.default, pyRes.persistent);
   const row = (label, v) => `  ${label.padEnd(58)} ${v.toFixed(1).padStart(8)} batches/s`;
-  console.log(`bench:loader — ${FILES} feature files [16, 1408] float16, batch ${BATCH}, shuffled, ${count} batches/epoch, median of ${EPOCHS} epochs after a warm-up`);
-  console.log(`machine: ${os.cpus().length} CPUs (${os.cpus()[0].model}), load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  console.log(
+    `bench:loader — ${FILES} feature files [16, 1408] float16, batch ${BATCH}, shuffled, ${count} batches/epoch, median of ${EPOCHS} epochs after a warm-up`,
+  );
+  console.log(
+    `machine: ${os.cpus().length} CPUs (${os.cpus()[0].model}), load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  );
   console.log(row(`Python DataLoader(num_workers=${WORKERS})`, pyRes.default));
   console.log(row(`Python DataLoader(num_workers=${WORKERS}, persistent_workers=True)`, pyRes.persistent));
   console.log(row(`Node jepa.data.DataLoader (prefetch ${PREFETCH})`, node));

@@ -17,7 +17,8 @@ describe('async machinery', function () {
 
   before(function () {
     dir = tmpDir('async-');
-    for (let i = 0; i < 20; i++) jepa.saveSync(file(`f${i}.pt`), { features: jepa.randn([16, 64], { seed: i }), id: i });
+    for (let i = 0; i < 20; i++)
+      jepa.saveSync(file(`f${i}.pt`), { features: jepa.randn([16, 64], { seed: i }), id: i });
   });
   after(() => cleanup(dir));
 
@@ -25,11 +26,17 @@ describe('async machinery', function () {
     const calls = [];
     for (let i = 0; i < 20; i++) {
       calls.push(jepa.load(file(`f${i}.pt`)).then((v) => v.id));
-      calls.push(jepa.randn([8], { seed: i }).toAsync('float64').then((t) => t.dtype));
+      calls.push(
+        jepa
+          .randn([8], { seed: i })
+          .toAsync('float64')
+          .then((t) => t.dtype),
+      );
       calls.push(rejection(jepa.load(file(`missing${i}.pt`))).then((e) => e.code));
     }
     const out = await Promise.all(calls);
-    for (let i = 0; i < 20; i++) expect(out.slice(3 * i, 3 * i + 3)).to.deep.equal([i, 'float64', 'JEPA_FILE_NOT_FOUND']);
+    for (let i = 0; i < 20; i++)
+      expect(out.slice(3 * i, 3 * i + 3)).to.deep.equal([i, 'float64', 'JEPA_FILE_NOT_FOUND']);
   });
 
   it('runs a job on a pool thread, not on the JS thread (the event loop turns while it runs)', async function () {
@@ -68,7 +75,9 @@ parentPort.postMessage('started');`,
 
   it('never keeps an idle process alive, and process.exit with work in flight is clean', function () {
     const lib = path.join(ROOT, 'dist', 'index.mjs');
-    const idle = runNode(`import jepa from ${JSON.stringify(lib)}; const v = await jepa.load(${JSON.stringify(file('f2.pt'))}); console.log(v.id);`);
+    const idle = runNode(
+      `import jepa from ${JSON.stringify(lib)}; const v = await jepa.load(${JSON.stringify(file('f2.pt'))}); console.log(v.id);`,
+    );
     expect([idle.status, idle.stdout.trim()], idle.stderr).to.deep.equal([0, '2']);
     const exiting = runNode(`
 import jepa from ${JSON.stringify(lib)};

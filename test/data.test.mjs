@@ -39,23 +39,39 @@ describe('jepa.data', function () {
     dir = tmpDir('data-');
     // Feature files of every kind; images as PNGs in class folders (and a file in a subfolder).
     fs.mkdirSync(file('features', 'sub'), { recursive: true });
-    jepa.saveSync(file('features', 'a.pt'), { caption: 'x', feature: jepa.randn([2, 3], { seed: 1 }), features: jepa.zeros([1]) });
-    jepa.saveSync(file('features', 'b.pt'), { other: jepa.randn([2, 3], { seed: 2 }), features: jepa.randn([2, 3], { seed: 3 }) });
+    jepa.saveSync(file('features', 'a.pt'), {
+      caption: 'x',
+      feature: jepa.randn([2, 3], { seed: 1 }),
+      features: jepa.zeros([1]),
+    });
+    jepa.saveSync(file('features', 'b.pt'), {
+      other: jepa.randn([2, 3], { seed: 2 }),
+      features: jepa.randn([2, 3], { seed: 3 }),
+    });
     jepa.saveSync(file('features', 'c.pth'), jepa.randn([2, 3], { seed: 4 }));
     jepa.saveNpySync(file('features', 'sub', 'd.npy'), jepa.randn([2, 3], { seed: 5 }));
     jepa.saveNpzSync(file('features', 'sub', 'e.npz'), { z: jepa.randn([2, 3], { seed: 6 }) });
     jepa.saveSafetensorsSync(file('features', 'f.safetensors'), { feature: jepa.randn([2, 3], { seed: 7 }) });
     fs.writeFileSync(file('features', 'notes.txt'), 'not a feature file');
     const png = (p, r) =>
-      sharp({ create: { width: 8, height: 6, channels: 3, background: { r, g: 20, b: 200 } } }).png().toFile(p);
-    for (const [cls, names] of [['cat', ['b.png', 'a.jpg.png', 'z.png']], ['dog', ['x.png']], ['ant', ['m.PNG']]]) {
+      sharp({ create: { width: 8, height: 6, channels: 3, background: { r, g: 20, b: 200 } } })
+        .png()
+        .toFile(p);
+    for (const [cls, names] of [
+      ['cat', ['b.png', 'a.jpg.png', 'z.png']],
+      ['dog', ['x.png']],
+      ['ant', ['m.PNG']],
+    ]) {
       fs.mkdirSync(file('images', cls), { recursive: true });
       for (const [i, n] of names.entries()) await png(file('images', cls, n), 10 * i + 5);
     }
     fs.mkdirSync(file('images', 'cat', 'deep'));
     await png(file('images', 'cat', 'deep', 'c.png'), 99);
     fs.writeFileSync(file('images', 'cat', 'readme.txt'), 'x');
-    fs.writeFileSync(file('captions.csv'), '\ufeffimage_name,comment\nb.png,"persons, bridge and cable"\nz.png,"a ""quoted"" caption"\nx.png,\n');
+    fs.writeFileSync(
+      file('captions.csv'),
+      '\ufeffimage_name,comment\nb.png,"persons, bridge and cable"\nz.png,"a ""quoted"" caption"\nx.png,\n',
+    );
     py = pythonJson(
       `
 import json, os, sys, types
@@ -94,7 +110,7 @@ print(json.dumps(out))`,
   after(() => cleanup(dir));
 
   describe('DataLoader order', function () {
-    it("equals DataLoader(shuffle=True, generator=torch.Generator().manual_seed(seed)), epoch after epoch", async function () {
+    it('equals DataLoader(shuffle=True, generator=torch.Generator().manual_seed(seed)), epoch after epoch', async function () {
       for (const [k, [n, batchSize, dropLast]] of LOADERS.entries()) {
         const loader = new DataLoader(range(n), { batchSize, dropLast, shuffle: true, seed: 1234 });
         const seen = [];
@@ -114,8 +130,17 @@ print(json.dumps(out))`,
     it('equals DistributedSampler(num_replicas, rank, shuffle, seed, drop_last) with set_epoch', function () {
       for (const [k, [n, worldSize, shuffle, dropTail]] of SHARDS.entries()) {
         for (let rank = 0; rank < worldSize; rank++) {
-          const loader = new DataLoader(range(n), { rank, worldSize, shuffle, seed: 42, evenShards: dropTail ? 'drop' : 'pad' });
-          expect([0, 1].map((e) => loader.indices(e)), `case ${k} rank ${rank}`).to.deep.equal(py.shards[k][rank]);
+          const loader = new DataLoader(range(n), {
+            rank,
+            worldSize,
+            shuffle,
+            seed: 42,
+            evenShards: dropTail ? 'drop' : 'pad',
+          });
+          expect(
+            [0, 1].map((e) => loader.indices(e)),
+            `case ${k} rank ${rank}`,
+          ).to.deep.equal(py.shards[k][rank]);
         }
       }
     });
@@ -129,7 +154,12 @@ print(json.dumps(out))`,
       }
       // 10 files over 4 ranks: every rank gets 3 (the first two files again at the end).
       const counts = [0, 1, 2, 3].map((rank) => new DataLoader(range(10), { rank, worldSize: 4 }).indices());
-      expect(counts).to.deep.equal([[0, 4, 8], [1, 5, 9], [2, 6, 0], [3, 7, 1]]);
+      expect(counts).to.deep.equal([
+        [0, 4, 8],
+        [1, 5, 9],
+        [2, 6, 0],
+        [3, 7, 1],
+      ]);
     });
 
     it('keeps its position across loops and through state()/setState() (what fit resumes from)', async function () {
@@ -159,7 +189,7 @@ print(json.dumps(out))`,
   });
 
   describe('collation', function () {
-    it("stacks tensors and collates numbers, strings, booleans and objects as default_collate", function () {
+    it('stacks tensors and collates numbers, strings, booleans and objects as default_collate', function () {
       const batch = jepa.data.collate([
         { x: jepa.tensor([1, 2]), n: 1, f: 0.5, s: 'a', ok: true, pair: [1, 'p'] },
         { x: jepa.tensor([3, 4]), n: 2, f: 1, s: 'b', ok: false, pair: [2, 'q'] },
@@ -176,14 +206,22 @@ print(json.dumps(out))`,
       expect(e.code).to.equal('JEPA_SHAPE_MISMATCH');
       expect(e.message).to.match(/sample 1 has shape \[3, 3\].*variableLength/);
       expect(thrown(() => jepa.data.collate([{ a: 1 }, { b: 1 }])).code).to.equal('JEPA_DATA_INVALID');
-      expect(thrown(() => jepa.data.collate([jepa.zeros([1]), jepa.zeros([1], { dtype: 'int64' })])).code).to.equal('JEPA_DATA_INVALID');
+      expect(thrown(() => jepa.data.collate([jepa.zeros([1]), jepa.zeros([1], { dtype: 'int64' })])).code).to.equal(
+        'JEPA_DATA_INVALID',
+      );
     });
 
     it("pads or crops a variable-length T (seed 003's [T, N, C] features) and reports the lengths", async function () {
       const lens = [3, 5, 2];
       const ds = {
         length: 3,
-        get: (i) => ({ feature: jepa.arange(lens[i] * 2 * 1, { dtype: 'float32' }).reshape(lens[i], 2, 1).contiguous(), id: i }),
+        get: (i) => ({
+          feature: jepa
+            .arange(lens[i] * 2 * 1, { dtype: 'float32' })
+            .reshape(lens[i], 2, 1)
+            .contiguous(),
+          id: i,
+        }),
       };
       const pad = new DataLoader(ds, { batchSize: 3, variableLength: 'pad' });
       for await (const b of pad) {
@@ -204,15 +242,24 @@ print(json.dumps(out))`,
         expect(values(b.lengths)).to.deep.equal([3, 4, 2]);
       }
       const tooShort = new DataLoader(ds, { batchSize: 3, variableLength: { mode: 'crop', length: 3 } });
-      const e = await rejection((async () => {
-        for await (const b of tooShort) void b;
-      })());
+      const e = await rejection(
+        (async () => {
+          for await (const b of tooShort) void b;
+        })(),
+      );
       expect(e.code).to.equal('JEPA_SHAPE_MISMATCH');
     });
 
     it('disposes the samples it stacked; a collate function gets the samples as they are', async function () {
       const made = [];
-      const ds = { length: 4, get: (i) => { const t = jepa.ones([2]).fill_(i); made.push(t); return t; } };
+      const ds = {
+        length: 4,
+        get: (i) => {
+          const t = jepa.ones([2]).fill_(i);
+          made.push(t);
+          return t;
+        },
+      };
       for await (const b of new DataLoader(ds, { batchSize: 2 })) expect(b.shape).to.deep.equal([2, 2]);
       expect(made.every((t) => t.isDisposed)).to.equal(true);
       const own = [];
@@ -223,7 +270,13 @@ print(json.dumps(out))`,
 
     it('loads batches ahead while the loop works, and frees the ones a broken loop leaves', async function () {
       let started = 0;
-      const ds = { length: 20, get: async (i) => { started++; return jepa.ones([1]).fill_(i); } };
+      const ds = {
+        length: 20,
+        get: async (i) => {
+          started++;
+          return jepa.ones([1]).fill_(i);
+        },
+      };
       const loader = new DataLoader(ds, { batchSize: 2, prefetch: 3 });
       const got = [];
       for await (const b of loader) {
@@ -241,7 +294,12 @@ print(json.dumps(out))`,
     it("FeatureDataset: seed 003's key rule over .pt/.pth/.npy/.npz/safetensors, sorted by path", async function () {
       const ds = new FeatureDataset(file('features'));
       expect(ds.files.map((f) => path.relative(file('features'), f))).to.deep.equal([
-        'a.pt', 'b.pt', 'c.pth', 'f.safetensors', 'sub/d.npy', 'sub/e.npz',
+        'a.pt',
+        'b.pt',
+        'c.pth',
+        'f.safetensors',
+        'sub/d.npy',
+        'sub/e.npz',
       ]);
       const seeds = [1, 3, 4, 7, 5, 6];
       for (let i = 0; i < ds.length; i++) {
@@ -258,7 +316,10 @@ print(json.dumps(out))`,
       expect(e.code).to.equal('JEPA_DATA_INVALID');
       expect(e.message).to.match(/no tensor under the key 'nope' \(its keys: caption, feature, features/);
       expect(thrown(() => new FeatureDataset(file('images'))).code).to.equal('JEPA_DATA_INVALID');
-      expect(await rejection(ds.get(6))).to.be.instanceOf(TypeError).with.property('message').that.matches(/\[0, 6\)/);
+      expect(await rejection(ds.get(6)))
+        .to.be.instanceOf(TypeError)
+        .with.property('message')
+        .that.matches(/\[0, 6\)/);
     });
 
     it('FeatureDataset through a DataLoader: stacked features and their paths', async function () {
@@ -317,7 +378,10 @@ print(json.dumps(out))`,
       expect(() => new DataLoader(range(3), { sampler: 'random', worldSize: 2 })).to.throw(TypeError, /distributed/);
       expect(() => new DataLoader(range(3), { variableLength: 'stretch' })).to.throw(TypeError, /pad/);
       expect(() => new DataLoader({ get() {} })).to.throw(TypeError, /length/);
-      expect(() => new DataLoader(range(3), { collate: (s) => s, variableLength: 'pad' })).to.throw(TypeError, /default collation/);
+      expect(() => new DataLoader(range(3), { collate: (s) => s, variableLength: 'pad' })).to.throw(
+        TypeError,
+        /default collation/,
+      );
     });
   });
 });

@@ -13,9 +13,12 @@ let dir;
 const file = (...p) => path.join(dir, ...p);
 const motion = () =>
   new jepa.Trainer({ kind: 'motion', model: jepa.loadModuleSync(path.join(FIXTURES, 'motion_ae.pt')), lr: 1e-3 });
-const features = () => new jepa.data.DataLoader(new jepa.data.FeatureDataset(file('features')), { batchSize: 2, shuffle: true, seed: 3 });
+const features = () =>
+  new jepa.data.DataLoader(new jepa.data.FeatureDataset(file('features')), { batchSize: 2, shuffle: true, seed: 3 });
 const params = (trainer) =>
-  Object.values(trainer.modules).flatMap((m) => [...m.namedParameters()].flatMap(([, p]) => Array.from(p.contiguous().data())));
+  Object.values(trainer.modules).flatMap((m) =>
+    [...m.namedParameters()].flatMap(([, p]) => Array.from(p.contiguous().data())),
+  );
 
 /** Runs fit and stops it (as a kill would) when `stopAfter` steps have run. */
 async function interrupted(trainer, options, stopAfter) {
@@ -39,7 +42,11 @@ describe('trainer.fit', function () {
     fs.mkdirSync(file('features'));
     // Seed 003's features [T, N, C] with its extra metadata, 7 files: batches of 2, 2 and 1 ... per epoch.
     for (let i = 0; i < 7; i++) {
-      jepa.saveSync(file('features', `clip${i}.pt`), { feature: jepa.randn([5, 6, 24], { seed: i }), caption: `clip ${i}`, model: 'vjepa2' });
+      jepa.saveSync(file('features', `clip${i}.pt`), {
+        feature: jepa.randn([5, 6, 24], { seed: i }),
+        caption: `clip ${i}`,
+        model: 'vjepa2',
+      });
     }
   });
   after(() => cleanup(dir));
@@ -60,10 +67,18 @@ describe('trainer.fit', function () {
     jepa.manualSeed(999); // the checkpoint restores libtorch's generator
     const resumed = motion();
     const epochs = [];
-    const b = await resumed.fit({ data: features(), epochs: 3, checkpoint: { dir: ck, every: 3 }, onEpoch: (e) => epochs.push(e) });
+    const b = await resumed.fit({
+      data: features(),
+      epochs: 3,
+      checkpoint: { dir: ck, every: 3 },
+      onEpoch: (e) => epochs.push(e),
+    });
     expect(b.resumedFrom).to.equal(path.join(ck, 'checkpoint-000000006.pt'));
     expect(b.steps).to.equal(12);
-    expect(epochs.map((e) => [e.epoch, e.steps])).to.deep.equal([[1, 2], [2, 4]]);
+    expect(epochs.map((e) => [e.epoch, e.steps])).to.deep.equal([
+      [1, 2],
+      [2, 4],
+    ]);
     expect(epochs[1].loss).to.equal(a.epochs[2].loss);
     expect(params(resumed)).to.deep.equal(params(whole));
     expect(resumed.epoch).to.equal(3);
@@ -73,8 +88,15 @@ describe('trainer.fit', function () {
     const files = (n) => path.join(FIXTURES, 'ijepa', n);
     const trainer = () => {
       const sampler = new jepa.masks.MaskSampler('multiblock', {
-        inputSize: 32, patchSize: 8, batchSize: 2, encMaskScale: [0.85, 1], predMaskScale: [0.15, 0.3],
-        aspectRatio: [0.75, 1.5], npred: 2, minKeep: 0, positionSeed: 4,
+        inputSize: 32,
+        patchSize: 8,
+        batchSize: 2,
+        encMaskScale: [0.85, 1],
+        predMaskScale: [0.15, 0.3],
+        aspectRatio: [0.75, 1.5],
+        npred: 2,
+        minKeep: 0,
+        positionSeed: 4,
       });
       return new jepa.Trainer({
         kind: 'ijepa',
@@ -97,7 +119,12 @@ describe('trainer.fit', function () {
     await interrupted(trainer(), { data: loader(), epochs: 2, checkpoint: { dir: ck, every: 1 } }, 3);
     const resumed = trainer();
     const after = [];
-    const r = await resumed.fit({ data: loader(), epochs: 2, checkpoint: { dir: ck }, onStep: (s) => after.push(s.stats.loss) });
+    const r = await resumed.fit({
+      data: loader(),
+      epochs: 2,
+      checkpoint: { dir: ck },
+      onStep: (s) => after.push(s.stats.loss),
+    });
     expect(r.resumedFrom).to.match(/checkpoint-000000003\.pt$/);
     // The same images and masks: the same loss, and the sampler where the uninterrupted one is.
     expect(after).to.deep.equal(losses.slice(3));
@@ -126,10 +153,18 @@ describe('trainer.fit', function () {
       onEpoch: (e) => calls.push(['epoch', e.epoch, e.steps, e.validation.score, path.basename(e.checkpoint)]),
     });
     expect(calls).to.deep.equal([
-      ['step', 0, 0, 4, 0], ['step', 0, 1, 4, 1], ['step', 0, 2, 4, 2], ['step', 0, 3, 4, 3],
-      ['validate', 0, 1], ['epoch', 0, 4, 0, 'checkpoint-000000004.pt'],
-      ['step', 1, 0, 4, 4], ['step', 1, 1, 4, 5], ['step', 1, 2, 4, 6], ['step', 1, 3, 4, 7],
-      ['validate', 1, 2], ['epoch', 1, 4, 10, 'checkpoint-000000008.pt'],
+      ['step', 0, 0, 4, 0],
+      ['step', 0, 1, 4, 1],
+      ['step', 0, 2, 4, 2],
+      ['step', 0, 3, 4, 3],
+      ['validate', 0, 1],
+      ['epoch', 0, 4, 0, 'checkpoint-000000004.pt'],
+      ['step', 1, 0, 4, 4],
+      ['step', 1, 1, 4, 5],
+      ['step', 1, 2, 4, 6],
+      ['step', 1, 3, 4, 7],
+      ['validate', 1, 2],
+      ['epoch', 1, 4, 10, 'checkpoint-000000008.pt'],
     ]);
     expect(result.epochs.map((e) => e.validation)).to.deep.equal([{ score: 0 }, { score: 10 }]);
     const py = pythonJson(
@@ -142,7 +177,13 @@ print(json.dumps({'keys': sorted(v), 'epoch': v['epoch'], 'step': v['step'], 'lo
       { args: [path.join(ck, 'checkpoint-000000008.pt')] },
     );
     expect(py.keys).to.include.members(['model', 'opt', 'epoch', 'step', 'fit']);
-    expect([py.epoch, py.step, py.loader, py.rng, py.masks]).to.deep.equal([2, 8, { epoch: 2, batch: 0, seed: 3 }, [5056], null]);
+    expect([py.epoch, py.step, py.loader, py.rng, py.masks]).to.deep.equal([
+      2,
+      8,
+      { epoch: 2, batch: 0, seed: 3 },
+      [5056],
+      null,
+    ]);
     expect(py.opt).to.be.above(0);
     // Finished: a second call has nothing left to train.
     const again = await motion().fit({ data: features(), epochs: 2, checkpoint: { dir: ck } });
@@ -176,7 +217,10 @@ print(json.dumps({'keys': sorted(v), 'epoch': v['epoch'], 'step': v['step'], 'lo
     const last = (n) => new RegExp(`^epoch ${n}/${n} \\[[^\\]]+\\] 4/4 \\| loss \\d+\\.\\d{4} \\|[^\\n\\r]*$`);
     const tty = await run(true, {}); // progress: 'auto'
     expect(tty).to.include(`${ESC}[?25l`); // the cursor hidden while it draws
-    const frames = tty.split(ESC).map((f) => f.replace(/^\[[0-9;?]*[A-Za-z]/, '')).filter((f) => f.startsWith('epoch'));
+    const frames = tty
+      .split(ESC)
+      .map((f) => f.replace(/^\[[0-9;?]*[A-Za-z]/, ''))
+      .filter((f) => f.startsWith('epoch'));
     expect(frames.length).to.be.above(0);
     expect(frames.at(-1).trimEnd()).to.match(last(1));
     const lines = await run(false, { progress: true });
@@ -188,7 +232,11 @@ print(json.dumps({'keys': sorted(v), 'epoch': v['epoch'], 'step': v['step'], 'lo
 
   it('refuses to resume with a loader of another seed, and checks its options', async function () {
     const ck = file('ck-calls');
-    const other = new jepa.data.DataLoader(new jepa.data.FeatureDataset(file('features')), { batchSize: 2, shuffle: true, seed: 4 });
+    const other = new jepa.data.DataLoader(new jepa.data.FeatureDataset(file('features')), {
+      batchSize: 2,
+      shuffle: true,
+      seed: 4,
+    });
     const e = await rejection(motion().fit({ data: other, epochs: 3, checkpoint: { dir: ck } }));
     expect(e.message).to.match(/seed 3.*seed: 3n/);
     const fresh = await motion().fit({ data: other, epochs: 1, checkpoint: { dir: ck, resume: false, keep: 1 } });

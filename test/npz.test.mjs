@@ -29,7 +29,23 @@ function expectArray(t, name) {
   expect(bytesOf(t).equals(bytesOf(want)), `${name}: bytes`).to.equal(true);
 }
 
-const NAMES = ['f4', 'f8', 'f2', 'i1', 'i2', 'i4', 'i8', 'u1', 'b1', 'c8', 'big', 'fortran', 'scalar', 'empty', 'large'];
+const NAMES = [
+  'f4',
+  'f8',
+  'f2',
+  'i1',
+  'i2',
+  'i4',
+  'i8',
+  'u1',
+  'b1',
+  'c8',
+  'big',
+  'fortran',
+  'scalar',
+  'empty',
+  'large',
+];
 
 describe('.npz archives', function () {
   this.timeout(120000);
@@ -161,13 +177,21 @@ print(json.dumps(out))`,
     fs.writeFileSync(file('truncated.npz'), deflated.subarray(0, deflated.length - 30));
     const cases = [
       // The first member's CRC-32 in the directory: the data no longer matches it.
-      [damage('crc.npz', (b) => b.writeUInt32LE((b.readUInt32LE(cd + 16) ^ 1) >>> 0, cd + 16)), 'JEPA_PT_CORRUPT', /CRC-32/],
+      [
+        damage('crc.npz', (b) => b.writeUInt32LE((b.readUInt32LE(cd + 16) ^ 1) >>> 0, cd + 16)),
+        'JEPA_PT_CORRUPT',
+        /CRC-32/,
+      ],
       // Garbage in the first member's deflate stream.
       [damage('inflate.npz', (b) => b.fill(0xff, localData, localData + 8)), 'JEPA_PT_CORRUPT', /inflate|CRC-32/],
       // Cut inside the central directory.
       [file('truncated.npz'), 'JEPA_PT_CORRUPT', /end-of-directory|past the end|outside the file/],
       // The first member declares more inflated bytes than deflate can make of it.
-      [damage('ratio.npz', (b) => b.writeUInt32LE(0x7ffffff0, cd + 24)), 'JEPA_PT_CORRUPT', /more than deflate can produce/],
+      [
+        damage('ratio.npz', (b) => b.writeUInt32LE(0x7ffffff0, cd + 24)),
+        'JEPA_PT_CORRUPT',
+        /more than deflate can produce/,
+      ],
       // An encrypted member.
       [damage('encrypted.npz', (b) => b.writeUInt16LE(1, cd + 8)), 'JEPA_PT_UNSUPPORTED', /encrypted/],
     ];

@@ -15,11 +15,19 @@ const file = (name) => path.join(dir, name);
 function same(a, b, where = 'value') {
   if (a instanceof jepa.Tensor) {
     expect(b, where).to.be.instanceOf(jepa.Tensor);
-    expect([a.dtype, a.shape, a.strides, a.storageOffset], where).to.deep.equal([b.dtype, b.shape, b.strides, b.storageOffset]);
+    expect([a.dtype, a.shape, a.strides, a.storageOffset], where).to.deep.equal([
+      b.dtype,
+      b.shape,
+      b.strides,
+      b.storageOffset,
+    ]);
     expect(jepa.isParameter(a), `${where} parameter`).to.equal(jepa.isParameter(b));
     const x = a.contiguous().data();
     const y = b.contiguous().data();
-    expect(Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(y.buffer, y.byteOffset, y.byteLength)), `${where} bytes`).to.equal(true);
+    expect(
+      Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(y.buffer, y.byteOffset, y.byteLength)),
+      `${where} bytes`,
+    ).to.equal(true);
     return;
   }
   if (a instanceof Map) {

@@ -55,17 +55,22 @@ interface Resolved {
 /** Checks {@link VariableLength} options. @internal */
 export function checkVariableLength(value: unknown, name: string): Resolved {
   if (typeof value === 'string') value = { mode: value };
-  if (!isPlainObject(value)) throw invalidArgument(`expected \`${name}\` to be 'pad', 'crop' or {mode, dim, length, key}, got ${show(value)}`);
+  if (!isPlainObject(value))
+    throw invalidArgument(`expected \`${name}\` to be 'pad', 'crop' or {mode, dim, length, key}, got ${show(value)}`);
   for (const k of Object.keys(value)) {
-    if (!['mode', 'dim', 'length', 'key'].includes(k)) throw invalidArgument(`unknown option \`${name}.${k}\` (expected mode, dim, length, key)`);
+    if (!['mode', 'dim', 'length', 'key'].includes(k))
+      throw invalidArgument(`unknown option \`${name}.${k}\` (expected mode, dim, length, key)`);
   }
   const { mode, dim = 0, length, key } = value as Record<string, unknown>;
-  if (mode !== 'pad' && mode !== 'crop') throw invalidArgument(`expected \`${name}.mode\` to be 'pad' or 'crop', got ${show(mode)}`);
-  if (!Number.isSafeInteger(dim) || (dim as number) < 0) throw invalidArgument(`expected \`${name}.dim\` to be a non-negative integer, got ${show(dim)}`);
+  if (mode !== 'pad' && mode !== 'crop')
+    throw invalidArgument(`expected \`${name}.mode\` to be 'pad' or 'crop', got ${show(mode)}`);
+  if (!Number.isSafeInteger(dim) || (dim as number) < 0)
+    throw invalidArgument(`expected \`${name}.dim\` to be a non-negative integer, got ${show(dim)}`);
   if (length !== undefined && (!Number.isSafeInteger(length) || (length as number) < 1)) {
     throw invalidArgument(`expected \`${name}.length\` to be a positive integer, got ${show(length)}`);
   }
-  if (key !== undefined && typeof key !== 'string') throw invalidArgument(`expected \`${name}.key\` to be a string, got ${show(key)}`);
+  if (key !== undefined && typeof key !== 'string')
+    throw invalidArgument(`expected \`${name}.key\` to be a string, got ${show(key)}`);
   return { mode, dim: dim as number, length: length as number | undefined, key: key as string | undefined };
 }
 
@@ -135,7 +140,12 @@ export function stackTensors(ts: Tensor[], where: string, vl?: Resolved, lengths
 }
 
 /** {@link stackTensors} with the copy on a worker thread. @internal */
-export async function stackTensorsAsync(ts: Tensor[], where: string, vl?: Resolved, lengths?: number[]): Promise<Tensor> {
+export async function stackTensorsAsync(
+  ts: Tensor[],
+  where: string,
+  vl?: Resolved,
+  lengths?: number[],
+): Promise<Tensor> {
   const p = planStack(ts, where, vl, lengths);
   return wrap(await native.dataStack(p.handles, p.dim, p.target));
 }
@@ -146,7 +156,9 @@ type Stacker = (ts: Tensor[], where: string, vl?: Resolved, lengths?: number[]) 
 function onlyTensorKey(sample: Record<string, unknown>, where: string): string {
   const keys = Object.keys(sample).filter((k) => sample[k] instanceof Tensor);
   if (keys.length !== 1) {
-    throw invalidArgument(`${where}: the samples have ${keys.length} tensor fields (${keys.join(', ')}): name the varying one in variableLength.key`);
+    throw invalidArgument(
+      `${where}: the samples have ${keys.length} tensor fields (${keys.join(', ')}): name the varying one in variableLength.key`,
+    );
   }
   return keys[0];
 }
@@ -199,46 +211,65 @@ function collateWith(samples: unknown[], vl: Resolved | undefined, where: string
   if (samples.length === 0) throw invalidArgument(`${where}: no samples`);
   const first = samples[0];
   if (first instanceof Tensor) {
-    if (!samples.every((s) => s instanceof Tensor)) throw dataInvalid(`${where}: some samples are tensors and some are not`);
+    if (!samples.every((s) => s instanceof Tensor))
+      throw dataInvalid(`${where}: some samples are tensors and some are not`);
     return stack(samples as Tensor[], where, vl && vl.key === undefined ? vl : undefined);
   }
   if (typeof first === 'number') {
-    if (!samples.every((s) => typeof s === 'number')) throw dataInvalid(`${where}: some samples are numbers and some are not`);
+    if (!samples.every((s) => typeof s === 'number'))
+      throw dataInvalid(`${where}: some samples are numbers and some are not`);
     const nums = samples as number[];
     return nums.every((x) => Number.isSafeInteger(x))
       ? tensor(BigInt64Array.from(nums, (x) => BigInt(x)))
       : tensor(Float64Array.from(nums));
   }
   if (typeof first === 'bigint') {
-    if (!samples.every((s) => typeof s === 'bigint')) throw dataInvalid(`${where}: some samples are bigints and some are not`);
+    if (!samples.every((s) => typeof s === 'bigint'))
+      throw dataInvalid(`${where}: some samples are bigints and some are not`);
     return tensor(BigInt64Array.from(samples as bigint[]));
   }
   if (typeof first === 'boolean') {
-    if (!samples.every((s) => typeof s === 'boolean')) throw dataInvalid(`${where}: some samples are booleans and some are not`);
-    return tensor(Uint8Array.from(samples as boolean[], (b) => (b ? 1 : 0)), { dtype: 'bool' });
+    if (!samples.every((s) => typeof s === 'boolean'))
+      throw dataInvalid(`${where}: some samples are booleans and some are not`);
+    return tensor(
+      Uint8Array.from(samples as boolean[], (b) => (b ? 1 : 0)),
+      { dtype: 'bool' },
+    );
   }
   if (typeof first === 'string' || first === null || first === undefined) return [...samples];
   if (Array.isArray(first)) {
     const n = first.length;
-    if (!samples.every((s) => Array.isArray(s) && s.length === n)) throw dataInvalid(`${where}: the samples are arrays of different lengths`);
-    return first.map((_, k) => collateWith(samples.map((s) => (s as unknown[])[k]), undefined, `${where}[${k}]`, stack));
+    if (!samples.every((s) => Array.isArray(s) && s.length === n))
+      throw dataInvalid(`${where}: the samples are arrays of different lengths`);
+    return first.map((_, k) =>
+      collateWith(
+        samples.map((s) => (s as unknown[])[k]),
+        undefined,
+        `${where}[${k}]`,
+        stack,
+      ),
+    );
   }
   if (isPlainObject(first)) {
     const keys = Object.keys(first);
     for (let i = 1; i < samples.length; i++) {
       const s = samples[i];
       if (!isPlainObject(s) || Object.keys(s).length !== keys.length || !keys.every((k) => k in s)) {
-        throw dataInvalid(`${where}: sample ${i} has fields ${isPlainObject(s) ? Object.keys(s).join(', ') : show(s)}, sample 0 ${keys.join(', ')}`);
+        throw dataInvalid(
+          `${where}: sample ${i} has fields ${isPlainObject(s) ? Object.keys(s).join(', ') : show(s)}, sample 0 ${keys.join(', ')}`,
+        );
       }
     }
     const varying = vl ? (vl.key ?? onlyTensorKey(first, where)) : undefined;
-    if (varying !== undefined && !(varying in first)) throw invalidArgument(`${where}: variableLength.key '${varying}' is not a field of the samples`);
+    if (varying !== undefined && !(varying in first))
+      throw invalidArgument(`${where}: variableLength.key '${varying}' is not a field of the samples`);
     const out: Record<string, unknown> = {};
     let lengths: number[] | undefined;
     for (const k of keys) {
       const column = samples.map((s) => (s as Record<string, unknown>)[k]);
       if (k === varying) {
-        if (!column.every((c) => c instanceof Tensor)) throw dataInvalid(`${where}.${k}: variableLength needs a tensor field`);
+        if (!column.every((c) => c instanceof Tensor))
+          throw dataInvalid(`${where}.${k}: variableLength needs a tensor field`);
         lengths = [];
         out[k] = stack(column as Tensor[], `${where}.${k}`, vl, lengths);
       } else {
@@ -246,12 +277,15 @@ function collateWith(samples: unknown[], vl: Resolved | undefined, where: string
       }
     }
     if (lengths) {
-      if ('lengths' in out) throw invalidArgument(`${where}: the samples already have a 'lengths' field, where the valid lengths would go`);
+      if ('lengths' in out)
+        throw invalidArgument(`${where}: the samples already have a 'lengths' field, where the valid lengths would go`);
       out.lengths = tensor(BigInt64Array.from(lengths, (l) => BigInt(l)));
     }
     return out;
   }
-  throw dataInvalid(`${where}: cannot collate ${show(first)} (tensors, numbers, booleans, strings, arrays and plain objects can be; pass a collate function)`);
+  throw dataInvalid(
+    `${where}: cannot collate ${show(first)} (tensors, numbers, booleans, strings, arrays and plain objects can be; pass a collate function)`,
+  );
 }
 
 /** Disposes every tensor in a collated batch or a sample (nested arrays and objects). @internal */

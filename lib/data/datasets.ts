@@ -37,13 +37,17 @@ function dataInvalid(message: string): JepaError {
 
 function checkDir(value: unknown, name: string): string {
   const p = value instanceof URL ? fileURLToPath(value) : value;
-  if (typeof p !== 'string' || p.length === 0) throw invalidArgument(`expected \`${name}\` to be a folder path, got ${show(value)}`);
+  if (typeof p !== 'string' || p.length === 0)
+    throw invalidArgument(`expected \`${name}\` to be a folder path, got ${show(value)}`);
   let st: fs.Stats;
   try {
     st = fs.statSync(p);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new JepaError(err.code === 'ENOENT' ? ErrorCode.FILE_NOT_FOUND : ErrorCode.IO_ERROR, `${p}: cannot read the folder: ${err.message}`);
+    throw new JepaError(
+      err.code === 'ENOENT' ? ErrorCode.FILE_NOT_FOUND : ErrorCode.IO_ERROR,
+      `${p}: cannot read the folder: ${err.message}`,
+    );
   }
   if (!st.isDirectory()) throw invalidArgument(`expected \`${name}\` to be a folder, got the file ${p}`);
   return path.resolve(p);
@@ -58,7 +62,12 @@ const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0
  * folder in sorted order, each folder's files sorted, as `sorted(os.walk(d))` then
  * `sorted(fnames)` (torchvision's `make_dataset`).
  */
-function listFiles(dir: string, extensions: readonly string[], recursive: boolean, order: 'path' | 'walk' = 'path'): string[] {
+function listFiles(
+  dir: string,
+  extensions: readonly string[],
+  recursive: boolean,
+  order: 'path' | 'walk' = 'path',
+): string[] {
   const out: string[] = [];
   const seen = new Set<string>();
   const walk = (d: string): void => {
@@ -80,13 +89,17 @@ function listFiles(dir: string, extensions: readonly string[], recursive: boolea
   };
   walk(dir);
   if (order === 'path') return out.sort(byCodeUnit);
-  return out.sort((a, b) => byCodeUnit(path.dirname(a), path.dirname(b)) || byCodeUnit(path.basename(a), path.basename(b)));
+  return out.sort(
+    (a, b) => byCodeUnit(path.dirname(a), path.dirname(b)) || byCodeUnit(path.basename(a), path.basename(b)),
+  );
 }
 
 function checkExtensions(value: unknown, name: string, fallback: readonly string[]): string[] {
   if (value === undefined) return [...fallback];
   if (!Array.isArray(value) || value.length === 0 || !value.every((x) => typeof x === 'string' && x.length > 0)) {
-    throw invalidArgument(`expected \`${name}\` to be a non-empty array of file extensions such as '.pt', got ${show(value)}`);
+    throw invalidArgument(
+      `expected \`${name}\` to be a non-empty array of file extensions such as '.pt', got ${show(value)}`,
+    );
   }
   return value.map((x: string) => (x.startsWith('.') ? x : `.${x}`).toLowerCase());
 }
@@ -200,7 +213,8 @@ export class FeatureDataset implements Dataset<FeatureSample> {
     } else {
       const dir = checkDir(source, 'source');
       this.files = Object.freeze(listFiles(dir, extensions, checkBool(o.recursive, 'options.recursive', true)));
-      if (this.files.length === 0) throw dataInvalid(`${dir}: no feature files (${extensions.join(', ')}) in the folder`);
+      if (this.files.length === 0)
+        throw dataInvalid(`${dir}: no feature files (${extensions.join(', ')}) in the folder`);
     }
   }
 
@@ -225,7 +239,17 @@ export class FeatureDataset implements Dataset<FeatureSample> {
 // Images
 
 /** The file types torchvision's `ImageFolder` reads (`IMG_EXTENSIONS`). */
-export const IMAGE_EXTENSIONS: readonly string[] = Object.freeze(['.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp']);
+export const IMAGE_EXTENSIONS: readonly string[] = Object.freeze([
+  '.jpg',
+  '.jpeg',
+  '.png',
+  '.ppm',
+  '.bmp',
+  '.pgm',
+  '.tif',
+  '.tiff',
+  '.webp',
+]);
 
 /** Options of {@link ImageFolderDataset}. */
 export interface ImageFolderOptions {
@@ -276,13 +300,19 @@ export class ImageFolderDataset implements Dataset<ImageSample> {
     if (checkBool(o.classes, 'options.classes', true)) {
       classes = fs
         .readdirSync(dir, { withFileTypes: true })
-        .filter((e) => e.isDirectory() || (e.isSymbolicLink() && fs.statSync(path.join(dir, e.name), { throwIfNoEntry: false })?.isDirectory()))
+        .filter(
+          (e) =>
+            e.isDirectory() ||
+            (e.isSymbolicLink() && fs.statSync(path.join(dir, e.name), { throwIfNoEntry: false })?.isDirectory()),
+        )
         .map((e) => e.name)
         .sort(byCodeUnit);
-      if (classes.length === 0) throw dataInvalid(`${dir}: no class folders (use classes: false for a folder of images)`);
+      if (classes.length === 0)
+        throw dataInvalid(`${dir}: no class folders (use classes: false for a folder of images)`);
       classes.forEach((c, i) => {
         const found = listFiles(path.join(dir, c), extensions, true, 'walk');
-        if (found.length === 0) throw dataInvalid(`${dir}: class folder '${c}' holds no images (${extensions.join(', ')})`);
+        if (found.length === 0)
+          throw dataInvalid(`${dir}: class folder '${c}' holds no images (${extensions.join(', ')})`);
         files.push(...found);
         labels.push(...found.map(() => i));
       });
@@ -302,7 +332,9 @@ export class ImageFolderDataset implements Dataset<ImageSample> {
   async get(index: number): Promise<ImageSample> {
     const i = checkIndex(index, this.files.length);
     const image = await loadImage(this.files[i], this.#image);
-    return this.classes.length > 0 ? { image, label: this.labels[i], path: this.files[i] } : { image, path: this.files[i] };
+    return this.classes.length > 0
+      ? { image, label: this.labels[i], path: this.files[i] }
+      : { image, path: this.files[i] };
   }
 }
 
@@ -343,18 +375,26 @@ export class CaptionDataset implements Dataset<CaptionSample> {
     const cols = checkOptions(o.columns, 'options.columns', ['image', 'caption']);
     const imageCol = cols.image ?? 'image_name';
     const captionCol = cols.caption ?? 'comment';
-    for (const [k, v] of [['image', imageCol], ['caption', captionCol]] as const) {
-      if (typeof v !== 'string' || v.length === 0) throw invalidArgument(`expected \`options.columns.${k}\` to be a column name, got ${show(v)}`);
+    for (const [k, v] of [
+      ['image', imageCol],
+      ['caption', captionCol],
+    ] as const) {
+      if (typeof v !== 'string' || v.length === 0)
+        throw invalidArgument(`expected \`options.columns.${k}\` to be a column name, got ${show(v)}`);
     }
     const csv = csvFile instanceof URL ? fileURLToPath(csvFile) : csvFile;
-    if (typeof csv !== 'string' || csv.length === 0) throw invalidArgument(`expected \`csvFile\` to be a path, got ${show(csvFile)}`);
+    if (typeof csv !== 'string' || csv.length === 0)
+      throw invalidArgument(`expected \`csvFile\` to be a path, got ${show(csvFile)}`);
     const dir = checkDir(imageDir, 'imageDir');
     let text: string;
     try {
       text = fs.readFileSync(csv, 'utf8');
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      throw new JepaError(err.code === 'ENOENT' ? ErrorCode.FILE_NOT_FOUND : ErrorCode.IO_ERROR, `${csv}: cannot read the CSV: ${err.message}`);
+      throw new JepaError(
+        err.code === 'ENOENT' ? ErrorCode.FILE_NOT_FOUND : ErrorCode.IO_ERROR,
+        `${csv}: cannot read the CSV: ${err.message}`,
+      );
     }
     let records: Record<string, string>[];
     try {
@@ -365,7 +405,8 @@ export class CaptionDataset implements Dataset<CaptionSample> {
     if (records.length === 0) throw dataInvalid(`${csv}: the CSV has no rows`);
     const header = Object.keys(records[0]);
     for (const c of [imageCol, captionCol]) {
-      if (!header.includes(c as string)) throw dataInvalid(`${csv}: no column '${c}' (its columns: ${header.join(', ')})`);
+      if (!header.includes(c as string))
+        throw dataInvalid(`${csv}: no column '${c}' (its columns: ${header.join(', ')})`);
     }
     this.rows = Object.freeze(
       records.map((r, i) => {

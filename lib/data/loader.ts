@@ -59,8 +59,18 @@ export interface LoaderState {
 }
 
 const OPTION_KEYS = [
-  'batchSize', 'shuffle', 'seed', 'dropLast', 'collate', 'variableLength', 'prefetch', 'rank', 'worldSize',
-  'distributed', 'evenShards', 'sampler',
+  'batchSize',
+  'shuffle',
+  'seed',
+  'dropLast',
+  'collate',
+  'variableLength',
+  'prefetch',
+  'rank',
+  'worldSize',
+  'distributed',
+  'evenShards',
+  'sampler',
 ];
 
 function positiveInt(value: unknown, name: string, fallback: number, min = 1): number {
@@ -117,8 +127,16 @@ export class DataLoader<T = unknown, B = Collated<T>> implements AsyncIterable<B
   #iterating = false;
 
   constructor(dataset: Dataset<T>, options?: DataLoaderOptions<T, B>) {
-    if (dataset === null || typeof dataset !== 'object' || typeof dataset.get !== 'function' || !Number.isSafeInteger(dataset.length) || dataset.length < 0) {
-      throw invalidArgument(`expected \`dataset\` to have a non-negative integer \`length\` and a \`get(index)\` method, got ${show(dataset)}`);
+    if (
+      dataset === null ||
+      typeof dataset !== 'object' ||
+      typeof dataset.get !== 'function' ||
+      !Number.isSafeInteger(dataset.length) ||
+      dataset.length < 0
+    ) {
+      throw invalidArgument(
+        `expected \`dataset\` to have a non-negative integer \`length\` and a \`get(index)\` method, got ${show(dataset)}`,
+      );
     }
     const o = checkOptions(options, 'options', OPTION_KEYS);
     this.dataset = dataset;
@@ -129,7 +147,8 @@ export class DataLoader<T = unknown, B = Collated<T>> implements AsyncIterable<B
     let rank = o.rank;
     let worldSize = o.worldSize;
     if (o.distributed !== undefined && o.distributed !== false) {
-      if (rank !== undefined || worldSize !== undefined) throw invalidArgument('give either `options.distributed` or `options.rank` / `options.worldSize`, not both');
+      if (rank !== undefined || worldSize !== undefined)
+        throw invalidArgument('give either `options.distributed` or `options.rank` / `options.worldSize`, not both');
       if (o.distributed instanceof ProcessGroup) {
         rank = o.distributed.rank;
         worldSize = o.distributed.worldSize;
@@ -137,26 +156,39 @@ export class DataLoader<T = unknown, B = Collated<T>> implements AsyncIterable<B
         rank = defaultRank;
         worldSize = defaultWorldSize;
       } else {
-        throw invalidArgument(`expected \`options.distributed\` to be a boolean or a ProcessGroup, got ${show(o.distributed)}`);
+        throw invalidArgument(
+          `expected \`options.distributed\` to be a boolean or a ProcessGroup, got ${show(o.distributed)}`,
+        );
       }
     }
     this.worldSize = positiveInt(worldSize, 'options.worldSize', 1);
     this.rank = positiveInt(rank, 'options.rank', 0, 0);
-    if (this.rank >= this.worldSize) throw invalidArgument(`expected \`options.rank\` to be in [0, ${this.worldSize}), got ${this.rank}`);
+    if (this.rank >= this.worldSize)
+      throw invalidArgument(`expected \`options.rank\` to be in [0, ${this.worldSize}), got ${this.rank}`);
     const kind = o.sampler ?? (this.worldSize > 1 ? 'distributed' : 'random');
-    if (kind !== 'random' && kind !== 'distributed') throw invalidArgument(`expected \`options.sampler\` to be 'random' or 'distributed', got ${show(kind)}`);
-    if (kind === 'random' && this.worldSize > 1) throw invalidArgument("the 'random' sampler reads the whole dataset: with several ranks use 'distributed'");
+    if (kind !== 'random' && kind !== 'distributed')
+      throw invalidArgument(`expected \`options.sampler\` to be 'random' or 'distributed', got ${show(kind)}`);
+    if (kind === 'random' && this.worldSize > 1)
+      throw invalidArgument("the 'random' sampler reads the whole dataset: with several ranks use 'distributed'");
     if (o.evenShards !== undefined && o.evenShards !== 'pad' && o.evenShards !== 'drop') {
       throw invalidArgument(`expected \`options.evenShards\` to be 'pad' or 'drop', got ${show(o.evenShards)}`);
     }
-    const seed = o.seed === undefined ? (kind === 'random' ? BigInt(randomInt(2 ** 47)) : 0n) : seedOf(o.seed, 'options.seed');
-    this.#sampler = new Sampler({ kind, shuffle, seed, rank: this.rank, worldSize: this.worldSize, dropTail: o.evenShards === 'drop' }, dataset.length);
-    const vl = o.variableLength === undefined ? undefined : checkVariableLength(o.variableLength, 'options.variableLength');
+    const seed =
+      o.seed === undefined ? (kind === 'random' ? BigInt(randomInt(2 ** 47)) : 0n) : seedOf(o.seed, 'options.seed');
+    this.#sampler = new Sampler(
+      { kind, shuffle, seed, rank: this.rank, worldSize: this.worldSize, dropTail: o.evenShards === 'drop' },
+      dataset.length,
+    );
+    const vl =
+      o.variableLength === undefined ? undefined : checkVariableLength(o.variableLength, 'options.variableLength');
     if (o.collate === undefined || o.collate === 'stack') {
       this.#collate = (samples) => collateAsync(samples, vl, 'batch') as Promise<B>;
       this.#owns = true;
     } else if (typeof o.collate === 'function') {
-      if (vl) throw invalidArgument('`options.variableLength` applies to the default collation only (pad inside your collate function)');
+      if (vl)
+        throw invalidArgument(
+          '`options.variableLength` applies to the default collation only (pad inside your collate function)',
+        );
       this.#collate = o.collate as (samples: T[]) => B | Promise<B>;
       this.#owns = false;
     } else {
@@ -205,9 +237,12 @@ export class DataLoader<T = unknown, B = Collated<T>> implements AsyncIterable<B
     const s = checkOptions(state, 'state', ['epoch', 'batch', 'seed']);
     const epoch = positiveInt(s.epoch, 'state.epoch', 0, 0);
     const batch = positiveInt(s.batch, 'state.batch', 0, 0);
-    if (batch > this.length) throw invalidArgument(`expected \`state.batch\` to be at most ${this.length} (batches per epoch), got ${batch}`);
+    if (batch > this.length)
+      throw invalidArgument(`expected \`state.batch\` to be at most ${this.length} (batches per epoch), got ${batch}`);
     if (s.seed !== undefined && seedOf(s.seed, 'state.seed') !== this.seed) {
-      throw invalidArgument(`the state was saved with seed ${String(s.seed)}, this loader has seed ${this.seed}: create the loader with that seed`);
+      throw invalidArgument(
+        `the state was saved with seed ${String(s.seed)}, this loader has seed ${this.seed}: create the loader with that seed`,
+      );
     }
     if (this.#iterating) throw invalidArgument('cannot move a DataLoader while it is being iterated');
     this.#epoch = epoch;
@@ -267,7 +302,11 @@ export class DataLoader<T = unknown, B = Collated<T>> implements AsyncIterable<B
     } finally {
       this.#iterating = false;
       // Batches loaded ahead that will not be used: freed once they arrive.
-      for (const p of inflight) p.then((b) => this.#owns && disposeAll(b), () => undefined);
+      for (const p of inflight)
+        p.then(
+          (b) => this.#owns && disposeAll(b),
+          () => undefined,
+        );
     }
   }
 }

@@ -90,11 +90,13 @@ function* zipMembers(p: string, size: number): Generator<Range, Member[], Buffer
   if (entries === 0xffff || cdSize === 0xffffffff || cdOfs === 0xffffffff) {
     if (eocdPos < 20) throw corrupt(p, 'a zip64 archive without its zip64 locator');
     const loc = yield { pos: eocdPos - 20, n: 20 };
-    if (loc.length < 20 || loc.readUInt32LE(0) !== ZIP64_LOCATOR) throw corrupt(p, 'a zip64 archive without its zip64 locator');
+    if (loc.length < 20 || loc.readUInt32LE(0) !== ZIP64_LOCATOR)
+      throw corrupt(p, 'a zip64 archive without its zip64 locator');
     const z64 = u64(loc, 8);
     if (z64 > size - 56) throw corrupt(p, 'a broken zip64 end-of-directory record');
     const rec = yield { pos: z64, n: 56 };
-    if (rec.length < 56 || rec.readUInt32LE(0) !== ZIP64_EOCD) throw corrupt(p, 'a broken zip64 end-of-directory record');
+    if (rec.length < 56 || rec.readUInt32LE(0) !== ZIP64_EOCD)
+      throw corrupt(p, 'a broken zip64 end-of-directory record');
     entries = u64(rec, 32);
     cdSize = u64(rec, 40);
     cdOfs = u64(rec, 48);
@@ -128,7 +130,7 @@ function* zipMembers(p: string, size: number): Generator<Range, Member[], Buffer
     // Bit 11: the name is UTF-8; else code page 437, of which numpy writes only the ASCII part.
     const name = flags & 0x800 ? rawName.toString('utf8') : rawName.toString('latin1');
     const extra = cd.subarray(at + 46 + nameLen, at + 46 + nameLen + extraLen);
-    for (let q = 0; q + 4 <= extra.length; ) {
+    for (let q = 0; q + 4 <= extra.length;) {
       const id = extra.readUInt16LE(q);
       const len = extra.readUInt16LE(q + 2);
       if (q + 4 + len > extra.length) throw corrupt(p, `a damaged zip extra field in member ${name}`);
@@ -154,7 +156,8 @@ function* zipMembers(p: string, size: number): Generator<Range, Member[], Buffer
         `${p}: member ${name} uses zip compression method ${method} (numpy writes 0, stored, and 8, deflate)`,
       );
     }
-    if (local > size - 30 || comp > size - local - 30) throw corrupt(p, `member ${name} lies past the end of the file (truncated?)`);
+    if (local > size - 30 || comp > size - local - 30)
+      throw corrupt(p, `member ${name} lies past the end of the file (truncated?)`);
     if (method === 0 && comp !== uncomp) throw corrupt(p, `member ${name} is stored but has two different sizes`);
     if (names.has(name)) throw corrupt(p, `the archive holds member ${name} twice`);
     names.add(name);
@@ -167,7 +170,8 @@ function* zipMembers(p: string, size: number): Generator<Range, Member[], Buffer
     const h = yield { pos: m.data, n: 30 };
     if (h.length < 30 || h.readUInt32LE(0) !== LOCAL) throw corrupt(p, `member ${m.name} has a damaged zip header`);
     const start = m.data + 30 + h.readUInt16LE(26) + h.readUInt16LE(28);
-    if (start > size || m.comp > size - start) throw corrupt(p, `member ${m.name} lies past the end of the file (truncated?)`);
+    if (start > size || m.comp > size - start)
+      throw corrupt(p, `member ${m.name} lies past the end of the file (truncated?)`);
     m.data = start;
   }
   return members;
@@ -195,7 +199,10 @@ async function runAsync<T>(gen: Generator<Range, T, Buffer>, fh: fs.promises.Fil
 
 function openError(p: string, e: unknown): JepaError {
   const err = e as NodeJS.ErrnoException;
-  return new JepaError(err.code === 'ENOENT' ? ErrorCode.FILE_NOT_FOUND : ErrorCode.IO_ERROR, `${p}: cannot open the file: ${err.message}`);
+  return new JepaError(
+    err.code === 'ENOENT' ? ErrorCode.FILE_NOT_FOUND : ErrorCode.IO_ERROR,
+    `${p}: cannot open the file: ${err.message}`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -228,11 +235,17 @@ function checkDeflated(p: string, m: Member): void {
     );
   }
   if (m.uncomp > m.comp * MAX_DEFLATE_RATIO + 1024) {
-    throw corrupt(p, `member ${m.name} declares ${m.uncomp} bytes inflated from ${m.comp}, more than deflate can produce`);
+    throw corrupt(
+      p,
+      `member ${m.name} declares ${m.uncomp} bytes inflated from ${m.comp}, more than deflate can produce`,
+    );
   }
   // Deflate grows incompressible data by at most 5 bytes per 16 KiB block (stored blocks).
   if (m.comp > m.uncomp + Math.ceil(m.uncomp / 16000) * 5 + 64) {
-    throw corrupt(p, `member ${m.name} declares ${m.comp} deflated bytes for ${m.uncomp} inflated ones, more than deflate writes`);
+    throw corrupt(
+      p,
+      `member ${m.name} declares ${m.comp} deflated bytes for ${m.uncomp} inflated ones, more than deflate writes`,
+    );
   }
 }
 
@@ -282,7 +295,12 @@ export type NpzArrays = Record<string, Tensor>;
 function byKey(plans: Plan[], tensors: Map<Plan, Tensor>): NpzArrays {
   const out: NpzArrays = {};
   for (const plan of plans) {
-    Object.defineProperty(out, plan.key, { value: tensors.get(plan), enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(out, plan.key, {
+      value: tensors.get(plan),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return out;
 }
@@ -300,7 +318,8 @@ const slotsOf = (group: Plan[]): TensorSlot[] => group.map((x) => npySlot(x.head
 
 /** Checks an inflated member (size, CRC-32) and describes its array. */
 function inflatedSlot(p: string, m: Member, bytes: Buffer, crc: number): { header: NpyHeader; slot: TensorSlot } {
-  if (bytes.length !== m.uncomp) throw corrupt(p, `member ${m.name} inflates to ${bytes.length} bytes, not the ${m.uncomp} it declares`);
+  if (bytes.length !== m.uncomp)
+    throw corrupt(p, `member ${m.name} inflates to ${bytes.length} bytes, not the ${m.uncomp} it declares`);
   if (crc !== m.crc) throw corrupt(p, `member ${m.name} fails its CRC-32 check (damaged data)`);
   const header = parseNpyHeader(`${p} (member ${m.name})`, (pos, n) => bytes.subarray(pos, pos + n), bytes.length);
   return { header, slot: npySlot(header) };
@@ -378,7 +397,9 @@ export async function loadNpz(file: string | URL, options?: TensorFileOptions): 
               let bytes: Buffer;
               try {
                 bytes = await new Promise<Buffer>((resolve, reject) =>
-                  zlib.inflateRaw(comp, { maxOutputLength: Math.max(1, m.uncomp) }, (err, res) => (err ? reject(err) : resolve(res))),
+                  zlib.inflateRaw(comp, { maxOutputLength: Math.max(1, m.uncomp) }, (err, res) =>
+                    err ? reject(err) : resolve(res),
+                  ),
                 );
               } catch (e) {
                 throw inflateError(p, m, e);
@@ -387,7 +408,13 @@ export async function loadNpz(file: string | URL, options?: TensorFileOptions): 
               try {
                 const crc = await native.crc32(raw, 0);
                 const { header, slot } = inflatedSlot(p, m, bytes, crc);
-                const [t] = await native.tensorsFromBytes(raw, `${p} (member ${m.name})`, header.bigEndian, [slot], o.device);
+                const [t] = await native.tensorsFromBytes(
+                  raw,
+                  `${p} (member ${m.name})`,
+                  header.bigEndian,
+                  [slot],
+                  o.device,
+                );
                 out.set(plan, wrap(t));
               } finally {
                 raw.dispose();
@@ -442,7 +469,10 @@ export function loadNpzSync(file: string | URL, options?: TensorFileOptions): Np
       const raw = bytesTensor(bytes);
       try {
         const { header, slot } = inflatedSlot(p, m, bytes, native.crc32Sync(raw, 0));
-        out.set(plan, wrap(native.tensorsFromBytesSync(raw, `${p} (member ${m.name})`, header.bigEndian, [slot], o.device)[0]));
+        out.set(
+          plan,
+          wrap(native.tensorsFromBytesSync(raw, `${p} (member ${m.name})`, header.bigEndian, [slot], o.device)[0]),
+        );
       } finally {
         raw.dispose();
       }
@@ -484,7 +514,8 @@ function prepare(arrays: unknown, options: unknown): { entries: Entry[]; compres
   else if (isPlainObject(arrays)) pairs = Object.entries(arrays);
   else throw invalidArgument(`expected \`arrays\` to be an object or Map of name -> Tensor, got ${show(arrays)}`);
   const entries = pairs.map(([name, t]) => {
-    if (typeof name !== 'string' || name.length === 0) throw invalidArgument(`expected array names to be non-empty strings, got ${show(name)}`);
+    if (typeof name !== 'string' || name.length === 0)
+      throw invalidArgument(`expected array names to be non-empty strings, got ${show(name)}`);
     if (!(t instanceof Tensor)) throw invalidArgument(`expected \`arrays.${name}\` to be a Tensor, got ${show(t)}`);
     const { header, list } = npyPrepare(t);
     const file = `${name}.npy`;
@@ -492,7 +523,8 @@ function prepare(arrays: unknown, options: unknown): { entries: Entry[]; compres
     const nbytes = t.numel * ITEMSIZE[t.dtype];
     return { name: Buffer.from(file, utf8 ? 'utf8' : 'latin1'), utf8, header, tensor: t, handle: list[0], nbytes };
   });
-  if (entries.some((e) => e.name.length > 0xffff)) throw invalidArgument('an array name is longer than a zip member name can be (65535 bytes)');
+  if (entries.some((e) => e.name.length > 0xffff))
+    throw invalidArgument('an array name is longer than a zip member name can be (65535 bytes)');
   return { entries, compress: o.compress === true };
 }
 
@@ -508,7 +540,14 @@ function dosTime(): { time: number; date: number } {
 const U32_MAX = 0xffffffff;
 
 /** A member's local header (zip64 extra field when a size does not fit in 32 bits). */
-function localHeader(e: Entry, method: number, crc: number, comp: number, uncomp: number, when: { time: number; date: number }): Buffer {
+function localHeader(
+  e: Entry,
+  method: number,
+  crc: number,
+  comp: number,
+  uncomp: number,
+  when: { time: number; date: number },
+): Buffer {
   const zip64 = comp >= U32_MAX || uncomp >= U32_MAX;
   const extra = zip64 ? Buffer.alloc(20) : Buffer.alloc(0);
   if (zip64) {
@@ -626,7 +665,11 @@ export async function saveNpz(
       if (!compress) {
         const crcs = await Promise.all(entries.map(async (e) => native.crc32(e.handle, crcSync(e.header))));
         const { pieces } = storedLayout(entries, crcs, when);
-        await native.writeTensors(p, pieces, entries.map((e) => e.handle));
+        await native.writeTensors(
+          p,
+          pieces,
+          entries.map((e) => e.handle),
+        );
         return;
       }
       const members = await Promise.all(
@@ -636,7 +679,9 @@ export async function saveNpz(
             const all = Buffer.concat([e.header, bytes]);
             const [crc, comp] = await Promise.all([
               crcAsync(all),
-              new Promise<Buffer>((resolve, reject) => zlib.deflateRaw(all, (err, res) => (err ? reject(err) : resolve(res)))),
+              new Promise<Buffer>((resolve, reject) =>
+                zlib.deflateRaw(all, (err, res) => (err ? reject(err) : resolve(res))),
+              ),
             ]);
             return { crc, comp, uncomp: all.length };
           } finally {
@@ -661,7 +706,11 @@ export function saveNpzSync(
   if (!compress) {
     const crcs = entries.map((e) => native.crc32Sync(e.handle, crcSync(e.header)));
     const { pieces } = storedLayout(entries, crcs, when);
-    native.writeTensorsSync(p, pieces, entries.map((e) => e.handle));
+    native.writeTensorsSync(
+      p,
+      pieces,
+      entries.map((e) => e.handle),
+    );
     return;
   }
   const members = entries.map((e) => {
@@ -693,7 +742,11 @@ function storedLayout(entries: Entry[], crcs: number[], when: { time: number; da
 }
 
 /** Deflated members: the whole file as one Buffer. */
-function deflatedFile(entries: Entry[], members: { crc: number; comp: Buffer; uncomp: number }[], when: { time: number; date: number }): Buffer {
+function deflatedFile(
+  entries: Entry[],
+  members: { crc: number; comp: Buffer; uncomp: number }[],
+  when: { time: number; date: number },
+): Buffer {
   const parts: Buffer[] = [];
   const written: Written[] = [];
   let offset = 0;

@@ -146,7 +146,9 @@ function defaultBatch(kind: string, b: unknown): TrainingBatch {
     if (kind === 'hjepa') take('mask', 'mask');
   }
   if (Object.keys(out).length === 0) {
-    throw invalidArgument(`fit: a batch has the fields ${Object.keys(b).join(', ')}, none of which the ${kind} trainer takes: give \`toBatch\``);
+    throw invalidArgument(
+      `fit: a batch has the fields ${Object.keys(b).join(', ')}, none of which the ${kind} trainer takes: give \`toBatch\``,
+    );
   }
   return out as TrainingBatch;
 }
@@ -166,7 +168,9 @@ function fitState(trainer: Trainer, loader: DataLoader<unknown, unknown>): Recor
     masks: sampler
       ? {
           step: sampler.step,
-          generator: sampler.generator ? tensor(new Int32Array(sampler.generator.buffer, sampler.generator.byteOffset, sampler.generator.length)) : null,
+          generator: sampler.generator
+            ? tensor(new Int32Array(sampler.generator.buffer, sampler.generator.byteOffset, sampler.generator.length))
+            : null,
         }
       : null,
     rng: wrap(native.rngState()),
@@ -180,7 +184,11 @@ function int(value: unknown, where: string): bigint {
 }
 
 function readFitState(value: unknown, file: string): FitState {
-  const bad = (what: string) => new JepaError(ErrorCode.CHECKPOINT_INVALID, `${file}: ${what} (a checkpoint written by trainer.fit holds 'fit': {loader, masks, rng})`);
+  const bad = (what: string) =>
+    new JepaError(
+      ErrorCode.CHECKPOINT_INVALID,
+      `${file}: ${what} (a checkpoint written by trainer.fit holds 'fit': {loader, masks, rng})`,
+    );
   if (!isPlainObject(value) || !isPlainObject(value.fit)) throw bad("no 'fit' entry");
   const f = value.fit;
   if (!isPlainObject(f.loader)) throw bad("no 'fit.loader'");
@@ -192,7 +200,8 @@ function readFitState(value: unknown, file: string): FitState {
   let masks: FitState['masks'] = null;
   if (isPlainObject(f.masks)) {
     const g = f.masks.generator;
-    if (g !== null && !(g instanceof Tensor && g.dtype === 'int32')) throw bad("'fit.masks.generator' is not an int32 tensor");
+    if (g !== null && !(g instanceof Tensor && g.dtype === 'int32'))
+      throw bad("'fit.masks.generator' is not an int32 tensor");
     const words = g instanceof Tensor ? new Uint32Array((g.contiguous().data() as Int32Array).slice().buffer) : null;
     masks = { step: int(f.masks.step, "checkpoint['fit']['masks']['step']"), generator: words };
   }
@@ -210,25 +219,46 @@ function checkFit(options: unknown): {
   checkpoint: { dir: string; every: number | null; keep: number; resume: boolean } | null;
   progress: boolean;
 } {
-  const o = checkOptions(options, 'options', ['data', 'epochs', 'toBatch', 'onStep', 'onEpoch', 'validate', 'checkpoint', 'progress']);
-  if (!(o.data instanceof DataLoader)) throw invalidArgument(`expected \`options.data\` to be a jepa.data.DataLoader, got ${show(o.data)}`);
-  if (!Number.isSafeInteger(o.epochs) || (o.epochs as number) < 1) throw invalidArgument(`expected \`options.epochs\` to be a positive integer, got ${show(o.epochs)}`);
+  const o = checkOptions(options, 'options', [
+    'data',
+    'epochs',
+    'toBatch',
+    'onStep',
+    'onEpoch',
+    'validate',
+    'checkpoint',
+    'progress',
+  ]);
+  if (!(o.data instanceof DataLoader))
+    throw invalidArgument(`expected \`options.data\` to be a jepa.data.DataLoader, got ${show(o.data)}`);
+  if (!Number.isSafeInteger(o.epochs) || (o.epochs as number) < 1)
+    throw invalidArgument(`expected \`options.epochs\` to be a positive integer, got ${show(o.epochs)}`);
   for (const k of ['toBatch', 'onStep', 'onEpoch', 'validate']) {
-    if (o[k] !== undefined && typeof o[k] !== 'function') throw invalidArgument(`expected \`options.${k}\` to be a function, got ${show(o[k])}`);
+    if (o[k] !== undefined && typeof o[k] !== 'function')
+      throw invalidArgument(`expected \`options.${k}\` to be a function, got ${show(o[k])}`);
   }
   let checkpoint = null;
   if (o.checkpoint !== undefined) {
     const c = checkOptions(o.checkpoint, 'options.checkpoint', ['dir', 'every', 'keep', 'resume']);
     const dir = c.dir instanceof URL ? fileURLToPath(c.dir) : c.dir;
-    if (typeof dir !== 'string' || dir.length === 0) throw invalidArgument(`expected \`options.checkpoint.dir\` to be a folder path, got ${show(c.dir)}`);
+    if (typeof dir !== 'string' || dir.length === 0)
+      throw invalidArgument(`expected \`options.checkpoint.dir\` to be a folder path, got ${show(c.dir)}`);
     if (c.every !== undefined && (!Number.isSafeInteger(c.every) || (c.every as number) < 1)) {
-      throw invalidArgument(`expected \`options.checkpoint.every\` to be a positive number of steps, got ${show(c.every)}`);
+      throw invalidArgument(
+        `expected \`options.checkpoint.every\` to be a positive number of steps, got ${show(c.every)}`,
+      );
     }
     if (c.keep !== undefined && (!Number.isSafeInteger(c.keep) || (c.keep as number) < 1)) {
       throw invalidArgument(`expected \`options.checkpoint.keep\` to be a positive integer, got ${show(c.keep)}`);
     }
-    if (c.resume !== undefined && typeof c.resume !== 'boolean') throw invalidArgument(`expected \`options.checkpoint.resume\` to be a boolean, got ${show(c.resume)}`);
-    checkpoint = { dir: path.resolve(dir), every: (c.every as number | undefined) ?? null, keep: (c.keep as number | undefined) ?? 2, resume: c.resume !== false };
+    if (c.resume !== undefined && typeof c.resume !== 'boolean')
+      throw invalidArgument(`expected \`options.checkpoint.resume\` to be a boolean, got ${show(c.resume)}`);
+    checkpoint = {
+      dir: path.resolve(dir),
+      every: (c.every as number | undefined) ?? null,
+      keep: (c.keep as number | undefined) ?? 2,
+      resume: c.resume !== false,
+    };
   }
   if (o.progress !== undefined && typeof o.progress !== 'boolean' && o.progress !== 'auto') {
     throw invalidArgument(`expected \`options.progress\` to be a boolean or 'auto', got ${show(o.progress)}`);
@@ -289,7 +319,10 @@ export async function fit(trainer: Trainer, options: FitOptions<unknown>): Promi
   const writeCheckpoint = async (): Promise<string> => {
     const c = o.checkpoint as NonNullable<typeof o.checkpoint>;
     const file = path.join(c.dir, checkpointName(trainer.stepCount));
-    const build = () => ({ ...trainer.stateDict({ epoch: trainer.epoch, worldSize: dist?.worldSize ?? 1 }), fit: fitState(trainer, loader) });
+    const build = () => ({
+      ...trainer.stateDict({ epoch: trainer.epoch, worldSize: dist?.worldSize ?? 1 }),
+      fit: fitState(trainer, loader),
+    });
     if (dist) {
       await distributedSave(file, dist.rank === 0 ? build() : null, { group: dist });
     } else {
