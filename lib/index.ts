@@ -36,6 +36,7 @@ export {
   type SafetensorsHeader,
   type TensorFileOptions,
 } from './io/formats';
+export { loadNpz, loadNpzSync, saveNpz, saveNpzSync, type NpzArrays, type SaveNpzOptions } from './io/npz';
 export { addonInfo, cuda, memory, torchVersion, type AddonInfo, type MemoryInfo } from './core/runtime';
 export { limits, type Limits } from './core/limits';
 export {
@@ -72,6 +73,7 @@ export {
   type TrainerOptions,
   type TrainingBatch,
 } from './train/trainer';
+export type { FitEpoch, FitOptions, FitResult, FitStep } from './train/fit';
 import * as distributed from './distributed/distributed';
 /** Data-parallel training and sharded work across processes on libtorch's c10d (gloo, NCCL): `init`, `allReduce`, `broadcast`, `allGather`, `barrier`, `shardFiles`, `launch`. */
 export { distributed };
@@ -127,6 +129,9 @@ export type {
   FeatureLayout,
   HierarchicalFeatures,
 } from './features/features';
+import * as data from './data';
+/** Datasets (feature files, image folders, caption CSVs) and a DataLoader in PyTorch's order: `FeatureDataset`, `ImageFolderDataset`, `CaptionDataset`, `DataLoader`. */
+export { data };
 import * as image from './media/image';
 /** Images (files or encoded bytes) as normalised float32 tensors [3, H, W] / [B, 3, H, W] (sharp). */
 export { image };

@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "bindings/core_binding.h"
+#include "core/async.h"
 #include "bindings/distributed_binding.h"
 #include "bindings/masks_binding.h"
 #include "bindings/module_binding.h"
@@ -16,6 +17,8 @@ namespace jepa {
 
 // native/bindings/ops_binding.cc
 void OpsBindingInit(Napi::Env env, Napi::Object exports);
+// native/bindings/data_binding.cc
+void InitData(Napi::Env env, Napi::Object exports);
 
 namespace {
 
@@ -25,6 +28,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   data->release_queue->Start(env);
   env.SetInstanceData<AddonData>(data);
   env.AddCleanupHook([queue = data->release_queue]() { queue->Shutdown(); });
+  AsyncInit(env, exports);
 
   CoreBindingInit(env, exports);
   TensorHandle::Init(env, exports);
@@ -32,6 +36,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ModuleHandle::Init(env, exports);
   InitEma(env, exports);
   InitTrainer(env, exports);
+  InitData(env, exports);
   PtBindingInit(env, exports);
   FormatsBindingInit(env, exports);
   DistributedBindingInit(env, exports);

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { pollWhile } from './poll';
+
 /** Stable error codes. Native errors use the same codes (native/core/errors.h). */
 export const ErrorCode = {
   /** An argument has the wrong type or value (thrown as a `TypeError`). */
@@ -72,13 +74,22 @@ export const ErrorCode = {
   PT_LIMIT: 'JEPA_PT_LIMIT',
   /** The file is a TorchScript archive (torch.jit.save), not a torch.save file. */
   PT_TORCHSCRIPT: 'JEPA_PT_TORCHSCRIPT',
-  /** The file uses the legacy (pre-1.6, non-zip) torch.save format. */
+  /**
+   * The file uses the `.tar` format of torch < 0.4, which `torch.load(weights_only=True)` refuses
+   * too (the later legacy format, torch < 1.6, is read).
+   */
   PT_LEGACY_FORMAT: 'JEPA_PT_LEGACY_FORMAT',
   /**
    * A model folder's `jepa.json` (written by `jepa-native export`) is not valid: not JSON,
    * another format, a newer format version, or fields of the wrong kind; the message names the file.
    */
   MODEL_FOLDER_INVALID: 'JEPA_MODEL_FOLDER_INVALID',
+  /**
+   * A dataset's sample is not what `jepa.data` can use: a feature file without a tensor under its
+   * key, a CSV without the named columns, a folder without images, samples a batch cannot be
+   * made of (different fields or dtypes).
+   */
+  DATA_INVALID: 'JEPA_DATA_INVALID',
   /** An image or video could not be decoded (not an image, damaged, unsupported); the message names the file. */
   MEDIA_DECODE: 'JEPA_MEDIA_DECODE',
   /** `ffmpeg` / `ffprobe` (needed for video) are not installed or not where `FFMPEG_PATH` / `FFPROBE_PATH` say. */
@@ -150,7 +161,7 @@ export function invalidArgument(message: string): JepaTypeError {
  */
 export async function withCallerStack<T>(promise: Promise<T>): Promise<T> {
   try {
-    return await promise;
+    return await pollWhile(promise);
   } catch (err) {
     if (err instanceof Error) Error.captureStackTrace(err, withCallerStack);
     throw err;

@@ -169,14 +169,38 @@ export interface NativeAddon {
   scheduleValues(spec: object, from: number, count: number): Float64Array;
   readTensorsSync(path: string, mmap: boolean, byteswap: boolean, slots: TensorSlot[], device: string | null): NativeTensor[];
   readTensors(path: string, mmap: boolean, byteswap: boolean, slots: TensorSlot[], device: string | null): Promise<NativeTensor[]>;
-  writeTensorsSync(path: string, header: Buffer, tensors: NativeTensor[]): void;
-  writeTensors(path: string, header: Buffer, tensors: NativeTensor[]): Promise<void>;
+  /** `header`: one Buffer written first, or one Buffer before each tensor (and one more after them). */
+  writeTensorsSync(path: string, header: Buffer | Buffer[], tensors: NativeTensor[]): void;
+  writeTensors(path: string, header: Buffer | Buffer[], tensors: NativeTensor[]): Promise<void>;
+  tensorsFromBytesSync(bytes: NativeTensor, name: string, byteswap: boolean, slots: TensorSlot[], device: string | null): NativeTensor[];
+  tensorsFromBytes(bytes: NativeTensor, name: string, byteswap: boolean, slots: TensorSlot[], device: string | null): Promise<NativeTensor[]>;
+  /** A tensor's row-major bytes as a uint8 tensor (a view when it is contiguous on the CPU). */
+  tensorBytes(tensor: NativeTensor): NativeTensor;
+  /** CRC-32 (zip's) of a tensor's bytes in row-major order, continuing from `init`. */
+  crc32Sync(tensor: NativeTensor, init: number): number;
+  crc32(tensor: NativeTensor, init: number): Promise<number>;
+  /** How long (µs) to poll for an async result before sleeping (native/core/async.cc AsyncSpinNs). */
+  asyncSpinMicros(): number;
+  /** A CPU generator after `torch.Generator().manual_seed(seed)` (jepa.data's shuffles). */
+  dataGenerator(seed: number | bigint): object;
+  /** `torch.randperm(n, generator)`; with loaderEpoch, one epoch of `DataLoader(shuffle=True, generator)`'s draws. */
+  dataRandperm(generator: object, n: number, loaderEpoch: boolean): Int32Array;
+  /**
+   * Stacks tensors into a new CPU tensor [B, ...] on reused memory; with dim >= 0 each is cut or
+   * zero-padded to `target` along `dim` (dim -1: a plain stack). The shapes are checked in TS.
+   */
+  dataStackSync(tensors: NativeTensor[], dim: number, target: number): NativeTensor;
+  dataStack(tensors: NativeTensor[], dim: number, target: number): Promise<NativeTensor>;
+  /** `torch.get_rng_state()` / `torch.set_rng_state(s)` of libtorch's default CPU generator. */
+  rngState(): NativeTensor;
+  setRngState(state: NativeTensor): void;
   ptLoadSync(path: string, mmap: boolean, device: string | null): unknown;
   ptLoadMany(
     paths: string[],
     mmaps: boolean[],
     devices: (string | null)[],
     smallOnly: boolean,
+    inline: boolean,
   ): Promise<[unknown[], (Error | undefined)[], number[]]>;
   ptSaveSync(path: string, value: unknown): void;
   ptSave(path: string, value: unknown): Promise<void>;

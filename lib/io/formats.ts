@@ -24,15 +24,18 @@ export interface TensorFileOptions {
 
 const ITEMSIZE = ELEMENT_SIZE;
 
-function corrupt(file: string, message: string): JepaError {
+/** @internal */
+export function corrupt(file: string, message: string): JepaError {
   return new JepaError(ErrorCode.PT_CORRUPT, `${file}: ${message}`);
 }
 
-function overLimit(file: string, message: string): JepaError {
+/** @internal */
+export function overLimit(file: string, message: string): JepaError {
   return new JepaError(ErrorCode.PT_LIMIT, `${file}: ${message}`);
 }
 
-function fileOptions(options: unknown): { mmap: boolean; device: string | null } {
+/** @internal */
+export function fileOptions(options: unknown): { mmap: boolean; device: string | null } {
   const o = checkOptions(options, 'options', ['mmap', 'device']);
   if (o.mmap !== undefined && typeof o.mmap !== 'boolean') {
     throw invalidArgument(`expected \`options.mmap\` to be a boolean, got ${show(o.mmap)}`);
@@ -41,8 +44,8 @@ function fileOptions(options: unknown): { mmap: boolean; device: string | null }
   return { mmap: o.mmap === true, device: device === 'cpu' ? null : device };
 }
 
-/** Reads `n` bytes at `pos` (fewer at the end of the file). */
-function readRange(file: string, pos: number, n: number): Buffer {
+/** Reads `n` bytes at `pos` (fewer at the end of the file). @internal */
+export function readRange(file: string, pos: number, n: number): Buffer {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
@@ -62,7 +65,8 @@ function readRange(file: string, pos: number, n: number): Buffer {
   }
 }
 
-function fileSize(file: string): number {
+/** The size of a file to read (limits.maxFileBytes checked). @internal */
+export function fileSize(file: string): number {
   try {
     const st = fs.statSync(file);
     if (st.isDirectory()) throw new JepaError(ErrorCode.IO_ERROR, `${file}: is a folder, not a file`);
@@ -289,7 +293,8 @@ export function saveSafetensorsSync(
 
 const NPY_CODES: Record<string, string> = Object.fromEntries(Object.entries(NPY_DTYPES).map(([k, v]) => [v, k]));
 
-interface NpyHeader {
+/** A parsed .npy header; `dataStart` counts from the start of the .npy bytes. @internal */
+export interface NpyHeader {
   dtype: string;
   shape: number[];
   fortran: boolean;
@@ -366,8 +371,19 @@ function parseNpyDict(p: string, text: string): Record<string, unknown> {
 
 function readNpyHeader(p: string): NpyHeader {
   const size = fileSize(p);
-  const head = readRange(p, 0, Math.min(size, 12));
+  return parseNpyHeader(p, (pos, n) => readRange(p, pos, n), size);
+}
+
+/**
+ * Parses and checks the header of .npy bytes of `size` bytes, read through `read(pos, n)` (the
+ * whole file for .npy, one member for .npz); `p` names them in messages. @internal
+ */
+export function parseNpyHeader(p: string, read: (pos: number, n: number) => Buffer, size: number): NpyHeader {
+  const head = read(0, Math.min(size, 12));
   if (head.length < 10 || head.subarray(0, 6).toString('latin1') !== '\x93NUMPY') {
+    if (head.length >= 4 && head.readUInt32LE(0) === 0x04034b50) {
+      throw corrupt(p, 'not a .npy file but a zip archive: a .npz (np.savez) is read with jepa.loadNpz');
+    }
     throw corrupt(p, 'not a .npy file (no \\x93NUMPY magic)');
   }
   const major = head[6];
@@ -390,7 +406,7 @@ function readNpyHeader(p: string): NpyHeader {
     );
   }
   if (start + len > size) throw corrupt(p, `the .npy header declares ${len} bytes but the file has ${size} (truncated?)`);
-  const text = readRange(p, start, len).toString(major === 3 ? 'utf8' : 'latin1');
+  const text = read(start, len).toString(major === 3 ? 'utf8' : 'latin1');
   const d = parseNpyDict(p, text.trim());
   const descr = d.descr;
   if (typeof descr !== 'string') {
@@ -424,7 +440,8 @@ function readNpyHeader(p: string): NpyHeader {
   return { dtype, shape: shape as number[], fortran: d.fortran_order, bigEndian: m[1] === '>', dataStart: start + len };
 }
 
-function npySlot(h: NpyHeader): TensorSlot {
+/** The tensor slot of a parsed .npy header, `base` bytes into the file. @internal */
+export function npySlot(h: NpyHeader, base = 0): TensorSlot {
   const nbytes = numel(h.shape) * ITEMSIZE[h.dtype];
   let strides: number[] | null = null;
   if (h.fortran) {
@@ -435,7 +452,7 @@ function npySlot(h: NpyHeader): TensorSlot {
       s *= Math.max(d, 1);
     }
   }
-  return { dtype: h.dtype, shape: h.shape, strides, offset: h.dataStart, nbytes };
+  return { dtype: h.dtype, shape: h.shape, strides, offset: base + h.dataStart, nbytes };
 }
 
 /**
@@ -459,7 +476,8 @@ export function loadNpySync(file: string | URL, options?: TensorFileOptions): Te
   return wrap(native.readTensorsSync(p, o.mmap, h.bigEndian, [npySlot(h)], o.device)[0]);
 }
 
-function npyPrepare(t: unknown): { header: Buffer; list: ReturnType<typeof nativeOf>[] } {
+/** The .npy header of a tensor and its native handle, for the writers. @internal */
+export function npyPrepare(t: unknown): { header: Buffer; list: ReturnType<typeof nativeOf>[] } {
   if (!(t instanceof Tensor)) throw invalidArgument(`expected \`tensor\` to be a Tensor, got ${show(t)}`);
   const code = NPY_CODES[t.dtype];
   if (!code) {

@@ -68,6 +68,8 @@ let pendingLoads: PendingLoad[] = [];
 const LOAD_BATCH_MIN = 8; // files in one native call, unless fewer are waiting
 const LOAD_BATCH_MAX = 64;
 const LOAD_PARALLELISM = Math.max(1, os.availableParallelism());
+const INLINE_MAX = 2; // batches up to this size may be served from the page cache on this thread
+let batchesOut = 0; // native load calls not settled yet
 
 function flushLoads(): void {
   const batch: PendingLoad[] = [];
@@ -95,11 +97,17 @@ function loadBatch(jobs: PendingLoad[], smallOnly: boolean): void {
       jobs.map((j) => j.mmap),
       jobs.map((j) => j.device),
       smallOnly,
+      // A lone load (or two) while no other batch is out: small files in the page cache are read
+      // and parsed at once on this thread, without waiting for any disk and without a round trip
+      // to a worker (docs/pt.md). With batches out, the workers read while this thread parses.
+      jobs.length <= INLINE_MAX && batchesOut === 0,
     );
   } catch (err) {
     for (const j of jobs) j.reject(err);
     return;
   }
+  batchesOut++;
+  result.finally(() => batchesOut--).catch(() => undefined);
   result.then(
     ([values, errors, large]) => {
       for (const i of large) loadBatch([jobs[i]], false);

@@ -339,6 +339,27 @@ export class MaskSampler<K extends MaskKind = MaskKind> {
     return result(this.kind, raw, grid, this.kind === 'randomTube' ? null : seed);
   }
 
+  /**
+   * Where the sampler is, for a checkpoint: the step counter of the next batch and a copy of the
+   * position generator's state (null before the first batch). {@link setState} restores it, so
+   * that a resumed training run draws the masks an uninterrupted one would.
+   */
+  getState(): { step: bigint; generator: Uint32Array | null } {
+    return { step: this.#seed, generator: this.#state ? this.#state.slice() : null };
+  }
+
+  /** Restores a state from {@link getState} (throws while a {@link nextAsync} is pending). */
+  setState(state: { step: number | bigint; generator: Uint32Array | null }): void {
+    if (this.#pending > 0) throw invalidArgument('MaskSampler.setState() called while a nextAsync() batch is pending: await it first');
+    const o = checkOptions(state, 'state', ['step', 'generator']);
+    const step = checkSeed(o.step, 'state.step');
+    if (o.generator !== null && !(o.generator instanceof Uint32Array)) {
+      throw invalidArgument(`expected \`state.generator\` to be a Uint32Array or null, got ${show(o.generator)}`);
+    }
+    this.#seed = step;
+    this.#state = o.generator === null ? null : (o.generator as Uint32Array).slice();
+  }
+
   /** The next batch, drawn on this thread. Throws if a {@link nextAsync} is still pending. */
   next(): Masks {
     if (this.#pending > 0) {

@@ -25,6 +25,7 @@ import { load as loadPt, loadSync as loadPtSync, save as savePt, saveSync as sav
 import { checkIndexMasks, toBinary, type MaskSampler, type Masks } from '../masks/samplers';
 import { nativeModuleOf, type Module } from '../models/module';
 import type { NativeTrainer } from '../core/native-types';
+import { fit, type FitOptions, type FitResult } from './fit';
 import { checkTensor, nativeOf, Tensor } from '../tensor/tensor';
 import { checkOptions, show } from '../core/validate';
 
@@ -266,6 +267,16 @@ export class Trainer {
   loadSync(path: string | URL): { step: number; epoch: number } {
     this.#checkIdle('loadSync');
     return applyCheckpoint(loadPtSync(path), this.modules, this.#native, this.kind);
+  }
+
+  /**
+   * The epoch loop: one {@link step} per batch of a `jepa.data.DataLoader` for each epoch up to
+   * `epochs`, with `onStep` / `onEpoch` callbacks, `validate`, a progress bar when stderr is a
+   * terminal and resumable checkpoints (`checkpoint: {dir, every}`). See {@link FitOptions} and
+   * docs/training.md.
+   */
+  fit<B>(options: FitOptions<B>): Promise<FitResult> {
+    return withCallerStack(fit(this, options as FitOptions<unknown>));
   }
 
   #checkIdle(what: string): void {

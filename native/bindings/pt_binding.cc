@@ -49,10 +49,11 @@ struct LoadJob {
 using Jobs = std::shared_ptr<std::vector<LoadJob>>;
 
 // On the worker: reads each file (small ones whole, for LoadBytes on the JS thread) or loads it;
-// with `defer_large`, a file above 1 MiB is left unread and marked.
+// with `defer_large`, a file above 1 MiB is left unread and marked. A job that already failed
+// (its arguments) or was read inline is skipped.
 void ReadJobs(std::vector<LoadJob>& jobs, bool defer_large) {
   for (LoadJob& job : jobs) {
-    if (!job.code.empty()) continue;  // its arguments already failed
+    if (!job.code.empty() || job.bytes) continue;
     try {
       if (!job.opts.mmap && !job.opts.device) job.bytes = pt::ReadSmallFile(job.path);
       if (job.bytes) continue;
@@ -102,14 +103,18 @@ Napi::Value SettleJobs(Napi::Env env, std::vector<LoadJob>& jobs) {
   return out;
 }
 
-// ptLoadMany(paths, mmaps, devices, smallOnly) -> Promise<[values, errors, large]>: reads the
+// ptLoadMany(paths, mmaps, devices, smallOnly, inline) -> Promise<[values, errors, large]>: reads the
 // files one after another on one worker thread; files of at most 1 MiB (without mmap or a
 // device) are parsed on the JS thread (pt::LoadBytes). values[i] is file i's value, or undefined
 // where errors[i] is its Error. With smallOnly, a file above 1 MiB in a batch of several is left
 // unread and its index listed in `large`, so that lib/io/pt.ts loads it in a call of its own: a
 // batch of small files is never held up behind a large one. lib/io/pt.ts batches the load()
 // calls made in one turn of the event loop into a few of these, so that a batch costs one
-// threadpool round trip, not one per file.
+// threadpool round trip, not one per file. With `inline` (lib/io/pt.ts: a batch of one or two
+// loads), small files whose bytes are all in the page cache are read here on the JS thread
+// without waiting for any disk (pt::ReadCachedSmallFile), and when that serves the whole batch
+// the promise is settled without a round trip to a worker thread: that round trip (two thread
+// wake-ups) cost more than loading a small file does.
 Napi::Value LoadMany(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), [&]() -> Napi::Value {
     if (!info[0].IsArray() || !info[1].IsArray() || !info[2].IsArray()) {
@@ -117,7 +122,9 @@ Napi::Value LoadMany(const Napi::CallbackInfo& info) {
     }
     Napi::Array paths = info[0].As<Napi::Array>(), mmaps = info[1].As<Napi::Array>(), devices = info[2].As<Napi::Array>();
     const bool small_only = info[3].ToBoolean().Value();
+    const bool try_inline = info[4].ToBoolean().Value();
     auto jobs = std::make_shared<std::vector<LoadJob>>(paths.Length());
+    bool all_inline = try_inline;
     for (uint32_t i = 0; i < paths.Length(); ++i) {
       LoadJob& job = (*jobs)[i];
       job.path = ToString(paths.Get(i), "path");
@@ -127,6 +134,13 @@ Napi::Value LoadMany(const Napi::CallbackInfo& info) {
       } catch (...) {
         DescribeCurrentException(&job.code, &job.message, &job.type_error);
       }
+      if (try_inline && job.code.empty() && !job.opts.mmap && !job.opts.device) job.bytes = pt::ReadCachedSmallFile(job.path);
+      all_inline = all_inline && (job.bytes || !job.code.empty());
+    }
+    if (all_inline) {
+      Napi::Promise::Deferred settled = Napi::Promise::Deferred::New(info.Env());
+      settled.Resolve(SettleJobs(info.Env(), *jobs));
+      return settled.Promise();
     }
     return RunAsync<Jobs>(
         info.Env(),

@@ -118,7 +118,7 @@ std::string BigIntFromJs(Napi::BigInt v, bool* fits, int64_t* small) {
   size_t count = 0;
   int sign = 0;
   v.ToWords(nullptr, &count, nullptr);  // the count query needs both pointers null
-  std::vector<uint64_t> words(count);
+  std::vector<uint64_t> words(std::max<size_t>(count, 1));  // 0n has no words; the call needs a buffer
   v.ToWords(&sign, &count, words.data());
   std::vector<uint8_t> b(count * 8 + 1, 0);
   for (size_t i = 0; i < count * 8; ++i) b[i] = static_cast<uint8_t>(words[i / 8] >> (8 * (i % 8)));

@@ -42,6 +42,8 @@ class ReleaseQueue {
   Tsfn tsfn_;
 };
 
+class AsyncLane;  // native/core/async.cc
+
 // The JS classes and functions of lib/ that native code builds values and errors with,
 // registered once per environment by lib/core/binding.ts right after it loads the addon
 // (the `init` export, native/bindings/core_binding.cc).
@@ -71,6 +73,7 @@ struct AddonData {
   JsClasses js;
   Napi::FunctionReference generator_ctor;
   std::shared_ptr<ReleaseQueue> release_queue;
+  std::shared_ptr<AsyncLane> async_lane;  // where async work's results come back (native/core/async.h)
 };
 
 AddonData& GetAddonData(Napi::Env env);

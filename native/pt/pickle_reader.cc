@@ -230,16 +230,20 @@ enum Op : uint8_t {
 
 class Unpickler {
  public:
-  Unpickler(const uint8_t* data, size_t size, Document& doc)
-      : begin_(data), p_(data), end_(data + size), doc_(doc) {
+  Unpickler(const uint8_t* data, size_t size, Document& doc, const PickleOptions& options, bool* truncated)
+      : begin_(data), p_(data), end_(data + size), doc_(doc), options_(options), truncated_(truncated) {
     stack_.reserve(32);
     marks_.reserve(8);
     memo_.reserve(std::min<size_t>(size / 2, 64));
   }
 
-  void Run() {
+  // Runs up to the STOP opcode; returns the bytes read (a legacy file holds several pickles).
+  size_t Run() {
     while (true) {
-      if (p_ >= end_) throw Corrupt("the pickle ends before its STOP opcode (truncated?)");
+      if (p_ >= end_) {
+        *truncated_ = true;
+        throw Corrupt("the pickle ends before its STOP opcode (truncated?)");
+      }
       op_pos_ = static_cast<size_t>(p_ - begin_);
       const uint8_t op = *p_++;
       switch (op) {
@@ -248,7 +252,7 @@ class Unpickler {
           break;
         case STOP:
           doc_.root = Pop("STOP");
-          return;
+          return static_cast<size_t>(p_ - begin_);
         case GLOBAL:
           Push(Global());
           break;
@@ -390,6 +394,7 @@ class Unpickler {
           Push(MakeStr(*Take(1)));
           break;
         case BINPERSID: {
+          if (!options_.persistent_ids) throw Corrupt("a persistent id (BINPERSID) where no storage can be");
           Value* pid = Pop("BINPERSID");
           Push(PersistentLoad(pid));
           break;
@@ -421,6 +426,7 @@ class Unpickler {
   // --- reading --------------------------------------------------------------------------------
   const uint8_t* Take(size_t n) {
     if (static_cast<size_t>(end_ - p_) < n) {
+      *truncated_ = true;
       throw Corrupt("the pickle ends inside the opcode at byte " + std::to_string(op_pos_) +
                     " (truncated?)");
     }
@@ -434,6 +440,7 @@ class Unpickler {
   }
   std::string ReadLine() {
     const void* nl = std::memchr(p_, '\n', static_cast<size_t>(end_ - p_));
+    if (nl == nullptr) *truncated_ = true;
     if (nl == nullptr) throw Corrupt("GLOBAL at byte " + std::to_string(op_pos_) + " has no end of line");
     std::string s(reinterpret_cast<const char*>(p_), static_cast<const uint8_t*>(nl) - p_);
     p_ = static_cast<const uint8_t*>(nl) + 1;
@@ -847,6 +854,7 @@ class Unpickler {
     }
     if (a[0]->kind != Kind::kStorage) throw Corrupt(std::string("a tensor's storage is a ") + KindName(a[0]->kind));
     const StorageSpec& storage = doc_.storages[static_cast<size_t>(a[0]->i)];
+    const auto view = views_.find(a[0]);
     Value* v = doc_.New(Kind::kTensor);
     v->tensor = std::make_unique<TensorSpec>();
     TensorSpec& t = *v->tensor;
@@ -880,14 +888,25 @@ class Unpickler {
         }
       }
     }
-    CheckView(t, storage.nbytes, "a tensor in the file");
+    if (view == views_.end()) {
+      CheckView(t, storage.nbytes, "a tensor in the file");
+    } else {
+      // A view of a storage (legacy files of torch <= 0.3): the tensor lies inside the view,
+      // whose elements start `offset` elements into the storage.
+      const int64_t itemsize = ElementSize(storage.dtype);
+      CheckView(t, view->second.size * itemsize, "a tensor in the file (in a storage view)");
+      t.offset += view->second.offset;
+    }
     return v;
   }
 
   Value* PersistentLoad(const Value* pid) {
-    // ('storage', storage_type, key, location, numel)
-    if (pid->kind != Kind::kTuple || pid->items.size() != 5) {
-      throw Corrupt("a persistent id is not a 5-tuple ('storage', type, key, location, numel)");
+    // ('storage', storage_type, key, location, numel); the legacy format adds view_metadata:
+    // None, or (view_key, offset, size) in elements.
+    const size_t want = options_.legacy ? 6 : 5;
+    if (pid->kind != Kind::kTuple || pid->items.size() != want) {
+      throw Corrupt(options_.legacy ? "a persistent id is not a 6-tuple ('storage', type, key, location, numel, view)"
+                                    : "a persistent id is not a 5-tuple ('storage', type, key, location, numel)");
     }
     const auto& it = pid->items;
     if ((it[0]->kind != Kind::kStr && it[0]->kind != Kind::kBytes) || it[0]->s != "storage") {
@@ -931,6 +950,19 @@ class Unpickler {
     }
     Value* v = doc_.New(Kind::kStorage);
     v->i = index;
+    if (options_.legacy && it[5]->kind != Kind::kNone) {
+      const Value* m = it[5];
+      if (m->kind != Kind::kTuple || m->items.size() != 3 || m->items[0]->kind != Kind::kStr) {
+        throw Corrupt("a storage view is not a tuple (key, offset, size)");
+      }
+      const int64_t offset = AsInt(m->items[1], "a storage view's offset");
+      const int64_t size = AsInt(m->items[2], "a storage view's size");
+      if (offset < 0 || size < 0 || offset > numel || size > numel - offset) {
+        throw Corrupt("storage view '" + Printable(m->items[0]->s) + "' (offset " + std::to_string(offset) + ", size " +
+                      std::to_string(size) + ") lies outside its storage of " + std::to_string(numel) + " elements");
+      }
+      views_[v] = View{offset, size};
+    }
     return v;
   }
 
@@ -943,6 +975,13 @@ class Unpickler {
   std::vector<size_t> marks_;
   std::vector<Value*> memo_;
   std::unordered_map<std::string, int64_t> storage_index_;
+  const PickleOptions options_;
+  bool* truncated_;
+  struct View {
+    int64_t offset;  // elements into the storage
+    int64_t size;    // elements
+  };
+  std::unordered_map<const Value*, View> views_;  // storage values that are views (legacy)
 };
 
 // Refuses values that only make sense inside the VM (a bare global or storage in the result).
@@ -1019,8 +1058,16 @@ void ParsePickle(const uint8_t* data, size_t size, Document& doc) {
                                     " bytes, above the limit of " + std::to_string(kMaxPickleBytes) +
                                     " bytes (jepa.limits.maxPickleBytes)");
   }
-  Unpickler(data, size, doc).Run();
+  bool truncated = false;
+  Unpickler(data, size, doc, PickleOptions(), &truncated).Run();
   CheckFinished(doc);
+}
+
+size_t ParsePickleAt(const uint8_t* data, size_t size, Document& doc, const PickleOptions& options, bool* truncated) {
+  *truncated = false;
+  const size_t used = Unpickler(data, size, doc, options, truncated).Run();
+  CheckFinished(doc);
+  return used;
 }
 
 }  // namespace pt

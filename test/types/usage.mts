@@ -105,6 +105,36 @@ const tokenizerFile: string = textEncoder.tokenizerFile;
 const folderCode: string = ErrorCode.MODEL_FOLDER_INVALID;
 // @ts-expect-error: the text encoder takes ids and a mask
 textEncoder.encode(zeros([1, 8]));
+// Data: datasets, the DataLoader (batch types from the default collation), fit, .npz
+const featureDs = new jepa.data.FeatureDataset('features/', { key: 'feature', mmap: false });
+const featureLoader = new jepa.data.DataLoader(featureDs, { batchSize: 4, shuffle: true, seed: 0n, variableLength: { mode: 'pad', dim: 0 } });
+for await (const b of featureLoader) {
+  const f: Tensor = b.feature;
+  const paths: string[] = b.path;
+  const lens: Tensor | undefined = b.lengths;
+  void [f, paths, lens];
+}
+const loaderState: { epoch: number; batch: number; seed: bigint } = featureLoader.state();
+const captions = new jepa.data.DataLoader(new jepa.data.CaptionDataset('c.csv', 'images/', { image: { size: 224 } }), { batchSize: 8 });
+const custom = new jepa.data.DataLoader({ length: 3, get: (i: number) => i * 2 }, { collate: (xs: number[]) => xs.reduce((a, b) => a + b, 0) });
+for await (const total of custom) {
+  const n: number = total;
+  void n;
+}
+const fitted: Promise<jepa.FitResult> = trainer.fit({
+  data: captions, epochs: 2, checkpoint: { dir: 'ck/', every: 100 },
+  toBatch: (b) => ({ images: b.image }),
+  onStep: (s: jepa.FitStep) => void s.stats.loss,
+  onEpoch: (e: jepa.FitEpoch) => void e.loss,
+});
+const npz: Promise<Record<string, Tensor>> = jepa.loadNpz('a.npz', { mmap: true });
+jepa.saveNpzSync('a.npz', { x: t }, { compress: true });
+const dataCode: string = ErrorCode.DATA_INVALID;
+// @ts-expect-error: batchSize is a number
+new jepa.data.DataLoader(featureDs, { batchSize: '4' });
+// @ts-expect-error: variableLength modes are pad and crop
+new jepa.data.DataLoader(featureDs, { variableLength: 'stretch' });
+void [loaderState, fitted, npz, dataCode];
 
 // @ts-expect-error: unknown dtype
 zeros([2], { dtype: 'float8' });
