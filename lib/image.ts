@@ -1,32 +1,47 @@
 /**
  * Images from files or encoded bytes (JPEG, PNG, WebP, GIF, TIFF, AVIF, ...) as normalised
- * float32 tensors, decoded and resized by sharp (libvips, off the JS thread).
+ * float32 tensors, preprocessed as the Python pipelines do.
  *
  * ```js
- * const x = await jepa.image.load('photo.jpg');                       // [3, 224, 224] float32
- * const batch = await jepa.image.load(['a.jpg', 'b.png'], { size: 384 }); // [2, 3, 384, 384]
+ * const x = await jepa.image.load('photo.jpg', { preset: 'imagenet-eval' });  // [3, 224, 224] float32
+ * const batch = await jepa.image.load(['a.jpg', 'b.png'], { preset: 'vjepa2', size: 384 }); // [2, 3, 384, 384]
  * ```
  *
- * Pixels become `(x / 255 - mean) / std` per channel, computed in float32 exactly as
- * torchvision's `ToTensor()` + `Normalize(mean, std)` do (bit for bit), written straight from
- * sharp's raw RGB output into the tensor's memory (no other copy). See docs/media.md.
+ * Decoding is sharp's (libvips), to the bytes PIL's `Image.open(f).convert('RGB')` gives; the
+ * resize, crop and normalisation run on a worker thread with libtorch's own interpolation kernels,
+ * the ones torchvision's tensor transforms and transformers' fast processors call, so a preset's
+ * result is the same float32 values as its Python pipeline. See docs/media.md.
  * @module
  */
 import { invalidArgument } from './errors';
-import { batchError, decodeImageInto, describeInput, resolveImageOptions, type ImageInput, type ImageOptions, type MediaFailure } from './media';
+import { batchError, decodeImageInto, describeInput, type ImageInput, type ImageOptions, type MediaFailure } from './media';
+import { resolvePreprocess } from './media/preprocess';
 import { tensor, type Tensor } from './tensor';
 
-export { IMAGENET_MEAN, IMAGENET_STD, type ImageInput, type ImageOptions, type MediaFailure, type ResizeFit } from './media';
+export { type ImageInput, type ImageOptions, type MediaFailure } from './media';
+export {
+  CLIP_MEAN,
+  CLIP_STD,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  PRESETS,
+  type Convention,
+  type Interpolation,
+  type PresetName,
+  type PreprocessOptions,
+  type ResizeFit,
+  type ResizeOptions,
+} from './media/preprocess';
 
 /**
- * Decodes and resizes one image (a path, a `file:` URL or the encoded bytes) into a normalised
- * float32 tensor [3, H, W], or a list of images into [B, 3, H, W]. Decoding runs on libvips'
- * threads; the Promise rejects with `JEPA_MEDIA_DECODE` naming the file (for a list: every file
- * that failed, also in the error's `failures`), `JEPA_FILE_NOT_FOUND`, or a `TypeError` for
- * bad options.
+ * Decodes and preprocesses one image (a path, a `file:` URL or the encoded bytes) into a
+ * normalised float32 tensor [3, H, W], or a list of images into [B, 3, H, W]. Decoding runs on
+ * libvips' threads, preprocessing on a worker thread; the Promise rejects with
+ * `JEPA_MEDIA_DECODE` naming the file (for a list: every file that failed, also in the error's
+ * `failures`), `JEPA_FILE_NOT_FOUND`, or a `TypeError` for bad options.
  */
 export async function load(input: ImageInput | readonly ImageInput[], options?: ImageOptions): Promise<Tensor> {
-  const o = resolveImageOptions(options);
+  const o = resolvePreprocess(options);
   const plane = 3 * o.height * o.width;
   if (Array.isArray(input)) {
     const inputs = input as readonly ImageInput[];

@@ -135,6 +135,10 @@ export interface NativeAddon {
   loadModuleSync(path: string, device: string | null, dtype: string | null): NativeModule;
   setNumThreads(threads: number): void;
   getNumThreads(): number;
+  mediaPreprocess(pixels: Uint8Array, layout: object, plan: object, lut: Float32Array, out: Float32Array, offset: number): Promise<void>;
+  mediaPreprocessSync(pixels: Uint8Array, layout: object, plan: object, lut: Float32Array, out: Float32Array, offset: number): void;
+  mediaInfo(): { cpuCapability: string; nativeUint8Bilinear: boolean };
+  numpyRandint(seed: number, low: number, high: number, count: number): number[];
   featureMean(features: NativeTensor, dims: number[], keepdim: boolean): NativeTensor;
   featureSelect(features: NativeTensor, dim: number, index: number): NativeTensor;
   emaUpdate(target: unknown, source: unknown, momentum: number, options: object): Promise<NativeEmaStats>;

@@ -4,6 +4,7 @@
 
 #include "bindings/distributed_binding.h"
 #include "bindings/masks_binding.h"
+#include "bindings/media_binding.h"
 #include "bindings/module_binding.h"
 #include "bindings/formats_binding.h"
 #include "bindings/pt_binding.h"
@@ -37,6 +38,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
   TensorHandle::Init(env, exports);
   InitMasks(env, exports);
+  InitMedia(env, exports);
   ModuleHandle::Init(env, exports);
   InitFeatures(env, exports);
   InitTrain(env, exports);

@@ -18,7 +18,9 @@ import { MultiBar, Presets } from 'cli-progress';
 import { native } from '../binding';
 import * as distributed from '../distributed';
 import type { Dtype } from '../dtype';
-import { decodeImageInto, decodeVideoInto, resolveImageOptions, type ResolvedImageOptions } from '../media';
+import { decodeImageInto, decodeVideoInto } from '../media';
+import { resolvePreprocess, type ResolvedPreprocess } from '../media/preprocess';
+import { sampleIndices } from '../media/sampling';
 import type { Module } from '../module';
 import { nativeOf, tensor, wrap, type Tensor } from '../tensor';
 import { CliError, errorText, EXIT, lib, shapeText, usage, type Io } from './common';
@@ -225,10 +227,10 @@ export async function extract(modelPath: string, inputDir: string, outputDir: st
     throw usage(`the model has no method '${opts.method}' (it has: ${module.methods().join(', ')})`);
   }
   const spec = inputSpec(module, opts);
-  let media: ResolvedImageOptions | null = null;
+  let media: ResolvedPreprocess | null = null;
   if (spec.kind !== 'features') {
     try {
-      media = resolveImageOptions({ size: [spec.height, spec.width], mean: opts.mean, std: opts.std, fit: opts.fit }, 'options');
+      media = resolvePreprocess({ size: [spec.height, spec.width], mean: opts.mean, std: opts.std, fit: opts.fit }, 'options');
     } catch (e) {
       throw usage(errorText(e));
     }
@@ -311,7 +313,7 @@ export async function extract(modelPath: string, inputDir: string, outputDir: st
       await decodeImageInto(item.file, media!, buf, offset, item.rel);
       for (let t = 1; t < spec.frames; t++) buf.copyWithin(offset + t * frame, offset, offset + frame);
     } else {
-      await decodeVideoInto(item.file, media!, spec.frames, buf, offset, item.rel);
+      await decodeVideoInto(item.file, media!, (info) => [sampleIndices(info.frames, spec.frames)], buf, offset, item.rel);
     }
   };
 
