@@ -161,5 +161,45 @@ def images(spec):
     print(json.dumps(shapes))
 
 
+def videos(spec):
+    """Frame indices of V-JEPA's sampler for each setting of spec["sampling"], and for each case
+    of spec["cases"] the clips PyAV decodes (every frame, `to_ndarray(format="rgb24")`, indexed in
+    presentation order) preprocessed by transformers' VJEPA2VideoProcessor, written to
+    <dir>/<id>.f32 as [clips, T, 3, H, W]."""
+    import av
+    import_torchvision()
+    from transformers import VJEPA2VideoProcessor
+
+    from vjepa_sampling import clip_indices
+
+    out = {"sampling": [], "videos": {}}
+    for s in spec["sampling"]:
+        np.random.seed(s.pop("seed", 0))
+        if s.pop("uniform", False):
+            out["sampling"].append([np.linspace(0, s["total"] - 1, s["frames_per_clip"]).astype(int).tolist()])
+        else:
+            # numpy leaves -1 where a clip's bound is -1 (one-frame videos): decord reads it as the last frame.
+            out["sampling"].append([np.where(c < 0, c + s["total"], c).tolist() for c in clip_indices(**s)])
+    d = spec["dir"]
+    decoded = {}
+    for case in spec["cases"]:
+        path = os.path.join(d, case["file"])
+        if path not in decoded:
+            with av.open(path) as container:
+                stream = container.streams.video[0]
+                frames = [f.to_ndarray(format="rgb24") for f in container.decode(stream)]
+                decoded[path] = (np.stack(frames), float(stream.average_rate) if stream.average_rate else None)
+        frames, rate = decoded[path]
+        out["videos"][case["file"]] = {"frames": len(frames), "fps": rate}
+        s = dict(case["sampling"])
+        np.random.seed(s.pop("seed", 0))
+        clips = clip_indices(len(frames), rate, **s)
+        proc = VJEPA2VideoProcessor(crop_size=case["size"])
+        result = np.stack([proc(frames[c], return_tensors="pt")["pixel_values_videos"][0].numpy() for c in clips])
+        np.ascontiguousarray(result, dtype=np.float32).tofile(os.path.join(d, case["id"] + ".f32"))
+        out[case["id"]] = [np.where(c < 0, c + len(frames), c).tolist() for c in clips]
+    print(json.dumps(out))
+
+
 if __name__ == "__main__":
     globals()[sys.argv[1]](json.loads(sys.stdin.read()))
