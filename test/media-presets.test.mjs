@@ -66,7 +66,7 @@ describe('image presets: the same floats as the Python pipelines', function () {
     const rgb = Buffer.alloc(61 * 83 * 3);
     for (let i = 0; i < rgb.length; i++) rgb[i] = (i * 7919) % 251;
     await sharp(rgb, { raw: { width: 83, height: 61, channels: 3 } }).withIccProfile('p3').jpeg({ quality: 95 }).toFile(path.join(dir, 'p3.jpg'));
-    const spec = { dir, cases: all.map(({ options, ...c }) => c) }; // eslint-disable-line no-unused-vars
+    const spec = { dir, cases: all.map(({ options: _options, ...c }) => c) };
     pythonJson(
       `import sys; sys.path.insert(0, ${JSON.stringify(path.join(ROOT, 'scripts', 'reference'))})\nimport json, media_reference\nmedia_reference.images(json.loads(sys.stdin.read()))`,
       { input: JSON.stringify(spec) },
