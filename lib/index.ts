@@ -114,14 +114,18 @@ export {
   type FeatureLayout,
   type HierarchicalFeatures,
 } from './features';
+import * as features from './features/api';
+/** Seed 000's job: `extract` runs an encoder over images, videos or feature files into feature files; the feature-file helpers. */
+export { features };
+export type { ExtractOptions, ExtractProgress, ExtractSummary, ModelFolder } from './features/api';
 import * as image from './image';
 /** Images (files or encoded bytes) as normalised float32 tensors [3, H, W] / [B, 3, H, W] (sharp). */
 export { image };
 import * as video from './video';
 /** Video clips as normalised float32 tensors [T, 3, H, W] / [B, T, 3, H, W], frames sampled evenly (ffmpeg). */
 export { video };
-export type { ImageInput, ImageOptions, MediaFailure, ResizeFit } from './image';
-export type { VideoInfo, VideoOptions } from './video';
+export type { Convention, ImageInput, ImageOptions, Interpolation, MediaFailure, PresetName, PreprocessOptions, ResizeFit, ResizeOptions } from './image';
+export type { ClipStart, SamplingOptions, VideoInfo, VideoLength, VideoOptions } from './video';
 export { float, Float, FLOAT_KEYS, OrderedDict, PY_ATTRS, Size, TorchDevice, TorchDtype, Tuple } from './values';
 
 // `import jepa from 'jepa-native'` in TypeScript compiled to CommonJS reads `exports.default`
