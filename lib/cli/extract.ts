@@ -9,12 +9,12 @@
  */
 import * as path from 'node:path';
 import { MultiBar, Presets } from 'cli-progress';
-import * as distributed from '../distributed';
-import type { Device, Dtype } from '../dtype';
+import * as distributed from '../distributed/distributed';
+import type { Device, Dtype } from '../core/dtype';
 import type { ExtractOptions as LibraryOptions, ExtractSummary } from '../features/extract';
 import type { PreprocessOptions } from '../media/preprocess';
 import type { SamplingOptions } from '../media/sampling';
-import { tensor } from '../tensor';
+import { tensor } from '../tensor/tensor';
 import { CliError, errorText, EXIT, lib, usage, type Io } from './common';
 
 /** The command's options, as commander parses them. */

@@ -15,4 +15,4 @@ export {
   speciesSlug,
   VJEPA2_LAYOUT,
   writeFeatureFile,
-} from '../features';
+} from './features';

@@ -19,20 +19,20 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { native } from '../binding';
-import type { Device, Dtype } from '../dtype';
-import { DTYPES } from '../dtype';
-import { shardFiles } from '../distributed';
-import { ErrorCode, invalidArgument, JepaError } from '../errors';
-import { load, save } from '../io';
-import { loadNpy, loadSafetensors } from '../formats';
-import { decodeImageInto, decodeVideoInto } from '../media';
+import { native } from '../core/binding';
+import type { Device, Dtype } from '../core/dtype';
+import { DTYPES } from '../core/dtype';
+import { shardFiles } from '../distributed/distributed';
+import { ErrorCode, invalidArgument, JepaError } from '../core/errors';
+import { load, save } from '../io/pt';
+import { loadNpy, loadSafetensors } from '../io/formats';
+import { decodeImageInto, decodeVideoInto } from '../media/decode';
 import { resolvePreprocess, type PreprocessOptions, type ResolvedPreprocess } from '../media/preprocess';
 import { resolveSampling, sampleClips, type SamplingOptions } from '../media/sampling';
-import { loadModule, Module } from '../module';
-import { nativeOf, Tensor, tensor, wrap } from '../tensor';
-import { checkOptions, isDeviceString, show } from '../validate';
-import { featureDict, featureFilePath } from '../features';
+import { loadModule, Module } from '../models/module';
+import { nativeOf, Tensor, tensor, wrap } from '../tensor/tensor';
+import { checkOptions, isDeviceString, show } from '../core/validate';
+import { featureDict, featureFilePath } from './features';
 
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif', '.bmp'];
 export const VIDEO_EXTENSIONS = ['.mp4', '.m4v', '.mov', '.webm', '.mkv', '.avi', '.mpg', '.mpeg', '.ogv', '.wmv', '.flv'];

@@ -8,8 +8,8 @@
  * (Internal to the package; the types are public through `jepa.image`.)
  * @module
  */
-import { invalidArgument } from '../errors';
-import { checkOptions, show } from '../validate';
+import { invalidArgument } from '../core/errors';
+import { checkOptions, show } from '../core/validate';
 
 /** ImageNet channel means (torchvision's and the JEPA pipelines' default). */
 export const IMAGENET_MEAN: readonly [number, number, number] = Object.freeze([0.485, 0.456, 0.406]) as readonly [number, number, number];

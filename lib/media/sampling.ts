@@ -6,9 +6,9 @@
  * (Internal to the package; the types are public through `jepa.video`.)
  * @module
  */
-import { native } from '../binding';
-import { invalidArgument } from '../errors';
-import { checkOptions, show } from '../validate';
+import { native } from '../core/binding';
+import { invalidArgument } from '../core/errors';
+import { checkOptions, show } from '../core/validate';
 
 /** The most frames one clip may hold. */
 export const MAX_FRAMES = 4096;

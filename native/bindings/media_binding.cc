@@ -12,9 +12,9 @@
 #include <utility>
 #include <vector>
 
-#include "../async.h"
-#include "../common.h"
-#include "../masks.h"
+#include "../core/async.h"
+#include "../core/common.h"
+#include "../masks/masks.h"
 #include "../media/preprocess.h"
 
 namespace jepa {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "../errors.h"
+#include "../core/errors.h"
 
 namespace jepa {
 namespace media {
