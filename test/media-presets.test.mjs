@@ -30,12 +30,17 @@ function cases() {
   // CLIPImageProcessor: the default (fast) class bit for bit, the PIL backend within 1/255.
   for (const f of [...PHOTOS, 'rgba.png', 'cmyk.jpg', 'grey16.png', 'exif6.jpg']) add(`clip-fast-${f}`, f, 'hf-clip', { preset: 'clip' });
   for (const f of PHOTOS) add(`clip-pil-${f}`, f, 'hf-clip-pil', { preset: 'clip' }, { tolerance: true });
-  // torchvision Resize(256) + CenterCrop(224) + ToTensor + Normalize.
-  for (const f of [...PHOTOS, 'rgb16.png', 'palette.png', 'exif6.jpg']) add(`tv1-${f}`, f, 'tv1', { preset: 'imagenet-eval' }, { size: 224 });
-  add('tv1-ijepa-china.jpg', 'china.jpg', 'tv1', { preset: 'ijepa' }, { size: 224 });
-  add('tv1-64-rgba.png', 'rgba.png', 'tv1', { preset: 'imagenet-eval', size: 64 }, { size: 64 });
-  for (const f of PHOTOS) add(`tv1pil-${f}`, f, 'tv1-pil', { preset: 'imagenet-eval' }, { size: 224, tolerance: true });
-  add('tv2-china.jpg', 'china.jpg', 'tv2', { preset: 'imagenet-eval', convention: 'torchvision-v2' }, { size: 224 });
+  // torchvision Resize(256) + CenterCrop(224) + to float + Normalize: transforms.v2 on the uint8
+  // tensor (the presets' default), the v1 transforms on it (convention 'torchvision'), and the
+  // classic v1 pipeline on PIL images (ToTensor).
+  for (const f of [...PHOTOS, 'rgb16.png', 'palette.png', 'exif6.jpg']) add(`tv2-${f}`, f, 'tv2', { preset: 'imagenet-eval' }, { size: 224 });
+  add('tv2-ijepa-china.jpg', 'china.jpg', 'tv2', { preset: 'ijepa' }, { size: 224 });
+  add('tv2-64-rgba.png', 'rgba.png', 'tv2', { preset: 'imagenet-eval', size: 64 }, { size: 64 });
+  for (const f of [...PHOTOS, 'grey16.png']) add(`tv1-${f}`, f, 'tv1', { preset: 'imagenet-eval', convention: 'torchvision' }, { size: 224 });
+  for (const f of PHOTOS) {
+    add(`tv1pil-${f}`, f, 'tv1-pil', { preset: 'imagenet-eval' }, { size: 224, tolerance: true });
+    add(`tv1pil-v1-${f}`, f, 'tv1-pil', { preset: 'imagenet-eval', convention: 'torchvision' }, { size: 224, tolerance: true });
+  }
   // Decoding alone: PIL's convert('RGB'), with and without the EXIF transpose.
   for (const f of GENERATED) add(`pixels-${f}`, f, 'pixels', { resize: false, centerCrop: [61, 83] });
   for (const [i, f] of EXIF.entries()) {
@@ -130,13 +135,13 @@ describe('image presets: the same floats as the Python pipelines', function () {
     expectWithinOneLevel(await run('clip-pil-'), [...image.CLIP_STD]);
   });
 
-  it("'imagenet-eval' and 'ijepa' equal torchvision's Resize + CenterCrop + ToTensor + Normalize on tensors bit for bit, on PIL images within 1/255", async () => {
-    expectBitEqual(await run('tv1-'));
+  it("'imagenet-eval' and 'ijepa' equal torchvision.transforms.v2 Resize + CenterCrop + ToDtype(scale=True) + Normalize on the uint8 tensor bit for bit, and the classic PIL + ToTensor pipeline within 1/255", async () => {
+    expectBitEqual(await run('tv2-'));
     expectWithinOneLevel(await run('tv1pil-'), [...image.IMAGENET_STD]);
   });
 
-  it("convention 'torchvision-v2' equals transforms.v2 (uint8 resize, ToDtype(scale=True)) bit for bit", async () => {
-    expectBitEqual(await run('tv2-'));
+  it("convention 'torchvision' equals the v1 transforms on the uint8 tensor (float resize, ToTensor's x / 255) bit for bit", async () => {
+    expectBitEqual(await run('tv1-'));
   });
 
   it("decoding equals PIL's Image.open(f).convert('RGB'): alpha, grey (8 and 16 bits, with alpha), palette, 16-bit RGB(A), CMYK, an ICC profile left unapplied; EXIF orientation 1-8 applied as ImageOps.exif_transpose or ignored", async () => {

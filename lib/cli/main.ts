@@ -28,6 +28,7 @@ import {
   type TensorFormat,
 } from './common';
 import { convert } from './convert';
+import { demo } from './demo';
 import { extract } from './extract';
 import { inspect } from './inspect';
 import { launchCommand } from './launch';
@@ -137,6 +138,16 @@ function registerExtract(program: Command, ctx: Context): void {
     });
 }
 
+function registerDemo(program: Command, ctx: Context): void {
+  program
+    .command('demo')
+    .description("the main job on bundled files: a small V-JEPA 2 encoder extracts seed 000's feature files from a few pictures, reads one back")
+    .option('--output <dir>', 'where the feature files go (default: jepa-native-demo in the temporary folder)')
+    .action(async (opts: { output?: string }) => {
+      ctx.exitCode = await demo(opts, ctx.io);
+    });
+}
+
 function registerBench(program: Command, ctx: Context): void {
   program
     .command('bench')
@@ -168,7 +179,7 @@ function registerLaunch(program: Command, ctx: Context): void {
 }
 
 /** The commands, in help order. A new command is a function here. */
-const COMMANDS = [registerInspect, registerConvert, registerMasks, registerExtract, registerBench, registerLaunch];
+const COMMANDS = [registerInspect, registerConvert, registerMasks, registerExtract, registerDemo, registerBench, registerLaunch];
 const COMMAND_NAMES = ['inspect', 'convert', 'masks', 'extract', 'bench'];
 
 const EXIT_HELP = `

@@ -35,6 +35,15 @@ def tiny_config():
                         pred_num_attention_heads=2, pred_num_hidden_layers=1, pred_num_mask_tokens=2)
 
 
+def small_config(crop_size=224, frames=2, hidden=192, layers=4, heads=3):
+    """A V-JEPA 2 ViT small enough for a laptop CPU (bench:extract, the demo): 16 px patches,
+    tubelets of 2 frames."""
+    from transformers import VJEPA2Config
+    return VJEPA2Config(patch_size=16, crop_size=crop_size, frames_per_clip=frames, tubelet_size=2, hidden_size=hidden,
+                        num_attention_heads=heads, num_hidden_layers=layers, mlp_ratio=4.0, pred_hidden_size=hidden // 2,
+                        pred_num_attention_heads=heads, pred_num_hidden_layers=1, pred_num_mask_tokens=2)
+
+
 class _Encoder(torch.nn.Module):
     """VJEPA2Model's encoder: pixel_values_videos [B, T, 3, H, W] -> last_hidden_state."""
 
@@ -62,25 +71,25 @@ class _Contract(torch.nn.Module):
         return self.shape
 
 
-def write_model_folder(model, config, folder):
+def write_model_folder(model, config, folder, dtype=torch.float16, name="hf-vjepa2-tiny", made_by="scripts/reference/seed000_reference.py"):
     os.makedirs(folder, exist_ok=True)
     frames, size = config.frames_per_clip, config.crop_size
     with torch.no_grad():
-        traced = torch.jit.trace(_Encoder(model), torch.randn(1, frames, 3, size, size, dtype=torch.float16))
+        traced = torch.jit.trace(_Encoder(model), torch.randn(1, frames, 3, size, size, dtype=dtype))
         torch.jit.script(_Contract(traced, [3, frames, size, size])).save(os.path.join(folder, "target_encoder.pt"))
     grid = [frames // config.tubelet_size, size // config.patch_size, size // config.patch_size]
     doc = {
         "format": "jepa-native/model", "formatVersion": 1, "source": "vjepa2", "kind": "jepa",
         "files": {"targetEncoder": "target_encoder.pt"},
-        "architecture": {"name": "hf-vjepa2-tiny", "embedDim": config.hidden_size, "depth": config.num_hidden_layers,
+        "architecture": {"name": name, "embedDim": config.hidden_size, "depth": config.num_hidden_layers,
                          "numHeads": config.num_attention_heads, "useRope": True},
         "input": {"modality": "video", "channels": 3, "size": [size, size], "frames": frames,
                   "tubeletSize": config.tubelet_size},
         "patchSize": config.patch_size, "grid": grid, "numPatches": grid[0] * grid[1] * grid[2],
         "embedDim": config.hidden_size,
         "preprocess": {"preset": "vjepa2", "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]},
-        "dtype": "float16",
-        "exporter": {"jepaNative": "test", "torch": torch.__version__},
+        "dtype": str(dtype).replace("torch.", ""),
+        "exporter": {"jepaNative": made_by, "torch": torch.__version__},
     }
     with open(os.path.join(folder, "jepa.json"), "w") as f:
         json.dump(doc, f, indent=2)
@@ -131,6 +140,27 @@ def seed000(spec):
                     "image_id": stem}, path)
         out[name] = os.path.relpath(path, spec["reference"])
     print(json.dumps(out))
+
+
+def bench_fixtures(spec):
+    """bench:extract's model folder (small_config, float32) and `spec["count"]` generated JPEG
+    photographs-like images (smooth colour fields plus noise, 640 x 480 and 480 x 640)."""
+    from PIL import Image
+    from transformers import VJEPA2Model
+
+    config = small_config()
+    torch.manual_seed(1)
+    write_model_folder(VJEPA2Model(config).eval(), config, spec["model"], torch.float32, "hf-vjepa2-small")
+    os.makedirs(spec["images"], exist_ok=True)
+    rng = np.random.default_rng(1)
+    for i in range(spec["count"]):
+        h, w = (480, 640) if i % 2 == 0 else (640, 480)
+        y, x = np.mgrid[0:h, 0:w] / max(h, w)
+        c = rng.uniform(0, 1, (3, 3))
+        base = np.stack([(np.sin(6 * (c[k, 0] * x + c[k, 1] * y) + 6 * c[k, 2]) + 1) * 110 for k in range(3)], -1)
+        img = np.clip(base + rng.normal(0, 12, (h, w, 3)), 0, 255).astype(np.uint8)
+        Image.fromarray(img).save(os.path.join(spec["images"], f"gbif_{1000 + i}_taxon_{7 + i % 3}_quercus_robur_img_1.jpg"), quality=90)
+    print(json.dumps({"ok": True}))
 
 
 if __name__ == "__main__":
