@@ -3,7 +3,7 @@
 // (transformers' VJEPA2VideoProcessor + VJEPA2Model in float16, the image repeated over T,
 // torch.save of seed 000's dict under seed 000's names): scripts/reference/seed000_reference.py,
 // one Python process. Bad images are skipped and listed while the rest goes on.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -112,6 +112,31 @@ describe('features.extract: seed 000 end to end against the Python pipeline', fu
     model.dispose();
   });
 
+  it('bad inputs of every kind (empty, truncated, another format behind the extension, text as .mp4, a 0-frame video) are skipped with JEPA_MEDIA_DECODE naming the file; the rest goes on', async function () {
+    const bad = f('bad-inputs');
+    fs.mkdirSync(bad, { recursive: true });
+    fs.copyFileSync(f('images', 'plain.png'), path.join(bad, 'good.png'));
+    fs.writeFileSync(path.join(bad, 'empty.jpg'), Buffer.alloc(0));
+    const photo = fs.readFileSync(f('images', Object.keys(names).find((n) => n.startsWith('gbif_'))));
+    fs.writeFileSync(path.join(bad, 'truncated.jpg'), photo.subarray(0, photo.length >> 2));
+    fs.writeFileSync(path.join(bad, 'sound.png'), Buffer.concat([Buffer.from('RIFF\0\0\0\0WAVEfmt '), Buffer.alloc(32)]));
+    fs.writeFileSync(path.join(bad, 'notes.mp4'), 'a text file, not a video');
+    const videos = jepa.video.ffmpegAvailable();
+    if (videos) {
+      const make = (name, args) => spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=40x30:rate=10', ...args, path.join(bad, name)]);
+      make('clip.mp4', ['-frames:v', '12', '-pix_fmt', 'yuv420p']);
+      make('zero.avi', ['-frames:v', '0']);
+    }
+    const summary = await jepa.features.extract(f('model'), bad, { output: f('out-bad'), batchSize: 2 });
+    const failed = ['empty.jpg', 'notes.mp4', 'sound.png', 'truncated.jpg', ...(videos ? ['zero.avi'] : [])];
+    expect(summary.failed.map((x) => x.input).sort()).to.deep.equal(failed);
+    for (const x of summary.failed) {
+      expect(x.error, x.input).to.contain(path.join(bad, x.input)).and.to.contain('(JEPA_MEDIA_DECODE)');
+    }
+    expect(summary.written).to.equal(videos ? 2 : 1);
+    expect(fs.readFileSync(f('out-bad', 'failed.txt'), 'utf8').trim().split('\n').map((l) => l.split('\t')[0]).sort()).to.deep.equal(failed);
+  });
+
   it('reads the model folder: encoder, input size and frames, preset (jepa.json); a folder without jepa.json is an error', () => {
     const folder = jepa.features.readModelFolder(f('model'));
     expect(folder).to.include({ encoder: f('model', 'target_encoder.pt'), preset: 'vjepa2', frames: 4 });
@@ -127,5 +152,20 @@ describe('features.extract: seed 000 end to end against the Python pipeline', fu
     expect(d('cuda:1', { LOCAL_RANK: '3' })).to.equal('cuda:1');
     expect(d('cpu', { LOCAL_RANK: '3' })).to.equal('cpu');
     expect(() => d('cuda', { LOCAL_RANK: 'x' })).to.throw(TypeError, 'expected LOCAL_RANK to be a non-negative integer, got "x"');
+  });
+
+  it('npm start / jepa-native demo: extracts the bundled pictures with the bundled V-JEPA 2 model, reads one back, says where the files are', async () => {
+    const out = f('demo');
+    const r = await cli(['demo', '--output', out]);
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout).to.contain(`output  ${out}`).and.to.contain('extracted 5 of 5 pictures in ');
+    expect(r.stdout).to.match(/read back taxon_2650927\/gbif_1001_taxon_2650927_nephrolepis_exaltata_img_1_features\.pt:/);
+    expect(r.stdout).to.contain('features      float16 [64, 32]');
+    const d = await jepa.load(path.join(out, 'taxon_3189866', 'gbif_2002_taxon_3189866_bellis_perennis_img_1_features.pt'));
+    expect(d.features.shape).to.deep.equal([64, 32]);
+    expect(fs.existsSync(path.join(out, 'shore_features.pt'))).to.equal(true);
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    expect(pkg.scripts.start).to.equal('node bin/jepa-native.js demo');
+    expect(pkg.files).to.include.members(['examples/demo/model/', 'examples/demo/images/']);
   });
 });

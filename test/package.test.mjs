@@ -118,7 +118,8 @@ describe('the npm package (npm pack, then npm install of the tarball with no com
     ]) {
       expect(files.has(f), `${f} in the tarball`).to.equal(true);
     }
-    const unwanted = [...files.keys()].filter((f) => /^(test|bench|docs|lib|build|node_modules|\.venv|examples)\/|\.map$|\.tgz$/.test(f));
+    // examples/ stays out, but for the demo's model folder and pictures (`npx jepa-native demo`).
+    const unwanted = [...files.keys()].filter((f) => /^((test|bench|docs|lib|build|node_modules|\.venv)\/|examples\/(?!demo\/(model|images)\/))|\.map$|\.tgz$/.test(f));
     expect(unwanted).to.deep.equal([]);
     // Everything but the binary is small: sources and scripts, no fixtures or models.
     const rest = [...files].filter(([f]) => !f.endsWith('.node')).reduce((n, [, size]) => n + size, 0);

@@ -60,7 +60,7 @@ def main():
     import_torchvision()
     from transformers import VJEPA2Model
 
-    config = small_config(crop_size=128, frames=2, hidden=64, layers=2, heads=2)
+    config = small_config(crop_size=64, frames=2, hidden=32, layers=2, heads=2, patch=8)
     torch.manual_seed(2026)
     model = VJEPA2Model(config).eval()
     write_model_folder(model, config, os.path.join(HERE, "model"), torch.float32, "hf-vjepa2-demo", "examples/demo/make_demo.py")

@@ -46,7 +46,7 @@ export async function demo(opts: { output?: string }, io: Io): Promise<number> {
   if (summary.written === 0) return 1;
 
   // Read one file back, as Python's torch.load would.
-  const first = summary.outputs[0];
+  const first = summary.outputs.find((f) => path.basename(path.dirname(f)).startsWith('taxon_')) ?? summary.outputs[0];
   const dict = (await L.load(first)) as { features: InstanceType<typeof L.Tensor>; shape: unknown; dtype: string; source_chunk: string; image_id: string };
   say();
   say(`read back ${path.relative(output, first)}:`);

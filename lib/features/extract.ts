@@ -89,6 +89,7 @@ export interface ExtractSummary {
   written: number;
   alreadyDone: number;
   failed: { input: string; error: string }[];
+  /** The files written, sorted. */
   outputs: string[];
   rank: number;
   worldSize: number;
@@ -568,6 +569,7 @@ async function run(s: RunState): Promise<ExtractSummary> {
     await Promise.allSettled([pending, ...writes]);
   }
 
+  summary.outputs.sort();
   const failedFile = path.join(outputDir, s.worldSize > 1 ? `failed.rank${s.rank}.txt` : 'failed.txt');
   if (summary.failed.length > 0) {
     fs.writeFileSync(failedFile, summary.failed.map((f) => `${f.input}\t${f.error.replace(/\s+/g, ' ')}`).join('\n') + '\n');

@@ -35,11 +35,10 @@ def tiny_config():
                         pred_num_attention_heads=2, pred_num_hidden_layers=1, pred_num_mask_tokens=2)
 
 
-def small_config(crop_size=224, frames=2, hidden=192, layers=4, heads=3):
-    """A V-JEPA 2 ViT small enough for a laptop CPU (bench:extract, the demo): 16 px patches,
-    tubelets of 2 frames."""
+def small_config(crop_size=224, frames=2, hidden=192, layers=4, heads=3, patch=16):
+    """A V-JEPA 2 ViT small enough for a laptop CPU (bench:extract, the demo): tubelets of 2 frames."""
     from transformers import VJEPA2Config
-    return VJEPA2Config(patch_size=16, crop_size=crop_size, frames_per_clip=frames, tubelet_size=2, hidden_size=hidden,
+    return VJEPA2Config(patch_size=patch, crop_size=crop_size, frames_per_clip=frames, tubelet_size=2, hidden_size=hidden,
                         num_attention_heads=heads, num_hidden_layers=layers, mlp_ratio=4.0, pred_hidden_size=hidden // 2,
                         pred_num_attention_heads=heads, pred_num_hidden_layers=1, pred_num_mask_tokens=2)
 
@@ -145,6 +144,7 @@ def seed000(spec):
 def bench_fixtures(spec):
     """bench:extract's model folder (small_config, float32) and `spec["count"]` generated JPEG
     photographs-like images (smooth colour fields plus noise, 640 x 480 and 480 x 640)."""
+    import_torchvision()
     from PIL import Image
     from transformers import VJEPA2Model
 
