@@ -1,4 +1,4 @@
-// npm run bench:extract [-- --images N --batch B --threads T --rounds R]
+// npm run bench:extract [-- --images N --batch B --threads T --rounds R --model small|tiny --omp-passive]
 //
 // Seed 000's whole job, images per second: decode, preprocess (the 'vjepa2' preset), the encoder,
 // and one torch.save-compatible feature file per image, on the same JPEGs, the same TorchScript
@@ -9,8 +9,13 @@
 //   repeated over T, transformers' VJEPA2VideoProcessor, `torch.jit.load`ed model under
 //   `torch.no_grad()`, `features.half()` and `torch.save` of seed 000's dict per image.
 // Rounds alternate Node and Python so that a busy machine slows both alike; medians are printed
-// with the Node/Python ratio. The fixtures (model folder and images) are made once into
-// bench/.models by scripts/reference/seed000_reference.py.
+// with the Node/Python ratio. On a loaded machine, OpenMP's spinning threads can slow Python's
+// model calls several times over (and not Node's, whose calls run on libuv worker threads):
+// `--omp-passive` runs both with OMP_WAIT_POLICY=PASSIVE, which removes that effect; on an idle
+// machine the two settings agree. The fixtures (model folder and images) are made once into
+// bench/.models by scripts/reference/seed000_reference.py. `--model small` (default: a V-JEPA 2
+// ViT 192 wide with 4 blocks on 224 px crops, 2 frames) leaves the model most of the time on a
+// CPU; `--model tiny` (64 wide, 2 blocks) shows the rest of the pipeline.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,17 +27,26 @@ import { pythonPath } from '../test/helpers.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
+if (process.argv.includes('--omp-passive') && process.env.OMP_WAIT_POLICY !== 'PASSIVE') {
+  // OpenMP reads the variable when libtorch loads: set it for this process and Python alike.
+  const r = spawnSync(process.execPath, process.argv.slice(1), { stdio: 'inherit', env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' } });
+  process.exit(r.status ?? 1);
+}
+
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? fallback : Number(process.argv[i + 1]);
+  if (i < 0) return fallback;
+  return typeof fallback === 'number' ? Number(process.argv[i + 1]) : process.argv[i + 1];
 }
 
 const count = arg('images', 48);
 const batch = arg('batch', 8);
 const threads = arg('threads', jepa.getNumThreads());
 const rounds = arg('rounds', 3);
+const size = arg('model', 'small');
+if (size !== 'small' && size !== 'tiny') throw new Error(`--model must be small or tiny, got ${size}`);
 const base = path.join(ROOT, 'bench', '.models', 'extract');
-const modelDir = path.join(base, 'model');
+const modelDir = path.join(base, `model-${size}`);
 const imagesDir = path.join(base, `images-${count}`);
 const PY = pythonPath();
 
@@ -42,7 +56,7 @@ function fixtures() {
   const code = `import sys; sys.path.insert(0, ${JSON.stringify(path.join(ROOT, 'scripts', 'reference'))})
 import json, seed000_reference
 seed000_reference.bench_fixtures(json.loads(sys.stdin.read()))`;
-  const r = spawnSync(PY, ['-c', code], { input: JSON.stringify({ model: modelDir, images: imagesDir, count }), stdio: ['pipe', 'inherit', 'inherit'] });
+  const r = spawnSync(PY, ['-c', code], { input: JSON.stringify({ model: modelDir, images: imagesDir, count, size }), stdio: ['pipe', 'inherit', 'inherit'] });
   if (r.status !== 0) throw new Error('making the benchmark fixtures failed');
 }
 
@@ -105,7 +119,7 @@ async function main() {
   jepa.setNumThreads(threads);
   const outNode = path.join(base, 'out-node');
   const outPython = path.join(base, 'out-python');
-  console.log(`bench:extract: ${count} images (640x480 JPEG), batch ${batch}, ${threads} intra-op threads, ${rounds} rounds; ${machine()}`);
+  console.log(`bench:extract: ${size} model, ${count} images (640x480 JPEG), batch ${batch}, ${threads} intra-op threads, ${rounds} rounds, OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? '(default)'}; ${machine()}`);
   const node = [];
   const python = [];
   await runNode(outNode); // warm-up (sharp, libtorch, the page cache)

@@ -137,6 +137,20 @@ describe('features.extract: seed 000 end to end against the Python pipeline', fu
     expect(fs.readFileSync(f('out-bad', 'failed.txt'), 'utf8').trim().split('\n').map((l) => l.split('\t')[0]).sort()).to.deep.equal(failed);
   });
 
+  it('bad options are TypeErrors: no output folder, several clips per video, a preprocessing of another size', async () => {
+    const cases = [
+      [{}, 'expected `options.output` to be a folder path, got undefined'],
+      [{ output: f('x'), sampling: { numClips: 2 } }, "`options.sampling.numClips` is not an option of extract: one clip per video, of the model's 4 frames"],
+      [{ output: f('x'), preprocess: { centerCrop: 20 } }, 'the preprocessing gives 20x20 images, the model takes 16x16'],
+      [{ output: f('x'), batchSize: 0 }, 'expected `options.batchSize` to be a positive integer, got 0'],
+    ];
+    for (const [opts, message] of cases) {
+      const err = await jepa.features.extract(f('model'), f('images'), opts).then(() => null, (e) => e);
+      expect(err, message).to.be.instanceOf(TypeError);
+      expect(err.message).to.equal(message);
+    }
+  });
+
   it('reads the model folder: encoder, input size and frames, preset (jepa.json); a folder without jepa.json is an error', () => {
     const folder = jepa.features.readModelFolder(f('model'));
     expect(folder).to.include({ encoder: f('model', 'target_encoder.pt'), preset: 'vjepa2', frames: 4 });

@@ -136,7 +136,6 @@ export interface NativeAddon {
   setNumThreads(threads: number): void;
   getNumThreads(): number;
   mediaPreprocess(pixels: Uint8Array, layout: object, plan: object, lut: Float32Array, out: Float32Array, offset: number): Promise<void>;
-  mediaPreprocessSync(pixels: Uint8Array, layout: object, plan: object, lut: Float32Array, out: Float32Array, offset: number): void;
   mediaInfo(): { cpuCapability: string; nativeUint8Bilinear: boolean };
   numpyRandint(seed: number, low: number, high: number, count: number): number[];
   featureMean(features: NativeTensor, dims: number[], keepdim: boolean): NativeTensor;

@@ -364,6 +364,11 @@ export async function extract(model: string | Module, inputs: string | readonly 
       if (media.height !== spec.height || media.width !== spec.width) {
         throw invalidArgument(`the preprocessing gives ${media.height}x${media.width} images, the model takes ${spec.height}x${spec.width}`);
       }
+      for (const k of ['numFrames', 'numClips'] as const) {
+        if ((o.sampling as SamplingOptions | undefined)?.[k] !== undefined) {
+          throw invalidArgument(`\`options.sampling.${k}\` is not an option of extract: one clip per video, of the model's ${spec.frames} frames`);
+        }
+      }
       sampling = { ...(o.sampling ?? {}), numFrames: spec.frames || 1 };
       resolveSampling(sampling, 'options.sampling');
     }

@@ -1,6 +1,7 @@
 // Node-API side of native/media/preprocess.h: reads the decoded pixels, the plan and the
 // normalisation table that lib/media/preprocess.ts computed, and writes the float32 result into a
-// JS Float32Array, here or on a worker thread. Arguments are validated in TypeScript; these only
+// JS Float32Array on a worker thread (images are decoded asynchronously by sharp and ffmpeg, so
+// there is no synchronous form). Arguments are validated in TypeScript; these only
 // assert (a mismatch is a JEPA_INVALID_ARGUMENT TypeError, never a crash).
 #include "media_binding.h"
 
@@ -62,7 +63,7 @@ struct Call {
 };
 
 // preprocess(pixels: Uint8Array, layout, plan, lut: Float32Array, out: Float32Array, offset)
-std::shared_ptr<Call> ReadCall(const Napi::CallbackInfo& info, bool keep) {
+std::shared_ptr<Call> ReadCall(const Napi::CallbackInfo& info) {
   auto call = std::make_shared<Call>();
   Require(info.Length() >= 6, "media: preprocess takes 6 arguments");
   Require(info[0].IsTypedArray() && info[0].As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array,
@@ -122,23 +123,14 @@ std::shared_ptr<Call> ReadCall(const Napi::CallbackInfo& info, bool keep) {
   Require(offset >= 0 && offset + need <= static_cast<int64_t>(out.ElementLength()),
           "media: `out` is too small for " + std::to_string(need) + " values at offset " + std::to_string(offset));
   call->out = out.Data() + offset;
-  if (keep) {
-    call->keep.push_back(Napi::Persistent(info[0].As<Napi::Object>()));
-    call->keep.push_back(Napi::Persistent(info[4].As<Napi::Object>()));
-  }
+  call->keep.push_back(Napi::Persistent(info[0].As<Napi::Object>()));
+  call->keep.push_back(Napi::Persistent(info[4].As<Napi::Object>()));
   return call;
-}
-
-Napi::Value PreprocessSync(const Napi::CallbackInfo& info) {
-  return Guard(info.Env(), [&]() -> Napi::Value {
-    ReadCall(info, false)->Run();
-    return info.Env().Undefined();
-  });
 }
 
 Napi::Value PreprocessAsync(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), [&]() -> Napi::Value {
-    std::shared_ptr<Call> call = ReadCall(info, true);
+    std::shared_ptr<Call> call = ReadCall(info);
     return RunAsync<bool>(
         info.Env(),
         [call]() {
@@ -183,7 +175,6 @@ Napi::Value NumpyRandint(const Napi::CallbackInfo& info) {
 
 void InitMedia(Napi::Env env, Napi::Object exports) {
   exports.Set("mediaPreprocess", Napi::Function::New(env, PreprocessAsync));
-  exports.Set("mediaPreprocessSync", Napi::Function::New(env, PreprocessSync));
   exports.Set("mediaInfo", Napi::Function::New(env, Info));
   exports.Set("numpyRandint", Napi::Function::New(env, NumpyRandint));
 }
