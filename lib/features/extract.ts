@@ -26,7 +26,7 @@ import { shardFiles } from '../distributed/distributed';
 import { ErrorCode, invalidArgument, JepaError } from '../core/errors';
 import { load, save } from '../io/pt';
 import { loadNpy, loadSafetensors } from '../io/formats';
-import { decodeImageInto, decodeVideoInto } from '../media/decode';
+import { decodeImageInto, decodeVideoInto, mapLimit } from '../media/decode';
 import { resolvePreprocess, type PreprocessOptions, type ResolvedPreprocess } from '../media/preprocess';
 import { resolveSampling, sampleClips, type SamplingOptions } from '../media/sampling';
 import { loadModule, Module } from '../models/module';
@@ -275,17 +275,6 @@ function messageOf(e: unknown): string {
     return typeof code === 'string' && code.startsWith('JEPA_') ? `${e.message} (${code})` : e.message;
   }
   return String(e);
-}
-
-async function mapLimit<T>(items: T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      await fn(items[i], i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 function positive(value: unknown, name: string, fallback: number): number {

@@ -149,6 +149,22 @@ export async function decodeImageInto(
   await preprocessInto(pixels, planFor(pixels.layout.height, pixels.layout.width, o), o.lut, out, offset);
 }
 
+/**
+ * Runs `fn` over `items` with at most `limit` calls in flight (decoding a long list all at once
+ * would hold every decoded image in memory before the first is preprocessed).
+ * (Internal to the package.)
+ */
+export async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
 /** One input of a batch that failed, as listed by a batch error's `failures`. */
 export interface MediaFailure {
   index: number;

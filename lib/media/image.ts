@@ -14,7 +14,7 @@
  * @module
  */
 import { invalidArgument } from '../core/errors';
-import { batchError, decodeImageInto, describeInput, type ImageInput, type ImageOptions, type MediaFailure } from './decode';
+import { batchError, decodeImageInto, describeInput, mapLimit, type ImageInput, type ImageOptions, type MediaFailure } from './decode';
 import { resolvePreprocess } from './preprocess';
 import { tensor, type Tensor } from '../tensor/tensor';
 
@@ -33,6 +33,9 @@ export {
   type ResizeOptions,
 } from './preprocess';
 
+/** Images of a list decoded at once (libvips and the preprocessing each use a few threads). */
+const DECODE_LIMIT = 8;
+
 /**
  * Decodes and preprocesses one image (a path, a `file:` URL or the encoded bytes) into a
  * normalised float32 tensor [3, H, W], or a list of images into [B, 3, H, W]. Decoding runs on
@@ -47,11 +50,15 @@ export async function load(input: ImageInput | readonly ImageInput[], options?: 
     const inputs = input as readonly ImageInput[];
     if (inputs.length === 0) throw invalidArgument('expected `input` to hold at least one image, got []');
     const out = new Float32Array(inputs.length * plane);
-    const results = await Promise.allSettled(inputs.map((x, i) => decodeImageInto(x, o, out, i * plane, `input[${i}]`)));
     const failures: MediaFailure[] = [];
-    results.forEach((r, i) => {
-      if (r.status === 'rejected') failures.push({ index: i, input: describeInput(inputs[i]), error: r.reason as Error });
+    await mapLimit(inputs, DECODE_LIMIT, async (x, i) => {
+      try {
+        await decodeImageInto(x, o, out, i * plane, `input[${i}]`);
+      } catch (e) {
+        failures.push({ index: i, input: describeInput(x), error: e as Error });
+      }
     });
+    failures.sort((a, b) => a.index - b.index);
     if (failures.length > 0) {
       const typeError = failures.find((f) => f.error instanceof TypeError);
       if (typeError) throw typeError.error;

@@ -15,7 +15,7 @@
  * @module
  */
 import { invalidArgument } from '../core/errors';
-import { batchError, checkVideoInput, decodeVideoInto, describeInput, type MediaFailure, type VideoInfo } from './decode';
+import { batchError, checkVideoInput, decodeVideoInto, describeInput, mapLimit, type MediaFailure, type VideoInfo } from './decode';
 import { PREPROCESS_KEYS, resolvePreprocess, type PreprocessOptions } from './preprocess';
 import { resolveSampling, sampleClips, SAMPLING_KEYS, type SamplingOptions } from './sampling';
 import { tensor, type Tensor } from '../tensor/tensor';
@@ -47,18 +47,13 @@ export async function frames(input: string | URL | readonly (string | URL)[], op
     inputs.forEach((x, i) => checkVideoInput(x, `input[${i}]`));
     const out = new Float32Array(inputs.length * per);
     const failures: MediaFailure[] = [];
-    let next = 0;
-    const worker = async () => {
-      while (next < inputs.length) {
-        const i = next++;
-        try {
-          await decodeVideoInto(inputs[i], o, sample, out, i * per, `input[${i}]`);
-        } catch (e) {
-          failures.push({ index: i, input: describeInput(inputs[i]), error: e as Error });
-        }
+    await mapLimit(inputs, 2, async (x, i) => {
+      try {
+        await decodeVideoInto(x, o, sample, out, i * per, `input[${i}]`);
+      } catch (e) {
+        failures.push({ index: i, input: describeInput(x), error: e as Error });
       }
-    };
-    await Promise.all([worker(), worker()]);
+    });
     if (failures.length > 0) {
       failures.sort((a, b) => a.index - b.index);
       const typeError = failures.find((f) => f.error instanceof TypeError);
