@@ -15,7 +15,9 @@
 // machine the two settings agree. The fixtures (model folder and images) are made once into
 // bench/.models by scripts/reference/seed000_reference.py. `--model small` (default: a V-JEPA 2
 // ViT 192 wide with 4 blocks on 224 px crops, 2 frames) leaves the model most of the time on a
-// CPU; `--model tiny` (64 wide, 2 blocks) shows the rest of the pipeline.
+// CPU; `--model tiny` (64 wide, 2 blocks) shows the rest of the pipeline. Each side's CPU time
+// (all its threads) is printed too: on a busy machine it says more about the work done than the
+// wall time does.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -73,7 +75,7 @@ spec = json.loads(sys.argv[1])
 folder = json.load(open(os.path.join(spec["model"], "jepa.json")))
 frames, crop = folder["input"]["frames"], folder["input"]["size"][0]
 files = sorted(f for f in os.listdir(spec["images"]) if f.endswith(".jpg"))
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 model = torch.jit.load(os.path.join(spec["model"], folder["files"]["targetEncoder"])).eval()
 processor = VJEPA2VideoProcessor(crop_size=crop)
 for i in range(0, len(files), spec["batch"]):
@@ -89,7 +91,7 @@ for i in range(0, len(files), spec["batch"]):
         os.makedirs(os.path.dirname(out), exist_ok=True)
         features = features.half().clone()
         torch.save({"features": features, "shape": features.shape, "dtype": "float16", "source_chunk": n, "image_id": stem}, out)
-print(json.dumps({"seconds": time.perf_counter() - t0, "threads": torch.get_num_threads(), "images": len(files)}))
+print(json.dumps({"seconds": time.perf_counter() - t0, "cpu": time.process_time() - c0, "threads": torch.get_num_threads(), "images": len(files)}))
 `;
 
 function runPython(output) {
@@ -103,10 +105,12 @@ function runPython(output) {
 async function runNode(output) {
   fs.rmSync(output, { recursive: true, force: true });
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const summary = await jepa.features.extract(modelDir, imagesDir, { output, batchSize: batch });
   const seconds = (performance.now() - t0) / 1000;
+  const c1 = process.cpuUsage(c0);
   if (summary.written !== count) throw new Error(`Node wrote ${summary.written} of ${count} files: ${JSON.stringify(summary.failed.slice(0, 3))}`);
-  return { seconds };
+  return { seconds, cpu: (c1.user + c1.system) / 1e6 };
 }
 
 const median = (xs) => {
@@ -122,10 +126,16 @@ async function main() {
   console.log(`bench:extract: ${size} model, ${count} images (640x480 JPEG), batch ${batch}, ${threads} intra-op threads, ${rounds} rounds, OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? '(default)'}; ${machine()}`);
   const node = [];
   const python = [];
+  const nodeCpu = [];
+  const pythonCpu = [];
   await runNode(outNode); // warm-up (sharp, libtorch, the page cache)
   for (let r = 0; r < rounds; r++) {
-    python.push(runPython(outPython).seconds);
-    node.push((await runNode(outNode)).seconds);
+    const p = runPython(outPython);
+    python.push(p.seconds);
+    pythonCpu.push(p.cpu);
+    const n = await runNode(outNode);
+    node.push(n.seconds);
+    nodeCpu.push(n.cpu);
   }
   // The same features on both sides (float16, within rounding).
   const rel = fs.readdirSync(outNode, { recursive: true }).find((f) => String(f).endsWith('_features.pt'));
@@ -137,6 +147,9 @@ async function main() {
   console.log(`  Node   ${ips(median(node)).toFixed(1)} images/s (median of ${rounds}: ${node.map((s) => s.toFixed(2)).join(', ')} s)`);
   console.log(`  Python ${ips(median(python)).toFixed(1)} images/s (median of ${rounds}: ${python.map((s) => s.toFixed(2)).join(', ')} s)`);
   console.log(`  Node / Python: ${(median(python) / median(node)).toFixed(2)}x  (features agree: largest relative difference ${worst.toExponential(1)})`);
+  // CPU time (every thread of the process, user + system) depends far less on other load than
+  // wall time does: the work each side does for the same files.
+  console.log(`  CPU seconds: Node ${median(nodeCpu).toFixed(2)}, Python ${median(pythonCpu).toFixed(2)} (medians; Python / Node ${(median(pythonCpu) / median(nodeCpu)).toFixed(2)}x)`);
 }
 
 await main();
