@@ -114,14 +114,6 @@ export {
   type ModelKind,
   type ModelPreprocess,
 } from './models/folder';
-import * as features from './features/features';
-/**
- * Seed 000's V-JEPA 2 feature utilities: the [T, H, W, D] grid view of patch features
- * (`featureGrid`, `frameFeatures`, `patchFeatures`), aggregation (`aggregateFeatures`), and the
- * per-image feature files of the DeepEarth layout (`featureFileName`, `featureFilePath`,
- * `parseFeatureFileName`, `speciesSlug`, `featureDict`, `writeFeatureFile`).
- */
-export { features };
 export type {
   AggregationMethod,
   FeatureDict,
@@ -132,14 +124,24 @@ export type {
 import * as data from './data';
 /** Datasets (feature files, image folders, caption CSVs) and a DataLoader in PyTorch's order: `FeatureDataset`, `ImageFolderDataset`, `CaptionDataset`, `DataLoader`. */
 export { data };
+import * as features from './features/api';
+/**
+ * Seed 000's job and its feature files: `extract` runs an encoder over images, videos or feature
+ * files into feature files; the [T, H, W, D] grid view of patch features (`featureGrid`,
+ * `frameFeatures`, `patchFeatures`), `aggregateFeatures`, and the per-image files of the
+ * DeepEarth layout (`featureFileName`, `featureFilePath`, `parseFeatureFileName`, `speciesSlug`,
+ * `featureDict`, `writeFeatureFile`).
+ */
+export { features };
+export type { ExtractOptions, ExtractProgress, ExtractSummary, ModelFolder } from './features/api';
 import * as image from './media/image';
 /** Images (files or encoded bytes) as normalised float32 tensors [3, H, W] / [B, 3, H, W] (sharp). */
 export { image };
 import * as video from './media/video';
 /** Video clips as normalised float32 tensors [T, 3, H, W] / [B, T, 3, H, W], frames sampled evenly (ffmpeg). */
 export { video };
-export type { ImageInput, ImageOptions, MediaFailure, ResizeFit } from './media/image';
-export type { VideoInfo, VideoOptions } from './media/video';
+export type { Convention, ImageInput, ImageOptions, Interpolation, MediaFailure, PresetName, PreprocessOptions, ResizeFit, ResizeOptions } from './media/image';
+export type { ClipStart, SamplingOptions, VideoInfo, VideoLength, VideoOptions } from './media/video';
 export { float, Float, FLOAT_KEYS, OrderedDict, PY_ATTRS, Size, TorchDevice, TorchDtype, Tuple } from './io/values';
 
 // `import jepa from 'jepa-native'` in TypeScript compiled to CommonJS reads `exports.default`

@@ -5,6 +5,7 @@
 #include "core/async.h"
 #include "bindings/distributed_binding.h"
 #include "bindings/masks_binding.h"
+#include "bindings/media_binding.h"
 #include "bindings/module_binding.h"
 #include "bindings/formats_binding.h"
 #include "bindings/pt_binding.h"
@@ -33,6 +34,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   CoreBindingInit(env, exports);
   TensorHandle::Init(env, exports);
   InitMasks(env, exports);
+  InitMedia(env, exports);
   ModuleHandle::Init(env, exports);
   InitEma(env, exports);
   InitTrainer(env, exports);

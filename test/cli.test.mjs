@@ -404,7 +404,7 @@ print(json.dumps(out))
     const hf = path.join(MODELS, 'vjepa2_tiny.pt');
     const noShape = await cli(['extract', hf, f('videos'), f('hfout')]);
     expect(noShape.status).to.equal(2);
-    expect(noShape.stderr).to.contain('give --input-shape');
+    expect(noShape.stderr).to.contain('give its input shape (--input-shape');
     const b = await cli(['extract', hf, f('videos'), f('hfout'), '--input-shape', '4,3,16,16', '--dtype', 'float32', '--json']);
     expect(b.status, b.stderr).to.equal(0);
     const still = await jepa.load(f('hfout', 'still_features.pt'));

@@ -1,8 +1,6 @@
-// jepa.image and jepa.video: decoding, resizing, normalisation (bit-identical to torchvision's
-// float32 ToTensor + Normalize, computed in Python on the same resized pixels), frame sampling
-// (numpy's linspace, checked against a Python reference decoding every frame), batches and
-// per-file errors. Test images are made with sharp, test videos with ffmpeg (no binaries kept).
-import { spawnSync } from 'node:child_process';
+// jepa.image: the default pipeline, inputs (paths, URLs, buffers), batches, per-file errors and
+// option checks. The presets against the Python pipelines are in media-presets.test.mjs, video in
+// media-video.test.mjs. Test images are made with sharp (no binaries kept).
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL, URL } from 'node:url';
@@ -12,7 +10,7 @@ import jepa from 'jepa-native';
 import sharp from 'sharp';
 import { cleanup, pythonJson, rejection, tmpDir } from './helpers.mjs';
 
-const { image, video } = jepa;
+const { image } = jepa;
 
 /** Random RGB pixels (seeded) as a PNG file. */
 async function randomPng(file, width, height, seed = 1, channels = 3) {
@@ -23,38 +21,6 @@ async function randomPng(file, width, height, seed = 1, channels = 3) {
     data[i] = s >>> 24;
   }
   await sharp(data, { raw: { width, height, channels } }).png().toFile(file);
-}
-
-/** The pixels jepa.image.load normalises: sharp's pipeline, as raw RGB bytes. */
-async function resizedPixels(file, height, width, fit = 'cover') {
-  const { data } = await sharp(file)
-    .autoOrient()
-    .toColourspace('srgb')
-    .removeAlpha()
-    .resize({ width, height, fit, position: 'centre' })
-    .raw({ depth: 'uchar' })
-    .toBuffer({ resolveWithObject: true });
-  return data;
-}
-
-/** torchvision's float32 ToTensor + Normalize on HWC bytes, in Python (torch), one call for all cases: float32 bytes (base64). */
-function pythonNormalise(cases) {
-  return pythonJson(
-    `
-import base64, json, sys
-import numpy as np, torch
-out = []
-for a in json.loads(sys.stdin.read()):
-    x = np.frombuffer(base64.b64decode(a['pixels']), dtype=np.uint8).reshape(a['h'], a['w'], 3)
-    t = torch.from_numpy(x.copy()).permute(2, 0, 1).float().div(255)              # ToTensor
-    m = torch.tensor(a['mean'], dtype=torch.float32)[:, None, None]
-    s = torch.tensor(a['std'], dtype=torch.float32)[:, None, None]
-    t = t.sub(m).div(s)                                                              # Normalize
-    out.append(base64.b64encode(t.contiguous().numpy().tobytes()).decode())
-print(json.dumps(out))
-`,
-    { input: JSON.stringify(cases) },
-  );
 }
 
 const floatsOf = (b64) => {
@@ -89,30 +55,47 @@ describe('jepa.image', function () {
     await sharp(f('a.png')).greyscale().png().toFile(f('grey.png'));
     fs.writeFileSync(f('garbage.jpg'), 'this is not a JPEG');
     fs.writeFileSync(f('truncated.png'), fs.readFileSync(f('a.png')).subarray(0, 200));
+    fs.writeFileSync(f('empty.jpg'), Buffer.alloc(0));
+    // A WAV file named .png: a real file of another kind behind an image extension.
+    const wav = Buffer.alloc(44);
+    wav.write('RIFF', 0);
+    wav.write('WAVEfmt ', 8);
+    fs.writeFileSync(f('sound.png'), wav);
   });
   after(() => cleanup(dir));
 
-  it("equals torchvision's ToTensor + Normalize (Python) on the same resized pixels, bit for bit: PNG, JPEG, RGBA, grey; cover and fill", async () => {
-    const cases = [
-      ['a.png', 32, 'cover', undefined, undefined],
-      ['b.png', [24, 40], 'fill', undefined, undefined],
-      ['a.jpg', 224, 'cover', [0.5, 0.5, 0.5], [0.5, 0.5, 0.5]],
-      ['rgba.png', 16, 'cover', undefined, undefined],
-      ['grey.png', 20, 'fill', [0.1, 0.2, 0.3], [0.9, 1.1, 1.3]],
-    ];
-    const ours = [];
-    const refs = [];
-    for (const [name, size, fit, mean, std] of cases) {
-      const [h, w] = Array.isArray(size) ? size : [size, size];
-      const t = await image.load(f(name), { size, fit, ...(mean ? { mean, std } : {}) });
-      expect(t.shape).to.deep.equal([3, h, w]);
-      expect(t.dtype).to.equal('float32');
-      ours.push(t.data());
-      const pixels = await resizedPixels(f(name), h, w, fit);
-      refs.push({ pixels: pixels.toString('base64'), h, w, mean: mean ?? [0.485, 0.456, 0.406], std: std ?? [0.229, 0.224, 0.225] });
-    }
-    const expected = pythonNormalise(refs);
-    cases.forEach(([name], i) => expectBitEqual(ours[i], floatsOf(expected[i]), name));
+  it("the default pipeline: 'cover' is a short-side resize plus a centre crop, 'fill' a resize to the size (bilinear, antialiased)", async () => {
+    const cover = await image.load(f('b.png'), { size: 24 });
+    const explicit = await image.load(f('b.png'), { resize: { shortSide: 24 }, centerCrop: 24 });
+    expect(cover.shape).to.deep.equal([3, 24, 24]);
+    expectBitEqual(cover.data(), explicit.data(), 'cover');
+    const fill = await image.load(f('b.png'), { size: [24, 40], fit: 'fill' });
+    const resized = await image.load(f('b.png'), { resize: { size: [24, 40], interpolation: 'bilinear', antialias: true } });
+    expect(fill.shape).to.deep.equal([3, 24, 40]);
+    expectBitEqual(fill.data(), resized.data(), 'fill');
+    // A non-square cover crops the middle of an image scaled to cover both sides.
+    const wide = await image.load(f('b.png'), { size: [20, 60] });
+    expect(wide.shape).to.deep.equal([3, 20, 60]);
+  });
+
+  it("normalises with torchvision's float32 operations: ToTensor's x / 255, then (x - mean) / std (Python on the same bytes)", async () => {
+    // No resize and a crop of the whole image: the output is the decoded bytes, normalised.
+    const opts = { resize: false, centerCrop: [47, 61], mean: [0.1, 0.2, 0.3], std: [0.9, 1.1, 1.3] };
+    const ours = (await image.load(f('a.png'), opts)).data();
+    const { data } = await sharp(f('a.png')).raw().toBuffer({ resolveWithObject: true });
+    const [expected] = pythonJson(
+      `
+import base64, json, sys
+import numpy as np, torch
+a = json.loads(sys.stdin.read())
+x = np.frombuffer(base64.b64decode(a['pixels']), dtype=np.uint8).reshape(47, 61, 3)
+t = torch.from_numpy(x.copy()).permute(2, 0, 1).float().div(255)
+t = t.sub(torch.tensor(a['mean'])[:, None, None]).div(torch.tensor(a['std'])[:, None, None])
+print(json.dumps([base64.b64encode(t.contiguous().numpy().tobytes()).decode()]))
+`,
+      { input: JSON.stringify({ pixels: data.toString('base64'), mean: opts.mean, std: opts.std }) },
+    );
+    expectBitEqual(ours, floatsOf(expected), 'normalised bytes');
   });
 
   it('ImageNet mean and std are the defaults, size 224 and cover too', async () => {
@@ -149,8 +132,8 @@ describe('jepa.image', function () {
     }
   });
 
-  it('a file that is not an image: JEPA_MEDIA_DECODE naming the file and the reason', async () => {
-    for (const name of ['garbage.jpg', 'truncated.png']) {
+  it('a file that is not an image (garbage, truncated, empty, another format behind the extension): JEPA_MEDIA_DECODE naming the file and the reason', async () => {
+    for (const name of ['garbage.jpg', 'truncated.png', 'empty.jpg', 'sound.png']) {
       const err = await rejection(image.load(f(name)));
       expect(err.code).to.equal('JEPA_MEDIA_DECODE');
       expect(err.message).to.contain(f(name)).and.to.contain('cannot decode the image');
@@ -184,8 +167,18 @@ describe('jepa.image', function () {
       [[f('a.png'), { size: [2, 2, 2] }], /^expected `options.size` to be a positive integer/],
       [[f('a.png'), { mean: [0.5, 0.5] }], /^expected `options.mean` to be 3 finite numbers \(one per RGB channel\), got \[0.5, 0.5\]$/],
       [[f('a.png'), { std: [1, 0, 1] }], /^expected `options.std` to be 3 positive numbers/],
-      [[f('a.png'), { fit: 'contain' }], /^expected `options.fit` to be 'cover' or 'fill', got "contain"$/],
-      [[f('a.png'), { sise: 3 }], /^unknown option `options.sise`: expected one of size, mean, std, fit$/],
+      [[f('a.png'), { fit: 'contain' }], /^expected `options.fit` to be one of 'cover', 'fill', got "contain"$/],
+      [[f('a.png'), { sise: 3 }], /^unknown option `options.sise`: expected one of preset, size, resize, centerCrop, mean, std, convention, autoOrient, fit$/],
+      [[f('a.png'), { preset: 'vjepa' }], /^expected `options.preset` to be one of 'vjepa2', 'ijepa', 'imagenet-eval', 'clip', got "vjepa"$/],
+      [[f('a.png'), { preset: 'clip', fit: 'fill' }], /^`options.fit` applies only without preset, resize and centerCrop/],
+      [[f('a.png'), { resize: { shortSide: 32 } }], /^`options` gives no fixed output size: add `centerCrop` or a `resize.size`/],
+      [[f('a.png'), { resize: { shortSide: 32, size: 8 } }], /^expected `options.resize` to have exactly one of shortSide and size/],
+      [[f('a.png'), { resize: { size: 8, interpolation: 'lanczos' } }], /^expected `options.resize.interpolation` to be one of 'nearest', 'nearest-exact', 'bilinear', 'bicubic', got "lanczos"$/],
+      [[f('a.png'), { resize: { size: 8, antialias: 1 } }], /^expected `options.resize.antialias` to be true or false, got 1$/],
+      [[f('a.png'), { centerCrop: 0 }], /^expected `options.centerCrop` to be a positive integer/],
+      [[f('a.png'), { size: 10, centerCrop: 12 }], /^`options.size` \[10, 10\] differs from `options.centerCrop` \[12, 12\]/],
+      [[f('a.png'), { convention: 'pil' }], /^expected `options.convention` to be one of 'torchvision', 'torchvision-v2', 'transformers', got "pil"$/],
+      [[f('a.png'), { autoOrient: 'yes' }], /^expected `options.autoOrient` to be true or false, got "yes"$/],
       [[new URL('http://x/a.png')], /^expected `input` to be a file: URL/],
     ];
     for (const [args, re] of cases) {
@@ -194,141 +187,5 @@ describe('jepa.image', function () {
       expect(err.code).to.equal('JEPA_INVALID_ARGUMENT');
       expect(err.message).to.match(re);
     }
-  });
-});
-
-describe('jepa.video', function () {
-  this.timeout(120000);
-  let dir;
-  const f = (name) => path.join(dir, name);
-
-  before(function () {
-    if (!video.ffmpegAvailable()) {
-      if (process.env.CI) throw new Error('ffmpeg/ffprobe are missing on CI: the set-up (npm install) should have installed them');
-      console.warn('    (skipping jepa.video: ffmpeg/ffprobe not found; install ffmpeg, e.g. `apt-get install ffmpeg`)');
-      this.skip();
-    }
-    dir = tmpDir('video-');
-    const make = (name, args) => {
-      const r = spawnSync('ffmpeg', ['-v', 'error', '-y', ...args, f(name)], { encoding: 'utf8' });
-      if (r.status !== 0) throw new Error(`ffmpeg failed making ${name}: ${r.stderr}`);
-    };
-    // 37 frames of a moving test pattern (every frame differs), 80x60, and a 5-frame clip.
-    make('clip.mp4', ['-f', 'lavfi', '-i', 'testsrc2=size=80x60:rate=25', '-frames:v', '37', '-pix_fmt', 'yuv420p']);
-    make('short.mkv', ['-f', 'lavfi', '-i', 'testsrc2=size=64x48:rate=10', '-frames:v', '5', '-c:v', 'ffv1']);
-    fs.writeFileSync(f('garbage.mp4'), 'not a video at all');
-  });
-  after(() => dir && cleanup(dir));
-
-  /** Python: decode every frame with ffmpeg (same scale/crop), pick np.linspace indices, normalise with torch. */
-  function pythonClips(cases) {
-    return pythonJson(
-      `
-import base64, json, subprocess, sys
-import numpy as np, torch
-out = []
-for file, T, h, w in json.loads(sys.stdin.read()):
-    vf = f"scale={w}:{h}:force_original_aspect_ratio=increase:flags=bicubic,crop={w}:{h},setsar=1"
-    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", file, "-map", "0:v:0", "-vf", vf, "-vsync", "0",
-                          "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"], capture_output=True, check=True).stdout
-    frames = np.frombuffer(raw, dtype=np.uint8).reshape(-1, h, w, 3)
-    idx = np.linspace(0, len(frames) - 1, T).astype(int)
-    t = torch.from_numpy(frames[idx].copy()).permute(0, 3, 1, 2).float().div(255)
-    m = torch.tensor([0.485, 0.456, 0.406])[None, :, None, None]
-    s = torch.tensor([0.229, 0.224, 0.225])[None, :, None, None]
-    t = t.sub(m).div(s)
-    out.append(base64.b64encode(t.contiguous().numpy().tobytes()).decode())
-print(json.dumps(out))
-`,
-      { input: JSON.stringify(cases) },
-    ).map(floatsOf);
-  }
-
-  it('sampleIndices equals np.linspace(0, n - 1, T).astype(int) for many lengths', () => {
-    const pairs = [];
-    for (const n of [1, 2, 3, 5, 7, 16, 17, 30, 37, 64, 100, 101, 1000, 12345]) {
-      for (const t of [1, 2, 3, 4, 8, 16, 32, 48, 64]) pairs.push([n, t]);
-    }
-    const expected = pythonJson(
-      `import json, sys\nimport numpy as np\npairs = json.loads(sys.stdin.read())\nprint(json.dumps([np.linspace(0, n - 1, t).astype(int).tolist() for n, t in pairs]))`,
-      { input: JSON.stringify(pairs) },
-    );
-    pairs.forEach(([n, t], i) => expect(video.sampleIndices(n, t), `${n} frames, ${t} samples`).to.deep.equal(expected[i]));
-  });
-
-  it('probe reads frame count, size and rate', async () => {
-    const info = await video.probe(f('clip.mp4'));
-    expect(info).to.include({ frames: 37, width: 80, height: 60, fps: 25 });
-    expect(info.duration).to.be.closeTo(1.48, 0.05);
-  });
-
-  it('equals a Python reference that decodes every frame and picks np.linspace indices (mp4 and mkv; square and HxW)', async () => {
-    const cases = [
-      ['clip.mp4', 8, 32],
-      ['clip.mp4', 16, [24, 40]],
-      ['short.mkv', 8, 16],
-    ];
-    const ours = [];
-    for (const [name, T, size] of cases) {
-      const [h, w] = Array.isArray(size) ? size : [size, size];
-      const clip = await video.frames(f(name), { numFrames: T, size });
-      expect(clip.shape).to.deep.equal([T, 3, h, w]);
-      ours.push(clip.data());
-    }
-    const expected = pythonClips(cases.map(([name, T, size]) => [f(name), T, ...(Array.isArray(size) ? size : [size, size])]));
-    cases.forEach(([name, T], i) => expectBitEqual(ours[i], expected[i], `${name}, ${T} frames`));
-  });
-
-  it('a short video repeats frames: 5 frames sampled 8 times', async () => {
-    const clip = (await video.frames(f('short.mkv'), { numFrames: 8, size: 8 })).data();
-    const frame = (t) => clip.subarray(t * 192, (t + 1) * 192);
-    expect(video.sampleIndices(5, 8)).to.deep.equal([0, 0, 1, 1, 2, 2, 3, 4]);
-    expectBitEqual(frame(0), frame(1), 'frames 0 and 1');
-    expectBitEqual(frame(2), frame(3), 'frames 2 and 3');
-    expect(Array.from(frame(1))).to.not.deep.equal(Array.from(frame(2)));
-  });
-
-  it('a list gives [B, T, 3, H, W] equal to the videos one by one', async () => {
-    const files = [f('clip.mp4'), f('short.mkv'), f('clip.mp4')];
-    const batch = await video.frames(files, { numFrames: 4, size: 16 });
-    expect(batch.shape).to.deep.equal([3, 4, 3, 16, 16]);
-    const per = 4 * 3 * 16 * 16;
-    for (let i = 0; i < files.length; i++) {
-      const one = await video.frames(files[i], { numFrames: 4, size: 16 });
-      expectBitEqual(batch.data().subarray(i * per, (i + 1) * per), one.data(), files[i]);
-    }
-  });
-
-  it('errors: not a video, missing file, failures in a batch, ffmpeg missing, bad options', async () => {
-    const bad = await rejection(video.frames(f('garbage.mp4')));
-    expect(bad.code).to.equal('JEPA_MEDIA_DECODE');
-    expect(bad.message).to.contain(f('garbage.mp4')).and.to.contain('cannot read the video');
-    expect((await rejection(video.frames(f('nope.mp4')))).code).to.equal('JEPA_FILE_NOT_FOUND');
-
-    const batch = await rejection(video.frames([f('clip.mp4'), f('garbage.mp4')], { numFrames: 2, size: 8 }));
-    expect(batch.message).to.match(/^1 of 2 videos could not be decoded:\n {2}\[1\] /);
-    expect(batch.failures[0].index).to.equal(1);
-
-    const saved = [process.env.FFMPEG_PATH, process.env.FFPROBE_PATH];
-    process.env.FFMPEG_PATH = path.join(dir, 'no-ffmpeg');
-    process.env.FFPROBE_PATH = path.join(dir, 'no-ffprobe');
-    try {
-      expect(video.ffmpegAvailable()).to.equal(false);
-      const missing = await rejection(video.frames(f('clip.mp4')));
-      expect(missing.code).to.equal('JEPA_FFMPEG_NOT_FOUND');
-      expect(missing.message).to.match(/cannot run `.*no-ffprobe`, which video decoding needs: install ffmpeg/);
-    } finally {
-      for (const [k, v] of [['FFMPEG_PATH', saved[0]], ['FFPROBE_PATH', saved[1]]]) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
-    }
-
-    const opt = await rejection(video.frames(f('clip.mp4'), { numFrames: 0 }));
-    expect(opt).to.be.instanceOf(TypeError);
-    expect(opt.message).to.equal('expected `options.numFrames` to be an integer from 1 to 4096, got 0');
-    const buf = await rejection(video.frames(Buffer.from('x')));
-    expect(buf.message).to.match(/^expected `input` to be a file path or a file: URL \(videos are read from files\)/);
-    expect(() => video.sampleIndices(0, 4)).to.throw(TypeError, 'expected `total` to be a positive integer, got 0');
   });
 });

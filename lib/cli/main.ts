@@ -29,6 +29,7 @@ import {
 } from './common';
 import { convert } from './convert';
 import { exportCommand } from './export';
+import { demo } from './demo';
 import { extract } from './extract';
 import { inspect } from './inspect';
 import { launchCommand } from './launch';
@@ -104,18 +105,24 @@ function registerExtract(program: Command, ctx: Context): void {
   program
     .command('extract')
     .description(
-      'run a TorchScript encoder over a folder of images, videos or feature files and write one feature file per input (seed 000 layout)',
+      'run an encoder (an exported model folder or a TorchScript file) over a folder of images, videos or feature files and write one feature file per input (seed 000 layout)',
     )
-    .argument('<model>', 'TorchScript file (torch.jit.save)')
+    .argument('<model>', 'a folder written by `jepa-native export` (jepa.json names the encoder, input and preset) or a TorchScript file')
     .argument('<input-dir>', 'folder of inputs (searched recursively)')
     .argument('<output-dir>', 'folder for the feature files (created; files already there are skipped)')
     .option('--method <name>', 'the model method to call', 'forward')
     .option('-b, --batch-size <n>', 'inputs per model call', positiveInt, 8)
     .option('--input-shape <dims>', "the model's input after the batch dimension, e.g. 3,224,224 or 16,3,224,224 (default: its input_shape())", intList)
     .addOption(new Option('--layout <layout>', 'video input layout: CTHW (JEPA) or TCHW (V-JEPA 2 HF); default from the input shape').choices(['CTHW', 'TCHW']))
-    .option('--mean <r,g,b>', 'normalisation mean (default ImageNet 0.485,0.456,0.406)', numberList)
-    .option('--std <r,g,b>', 'normalisation std (default ImageNet 0.229,0.224,0.225)', numberList)
-    .addOption(new Option('--fit <fit>', 'resize: cover (scale and centre-crop) or fill (stretch)').choices(['cover', 'fill']).default('cover'))
+    .addOption(new Option('--preset <preset>', "preprocessing as a Python pipeline does it (default: the model folder's, see docs/media.md)").choices(['vjepa2', 'ijepa', 'imagenet-eval', 'clip']))
+    .option('--mean <r,g,b>', "normalisation mean (default: the preset's, else ImageNet 0.485,0.456,0.406)", numberList)
+    .option('--std <r,g,b>', "normalisation std (default: the preset's, else ImageNet 0.229,0.224,0.225)", numberList)
+    .addOption(new Option('--fit <fit>', 'without a preset: cover (short-side resize and centre crop) or fill (stretch)').choices(['cover', 'fill']))
+    .addOption(new Option('--sampling <rule>', "video frames: clips (V-JEPA's: frames every --frame-step) or uniform (spread over the video)").choices(['clips', 'uniform']))
+    .option('--frame-step <n>', 'video clips: frames between sampled frames (default 4)', positiveInt)
+    .option('--fps <n>', 'video clips: sample at this rate instead of --frame-step (V-JEPA 2)', positiveInt)
+    .addOption(new Option('--start <where>', 'video clips: where the clip starts in the video (default begin)').choices(['begin', 'center', 'random']))
+    .option('--seed <n>', "video clips with --start random: numpy's seed", nonNegativeInt)
     .option('--dtype <dtype>', 'dtype of the features written', 'float16')
     .option('--input-key <key>', 'feature-file inputs: the key of the tensor (default features, feature, or the only tensor)')
     .option('--overwrite', 'recompute outputs that already exist')
@@ -129,6 +136,16 @@ function registerExtract(program: Command, ctx: Context): void {
     .action(async (model: string, inputDir: string, outputDir: string, opts: Record<string, unknown>) => {
       const { exitCode } = await extract(model, inputDir, outputDir, opts as never, ctx.io);
       ctx.exitCode = exitCode;
+    });
+}
+
+function registerDemo(program: Command, ctx: Context): void {
+  program
+    .command('demo')
+    .description("the main job on bundled files: a small V-JEPA 2 encoder extracts seed 000's feature files from a few pictures, reads one back")
+    .option('--output <dir>', 'where the feature files go (default: jepa-native-demo in the temporary folder)')
+    .action(async (opts: { output?: string }) => {
+      ctx.exitCode = await demo(opts, ctx.io);
     });
 }
 
@@ -181,7 +198,7 @@ function registerExport(program: Command, ctx: Context): void {
 }
 
 /** The commands, in help order. A new command is a function here. */
-const COMMANDS = [registerInspect, registerConvert, registerMasks, registerExtract, registerExport, registerBench, registerLaunch];
+const COMMANDS = [registerInspect, registerConvert, registerMasks, registerExtract, registerExport, registerDemo, registerBench, registerLaunch];
 const COMMAND_NAMES = ['inspect', 'convert', 'masks', 'extract', 'bench'];
 
 const EXIT_HELP = `

@@ -163,6 +163,9 @@ export interface NativeAddon {
   loadModuleSync(path: string, device: string | null, dtype: string | null): NativeModule;
   setNumThreads(threads: number): void;
   getNumThreads(): number;
+  mediaPreprocess(pixels: Uint8Array, layout: object, plan: object, lut: Float32Array, out: Float32Array, offset: number): Promise<void>;
+  mediaInfo(): { cpuCapability: string; nativeUint8Bilinear: boolean };
+  numpyRandint(seed: number, low: number, high: number, count: number): number[];
   emaUpdate(target: unknown, source: unknown, momentum: number, options: object): Promise<NativeEmaStats>;
   emaUpdateSync(target: unknown, source: unknown, momentum: number, options: object): NativeEmaStats;
   emaFusedAvailable(): boolean;

@@ -14,7 +14,8 @@ import { loadNpy, loadSafetensors } from '../io/formats';
 import { load as loadImage } from '../media/image';
 import { load as loadPt } from '../io/pt';
 import { loadNpz } from '../io/npz';
-import { resolveImageOptions, type ImageOptions } from '../media/decode';
+import type { ImageOptions } from '../media/decode';
+import { resolvePreprocess } from '../media/preprocess';
 import { Tensor } from '../tensor/tensor';
 import { checkOptions, isPlainObject, show } from '../core/validate';
 import { disposeAll } from './collate';
@@ -290,7 +291,7 @@ export class ImageFolderDataset implements Dataset<ImageSample> {
 
   constructor(root: string | URL, options?: ImageFolderOptions) {
     const o = checkOptions(options, 'options', ['image', 'extensions', 'classes']);
-    resolveImageOptions(o.image, 'options.image'); // checked now, not at the first sample
+    resolvePreprocess(o.image, 'options.image'); // checked now, not at the first sample
     this.#image = o.image as ImageOptions | undefined;
     const extensions = checkExtensions(o.extensions, 'options.extensions', IMAGE_EXTENSIONS);
     const dir = checkDir(root, 'root');
@@ -370,7 +371,7 @@ export class CaptionDataset implements Dataset<CaptionSample> {
 
   constructor(csvFile: string | URL, imageDir: string | URL, options?: CaptionDatasetOptions) {
     const o = checkOptions(options, 'options', ['image', 'columns']);
-    resolveImageOptions(o.image, 'options.image');
+    resolvePreprocess(o.image, 'options.image');
     this.#image = o.image as ImageOptions | undefined;
     const cols = checkOptions(o.columns, 'options.columns', ['image', 'caption']);
     const imageCol = cols.image ?? 'image_name';

@@ -1,6 +1,8 @@
 /**
  * Decoding of images (sharp) and videos (ffmpeg) into normalised float32 memory, shared by
- * `jepa.image`, `jepa.video` and the CLI's `extract`.
+ * `jepa.image`, `jepa.video`, `jepa.features.extract` and the CLI's `extract`. Decoding gives the
+ * pixels PIL's `Image.open(f).convert('RGB')` (or PyAV's `frame.to_ndarray(format='rgb24')`)
+ * gives; the preprocessing (lib/media/preprocess.ts, native/media/) then runs on a worker thread.
  * (Internal to the package.)
  * @module
  */
@@ -8,119 +10,16 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { native } from '../core/binding';
 import { ErrorCode, invalidArgument, JepaError } from '../core/errors';
-import { checkOptions, show } from '../core/validate';
-
-/** ImageNet channel means (torchvision's and the JEPA pipelines' default). */
-export const IMAGENET_MEAN: readonly [number, number, number] = Object.freeze([0.485, 0.456, 0.406]) as readonly [number, number, number];
-/** ImageNet channel standard deviations. */
-export const IMAGENET_STD: readonly [number, number, number] = Object.freeze([0.229, 0.224, 0.225]) as readonly [number, number, number];
+import { planFor, type Plan, type PreprocessOptions, type ResolvedPreprocess } from './preprocess';
+import { show } from '../core/validate';
 
 /** A file path, a `file:` URL, or the encoded bytes of an image. */
 export type ImageInput = string | URL | Uint8Array;
 
-/** How the picture is brought to `size`. */
-export type ResizeFit = 'cover' | 'fill';
-
-/** Options of {@link load}. */
-export interface ImageOptions {
-  /** Output size: one number for a square, or `[height, width]`. Default 224. */
-  size?: number | readonly [number, number];
-  /** Per-channel mean subtracted after scaling to [0, 1]. Default {@link IMAGENET_MEAN}. */
-  mean?: readonly [number, number, number];
-  /** Per-channel standard deviation divided by. Default {@link IMAGENET_STD}. */
-  std?: readonly [number, number, number];
-  /**
-   * `'cover'` (default): scale so that the picture covers `size`, then crop the centre (the
-   * usual resize-shorter-side + centre-crop); `'fill'`: stretch to `size` ignoring the aspect.
-   */
-  fit?: ResizeFit;
-}
-
-/** Options after validation (internal to the package). */
-export interface ResolvedImageOptions {
-  height: number;
-  width: number;
-  fit: ResizeFit;
-  /** 3 x 256 float32 values: the normalised value of each byte per channel. */
-  lut: Float32Array;
-  mean: [number, number, number];
-  std: [number, number, number];
-}
-
-const IMAGE_KEYS = ['size', 'mean', 'std', 'fit'] as const;
-const MAX_SIDE = 16384;
-
-function triple(value: unknown, name: string, fallback: readonly number[], positive: boolean): [number, number, number] {
-  if (value === undefined) return [fallback[0], fallback[1], fallback[2]];
-  if (
-    !Array.isArray(value) ||
-    value.length !== 3 ||
-    !value.every((v) => typeof v === 'number' && Number.isFinite(v) && (!positive || v > 0))
-  ) {
-    throw invalidArgument(
-      `expected \`${name}\` to be 3 ${positive ? 'positive' : 'finite'} numbers (one per RGB channel), got ${show(value)}`,
-    );
-  }
-  return [value[0], value[1], value[2]];
-}
-
-/** Validates `size`: a positive integer or [height, width]. (Internal to the package.) */
-export function checkSize(value: unknown, name: string, fallback = 224): [number, number] {
-  const ok = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 1 && v <= MAX_SIDE;
-  if (value === undefined) return [fallback, fallback];
-  if (ok(value)) return [value as number, value as number];
-  if (Array.isArray(value) && value.length === 2 && value.every(ok)) return [value[0], value[1]];
-  throw invalidArgument(
-    `expected \`${name}\` to be a positive integer up to ${MAX_SIDE} or [height, width] of such, got ${show(value)}`,
-  );
-}
-
-/**
- * The lookup table of `(x / 255 - mean) / std` for x = 0..255, per channel, with torchvision's
- * float32 operations (each step rounded to float32: `Math.fround` of a double operation on
- * float32 operands is the correctly rounded float32 result).
- */
-function normalisationTable(mean: readonly number[], std: readonly number[]): Float32Array {
-  const lut = new Float32Array(768);
-  for (let c = 0; c < 3; c++) {
-    const m = Math.fround(mean[c]);
-    const s = Math.fround(std[c]);
-    for (let x = 0; x < 256; x++) {
-      const scaled = Math.fround(x / 255);
-      lut[c * 256 + x] = Math.fround(Math.fround(scaled - m) / s);
-    }
-  }
-  return lut;
-}
-
-/** Validates image options (also used by `jepa.video`). (Internal to the package.) */
-export function resolveImageOptions(options: unknown, name = 'options', extra: readonly string[] = []): ResolvedImageOptions {
-  const o = checkOptions(options, name, [...IMAGE_KEYS, ...extra]);
-  const [height, width] = checkSize(o.size, `${name}.size`);
-  const mean = triple(o.mean, `${name}.mean`, IMAGENET_MEAN, false);
-  const std = triple(o.std, `${name}.std`, IMAGENET_STD, true);
-  const fit = o.fit ?? 'cover';
-  if (fit !== 'cover' && fit !== 'fill') {
-    throw invalidArgument(`expected \`${name}.fit\` to be 'cover' or 'fill', got ${show(fit)}`);
-  }
-  return { height, width, fit, lut: normalisationTable(mean, std), mean, std };
-}
-
-/**
- * Writes interleaved RGB bytes (HWC) as normalised CHW float32 into `out` at `offset`.
- * (Internal to the package.)
- */
-export function normaliseInto(rgb: Uint8Array, pixels: number, lut: Float32Array, out: Float32Array, offset: number): void {
-  const r = offset;
-  const g = offset + pixels;
-  const b = offset + 2 * pixels;
-  for (let i = 0, p = 0; i < pixels; i++, p += 3) {
-    out[r + i] = lut[rgb[p]];
-    out[g + i] = lut[256 + rgb[p + 1]];
-    out[b + i] = lut[512 + rgb[p + 2]];
-  }
-}
+/** Options of `jepa.image.load`: the preprocessing options ({@link PreprocessOptions}). */
+export type ImageOptions = PreprocessOptions;
 
 /** A short description of an input for messages. (Internal to the package.) */
 export function describeInput(input: unknown): string {
@@ -170,41 +69,100 @@ function sharp(): SharpModule {
   return sharpModule;
 }
 
+/** How decoded pixels are laid out (native/media/preprocess.h `Pixels`). (Internal to the package.) */
+export interface PixelLayout {
+  frames: number;
+  height: number;
+  width: number;
+  channels: number;
+  bits: 8 | 16;
+  kind: 'rgb' | 'grey' | 'cmyk';
+}
+
+/** Decoded pixels, before conversion to RGB. (Internal to the package.) */
+export interface DecodedPixels {
+  data: Uint8Array;
+  layout: PixelLayout;
+}
+
 /**
- * Decodes one image into `out` at `offset` (3 * height * width floats). Errors name the input.
- * (Internal to the package: `jepa.image.load` and the CLI's `extract` use it.)
+ * The colour spaces decoded as they are stored (no ICC transform, no libvips conversion) and
+ * converted to RGB in C++ with PIL's `convert('RGB')` rules; any other (Lab, float, multiband
+ * TIFFs) is converted to 8-bit sRGB by libvips.
+ */
+const STORED_SPACES: Readonly<Record<string, { kind: PixelLayout['kind']; depth: 'uchar' | 'ushort' }>> = {
+  srgb: { kind: 'rgb', depth: 'uchar' },
+  rgb16: { kind: 'rgb', depth: 'ushort' },
+  'b-w': { kind: 'grey', depth: 'uchar' },
+  grey16: { kind: 'grey', depth: 'ushort' },
+  cmyk: { kind: 'cmyk', depth: 'uchar' },
+};
+
+/**
+ * Decodes an image with sharp into its stored samples: 8 or 16 bits, RGB(A), grey(+alpha) or
+ * CMYK, the first frame of an animation, with the EXIF orientation applied when `autoOrient`.
+ * Errors (`JEPA_MEDIA_DECODE`) name `where`.
+ */
+export async function decodePixels(source: string | Uint8Array, autoOrient: boolean, where: string): Promise<DecodedPixels> {
+  try {
+    const image = sharp()(source, { failOn: 'error' });
+    const meta = await image.metadata();
+    const stored = STORED_SPACES[meta.space ?? ''];
+    let pipeline = image.clone();
+    if (autoOrient) pipeline = pipeline.autoOrient();
+    pipeline = stored
+      ? pipeline.keepIccProfile().pipelineColourspace(meta.space as 'srgb').toColourspace(meta.space as 'srgb')
+      : pipeline.toColourspace('srgb');
+    const { data, info } = await pipeline.raw({ depth: stored?.depth ?? 'uchar' }).toBuffer({ resolveWithObject: true });
+    const bits = data.length === info.width * info.height * info.channels * 2 ? 16 : 8;
+    let kind: PixelLayout['kind'] = stored?.kind ?? 'rgb';
+    if (kind !== 'cmyk') kind = info.channels <= 2 ? 'grey' : 'rgb';
+    return { data, layout: { frames: 1, height: info.height, width: info.width, channels: info.channels, bits, kind } };
+  } catch (e) {
+    throw new JepaError(ErrorCode.MEDIA_DECODE, `${where}: cannot decode the image: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/**
+ * Runs the preprocessing of `pixels` on a worker thread (native/media): converts to RGB,
+ * resizes, crops and normalises into `out` at `offset` ([frames, 3, plan.height, plan.width]).
+ * (Internal to the package.)
+ */
+export function preprocessInto(pixels: DecodedPixels, plan: Plan, lut: Float32Array, out: Float32Array, offset: number): Promise<void> {
+  return native.mediaPreprocess(pixels.data, pixels.layout, plan, lut, out, offset);
+}
+
+/**
+ * Decodes one image and writes its preprocessed [3, H, W] floats into `out` at `offset`.
+ * Errors name the input. (Internal to the package: `jepa.image.load` and extraction use it.)
  */
 export async function decodeImageInto(
   input: unknown,
-  o: ResolvedImageOptions,
+  o: ResolvedPreprocess,
   out: Float32Array,
   offset: number,
   name = 'input',
 ): Promise<void> {
   const source = await checkInput(input, name, 'an image');
   const where = typeof source === 'string' ? source : `${name} (${describeInput(source)})`;
-  let data: Buffer;
-  let info: { width: number; height: number; channels: number };
-  try {
-    const r = await sharp()(source, { failOn: 'error' })
-      .autoOrient()
-      .toColourspace('srgb')
-      .removeAlpha()
-      .resize({ width: o.width, height: o.height, fit: o.fit, position: 'centre' })
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
-    data = r.data;
-    info = r.info;
-  } catch (e) {
-    throw new JepaError(ErrorCode.MEDIA_DECODE, `${where}: cannot decode the image: ${(e as Error).message}`, { cause: e });
-  }
-  if (info.channels !== 3 || info.width !== o.width || info.height !== o.height || data.length !== o.width * o.height * 3) {
-    throw new JepaError(
-      ErrorCode.MEDIA_DECODE,
-      `${where}: the decoder gave ${info.width}x${info.height}x${info.channels} pixels, expected ${o.width}x${o.height}x3`,
-    );
-  }
-  normaliseInto(data, o.width * o.height, o.lut, out, offset);
+  const pixels = await decodePixels(source, o.autoOrient, where);
+  await preprocessInto(pixels, planFor(pixels.layout.height, pixels.layout.width, o), o.lut, out, offset);
+}
+
+/**
+ * Runs `fn` over `items` with at most `limit` calls in flight (decoding a long list all at once
+ * would hold every decoded image in memory before the first is preprocessed).
+ * (Internal to the package.)
+ */
+export async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 /** One input of a batch that failed, as listed by a batch error's `failures`. */
@@ -231,18 +189,25 @@ export function batchError(kind: string, total: number, failures: MediaFailure[]
 
 /** What {@link probe} reads from a video's first video stream. */
 export interface VideoInfo {
-  /** Number of frames (packets counted by ffprobe, which reads the whole file without decoding). */
+  /** Number of frames (the stream's packets, counted by ffprobe, which reads the container without decoding). */
   frames: number;
   width: number;
   height: number;
-  /** Frames per second (average), or null when unknown. */
+  /** Frames per second (the stream's average rate), or null when unknown. */
   fps: number | null;
   /** Duration in seconds, or null when unknown. */
   duration: number | null;
 }
 
-/** The most frames one clip may sample. */
-export const MAX_FRAMES = 4096;
+/** A probe plus where each frame is (internal). */
+interface VideoIndex extends VideoInfo {
+  /** Presentation time of each frame in stream time-base units, in presentation order; null when the container has none. */
+  pts: number[] | null;
+  /** Seconds per time-base unit. */
+  timeBase: number;
+  /** The container's start time in seconds (what ffmpeg's `-ss` counts from). */
+  start: number;
+}
 
 function ffmpegPath(): string {
   return process.env.FFMPEG_PATH || 'ffmpeg';
@@ -265,25 +230,6 @@ export function ffmpegAvailable(): boolean {
 
 function notFound(cmd: string): JepaError {
   return new JepaError(ErrorCode.FFMPEG_NOT_FOUND, `cannot run \`${cmd}\`, which video decoding needs: ${INSTALL_HINT}`);
-}
-
-/**
- * The frame indices sampled from a video of `total` frames: `numFrames` evenly spaced from the
- * first to the last, `np.linspace(0, total - 1, numFrames).astype(int)` (the sampling of the
- * V-JEPA feature pipelines). Videos shorter than `numFrames` repeat frames.
- */
-export function sampleIndices(total: number, numFrames: number): number[] {
-  if (!Number.isSafeInteger(total) || total < 1) throw invalidArgument(`expected \`total\` to be a positive integer, got ${show(total)}`);
-  if (!Number.isSafeInteger(numFrames) || numFrames < 1 || numFrames > MAX_FRAMES) {
-    throw invalidArgument(`expected \`numFrames\` to be an integer from 1 to ${MAX_FRAMES}, got ${show(numFrames)}`);
-  }
-  // numpy: y = arange(num) * step + start, with y[-1] = stop; then truncation toward zero.
-  const stop = total - 1;
-  if (numFrames === 1) return [0];
-  const step = stop / (numFrames - 1);
-  const out: number[] = [];
-  for (let i = 0; i < numFrames; i++) out.push(i === numFrames - 1 ? stop : Math.trunc(i * step));
-  return out;
 }
 
 /** Runs a command and collects its stdout and stderr (text). */
@@ -311,13 +257,14 @@ function rate(text: unknown): number | null {
   return Number.isFinite(v) && v > 0 ? v : null;
 }
 
-async function probePath(p: string): Promise<VideoInfo> {
+async function indexVideo(p: string): Promise<VideoIndex> {
   const r = await run(ffprobePath(), [
-    '-v', 'error', '-select_streams', 'v:0', '-count_packets',
-    '-show_entries', 'stream=nb_read_packets,width,height,avg_frame_rate:format=duration', '-of', 'json', p,
+    '-v', 'error', '-select_streams', 'v:0',
+    '-show_entries', 'stream=width,height,avg_frame_rate,time_base:format=duration,start_time:packet=pts,dts,flags',
+    '-of', 'json', p,
   ]);
   if (r.code !== 0) throw new JepaError(ErrorCode.MEDIA_DECODE, `${p}: cannot read the video: ${lastLines(r.stderr)}`);
-  let doc: { streams?: Record<string, unknown>[]; format?: Record<string, unknown> };
+  let doc: { streams?: Record<string, unknown>[]; format?: Record<string, unknown>; packets?: Record<string, unknown>[] };
   try {
     doc = JSON.parse(r.stdout);
   } catch {
@@ -325,20 +272,35 @@ async function probePath(p: string): Promise<VideoInfo> {
   }
   const s = doc.streams?.[0];
   if (!s) throw new JepaError(ErrorCode.MEDIA_DECODE, `${p}: the file has no video stream`);
-  const frames = Number(s.nb_read_packets);
+  // Packets the demuxer marks to discard (an edit list's lead-in) give no frame.
+  const packets = (doc.packets ?? []).filter((k) => !String(k.flags ?? '').includes('D'));
+  const frames = packets.length;
   const width = Number(s.width);
   const height = Number(s.height);
   if (!(frames >= 1) || !(width >= 1) || !(height >= 1)) {
     throw new JepaError(ErrorCode.MEDIA_DECODE, `${p}: the video stream has no frames (${frames} frames of ${width}x${height})`);
   }
+  const times = packets.map((k) => Number(k.pts ?? k.dts));
+  const pts = times.every(Number.isFinite) ? times.sort((a, b) => a - b) : null;
   const duration = Number(doc.format?.duration);
-  return { frames, width, height, fps: rate(s.avg_frame_rate), duration: Number.isFinite(duration) ? duration : null };
+  const start = Number(doc.format?.start_time);
+  return {
+    frames,
+    width,
+    height,
+    fps: rate(s.avg_frame_rate),
+    duration: Number.isFinite(duration) ? duration : null,
+    pts,
+    timeBase: rate(s.time_base) ?? 0,
+    start: Number.isFinite(start) ? start : 0,
+  };
 }
 
 /** Reads a video's frame count, size, rate and duration with ffprobe. */
 export async function probe(file: string | URL): Promise<VideoInfo> {
   const p = (await checkInput(file, 'file', 'a video')) as string;
-  return probePath(p);
+  const { frames, width, height, fps, duration } = await indexVideo(p);
+  return { frames, width, height, fps, duration };
 }
 
 export function checkVideoInput(input: unknown, name: string): void {
@@ -347,70 +309,119 @@ export function checkVideoInput(input: unknown, name: string): void {
   }
 }
 
+/** Frames further apart than this are reached by seeking rather than by decoding through. */
+const SEEK_GAP = 48;
+
 /**
- * Decodes the sampled frames of one video into `out` at `offset` (T * 3 * H * W floats).
- * (Internal to the package: `jepa.video.frames` and the CLI's `extract` use it.)
+ * Decodes frames `wanted` (sorted, distinct frame indices in presentation order) of a video and
+ * calls `onFrame(index, rgb24)` for each, in order. Each run of close indices is one ffmpeg
+ * process that seeks accurately to it (`-ss` before `-i`: to the keyframe before, then decoding
+ * and dropping up to the first wanted frame, whose time is known from the packets) and stops
+ * after the last (`-frames:v`). Returns the indices that could not be decoded (a damaged tail).
+ */
+async function decodeFrames(
+  p: string,
+  info: VideoIndex,
+  wanted: number[],
+  onFrame: (index: number, rgb: Uint8Array) => void,
+): Promise<number[]> {
+  const groups: number[][] = [];
+  for (const i of wanted) {
+    const g = groups[groups.length - 1];
+    if (g && i - g[g.length - 1] <= SEEK_GAP) g.push(i);
+    else groups.push([i]);
+  }
+  const frameBytes = info.width * info.height * 3;
+  const missing: number[] = [];
+  for (const group of groups) {
+    const first = group[0];
+    const seek: string[] = [];
+    // Seek to halfway between the frame before and the first wanted one: ffmpeg drops every frame
+    // before that time, so the first frame it gives is exactly `first`.
+    if (info.pts && first > 0 && info.timeBase > 0) {
+      const t = ((info.pts[first - 1] + info.pts[first]) / 2) * info.timeBase - info.start;
+      if (t > 0) seek.push('-ss', t.toFixed(6));
+    }
+    const base = seek.length > 0 ? first : 0;
+    const select = `select='${group.map((i) => `eq(n\\,${i - base})`).join('+')}'`;
+    const args = ['-v', 'error', '-nostdin', '-noautorotate', ...seek, '-i', p, '-map', '0:v:0', '-vf', select,
+      '-vsync', '0', '-frames:v', String(group.length), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
+    let got = 0;
+    const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+      const child = spawn(ffmpegPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      let frame = Buffer.allocUnsafe(frameBytes);
+      let filled = 0;
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        if (err.length < 65536) err += d;
+      });
+      child.stdout.on('data', (chunk: Buffer) => {
+        let pos = 0;
+        while (pos < chunk.length) {
+          const n = Math.min(frameBytes - filled, chunk.length - pos);
+          chunk.copy(frame, filled, pos, pos + n);
+          filled += n;
+          pos += n;
+          if (filled === frameBytes) {
+            if (got < group.length) onFrame(group[got], frame);
+            got++;
+            frame = Buffer.allocUnsafe(frameBytes);
+            filled = 0;
+          }
+        }
+      });
+      child.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? notFound(ffmpegPath()) : e));
+      child.on('close', (c) => resolve({ code: c, stderr: err }));
+    });
+    if (code !== 0) throw new JepaError(ErrorCode.MEDIA_DECODE, `${p}: cannot decode the video: ${lastLines(stderr)}`);
+    missing.push(...group.slice(got));
+  }
+  return missing;
+}
+
+/**
+ * Decodes the frames of `clips` (frame indices per clip, from lib/media/sampling.ts) of one
+ * video and writes them preprocessed into `out` at `offset`: [clips, T, 3, H, W] floats.
+ * Errors name the input. (Internal to the package: `jepa.video.frames` and extraction use it.)
  */
 export async function decodeVideoInto(
   input: unknown,
-  o: ResolvedImageOptions,
-  numFrames: number,
+  o: ResolvedPreprocess,
+  sample: (info: VideoInfo) => number[][],
   out: Float32Array,
   offset: number,
   name = 'input',
-): Promise<void> {
+): Promise<number[][]> {
   checkVideoInput(input, name);
   const p = (await checkInput(input, name, 'a video')) as string;
-  const info = await probePath(p);
-  const indices = sampleIndices(info.frames, numFrames);
-  const unique = [...new Set(indices)];
-  const { width: w, height: h } = o;
-  const pixels = w * h;
-  const frameBytes = pixels * 3;
-  const plane = 3 * pixels;
-  const scale =
-    o.fit === 'cover'
-      ? `scale=${w}:${h}:force_original_aspect_ratio=increase:flags=bicubic,crop=${w}:${h}`
-      : `scale=${w}:${h}:flags=bicubic`;
-  const select = `select='${unique.map((i) => `eq(n\\,${i})`).join('+')}'`;
-  const args = ['-v', 'error', '-nostdin', '-i', p, '-map', '0:v:0', '-vf', `${select},${scale},setsar=1`,
-    '-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
-  const frame = Buffer.allocUnsafe(frameBytes);
-  let filled = 0;
-  let decoded = 0;
-  const emit = (k: number) => {
-    const index = unique[k];
-    for (let t = 0; t < indices.length; t++) {
-      if (indices[t] === index) normaliseInto(frame, pixels, o.lut, out, offset + t * plane);
-    }
-  };
-  const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-    const child = spawn(ffmpegPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      if (err.length < 65536) err += d;
-    });
-    child.stdout.on('data', (chunk: Buffer) => {
-      let pos = 0;
-      while (pos < chunk.length) {
-        const n = Math.min(frameBytes - filled, chunk.length - pos);
-        chunk.copy(frame, filled, pos, pos + n);
-        filled += n;
-        pos += n;
-        if (filled === frameBytes) {
-          if (decoded < unique.length) emit(decoded);
-          decoded++;
-          filled = 0;
-        }
-      }
-    });
-    child.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? notFound(ffmpegPath()) : e));
-    child.on('close', (c) => resolve({ code: c, stderr: err }));
+  const info = await indexVideo(p);
+  const clips = sample(info);
+  const plan = planFor(info.height, info.width, o);
+  const frameFloats = 3 * plan.height * plan.width;
+  const slots = clips.flat();
+  const firstSlot = new Map<number, number>();
+  slots.forEach((index, k) => {
+    if (!firstSlot.has(index)) firstSlot.set(index, k);
   });
-  if (code !== 0) throw new JepaError(ErrorCode.MEDIA_DECODE, `${p}: cannot decode the video: ${lastLines(stderr)}`);
-  if (decoded === 0) throw new JepaError(ErrorCode.MEDIA_DECODE, `${p}: ffmpeg decoded no frames from the video`);
-  // The packet count can overstate the frames (a damaged tail): the missing samples repeat the
-  // last frame that was decoded.
-  for (let k = decoded; k < unique.length; k++) emit(k);
+  const wanted = [...firstSlot.keys()].sort((a, b) => a - b);
+  const work: Promise<void>[] = [];
+  const layout: PixelLayout = { frames: 1, height: info.height, width: info.width, channels: 3, bits: 8, kind: 'rgb' };
+  const missing = await decodeFrames(p, info, wanted, (index, rgb) => {
+    work.push(preprocessInto({ data: rgb, layout }, plan, o.lut, out, offset + firstSlot.get(index)! * frameFloats));
+  });
+  await Promise.all(work);
+  if (missing.length === wanted.length) throw new JepaError(ErrorCode.MEDIA_DECODE, `${p}: ffmpeg decoded no frames from the video`);
+  // The packet count can overstate the frames (a damaged tail): a missing frame repeats the last
+  // one decoded before it (or the first one after it).
+  const missingSet = new Set(missing);
+  const decoded = wanted.filter((i) => !missingSet.has(i));
+  for (const index of missing) {
+    const before = decoded.filter((i) => i < index).pop() ?? decoded[0];
+    firstSlot.set(index, firstSlot.get(before)!);
+  }
+  slots.forEach((index, k) => {
+    const from = firstSlot.get(index)!;
+    if (from !== k) out.copyWithin(offset + k * frameFloats, offset + from * frameFloats, offset + (from + 1) * frameFloats);
+  });
+  return clips;
 }
-

@@ -45,6 +45,15 @@ const idx: number[] = jepa.video.sampleIndices(100, 16);
 jepa.image.load('a.jpg', { fit: 'contain' });
 // @ts-expect-error: videos are files, not buffers
 jepa.video.frames(Buffer.from([]));
+const pre: Promise<Tensor> = jepa.image.load('a.jpg', { preset: 'vjepa2', size: 384, autoOrient: false });
+const explicit: jepa.PreprocessOptions = { resize: { shortSide: 256, interpolation: 'bicubic', antialias: true }, centerCrop: 224, convention: 'torchvision-v2' };
+const clips: Promise<Tensor> = jepa.video.frames('a.mp4', { preset: 'clip', numFrames: 8, frameStep: 2, numClips: 3, start: 'random', seed: 1 });
+const picked: number[][] = jepa.video.sampleClips({ frames: 300, fps: 29.97 }, { numFrames: 16, fps: 4 });
+const extracted: Promise<jepa.ExtractSummary> = jepa.features.extract('model/', 'photos/', { output: 'features/', batchSize: 4, onProgress: (e: jepa.ExtractProgress) => void e.done });
+// @ts-expect-error: not a preset
+jepa.image.load('a.jpg', { preset: 'dino' });
+// @ts-expect-error: the output folder is required
+jepa.features.extract('model/', 'photos/', {});
 // distributed
 const pg: Promise<jepa.distributed.ProcessGroup> = jepa.distributed.init({ backend: 'gloo', timeout: 5000 });
 const summed: Promise<Tensor> = jepa.distributed.allReduce(t, 'avg');
@@ -143,7 +152,7 @@ zeros([2], { device: 'gpu' });
 // @ts-expect-error: shape is an array
 zeros(3);
 
-void [shape, dtype, data, i64, bits, moved, mem, ok, code, loaded, saved, mod, ctx, kind, libtorchVersion, notFound, wrongKind, img, imgs, clip, vinfo, idx, maxRank, limits, pg, summed, gathered, rankNow, shard, launched, opts, wrote, seed, emaDone, emaSync, mom, stepped, lossNow, savedCkpt, resumed, resumedSync, loadedSd, ckptCode, folderKind, preset, infoOrNull, canPredict, imageEmb, textEmb, tokenizerFile, folderCode];
+void [shape, dtype, data, i64, bits, moved, mem, ok, code, loaded, saved, mod, ctx, kind, libtorchVersion, notFound, wrongKind, img, imgs, clip, vinfo, idx, maxRank, limits, pg, summed, gathered, rankNow, shard, launched, opts, wrote, seed, emaDone, emaSync, mom, stepped, lossNow, savedCkpt, resumed, resumedSync, loadedSd, ckptCode, folderKind, preset, infoOrNull, canPredict, imageEmb, textEmb, tokenizerFile, folderCode, clips, explicit, extracted, picked, pre];
 
 // Tensor ops (generated from libtorch's schema), scoped disposal
 {
