@@ -81,7 +81,8 @@ export interface MotionFeaturesOptions {
 
 /** Every file with one of `exts` under `dir`, recursively, sorted by path (as Python's `sorted(rglob)` of str paths). */
 function filesUnder(dir: string, exts: readonly string[], what: string): string[] {
-  if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new CliError(`${dir}: not a folder (${what})`, EXIT.ERROR);
+  if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory())
+    throw new CliError(`${dir}: not a folder (${what})`, EXIT.ERROR);
   const out: string[] = [];
   const walk = (d: string): void => {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
@@ -108,7 +109,9 @@ async function loadModel(o: SizeOptions): Promise<MotionAutoencoder> {
     found.modelDim = inProj.shape[0];
     found.useToken = inProj.shape[1] === 2 * ae.inputDim;
   }
-  const layers = new Set([...params.keys()].map((k) => /^encoder\.blocks\.(\d+)\./.exec(k)?.[1]).filter((x) => x !== undefined));
+  const layers = new Set(
+    [...params.keys()].map((k) => /^encoder\.blocks\.(\d+)\./.exec(k)?.[1]).filter((x) => x !== undefined),
+  );
   if (layers.size > 0) found.numLayers = layers.size;
   const flags: Record<string, string> = {
     inputDim: '--input-dim',
@@ -118,11 +121,16 @@ async function loadModel(o: SizeOptions): Promise<MotionAutoencoder> {
     useToken: '--use-token',
   };
   const wrong = Object.keys(flags)
-    .filter((k) => found[k] !== undefined && o[k as keyof SizeOptions] !== undefined && o[k as keyof SizeOptions] !== found[k])
+    .filter(
+      (k) =>
+        found[k] !== undefined && o[k as keyof SizeOptions] !== undefined && o[k as keyof SizeOptions] !== found[k],
+    )
     .map((k) => `${flags[k]} ${String(o[k as keyof SizeOptions])} (the model has ${String(found[k])})`);
   if (wrong.length > 0) {
     ae.module.dispose();
-    throw usage(`${o.model}: the model does not have the sizes given: ${wrong.join(', ')}. Its architecture is fixed by the export (jepa-native export module)`);
+    throw usage(
+      `${o.model}: the model does not have the sizes given: ${wrong.join(', ')}. Its architecture is fixed by the export (jepa-native export module)`,
+    );
   }
   return ae;
 }
@@ -130,20 +138,25 @@ async function loadModel(o: SizeOptions): Promise<MotionAutoencoder> {
 /** The state dict of a checkpoint: the file itself, or its model_state_dict / state_dict / model / module entry. */
 function stateDictOf(value: unknown, file: string): Map<string, Tensor> | Record<string, Tensor> {
   const { Tensor: T } = lib();
-  const entries = value instanceof Map ? [...value.entries()] : value && typeof value === 'object' ? Object.entries(value) : [];
+  const entries =
+    value instanceof Map ? [...value.entries()] : value && typeof value === 'object' ? Object.entries(value) : [];
   if (entries.length > 0 && entries.every(([, v]) => v instanceof T)) return value as Record<string, Tensor>;
   for (const k of STATE_KEYS) {
     const found = entries.find(([name]) => name === k)?.[1];
     if (found && typeof found === 'object' && !(found instanceof T)) return found as Record<string, Tensor>;
   }
-  throw new CliError(`${file}: neither a state dict nor a checkpoint holding one under ${STATE_KEYS.join(', ')} (it holds ${entries.map(([k]) => String(k)).join(', ') || 'nothing'})`, EXIT.ERROR);
+  throw new CliError(
+    `${file}: neither a state dict nor a checkpoint holding one under ${STATE_KEYS.join(', ')} (it holds ${entries.map(([k]) => String(k)).join(', ') || 'nothing'})`,
+    EXIT.ERROR,
+  );
 }
 
 /** `motion train`: train.py on the Trainer ('motion' kind), one `motion_ae_epoch{N}.pt` per epoch. */
 export async function motionTrain(o: MotionTrainOptions, io: Io): Promise<number> {
   const jepa = lib();
   const files = filesUnder(o.featureDir, MOTION_FEATURE_EXTENSIONS, '--feature-dir');
-  if (files.length === 0) throw new CliError(`${o.featureDir}: no feature files (${MOTION_FEATURE_EXTENSIONS.join(', ')})`, EXIT.ERROR);
+  if (files.length === 0)
+    throw new CliError(`${o.featureDir}: no feature files (${MOTION_FEATURE_EXTENSIONS.join(', ')})`, EXIT.ERROR);
   const ae = await loadModel(o);
   const model: Module = ae.module;
   model.train();
@@ -198,15 +211,28 @@ export async function motionEncode(o: MotionEncodeOptions, io: Io): Promise<numb
   ae.module.loadStateDict(stateDictOf(ckpt, o.checkpoint));
   ae.module.eval();
   const ext = path.extname(o.input).toLowerCase();
-  if (!MOTION_FEATURE_EXTENSIONS.includes(ext)) throw usage(`--input ${o.input}: expected a ${MOTION_FEATURE_EXTENSIONS.join(', ')} file`);
+  if (!MOTION_FEATURE_EXTENSIONS.includes(ext))
+    throw usage(`--input ${o.input}: expected a ${MOTION_FEATURE_EXTENSIONS.join(', ')} file`);
   const { feature } = await new jepa.data.FeatureDataset([o.input]).get(0);
   const x = feature.to('float32').unsqueeze(0);
   const { latent, motionEmbedding, compressionRatio } = await ae.encode(x);
-  const out = { latent: latent.squeeze(0), motion_embedding: motionEmbedding.squeeze(0), compression_ratio: jepa.float(compressionRatio) };
+  const out = {
+    latent: latent.squeeze(0),
+    motion_embedding: motionEmbedding.squeeze(0),
+    compression_ratio: jepa.float(compressionRatio),
+  };
   fs.mkdirSync(path.dirname(path.resolve(o.output)), { recursive: true });
   await jepa.save(o.output, out);
-  const summary = { latent: out.latent.shape, motion_embedding: out.motion_embedding.shape, compression_ratio: compressionRatio };
-  io.out(o.json ? `${JSON.stringify(summary)}\n` : `latent [${summary.latent.join(', ')}], motion_embedding [${summary.motion_embedding.join(', ')}], compression ratio ${compressionRatio} -> ${o.output}\n`);
+  const summary = {
+    latent: out.latent.shape,
+    motion_embedding: out.motion_embedding.shape,
+    compression_ratio: compressionRatio,
+  };
+  io.out(
+    o.json
+      ? `${JSON.stringify(summary)}\n`
+      : `latent [${summary.latent.join(', ')}], motion_embedding [${summary.motion_embedding.join(', ')}], compression ratio ${compressionRatio} -> ${o.output}\n`,
+  );
   ae.module.dispose();
   return EXIT.OK;
 }
@@ -220,7 +246,11 @@ export async function motionEncode(o: MotionEncodeOptions, io: Io): Promise<numb
 export function readCaptions(csvPath: string): Map<string, string> {
   const out = new Map<string, string>();
   if (!csvPath || !fs.statSync(csvPath, { throwIfNoEntry: false })?.isFile()) return out;
-  const rows = parseCsv(fs.readFileSync(csvPath), { bom: true, relaxColumnCount: true, skipEmptyLines: false }) as string[][];
+  const rows = parseCsv(fs.readFileSync(csvPath), {
+    bom: true,
+    relaxColumnCount: true,
+    skipEmptyLines: false,
+  }) as string[][];
   if (rows.length === 0) return out;
   const header = rows[0].map((h) => h.trim().toLowerCase());
   const pick = (names: string[], fallback: number) => {
@@ -249,7 +279,8 @@ export function readCaptions(csvPath: string): Map<string, string> {
 export async function motionFeatures(o: MotionFeaturesOptions, io: Io): Promise<number> {
   const jepa = lib();
   const unknown = o.models.filter((m) => !SEED_MODELS.includes(m));
-  if (unknown.length > 0) throw usage(`--models: unknown model ${unknown.join(', ')} (vfm_feature.py's are ${SEED_MODELS.join(', ')})`);
+  if (unknown.length > 0)
+    throw usage(`--models: unknown model ${unknown.join(', ')} (vfm_feature.py's are ${SEED_MODELS.join(', ')})`);
   const run = o.models.filter((m) => m === 'VJEPA2');
   for (const m of o.models.filter((x) => x !== 'VJEPA2')) {
     const why = `${m}: jepa-native runs only VJEPA2 (an exported V-JEPA 2 folder, --vjepa2-model)`;
@@ -287,6 +318,7 @@ export async function motionFeatures(o: MotionFeaturesOptions, io: Io): Promise<
           sampling: 'uniform',
           size: [o.videomaeResizeH, o.videomaeResizeW],
           fit: 'fill',
+          convention: 'torchvision-v2',
           mean: (pre.mean ?? IMAGENET_MEAN) as [number, number, number],
           std: (pre.std ?? IMAGENET_STD) as [number, number, number],
         });
@@ -329,7 +361,10 @@ export async function motionFeatures(o: MotionFeaturesOptions, io: Io): Promise<
 
 function sizeOptions(cmd: Command): Command {
   cmd
-    .requiredOption('--model <dir>', 'the motion autoencoder: a folder from `jepa-native export module --kind motion-autoencoder` (or a TorchScript file)')
+    .requiredOption(
+      '--model <dir>',
+      'the motion autoencoder: a folder from `jepa-native export module --kind motion-autoencoder` (or a TorchScript file)',
+    )
     .option('--input-dim <n>', 'feature width C (checked against the model; seed default 768)', positiveInt)
     .option('--model-dim <n>', 'encoder/decoder width (checked; seed default 384)', positiveInt)
     .option('--latent-dim <n>', 'latent width (checked; seed default 192)', positiveInt)
@@ -344,11 +379,15 @@ function sizeOptions(cmd: Command): Command {
 
 /** Registers `motion train | encode | features` (main.ts calls this). */
 export function registerMotion(program: Command, ctx: { io: Io; exitCode: number }): void {
-  const motion = program.command('motion').description("seed 003's motion feature autoencoder: train, encode, features (vfm_encoder's scripts)");
+  const motion = program
+    .command('motion')
+    .description("seed 003's motion feature autoencoder: train, encode, features (vfm_encoder's scripts)");
   sizeOptions(
     motion
       .command('train')
-      .description("train.py: train the motion autoencoder on .pt/.pth/.npy feature files; writes motion_ae_epoch{N}.pt")
+      .description(
+        'train.py: train the motion autoencoder on .pt/.pth/.npy feature files; writes motion_ae_epoch{N}.pt',
+      )
       .requiredOption('--feature-dir <dir>', 'feature files [T, N, C] or [T, H, W, C], found recursively')
       .option('--save-dir <dir>', 'checkpoint folder', './checkpoints')
       .option('--epochs <n>', 'epochs', positiveInt, 10)
@@ -359,7 +398,12 @@ export function registerMotion(program: Command, ctx: { io: Io; exitCode: number
       .option('--recon-weight <x>', 'reconstruction loss weight', finiteNumber, 1)
       .option('--motion-weight <x>', 'temporal difference loss weight', finiteNumber, 1)
       .option('--smooth-weight <x>', 'latent smoothness loss weight', finiteNumber, 0.05)
-      .option('--seed <n>', 'seed of the shuffle (torch.Generator) and of dropout (torch.manual_seed)', nonNegativeInt, 0),
+      .option(
+        '--seed <n>',
+        'seed of the shuffle (torch.Generator) and of dropout (torch.manual_seed)',
+        nonNegativeInt,
+        0,
+      ),
   ).action(async (opts: MotionTrainOptions) => {
     ctx.exitCode = await motionTrain(opts, ctx.io);
   });
@@ -378,7 +422,11 @@ export function registerMotion(program: Command, ctx: { io: Io; exitCode: number
     .description('vfm_feature.py with an exported V-JEPA 2: one {feature, caption, video, model} .pt per video')
     .option('--video-dir <dir>', 'videos (found recursively)', '../dataset/motion_top100')
     .option('--csv-path <file>', 'caption CSV', '../dataset/motion_top100.csv')
-    .option('--output-root <dir>', 'output root: <root>/<model>/<video>.pt, <root>/vfm_dimensions.txt', '../dataset/vfm_features_motion_top100')
+    .option(
+      '--output-root <dir>',
+      'output root: <root>/<model>/<video>.pt, <root>/vfm_dimensions.txt',
+      '../dataset/vfm_features_motion_top100',
+    )
     .option('--models <names...>', `models to run (${SEED_MODELS.join(', ')}; jepa-native runs VJEPA2)`, ['VJEPA2'])
     .option('--vjepa2-model <dir>', 'the V-JEPA 2 model folder (jepa-native export vjepa2 / hf-vjepa2)')
     .option('--device <device>', "'cpu', 'cuda', 'cuda:N'", 'cpu')
