@@ -1,6 +1,6 @@
 /**
  * The `jepa-native` command line (bin/jepa-native.js): `inspect`, `convert`, `masks`, `extract`,
- * `bench`, `launch`. Built with commander; each command lives in its own file and registers itself here,
+ * `bench`, `launch`, `motion`. Built with commander; each command lives in its own file and registers itself here,
  * so that new ones (a `launch` for multi-process runs, say) are one more entry in `COMMANDS`.
  *
  * Exit codes: 0 done, 1 error, 2 bad command line, 3 `extract` finished with some inputs
