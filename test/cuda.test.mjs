@@ -17,9 +17,8 @@ import { build, fixture, ijepaFiles, ijepaMasks, randnSpec, testSchedules } from
 
 const require = createRequire(import.meta.url);
 /** The first of these files that exists (the loader's code moves from scripts/ to lib/core/). */
-const requireFirst = (...files) => require(files.map((f) => path.join(ROOT, f)).find((f) => fs.existsSync(f)));
-const prebuilt = requireFirst('dist/core/prebuilt.js', 'scripts/install/prebuilt.js');
-const findLibtorch = requireFirst('dist/core/libtorch.js', 'scripts/install/find-libtorch.js');
+const prebuilt = require(path.join(ROOT, 'dist', 'core', 'prebuilt.js'));
+const findLibtorch = require(path.join(ROOT, 'dist', 'core', 'libtorch.js'));
 
 function mappedCudaLibtorch() {
   return fs

@@ -955,7 +955,7 @@ describe('ops: generated files', () => {
     this.timeout(120000);
     // The files are made from the torch the set-up pins; another test Python (the GPU machine's
     // CUDA torch) has another schema, against which they are not meant to be current.
-    const { PINNED_TORCH } = createRequire(import.meta.url)(path.join(ROOT, 'scripts', 'install', 'find-libtorch.js'));
+    const { PINNED_TORCH } = createRequire(import.meta.url)(path.join(ROOT, 'dist', 'core', 'libtorch.js'));
     const r = spawnSync(pythonPath(), [path.join(ROOT, 'scripts', 'dev', 'gen-ops.py'), '--check'], {
       encoding: 'utf8',
     });

@@ -63,7 +63,7 @@ def main():
     config = small_config(crop_size=64, frames=2, hidden=32, layers=2, heads=2, patch=8)
     torch.manual_seed(2026)
     model = VJEPA2Model(config).eval()
-    write_model_folder(model, config, os.path.join(HERE, "model"), torch.float32, "hf-vjepa2-demo", "examples/demo/make_demo.py")
+    write_model_folder(model, os.path.join(HERE, "model"), torch.float32)
     images = os.path.join(HERE, "images")
     os.makedirs(images, exist_ok=True)
     names = [("fern", "gbif_1001_taxon_2650927_nephrolepis_exaltata_img_1.jpg"),

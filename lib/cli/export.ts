@@ -4,7 +4,7 @@
  * (and safetensors for Hugging Face folders, PyYAML for --config; the exporter names the pip
  * command when one is missing). The Python is `--python`, else $JEPA_PYTHON, else python3
  * ($PYTHON) when it has torch, else the package's own .venv (the discovery chain of the build,
- * scripts/install/find-libtorch.js). Exit codes: the exporter's (0 done, 1 cannot export, 2 bad command
+ * lib/core/libtorch.ts). Exit codes: the exporter's (0 done, 1 cannot export, 2 bad command
  * line). See docs/models.md.
  * (Internal to the package.)
  * @module
@@ -12,6 +12,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { localPython, torchOfPython } from '../core/libtorch';
 import { CliError, EXIT, usage, type Io } from './common';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -33,17 +34,10 @@ export function exportSources(): Record<string, ExportSource> {
   >;
 }
 
-interface Discovery {
-  torchOfPython: (python: string) => string | null;
-  localPython: () => string;
-}
-
 /** The Python that runs the exporter, and why it was chosen. */
 export function choosePython(explicit?: string): { python: string; why: string } {
   if (explicit) return { python: explicit, why: '--python' };
   if (process.env.JEPA_PYTHON) return { python: process.env.JEPA_PYTHON, why: '$JEPA_PYTHON' };
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { torchOfPython, localPython } = require('../../scripts/install/find-libtorch.js') as Discovery;
   const system = process.env.PYTHON || 'python3';
   if (torchOfPython(system)) return { python: system, why: `${system} has torch` };
   const local = localPython();

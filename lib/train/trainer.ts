@@ -357,8 +357,10 @@ export class Trainer {
         const images = checkTensor(b.images, 'batch.images');
         const m = (b.masks ?? drawn) as Record<string, unknown> | undefined;
         if (m === undefined) throw invalidArgument('expected `batch.masks` ({context, targets}) or a `masks` sampler in the trainer options');
-        const context = checkIndexMasks(m.context, 'batch.masks.context');
-        const targets = checkIndexMasks(m.targets, 'batch.masks.targets');
+        // V-JEPA: one mask per config, each config keeping its own number of patches.
+        const sameLength = this.kind === 'ijepa';
+        const context = checkIndexMasks(m.context, 'batch.masks.context', { sameLength });
+        const targets = checkIndexMasks(m.targets, 'batch.masks.targets', { sameLength });
         if (this.kind === 'vjepa' && context.length !== targets.length) {
           throw invalidArgument(`expected one context and one target mask per config, got ${context.length} context and ${targets.length} target masks`);
         }

@@ -2,9 +2,8 @@
 
 `seed000(spec)` (spec as JSON on stdin):
 1. builds a transformers `VJEPA2Model` from a small config with random weights (seeded), and
-   writes it as an exported model folder: `target_encoder.pt` (the encoder traced in float16 on
-   [B, T, 3, H, W] and wrapped in the JEPA encoder contract: `forward(x [B, 3, T, H, W], masks)`
-   plus `input_shape()`) and a `jepa.json` following the model-folder contract (docs/models.md);
+   exports it with the package's exporter (`jepa-native export hf-vjepa2 --dtype float16`:
+   encoder.pt, predictor.pt and jepa.json, docs/models.md), as a user would;
 2. writes test images (scikit-learn's two photographs under seed 000's names, and a generated one);
 3. runs seed 000's extraction on them: transformers' `VJEPA2VideoProcessor` on the image repeated
    over T frames, the float16 `VJEPA2Model` (eager, not the traced file), and `torch.save` of
@@ -15,7 +14,6 @@ import json
 import os
 import shutil
 import sys
-from typing import List, Optional
 
 import numpy as np
 import torch
@@ -43,55 +41,25 @@ def small_config(crop_size=224, frames=2, hidden=192, layers=4, heads=3, patch=1
                         pred_num_attention_heads=heads, pred_num_hidden_layers=1, pred_num_mask_tokens=2)
 
 
-class _Encoder(torch.nn.Module):
-    """VJEPA2Model's encoder: pixel_values_videos [B, T, 3, H, W] -> last_hidden_state."""
-
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, x):
-        return self.model(pixel_values_videos=x, skip_predictor=True).last_hidden_state
+PYTHON_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python")
 
 
-class _Contract(torch.nn.Module):
-    """The JEPA encoder contract of lib/jepa.ts around a traced encoder: videos [B, 3, T, H, W]."""
+def write_model_folder(model, folder, dtype=torch.float16):
+    """Exports a transformers `VJEPA2Model` as a user does: `save_pretrained` into a temporary
+    folder, then the package's own exporter (`jepa-native export hf-vjepa2 ... --dtype`, the
+    python/jepa_export package) into `folder` (encoder.pt, predictor.pt, jepa.json)."""
+    import contextlib
+    import tempfile
 
-    def __init__(self, traced, shape: List[int]):
-        super().__init__()
-        self.traced = traced
-        self.shape = shape
+    if PYTHON_DIR not in sys.path:
+        sys.path.insert(0, PYTHON_DIR)
+    from jepa_export import cli
 
-    def forward(self, x: torch.Tensor, masks: Optional[List[torch.Tensor]] = None) -> torch.Tensor:
-        return self.traced(x.permute(0, 2, 1, 3, 4))
-
-    @torch.jit.export
-    def input_shape(self) -> List[int]:
-        return self.shape
-
-
-def write_model_folder(model, config, folder, dtype=torch.float16, name="hf-vjepa2-tiny", made_by="scripts/reference/seed000_reference.py"):
-    os.makedirs(folder, exist_ok=True)
-    frames, size = config.frames_per_clip, config.crop_size
-    with torch.no_grad():
-        traced = torch.jit.trace(_Encoder(model), torch.randn(1, frames, 3, size, size, dtype=dtype))
-        torch.jit.script(_Contract(traced, [3, frames, size, size])).save(os.path.join(folder, "target_encoder.pt"))
-    grid = [frames // config.tubelet_size, size // config.patch_size, size // config.patch_size]
-    doc = {
-        "format": "jepa-native/model", "formatVersion": 1, "source": "vjepa2", "kind": "jepa",
-        "files": {"targetEncoder": "target_encoder.pt"},
-        "architecture": {"name": name, "embedDim": config.hidden_size, "depth": config.num_hidden_layers,
-                         "numHeads": config.num_attention_heads, "useRope": True},
-        "input": {"modality": "video", "channels": 3, "size": [size, size], "frames": frames,
-                  "tubeletSize": config.tubelet_size},
-        "patchSize": config.patch_size, "grid": grid, "numPatches": grid[0] * grid[1] * grid[2],
-        "embedDim": config.hidden_size,
-        "preprocess": {"preset": "vjepa2", "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]},
-        "dtype": str(dtype).replace("torch.", ""),
-        "exporter": {"jepaNative": made_by, "torch": torch.__version__},
-    }
-    with open(os.path.join(folder, "jepa.json"), "w") as f:
-        json.dump(doc, f, indent=2)
+    with tempfile.TemporaryDirectory() as hf, contextlib.redirect_stdout(sys.stderr):
+        model.save_pretrained(hf)
+        code = cli.main(["hf-vjepa2", hf, folder, "--dtype", str(dtype).replace("torch.", ""), "--overwrite"])
+    if code != 0:
+        raise SystemExit(f"jepa_export hf-vjepa2 failed with exit code {code}")
 
 
 def write_images(folder):
@@ -116,7 +84,7 @@ def seed000(spec):
     config = tiny_config()
     torch.manual_seed(spec.get("seed", 0))
     model = VJEPA2Model(config).eval().half()
-    write_model_folder(model, config, spec["model"])
+    write_model_folder(model, spec["model"])
     write_images(spec["images"])
     processor = VJEPA2VideoProcessor(crop_size=config.crop_size)
     out = {}
@@ -151,7 +119,7 @@ def bench_fixtures(spec):
     # "small": 192 wide, 4 blocks (the model takes most of the time on a CPU); "tiny": 64 wide, 2 blocks.
     config = small_config() if spec.get("size", "small") == "small" else small_config(hidden=64, layers=2, heads=2)
     torch.manual_seed(1)
-    write_model_folder(VJEPA2Model(config).eval(), config, spec["model"], torch.float32, f"hf-vjepa2-{spec.get('size', 'small')}")
+    write_model_folder(VJEPA2Model(config).eval(), spec["model"], torch.float32)
     os.makedirs(spec["images"], exist_ok=True)
     rng = np.random.default_rng(1)
     if os.path.isdir(spec["images"]) and len(os.listdir(spec["images"])) == spec["count"]:
