@@ -106,6 +106,13 @@ export {
   type MotionEncoding,
 } from './models/jepa';
 export { ImageEncoder, TextEncoder } from './models/encoders';
+export { TextTokenizer, type TextTokenizerOptions, type TokenizedBatch } from './models/tokenizer';
+export {
+  VisionLanguageModel,
+  findVisionLanguageParts,
+  type VisionLanguagePaths,
+  type VisionLanguageTrainOptions,
+} from './models/vl';
 export {
   MODEL_INFO_FILE,
   readModelInfo,
