@@ -34,6 +34,7 @@ import { extract } from './extract';
 import { inspect } from './inspect';
 import { launchCommand } from './launch';
 import { MASK_KINDS, masks } from './masks';
+import { registerZeroShot } from './zero-shot';
 
 /** State shared by the commands of one run. */
 interface Context {
@@ -198,7 +199,7 @@ function registerExport(program: Command, ctx: Context): void {
 }
 
 /** The commands, in help order. A new command is a function here. */
-const COMMANDS = [registerInspect, registerConvert, registerMasks, registerExtract, registerExport, registerDemo, registerBench, registerLaunch];
+const COMMANDS = [registerInspect, registerConvert, registerMasks, registerExtract, registerExport, registerDemo, registerBench, registerLaunch, registerZeroShot];
 const COMMAND_NAMES = ['inspect', 'convert', 'masks', 'extract', 'bench'];
 
 const EXIT_HELP = `
