@@ -280,7 +280,14 @@ export class VisionLanguageModel {
   async train(options: VisionLanguageTrainOptions): Promise<{ trainer: Trainer; result: FitResult }> {
     const o = checkOptions(options, 'options', ['csv', 'imageDir', 'columns', 'epochs', 'batchSize', 'shuffle', 'seed', 'lr', 'trainer', 'fit']);
     const epochs = (o.epochs as number | undefined) ?? 10;
-    const { data, toBatch } = this.captionData(o as unknown as VisionLanguageTrainOptions);
+    const { data, toBatch } = this.captionData({
+      csv: o.csv as string,
+      imageDir: o.imageDir as string,
+      ...(o.columns !== undefined ? { columns: o.columns as VisionLanguageTrainOptions['columns'] } : {}),
+      ...(o.batchSize !== undefined ? { batchSize: o.batchSize as number } : {}),
+      ...(o.shuffle !== undefined ? { shuffle: o.shuffle as boolean } : {}),
+      ...(o.seed !== undefined ? { seed: o.seed as number | bigint } : {}),
+    });
     const trainer = new Trainer({
       ...((o.trainer as object | undefined) ?? {}),
       kind: 'vl',
