@@ -98,9 +98,13 @@ describe('VL-JEPA (seed 004)', function () {
   });
 
   it('`jepa-native zero-shot MODEL_DIR IMAGE --labels` prints the same ranking', () => {
-    const r = spawnSync(process.execPath, [CLI, 'zero-shot', path.join(dir, 'vl'), ...images().slice(0, 2), '--labels', ref.labels.join(','), '--json'], {
-      encoding: 'utf8',
-    });
+    const r = spawnSync(
+      process.execPath,
+      [CLI, 'zero-shot', path.join(dir, 'vl'), ...images().slice(0, 2), '--labels', ref.labels.join(','), '--json'],
+      {
+        encoding: 'utf8',
+      },
+    );
     expect(r.status, r.stderr).to.equal(0);
     const out = JSON.parse(r.stdout);
     expect(out.labels).to.deep.equal(ref.labels);
@@ -108,9 +112,13 @@ describe('VL-JEPA (seed 004)', function () {
       for (const s of res.scores) expect(Math.abs(s.score - ref.scores[i][s.index])).to.be.below(1e-5);
       expect(res.prediction).to.equal(res.scores[0].label);
     });
-    const text = spawnSync(process.execPath, [CLI, 'zero-shot', path.join(dir, 'vl'), images()[0], '--labels', ref.labels.join(','), '--top', '1'], {
-      encoding: 'utf8',
-    });
+    const text = spawnSync(
+      process.execPath,
+      [CLI, 'zero-shot', path.join(dir, 'vl'), images()[0], '--labels', ref.labels.join(','), '--top', '1'],
+      {
+        encoding: 'utf8',
+      },
+    );
     expect(text.status, text.stderr).to.equal(0);
     expect(text.stdout.trim().split('\n')).to.have.length(2);
   });

@@ -53,7 +53,10 @@ export async function zeroShot(modelDir: string, images: string[], opts: ZeroSho
     (['vision', 'predictor', 'text'] as const).filter((k) => opts[k] !== undefined).map((k) => [k, opts[k] as string]),
   );
   const dir = modelDir === '-' ? undefined : modelDir;
-  const model = await L.VisionLanguageModel.load({ ...(dir !== undefined ? { dir } : {}), ...overrides }, { device: device as never });
+  const model = await L.VisionLanguageModel.load(
+    { ...(dir !== undefined ? { dir } : {}), ...overrides },
+    { device: device as never },
+  );
   try {
     const rankings = await model.zeroShot(images, labels);
     const top = opts.top ?? labels.length;
@@ -75,12 +78,20 @@ export async function zeroShot(modelDir: string, images: string[], opts: ZeroSho
 export function registerZeroShot(program: Command, ctx: { io: Io }): void {
   program
     .command('zero-shot')
-    .description("seed 004's zero-shot classification: rank label strings for each image by the cosine similarity of the VL-JEPA predictor's output with their text embeddings")
-    .argument('<model-dir>', 'a folder with the exported vision encoder, predictor and text encoder as sub-folders (or - with --vision, --predictor and --text)')
+    .description(
+      "seed 004's zero-shot classification: rank label strings for each image by the cosine similarity of the VL-JEPA predictor's output with their text embeddings",
+    )
+    .argument(
+      '<model-dir>',
+      'a folder with the exported vision encoder, predictor and text encoder as sub-folders (or - with --vision, --predictor and --text)',
+    )
     .argument('<images...>', 'image files')
     .option('--labels <list>', 'candidate labels, comma-separated: "a dog,a cat,a bridge"')
     .option('--labels-file <file>', 'candidate labels, one per line')
-    .option('--vision <dir>', 'the image-encoder folder (jepa-native export clip-vision) instead of the one in MODEL_DIR')
+    .option(
+      '--vision <dir>',
+      'the image-encoder folder (jepa-native export clip-vision) instead of the one in MODEL_DIR',
+    )
     .option('--predictor <path>', 'the vl-predictor folder or TorchScript file instead of the one in MODEL_DIR')
     .option('--text <dir>', 'the text-encoder folder (jepa-native export minilm) instead of the one in MODEL_DIR')
     .option('--top <k>', 'print the k best labels per image (default: all)', positiveInt)

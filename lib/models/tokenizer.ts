@@ -70,10 +70,15 @@ export class TextTokenizer {
     try {
       this.#tokenizer = new Tokenizer(json, {});
     } catch (e) {
-      throw new JepaError(ErrorCode.DATA_INVALID, `${where}: not a tokenizer that @huggingface/tokenizers can build: ${(e as Error).message}`);
+      throw new JepaError(
+        ErrorCode.DATA_INVALID,
+        `${where}: not a tokenizer that @huggingface/tokenizers can build: ${(e as Error).message}`,
+      );
     }
     const padToken =
-      (o.padToken as string | undefined) ?? (typeof json.padding?.pad_token === 'string' ? json.padding.pad_token : undefined) ?? '[PAD]';
+      (o.padToken as string | undefined) ??
+      (typeof json.padding?.pad_token === 'string' ? json.padding.pad_token : undefined) ??
+      '[PAD]';
     const padId = this.#tokenizer.token_to_id(padToken);
     if (padId === undefined && o.padToken !== undefined) {
       throw invalidArgument(`the padding token ${show(padToken)} is not in the vocabulary of ${where}`);
@@ -87,7 +92,10 @@ export class TextTokenizer {
     let prefix = 0;
     while (prefix < full.length && full.slice(prefix, prefix + bare.length).join(',') !== bare.join(',')) prefix++;
     if (prefix + bare.length > full.length) {
-      throw new JepaError(ErrorCode.DATA_INVALID, `${where}: its post-processor does not keep the text's tokens in one run; cannot truncate`);
+      throw new JepaError(
+        ErrorCode.DATA_INVALID,
+        `${where}: its post-processor does not keep the text's tokens in one run; cannot truncate`,
+      );
     }
     this.#prefix = prefix;
     this.#suffix = full.length - prefix - bare.length;
@@ -110,20 +118,27 @@ export class TextTokenizer {
       }
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value) || !('model' in value)) {
-      throw new JepaError(ErrorCode.DATA_INVALID, `${where}: expected a Hugging Face tokenizer.json (an object with a \`model\`), got ${show(value)}`);
+      throw new JepaError(
+        ErrorCode.DATA_INVALID,
+        `${where}: expected a Hugging Face tokenizer.json (an object with a \`model\`), got ${show(value)}`,
+      );
     }
     return new TextTokenizer(value as TokenizerJson, options, where);
   }
 
   /** Reads a tokenizer.json (e.g. `TextEncoder.tokenizerFile`). */
   static fromFile(file: string, options?: TextTokenizerOptions): TextTokenizer {
-    if (typeof file !== 'string' || file.length === 0) throw invalidArgument(`expected \`file\` to be a path, got ${show(file)}`);
+    if (typeof file !== 'string' || file.length === 0)
+      throw invalidArgument(`expected \`file\` to be a path, got ${show(file)}`);
     let text: string;
     try {
       text = fs.readFileSync(file, 'utf8');
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      throw new JepaError(err.code === 'ENOENT' ? ErrorCode.FILE_NOT_FOUND : ErrorCode.IO_ERROR, `${file}: cannot read the tokenizer: ${err.message}`);
+      throw new JepaError(
+        err.code === 'ENOENT' ? ErrorCode.FILE_NOT_FOUND : ErrorCode.IO_ERROR,
+        `${file}: cannot read the tokenizer: ${err.message}`,
+      );
     }
     return TextTokenizer.fromJSON(text, options, file);
   }

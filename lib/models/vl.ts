@@ -82,11 +82,17 @@ const PARTS: [keyof VisionLanguagePaths, ModelKind][] = [
  * `image-encoder`, `vl-predictor` and `text-encoder` (one of each; their names do not matter,
  * `vision/`, `predictor/`, `text/` by convention). `overrides` replaces any of them.
  */
-export function findVisionLanguageParts(dir: string | null, overrides: Partial<VisionLanguagePaths> = {}): VisionLanguagePaths {
+export function findVisionLanguageParts(
+  dir: string | null,
+  overrides: Partial<VisionLanguagePaths> = {},
+): VisionLanguagePaths {
   const found: Partial<Record<keyof VisionLanguagePaths, string[]>> = {};
   if (dir !== null) {
     if (typeof dir !== 'string' || !fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
-      throw new JepaError(ErrorCode.FILE_NOT_FOUND, `no such folder: ${show(dir)} (expected a folder with the exported vision encoder, predictor and text encoder)`);
+      throw new JepaError(
+        ErrorCode.FILE_NOT_FOUND,
+        `no such folder: ${show(dir)} (expected a folder with the exported vision encoder, predictor and text encoder)`,
+      );
     }
     for (const name of fs.readdirSync(dir).sort()) {
       const sub = path.join(dir, name);
@@ -99,7 +105,8 @@ export function findVisionLanguageParts(dir: string | null, overrides: Partial<V
   for (const [key, kind] of PARTS) {
     const given = overrides[key];
     if (given !== undefined) {
-      if (typeof given !== 'string' || given.length === 0) throw invalidArgument(`expected \`${key}\` to be a path, got ${show(given)}`);
+      if (typeof given !== 'string' || given.length === 0)
+        throw invalidArgument(`expected \`${key}\` to be a path, got ${show(given)}`);
       out[key] = given;
       continue;
     }
@@ -151,15 +158,21 @@ export class VisionLanguageModel {
    * {@link findVisionLanguageParts}), or from their paths, or a folder plus some paths that
    * replace its parts (`{dir, predictor}`).
    */
-  static async load(source: string | (Partial<VisionLanguagePaths> & { dir?: string }), options?: LoadModuleOptions): Promise<VisionLanguageModel> {
+  static async load(
+    source: string | (Partial<VisionLanguagePaths> & { dir?: string }),
+    options?: LoadModuleOptions,
+  ): Promise<VisionLanguageModel> {
     let paths: VisionLanguagePaths;
     if (typeof source === 'string') paths = findVisionLanguageParts(source);
     else if (isPlainObject(source)) {
       const o = checkOptions(source, 'source', ['dir', 'vision', 'predictor', 'text']);
-      if (o.dir !== undefined && typeof o.dir !== 'string') throw invalidArgument(`expected \`source.dir\` to be a folder path, got ${show(o.dir)}`);
+      if (o.dir !== undefined && typeof o.dir !== 'string')
+        throw invalidArgument(`expected \`source.dir\` to be a folder path, got ${show(o.dir)}`);
       paths = findVisionLanguageParts((o.dir as string | undefined) ?? null, o as Partial<VisionLanguagePaths>);
     } else {
-      throw invalidArgument(`expected \`source\` to be a folder or {vision, predictor, text} paths, got ${show(source)}`);
+      throw invalidArgument(
+        `expected \`source\` to be a folder or {vision, predictor, text} paths, got ${show(source)}`,
+      );
     }
     const vision = await ImageEncoder.load(paths.vision, options);
     try {
@@ -232,7 +245,10 @@ export class VisionLanguageModel {
    */
   captionData(
     options: Pick<VisionLanguageTrainOptions, 'csv' | 'imageDir' | 'columns' | 'batchSize' | 'shuffle' | 'seed'>,
-  ): { data: DataLoader<CaptionSample, CaptionBatch>; toBatch: ((b: CaptionBatch) => Promise<TrainingBatch>) & { dispose(): void } } {
+  ): {
+    data: DataLoader<CaptionSample, CaptionBatch>;
+    toBatch: ((b: CaptionBatch) => Promise<TrainingBatch>) & { dispose(): void };
+  } {
     const o = checkOptions(options, 'options', ['csv', 'imageDir', 'columns', 'batchSize', 'shuffle', 'seed']);
     const dataset = new CaptionDataset(o.csv as string, o.imageDir as string, {
       image: this.vision.preprocess,
@@ -278,7 +294,18 @@ export class VisionLanguageModel {
    * with `predictor.module.save(...)`).
    */
   async train(options: VisionLanguageTrainOptions): Promise<{ trainer: Trainer; result: FitResult }> {
-    const o = checkOptions(options, 'options', ['csv', 'imageDir', 'columns', 'epochs', 'batchSize', 'shuffle', 'seed', 'lr', 'trainer', 'fit']);
+    const o = checkOptions(options, 'options', [
+      'csv',
+      'imageDir',
+      'columns',
+      'epochs',
+      'batchSize',
+      'shuffle',
+      'seed',
+      'lr',
+      'trainer',
+      'fit',
+    ]);
     const epochs = (o.epochs as number | undefined) ?? 10;
     const { data, toBatch } = this.captionData({
       csv: o.csv as string,
