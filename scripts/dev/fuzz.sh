@@ -70,7 +70,7 @@ FLAGS=(-std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,addre
   -Inative -isystem "$TORCH/include" -isystem "$TORCH/include/torch/csrc/api/include")
 case "$TARGET" in
   masks) SRCS=(native/masks/masks.cc) ;;
-  *) SRCS=(native/pt/pickle_reader.cc native/pt/pickle_writer.cc native/pt/pt_file.cc native/core/file_io.cc native/core/dtype.cc) ;;
+  *) SRCS=(native/pt/pickle_reader.cc native/pt/pickle_writer.cc native/pt/pt_file.cc native/pt/pt_legacy.cc native/pt/pt_save.cc native/core/file_io.cc native/core/dtype.cc) ;;
 esac
 
 # One object per source, shared by the harnesses, rebuilt when the source or a header is newer.
