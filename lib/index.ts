@@ -110,6 +110,7 @@ export { TextTokenizer, type TextTokenizerOptions, type TokenizedBatch } from '.
 export {
   VisionLanguageModel,
   findVisionLanguageParts,
+  type CaptionBatch,
   type VisionLanguagePaths,
   type VisionLanguageTrainOptions,
 } from './models/vl';

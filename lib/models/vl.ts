@@ -40,8 +40,8 @@ export interface VisionLanguagePaths {
   text: string;
 }
 
-/** The collated batch of a {@link CaptionDataset}. */
-interface CaptionBatch {
+/** The collated batch of a {@link CaptionDataset} (what {@link VisionLanguageModel.captionData}'s loader gives). */
+export interface CaptionBatch {
   image: Tensor;
   caption: string[];
   path: string[];
