@@ -106,6 +106,14 @@ export {
   type MotionEncoding,
 } from './models/jepa';
 export { ImageEncoder, TextEncoder } from './models/encoders';
+export { TextTokenizer, type TextTokenizerOptions, type TokenizedBatch } from './models/tokenizer';
+export {
+  VisionLanguageModel,
+  findVisionLanguageParts,
+  type CaptionBatch,
+  type VisionLanguagePaths,
+  type VisionLanguageTrainOptions,
+} from './models/vl';
 export {
   MODEL_INFO_FILE,
   readModelInfo,

@@ -35,6 +35,7 @@ import { inspect } from './inspect';
 import { launchCommand } from './launch';
 import { MASK_KINDS, masks } from './masks';
 import { registerMotion } from './motion';
+import { registerZeroShot } from './zero-shot';
 
 /** State shared by the commands of one run. */
 interface Context {
@@ -199,7 +200,7 @@ function registerExport(program: Command, ctx: Context): void {
 }
 
 /** The commands, in help order. A new command is a function here. */
-const COMMANDS = [registerInspect, registerConvert, registerMasks, registerExtract, registerExport, registerDemo, registerBench, registerLaunch, registerMotion];
+const COMMANDS = [registerInspect, registerConvert, registerMasks, registerExtract, registerExport, registerDemo, registerBench, registerLaunch, registerMotion, registerZeroShot];
 const COMMAND_NAMES = ['inspect', 'convert', 'masks', 'extract', 'bench'];
 
 const EXIT_HELP = `

@@ -17,7 +17,11 @@ import { checkTensor } from '../tensor/tensor';
 import { checkDevice, checkFloat, checkMethods, checkShapeLike } from './jepa';
 import { loadModule, loadModuleSync, type LoadModuleOptions, type Module } from './module';
 import type { Tensor } from '../tensor/tensor';
+import type { Device } from '../core/dtype';
 import { expectKind, readModelInfo, type ModelInfo } from './folder';
+import { TextTokenizer } from './tokenizer';
+import { load as loadImages, type ImageInput, type ImageOptions } from '../media/image';
+import type { PresetName } from '../media/preprocess';
 
 function embedDimOf(info: ModelInfo): number | null {
   const out = info.output as { dim?: unknown } | undefined;
@@ -41,7 +45,22 @@ export class ImageEncoder {
     checkMethods(module, ['forward', 'input_shape'], 'image encoder');
     this.inputShape = module.runSync('input_shape') as number[];
     this.embedDim = embedDimOf(info);
+    const pre = info.preprocess;
+    const [h, w] = this.inputShape.slice(-2);
+    this.preprocess = {
+      ...(typeof pre?.preset === 'string' ? { preset: pre.preset as PresetName } : {}),
+      size: [h, w],
+      ...(Array.isArray(pre?.mean) ? { mean: pre.mean as [number, number, number] } : {}),
+      ...(Array.isArray(pre?.std) ? { std: pre.std as [number, number, number] } : {}),
+    };
   }
+
+  /**
+   * How {@link encodeImages} turns image files into the model's input: the preset, mean and std
+   * of jepa.json's `preprocess` (`'clip'` for clip-vision: transformers' CLIPImageProcessor) at
+   * the model's input size.
+   */
+  readonly preprocess: ImageOptions;
 
   /** Loads a model folder of kind `image-encoder` (`jepa-native export clip-vision`). */
   static async load(dir: string, options?: LoadModuleOptions): Promise<ImageEncoder> {
@@ -68,6 +87,19 @@ export class ImageEncoder {
     checkFloat(t, 'images', this.module);
     checkDevice(t, 'images', this.module);
     return (await this.module.forward(t)) as Tensor;
+  }
+
+  /**
+   * Embeddings of image files or encoded image bytes: decoded and preprocessed as
+   * {@link preprocess} says (`jepa.image.load`), then {@link encode}d. `[B, D]`, one row per input.
+   */
+  async encodeImages(inputs: ImageInput | readonly ImageInput[]): Promise<Tensor> {
+    const pixels = await loadImages(Array.isArray(inputs) ? inputs : [inputs as ImageInput], this.preprocess);
+    try {
+      return await this.encode(pixels.to({ device: this.module.device as Device }));
+    } finally {
+      pixels.dispose();
+    }
   }
 
   dispose(): void {
@@ -98,6 +130,40 @@ export class TextEncoder {
     this.tokenizerFile = path.join(dir, info.files.tokenizer);
     this.maxLength = typeof info.input?.maxLength === 'number' ? info.input.maxLength : null;
     this.embedDim = embedDimOf(info);
+  }
+
+  #tokenizer: TextTokenizer | undefined;
+
+  /**
+   * The folder's tokenizer ({@link tokenizerFile}, read on first use) with the model's
+   * {@link maxLength} and the padding token jepa.json names: the ids transformers' tokenizer
+   * gives with `padding=True, truncation=True, max_length=maxLength`.
+   */
+  get tokenizer(): TextTokenizer {
+    if (!this.#tokenizer) {
+      const pad = this.info.input?.padToken;
+      this.#tokenizer = TextTokenizer.fromFile(this.tokenizerFile, {
+        maxLength: this.maxLength,
+        ...(typeof pad === 'string' ? { padToken: pad } : {}),
+      });
+    }
+    return this.#tokenizer;
+  }
+
+  /**
+   * Sentence embeddings of texts: tokenised in JS by {@link tokenizer}, then {@link encode}d on a
+   * worker thread. `[B, D]` (L2-normalised for minilm), one row per text.
+   */
+  async embed(texts: string | readonly string[]): Promise<Tensor> {
+    const { inputIds, attentionMask } = this.tokenizer.tokenize(texts);
+    const device = this.module.device as Device;
+    const ids = inputIds.to({ device });
+    const mask = attentionMask.to({ device });
+    try {
+      return await this.encode(ids, mask);
+    } finally {
+      for (const t of new Set([inputIds, attentionMask, ids, mask])) t.dispose();
+    }
   }
 
   /** Loads a model folder of kind `text-encoder` (`jepa-native export minilm`). */

@@ -176,3 +176,19 @@ void [shape, dtype, data, i64, bits, moved, mem, ok, code, loaded, saved, mod, c
   // @ts-expect-error: keepdim is a boolean
   scoped.sum(1, 'yes');
 }
+
+// VL-JEPA (seed 004): tokenizer, zero-shot, caption training
+{
+  const tok: jepa.TextTokenizer = jepa.TextTokenizer.fromFile('models/minilm/tokenizer.json', { maxLength: 256 });
+  const batch: jepa.TokenizedBatch = tok.tokenize(['a dog', 'a cat']);
+  const ids: number[] = tok.encode('a dog');
+  const vlm: jepa.VisionLanguageModel = await jepa.VisionLanguageModel.load({ dir: 'models/vl', predictor: 'trained/predictor' });
+  const ranked: jepa.LabelScore[][] = await vlm.zeroShot(['photo.jpg'], ['a dog', 'a cat']);
+  const textEmb2: Tensor = await vlm.text.embed(['a dog']);
+  const paths: jepa.VisionLanguagePaths = jepa.findVisionLanguageParts('models/vl');
+  const { trainer, result } = await vlm.train({ csv: 'captions.csv', imageDir: 'images', epochs: 1, lr: 1e-4, fit: { progress: false } });
+  const steps: number = result.steps;
+  void [batch, ids, ranked, textEmb2, paths, trainer, steps];
+  // @ts-expect-error: labels are strings
+  await vlm.zeroShot(['photo.jpg'], [1, 2]);
+}
