@@ -428,6 +428,10 @@ void Archive::Init(std::shared_ptr<ReadAdapterInterface> adapter, int64_t size) 
   swapped_.assign(doc_.storages.size(), false);
 }
 
+const uint8_t* Archive::WholeData() const {
+  return mapping_ ? static_cast<const uint8_t*>(mapping_->addr) : bytes_ ? bytes_->data : nullptr;
+}
+
 caffe2::serialize::PyTorchStreamReader& Archive::Reader() {
   if (!reader_) {
     try {

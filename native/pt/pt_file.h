@@ -72,6 +72,8 @@ class Archive {
   void Init(std::shared_ptr<caffe2::serialize::ReadAdapterInterface> adapter, int64_t size);
   // The legacy (pre-1.6, not zip) format: its pickles and where each storage's bytes lie.
   void InitLegacy(std::shared_ptr<caffe2::serialize::ReadAdapterInterface> adapter, int64_t size);
+  // The whole file in memory (a mapping or a small file read whole), or null when it is read in parts.
+  const uint8_t* WholeData() const;
   // Parses the five pickles of a legacy file from data[0..size) into doc_ and *keys (the
   // storage list); returns where the storages' bytes start. *truncated: ran past `size`.
   uint64_t ParseLegacyPickles(const uint8_t* data, uint64_t size, std::vector<std::string>* keys, bool* truncated);

@@ -37,7 +37,7 @@ void Archive::InitLegacy(std::shared_ptr<ReadAdapterInterface> adapter, int64_t 
   legacy_ = true;
   adapter_ = std::move(adapter);
   size_ = static_cast<uint64_t>(size);
-  const uint8_t* whole = mapping_ ? static_cast<const uint8_t*>(mapping_->addr) : bytes_ ? bytes_->data : nullptr;
+  const uint8_t* whole = WholeData();
   // A large file is read from its start in growing windows until the pickles fit; they take at
   // most jepa.limits.maxPickleBytes together.
   const uint64_t cap = std::min<uint64_t>(size_, static_cast<uint64_t>(kMaxPickleBytes));

@@ -2,9 +2,11 @@
 // storages, through libtorch's PyTorchStreamWriter.
 #include <caffe2/serialize/inline_container.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <string>
 
 #include "core/errors.h"
@@ -17,8 +19,10 @@ namespace pt {
 
 namespace {
 
+using files::Fd;
+
 [[noreturn]] void IoFail(const std::string& path, const std::string& what, int err) {
-  throw Error(code::kIo, path + ": " + what + ": " + ErrnoText(err));
+  throw Error(code::kIo, path + ": " + what + ": " + std::strerror(err));
 }
 
 // Python names the archive folder after the file's stem (PyTorchStreamWriter(path)); for a
