@@ -104,7 +104,7 @@ describe('features.extract: seed 000 end to end against the Python pipeline', fu
       expect(a.length).to.equal(b.length);
     }
     // A list of files (named relative to their common folder), with the model already loaded.
-    const model = await jepa.loadModule(f('model', 'target_encoder.pt'));
+    const model = await jepa.loadModule(f('model', 'encoder.pt'));
     const files = Object.keys(names).map((n) => f('images', n));
     const fromList = await jepa.features.extract(model, files, { output: f('out-list'), preprocess: { preset: 'vjepa2' } });
     expect(fromList).to.include({ inputs: 3, written: 3 });

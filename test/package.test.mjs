@@ -129,10 +129,11 @@ describe('the npm package (npm pack, then npm install of the tarball with no com
     const unwanted = [...files.keys()].filter((f) => /^((test|bench|docs|lib|build|node_modules|\.venv)\/|examples\/(?!demo\/(model|images)\/))|\.map$|\.tgz$/.test(f));
     expect(unwanted).to.deep.equal([]);
     // Everything but the binary is small: sources and scripts, no fixtures or models but the
-    // demo's (examples/demo: a 0.26 MB model folder and five pictures, 0.3 MB in all) and the Python
-    // exporter (~0.17 MB).
+    // demo's (examples/demo: its exported model folder and five pictures, 0.3 MB in all), the
+    // Python exporter (~0.17 MB) and the generated op declarations (dist/tensor, ~0.53 MB):
+    // 2.75 MB in all when this bound was set.
     const rest = [...files].filter(([f]) => !f.endsWith('.node')).reduce((n, [, size]) => n + size, 0);
-    expect(rest).to.be.below(2.1e6);
+    expect(rest).to.be.below(3e6);
     const meta = JSON.parse(spawnSync('tar', ['xzOf', tarball, 'package/prebuilds/linux-x64/libtorch.json'], { encoding: 'utf8' }).stdout);
     expect(meta.torchVersion).to.equal(config.torchVersion);
     expect(meta.napiVersion).to.equal(8);
