@@ -71,7 +71,7 @@ export { distributed };
 export type { Backend as DistributedBackend, CollectiveOptions, InitOptions, ReduceOp } from './distributed';
 export type { LaunchOptions, LaunchResult } from './launch';
 import * as masks from './masks';
-/** JEPA mask samplers: I-JEPA multi-block, V-JEPA 3D multi-block, random tubes, H-JEPA binary masks. */
+/** JEPA mask samplers: I-JEPA multi-block, V-JEPA 3D multi-block, random tubes, H-JEPA hierarchical and binary masks, seed 002's notebook samplers. */
 export { masks };
 export {
   getNumThreads,

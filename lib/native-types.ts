@@ -131,6 +131,13 @@ export interface NativeAddon {
   masksToBinary(masks: NativeTensor[], numPatches: number, dtype: string): NativeTensor;
   masksToIndices(mask: NativeTensor, nonzero: boolean): NativeTensor;
   masksRngCheck(seed: number, ranges: number[]): { ours: number[]; torch: number[] };
+  masksNumpyCheck(seed: number, ops: number[]): number[];
+  masksHjepa(opts: object, state?: Uint32Array | null): NativeMaskResult;
+  masksHjepaAsync(opts: object, state?: Uint32Array | null): Promise<NativeMaskResult>;
+  masksNotebook2d(opts: object, state?: Uint32Array | null): NativeMaskResult;
+  masksNotebook2dAsync(opts: object, state?: Uint32Array | null): Promise<NativeMaskResult>;
+  masksNotebook3d(opts: object, state?: Uint32Array | null): NativeMaskResult;
+  masksNotebook3dAsync(opts: object, state?: Uint32Array | null): Promise<NativeMaskResult>;
   loadModule(path: string, device: string | null, dtype: string | null): Promise<NativeModule>;
   loadModuleSync(path: string, device: string | null, dtype: string | null): NativeModule;
   setNumThreads(threads: number): void;

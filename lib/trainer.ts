@@ -21,7 +21,7 @@ import { deriveSeed, group as defaultGroup, ProcessGroup, save as distributedSav
 import { schedule, toScheduleOptions, type ScheduleLike } from './ema';
 import { ErrorCode, invalidArgument, JepaError, withCallerStack } from './errors';
 import { load as loadPt, loadSync as loadPtSync, save as savePt, saveSync as savePtSync } from './io';
-import { MaskSampler, toBinary, type Masks } from './masks';
+import { MaskSampler, toBinary, type HJepaMasks, type Masks } from './masks';
 import { Module, nativeModuleOf } from './module';
 import type { NativeTrainer } from './native-types';
 import { nativeOf, Tensor } from './tensor';
@@ -276,12 +276,19 @@ export class Trainer {
     }
     if (o.masks !== undefined) {
       if (!(o.masks instanceof MaskSampler)) throw invalidArgument(`expected \`options.masks\` to be a MaskSampler, got ${show(o.masks)}`);
-      const want = kind === 'vjepa' ? ['multiblock3d', 'randomTube'] : kind === 'motion' || kind === 'vl' ? [] : ['multiblock'];
-      if (!want.includes(o.masks.kind)) {
+      const want: Record<TrainerKind, string[]> = {
+        ijepa: ['multiblock', 'notebook2d'],
+        vjepa: ['multiblock3d', 'randomTube', 'notebook3d'],
+        hjepa: ['hjepa', 'multiblock'],
+        motion: [],
+        vl: [],
+      };
+      const allowed = want[kind];
+      if (!allowed.includes(o.masks.kind)) {
         throw invalidArgument(
-          want.length === 0
+          allowed.length === 0
             ? `option \`options.masks\` does not apply to the ${kind} trainer`
-            : `expected \`options.masks\` to be a ${want.join(' or ')} MaskSampler for the ${kind} trainer, got a ${o.masks.kind} sampler`,
+            : `expected \`options.masks\` to be a ${allowed.join(' or ')} MaskSampler for the ${kind} trainer, got a ${o.masks.kind} sampler`,
         );
       }
       this.#sampler = o.masks;
@@ -517,7 +524,7 @@ export class Trainer {
     return (this.kind === 'ijepa' || this.kind === 'vjepa') ? b.masks === undefined : this.kind === 'hjepa' && b.mask === undefined;
   }
 
-  #raw(batch: unknown, drawn: Masks | undefined): object {
+  #raw(batch: unknown, drawn: Masks | HJepaMasks | undefined): object {
     const b = batch as Record<string, unknown>;
     const first = b.images ?? b.features ?? b.imageEmbeddings;
     if (first instanceof Tensor && !first.isDisposed && first.ndim > 0) this.#last.batchSize = first.shape[0];
@@ -532,7 +539,7 @@ export class Trainer {
       case 'ijepa':
       case 'vjepa': {
         const images = tensorArg(b.images, 'batch.images');
-        const m = (b.masks ?? drawn) as Record<string, unknown> | undefined;
+        const m = (b.masks ?? drawn) as Record<string, unknown> | undefined;  // a sampler of this kind draws Masks
         if (m === undefined) throw invalidArgument('expected `batch.masks` ({context, targets}) or a `masks` sampler in the trainer options');
         const context = maskList(m.context, 'batch.masks.context');
         const targets = maskList(m.targets, 'batch.masks.targets');
@@ -550,7 +557,8 @@ export class Trainer {
         let mask = b.mask as Tensor | undefined;
         if (mask === undefined) {
           if (!drawn) throw invalidArgument('expected `batch.mask` ([B, N], 1 = masked) or a `masks` sampler in the trainer options');
-          mask = toBinary(drawn.targets, drawn.grid, { dtype: 'float32' });
+          // H-JEPA's generator: the union of the level-0 targets; I-JEPA's: of its target blocks.
+          mask = drawn.kind === 'hjepa' ? drawn.mask : toBinary(drawn.targets, drawn.grid, { dtype: 'float32' });
         }
         return { images: check(images, 'batch.images'), mask: check(tensorArg(mask, 'batch.mask'), 'batch.mask') };
       }
