@@ -155,7 +155,16 @@ export function fusedAvailable(): boolean {
 // Schedules
 
 /** The kinds of {@link schedule}. */
-export type ScheduleKind = 'constant' | 'linear' | 'cosine' | 'warmupCosine' | 'cosineWd';
+export type ScheduleKind =
+  | 'constant'
+  | 'linear'
+  | 'cosine'
+  | 'warmupCosine'
+  | 'cosineWd'
+  | 'hjepaWarmupCosine'
+  | 'hjepaWarmupLinear'
+  | 'hjepaEma'
+  | 'seed001-literal';
 
 /**
  * Options of {@link schedule}. `at(step)` is the value used at the 0-based training step
@@ -172,6 +181,19 @@ export type ScheduleKind = 'constant' | 'linear' | 'cosine' | 'warmupCosine' | '
  *   `T_max`, `ipe * epochs * ipeScale`); step `s` is the scheduler's `(s + 1)`-th `step()`.
  * - `cosineWd` (I-JEPA `CosineWDSchedule`): cosine from `start` (`ref_wd`) to `end`
  *   (`final_wd`) over `steps`, clamped at `end`; step `s` is its `(s + 1)`-th `step()`.
+ * - `hjepaWarmupCosine` / `hjepaWarmupLinear` (jonwiggins/H-JEPA `CosineScheduler` /
+ *   `LinearScheduler`, the learning rate): linear from `start` (default 0) to `peak` over
+ *   `warmupSteps`, then cosine / linear to `end` at `steps`, as its trainer applies them: it sets
+ *   the lr after each optimizer step, so step 0 runs at `peak` (the optimizer's initial lr) and
+ *   step `s > 0` at the scheduler's value for `s - 1`. Past the warm-up it divides by
+ *   `steps - warmupSteps`: where that is 0, `at()` throws, as Python raises ZeroDivisionError.
+ * - `hjepaEma` (jonwiggins/H-JEPA `EMAScheduler`, the momentum): `start` until `warmupSteps`,
+ *   then linear to `end` (default 1) at `steps`, then `end` (the same division as above).
+ * - `'seed001-literal'`: seed 001's README formula as written,
+ *   `start + (end - start) * (1 + cos(pi * k / steps)) / 2` with `k = min(step, steps)`. It runs
+ *   **backwards**, from `end` (1.0) at step 0 down to `start` (0.996) at `steps`; the rising
+ *   momentum seed 001 describes is `cosine` (or H-JEPA's own `hjepaEma`). Offered only for
+ *   reproducing that formula.
  */
 export interface ScheduleOptions {
   kind: ScheduleKind;
@@ -238,6 +260,14 @@ function positive(o: Record<string, unknown>, key: string): number {
   return v;
 }
 
+function warmup(o: Record<string, unknown>): number {
+  const warmupSteps = finite(o, 'warmupSteps', 0);
+  if (!Number.isSafeInteger(warmupSteps) || warmupSteps < 0) {
+    throw invalidArgument(`expected \`options.warmupSteps\` to be a non-negative integer, got ${show(warmupSteps)}`);
+  }
+  return warmupSteps;
+}
+
 /**
  * A momentum, learning-rate or weight-decay schedule (see {@link ScheduleOptions} for the
  * formulas and their references).
@@ -250,7 +280,17 @@ function positive(o: Record<string, unknown>, key: string): number {
 export function schedule(options: ScheduleOptions): Schedule {
   const keys = ['kind', 'value', 'start', 'end', 'peak', 'steps', 'warmupSteps'];
   const o = checkOptions(options, 'options', keys);
-  const kinds: ScheduleKind[] = ['constant', 'linear', 'cosine', 'warmupCosine', 'cosineWd'];
+  const kinds: ScheduleKind[] = [
+    'constant',
+    'linear',
+    'cosine',
+    'warmupCosine',
+    'cosineWd',
+    'hjepaWarmupCosine',
+    'hjepaWarmupLinear',
+    'hjepaEma',
+    'seed001-literal',
+  ];
   if (!kinds.includes(o.kind as ScheduleKind)) {
     throw invalidArgument(`expected \`options.kind\` to be one of ${kinds.map((k) => `'${k}'`).join(', ')}, got ${show(o.kind)}`);
   }
@@ -261,6 +301,10 @@ export function schedule(options: ScheduleOptions): Schedule {
     cosine: ['start', 'end', 'steps'],
     warmupCosine: ['start', 'peak', 'end', 'steps', 'warmupSteps'],
     cosineWd: ['start', 'end', 'steps'],
+    hjepaWarmupCosine: ['start', 'peak', 'end', 'steps', 'warmupSteps'],
+    hjepaWarmupLinear: ['start', 'peak', 'end', 'steps', 'warmupSteps'],
+    hjepaEma: ['start', 'end', 'steps', 'warmupSteps'],
+    'seed001-literal': ['start', 'end', 'steps'],
   };
   for (const k of Object.keys(o)) {
     if (k !== 'kind' && !allowed[kind].includes(k)) {
@@ -280,16 +324,25 @@ export function schedule(options: ScheduleOptions): Schedule {
       out = { kind, start, end: finite(o, 'end'), peak: start, steps: positive(o, 'steps'), warmupSteps: 0 };
       break;
     }
-    case 'cosine': {
+    case 'cosine':
+    case 'seed001-literal': {
       const start = finite(o, 'start');
       out = { kind, start, end: finite(o, 'end', 1), peak: start, steps: positive(o, 'steps'), warmupSteps: 0 };
       break;
     }
+    case 'hjepaWarmupCosine':
+    case 'hjepaWarmupLinear':
+    case 'hjepaEma': {
+      const warmupSteps = warmup(o);
+      const steps = positive(o, 'steps');
+      const ema = kind === 'hjepaEma';
+      const start = finite(o, 'start', ema ? undefined : 0);
+      const peak = ema ? start : finite(o, 'peak');
+      out = { kind, start, peak, end: finite(o, 'end', ema ? 1 : 0), steps, warmupSteps };
+      break;
+    }
     case 'warmupCosine': {
-      const warmupSteps = finite(o, 'warmupSteps', 0);
-      if (!Number.isSafeInteger(warmupSteps) || warmupSteps < 0) {
-        throw invalidArgument(`expected \`options.warmupSteps\` to be a non-negative integer, got ${show(warmupSteps)}`);
-      }
+      const warmupSteps = warmup(o);
       out = {
         kind,
         start: finite(o, 'start'),

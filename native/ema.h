@@ -58,7 +58,25 @@ bool FusedEmaAvailable();
 //   kCosine        BYOL: end - (end - start) * (cos(pi * k / steps) + 1) / 2, k = min(step, steps)
 //   kWarmupCosine  I-JEPA WarmupCosineSchedule (start -> peak over warmupSteps, cosine to end at steps), k = step + 1
 //   kCosineWd      I-JEPA CosineWDSchedule (start -> end over steps, clamped), k = step + 1
-enum class ScheduleKind { kConstant, kLinear, kCosine, kWarmupCosine, kCosineWd };
+//   kHJepaWarmupCosine / kHJepaWarmupLinear  jonwiggins/H-JEPA CosineScheduler / LinearScheduler
+//                  (start -> peak over warmupSteps, then cosine / linear to end at steps) as its
+//                  trainer applies them: step 0 runs at the optimizer's initial lr (peak), step
+//                  s > 0 at the scheduler's value for s - 1
+//   kHJepaEma      jonwiggins/H-JEPA EMAScheduler: start until warmupSteps, then linear to end at
+//                  steps, clamped
+//   kSeed001Literal  seed 001's formula as written, start + (end - start) * (1 + cos(pi * k / steps)) / 2,
+//                  k = min(step, steps): it runs from `end` down to `start`
+enum class ScheduleKind {
+  kConstant,
+  kLinear,
+  kCosine,
+  kWarmupCosine,
+  kCosineWd,
+  kHJepaWarmupCosine,
+  kHJepaWarmupLinear,
+  kHJepaEma,
+  kSeed001Literal,
+};
 
 struct Schedule {
   ScheduleKind kind = ScheduleKind::kConstant;

@@ -151,6 +151,14 @@ Schedule ScheduleFromJs(const Napi::Value& raw) {
     s.kind = ScheduleKind::kWarmupCosine;
   } else if (kind == "cosineWd") {
     s.kind = ScheduleKind::kCosineWd;
+  } else if (kind == "hjepaWarmupCosine") {
+    s.kind = ScheduleKind::kHJepaWarmupCosine;
+  } else if (kind == "hjepaWarmupLinear") {
+    s.kind = ScheduleKind::kHJepaWarmupLinear;
+  } else if (kind == "hjepaEma") {
+    s.kind = ScheduleKind::kHJepaEma;
+  } else if (kind == "seed001-literal") {
+    s.kind = ScheduleKind::kSeed001Literal;
   } else {
     throw Error(code::kInvalidArgument, "unknown schedule kind " + kind, true);
   }
@@ -275,6 +283,15 @@ class TrainerHandle : public Napi::ObjectWrap<TrainerHandle> {
         Napi::Array a = o.Get("levelWeights").As<Napi::Array>();
         for (uint32_t i = 0; i < a.Length(); ++i) c.level_weights.push_back(a.Get(i).As<Napi::Number>().DoubleValue());
       }
+      if (o.Get("lossType").IsString()) {
+        const std::string t = o.Get("lossType").As<Napi::String>().Utf8Value();
+        c.hjepa_loss = t == "smoothl1" ? HJepaLossType::kSmoothL1 : t == "huber" ? HJepaLossType::kHuber : HJepaLossType::kMse;
+      }
+      c.huber_delta = NumberOr(o, "huberDelta", 1.0);
+      c.normalize_embeddings = o.Get("normalizeEmbeddings").ToBoolean().Value();
+      c.masked_loss = o.Get("maskedLoss").ToBoolean().Value();
+      c.ema_before_step = o.Get("targetUpdate").IsString() &&
+                          o.Get("targetUpdate").As<Napi::String>().Utf8Value() == "beforeStep";
       c.recon_weight = NumberOr(o, "reconWeight", 1.0);
       c.motion_weight = NumberOr(o, "motionWeight", 1.0);
       c.smooth_weight = NumberOr(o, "smoothWeight", 0.05);
