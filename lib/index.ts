@@ -65,6 +65,7 @@ export {
   type TrainerOptions,
   type TrainingBatch,
 } from './trainer';
+export { HJEPA_TRAINER_DEFAULTS, hjepaLevelWeights, hjepaRecipe, type HJepaRecipe } from './train/hjepa-recipe';
 import * as distributed from './distributed';
 /** Data-parallel training and sharded work across processes on libtorch's c10d (gloo, NCCL): `init`, `allReduce`, `broadcast`, `allGather`, `barrier`, `shardFiles`, `launch`. */
 export { distributed };

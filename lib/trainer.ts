@@ -25,6 +25,7 @@ import { MaskSampler, toBinary, type HJepaMasks, type Masks } from './masks';
 import { Module, nativeModuleOf } from './module';
 import type { NativeTrainer } from './native-types';
 import { nativeOf, Tensor } from './tensor';
+import { HJEPA_TRAINER_DEFAULTS, hjepaLevelWeights } from './train/hjepa-recipe';
 import { checkOptions, show } from './validate';
 
 /** The kinds of training step. */
@@ -34,7 +35,7 @@ export type TrainerKind = 'ijepa' | 'vjepa' | 'hjepa' | 'motion' | 'vl';
 export interface TrainerOptions {
   /**
    * `'ijepa'` (smooth L1 on the target tokens), `'vjepa'` (mean |z - h|^p / p per mask config,
-   * averaged), `'hjepa'` (per-level loss of seed 001's model), `'motion'` (seed 003's
+   * averaged), `'hjepa'` (jonwiggins/H-JEPA's per-level loss and step), `'motion'` (seed 003's
    * reconstruction + temporal difference + latent smoothness), `'vl'` (seed 004's 1 - cosine).
    */
   kind: TrainerKind;
@@ -48,27 +49,59 @@ export interface TrainerOptions {
   model?: Module;
   /** Learning rate: a number, a {@link Schedule} or schedule options. */
   lr: ScheduleLike;
-  /** Weight decay (decoupled, AdamW). Default 0.01 (torch.optim.AdamW's). */
+  /** Weight decay (decoupled, AdamW). Default 0.01 (torch.optim.AdamW's); H-JEPA 0.05 (configs/default.yaml). */
   weightDecay?: ScheduleLike;
-  /** EMA momentum of the target encoder (I-JEPA, V-JEPA, H-JEPA). Default 0.996. */
+  /**
+   * EMA momentum of the target encoder (I-JEPA, V-JEPA, H-JEPA). Default 0.996 (H-JEPA's
+   * EMAScheduler start; `jepa.hjepaRecipe` builds its whole `hjepaEma` schedule).
+   */
   momentum?: ScheduleLike;
-  /** AdamW betas. Default [0.9, 0.999]. */
+  /** AdamW betas. Default [0.9, 0.999]; H-JEPA [0.9, 0.95]. */
   betas?: [number, number];
   /** AdamW eps. Default 1e-8. */
   eps?: number;
   /**
    * Leave biases and 1-D parameters out of weight decay (I-JEPA's parameter groups). Default
-   * true for the JEPA kinds, false for motion and VL (their seeds give AdamW all parameters).
+   * true for I-JEPA and V-JEPA, false for H-JEPA, motion and VL (their code gives AdamW all
+   * parameters in one group).
    */
   excludeBiasAndNorm?: boolean;
-  /** Clip each module's gradient norm to this (V-JEPA clips encoder and predictor separately). */
+  /**
+   * Clip each module's gradient norm to this (V-JEPA clips encoder and predictor separately;
+   * H-JEPA the whole model's). Default null (no clipping); H-JEPA 3.0 (configs/default.yaml).
+   */
   clipGrad?: number | null;
   /** EMA formula, see {@link EmaOptions.formula}. Default `'foreach'` (V-JEPA 2). */
   emaFormula?: 'foreach' | 'loop';
   /** V-JEPA: the loss exponent p. Default 1. */
   lossExp?: number;
-  /** H-JEPA: weight of each level's loss. Default 1 for every level. */
+  /**
+   * H-JEPA: weight of each level's loss, one per level. Default configs/default.yaml's
+   * [1, 0.5, 0.25] (halving per level for other level counts, {@link hjepaLevelWeights}).
+   */
   levelWeights?: number[];
+  /**
+   * H-JEPA: the base loss of each level, jonwiggins' HJEPALoss `loss_type`: `'mse'` (default,
+   * configs/default.yaml), `'smoothl1'` or `'huber'` (delta `huberDelta`, default 1).
+   */
+  lossType?: 'mse' | 'smoothl1' | 'huber';
+  /** H-JEPA: Huber's delta. Default 1. */
+  huberDelta?: number;
+  /** H-JEPA: L2-normalise predictions and targets before the loss (eps 1e-8). Default false (configs/default.yaml). */
+  normalizeEmbeddings?: boolean;
+  /**
+   * H-JEPA: average each level's loss over the model's `masks_valid` entries only (HJEPALoss
+   * with masks: the sum over valid entries divided by their count). Default false: jonwiggins'
+   * trainer passes no masks, so padding entries count in a plain mean.
+   */
+  maskedLoss?: boolean;
+  /**
+   * When the target encoder's EMA runs: `'beforeStep'` (jonwiggins/H-JEPA: from the context
+   * encoder as it was before the optimizer step; the default of kind `'hjepa'`) or
+   * `'afterStep'` (I-JEPA, V-JEPA: from the updated one; their default). The momentum is the
+   * schedule's value at the step either way.
+   */
+  targetUpdate?: 'beforeStep' | 'afterStep';
   /** Motion autoencoder loss weights (seed 003's CLI defaults 1, 1, 0.05). */
   reconWeight?: number;
   motionWeight?: number;
@@ -79,9 +112,10 @@ export interface TrainerOptions {
    */
   bf16?: boolean;
   /**
-   * Draws the masks of a batch that brings none: a `multiblock` sampler for I-JEPA and H-JEPA
-   * (H-JEPA takes the union of its target blocks, `masks.binary`), `multiblock3d` or
-   * `randomTube` for V-JEPA.
+   * Draws the masks of a batch that brings none: for I-JEPA a `multiblock` or `notebook2d`
+   * sampler; for V-JEPA `multiblock3d`, `randomTube` or `notebook3d`; for H-JEPA `hjepa` (the
+   * union of its level-0 targets, as jonwiggins' trainer) or `multiblock` (the union of the
+   * target blocks, `masks.binary`).
    */
   masks?: MaskSampler;
   /**
@@ -162,9 +196,11 @@ export interface ParamGroup {
 const KINDS: TrainerKind[] = ['ijepa', 'vjepa', 'hjepa', 'motion', 'vl'];
 const OPTION_KEYS = [
   'kind', 'context', 'target', 'predictor', 'model', 'lr', 'weightDecay', 'momentum', 'betas', 'eps',
-  'excludeBiasAndNorm', 'clipGrad', 'emaFormula', 'lossExp', 'levelWeights', 'reconWeight', 'motionWeight',
-  'smoothWeight', 'bf16', 'masks', 'distributed',
+  'excludeBiasAndNorm', 'clipGrad', 'emaFormula', 'lossExp', 'levelWeights', 'lossType', 'huberDelta',
+  'normalizeEmbeddings', 'maskedLoss', 'targetUpdate', 'reconWeight', 'motionWeight', 'smoothWeight', 'bf16', 'masks',
+  'distributed',
 ];
+const HJEPA_ONLY = ['levelWeights', 'lossType', 'huberDelta', 'normalizeEmbeddings', 'maskedLoss'];
 
 function num(o: Record<string, unknown>, key: string, fallback: number, positive = false): number {
   const v = o[key] === undefined ? fallback : o[key];
@@ -227,6 +263,16 @@ export class Trainer {
     }
     const kind = o.kind as TrainerKind;
     this.kind = kind;
+    if (kind !== 'hjepa') {
+      for (const key of HJEPA_ONLY) {
+        if (o[key] !== undefined) throw invalidArgument(`option \`options.${key}\` applies to the hjepa trainer only, not to ${kind}`);
+      }
+    }
+    if (o.targetUpdate !== undefined && (kind === 'motion' || kind === 'vl')) {
+      throw invalidArgument(`option \`options.targetUpdate\` does not apply to the ${kind} trainer (it has no target encoder)`);
+    }
+    // Kind 'hjepa' defaults to jonwiggins/H-JEPA's settings (lib/train/hjepa-recipe.ts).
+    const d = kind === 'hjepa' ? HJEPA_TRAINER_DEFAULTS : undefined;
     const three = kind === 'ijepa' || kind === 'vjepa';
     const needed = three ? ['context', 'target', 'predictor'] : ['model'];
     const other = three ? ['model'] : ['context', 'target', 'predictor'];
@@ -247,10 +293,10 @@ export class Trainer {
     if (o.lr === undefined) throw invalidArgument('expected `options.lr` (a number, a Schedule or schedule options), got undefined');
     this.#schedules = {
       lr: toScheduleOptions(o.lr, 'options.lr'),
-      weightDecay: toScheduleOptions(o.weightDecay ?? 0.01, 'options.weightDecay'),
-      momentum: toScheduleOptions(o.momentum ?? 0.996, 'options.momentum'),
+      weightDecay: toScheduleOptions(o.weightDecay ?? d?.weightDecay ?? 0.01, 'options.weightDecay'),
+      momentum: toScheduleOptions(o.momentum ?? d?.momentum ?? 0.996, 'options.momentum'),
     };
-    let betas: [number, number] = [0.9, 0.999];
+    let betas: [number, number] = d ? [d.betas[0], d.betas[1]] : [0.9, 0.999];
     if (o.betas !== undefined) {
       const b = o.betas;
       if (!Array.isArray(b) || b.length !== 2 || !b.every((x) => typeof x === 'number' && x >= 0 && x < 1)) {
@@ -268,11 +314,33 @@ export class Trainer {
     if (o.emaFormula !== undefined && o.emaFormula !== 'foreach' && o.emaFormula !== 'loop') {
       throw invalidArgument(`expected \`options.emaFormula\` to be 'foreach' or 'loop', got ${show(o.emaFormula)}`);
     }
+    let levelWeights: number[] | undefined;
+    let levels: number | undefined;
+    if (kind === 'hjepa' && o.model instanceof Module && o.model.methods().includes('num_levels')) {
+      levels = o.model.runSync('num_levels') as number;
+    }
     if (o.levelWeights !== undefined) {
       const w = o.levelWeights;
       if (!Array.isArray(w) || !w.every((x) => typeof x === 'number' && Number.isFinite(x))) {
         throw invalidArgument(`expected \`options.levelWeights\` to be an Array of numbers, got ${show(w)}`);
       }
+      if (levels !== undefined && w.length !== levels) {
+        throw invalidArgument(`expected \`options.levelWeights\` to hold one weight per level (the model has ${levels}), got ${w.length}: ${show(w)}`);
+      }
+      levelWeights = [...w];
+    } else if (levels !== undefined) {
+      levelWeights = hjepaLevelWeights(levels);
+    }
+    if (o.lossType !== undefined && !['mse', 'smoothl1', 'huber'].includes(o.lossType as string)) {
+      throw invalidArgument(`expected \`options.lossType\` to be 'mse', 'smoothl1' or 'huber', got ${show(o.lossType)}`);
+    }
+    for (const key of ['normalizeEmbeddings', 'maskedLoss']) {
+      if (o[key] !== undefined && typeof o[key] !== 'boolean') {
+        throw invalidArgument(`expected \`options.${key}\` to be a boolean, got ${show(o[key])}`);
+      }
+    }
+    if (o.targetUpdate !== undefined && o.targetUpdate !== 'beforeStep' && o.targetUpdate !== 'afterStep') {
+      throw invalidArgument(`expected \`options.targetUpdate\` to be 'beforeStep' or 'afterStep', got ${show(o.targetUpdate)}`);
     }
     if (o.masks !== undefined) {
       if (!(o.masks instanceof MaskSampler)) throw invalidArgument(`expected \`options.masks\` to be a MaskSampler, got ${show(o.masks)}`);
@@ -315,11 +383,16 @@ export class Trainer {
       beta1: betas[0],
       beta2: betas[1],
       eps,
-      excludeBiasAndNorm: o.excludeBiasAndNorm ?? (kind !== 'motion' && kind !== 'vl'),
-      clipGrad: o.clipGrad ?? null,
+      excludeBiasAndNorm: o.excludeBiasAndNorm ?? d?.excludeBiasAndNorm ?? (kind !== 'motion' && kind !== 'vl'),
+      clipGrad: o.clipGrad === undefined ? (d?.clipGrad ?? null) : o.clipGrad,
       emaFormula: o.emaFormula ?? 'foreach',
       lossExp: num(o, 'lossExp', 1, true),
-      levelWeights: o.levelWeights,
+      levelWeights,
+      lossType: o.lossType ?? d?.lossType,
+      huberDelta: num(o, 'huberDelta', d?.huberDelta ?? 1, true),
+      normalizeEmbeddings: o.normalizeEmbeddings ?? d?.normalizeEmbeddings ?? false,
+      maskedLoss: o.maskedLoss ?? d?.maskedLoss ?? false,
+      targetUpdate: o.targetUpdate ?? d?.targetUpdate ?? 'afterStep',
       reconWeight: num(o, 'reconWeight', 1),
       motionWeight: num(o, 'motionWeight', 1),
       smoothWeight: num(o, 'smoothWeight', 0.05),

@@ -105,11 +105,6 @@ NamedTensors Filter(const NamedTensors& all, const std::string& prefix, bool kee
   return out;
 }
 
-// F.normalize(x, dim=-1): x / x.norm(2, -1, keepdim=True).clamp_min(1e-12).expand_as(x).
-at::Tensor Normalize(const at::Tensor& x) {
-  return x / at::norm(x, 2, {-1}, true).clamp_min(1e-12).expand_as(x);
-}
-
 std::vector<at::Tensor> Values(const NamedTensors& named) {
   std::vector<at::Tensor> out;
   for (const auto& [n, t] : named) out.push_back(t);
@@ -329,19 +324,53 @@ at::Tensor Trainer::HJepaLoss(const Batch& batch, StepStats& stats) {
   };
   std::vector<at::Tensor> preds = list("predictions");
   std::vector<at::Tensor> targets = list("targets");
-  std::vector<at::Tensor> weights = list("masks");
-  at::Tensor loss;
-  for (size_t l = 0; l < preds.size(); ++l) {
-    const double lw = l < config_.level_weights.size() ? config_.level_weights[l] : 1.0;
-    at::Tensor p = Normalize(preds[l]);
-    at::Tensor t = Normalize(targets[l].detach());
-    at::Tensor per = at::smooth_l1_loss(p, t, at::Reduction::None, 1.0).mean(-1);  // [B, N_l]
-    at::Tensor w = weights[l].detach();
-    at::Tensor ll = (per * w).sum() / (w.sum() + 1e-8);
-    stats.parts.push_back(ll.item<double>());
-    loss = loss.defined() ? loss + ll * lw : ll * lw;
+  std::vector<at::Tensor> valid;
+  if (config_.masked_loss) valid = list("masks_valid");
+  if (targets.size() != preds.size() || (config_.masked_loss && valid.size() != preds.size())) {
+    throw Error(code::kTorch, "the H-JEPA model's forward returned lists of different lengths");
   }
-  return loss;
+  if (!config_.level_weights.empty() && config_.level_weights.size() != preds.size()) {
+    throw Error(code::kInvalidArgument, "levelWeights has " + std::to_string(config_.level_weights.size()) +
+                                            " entries, but the H-JEPA model returns " + std::to_string(preds.size()) +
+                                            " levels",
+                true);
+  }
+  constexpr double kEps = 1e-8;  // HJEPALoss's eps (normalisation and masked mean)
+  std::vector<at::Tensor> levels;
+  for (size_t l = 0; l < preds.size(); ++l) {
+    at::Tensor p = preds[l];
+    at::Tensor t = targets[l];
+    if (config_.normalize_embeddings) {
+      // F.normalize(x, p=2, dim=-1, eps): x / norm.clamp_min(eps).expand_as(x)
+      p = p / at::norm(p, 2, {-1}, true).clamp_min(kEps).expand_as(p);
+      t = t / at::norm(t, 2, {-1}, true).clamp_min(kEps).expand_as(t);
+    }
+    t = t.detach();
+    const at::Reduction::Reduction reduction = config_.masked_loss ? at::Reduction::None : at::Reduction::Mean;
+    at::Tensor base;
+    switch (config_.hjepa_loss) {
+      case HJepaLossType::kMse:
+        base = at::mse_loss(p, t, reduction);
+        break;
+      case HJepaLossType::kSmoothL1:
+        base = at::smooth_l1_loss(p, t, reduction, 1.0);
+        break;
+      case HJepaLossType::kHuber:
+        base = at::huber_loss(p, t, reduction, config_.huber_delta);
+        break;
+    }
+    if (config_.masked_loss) {
+      at::Tensor m = valid[l];
+      if (m.dim() == 2) m = m.unsqueeze(-1);
+      base = (base * m.to(at::kFloat)).sum() / (m.sum() + kEps);
+    }
+    stats.parts.push_back(base.item<double>());
+    levels.push_back(base);
+  }
+  std::vector<double> w = config_.level_weights;
+  if (w.empty()) w.assign(preds.size(), 1.0);
+  at::Tensor weights = at::tensor(std::vector<float>(w.begin(), w.end()), at::kFloat).to(levels[0].device());
+  return (at::stack(levels) * weights).sum();
 }
 
 at::Tensor Trainer::MotionLoss(const Batch& batch, StepStats& stats) {
@@ -429,14 +458,13 @@ StepStats Trainer::Step(const Batch& batch) {
     optimizer_.ZeroGrad();  // a failed step leaves no gradients behind
     throw;
   }
+  stats.momentum = ema_pairs_.empty() ? std::numeric_limits<double>::quiet_NaN() : config_.momentum.At(step_);
+  // jonwiggins/H-JEPA updates the target encoder from the context encoder as it was before the
+  // optimizer step; I-JEPA and V-JEPA after it.
+  if (!ema_pairs_.empty() && config_.ema_before_step) EmaUpdate(ema_pairs_, stats.momentum, config_.ema_formula);
   optimizer_.Step();
   optimizer_.ZeroGrad();
-  if (!ema_pairs_.empty()) {
-    stats.momentum = config_.momentum.At(step_);
-    EmaUpdate(ema_pairs_, stats.momentum, config_.ema_formula);
-  } else {
-    stats.momentum = std::numeric_limits<double>::quiet_NaN();
-  }
+  if (!ema_pairs_.empty() && !config_.ema_before_step) EmaUpdate(ema_pairs_, stats.momentum, config_.ema_formula);
   ++step_;
   stats.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   return stats;

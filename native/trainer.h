@@ -9,10 +9,12 @@
 //           EMA of the target encoder.
 //   V-JEPA  (facebookresearch/jepa app/vjepa/train.py): the same per mask config i (context
 //           masks[i], target masks[i]); loss = mean_i mean(|z_i - h_i|^p) / p.
-//   H-JEPA  (seed 001): one module whose forward(images, mask) returns per-level predictions,
-//           targets and masked fractions; loss = sum_l w_l * masked mean of smooth L1 between
-//           L2-normalised predictions and (detached) targets; EMA context_encoder.* ->
-//           target_encoder.* inside the module.
+//   H-JEPA  (jonwiggins/H-JEPA src/trainers/trainer.py, src/losses/hjepa_loss.py): one module
+//           whose forward(images, mask) returns per-level predictions, targets and masks_valid;
+//           per level the mse / smooth L1 / huber loss of (optionally L2-normalised) predictions
+//           and detached targets, a plain mean or, with masked_loss, the sum over valid entries
+//           divided by their count; total = sum(stack(levels) * float32 weights); EMA
+//           context_encoder.* -> target_encoder.* inside the module, before the optimizer step.
 //   Motion  (seed 003): reconstruction MSE + temporal-difference MSE + latent smoothness.
 //   VL      (seed 004): 1 - cosine(predicted, text embedding), averaged over the batch.
 // AdamW is torch.optim.AdamW's single-tensor path (the one Python takes on CPU), written out so
@@ -35,6 +37,9 @@
 namespace jepa {
 
 enum class TrainerKind { kIJepa, kVJepa, kHJepa, kMotion, kVl };
+
+// H-JEPA's base loss (HJEPALoss loss_type).
+enum class HJepaLossType { kMse, kSmoothL1, kHuber };
 
 // torch.optim.AdamW (decoupled weight decay, amsgrad off, maximize off).
 class AdamW {
@@ -85,6 +90,13 @@ struct TrainerConfig {
   EmaFormula ema_formula = EmaFormula::kForeach;
   double loss_exp = 1.0;                    // V-JEPA's p
   std::vector<double> level_weights;        // H-JEPA; empty = 1 for every level
+  HJepaLossType hjepa_loss = HJepaLossType::kMse;
+  double huber_delta = 1.0;
+  bool normalize_embeddings = false;        // H-JEPA: F.normalize(p=2, dim=-1, eps=1e-8) both sides
+  bool masked_loss = false;                 // H-JEPA: loss over masks_valid entries only
+  // Update the target encoder before the optimizer step (jonwiggins/H-JEPA, with the momentum of
+  // the step) instead of after it (I-JEPA, V-JEPA).
+  bool ema_before_step = false;
   double recon_weight = 1.0;                // motion
   double motion_weight = 1.0;
   double smooth_weight = 0.05;
