@@ -16,9 +16,14 @@ and scripts/dev/hjepa_official_check.py checks every part below against the offi
     lr = lr_schedule(global_step) -> global_step += 1. The optimizer starts at the config's lr,
     so step 0 runs at the base lr and step s > 0 at lr_schedule(s - 1).
 
-Command line (test/hjepa.test.mjs):
-  python hjepa_reference.py masks  < jobs.json   -> JSON list of mask results
-  python hjepa_reference.py train  SPEC.json OUT_DIR
+Command line (test/hjepa.test.mjs runs `all` once for the whole file):
+  python hjepa_reference.py all SPEC.json OUT_DIR
+SPEC: {"models": [{"name", "kwargs", "seed"}], "forward": [{"model", "images", "mask"}],
+"masks": [{"seed", "options", "batch_size", "batches"}], "schedules": [{"kind", "args", "steps"}],
+"train": [{"config", "stepsPerEpoch", "model", "images": [[shape, seed]], "maskedLoss"}], "threads"}.
+Writes OUT_DIR/NAME.pt (TorchScript) per model, OUT_DIR/forward_I.pt (torch.save of the inputs and
+outputs), OUT_DIR/result.json and OUT_DIR/params_I.bin (every parameter after training run I,
+float32).
 """
 import json
 import math
@@ -201,11 +206,13 @@ class Recipe:
 
 
 class Trainer:
-    """One HJEPATrainer iteration per `step(images)`, masks from the hierarchical generator."""
+    """One HJEPATrainer iteration per `step(images)`, masks from the hierarchical generator.
+    `masked_loss` (ours, not jonwiggins' trainer) passes the model's masks_valid to the loss."""
 
-    def __init__(self, model, recipe):
+    def __init__(self, model, recipe, masked_loss=False):
         self.model = model
         self.r = recipe
+        self.masked_loss = masked_loss
         self.generator = HierarchicalMasks(**recipe.masks)
         self.opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, betas=recipe.betas,
                                      weight_decay=recipe.weight_decay)
@@ -217,7 +224,7 @@ class Trainer:
         mask = levels[0][1].any(dim=1)
         out = self.model(images, mask)
         loss, parts = hjepa_loss(out["predictions"], out["targets"], self.r.loss_type, self.r.weights,
-                                 self.r.normalize)
+                                 self.r.normalize, out["masks_valid"] if self.masked_loss else None)
         momentum = self.r.momentum_at(self.global_step)
         with torch.no_grad():
             for pt, pc in zip(self.model.target_encoder.parameters(), self.model.context_encoder.parameters()):
@@ -239,54 +246,94 @@ class Trainer:
 # ---------------------------------------------------------------------------------------------
 # Command line
 
-def masks_main():
-    out = []
-    for job in json.load(sys.stdin):
-        np.random.seed(job["seed"])
-        gen = HierarchicalMasks(**job["options"])
-        batches = []
-        for _ in range(job.get("batches", 1)):
-            levels = gen(job["batch_size"])
-            batches.append({
-                "context": [c.to(torch.uint8).flatten().tolist() for c, _, _ in levels],
-                "targets": [t.to(torch.uint8).flatten().tolist() for _, t, _ in levels],
-                "blocks": [b for _, _, b in levels],
-            })
-        out.append(batches)
-    print(json.dumps(out))
+def run_masks(job):
+    np.random.seed(job["seed"])
+    gen = HierarchicalMasks(**job["options"])
+    batches = []
+    for _ in range(job.get("batches", 1)):
+        levels = gen(job["batch_size"])
+        batches.append({
+            "context": [c.to(torch.uint8).flatten().tolist() for c, _, _ in levels],
+            "targets": [t.to(torch.uint8).flatten().tolist() for _, t, _ in levels],
+            "blocks": [b for _, _, b in levels],
+        })
+    return batches
 
 
-def train_main(spec_path, out_dir):
-    """SPEC: {"config", "stepsPerEpoch", "model": {kwargs}, "file": TorchScript weights, "images":
-    [[shape, seed], ...], "threads"}. Writes result.json and params.bin (float32, every parameter)."""
-    spec = json.load(open(spec_path))
-    torch.set_num_threads(spec.get("threads", 1))
-    sys.path.insert(0, os.path.join(HERE, "..", "models"))
+def run_schedule(job):
+    a = job["args"]
+    if job["kind"] == "seed001":  # seed 001's README formula as written (k capped at T)
+        start, end, T = a
+        return [start + (end - start) * (1 + math.cos(math.pi * min(s, T) / T)) / 2 for s in job["steps"]]
+    if job["kind"] == "ema":
+        at = ema_schedule(*a)
+    else:
+        at = warmup_schedule(job["kind"], *a)
+    # HJEPATrainer: the optimizer's initial lr at step 0, then the scheduler's value of the step before.
+    if job.get("lagged"):
+        return [a[0] if s == 0 else at(s - 1) for s in job["steps"]]
+    return [at(s) for s in job["steps"]]
+
+
+def run_train(job, models, out_dir, index):
     from hjepa import HJEPA
-    model = HJEPA(**spec["model"])
-    model.load_state_dict(torch.jit.load(spec["file"]).state_dict())
-    recipe = Recipe(spec["config"], spec["stepsPerEpoch"])
+    spec = models[job["model"]]
+    if job.get("jit"):  # the TorchScript file itself (as Node runs it) instead of the eager model
+        model = torch.jit.load(spec["path"])
+    else:
+        model = HJEPA(**spec["kwargs"])
+        model.load_state_dict(torch.jit.load(spec["path"]).state_dict())
+    recipe = Recipe(job["config"], job["stepsPerEpoch"])
     np.random.seed(recipe.seed)
-    trainer = Trainer(model, recipe)
+    trainer = Trainer(model, recipe, masked_loss=job.get("maskedLoss", False))
     steps = []
-    for shape, seed in spec["images"]:
+    for shape, seed in job["images"]:
         images = torch.randn(shape, generator=torch.Generator().manual_seed(seed))
         s = trainer.step(images)
         steps.append({"loss": s["loss"], "parts": s["parts"], "momentum": s["momentum"], "lr": s["lr"],
                       "mask": s["mask"].to(torch.uint8).flatten().tolist()})
-    index, blob = {}, bytearray()
-    for name, p in model.state_dict().items():
-        data = p.detach().contiguous().float().numpy().tobytes()
-        index[name] = [len(blob), list(p.shape)]
-        blob += data
-    with open(os.path.join(out_dir, "params.bin"), "wb") as f:
+    tensors, blob = {}, bytearray()
+    for name, p in model.named_parameters():
+        tensors[name] = [len(blob), list(p.shape)]
+        blob += p.detach().contiguous().float().numpy().tobytes()
+    with open(os.path.join(out_dir, f"params_{index}.bin"), "wb") as f:
         f.write(blob)
+    return {"steps": steps, "tensors": tensors}
+
+
+def all_main(spec_path, out_dir):
+    spec = json.load(open(spec_path))
+    torch.set_num_threads(spec.get("threads", 1))
+    sys.path.insert(0, os.path.join(HERE, "..", "models"))
+    from hjepa import HJEPA
+    models = {}
+    for m in spec.get("models", []):
+        torch.manual_seed(m.get("seed", 0))
+        model = HJEPA(**m["kwargs"])
+        path = os.path.join(out_dir, m["name"] + ".pt")
+        model.eval()
+        torch.jit.script(model).save(path)
+        models[m["name"]] = {"kwargs": m["kwargs"], "path": path}
+    for i, f in enumerate(spec.get("forward", [])):
+        loaded = torch.jit.load(models[f["model"]]["path"])
+        x = torch.randn(f["images"][0], generator=torch.Generator().manual_seed(f["images"][1]))
+        mask = torch.tensor(f["mask"], dtype=torch.bool)
+        loaded.train()
+        out = loaded(x, mask)
+        loaded.eval()
+        with torch.no_grad():
+            feats = [loaded.extract_features(x, level) for level in range(loaded.num_levels())]
+        torch.save({"images": x, "mask": mask, "predictions": [t.detach() for t in out["predictions"]],
+                    "targets": [t.detach() for t in out["targets"]], "masks_valid": out["masks_valid"],
+                    "features": feats}, os.path.join(out_dir, f"forward_{i}.pt"))
+    result = {
+        "masks": [run_masks(j) for j in spec.get("masks", [])],
+        "schedules": [run_schedule(j) for j in spec.get("schedules", [])],
+        "train": [run_train(j, models, out_dir, i) for i, j in enumerate(spec.get("train", []))],
+    }
     with open(os.path.join(out_dir, "result.json"), "w") as f:
-        json.dump({"steps": steps, "tensors": index}, f)
+        json.dump(result, f)
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "masks":
-        masks_main()
-    else:
-        train_main(sys.argv[2], sys.argv[3])
+    all_main(sys.argv[2], sys.argv[3])
