@@ -57,6 +57,8 @@ export interface NativeModule {
   dtype(): string | null;
   save(path: string): Promise<void>;
   saveSync(path: string): void;
+  clone(): Promise<NativeModule>;
+  cloneSync(): NativeModule;
   inFlight(): number;
   dispose(): void;
 }
