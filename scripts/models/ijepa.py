@@ -317,3 +317,17 @@ def vit_predictor(img_size, patch_size, embed_dim, predictor_embed_dim, depth, n
                                       tubelet_size=tubelet_size, embed_dim=embed_dim,
                                       predictor_embed_dim=predictor_embed_dim, depth=depth, num_heads=num_heads,
                                       mlp_ratio=4, qkv_bias=True, norm_layer=partial(nn.LayerNorm, eps=1e-6), **kw)
+
+
+def vit_tiny(img_size=224, patch_size=16, **kw):
+    """Seed 002's `vit_tiny`: ViT-Tiny (192 wide, 12 blocks, 3 heads, MLP ratio 4, qkv bias,
+    LayerNorm eps 1e-6), the notebook's context encoder (its target encoder is a deep copy)."""
+    return vit(img_size=img_size, patch_size=patch_size, embed_dim=192, depth=12, num_heads=3, **kw)
+
+
+def vit_tiny_predictor(img_size=224, patch_size=16, **kw):
+    """Seed 002's `vit_predictor` for `vit_tiny`: 384 wide, 6 blocks, 12 heads. The notebook leaves
+    its `embed_dim` at the class default 768, which does not fit the 192-wide encoder; here it is
+    the encoder's width."""
+    return vit_predictor(img_size=img_size, patch_size=patch_size, embed_dim=192, predictor_embed_dim=384, depth=6,
+                         num_heads=12, **kw)
