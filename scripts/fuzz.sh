@@ -69,7 +69,7 @@ FLAGS=(-std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,addre
   -fno-sanitize=vptr -fno-sanitize-recover=undefined -D_GLIBCXX_USE_CXX11_ABI=1
   -Inative -isystem "$TORCH/include" -isystem "$TORCH/include/torch/csrc/api/include")
 case "$TARGET" in
-  masks) SRCS=(native/masks.cc) ;;
+  masks) SRCS=(native/masks.cc native/masks/numpy_random.cc native/masks/hjepa.cc native/masks/notebook.cc) ;;
   *) SRCS=(native/pickle_reader.cc native/pickle_writer.cc native/pt_file.cc native/file_io.cc) ;;
 esac
 
@@ -77,7 +77,7 @@ esac
 OBJS=()
 for src in "${SRCS[@]}" "$MAIN"; do
   o="$OBJ/$(basename "$src" .cc).o"
-  if [ ! -f "$o" ] || [ -n "$(find "$src" native/*.h -newer "$o" 2>/dev/null | head -1)" ]; then
+  if [ ! -f "$o" ] || [ -n "$(find "$src" native/*.h native/masks/*.h -newer "$o" 2>/dev/null | head -1)" ]; then
     echo "fuzz.sh: compiling $src"
     "$CXX" "${FLAGS[@]}" -c "$src" -o "$o"
   fi
