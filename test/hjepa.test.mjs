@@ -19,17 +19,35 @@ const TOL = 1e-6;
 function defaultConfig() {
   return {
     model: {
-      encoder_type: 'vit_base_patch16_224', embed_dim: 16, num_hierarchies: 3,
+      encoder_type: 'vit_base_patch16_224',
+      embed_dim: 16,
+      num_hierarchies: 3,
       predictor: { depth: 1, num_heads: 2, mlp_ratio: 4.0 },
       ema: { momentum: 0.996, momentum_end: 1.0, momentum_warmup_epochs: 30 },
-      rope: { use_rope: false, theta: 10000.0 }, use_flash_attention: true,
+      rope: { use_rope: false, theta: 10000.0 },
+      use_flash_attention: true,
       fpn: { use_fpn: false, feature_dim: null, fusion_method: 'add' },
     },
     data: { dataset: 'imagenet', data_path: '/path/to/dataset', image_size: 224, batch_size: 2, num_workers: 8 },
-    masking: { num_masks: 4, mask_scale: [0.15, 0.2], aspect_ratio: [0.75, 1.5], num_context_masks: 1, context_scale: [0.85, 1.0] },
+    masking: {
+      num_masks: 4,
+      mask_scale: [0.15, 0.2],
+      aspect_ratio: [0.75, 1.5],
+      num_context_masks: 1,
+      context_scale: [0.85, 1.0],
+    },
     training: {
-      epochs: 10, warmup_epochs: 1, lr: 1.5e-4, min_lr: 1.0e-6, weight_decay: 0.05, optimizer: 'adamw',
-      betas: [0.9, 0.95], lr_schedule: 'cosine', clip_grad: 3.0, use_amp: true, accumulation_steps: 1,
+      epochs: 10,
+      warmup_epochs: 1,
+      lr: 1.5e-4,
+      min_lr: 1.0e-6,
+      weight_decay: 0.05,
+      optimizer: 'adamw',
+      betas: [0.9, 0.95],
+      lr_schedule: 'cosine',
+      clip_grad: 3.0,
+      use_amp: true,
+      accumulation_steps: 1,
       // Not in default.yaml: the trainer's EMA schedule (its defaults are 0.996 -> 1.0 after 1000 steps).
       ema_momentum_schedule: { start: 0.9, end: 1.0, warmup_steps: 2 },
     },
@@ -48,7 +66,16 @@ function otherConfig() {
   return c;
 }
 
-const TINY = { img_size: 224, patch_size: 16, embed_dim: 16, depth: 1, num_heads: 2, predictor_depth: 1, predictor_num_heads: 2, num_hierarchies: 3 };
+const TINY = {
+  img_size: 224,
+  patch_size: 16,
+  embed_dim: 16,
+  depth: 1,
+  num_heads: 2,
+  predictor_depth: 1,
+  predictor_num_heads: 2,
+  num_hierarchies: 3,
+};
 const STEPS_PER_EPOCH = 2;
 const IMAGES = [100, 101, 102].map((seed) => [[2, 3, 224, 224], seed]);
 
@@ -56,21 +83,51 @@ const IMAGES = [100, 101, 102].map((seed) => [[2, 3, 224, 224], seed]);
 const MASK_SETS = [
   [{ ...masks.presets.hjepaDefault }, { base_scale: [0.15, 0.2] }],
   [{}, {}],
-  [{ numHierarchies: 4, numTargetMasks: 6, baseScale: [0.1, 0.3] }, { num_hierarchies: 4, num_target_masks: 6, base_scale: [0.1, 0.3] }],
-  [{ inputSize: [96, 160], aspectRatio: [0.3, 3.0] }, { input_size: [96, 160], aspect_ratio_range: [0.3, 3.0] }],
-  [{ scaleProgression: 'linear', numHierarchies: 2, maxAttempts: 2 }, { scale_progression: 'linear', num_hierarchies: 2, max_attempts: 2 }],
-  [{ inputSize: 64, patchSize: 8, baseScale: [0.3, 0.5], numTargetMasks: 8 }, { input_size: 64, patch_size: 8, base_scale: [0.3, 0.5], num_target_masks: 8 }],
+  [
+    { numHierarchies: 4, numTargetMasks: 6, baseScale: [0.1, 0.3] },
+    { num_hierarchies: 4, num_target_masks: 6, base_scale: [0.1, 0.3] },
+  ],
+  [
+    { inputSize: [96, 160], aspectRatio: [0.3, 3.0] },
+    { input_size: [96, 160], aspect_ratio_range: [0.3, 3.0] },
+  ],
+  [
+    { scaleProgression: 'linear', numHierarchies: 2, maxAttempts: 2 },
+    { scale_progression: 'linear', num_hierarchies: 2, max_attempts: 2 },
+  ],
+  [
+    { inputSize: 64, patchSize: 8, baseScale: [0.3, 0.5], numTargetMasks: 8 },
+    { input_size: 64, patch_size: 8, base_scale: [0.3, 0.5], num_target_masks: 8 },
+  ],
 ];
 const MASK_SEEDS = [0, 1, 2, 3, 5, 8, 13, 42, 1234, 99999, 2 ** 31, 2 ** 32 - 1];
 
 const SCHEDULES = [
   // [ours, python job]
-  [{ kind: 'hjepaWarmupCosine', start: 0, peak: 1.5e-4, end: 1e-6, warmupSteps: 40 * 17, steps: 300 * 17 }, { kind: 'cosine', args: [1.5e-4, 1e-6, 300, 17, 40], lagged: true }],
-  [{ kind: 'hjepaWarmupLinear', peak: 1e-3, end: 1e-5, warmupSteps: 6, steps: 30 }, { kind: 'linear', args: [1e-3, 1e-5, 10, 3, 2], lagged: true }],
-  [{ kind: 'hjepaWarmupCosine', peak: 2e-4, end: 0, warmupSteps: 0, steps: 50 }, { kind: 'cosine', args: [2e-4, 0, 50, 1, 0], lagged: true }],
-  [{ kind: 'hjepaEma', start: 0.996, end: 1, warmupSteps: 58 * 17, steps: 300 * 17 }, { kind: 'ema', args: [0.996, 1.0, 300, 17, 58] }],
-  [{ kind: 'hjepaEma', start: 0.9, warmupSteps: 0, steps: 7 }, { kind: 'ema', args: [0.9, 1.0, 7, 1, 0] }],
-  [{ kind: 'seed001-literal', start: 0.996, end: 1, steps: 1000 }, { kind: 'seed001', args: [0.996, 1.0, 1000] }],
+  [
+    { kind: 'hjepaWarmupCosine', start: 0, peak: 1.5e-4, end: 1e-6, warmupSteps: 40 * 17, steps: 300 * 17 },
+    { kind: 'cosine', args: [1.5e-4, 1e-6, 300, 17, 40], lagged: true },
+  ],
+  [
+    { kind: 'hjepaWarmupLinear', peak: 1e-3, end: 1e-5, warmupSteps: 6, steps: 30 },
+    { kind: 'linear', args: [1e-3, 1e-5, 10, 3, 2], lagged: true },
+  ],
+  [
+    { kind: 'hjepaWarmupCosine', peak: 2e-4, end: 0, warmupSteps: 0, steps: 50 },
+    { kind: 'cosine', args: [2e-4, 0, 50, 1, 0], lagged: true },
+  ],
+  [
+    { kind: 'hjepaEma', start: 0.996, end: 1, warmupSteps: 58 * 17, steps: 300 * 17 },
+    { kind: 'ema', args: [0.996, 1.0, 300, 17, 58] },
+  ],
+  [
+    { kind: 'hjepaEma', start: 0.9, warmupSteps: 0, steps: 7 },
+    { kind: 'ema', args: [0.9, 1.0, 7, 1, 0] },
+  ],
+  [
+    { kind: 'seed001-literal', start: 0.996, end: 1, steps: 1000 },
+    { kind: 'seed001', args: [0.996, 1.0, 1000] },
+  ],
 ];
 const SCHEDULE_STEPS = Array.from({ length: 5200 }, (_, i) => i);
 
@@ -88,7 +145,10 @@ function loadParams(index) {
   const params = new Map();
   for (const [name, [offset, shape]] of Object.entries(ref.train[index].tensors)) {
     const n = shape.reduce((a, b) => a * b, 1);
-    params.set(`model.${name}`, new Float32Array(bin.buffer.slice(bin.byteOffset + offset, bin.byteOffset + offset + 4 * n)));
+    params.set(
+      `model.${name}`,
+      new Float32Array(bin.buffer.slice(bin.byteOffset + offset, bin.byteOffset + offset + 4 * n)),
+    );
   }
   return params;
 }
@@ -112,7 +172,14 @@ before(function () {
     // scripts/models/hjepa.py with its weights (see the last training test).
     train: [
       { config: defaultConfig(), stepsPerEpoch: STEPS_PER_EPOCH, model: 'hjepa224', images: IMAGES, jit: true },
-      { config: otherConfig(), stepsPerEpoch: STEPS_PER_EPOCH, model: 'hjepa224_2d', images: IMAGES, maskedLoss: true, jit: true },
+      {
+        config: otherConfig(),
+        stepsPerEpoch: STEPS_PER_EPOCH,
+        model: 'hjepa224_2d',
+        images: IMAGES,
+        maskedLoss: true,
+        jit: true,
+      },
       { config: defaultConfig(), stepsPerEpoch: STEPS_PER_EPOCH, model: 'hjepa224', images: IMAGES },
     ],
   };
@@ -149,7 +216,9 @@ describe('H-JEPA masks: masks.hjepa equals HierarchicalMaskGenerator after np.ra
     expect(m.kind).to.equal('hjepa');
     expect(m.grid).to.deep.equal({ duration: 1, height: 14, width: 14 });
     expect(m.levels.map((l) => [l.context.shape, l.targets.shape, l.context.dtype])).to.deep.equal([
-      [[4, 196], [4, 4, 196], 'bool'], [[4, 196], [4, 4, 196], 'bool'], [[4, 196], [4, 4, 196], 'bool'],
+      [[4, 196], [4, 4, 196], 'bool'],
+      [[4, 196], [4, 4, 196], 'bool'],
+      [[4, 196], [4, 4, 196], 'bool'],
     ]);
     const t = m.levels[0].targets.data();
     const mask = m.mask.data();
@@ -171,7 +240,9 @@ describe('H-JEPA masks: masks.hjepa equals HierarchicalMaskGenerator after np.ra
     const a = masks.hjepa({ batchSize: 2, positionSeed: 3 });
     const b = await masks.hjepaAsync({ batchSize: 2, positionSeed: 3 });
     expect(Array.from(b.mask.data())).to.deep.equal(Array.from(a.mask.data()));
-    expect(thrown(() => masks.hjepa({})).message).to.equal('missing option `options.batchSize`: expected a positive integer');
+    expect(thrown(() => masks.hjepa({})).message).to.equal(
+      'missing option `options.batchSize`: expected a positive integer',
+    );
     expect(thrown(() => masks.hjepa({ batchSize: 1, numHierarchies: 0 })).message).to.equal(
       'expected `options.numHierarchies` to be an integer in [1, 16], got 0',
     );
@@ -181,7 +252,9 @@ describe('H-JEPA masks: masks.hjepa equals HierarchicalMaskGenerator after np.ra
     expect(thrown(() => masks.hjepa({ batchSize: 1, positionSeed: 2 ** 32 })).message).to.equal(
       "expected `options.positionSeed` to be below 2^32 (np.random.seed's range), got 4294967296",
     );
-    expect(thrown(() => masks.hjepa({ batchSize: 1, baseScale: [0.2, 0.1] })).message).to.match(/^expected `options.baseScale` to be a range/);
+    expect(thrown(() => masks.hjepa({ batchSize: 1, baseScale: [0.2, 0.1] })).message).to.match(
+      /^expected `options.baseScale` to be a range/,
+    );
     expect(thrown(() => masks.hjepa({ batchSize: 1, maxAttempts: -1 })).message).to.equal(
       'expected `options.maxAttempts` to be a non-negative integer, got -1',
     );
@@ -191,7 +264,7 @@ describe('H-JEPA masks: masks.hjepa equals HierarchicalMaskGenerator after np.ra
   });
 });
 
-describe('H-JEPA schedules equal jonwiggins/H-JEPA\'s schedulers as its trainer applies them', function () {
+describe("H-JEPA schedules equal jonwiggins/H-JEPA's schedulers as its trainer applies them", function () {
   it('hjepaWarmupCosine / hjepaWarmupLinear (step 0 at the base lr, then the value of the step before), hjepaEma, seed001-literal: 5,200 steps each, bit for bit', function () {
     SCHEDULES.forEach(([ours], i) => {
       const got = Array.from(jepa.ema.schedule(ours).values(0, SCHEDULE_STEPS.length));
@@ -213,7 +286,10 @@ describe('H-JEPA schedules equal jonwiggins/H-JEPA\'s schedulers as its trainer 
 describe('H-JEPA model at 224 px, patch 16, 3 levels (a 14 x 14 grid)', function () {
   this.timeout(60000);
 
-  for (const [i, name, pooling, cells] of [[0, 'hjepa224', '1d', [196, 98, 49]], [1, 'hjepa224_2d', '2d', [196, 49, 16]]]) {
+  for (const [i, name, pooling, cells] of [
+    [0, 'hjepa224', '1d', [196, 98, 49]],
+    [1, 'hjepa224_2d', '2d', [196, 49, 16]],
+  ]) {
     it(`${pooling} pooling: forward and extractFeatures equal the TorchScript model in Python`, async function () {
       const h = await jepa.HJEPA.load(path.join(dir, `${name}.pt`));
       expect([h.imageSize, h.gridSize, h.numLevels, h.pooling]).to.deep.equal([224, 14, 3, pooling]);
@@ -231,7 +307,9 @@ describe('H-JEPA model at 224 px, patch 16, 3 levels (a 14 x 14 grid)', function
           expect(d, `${key}[${l}]`).to.be.at.most(TOL);
         });
       }
-      out.masks_valid.forEach((t, l) => expect(Array.from(t.data())).to.deep.equal(Array.from(want.masks_valid[l].data())));
+      out.masks_valid.forEach((t, l) =>
+        expect(Array.from(t.data())).to.deep.equal(Array.from(want.masks_valid[l].data())),
+      );
       // 9 and 12 masked patches: 1-D levels hold 12, 6, 3 entries (the first sample padded)
       if (pooling === '1d') expect(out.predictions.map((p) => p.shape[1])).to.deep.equal([12, 6, 3]);
       else expect(out.predictions.map((p) => p.shape[1])).to.deep.equal(cells);
@@ -250,7 +328,7 @@ describe('H-JEPA model at 224 px, patch 16, 3 levels (a 14 x 14 grid)', function
   }
 });
 
-describe('H-JEPA training: jepa.Trainer equals the Python rewrite of jonwiggins/H-JEPA\'s step (3 steps, 1e-6)', function () {
+describe("H-JEPA training: jepa.Trainer equals the Python rewrite of jonwiggins/H-JEPA's step (3 steps, 1e-6)", function () {
   this.timeout(120000);
 
   async function run(index, config, modelName, extra = {}, tol = TOL) {
@@ -280,7 +358,14 @@ describe('H-JEPA training: jepa.Trainer equals the Python rewrite of jonwiggins/
   it('configs/default.yaml (1-D pooling, MSE, weights [1, 0.5, 0.25], clip 3, warm-up, EMA before the step): losses, lr, momentum, masks and every parameter', async function () {
     const { trainer, recipe, model } = await run(0, defaultConfig(), 'hjepa224');
     // The schedules the recipe made: the lr lags one step behind jonwiggins' scheduler.
-    expect(recipe.trainer.lr).to.deep.equal({ kind: 'hjepaWarmupCosine', start: 0, peak: 1.5e-4, end: 1e-6, warmupSteps: 2, steps: 20 });
+    expect(recipe.trainer.lr).to.deep.equal({
+      kind: 'hjepaWarmupCosine',
+      start: 0,
+      peak: 1.5e-4,
+      end: 1e-6,
+      warmupSteps: 2,
+      steps: 20,
+    });
     expect(recipe.trainer.momentum).to.deep.equal({ kind: 'hjepaEma', start: 0.9, end: 1, warmupSteps: 2, steps: 20 });
     expect(ref.train[0].steps.map((s) => s.lr)).to.deep.equal([1.5e-4, 0, 7.5e-5]);
     expect(recipe.notes.join('\n')).to.include('use_amp');
@@ -315,7 +400,12 @@ describe('H-JEPA training: jepa.Trainer equals the Python rewrite of jonwiggins/
     const recipe = jepa.hjepaRecipe(defaultConfig(), { stepsPerEpoch: STEPS_PER_EPOCH });
     const target = async (targetUpdate) => {
       const model = await jepa.loadModule(path.join(dir, 'hjepa224.pt'));
-      const t = new jepa.Trainer({ ...recipe.trainer, targetUpdate, model, masks: new masks.MaskSampler('hjepa', recipe.masks) });
+      const t = new jepa.Trainer({
+        ...recipe.trainer,
+        targetUpdate,
+        model,
+        masks: new masks.MaskSampler('hjepa', recipe.masks),
+      });
       await t.step({ images: jepa.randn([2, 3, 224, 224], { seed: 100 }) });
       return model.namedParameters().get('target_encoder.vit.blocks.0.mlp.fc1.weight').data();
     };
@@ -331,11 +421,23 @@ describe('H-JEPA recipe and trainer options', function () {
   it('reads the config as jonwiggins/H-JEPA does and refuses what it cannot reproduce', function () {
     const r = jepa.hjepaRecipe(defaultConfig(), { stepsPerEpoch: 5 });
     expect(r.masks).to.deep.equal({
-      inputSize: 224, patchSize: 16, numHierarchies: 3, numTargetMasks: 4, baseScale: [0.15, 0.2],
-      aspectRatio: [0.75, 1.5], batchSize: 2, positionSeed: 42,
+      inputSize: 224,
+      patchSize: 16,
+      numHierarchies: 3,
+      numTargetMasks: 4,
+      baseScale: [0.15, 0.2],
+      aspectRatio: [0.75, 1.5],
+      batchSize: 2,
+      positionSeed: 42,
     });
     expect(r.model).to.include({ imageSize: 224, embedDim: 16, numHierarchies: 3, emaWarmupSteps: 30000 });
-    expect(r.trainer).to.include({ weightDecay: 0.05, clipGrad: 3, lossType: 'mse', normalizeEmbeddings: false, targetUpdate: 'beforeStep' });
+    expect(r.trainer).to.include({
+      weightDecay: 0.05,
+      clipGrad: 3,
+      lossType: 'mse',
+      normalizeEmbeddings: false,
+      targetUpdate: 'beforeStep',
+    });
     expect(r.trainer.betas).to.deep.equal([0.9, 0.95]);
     expect(r.trainer.levelWeights).to.deep.equal([1, 0.5, 0.25]);
     // warmup_steps 2 // 5 = 0 epochs of EMA warm-up
@@ -345,16 +447,28 @@ describe('H-JEPA recipe and trainer options', function () {
       patch(c);
       expect(thrown(() => jepa.hjepaRecipe(c, { stepsPerEpoch: 5 })).message).to.match(re);
     };
-    bad((c) => { c.training.optimizer = 'sgd'; }, /`config.training.optimizer: "sgd"` is not supported/);
-    bad((c) => { delete c.loss.type; }, /`config.loss.type: "combined"` is not supported.*VICReg/);
-    bad((c) => { c.training.accumulation_steps = 2; }, /accumulation_steps/);
-    bad((c) => { c.model.fpn.use_fpn = true; }, /FPN/);
-    bad((c) => { c.loss.hierarchy_weights = [1, 2]; }, /one per level/);
-    bad((c) => { delete c.training.epochs; }, /^expected `config.training.epochs` to be a finite number, got undefined$/);
+    bad((c) => {
+      c.training.optimizer = 'sgd';
+    }, /`config.training.optimizer: "sgd"` is not supported/);
+    bad((c) => {
+      delete c.loss.type;
+    }, /`config.loss.type: "combined"` is not supported.*VICReg/);
+    bad((c) => {
+      c.training.accumulation_steps = 2;
+    }, /accumulation_steps/);
+    bad((c) => {
+      c.model.fpn.use_fpn = true;
+    }, /FPN/);
+    bad((c) => {
+      c.loss.hierarchy_weights = [1, 2];
+    }, /one per level/);
+    bad((c) => {
+      delete c.training.epochs;
+    }, /^expected `config.training.epochs` to be a finite number, got undefined$/);
     expect(thrown(() => jepa.hjepaRecipe(defaultConfig(), { stepsPerEpoch: 0 })).message).to.match(/stepsPerEpoch/);
   });
 
-  it('kind hjepa defaults to jonwiggins\' settings; H-JEPA options are checked', async function () {
+  it("kind hjepa defaults to jonwiggins' settings; H-JEPA options are checked", async function () {
     const model = await jepa.loadModule(path.join(dir, 'hjepa224.pt'));
     const t = new jepa.Trainer({ kind: 'hjepa', model, lr: 1e-4 });
     expect(t.paramGroups()).to.have.length(1);
@@ -372,7 +486,17 @@ describe('H-JEPA recipe and trainer options', function () {
     expect(thrown(() => new jepa.Trainer({ kind: 'vl', model: vl, lr: 1, lossType: 'mse' })).message).to.equal(
       'option `options.lossType` applies to the hjepa trainer only, not to vl',
     );
-    expect(thrown(() => new jepa.Trainer({ kind: 'hjepa', model, lr: 1, masks: new masks.MaskSampler('randomTube', { batchSize: 1 }) })).message).to.equal(
+    expect(
+      thrown(
+        () =>
+          new jepa.Trainer({
+            kind: 'hjepa',
+            model,
+            lr: 1,
+            masks: new masks.MaskSampler('randomTube', { batchSize: 1 }),
+          }),
+      ).message,
+    ).to.equal(
       'expected `options.masks` to be a hjepa or multiblock MaskSampler for the hjepa trainer, got a randomTube sampler',
     );
   });

@@ -14,14 +14,31 @@ const { masks } = jepa;
 
 // 2D: [ours, the notebook's arguments]; the grid is inputSize / patchSize.
 const SETS_2D = [
-  [{}, { patch_dim: [14, 14], target_aspect_ratio: [0.75, 1.5], target_scale: [0.15, 0.2], context_scale: [0.85, 1.0] }],
   [
-    { inputSize: [96, 160], patchSize: 16, targetAspectRatio: [0.3, 3], targetScale: [0.05, 0.5], contextScale: [0.4, 1], numTargets: 6 },
+    {},
+    { patch_dim: [14, 14], target_aspect_ratio: [0.75, 1.5], target_scale: [0.15, 0.2], context_scale: [0.85, 1.0] },
+  ],
+  [
+    {
+      inputSize: [96, 160],
+      patchSize: 16,
+      targetAspectRatio: [0.3, 3],
+      targetScale: [0.05, 0.5],
+      contextScale: [0.4, 1],
+      numTargets: 6,
+    },
     { patch_dim: [6, 10], target_aspect_ratio: [0.3, 3], target_scale: [0.05, 0.5], context_scale: [0.4, 1], M: 6 },
   ],
   [
     { inputSize: 32, patchSize: 8, contextAspectRatio: 2, numTargets: 1 },
-    { patch_dim: [4, 4], target_aspect_ratio: [0.75, 1.5], target_scale: [0.15, 0.2], context_scale: [0.85, 1.0], context_aspect_ratio: 2, M: 1 },
+    {
+      patch_dim: [4, 4],
+      target_aspect_ratio: [0.75, 1.5],
+      target_scale: [0.15, 0.2],
+      context_scale: [0.85, 1.0],
+      context_aspect_ratio: 2,
+      M: 1,
+    },
   ],
   [
     // blocks that round to 0 rows or columns: empty targets, as the notebook draws them
@@ -43,7 +60,15 @@ const SETS_3D = [
   ],
 ];
 const SEEDS = [
-  [0, 0], [1, 2], [3, 5], [7, 7], [42, 0], [123, 456], [2 ** 31, 99], [2 ** 32 - 1, 2 ** 40], [17, 2 ** 53 - 1],
+  [0, 0],
+  [1, 2],
+  [3, 5],
+  [7, 7],
+  [42, 0],
+  [123, 456],
+  [2 ** 31, 99],
+  [2 ** 32 - 1, 2 ** 40],
+  [17, 2 ** 53 - 1],
 ];
 const BATCHES = 3;
 
@@ -51,13 +76,20 @@ let ref;
 before(function () {
   this.timeout(120000);
   const jobs = [
-    ...SETS_2D.flatMap(([, args]) => SEEDS.map(([seed, positionSeed]) => ({ kind: '2d', seed, position_seed: positionSeed, batches: BATCHES, args }))),
-    ...SETS_3D.flatMap(([, args]) => SEEDS.map(([, positionSeed]) => ({ kind: '3d', position_seed: positionSeed, batches: BATCHES, args }))),
+    ...SETS_2D.flatMap(([, args]) =>
+      SEEDS.map(([seed, positionSeed]) => ({ kind: '2d', seed, position_seed: positionSeed, batches: BATCHES, args })),
+    ),
+    ...SETS_3D.flatMap(([, args]) =>
+      SEEDS.map(([, positionSeed]) => ({ kind: '3d', position_seed: positionSeed, batches: BATCHES, args })),
+    ),
   ];
   const script = path.join(ROOT, 'scripts', 'reference', 'notebook_masks.py');
-  ref = pythonJson(`import runpy, sys; sys.argv = [${JSON.stringify(script)}]; runpy.run_path(sys.argv[0], run_name='__main__')`, {
-    input: JSON.stringify(jobs),
-  });
+  ref = pythonJson(
+    `import runpy, sys; sys.argv = [${JSON.stringify(script)}]; runpy.run_path(sys.argv[0], run_name='__main__')`,
+    {
+      input: JSON.stringify(jobs),
+    },
+  );
 });
 
 const list = (t) => Array.from(t.data(), Number);
@@ -114,7 +146,9 @@ describe("seed 002's notebook samplers equal its own functions for the same NumP
   });
 
   it('async forms equal the sync forms; bad options are TypeErrors with exact messages', async function () {
-    expect((await masks.notebook2dAsync({ seed: 5 })).targets.map(list)).to.deep.equal(masks.notebook2d({ seed: 5 }).targets.map(list));
+    expect((await masks.notebook2dAsync({ seed: 5 })).targets.map(list)).to.deep.equal(
+      masks.notebook2d({ seed: 5 }).targets.map(list),
+    );
     expect((await masks.notebook3dAsync({ positionSeed: 5 })).context.map(list)).to.deep.equal(
       masks.notebook3d({ positionSeed: 5 }).context.map(list),
     );
@@ -133,7 +167,11 @@ describe("seed 002's notebook samplers equal its own functions for the same NumP
   it('an I-JEPA trainer takes a notebook2d sampler (masks shared by the batch)', async function () {
     const load = (f) => jepa.loadModuleSync(fixture(`ijepa/${f}.pt`));
     const trainer = new jepa.Trainer({
-      kind: 'ijepa', context: load('context_encoder'), target: load('target_encoder'), predictor: load('predictor'), lr: 1e-3,
+      kind: 'ijepa',
+      context: load('context_encoder'),
+      target: load('target_encoder'),
+      predictor: load('predictor'),
+      lr: 1e-3,
       masks: new masks.MaskSampler('notebook2d', { inputSize: 32, patchSize: 8, targetScale: [0.15, 0.3] }),
     });
     const s = await trainer.step({ images: jepa.randn([2, 3, 32, 32], { seed: 1 }) });
@@ -209,7 +247,7 @@ print(json.dumps([same, grads, dict(b.named_parameters())['pos_embed'].requires_
 
 // The preset writes nothing: it only has to exist in the Python the exporter runs.
 describe("seed 002's tiny ViT (vit_tiny, vit_predictor)", function () {
-  it('scripts/models/ijepa.py builds the notebook\'s ViT-Tiny: 192 wide, 12 blocks, 3 heads, LayerNorm eps 1e-6', function () {
+  it("scripts/models/ijepa.py builds the notebook's ViT-Tiny: 192 wide, 12 blocks, 3 heads, LayerNorm eps 1e-6", function () {
     const out = pythonJson(`
 import json, sys
 sys.path.insert(0, ${JSON.stringify(path.join(ROOT, 'scripts', 'models'))})

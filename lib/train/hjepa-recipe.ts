@@ -114,7 +114,9 @@ function section(config: Obj, key: string): Obj {
 function num(o: Obj, path: string, key: string, fallback?: number): number {
   const v = o[key] ?? fallback;
   if (typeof v !== 'number' || !Number.isFinite(v)) {
-    throw invalidArgument(`expected \`config.${path ? `${path}.` : ''}${key}\` to be a finite number, got ${show(o[key])}`);
+    throw invalidArgument(
+      `expected \`config.${path ? `${path}.` : ''}${key}\` to be a finite number, got ${show(o[key])}`,
+    );
   }
   return v;
 }
@@ -122,7 +124,9 @@ function num(o: Obj, path: string, key: string, fallback?: number): number {
 function int(o: Obj, path: string, key: string, fallback?: number, min = 0): number {
   const v = num(o, path, key, fallback);
   if (!Number.isSafeInteger(v) || v < min) {
-    throw invalidArgument(`expected \`config.${path ? `${path}.` : ''}${key}\` to be an integer of at least ${min}, got ${show(v)}`);
+    throw invalidArgument(
+      `expected \`config.${path ? `${path}.` : ''}${key}\` to be an integer of at least ${min}, got ${show(v)}`,
+    );
   }
   return v;
 }
@@ -148,9 +152,12 @@ function unsupported(what: string, why: string): never {
  * gradient accumulation, FPN, RoPE, LayerScale, the end-to-end mode) throw a TypeError.
  */
 export function hjepaRecipe(config: unknown, options: { stepsPerEpoch: number }): HJepaRecipe {
-  if (!isPlainObject(config)) throw invalidArgument(`expected \`config\` to be a mapping (a parsed H-JEPA YAML config), got ${show(config)}`);
+  if (!isPlainObject(config))
+    throw invalidArgument(`expected \`config\` to be a mapping (a parsed H-JEPA YAML config), got ${show(config)}`);
   if (!isPlainObject(options) || !Number.isSafeInteger(options.stepsPerEpoch) || options.stepsPerEpoch < 1) {
-    throw invalidArgument(`expected \`options.stepsPerEpoch\` to be a positive integer (batches per epoch), got ${show((options as Obj | undefined)?.stepsPerEpoch)}`);
+    throw invalidArgument(
+      `expected \`options.stepsPerEpoch\` to be a positive integer (batches per epoch), got ${show((options as Obj | undefined)?.stepsPerEpoch)}`,
+    );
   }
   const model = section(config, 'model');
   const data = section(config, 'data');
@@ -162,12 +169,21 @@ export function hjepaRecipe(config: unknown, options: { stepsPerEpoch: number })
   // -- model (create_hjepa_from_config)
   const ema = section(model, 'ema');
   const predictor = section(model, 'predictor');
-  for (const [key, sub, flag] of [['fpn', 'use_fpn', 'FPN'], ['rope', 'use_rope', 'RoPE'], ['layerscale', 'use_layerscale', 'LayerScale']] as const) {
-    if (section(model, key)[sub] === true) unsupported(`\`config.model.${key}.${sub}: true\``, `${flag} is not in the exported model`);
+  for (const [key, sub, flag] of [
+    ['fpn', 'use_fpn', 'FPN'],
+    ['rope', 'use_rope', 'RoPE'],
+    ['layerscale', 'use_layerscale', 'LayerScale'],
+  ] as const) {
+    if (section(model, key)[sub] === true)
+      unsupported(`\`config.model.${key}.${sub}: true\``, `${flag} is not in the exported model`);
   }
-  if (model.use_target_encoder === false) unsupported('`config.model.use_target_encoder: false`', 'the end-to-end (LeWM) mode has no EMA target encoder');
+  if (model.use_target_encoder === false)
+    unsupported('`config.model.use_target_encoder: false`', 'the end-to-end (LeWM) mode has no EMA target encoder');
   if (model.projection_norm !== undefined && model.projection_norm !== 'layernorm') {
-    unsupported(`\`config.model.projection_norm: ${show(model.projection_norm)}\``, 'the projection heads are Linear + LayerNorm');
+    unsupported(
+      `\`config.model.projection_norm: ${show(model.projection_norm)}\``,
+      'the projection heads are Linear + LayerNorm',
+    );
   }
   const levels = int(model, 'model', 'num_hierarchies', 3, 2);
   if (levels > 4) throw invalidArgument(`expected \`config.model.num_hierarchies\` to be in [2, 4], got ${levels}`);
@@ -204,53 +220,86 @@ export function hjepaRecipe(config: unknown, options: { stepsPerEpoch: number })
   // -- loss (create_loss_from_config)
   const lossType = String(loss.type ?? 'combined').toLowerCase();
   if (!['hjepa', 'jepa', 'smoothl1', 'mse'].includes(lossType)) {
-    unsupported(`\`config.loss.type: ${show(loss.type ?? 'combined')}\``, "only the plain H-JEPA loss (type 'mse', 'smoothl1', 'hjepa' or 'jepa') is; 'combined' (the code's default) adds VICReg");
+    unsupported(
+      `\`config.loss.type: ${show(loss.type ?? 'combined')}\``,
+      "only the plain H-JEPA loss (type 'mse', 'smoothl1', 'hjepa' or 'jepa') is; 'combined' (the code's default) adds VICReg",
+    );
   }
-  if (loss.use_contrastive === true) unsupported('`config.loss.use_contrastive: true`', 'the contrastive term is not implemented');
+  if (loss.use_contrastive === true)
+    unsupported('`config.loss.use_contrastive: true`', 'the contrastive term is not implemented');
   const baseType = loss.jepa_loss_type ?? (lossType === 'mse' || lossType === 'smoothl1' ? lossType : 'smoothl1');
   if (baseType !== 'mse' && baseType !== 'smoothl1' && baseType !== 'huber') {
-    throw invalidArgument(`expected \`config.loss.jepa_loss_type\` to be 'mse', 'smoothl1' or 'huber', got ${show(baseType)}`);
+    throw invalidArgument(
+      `expected \`config.loss.jepa_loss_type\` to be 'mse', 'smoothl1' or 'huber', got ${show(baseType)}`,
+    );
   }
   const w = loss.hierarchy_weights ?? 1.0;
   let levelWeights: number[];
   if (typeof w === 'number') levelWeights = Array.from({ length: levels }, () => w);
-  else if (Array.isArray(w) && w.length === levels && w.every((x) => typeof x === 'number' && Number.isFinite(x))) levelWeights = [...w];
-  else throw invalidArgument(`expected \`config.loss.hierarchy_weights\` to be a number or ${levels} numbers (one per level), got ${show(w)}`);
+  else if (Array.isArray(w) && w.length === levels && w.every((x) => typeof x === 'number' && Number.isFinite(x)))
+    levelWeights = [...w];
+  else
+    throw invalidArgument(
+      `expected \`config.loss.hierarchy_weights\` to be a number or ${levels} numbers (one per level), got ${show(w)}`,
+    );
   const normalize = loss.normalize_embeddings ?? true;
-  if (typeof normalize !== 'boolean') throw invalidArgument(`expected \`config.loss.normalize_embeddings\` to be a boolean, got ${show(normalize)}`);
+  if (typeof normalize !== 'boolean')
+    throw invalidArgument(`expected \`config.loss.normalize_embeddings\` to be a boolean, got ${show(normalize)}`);
 
   // -- optimizer (create_optimizer) and trainer (HJEPATrainer)
   const optimizer = String(training.optimizer ?? 'adamw').toLowerCase();
-  if (optimizer !== 'adamw') unsupported(`\`config.training.optimizer: ${show(training.optimizer)}\``, 'the trainer runs AdamW');
-  if (int(training, 'training', 'accumulation_steps', 1, 1) !== 1) unsupported('`config.training.accumulation_steps` other than 1', 'one batch per optimizer step');
-  const lr = num(training, 'training', training.lr === undefined && training.learning_rate !== undefined ? 'learning_rate' : 'lr', 1e-4);
+  if (optimizer !== 'adamw')
+    unsupported(`\`config.training.optimizer: ${show(training.optimizer)}\``, 'the trainer runs AdamW');
+  if (int(training, 'training', 'accumulation_steps', 1, 1) !== 1)
+    unsupported('`config.training.accumulation_steps` other than 1', 'one batch per optimizer step');
+  const lr = num(
+    training,
+    'training',
+    training.lr === undefined && training.learning_rate !== undefined ? 'learning_rate' : 'lr',
+    1e-4,
+  );
   const epochs = int(training, 'training', 'epochs', undefined, 1);
   const warmupEpochs = int(training, 'training', 'warmup_epochs', 0);
   const stepsPerEpoch = options.stepsPerEpoch;
   const schedule = String(training.lr_schedule ?? 'cosine');
   if (schedule !== 'cosine' && schedule !== 'linear') {
-    throw invalidArgument(`expected \`config.training.lr_schedule\` to be 'cosine' or 'linear', got ${show(training.lr_schedule)}`);
+    throw invalidArgument(
+      `expected \`config.training.lr_schedule\` to be 'cosine' or 'linear', got ${show(training.lr_schedule)}`,
+    );
   }
   // The trainer reads the final lr from training.scheduler_params.min_lr, not training.min_lr.
   const minLr = num(section(training, 'scheduler_params'), 'training.scheduler_params', 'min_lr', 1e-6);
   if (training.min_lr !== undefined && training.min_lr !== minLr) {
-    notes.push(`training.min_lr (${String(training.min_lr)}) is ignored, as jonwiggins' trainer ignores it: the final lr is training.scheduler_params.min_lr (${minLr})`);
+    notes.push(
+      `training.min_lr (${String(training.min_lr)}) is ignored, as jonwiggins' trainer ignores it: the final lr is training.scheduler_params.min_lr (${minLr})`,
+    );
   }
   const emaSchedule = section(training, 'ema_momentum_schedule');
-  const emaWarmupEpochs = Math.floor(int(emaSchedule, 'training.ema_momentum_schedule', 'warmup_steps', 1000) / stepsPerEpoch);
+  const emaWarmupEpochs = Math.floor(
+    int(emaSchedule, 'training.ema_momentum_schedule', 'warmup_steps', 1000) / stepsPerEpoch,
+  );
   const clip = training.clip_grad ?? null;
   if (clip !== null && (typeof clip !== 'number' || !(clip > 0))) {
     throw invalidArgument(`expected \`config.training.clip_grad\` to be a positive number or null, got ${show(clip)}`);
   }
   if (training.use_amp === true) {
-    notes.push('training.use_amp: jonwiggins runs float16 autocast with a GradScaler on CUDA and float32 elsewhere; this recipe trains in float32 (what it does on the CPU)');
+    notes.push(
+      'training.use_amp: jonwiggins runs float16 autocast with a GradScaler on CUDA and float32 elsewhere; this recipe trains in float32 (what it does on the CPU)',
+    );
   }
   const betas = pair(training, 'training', 'betas', [0.9, 0.95]);
   const total = epochs * stepsPerEpoch;
   return {
     trainer: {
       kind: 'hjepa',
-      lr: { kind: schedule === 'cosine' ? 'hjepaWarmupCosine' : 'hjepaWarmupLinear', start: 0, peak: lr, end: minLr, warmupSteps: warmupEpochs * stepsPerEpoch, steps: total },
+      lr: {
+        kind: schedule === 'cosine' ? 'hjepaWarmupCosine' : 'hjepaWarmupLinear',
+        start: 0,
+        peak: lr,
+        end: minLr,
+        warmupSteps: warmupEpochs * stepsPerEpoch,
+        steps: total,
+      },
       weightDecay: num(training, 'training', 'weight_decay', 0.0),
       momentum: {
         kind: 'hjepaEma',

@@ -16,8 +16,9 @@ and scripts/dev/hjepa_official_check.py checks every part below against the offi
     lr = lr_schedule(global_step) -> global_step += 1. The optimizer starts at the config's lr,
     so step 0 runs at the base lr and step s > 0 at lr_schedule(s - 1).
 
-Command line (test/hjepa.test.mjs runs `all` once for the whole file):
+Command line (test/hjepa.test.mjs runs `all` once for the whole file; bench/masks.mjs `bench`):
   python hjepa_reference.py all SPEC.json OUT_DIR
+  python hjepa_reference.py bench < {"options", "batch_size", "repeats"}   -> {"ms": per batch}
 SPEC: {"models": [{"name", "kwargs", "seed"}], "forward": [{"model", "images", "mask"}],
 "masks": [{"seed", "options", "batch_size", "batches"}], "schedules": [{"kind", "args", "steps"}],
 "train": [{"config", "stepsPerEpoch", "model", "images": [[shape, seed]], "maskedLoss"}], "threads"}.
@@ -335,5 +336,23 @@ def all_main(spec_path, out_dir):
         json.dump(result, f)
 
 
+def bench_main():
+    """ms per batch of HierarchicalMasks (stdin: {"options", "batch_size", "repeats"}), median."""
+    import time
+    spec = json.load(sys.stdin)
+    np.random.seed(0)
+    gen = HierarchicalMasks(**spec["options"])
+    gen(spec["batch_size"])
+    times = []
+    for _ in range(spec.get("repeats", 5)):
+        t0 = time.perf_counter()
+        gen(spec["batch_size"])
+        times.append((time.perf_counter() - t0) * 1000.0)
+    print(json.dumps({"ms": sorted(times)[len(times) // 2]}))
+
+
 if __name__ == "__main__":
-    all_main(sys.argv[2], sys.argv[3])
+    if sys.argv[1] == "bench":
+        bench_main()
+    else:
+        all_main(sys.argv[2], sys.argv[3])

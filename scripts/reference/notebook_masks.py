@@ -8,6 +8,7 @@ stands (the seed is the project's own material); `sample_2d` is the part of the 
 get_context), without the models.
 
     python notebook_masks.py < jobs.json     -> JSON list of results, one per job
+    python notebook_masks.py bench < spec     -> {"ms": per call} (bench/masks.mjs)
 A job: {"kind": "2d" | "3d", "seed": np seed, "position_seed": torch seed, "batches": n, "args": {...}}.
 """
 import json
@@ -164,5 +165,25 @@ def main():
     print(json.dumps(out))
 
 
+def bench():
+    """ms per call of the notebook's 2D mask draws (stdin: {"args", "repeats"}), median."""
+    import time
+    spec = json.load(sys.stdin)
+    a = spec["args"]
+    np.random.seed(0)
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    times = []
+    for _ in range(spec.get("repeats", 5) + 1):
+        t0 = time.perf_counter()
+        sample_2d(tuple(a["patch_dim"]), a["target_aspect_ratio"], a["target_scale"], a["context_scale"])
+        times.append((time.perf_counter() - t0) * 1000.0)
+    times = times[1:]
+    print(json.dumps({"ms": sorted(times)[len(times) // 2]}))
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 1 and sys.argv[1] == "bench":
+        bench()
+    else:
+        main()
