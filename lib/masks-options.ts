@@ -651,7 +651,7 @@ export function hjepaOptions(opts: unknown, name = 'options'): NativeHJepa {
     baseScale: scale(o.baseScale ?? [0.05, 0.15], `${name}.baseScale`),
     aspectRatio: aspect(o.aspectRatio ?? [0.75, 1.5], `${name}.aspectRatio`),
     maxAttempts: nonNegativeInt(o.maxAttempts ?? 10, `${name}.maxAttempts`),
-    seed: numpySeed(c.positionSeed, `${name}.positionSeed`),
+    seed: numpySeed(o.positionSeed ?? 42, `${name}.positionSeed`),
   };
 }
 
