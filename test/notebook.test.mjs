@@ -72,7 +72,27 @@ const SEEDS = [
 ];
 const BATCHES = 3;
 
+// NumPy's legacy generator: 300 seeds x 40 draws of random_sample, uniform (any bounds, either
+// order) and randint (ranges of 1 value to 2^40, 32- and 64-bit words), from a fixed LCG.
+const NUMPY_JOBS = (() => {
+  let r = 12345;
+  const rnd = () => (r = (r * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const spans = [1, 2, 3, 7, 8, 13, 196, 1000, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 5, 2 ** 40];
+  return Array.from({ length: 300 }, (_, i) => ({
+    kind: 'numpy',
+    seed: i < 100 ? i : Math.floor(rnd() * 2 ** 32),
+    ops: Array.from({ length: 40 }, () => {
+      const t = Math.floor(rnd() * 3);
+      if (t === 0) return ['random'];
+      if (t === 1) return ['uniform', (rnd() - 0.5) * 10, (rnd() - 0.5) * 10];
+      const low = Math.floor((rnd() - 0.5) * 100);
+      return ['randint', low, low + spans[Math.floor(rnd() * spans.length)]];
+    }),
+  }));
+})();
+
 let ref;
+let numpyRef;
 before(function () {
   this.timeout(120000);
   const jobs = [
@@ -82,6 +102,7 @@ before(function () {
     ...SETS_3D.flatMap(([, args]) =>
       SEEDS.map(([, positionSeed]) => ({ kind: '3d', position_seed: positionSeed, batches: BATCHES, args })),
     ),
+    ...NUMPY_JOBS,
   ];
   const script = path.join(ROOT, 'scripts', 'reference', 'notebook_masks.py');
   ref = pythonJson(
@@ -90,9 +111,24 @@ before(function () {
       input: JSON.stringify(jobs),
     },
   );
+  numpyRef = ref.splice(ref.length - NUMPY_JOBS.length);
 });
 
 const list = (t) => Array.from(t.data(), Number);
+
+describe("NumPy's legacy generator (np.random.seed, random_sample, uniform, randint), reproduced in C++", function () {
+  it('draws exactly what NumPy draws: 300 seeds x 40 calls, ranges of 1 to 2^40', function () {
+    let draws = 0;
+    NUMPY_JOBS.forEach((job, i) => {
+      const ours = masks._numpyCheck(job.seed, job.ops);
+      ours.forEach((v, k) =>
+        expect(v, `seed ${job.seed}, call ${k} ${JSON.stringify(job.ops[k])}`).to.equal(numpyRef[i][k]),
+      );
+      draws += ours.length;
+    });
+    expect(draws).to.equal(12000);
+  });
+});
 
 describe("seed 002's notebook samplers equal its own functions for the same NumPy and torch seeds", function () {
   it('notebook2d (forward + get_target + get_context): 4 parameter sets x 9 seed pairs x 3 batches (MaskSampler)', function () {

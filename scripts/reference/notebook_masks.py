@@ -9,7 +9,9 @@ get_context), without the models.
 
     python notebook_masks.py < jobs.json     -> JSON list of results, one per job
     python notebook_masks.py bench < spec     -> {"ms": per call} (bench/masks.mjs)
-A job: {"kind": "2d" | "3d", "seed": np seed, "position_seed": torch seed, "batches": n, "args": {...}}.
+A job: {"kind": "2d" | "3d", "seed": np seed, "position_seed": torch seed, "batches": n, "args": {...}},
+or {"kind": "numpy", "seed", "ops": [["random"] | ["uniform", low, high] | ["randint", low, high]]}
+(NumPy's own values, for the test of jepa-native's NumPy generator).
 """
 import json
 import math
@@ -151,6 +153,17 @@ def main():
     for job in json.load(sys.stdin):
         np.random.seed(job.get("seed", 0))
         torch.manual_seed(job.get("position_seed", 0))
+        if job["kind"] == "numpy":  # NumPy's own draws, for the generator under every sampler
+            values = []
+            for op in job["ops"]:
+                if op[0] == "random":
+                    values.append(float(np.random.random_sample()))
+                elif op[0] == "uniform":
+                    values.append(float(np.random.uniform(op[1], op[2])))
+                else:
+                    values.append(int(np.random.randint(op[1], op[2])))
+            out.append(values)
+            continue
         batches = []
         for _ in range(job.get("batches", 1)):
             a = job["args"]
