@@ -482,6 +482,22 @@ describe('H-JEPA recipe and trainer options', function () {
     expect(thrown(() => new jepa.Trainer({ kind: 'hjepa', model, lr: 1, targetUpdate: 'never' })).message).to.equal(
       "expected `options.targetUpdate` to be 'beforeStep' or 'afterStep', got \"never\"",
     );
+    // I-JEPA's multi-block sampler also serves: the union of its target blocks is the mask.
+    const mb = new jepa.Trainer({
+      kind: 'hjepa',
+      model,
+      lr: 1e-4,
+      masks: new masks.MaskSampler('multiblock', {
+        ...masks.presets.ijepaImageNet,
+        inputSize: 224,
+        patchSize: 16,
+        batchSize: 2,
+      }),
+    });
+    const st = await mb.step({ images: jepa.randn([2, 3, 224, 224], { seed: 3 }) });
+    expect(st.parts).to.have.length(3);
+    expect(Number.isFinite(st.loss)).to.equal(true);
+    expect(st.loss).to.be.closeTo(st.parts[0] + 0.5 * st.parts[1] + 0.25 * st.parts[2], 1e-6);
     const vl = jepa.loadModuleSync(path.join(ROOT, 'test', 'fixtures', 'models', 'vl_predictor.pt'));
     expect(thrown(() => new jepa.Trainer({ kind: 'vl', model: vl, lr: 1, lossType: 'mse' })).message).to.equal(
       'option `options.lossType` applies to the hjepa trainer only, not to vl',
