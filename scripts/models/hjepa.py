@@ -44,12 +44,21 @@ import torch.nn.functional as F
 
 
 def _timm():
-    try:  # the export script's import works around the CUDA torchvision wheel
-        from export import import_timm
-        return import_timm()
-    except ImportError:
-        import timm
-        return timm
+    """timm, whose import imports torchvision. Next to a CPU torch, a CUDA build of torchvision
+    (the only wheel of the pip mirror here) fails in its fake-kernel registrations; those are
+    skipped up front (by reading its version file, without importing it: a failed import throws a
+    C++ exception, which an AddressSanitizer-preloaded process cannot survive)."""
+    import importlib.util
+    import os
+    import sys
+    import types
+    if "torchvision" not in sys.modules and torch.version.cuda is None:
+        spec = importlib.util.find_spec("torchvision")
+        version = os.path.join(os.path.dirname(spec.origin), "version.py") if spec and spec.origin else ""
+        if version and os.path.exists(version) and "+cu" in open(version).read():
+            sys.modules["torchvision._meta_registrations"] = types.ModuleType("torchvision._meta_registrations")
+    import timm
+    return timm
 
 
 class ViTEncoder(nn.Module):
