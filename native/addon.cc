@@ -8,8 +8,8 @@
 #include "bindings/formats_binding.h"
 #include "bindings/pt_binding.h"
 #include "bindings/tensor_binding.h"
-#include "common.h"
-#include "tensor.h"
+#include "core/common.h"
+#include "tensor/tensor.h"
 
 namespace jepa {
 

@@ -11,10 +11,10 @@
  * ```
  * @module
  */
-import { invalidArgument } from '../errors';
-import type { HJepaMaskOptions } from '../masks-options';
-import type { ScheduleOptions } from '../ema';
-import { isPlainObject, show } from '../validate';
+import { invalidArgument } from '../core/errors';
+import type { HJepaMaskOptions } from '../masks/options';
+import type { ScheduleOptions } from './ema';
+import { isPlainObject, show } from '../core/validate';
 
 /**
  * The `jepa.Trainer` defaults of kind `'hjepa'`: what jonwiggins/H-JEPA's trainer does with

@@ -1,14 +1,14 @@
 // See hjepa.h. The Python class's arithmetic is kept operation for operation (NumPy float64
 // scalars: sqrt, round half to even), so that the block sizes, and with them every later draw,
 // are the same.
-#include "hjepa.h"
+#include "masks/hjepa.h"
 
 #include <algorithm>
 #include <cmath>
 #include <string>
 
-#include "../errors.h"
-#include "numpy_random.h"
+#include "core/errors.h"
+#include "masks/numpy_random.h"
 
 namespace jepa {
 namespace masks {

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "../masks.h"
+#include "masks/masks.h"
 
 namespace jepa {
 namespace masks {

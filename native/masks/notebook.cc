@@ -1,14 +1,14 @@
 // See notebook.h. The notebook's float arithmetic is kept in its order (Python floats / NumPy
 // float64 scalars, math.sqrt, round half to even).
-#include "notebook.h"
+#include "masks/notebook.h"
 
 #include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
-#include "../errors.h"
-#include "numpy_random.h"
+#include "core/errors.h"
+#include "masks/numpy_random.h"
 
 namespace jepa {
 namespace masks {

@@ -14,7 +14,7 @@
 
 #include <cstdint>
 
-#include "../masks.h"
+#include "masks/masks.h"
 
 namespace jepa {
 namespace masks {

@@ -1,4 +1,4 @@
-#include "numpy_random.h"
+#include "masks/numpy_random.h"
 
 #include <cmath>
 

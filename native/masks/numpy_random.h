@@ -13,7 +13,7 @@
 #pragma once
 #include <cstdint>
 
-#include "../masks.h"
+#include "masks/masks.h"
 
 namespace jepa {
 namespace masks {
