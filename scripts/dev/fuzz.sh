@@ -14,7 +14,7 @@
 # clang libclang-rt-14-dev, which scripts/install/setup.js does as root). Without them it prints
 # "skipped" and exits 0, or fails when CI=true.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 MODE=run
 case "${1:-}" in
