@@ -334,8 +334,8 @@ describe("H-JEPA training: jepa.Trainer equals the Python rewrite of jonwiggins/
   async function run(index, config, modelName, extra = {}, tol = TOL) {
     const recipe = jepa.hjepaRecipe(config, { stepsPerEpoch: STEPS_PER_EPOCH });
     const model = await jepa.loadModule(path.join(dir, `${modelName}.pt`));
-    const sampler = new masks.MaskSampler('hjepa', recipe.masks);
-    const check = new masks.MaskSampler('hjepa', recipe.masks);
+    const sampler = new masks.MaskSampler('hjepa', recipe.masks.options);
+    const check = new masks.MaskSampler('hjepa', recipe.masks.options);
     const trainer = new jepa.Trainer({ ...recipe.trainer, ...extra, model, masks: sampler });
     const want = ref.train[index];
     for (let i = 0; i < IMAGES.length; i++) {
@@ -404,7 +404,7 @@ describe("H-JEPA training: jepa.Trainer equals the Python rewrite of jonwiggins/
         ...recipe.trainer,
         targetUpdate,
         model,
-        masks: new masks.MaskSampler('hjepa', recipe.masks),
+        masks: new masks.MaskSampler('hjepa', recipe.masks.options),
       });
       await t.step({ images: jepa.randn([2, 3, 224, 224], { seed: 100 }) });
       return model.namedParameters().get('target_encoder.vit.blocks.0.mlp.fc1.weight').data();
@@ -420,7 +420,8 @@ describe("H-JEPA training: jepa.Trainer equals the Python rewrite of jonwiggins/
 describe('H-JEPA recipe and trainer options', function () {
   it('reads the config as jonwiggins/H-JEPA does and refuses what it cannot reproduce', function () {
     const r = jepa.hjepaRecipe(defaultConfig(), { stepsPerEpoch: 5 });
-    expect(r.masks).to.deep.equal({
+    expect(r.masks.kind).to.equal('hjepa');
+    expect(r.masks.options).to.deep.equal({
       inputSize: 224,
       patchSize: 16,
       numHierarchies: 3,

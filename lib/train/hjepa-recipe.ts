@@ -7,7 +7,7 @@
  *
  * ```js
  * const recipe = jepa.hjepaRecipe(config, { stepsPerEpoch: Math.floor(datasetSize / 128) });
- * const trainer = new jepa.Trainer({ ...recipe.trainer, model, masks: new jepa.masks.MaskSampler('hjepa', recipe.masks) });
+ * const trainer = new jepa.Trainer({ ...recipe.trainer, model, masks: new jepa.masks.MaskSampler('hjepa', recipe.masks.options) });
  * ```
  * @module
  */
@@ -56,9 +56,14 @@ export function hjepaLevelWeights(levels: number): number[] {
   return Array.from({ length: levels }, (_, l) => 2 ** -l);
 }
 
-/** What {@link hjepaRecipe} returns. */
+/**
+ * What {@link hjepaRecipe} returns: a training recipe (the shape every recipe family of
+ * jepa-native returns).
+ */
 export interface HJepaRecipe {
-  /** `jepa.Trainer` options (all but `model` and `masks`). */
+  /** The recipe family (the trainer kind). */
+  family: 'hjepa';
+  /** `jepa.Trainer` options (all but `model` and `masks`), every default of the official code filled in. */
   trainer: {
     kind: 'hjepa';
     lr: ScheduleOptions;
@@ -76,8 +81,8 @@ export interface HJepaRecipe {
     targetUpdate: 'beforeStep';
     emaFormula: 'foreach';
   };
-  /** `MaskSampler('hjepa', ...)` options: the generator scripts/train.py builds, seeded with `seed`. */
-  masks: HJepaMaskOptions & { batchSize: number };
+  /** The mask generator scripts/train.py builds, as `new MaskSampler(masks.kind, masks.options)`. */
+  masks: { kind: 'hjepa'; options: HJepaMaskOptions & { batchSize: number } };
   /** The model the config describes (scripts/models/hjepa.py `HJEPA` arguments, for export). */
   model: {
     encoderType: string;
@@ -92,12 +97,23 @@ export interface HJepaRecipe {
     emaWarmupSteps: number;
     dropPathRate: number;
   };
+  /** Data settings as the config gives them. */
+  data: {
+    dataset: string | null;
+    dataPath: string | null;
+    imageSize: number;
+    batchSize: number;
+    numWorkers: number | null;
+  };
   /** `seed`: scripts/train.py's `torch.manual_seed` and `np.random.seed`. */
   seed: number;
   /** Optimizer steps per epoch (`len(train_loader) // accumulation_steps`). */
   stepsPerEpoch: number;
+  epochs: number;
   /** Total optimizer steps (`epochs * stepsPerEpoch`). */
   totalSteps: number;
+  /** `checkpoint.checkpoint_dir` and `logging.experiment_name`, when the config gives them. */
+  logging: { folder: string | null; tag: string | null };
   /** Settings of the config that this recipe does not reproduce, each with what happens instead. */
   notes: string[];
 }
@@ -206,7 +222,7 @@ export function hjepaRecipe(config: unknown, options: { stepsPerEpoch: number })
   // -- masks (scripts/train.py: patch size 16 whatever the encoder, masking.num_masks, mask_scale, aspect_ratio)
   const batchSize = int(data, 'data', 'batch_size', 128, 1);
   const seed = int(config as Obj, '', 'seed', 42);
-  const masks = {
+  const maskOptions = {
     inputSize: imageSize,
     patchSize: 16,
     numHierarchies: levels,
@@ -289,7 +305,10 @@ export function hjepaRecipe(config: unknown, options: { stepsPerEpoch: number })
   }
   const betas = pair(training, 'training', 'betas', [0.9, 0.95]);
   const total = epochs * stepsPerEpoch;
+  const str = (o: Obj, key: string): string | null => (typeof o[key] === 'string' ? (o[key] as string) : null);
+  const workers = data.num_workers;
   return {
+    family: 'hjepa',
     trainer: {
       kind: 'hjepa',
       lr: {
@@ -320,11 +339,23 @@ export function hjepaRecipe(config: unknown, options: { stepsPerEpoch: number })
       targetUpdate: 'beforeStep',
       emaFormula: 'foreach',
     },
-    masks,
+    masks: { kind: 'hjepa', options: maskOptions },
     model: modelOut,
+    data: {
+      dataset: str(data, 'dataset'),
+      dataPath: str(data, 'data_path'),
+      imageSize,
+      batchSize,
+      numWorkers: typeof workers === 'number' ? workers : null,
+    },
     seed,
     stepsPerEpoch,
+    epochs,
     totalSteps: total,
+    logging: {
+      folder: str(section(config, 'checkpoint'), 'checkpoint_dir'),
+      tag: str(section(config, 'logging'), 'experiment_name'),
+    },
     notes,
   };
 }
