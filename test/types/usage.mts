@@ -89,6 +89,27 @@ new jepa.Trainer({ kind: 'simclr', lr: 1 });
 trainer.save('x.pt', { epoch: '1' });
 // @ts-expect-error: strict is a boolean
 enc.loadStateDict(sd, { strict: 'yes' });
+// H-JEPA (jonwiggins/H-JEPA's recipe) and seed 002's notebook
+declare const hmodel: jepa.Module;
+const hm: jepa.masks.HJepaMasks = jepa.masks.hjepa({ ...jepa.masks.presets.hjepaDefault, batchSize: 2 });
+const levelTargets: Tensor = hm.levels[0].targets;
+const hs = new jepa.masks.MaskSampler('hjepa', { batchSize: 2, positionSeed: 42 });
+const hnext: jepa.masks.HJepaMasks = hs.next();
+const nb: jepa.masks.Masks = jepa.masks.notebook2d({ seed: 1, positionSeed: 2 });
+const nb3: Promise<jepa.masks.Masks> = jepa.masks.notebook3dAsync({ maskType: 'long' });
+const recipe: jepa.HJepaRecipe = jepa.hjepaRecipe({ training: { epochs: 1 } }, { stepsPerEpoch: 10 });
+const htrainer = new jepa.Trainer({
+  ...recipe.trainer, model: hmodel, masks: new jepa.masks.MaskSampler('hjepa', recipe.masks.options),
+  lossType: 'smoothl1', normalizeEmbeddings: true, maskedLoss: false, targetUpdate: 'beforeStep', levelWeights: [1, 1, 1],
+});
+const literal: number = jepa.ema.schedule({ kind: 'seed001-literal', start: 0.996, end: 1, steps: 10 }).at(0);
+const copy: Promise<jepa.Module> = hmodel.clone();
+const copySync: jepa.Module = hmodel.cloneSync();
+const hjepaModel: Promise<number> = jepa.HJEPA.loadSync('h.pt').updateTargetEncoder(5);
+// @ts-expect-error: the H-JEPA loss types are mse, smoothl1, huber
+new jepa.Trainer({ kind: 'hjepa', model: hmodel, lr: 1, lossType: 'l1' });
+// @ts-expect-error: the notebook's mask types are short and long
+jepa.masks.notebook3d({ maskType: 'medium' });
 
 // @ts-expect-error: unknown dtype
 zeros([2], { dtype: 'float8' });
@@ -97,4 +118,4 @@ zeros([2], { device: 'gpu' });
 // @ts-expect-error: shape is an array
 zeros(3);
 
-void [shape, dtype, data, i64, bits, moved, mem, ok, code, loaded, saved, mod, ctx, kind, libtorchVersion, notFound, wrongKind, img, imgs, clip, vinfo, idx, maxRank, limits, pg, summed, gathered, rankNow, shard, launched, opts, wrote, seed, emaDone, emaSync, mom, stepped, lossNow, savedCkpt, resumed, resumedSync, loadedSd, ckptCode];
+void [levelTargets, hnext, nb, nb3, htrainer, literal, copy, copySync, hjepaModel, shape, dtype, data, i64, bits, moved, mem, ok, code, loaded, saved, mod, ctx, kind, libtorchVersion, notFound, wrongKind, img, imgs, clip, vinfo, idx, maxRank, limits, pg, summed, gathered, rankNow, shard, launched, opts, wrote, seed, emaDone, emaSync, mom, stepped, lossNow, savedCkpt, resumed, resumedSync, loadedSd, ckptCode];
