@@ -466,7 +466,12 @@ describe('H-JEPA recipe and trainer options', function () {
     bad((c) => {
       delete c.training.epochs;
     }, /^expected `config.training.epochs` to be a finite number, got undefined$/);
-    expect(thrown(() => jepa.hjepaRecipe(defaultConfig(), { stepsPerEpoch: 0 })).message).to.match(/stepsPerEpoch/);
+    expect(thrown(() => jepa.hjepaRecipe(defaultConfig(), { stepsPerEpoch: 0 })).message).to.equal(
+      'expected `options.stepsPerEpoch` to be a positive integer, got 0',
+    );
+    expect(thrown(() => jepa.hjepaRecipe(defaultConfig(), {})).message).to.match(
+      /^expected `options.stepsPerEpoch` \(the H-JEPA loop runs len\(train_loader\)/,
+    );
   });
 
   it("kind hjepa defaults to jonwiggins' settings; H-JEPA options are checked", async function () {

@@ -167,13 +167,17 @@ function unsupported(what: string, why: string): never {
  * settings it supports that jepa-native does not (another optimizer, VICReg / SIGReg losses,
  * gradient accumulation, FPN, RoPE, LayerScale, the end-to-end mode) throw a TypeError.
  */
-export function hjepaRecipe(config: unknown, options: { stepsPerEpoch: number }): HJepaRecipe {
+export function hjepaRecipe(config: unknown, options: { stepsPerEpoch?: number }): HJepaRecipe {
   if (!isPlainObject(config))
     throw invalidArgument(`expected \`config\` to be a mapping (a parsed H-JEPA YAML config), got ${show(config)}`);
-  if (!isPlainObject(options) || !Number.isSafeInteger(options.stepsPerEpoch) || options.stepsPerEpoch < 1) {
+  const spe = isPlainObject(options) ? options.stepsPerEpoch : undefined;
+  if (spe === undefined) {
     throw invalidArgument(
-      `expected \`options.stepsPerEpoch\` to be a positive integer (batches per epoch), got ${show((options as Obj | undefined)?.stepsPerEpoch)}`,
+      'expected `options.stepsPerEpoch` (the H-JEPA loop runs len(train_loader) batches per epoch, which the config does not give: floor(dataset size / data.batch_size))',
     );
+  }
+  if (typeof spe !== 'number' || !Number.isSafeInteger(spe) || spe < 1) {
+    throw invalidArgument(`expected \`options.stepsPerEpoch\` to be a positive integer, got ${show(spe)}`);
   }
   const model = section(config, 'model');
   const data = section(config, 'data');
@@ -276,7 +280,7 @@ export function hjepaRecipe(config: unknown, options: { stepsPerEpoch: number })
   );
   const epochs = int(training, 'training', 'epochs', undefined, 1);
   const warmupEpochs = int(training, 'training', 'warmup_epochs', 0);
-  const stepsPerEpoch = options.stepsPerEpoch;
+  const stepsPerEpoch = spe;
   const schedule = String(training.lr_schedule ?? 'cosine');
   if (schedule !== 'cosine' && schedule !== 'linear') {
     throw invalidArgument(
@@ -359,3 +363,22 @@ export function hjepaRecipe(config: unknown, options: { stepsPerEpoch: number })
     notes,
   };
 }
+
+/**
+ * The H-JEPA family as a recipe module (the interface of the recipe readers behind
+ * `Trainer.fromConfig`): recognises jonwiggins/H-JEPA's config shape (a `model.num_hierarchies`
+ * or a `loss.hierarchy_weights`) and reads it with {@link hjepaRecipe}.
+ * @internal
+ */
+export const hjepaRecipeModule = Object.freeze({
+  family: 'hjepa' as const,
+  aliases: Object.freeze(['h-jepa', 'jonwiggins']),
+  matches(config: Record<string, unknown>): boolean {
+    const model = config.model;
+    const loss = config.loss;
+    return (isPlainObject(model) && 'num_hierarchies' in model) || (isPlainObject(loss) && 'hierarchy_weights' in loss);
+  },
+  read(config: Record<string, unknown>, context: { stepsPerEpoch?: number }): HJepaRecipe {
+    return hjepaRecipe(config, { stepsPerEpoch: context.stepsPerEpoch });
+  },
+});
