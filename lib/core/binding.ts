@@ -120,7 +120,7 @@ function preparePrebuilt(binary: string): LoadedAddon {
     );
   }
   const { libtorch, tried, mismatched } = prebuilt.findFittingLibtorch(meta);
-  const needs = `jepa-native's prebuilt binary needs libtorch ${meta.torchVersion.split('+')[0]} (the C++ library of PyTorch; CPU or CUDA build)`;
+  const needs = `jepa-native's prebuilt binary needs libtorch ${meta.torchVersion.split('+')[0]} (the C++ library of PyTorch; ${meta.cuda ? 'a CUDA build' : 'CPU or CUDA build'})`;
   if (!libtorch) {
     throw new JepaError(
       mismatched.length ? ErrorCode.LIBTORCH_MISMATCH : ErrorCode.LIBTORCH_NOT_FOUND,

@@ -110,6 +110,8 @@ export interface NativeAddon {
   arange(start: number, end: number, step: number, dtype: string, device: string): NativeTensor;
   randn(shape: number[], dtype: string, device: string, seed: number | bigint | undefined): NativeTensor;
   memory(): { tensors: number; storages: number; bytes: number };
+  cudaIsBuilt(): boolean;
+  cudaSynchronize(device: string): void;
   cudaIsAvailable(): boolean;
   cudaDeviceCount(): number;
   torchVersion: string;

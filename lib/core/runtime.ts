@@ -3,6 +3,7 @@
  * @module
  */
 import { loadedAddon, native } from './binding';
+import { checkDevice } from './validate';
 
 /** Live tensor handles and the bytes of the distinct storages they hold. */
 export interface MemoryInfo {
@@ -21,9 +22,24 @@ export function memory(): MemoryInfo {
 
 /** CUDA queries. */
 export const cuda = {
-  /** Whether libtorch was built with CUDA and a GPU is visible. */
+  /**
+   * Whether the libtorch in use has CUDA support (its libtorch_cuda is loaded and registered),
+   * whether or not a GPU is present: Python's `torch.backends.cuda.is_built()`.
+   */
+  isBuilt(): boolean {
+    return native.cudaIsBuilt();
+  },
+  /** Whether libtorch has CUDA support and a GPU is visible: Python's `torch.cuda.is_available()`. */
   isAvailable(): boolean {
     return native.cudaIsAvailable();
+  },
+  /**
+   * Waits until the work queued on a CUDA device (default: the current one) has finished, as
+   * Python's `torch.cuda.synchronize()`: CUDA operations return once queued, so timings of GPU
+   * work end with it. `JEPA_CUDA_UNAVAILABLE` without CUDA, `JEPA_INVALID_ARGUMENT` for `'cpu'`.
+   */
+  synchronize(device: 'cuda' | `cuda:${number}` = 'cuda'): void {
+    native.cudaSynchronize(checkDevice(device));
   },
   /** Number of visible CUDA devices (0 without CUDA). */
   deviceCount(): number {

@@ -1,5 +1,6 @@
 #include "tensor/tensor.h"
 
+#include <ATen/detail/CUDAHooksInterface.h>
 #include <c10/core/StorageImpl.h>
 #include <torch/cuda.h>
 
@@ -78,6 +79,8 @@ std::string DtypeName(at::ScalarType type) {
   return c10::toString(type);
 }
 
+bool CudaBuilt() { return at::detail::getCUDAHooks().isBuilt(); }
+
 bool CudaAvailable() { return torch::cuda::is_available(); }
 
 int64_t CudaDeviceCount() { return static_cast<int64_t>(torch::cuda::device_count()); }
@@ -95,11 +98,17 @@ c10::Device ParseDevice(const std::string& name) {
       }
       index = std::stoll(digits);
     }
+    if (!CudaBuilt()) {
+      throw Error(code::kCudaUnavailable,
+                  "device '" + name +
+                      "' requested but this libtorch is a CPU build (no libtorch_cuda): build "
+                      "jepa-native against a CUDA libtorch, named by LIBTORCH");
+    }
     if (!CudaAvailable()) {
       throw Error(code::kCudaUnavailable,
                   "device '" + name +
-                      "' requested but CUDA is not available: this libtorch has no CUDA support "
-                      "or no GPU is visible (build against a CUDA libtorch with LIBTORCH)");
+                      "' requested but no CUDA device is usable: this libtorch has CUDA support, "
+                      "but no GPU is visible (no NVIDIA driver, or CUDA_VISIBLE_DEVICES hides them)");
     }
     const int64_t count = CudaDeviceCount();
     if (index >= count) {

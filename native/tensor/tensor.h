@@ -18,6 +18,9 @@ std::string DtypeName(at::ScalarType type);
 c10::Device ParseDevice(const std::string& name);
 std::string DeviceName(const c10::Device& device);
 
+// Whether libtorch's CUDA support (libtorch_cuda) is loaded, GPU or not (torch.backends.cuda.is_built()).
+bool CudaBuilt();
+// Whether CUDA is built and at least one GPU is usable (torch.cuda.is_available()).
 bool CudaAvailable();
 int64_t CudaDeviceCount();
 

@@ -11,7 +11,10 @@
 //   - writes libtorch.json: the libtorch version, C++ ABI and CPU/CUDA the binary was built
 //     against, and the libraries it links, which lib/core/binding.ts checks and preloads at load time.
 //
-//   node scripts/dev/prebuild.js          (compiles first, incrementally, when build/Release has no addon)
+//   node scripts/dev/prebuild.js      (compiles first, incrementally, when build/Release has no addon)
+//   node scripts/dev/prebuild.js --from build/cuda --to DIR
+//                                     a prebuild of another build folder (scripts/install/build.js
+//                                     --out), written into DIR/prebuilds/ (npm run test:cuda-build)
 
 const fs = require('node:fs');
 const os = require('node:os');
@@ -25,10 +28,25 @@ function log(line) {
   console.error(`[jepa-native] ${line}`);
 }
 
+/** The value after `--name`, or null when the option is absent. */
+function option(args, name) {
+  const i = args.indexOf(`--${name}`);
+  if (i < 0) return null;
+  if (!args[i + 1] || args[i + 1].startsWith('--')) throw new Error(`--${name} needs a folder`);
+  return path.resolve(args[i + 1]);
+}
+
 function main() {
   if (os.platform() !== 'linux') throw new Error(`prebuilds are made on Linux only (this is ${os.platform()})`);
-  const built = path.join(ROOT, 'build', 'Release', 'jepa_native.node');
-  const infoPath = path.join(ROOT, 'build', 'Release', 'build-info.json');
+  const args = process.argv.slice(2);
+  const from = option(args, 'from');
+  const to = option(args, 'to') ?? ROOT;
+  const buildDir = from ?? path.join(ROOT, 'build', 'Release');
+  const built = path.join(buildDir, 'jepa_native.node');
+  const infoPath = path.join(buildDir, 'build-info.json');
+  if (from && (!fs.existsSync(built) || !fs.existsSync(infoPath))) {
+    throw new Error(`${from} holds no build (jepa_native.node and build-info.json): build it with scripts/install/build.js --out`);
+  }
   if (!fs.existsSync(built) || !fs.existsSync(infoPath)) {
     log('no build in build/Release: building first');
     const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'install', 'build.js')], { cwd: ROOT, stdio: 'inherit' });
@@ -36,7 +54,7 @@ function main() {
   }
   const build = JSON.parse(fs.readFileSync(infoPath, 'utf8'));
 
-  const dir = prebuildDir();
+  const dir = prebuildDir(to);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   const out = path.join(dir, PREBUILD_FILE);
@@ -67,7 +85,7 @@ function main() {
   };
   fs.writeFileSync(path.join(dir, INFO_FILE), JSON.stringify(info, null, 2) + '\n');
   const size = (fs.statSync(out).size / 1e6).toFixed(2);
-  log(`wrote ${path.relative(ROOT, out)} (${size} MB, libtorch ${info.torchVersion}, ${info.cuda ? 'CUDA' : 'CPU'}; RUNPATH ${was ? 'removed' : 'none'})`);
+  log(`wrote ${path.relative(process.cwd(), out)} (${size} MB, libtorch ${info.torchVersion}, ${info.cuda ? 'CUDA' : 'CPU'}; RUNPATH ${was ? 'removed' : 'none'})`);
 }
 
 try {

@@ -43,10 +43,17 @@ function baseVersion(version) {
   return version ? String(version).split('+')[0] : null;
 }
 
-/** Why a libtorch folder cannot serve the prebuild, or null when it can. */
+/**
+ * Why a libtorch folder cannot serve the prebuild, or null when it can. A prebuild made against a
+ * CPU libtorch fits the CPU or the CUDA build of its version (the loader then loads libtorch_cuda
+ * too); one made against a CUDA libtorch links libtorch_cuda and so needs a CUDA build.
+ */
 function mismatch(meta, info) {
   if (baseVersion(info.version) !== baseVersion(meta.torchVersion)) {
     return `it is libtorch ${info.version || 'of unknown version'}, the prebuilt binary needs ${baseVersion(meta.torchVersion)}`;
+  }
+  if (meta.cuda && !info.cuda) {
+    return `it is a CPU build of libtorch ${info.version}, and the prebuilt binary was built against a CUDA one (${meta.torchVersion}: it links libtorch_cuda)`;
   }
   const abi = cxx11Abi(info.libDir);
   if (meta.cxx11Abi != null && abi != null && abi !== meta.cxx11Abi) {
@@ -86,7 +93,7 @@ function howToGetLibtorch(meta) {
   const wheel = meta.torchVersion && meta.torchVersion.includes('+') ? meta.torchVersion : PINNED_TORCH;
   return (
     `Any one of these works: (a) set LIBTORCH to a libtorch ${v} folder (an unzipped libtorch ` +
-    `${v} distribution, CPU or CUDA, or the folder of a torch ${v} Python package); (b) install it ` +
+    `${v} distribution, ${meta.cuda ? 'a CUDA build' : 'CPU or CUDA'}, or the folder of a torch ${v} Python package); (b) install it ` +
     `for python3 (or $PYTHON): \`python3 -m pip install torch==${wheel}\` (add \`--index-url https://download.pytorch.org/whl/${wheel.split('+')[1] || 'cpu'}\` where your pip index lacks it); (c) \`npm rebuild jepa-native\`, ` +
     `which installs torch==${wheel} with pip into the package's own .venv. To use another libtorch ` +
     'version, compile the addon against it: `npm rebuild jepa-native --build-from-source` (needs cmake and a C++17 compiler).'
