@@ -155,7 +155,7 @@ export function fusedAvailable(): boolean {
 // Schedules
 
 /** The kinds of {@link schedule}. */
-export type ScheduleKind = 'constant' | 'linear' | 'cosine' | 'warmupCosine' | 'cosineWd';
+export type ScheduleKind = 'constant' | 'linear' | 'cosine' | 'warmupCosine' | 'cosineWd' | 'linearDecay';
 
 /**
  * Options of {@link schedule}. `at(step)` is the value used at the 0-based training step
@@ -172,6 +172,8 @@ export type ScheduleKind = 'constant' | 'linear' | 'cosine' | 'warmupCosine' | '
  *   `T_max`, `ipe * epochs * ipeScale`); step `s` is the scheduler's `(s + 1)`-th `step()`.
  * - `cosineWd` (I-JEPA `CosineWDSchedule`): cosine from `start` (`ref_wd`) to `end`
  *   (`final_wd`) over `steps`, clamped at `end`; step `s` is its `(s + 1)`-th `step()`.
+ * - `linearDecay` (V-JEPA 2 `LinearDecaySchedule`, its cool-down lr): `start + k / max(1, steps) *
+ *   (end - start)` with `k = s + 1` (its `(s + 1)`-th `step()`), not clamped after `steps`.
  */
 export interface ScheduleOptions {
   kind: ScheduleKind;
@@ -250,7 +252,7 @@ function positive(o: Record<string, unknown>, key: string): number {
 export function schedule(options: ScheduleOptions): Schedule {
   const keys = ['kind', 'value', 'start', 'end', 'peak', 'steps', 'warmupSteps'];
   const o = checkOptions(options, 'options', keys);
-  const kinds: ScheduleKind[] = ['constant', 'linear', 'cosine', 'warmupCosine', 'cosineWd'];
+  const kinds: ScheduleKind[] = ['constant', 'linear', 'cosine', 'warmupCosine', 'cosineWd', 'linearDecay'];
   if (!kinds.includes(o.kind as ScheduleKind)) {
     throw invalidArgument(`expected \`options.kind\` to be one of ${kinds.map((k) => `'${k}'`).join(', ')}, got ${show(o.kind)}`);
   }
@@ -261,6 +263,7 @@ export function schedule(options: ScheduleOptions): Schedule {
     cosine: ['start', 'end', 'steps'],
     warmupCosine: ['start', 'peak', 'end', 'steps', 'warmupSteps'],
     cosineWd: ['start', 'end', 'steps'],
+    linearDecay: ['start', 'end', 'steps'],
   };
   for (const k of Object.keys(o)) {
     if (k !== 'kind' && !allowed[kind].includes(k)) {
@@ -275,7 +278,8 @@ export function schedule(options: ScheduleOptions): Schedule {
       break;
     }
     case 'linear':
-    case 'cosineWd': {
+    case 'cosineWd':
+    case 'linearDecay': {
       const start = finite(o, 'start');
       out = { kind, start, end: finite(o, 'end'), peak: start, steps: positive(o, 'steps'), warmupSteps: 0 };
       break;

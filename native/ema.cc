@@ -267,6 +267,12 @@ double Schedule::At(int64_t step) const {
       const double v = end + (peak - end) * 0.5 * (1. + std::cos(kPi * progress));
       return v > end ? v : end;  // Python's max(final_lr, v)
     }
+    case ScheduleKind::kLinearDecay: {
+      // V-JEPA 2 LinearDecaySchedule.step(): ref_lr = start, final_lr = end, T_max = steps.
+      const double k = static_cast<double>(step) + 1.0;
+      const double progress = k / std::max(1.0, steps);
+      return start + progress * (end - start);
+    }
     case ScheduleKind::kCosineWd: {
       // I-JEPA CosineWDSchedule.step(): ref_wd = start, final_wd = end.
       const double k = static_cast<double>(step) + 1.0;

@@ -62,7 +62,8 @@ bool FusedEmaAvailable();
 //   kCosine        BYOL: end - (end - start) * (cos(pi * k / steps) + 1) / 2, k = min(step, steps)
 //   kWarmupCosine  I-JEPA WarmupCosineSchedule (start -> peak over warmupSteps, cosine to end at steps), k = step + 1
 //   kCosineWd      I-JEPA CosineWDSchedule (start -> end over steps, clamped), k = step + 1
-enum class ScheduleKind { kConstant, kLinear, kCosine, kWarmupCosine, kCosineWd };
+//   kLinearDecay   V-JEPA 2 LinearDecaySchedule (start -> end over steps, not clamped), k = step + 1
+enum class ScheduleKind { kConstant, kLinear, kCosine, kWarmupCosine, kCosineWd, kLinearDecay };
 
 struct Schedule {
   ScheduleKind kind = ScheduleKind::kConstant;

@@ -151,6 +151,8 @@ Schedule ScheduleFromJs(const Napi::Value& raw) {
     s.kind = ScheduleKind::kWarmupCosine;
   } else if (kind == "cosineWd") {
     s.kind = ScheduleKind::kCosineWd;
+  } else if (kind == "linearDecay") {
+    s.kind = ScheduleKind::kLinearDecay;
   } else {
     throw Error(code::kInvalidArgument, "unknown schedule kind " + kind, true);
   }
@@ -324,6 +326,7 @@ class TrainerHandle : public Napi::ObjectWrap<TrainerHandle> {
     o.Set("momentum", std::isnan(s.momentum) ? env.Null() : Napi::Number::New(env, s.momentum));
     o.Set("gradNorm", s.grad_norm);
     o.Set("gradNormPredictor", s.grad_norm_predictor);
+    o.Set("clipped", s.clipped);
     o.Set("step", Napi::Number::New(env, static_cast<double>(s.step)));
     o.Set("ms", s.ms);
     return o;
