@@ -25,17 +25,21 @@ import { MaskSampler, toBinary, type Masks } from './masks';
 import { Module, nativeModuleOf } from './module';
 import type { NativeTrainer } from './native-types';
 import { nativeOf, Tensor } from './tensor';
+import { checkRecipeModules, readRecipe, type Recipe, type RecipeTrainerOptions } from './train/config';
+import { isThreeModuleKind, nativeKind, TRAINER_DEFAULTS, type TrainerKind } from './train/options';
 import { checkOptions, show } from './validate';
 
-/** The kinds of training step. */
-export type TrainerKind = 'ijepa' | 'vjepa' | 'hjepa' | 'motion' | 'vl';
+export type { TrainerKind } from './train/options';
 
 /** Options of {@link Trainer}. */
 export interface TrainerOptions {
   /**
    * `'ijepa'` (smooth L1 on the target tokens), `'vjepa'` (mean |z - h|^p / p per mask config,
-   * averaged), `'hjepa'` (per-level loss of seed 001's model), `'motion'` (seed 003's
-   * reconstruction + temporal difference + latent smoothness), `'vl'` (seed 004's 1 - cosine).
+   * averaged), `'vjepa2'` (V-JEPA's step with V-JEPA 2's EMA, mask index and no clipping),
+   * `'hjepa'` (per-level loss of seed 001's model), `'motion'` (seed 003's reconstruction +
+   * temporal difference + latent smoothness), `'vl'` (seed 004's 1 - cosine). Every option left
+   * out takes the official code's default for the kind (`TRAINER_DEFAULTS`, lib/train/options.ts,
+   * tabled in docs/training.md).
    */
   kind: TrainerKind;
   /** I-JEPA / V-JEPA: the context encoder (trained). */
@@ -143,6 +147,8 @@ export interface StepStats {
   gradNorm: number;
   /** Gradient norm of the predictor before clipping (I-JEPA, V-JEPA). */
   gradNormPredictor: number;
+  /** Whether `clipGrad` was applied at this step (see {@link TrainerOptions.clipGradFrom}). */
+  clipped: boolean;
   /** The 0-based index of this step. */
   step: number;
   /** Wall time of the step in C++, milliseconds. */
@@ -159,12 +165,23 @@ export interface ParamGroup {
   names: string[];
 }
 
-const KINDS: TrainerKind[] = ['ijepa', 'vjepa', 'hjepa', 'motion', 'vl'];
+const KINDS: TrainerKind[] = ['ijepa', 'vjepa', 'vjepa2', 'hjepa', 'motion', 'vl'];
 const OPTION_KEYS = [
   'kind', 'context', 'target', 'predictor', 'model', 'lr', 'weightDecay', 'momentum', 'betas', 'eps',
-  'excludeBiasAndNorm', 'clipGrad', 'emaFormula', 'lossExp', 'levelWeights', 'reconWeight', 'motionWeight',
-  'smoothWeight', 'bf16', 'masks', 'distributed',
+  'excludeBiasAndNorm', 'clipGrad', 'clipGradFrom', 'emaFormula', 'normalizeTargets', 'lossExp', 'regCoeff',
+  'maskIndex', 'levelWeights', 'reconWeight', 'motionWeight', 'smoothWeight', 'bf16', 'masks', 'distributed',
 ];
+/** Options that only some kinds take. */
+const KIND_ONLY: Record<string, TrainerKind[]> = {
+  normalizeTargets: ['ijepa', 'vjepa', 'vjepa2'],
+  lossExp: ['vjepa', 'vjepa2'],
+  regCoeff: ['vjepa', 'vjepa2'],
+  maskIndex: ['vjepa', 'vjepa2'],
+  levelWeights: ['hjepa'],
+  reconWeight: ['motion'],
+  motionWeight: ['motion'],
+  smoothWeight: ['motion'],
+};
 
 function num(o: Record<string, unknown>, key: string, fallback: number, positive = false): number {
   const v = o[key] === undefined ? fallback : o[key];
@@ -227,7 +244,13 @@ export class Trainer {
     }
     const kind = o.kind as TrainerKind;
     this.kind = kind;
-    const three = kind === 'ijepa' || kind === 'vjepa';
+    const d = TRAINER_DEFAULTS[kind];
+    for (const [key, kinds] of Object.entries(KIND_ONLY)) {
+      if (o[key] !== undefined && !kinds.includes(kind)) {
+        throw invalidArgument(`option \`options.${key}\` does not apply to the ${kind} trainer (only to ${kinds.join(', ')})`);
+      }
+    }
+    const three = isThreeModuleKind(kind);
     const needed = three ? ['context', 'target', 'predictor'] : ['model'];
     const other = three ? ['model'] : ['context', 'target', 'predictor'];
     const modules: Record<string, Module> = {};
@@ -244,13 +267,15 @@ export class Trainer {
     if (devices.size > 1) {
       throw new JepaError(ErrorCode.DEVICE_MISMATCH, `expected the modules to be on one device, got ${[...devices].join(', ')}`);
     }
-    if (o.lr === undefined) throw invalidArgument('expected `options.lr` (a number, a Schedule or schedule options), got undefined');
+    if (o.lr === undefined && d.lr === null) {
+      throw invalidArgument('expected `options.lr` (a number, a Schedule or schedule options), got undefined');
+    }
     this.#schedules = {
-      lr: toScheduleOptions(o.lr, 'options.lr'),
-      weightDecay: toScheduleOptions(o.weightDecay ?? 0.01, 'options.weightDecay'),
-      momentum: toScheduleOptions(o.momentum ?? 0.996, 'options.momentum'),
+      lr: toScheduleOptions(o.lr ?? d.lr, 'options.lr'),
+      weightDecay: toScheduleOptions(o.weightDecay ?? d.weightDecay, 'options.weightDecay'),
+      momentum: toScheduleOptions(o.momentum ?? d.momentum ?? 0, 'options.momentum'),
     };
-    let betas: [number, number] = [0.9, 0.999];
+    let betas: [number, number] = [d.betas[0], d.betas[1]];
     if (o.betas !== undefined) {
       const b = o.betas;
       if (!Array.isArray(b) || b.length !== 2 || !b.every((x) => typeof x === 'number' && x >= 0 && x < 1)) {
@@ -258,9 +283,17 @@ export class Trainer {
       }
       betas = [b[0], b[1]];
     }
-    const eps = num(o, 'eps', 1e-8, true);
+    const eps = num(o, 'eps', d.eps, true);
     if (o.clipGrad !== undefined && o.clipGrad !== null) num(o, 'clipGrad', 0, true);
-    for (const key of ['excludeBiasAndNorm', 'bf16']) {
+    const clipGradFrom = o.clipGradFrom ?? d.clipGradFrom;
+    if (!Number.isSafeInteger(clipGradFrom) || (clipGradFrom as number) < 0) {
+      throw invalidArgument(`expected \`options.clipGradFrom\` to be a non-negative integer (a step index), got ${show(o.clipGradFrom)}`);
+    }
+    const maskIndex = o.maskIndex ?? d.maskIndex;
+    if (maskIndex !== 'config' && !Number.isSafeInteger(maskIndex)) {
+      throw invalidArgument(`expected \`options.maskIndex\` to be 'config' or an integer, got ${show(o.maskIndex)}`);
+    }
+    for (const key of ['excludeBiasAndNorm', 'bf16', 'normalizeTargets']) {
       if (o[key] !== undefined && typeof o[key] !== 'boolean') {
         throw invalidArgument(`expected \`options.${key}\` to be a boolean, got ${show(o[key])}`);
       }
@@ -276,7 +309,7 @@ export class Trainer {
     }
     if (o.masks !== undefined) {
       if (!(o.masks instanceof MaskSampler)) throw invalidArgument(`expected \`options.masks\` to be a MaskSampler, got ${show(o.masks)}`);
-      const want = kind === 'vjepa' ? ['multiblock3d', 'randomTube'] : kind === 'motion' || kind === 'vl' ? [] : ['multiblock'];
+      const want = kind === 'vjepa' || kind === 'vjepa2' ? ['multiblock3d', 'randomTube'] : kind === 'motion' || kind === 'vl' ? [] : ['multiblock'];
       if (!want.includes(o.masks.kind)) {
         throw invalidArgument(
           want.length === 0
@@ -301,21 +334,25 @@ export class Trainer {
     }
     this.modules = Object.freeze(modules);
     const raw: Record<string, unknown> = {
-      kind,
+      kind: nativeKind(kind),
       lr: this.#schedules.lr,
       weightDecay: this.#schedules.weightDecay,
       momentum: this.#schedules.momentum,
       beta1: betas[0],
       beta2: betas[1],
       eps,
-      excludeBiasAndNorm: o.excludeBiasAndNorm ?? (kind !== 'motion' && kind !== 'vl'),
-      clipGrad: o.clipGrad ?? null,
-      emaFormula: o.emaFormula ?? 'foreach',
-      lossExp: num(o, 'lossExp', 1, true),
+      excludeBiasAndNorm: o.excludeBiasAndNorm ?? d.excludeBiasAndNorm,
+      clipGrad: o.clipGrad === undefined ? d.clipGrad : o.clipGrad,
+      clipGradFrom,
+      emaFormula: o.emaFormula ?? d.emaFormula,
+      normalizeTargets: o.normalizeTargets ?? d.normalizeTargets,
+      lossExp: num(o, 'lossExp', d.lossExp, true),
+      regCoeff: num(o, 'regCoeff', d.regCoeff),
+      maskIndex: maskIndex === 'config' ? undefined : maskIndex,
       levelWeights: o.levelWeights,
-      reconWeight: num(o, 'reconWeight', 1),
-      motionWeight: num(o, 'motionWeight', 1),
-      smoothWeight: num(o, 'smoothWeight', 0.05),
+      reconWeight: num(o, 'reconWeight', d.reconWeight),
+      motionWeight: num(o, 'motionWeight', d.motionWeight),
+      smoothWeight: num(o, 'smoothWeight', d.smoothWeight),
       bf16: o.bf16 === true,
       dist: dist?.native,
     };
@@ -509,12 +546,13 @@ export class Trainer {
     const keys = {
       ijepa: ['images', 'masks'],
       vjepa: ['images', 'masks'],
+      vjepa2: ['images', 'masks'],
       hjepa: ['images', 'mask'],
       motion: ['features'],
       vl: ['imageEmbeddings', 'textEmbeddings'],
     }[this.kind];
     const b = checkOptions(batch, 'batch', keys);
-    return (this.kind === 'ijepa' || this.kind === 'vjepa') ? b.masks === undefined : this.kind === 'hjepa' && b.mask === undefined;
+    return isThreeModuleKind(this.kind) ? b.masks === undefined : this.kind === 'hjepa' && b.mask === undefined;
   }
 
   #raw(batch: unknown, drawn: Masks | undefined): object {
@@ -530,13 +568,14 @@ export class Trainer {
     };
     switch (this.kind) {
       case 'ijepa':
-      case 'vjepa': {
+      case 'vjepa':
+      case 'vjepa2': {
         const images = tensorArg(b.images, 'batch.images');
         const m = (b.masks ?? drawn) as Record<string, unknown> | undefined;
         if (m === undefined) throw invalidArgument('expected `batch.masks` ({context, targets}) or a `masks` sampler in the trainer options');
         const context = maskList(m.context, 'batch.masks.context');
         const targets = maskList(m.targets, 'batch.masks.targets');
-        if (this.kind === 'vjepa' && context.length !== targets.length) {
+        if (this.kind !== 'ijepa' && context.length !== targets.length) {
           throw invalidArgument(`expected one context and one target mask per config, got ${context.length} context and ${targets.length} target masks`);
         }
         return {
