@@ -58,6 +58,7 @@ export type { EmaOptions, EmaStats, ParameterSet, Schedule, ScheduleKind, Schedu
 export {
   manualSeed,
   Trainer,
+  type FromConfigOptions,
   type ParamGroup,
   type SaveOptions,
   type StepStats,
@@ -65,6 +66,8 @@ export {
   type TrainerOptions,
   type TrainingBatch,
 } from './trainer';
+export { parseConfig, readRecipe, type ReadRecipeOptions, type Recipe, type RecipeTrainerOptions } from './train/config';
+export { TRAINER_DEFAULTS, type KindDefaults } from './train/options';
 import * as distributed from './distributed';
 /** Data-parallel training and sharded work across processes on libtorch's c10d (gloo, NCCL): `init`, `allReduce`, `broadcast`, `allGather`, `barrier`, `shardFiles`, `launch`. */
 export { distributed };

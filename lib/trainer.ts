@@ -50,27 +50,68 @@ export interface TrainerOptions {
   predictor?: Module;
   /** H-JEPA, motion, VL: the one module. */
   model?: Module;
-  /** Learning rate: a number, a {@link Schedule} or schedule options. */
-  lr: ScheduleLike;
-  /** Weight decay (decoupled, AdamW). Default 0.01 (torch.optim.AdamW's). */
+  /**
+   * Learning rate: a number, a {@link Schedule} or schedule options. Required, except for
+   * `'motion'` (default 2e-4, seed 003) and `'vl'` (1e-4, seed 004).
+   */
+  lr?: ScheduleLike;
+  /**
+   * Weight decay (decoupled, AdamW): a number or a schedule. Default: I-JEPA, V-JEPA, V-JEPA 2
+   * 0.04 (their configs' start; `fromConfig` builds their cosine to `final_weight_decay`),
+   * motion 1e-4 (seed 003), VL 0.01 (AdamW's, seed 004).
+   */
   weightDecay?: ScheduleLike;
-  /** EMA momentum of the target encoder (I-JEPA, V-JEPA, H-JEPA). Default 0.996. */
+  /**
+   * EMA momentum of the target encoder (I-JEPA, V-JEPA, V-JEPA 2, H-JEPA). Default the first
+   * value of the official configs: 0.996 (I-JEPA, H-JEPA), 0.998 (V-JEPA), 0.99925 (V-JEPA 2).
+   */
   momentum?: ScheduleLike;
-  /** AdamW betas. Default [0.9, 0.999]. */
+  /** AdamW betas. Default [0.9, 0.999] (torch.optim.AdamW's, every recipe here). */
   betas?: [number, number];
   /** AdamW eps. Default 1e-8. */
   eps?: number;
   /**
-   * Leave biases and 1-D parameters out of weight decay (I-JEPA's parameter groups). Default
-   * true for the JEPA kinds, false for motion and VL (their seeds give AdamW all parameters).
+   * Leave biases and 1-D parameters out of weight decay (the official `init_opt`'s parameter
+   * groups). Default true for the JEPA kinds, false for motion and VL (their seeds give AdamW
+   * all parameters in one group).
    */
   excludeBiasAndNorm?: boolean;
-  /** Clip each module's gradient norm to this (V-JEPA clips encoder and predictor separately). */
+  /**
+   * Clip each module's gradient norm to this (V-JEPA clips encoder and predictor separately).
+   * Default null (no clipping; V-JEPA's configs set 10.0, which `fromConfig` applies after the
+   * warm-up as V-JEPA does).
+   */
   clipGrad?: number | null;
-  /** EMA formula, see {@link EmaOptions.formula}. Default `'foreach'` (V-JEPA 2). */
+  /**
+   * The first (0-based) step at which `clipGrad` applies. Default 0. V-JEPA clips only once
+   * `epoch > warmup`: from step `(floor(warmup) + 1) * stepsPerEpoch` (what `fromConfig` sets).
+   */
+  clipGradFrom?: number;
+  /**
+   * EMA formula, see {@link EmaOptions.formula}. Default the official loop's: `'loop'` for
+   * I-JEPA and V-JEPA (`mul_(m).add_((1 - m) * q)`), `'foreach'` for V-JEPA 2 and the others.
+   */
   emaFormula?: 'foreach' | 'loop';
-  /** V-JEPA: the loss exponent p. Default 1. */
+  /**
+   * I-JEPA, V-JEPA, V-JEPA 2: layer-normalise the target encoder's output over the feature
+   * dimension (no affine), as every official loop does. Default true; false trains against the
+   * raw target features (seed 002's notebook variant).
+   */
+  normalizeTargets?: boolean;
+  /** V-JEPA, V-JEPA 2: the loss exponent p. Default 1. */
   lossExp?: number;
+  /**
+   * V-JEPA: weight of the predictor-variance term `mean(relu(1 - std))` (`reg_coeff`).
+   * Default 0 (every official config).
+   */
+  regCoeff?: number;
+  /**
+   * V-JEPA, V-JEPA 2: the `mask_index` passed to a predictor whose forward takes one (the
+   * exported V-JEPA predictors: one mask token per mask config, chosen by the index modulo
+   * their number). `'config'` (V-JEPA's default): config `i` uses index `i`; a number (V-JEPA
+   * 2's default 0: its loop passes the index of the clip-length group) for every config.
+   */
+  maskIndex?: 'config' | number;
   /** H-JEPA: weight of each level's loss. Default 1 for every level. */
   levelWeights?: number[];
   /** Motion autoencoder loss weights (seed 003's CLI defaults 1, 1, 0.05). */
@@ -97,6 +138,29 @@ export interface TrainerOptions {
    * positions from `jepa.distributed.deriveSeed(positionSeed, rank)`, see {@link Trainer.sampler}).
    */
   distributed?: ProcessGroup | boolean;
+}
+
+/** Options of {@link Trainer.fromConfig}. */
+export interface FromConfigOptions {
+  /** I-JEPA, V-JEPA, V-JEPA 2: the context encoder, target encoder and predictor. */
+  context?: Module;
+  target?: Module;
+  predictor?: Module;
+  /** H-JEPA, motion, VL: the one module. */
+  model?: Module;
+  /** The recipe family, see {@link ReadRecipeOptions.family}. Default: the config's `recipe:` key or its shape. */
+  family?: string;
+  /** Batches per epoch (the official `ipe`), where the config does not give it. */
+  stepsPerEpoch?: number;
+  /**
+   * The mask sampler: default the recipe's (the official collator, on the modules' device);
+   * `false`: none (every batch brings its masks); or a sampler of your own.
+   */
+  masks?: MaskSampler | false;
+  /** See {@link TrainerOptions.distributed}. */
+  distributed?: ProcessGroup | boolean;
+  /** Trainer options that replace the recipe's (`{ bf16: false }`, another `clipGrad`, ...). */
+  overrides?: Partial<Omit<RecipeTrainerOptions, 'kind'>>;
 }
 
 /** A batch for {@link Trainer.step}; which fields a kind needs is in each field's note. */
@@ -234,6 +298,71 @@ export class Trainer {
   }
   #tail: Promise<unknown> = Promise.resolve();
   #pending = 0;
+  #recipe: Recipe | null = null;
+
+  /**
+   * A trainer that trains as the official code of a config's family does: `config` is a
+   * training config in its official YAML shape (text or parsed; see `jepa.readRecipe` and
+   * docs/training.md for the families and how each key is read), `options` the modules, the
+   * steps per epoch where the config does not give them, and overrides. Every setting and default
+   * of the official loop applies (schedules with the official arithmetic, parameter groups,
+   * betas, eps, clipping and when it starts, EMA formula, loss), and the recipe's mask sampler
+   * draws the masks of batches that bring none. The modules are checked against the model the
+   * config describes (patches, V-JEPA mask tokens). `meta.use_bfloat16` / `meta.dtype:
+   * bfloat16` autocast on CUDA only, as the official loops' `torch.cuda.amp.autocast` (on the
+   * CPU they train in float32; a note in {@link recipe} says so).
+   *
+   * ```js
+   * const trainer = jepa.Trainer.fromConfig(fs.readFileSync('vitl16.yaml', 'utf8'), { context, target, predictor });
+   * ```
+   */
+  static fromConfig(config: string | object, options: FromConfigOptions): Trainer {
+    const o = checkOptions(options, 'options', [
+      'context', 'target', 'predictor', 'model', 'family', 'stepsPerEpoch', 'masks', 'distributed', 'overrides',
+    ]);
+    const recipe = readRecipe(config, { family: o.family as string | undefined, stepsPerEpoch: o.stepsPerEpoch as number | undefined });
+    const overrides = o.overrides === undefined ? {} : checkOptions(o.overrides, 'options.overrides', OPTION_KEYS);
+    for (const key of ['kind', 'context', 'target', 'predictor', 'model', 'masks', 'distributed']) {
+      if (key in overrides) throw invalidArgument(`option \`options.overrides.${key}\` cannot be overridden: give it as \`options.${key}\``);
+    }
+    const modules: Record<string, Module> = {};
+    for (const key of isThreeModuleKind(recipe.family) ? ['context', 'target', 'predictor'] : ['model']) {
+      if (!(o[key] instanceof Module)) {
+        throw invalidArgument(`expected \`options.${key}\` to be a Module (the ${recipe.family} recipe trains ${isThreeModuleKind(recipe.family) ? 'context, target, predictor' : 'model'}), got ${show(o[key])}`);
+      }
+      modules[key] = o[key] as Module;
+    }
+    checkRecipeModules(recipe, modules);
+    const device = Object.values(modules)[0].device;
+    const trainerOptions: Record<string, unknown> = { ...recipe.trainer };
+    if (trainerOptions.bf16 === true && !device.startsWith('cuda') && overrides.bf16 === undefined) {
+      trainerOptions.bf16 = false;
+      recipe.notes.push(
+        'mixed precision (bfloat16) is requested, but the official loop autocasts with torch.cuda.amp.autocast, which does nothing off CUDA: on this device it trains in float32, as the official loop would',
+      );
+    }
+    let masks: MaskSampler | undefined;
+    if (o.masks instanceof MaskSampler) masks = o.masks;
+    else if (o.masks !== undefined && o.masks !== false) {
+      throw invalidArgument(`expected \`options.masks\` to be a MaskSampler or false, got ${show(o.masks)}`);
+    } else if (o.masks === undefined && recipe.masks) {
+      masks = new MaskSampler(recipe.masks.kind, { ...recipe.masks.options, device } as never);
+    }
+    const trainer = new Trainer({
+      ...trainerOptions,
+      ...overrides,
+      ...modules,
+      ...(masks ? { masks } : {}),
+      ...(o.distributed === undefined ? {} : { distributed: o.distributed }),
+    } as TrainerOptions);
+    trainer.#recipe = recipe;
+    return trainer;
+  }
+
+  /** The recipe of a trainer made by {@link fromConfig} (null otherwise). */
+  get recipe(): Recipe | null {
+    return this.#recipe;
+  }
   #schedules: Record<'lr' | 'weightDecay' | 'momentum', ReturnType<typeof toScheduleOptions>>;
   #last = { loss: Number.NaN, lr: Number.NaN, batchSize: 0 };
 
