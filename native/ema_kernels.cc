@@ -7,6 +7,18 @@
 
 namespace jepa::ema_kernels {
 
+namespace {
+
+// One element of the loop formula: (1 - m) * q is rounded on its own (ATen makes it a tensor),
+// then added to the rounded m * t; where both are NaN the result is y's NaN, as ATen's.
+inline float LoopOne(float t, float s, float m, float a) {
+  const float x = t * m;
+  const float y = s * a;
+  return y != y ? y : y + x;
+}
+
+}  // namespace
+
 #ifdef JEPA_EMA_X86
 
 bool CpuHasAvx2Fma() {
@@ -48,14 +60,14 @@ __attribute__((target("avx2"))) void LoopRangeAvx2(float* t, const float* s, int
     const __m256 x1 = _mm256_mul_ps(_mm256_loadu_ps(t + i + 8), vm);
     const __m256 y0 = _mm256_mul_ps(_mm256_loadu_ps(s + i), va);
     const __m256 y1 = _mm256_mul_ps(_mm256_loadu_ps(s + i + 8), va);
-    _mm256_storeu_ps(t + i, _mm256_add_ps(x0, y0));
-    _mm256_storeu_ps(t + i + 8, _mm256_add_ps(x1, y1));
+    // Where both products are NaN, ATen's result is (1 - m) * q's: the blend keeps y's NaN
+    // whichever operand order the compiler gives the (commutative) add.
+    const __m256 r0 = _mm256_blendv_ps(_mm256_add_ps(y0, x0), y0, _mm256_cmp_ps(y0, y0, _CMP_UNORD_Q));
+    const __m256 r1 = _mm256_blendv_ps(_mm256_add_ps(y1, x1), y1, _mm256_cmp_ps(y1, y1, _CMP_UNORD_Q));
+    _mm256_storeu_ps(t + i, r0);
+    _mm256_storeu_ps(t + i + 8, r1);
   }
-  for (; i < n; ++i) {
-    const float x = t[i] * m;
-    const float y = s[i] * a;
-    t[i] = x + y;
-  }
+  for (; i < n; ++i) t[i] = LoopOne(t[i], s[i], m, a);
 }
 
 }  // namespace
@@ -81,12 +93,7 @@ void LoopRange(float* t, const float* s, int64_t n, float m, float a) {
     return;
   }
 #endif
-  // (1 - m) * q is rounded on its own (ATen makes it a tensor), then added to the rounded m * t.
-  for (int64_t i = 0; i < n; ++i) {
-    const float x = t[i] * m;
-    const float y = s[i] * a;
-    t[i] = x + y;
-  }
+  for (int64_t i = 0; i < n; ++i) t[i] = LoopOne(t[i], s[i], m, a);
 }
 
 }  // namespace jepa::ema_kernels

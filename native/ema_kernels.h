@@ -17,8 +17,9 @@ namespace jepa::ema_kernels {
 void ForeachRange(float* t, const float* s, int64_t n, float m, float a);
 
 // I-JEPA's and V-JEPA's param_k.mul_(m).add_((1 - m) * param_q): t * m rounded, s * a rounded
-// ((1 - m) * q is a temporary tensor), then their sum rounded; no FMA anywhere. Runs on any
-// CPU (AVX2 when present, else the compiler's baseline vectors).
+// ((1 - m) * q is a temporary tensor), then their sum rounded; no FMA anywhere. Where both
+// products are NaN the result is s * a's NaN, as ATen's add gives (NaN payloads and signs
+// included). Runs on any CPU (AVX2 when present, else the compiler's baseline vectors).
 void LoopRange(float* t, const float* s, int64_t n, float m, float a);
 
 // Whether this CPU has AVX2 and FMA (x86-64 only; false elsewhere).
