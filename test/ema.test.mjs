@@ -359,6 +359,14 @@ wd = WD(0.04, int(1.25 * 3 * 20), 0.4)
 out['cosineWd'] = [wd.step() for _ in range(80)]
 wd2 = WD(0.4, 60, 0.04)
 out['cosineWdDown'] = [wd2.step() for _ in range(80)]
+# V-JEPA 2 LinearDecaySchedule(ref_lr, T_max, final_lr): the cool-down lr, not clamped after T_max
+class Decay:
+    def __init__(s, ref, T, final): s.r, s.f, s.T, s.k = ref, final, T, 0.
+    def step(s):
+        s.k += 1
+        return s.r + float(s.k) / float(max(1, s.T)) * (s.f - s.r)
+d = Decay(0.000525, int(1.25 * 40 * 3), 1e-6)
+out['linearDecay'] = [d.step() for _ in range(160)]
 print(json.dumps(out))
 `;
 
@@ -401,6 +409,10 @@ describe('ema.schedule: equal to the Python formulas at every step', () => {
   it("cosineWd: I-JEPA's CosineWDSchedule, rising and falling, clamped", () => {
     exact(jepa.ema.schedule({ kind: 'cosineWd', start: 0.04, end: 0.4, steps: 75 }), py.cosineWd);
     exact(jepa.ema.schedule({ kind: 'cosineWd', start: 0.4, end: 0.04, steps: 60 }), py.cosineWdDown);
+  });
+
+  it("linearDecay: V-JEPA 2's LinearDecaySchedule (its cool-down lr), past its end too", () => {
+    exact(jepa.ema.schedule({ kind: 'linearDecay', start: 0.000525, end: 1e-6, steps: 150 }), py.linearDecay);
   });
 
   it('constant', () => {
