@@ -98,6 +98,7 @@ export {
   type JEPAPaths,
   type LabelScore,
   type MotionEncoding,
+  type PredictOptions,
 } from './jepa';
 export {
   aggregateFeatures,

@@ -352,6 +352,26 @@ describe('Trainer.fromConfig: each recipe equals the Python rewrite of its offic
     });
   });
 
+  it('JEPA.predict passes maskIndex to a V-JEPA predictor (default: its own, 1); an I-JEPA predictor refuses one', async () => {
+    const model = await jepa.JEPA.load({
+      contextEncoder: fixture('vjepa/context_encoder.pt'),
+      targetEncoder: fixture('vjepa/target_encoder.pt'),
+      predictor: path.join(dir, 'vjepa_predictor.pt'),
+    });
+    const t = build(runs[1].steps[0].batch);
+    const z = await model.encode(t.images, { masks: t.context[0], encoder: 'context' });
+    const p = await Promise.all([0, 1, 2, -1].map((maskIndex) => model.predict(z, t.context[0], t.targets[0], { maskIndex })));
+    const byDefault = await model.predict(z, t.context[0], t.targets[0]);
+    const same = (a, b) => Buffer.compare(Buffer.from(a.data().buffer), Buffer.from(b.data().buffer)) === 0;
+    expect(same(p[0], p[1])).to.equal(false); // two tokens (trunc-normal init): the index matters
+    expect(same(p[1], byDefault) && same(p[0], p[2]) && same(p[1], p[3])).to.equal(true); // modulo 2, default 1
+    const direct = await model.predictor.forward(z, [t.context[0]], [t.targets[0]], 0);
+    expect(same(direct, p[0])).to.equal(true);
+    const ijepa = await jepa.JEPA.load({ contextEncoder: ijepaFiles.context, targetEncoder: ijepaFiles.target, predictor: ijepaFiles.predictor });
+    const err = await ijepa.predict(jepa.zeros([2, 3, 32]), jepa.zeros([2, 3], { dtype: 'int64' }), jepa.zeros([2, 1], { dtype: 'int64' }), { maskIndex: 0 }).catch((e) => e);
+    expect(err.message).to.match(/^`options.maskIndex` needs a predictor whose forward takes `mask_index`/);
+  });
+
   it("seed 003's motion autoencoder step (train.py defaults: weight decay 1e-4, loss weights 1, 1, 0.05)", async () => {
     await parity('motion', (trainer) => {
       expect(trainer.schedules.weightDecay).to.include({ kind: 'constant', start: 1e-4 });
