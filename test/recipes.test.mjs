@@ -2,6 +2,7 @@
 // rewrite of each official step (scripts/reference/recipe_reference.py, which reads the same YAML
 // with PyYAML): 3 steps from the same weights, batches and masks, losses and every parameter
 // within 1e-6, and the schedules' values equal. One Python process for the whole file (before()).
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -429,6 +430,41 @@ describe('readRecipe: official configs and their defaults', () => {
     const i = Object.fromEntries(Object.entries(ijepaFiles).map(([k, f]) => [k, jepa.loadModuleSync(f)]));
     const patches = thrown(() => jepa.Trainer.fromConfig(IJEPA.replace('crop_size: 32', 'crop_size: 64'), { ...i, stepsPerEpoch: 2 }));
     expect(patches.message).to.equal("the predictor's position embedding has 16 patches, the config's model 64 (crop 64 / patch 8)");
+  });
+});
+
+describe('jepa-native train CONFIG.yaml', function () {
+  this.timeout(120000);
+
+  it('trains as Trainer.fromConfig does, writes the official checkpoint name and the CSV log; --dry-run prints the recipe', () => {
+    const dir = scratch('cli-train-');
+    fs.writeFileSync(path.join(dir, 'in1k.yaml'), IJEPA);
+    // Two copies of one image: every shuffled batch of 2 is the same batch.
+    const one = jepa.randn([1, 3, 32, 32], { seed: 5 }).data();
+    const images = new Float32Array(2 * one.length);
+    images.set(one, 0);
+    images.set(one, one.length);
+    jepa.saveSync(path.join(dir, 'images.pt'), { images: jepa.tensor(images, [2, 3, 32, 32]) });
+    const run = (...args) => spawnSync(process.execPath, [path.join(ROOT, 'bin', 'jepa-native.js'), 'train', path.join(dir, 'in1k.yaml'), ...args], { encoding: 'utf8' });
+    const r = run('--model', path.dirname(ijepaFiles.context), '--data', path.join(dir, 'images.pt'), '--out', path.join(dir, 'out'), '--json');
+    expect(r.status, r.stderr).to.equal(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary).to.include({ family: 'ijepa', steps: 2 }); // floor(2 / batch_size 2) = 1 step per epoch, 2 epochs
+    expect(summary.checkpoints).to.deep.equal([path.join(dir, 'out', 'jepa-latest.pth.tar')]);
+    expect(fs.readFileSync(summary.log, 'utf8').trim().split('\n')).to.have.length(3);
+    const m = Object.fromEntries(Object.entries(ijepaFiles).map(([k, f]) => [k, jepa.loadModuleSync(f)]));
+    const trainer = jepa.Trainer.fromConfig(IJEPA, { ...m, stepsPerEpoch: 1 });
+    const batch = { images: jepa.tensor(images.slice(0, 2 * one.length), [2, 3, 32, 32]) };
+    expect([trainer.stepSync(batch).loss, trainer.stepSync(batch).loss]).to.deep.equal(summary.losses);
+    const resumed = jepa.Trainer.fromConfig(IJEPA, { ...Object.fromEntries(Object.entries(ijepaFiles).map(([k, f]) => [k, jepa.loadModuleSync(f)])), stepsPerEpoch: 1 });
+    expect(resumed.loadSync(summary.checkpoints[0])).to.deep.equal({ step: 2, epoch: 2 });
+    compare(nodeParams(resumed.modules), nodeParams(trainer.modules), { tol: 0 });
+    const dry = run('--dry-run', '--data', path.join(dir, 'images.pt'));
+    expect(dry.status, dry.stderr).to.equal(0);
+    expect(JSON.parse(dry.stdout).recipe.trainer.lr).to.deep.equal(jepa.readRecipe(IJEPA, { stepsPerEpoch: 1 }).trainer.lr);
+    const bad = run('--data', path.join(dir, 'images.pt'));
+    expect(bad.status).to.equal(2);
+    expect(bad.stderr).to.match(/expected --model DIR/);
   });
 });
 
