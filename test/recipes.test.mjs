@@ -280,7 +280,7 @@ describe('Trainer.fromConfig: each recipe equals the Python rewrite of its offic
         // V-JEPA 2: one mask token per mask config and per entry of dataset_fpcs (2 x 2).
         { kind: 'vjepa_predictor', path: path.join(dir, 'vjepa2_predictor.pt'), seed: 12, kwargs: predictorKwargs(4) },
       ],
-      runs: runs.map(({ drawn, ...r }) => r),
+      runs: runs.map(({ drawn: _drawn, ...r }) => r),
     };
     fs.writeFileSync(path.join(dir, 'spec.json'), JSON.stringify(spec));
     const argv = [REFERENCE, path.join(dir, 'spec.json'), dir];

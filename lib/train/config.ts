@@ -52,7 +52,7 @@ const YAML_OPTIONS: YAML.ParseOptions & YAML.DocumentOptions & YAML.SchemaOption
  * float syntax: `1e-6` without a dot is a string, `yes`/`no` are booleans), or an already
  * parsed object.
  */
-export function parseConfig(source: unknown): ConfigObject {
+export function parseConfig(source: unknown): Record<string, unknown> {
   let value: unknown = source;
   if (typeof source === 'string') {
     try {
