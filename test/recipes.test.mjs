@@ -227,6 +227,12 @@ function makeRuns(dir) {
       drawn: true, // Node's trainer draws the masks from its own sampler (same options, same sequence)
     },
     {
+      // The trainer's normalizeTargets: false (targets without layer norm), from the same config.
+      name: 'ijepa-raw', family: 'ijepa', config: IJEPA, files: ijepaFiles, stepsPerEpoch: 2, normalizeTargets: false,
+      overrides: { normalizeTargets: false },
+      steps: masksOf(IJEPA, { stepsPerEpoch: 2 }).map((m, i) => ({ batch: { images: randnSpec([2, 3, 32, 32], 150 + i), ...m } })),
+    },
+    {
       name: 'vjepa', family: 'vjepa', config: vjepaConfig(), files: vjepaFiles(path.join(dir, 'vjepa_predictor.pt')),
       steps: video(vjepaConfig(), 200),
     },
@@ -265,7 +271,7 @@ function readResult(dir, name) {
 after(cleanupDirs);
 
 describe('Trainer.fromConfig: each recipe equals the Python rewrite of its official step (3 steps, 1e-6)', function () {
-  this.timeout(300000);
+  this.timeout(600000);
   let dir;
   let runs;
   const results = {};
@@ -280,7 +286,7 @@ describe('Trainer.fromConfig: each recipe equals the Python rewrite of its offic
         // V-JEPA 2: one mask token per mask config and per entry of dataset_fpcs (2 x 2).
         { kind: 'vjepa_predictor', path: path.join(dir, 'vjepa2_predictor.pt'), seed: 12, kwargs: predictorKwargs(4) },
       ],
-      runs: runs.map(({ drawn: _drawn, ...r }) => r),
+      runs: runs.map(({ drawn: _drawn, overrides: _overrides, ...r }) => r),
     };
     fs.writeFileSync(path.join(dir, 'spec.json'), JSON.stringify(spec));
     const argv = [REFERENCE, path.join(dir, 'spec.json'), dir];
@@ -292,7 +298,7 @@ describe('Trainer.fromConfig: each recipe equals the Python rewrite of its offic
     const run = runs.find((r) => r.name === name);
     const modules = {};
     for (const [key, file] of Object.entries(run.files)) modules[key] = await jepa.loadModule(file);
-    const trainer = jepa.Trainer.fromConfig(run.config, { ...modules, stepsPerEpoch: run.stepsPerEpoch });
+    const trainer = jepa.Trainer.fromConfig(run.config, { ...modules, stepsPerEpoch: run.stepsPerEpoch, overrides: run.overrides });
     const py = results[name];
     const stats = [];
     for (const step of run.steps) {
@@ -333,6 +339,19 @@ describe('Trainer.fromConfig: each recipe equals the Python rewrite of its offic
     });
   });
 
+  it('I-JEPA with normalizeTargets: false (no layer norm on the targets)', async () => {
+    const raw = await parity('ijepa-raw');
+    // ... and it is another step than the official one (same batches and masks): the losses differ
+    // by more than the parity tolerance (little: the fixture encoder ends with a LayerNorm of unit
+    // weight and zero bias, so its output is nearly normalised already).
+    const m = Object.fromEntries(Object.entries(ijepaFiles).map(([k, f]) => [k, jepa.loadModuleSync(f)]));
+    const normalised = jepa.Trainer.fromConfig(IJEPA, { ...m, stepsPerEpoch: 2 });
+    const t = build(runs.find((r) => r.name === 'ijepa-raw').steps[0].batch);
+    const loss = normalised.stepSync({ images: t.images, masks: { context: t.context, targets: t.targets } }).loss;
+    expect(Math.abs(loss - results['ijepa-raw'].losses[0])).to.be.greaterThan(TOL);
+    expect(raw.recipe.trainer.normalizeTargets).to.equal(true); // the recipe's; the override wins
+  });
+
   it('V-JEPA (facebookresearch/jepa): per-config mask tokens by mask_index, clipping only after the warm-up epoch', async () => {
     await parity('vjepa', (trainer, stats) => {
       expect(stats.map((s) => s.clipped)).to.deep.equal([false, false, true]); // epoch 1 > warmup 0.5
@@ -359,7 +378,7 @@ describe('Trainer.fromConfig: each recipe equals the Python rewrite of its offic
       targetEncoder: fixture('vjepa/target_encoder.pt'),
       predictor: path.join(dir, 'vjepa_predictor.pt'),
     });
-    const t = build(runs[1].steps[0].batch);
+    const t = build(runs.find((r) => r.name === 'vjepa').steps[0].batch);
     const z = await model.encode(t.images, { masks: t.context[0], encoder: 'context' });
     const p = await Promise.all([0, 1, 2, -1].map((maskIndex) => model.predict(z, t.context[0], t.targets[0], { maskIndex })));
     const byDefault = await model.predict(z, t.context[0], t.targets[0]);

@@ -22,7 +22,8 @@ official loops run on the same weights, batches and masks): docs/training.md, "R
 
 SPEC: {"threads": n, "build": [{"kind": "vjepa_predictor", "path", "seed", "kwargs"}],
        "runs": [{"name", "family", "config": YAML text, "files": {...}, "stepsPerEpoch",
-                 "steps": [{"batch": {...}, "seed": optional}]}]}
+                 "steps": [{"batch": {...}, "seed": optional}],
+                 "normalizeTargets": optional, I-JEPA only: false leaves out the targets' layer norm}]}
 OUT_DIR/NAME.json: {"losses", "lr", "wd", "momentum", "clipped", "tensors": {name: [offset, shape]}}
 and OUT_DIR/NAME.bin: every parameter after the last step (float32, little endian).
 """
@@ -176,7 +177,8 @@ def run_ijepa(cfg, run, modules, record):
         lr, wd = lr_s.step(), wd_s.step()
         with torch.no_grad():
             h = tgt(imgs)
-            h = F.layer_norm(h, (h.size(-1),))
+            if run.get("normalizeTargets", True):  # False: the trainer option (seed 002's notebook variant)
+                h = F.layer_norm(h, (h.size(-1),))
             h = repeat_batches(gather_tokens(h, masks_pred), len(h), len(masks_enc))
         z = pred(enc(imgs, masks_enc), masks_enc, masks_pred)
         loss = F.smooth_l1_loss(z, h)
