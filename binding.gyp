@@ -1,7 +1,7 @@
 {
   # node-gyp tooling (node-gyp-build's fallback, prebuildify) builds through this file, but the
   # flags live in one place only: CMakeLists.txt (find_package(Torch)), driven by cmake-js.
-  # This target hands off to scripts/build.js and declares no compile or link flags of its own.
+  # This target hands off to scripts/install/build.js and declares no compile or link flags of its own.
   "targets": [
     {
       "target_name": "jepa_native",
@@ -11,7 +11,7 @@
           "action_name": "cmake_js_build",
           "inputs": ["CMakeLists.txt"],
           "outputs": ["<(module_root_dir)/build/Release/jepa_native.node"],
-          "action": ["node", "<(module_root_dir)/scripts/build.js"]
+          "action": ["node", "<(module_root_dir)/scripts/install/build.js"]
         }
       ]
     }

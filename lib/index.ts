@@ -7,8 +7,8 @@
  * ```
  * @module jepa-native
  */
-export { DTYPES, type Device, type Dtype, type TensorTypedArray, type TypedArrayOf } from './dtype';
-export { ErrorCode, JepaError, type ErrorCodeValue } from './errors';
+export { DTYPES, type Device, type Dtype, type TensorTypedArray, type TypedArrayOf } from './core/dtype';
+export { ErrorCode, JepaError, type ErrorCodeValue } from './core/errors';
 export {
   isParameter,
   load,
@@ -21,7 +21,7 @@ export {
   saveSync,
   type LoadOptions,
   type PtEntry,
-} from './io';
+} from './io/pt';
 export {
   loadNpy,
   loadNpySync,
@@ -35,9 +35,9 @@ export {
   type SafetensorsEntry,
   type SafetensorsHeader,
   type TensorFileOptions,
-} from './formats';
-export { addonInfo, cuda, memory, torchVersion, type AddonInfo, type MemoryInfo } from './runtime';
-export { limits, type Limits } from './limits';
+} from './io/formats';
+export { addonInfo, cuda, memory, torchVersion, type AddonInfo, type MemoryInfo } from './core/runtime';
+export { limits, type Limits } from './core/limits';
 export {
   arange,
   empty,
@@ -50,11 +50,11 @@ export {
   type RandnOptions,
   type TensorData,
   type TensorOptions,
-} from './tensor';
-import * as ema from './ema';
+} from './tensor/tensor';
+import * as ema from './train/ema';
 /** The target-encoder EMA (`update`, `updateSync`) and momentum / learning-rate / weight-decay schedules (`schedule`). */
 export { ema };
-export type { EmaOptions, EmaStats, ParameterSet, Schedule, ScheduleKind, ScheduleLike, ScheduleOptions } from './ema';
+export type { EmaOptions, EmaStats, ParameterSet, Schedule, ScheduleKind, ScheduleLike, ScheduleOptions } from './train/ema';
 export {
   manualSeed,
   Trainer,
@@ -65,15 +65,15 @@ export {
   type TrainerKind,
   type TrainerOptions,
   type TrainingBatch,
-} from './trainer';
+} from './train/trainer';
 export { parseConfig, readRecipe, type ReadRecipeOptions, type Recipe, type RecipeTrainerOptions } from './train/config';
 export { TRAINER_DEFAULTS, type KindDefaults } from './train/options';
-import * as distributed from './distributed';
+import * as distributed from './distributed/distributed';
 /** Data-parallel training and sharded work across processes on libtorch's c10d (gloo, NCCL): `init`, `allReduce`, `broadcast`, `allGather`, `barrier`, `shardFiles`, `launch`. */
 export { distributed };
-export type { Backend as DistributedBackend, CollectiveOptions, InitOptions, ReduceOp } from './distributed';
-export type { LaunchOptions, LaunchResult } from './launch';
-import * as masks from './masks';
+export type { Backend as DistributedBackend, CollectiveOptions, InitOptions, ReduceOp } from './distributed/distributed';
+export type { LaunchOptions, LaunchResult } from './distributed/launch';
+import * as masks from './masks/samplers';
 /** JEPA mask samplers: I-JEPA multi-block, V-JEPA 3D multi-block, random tubes, H-JEPA binary masks. */
 export { masks };
 export {
@@ -84,7 +84,7 @@ export {
   setNumThreads,
   type LoadModuleOptions,
   type MethodArgument,
-} from './module';
+} from './models/module';
 export {
   cosineScores,
   HJEPA,
@@ -99,7 +99,7 @@ export {
   type LabelScore,
   type MotionEncoding,
   type PredictOptions,
-} from './jepa';
+} from './models/jepa';
 export {
   aggregateFeatures,
   featureDict,
@@ -117,16 +117,16 @@ export {
   type FeatureFileInfo,
   type FeatureLayout,
   type HierarchicalFeatures,
-} from './features';
-import * as image from './image';
+} from './features/features';
+import * as image from './media/image';
 /** Images (files or encoded bytes) as normalised float32 tensors [3, H, W] / [B, 3, H, W] (sharp). */
 export { image };
-import * as video from './video';
+import * as video from './media/video';
 /** Video clips as normalised float32 tensors [T, 3, H, W] / [B, T, 3, H, W], frames sampled evenly (ffmpeg). */
 export { video };
-export type { ImageInput, ImageOptions, MediaFailure, ResizeFit } from './image';
-export type { VideoInfo, VideoOptions } from './video';
-export { float, Float, FLOAT_KEYS, OrderedDict, PY_ATTRS, Size, TorchDevice, TorchDtype, Tuple } from './values';
+export type { ImageInput, ImageOptions, MediaFailure, ResizeFit } from './media/image';
+export type { VideoInfo, VideoOptions } from './media/video';
+export { float, Float, FLOAT_KEYS, OrderedDict, PY_ATTRS, Size, TorchDevice, TorchDtype, Tuple } from './io/values';
 
 // `import jepa from 'jepa-native'` in TypeScript compiled to CommonJS reads `exports.default`
 // (tsc marks this module `__esModule`, so the importer's interop helper does not synthesize a

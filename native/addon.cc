@@ -1,6 +1,7 @@
 // Registration only: each concept's binding adds its functions to the exports.
 #include <napi.h>
 #include <torch/csrc/api/include/torch/version.h>
+#include <torch/cuda.h>
 
 #include "bindings/distributed_binding.h"
 #include "bindings/masks_binding.h"
@@ -8,8 +9,8 @@
 #include "bindings/formats_binding.h"
 #include "bindings/pt_binding.h"
 #include "bindings/tensor_binding.h"
-#include "common.h"
-#include "tensor.h"
+#include "core/common.h"
+#include "tensor/tensor.h"
 
 namespace jepa {
 
@@ -19,6 +20,20 @@ void InitFeatures(Napi::Env env, Napi::Object exports);
 void InitTrain(Napi::Env env, Napi::Object exports);
 
 namespace {
+
+Napi::Value CudaIsBuilt(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), CudaBuilt()); }
+
+// torch.cuda.synchronize(device): waits for the device's queued work (CUDA calls return once
+// queued). Throws JEPA_CUDA_UNAVAILABLE without CUDA, as the device parser does.
+Napi::Value CudaSynchronize(const Napi::CallbackInfo& info) {
+  return Guard(info.Env(), [&]() -> Napi::Value {
+    const std::string name = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "cuda";
+    const c10::Device device = ParseDevice(name);
+    if (!device.is_cuda()) throw Error(code::kInvalidArgument, "expected a CUDA device ('cuda' or 'cuda:N'), got '" + name + "'", true);
+    torch::cuda::synchronize(device.has_index() ? device.index() : -1);
+    return info.Env().Undefined();
+  });
+}
 
 Napi::Value CudaIsAvailable(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), CudaAvailable());
@@ -43,6 +58,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   PtBindingInit(env, exports);
   FormatsBindingInit(env, exports);
   DistributedBindingInit(env, exports);
+  exports.Set("cudaIsBuilt", Napi::Function::New(env, CudaIsBuilt));
+  exports.Set("cudaSynchronize", Napi::Function::New(env, CudaSynchronize));
   exports.Set("cudaIsAvailable", Napi::Function::New(env, CudaIsAvailable));
   exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCountJs));
   exports.Set("torchVersion", Napi::String::New(env, TORCH_VERSION));

@@ -60,7 +60,7 @@ async function main() {
     console.error(`[jepa-native launch] ${e.message}`);
     process.exit(2);
   }
-  const { launch } = require(path.join(__dirname, '..', 'dist', 'launch.js'));
+  const { launch } = require(path.join(__dirname, '..', 'dist', 'distributed', 'launch.js'));
   const controller = new globalThis.AbortController();
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => controller.abort());
   try {

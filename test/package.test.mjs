@@ -48,7 +48,7 @@ describe('the npm package (npm pack, then npm install of the tarball with no com
     const npm = npmCli();
 
     // npm pack runs `prepack`: the TypeScript build and the prebuild from the already-built addon
-    // (scripts/prebuild.js compiles only when build/Release has no addon).
+    // (scripts/dev/prebuild.js compiles only when build/Release has no addon).
     const pack = spawnSync(process.execPath, [npm, 'pack', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8', env: cleanEnv({}) });
     expect(pack.status, pack.stderr).to.equal(0);
     tarball = fs.readdirSync(work).filter((f) => /^jepa-native-.*\.tgz$/.test(f)).map((f) => path.join(work, f))[0];
@@ -112,9 +112,9 @@ describe('the npm package (npm pack, then npm install of the tarball with no com
       'dist/index.d.ts',
       'prebuilds/linux-x64/node.napi.glibc.node',
       'prebuilds/linux-x64/libtorch.json',
-      'scripts/setup.js',
-      'scripts/find-libtorch.js',
-      'scripts/prebuilt.js',
+      'scripts/install/setup.js',
+      'scripts/install/find-libtorch.js',
+      'scripts/install/prebuilt.js',
     ]) {
       expect(files.has(f), `${f} in the tarball`).to.equal(true);
     }
@@ -129,7 +129,7 @@ describe('the npm package (npm pack, then npm install of the tarball with no com
   });
 
   it('the prebuilt binary carries no RUNPATH to the build machine', async () => {
-    const { readRunpath } = (await import('../scripts/elf-runpath.js')).default;
+    const { readRunpath } = (await import('../scripts/dev/elf-runpath.js')).default;
     const binary = path.join(project, 'node_modules', 'jepa-native', 'prebuilds', 'linux-x64', 'node.napi.glibc.node');
     expect(readRunpath(fs.readFileSync(binary))).to.equal('');
   });

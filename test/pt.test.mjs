@@ -427,7 +427,7 @@ console.log(JSON.stringify({ m1, m2, same, m3: mapped() }));
       const bad = path.join(dir, 'batch-bad.pt');
       fs.writeFileSync(bad, 'not a zip');
       const names = Object.keys(expected);
-      // 200 loads started in one turn: batched into several native calls (lib/io.ts).
+      // 200 loads started in one turn: batched into several native calls (lib/io/pt.ts).
       const plan = Array.from({ length: 200 }, (_, i) => {
         if (i % 17 === 5) return { p: bad, code: 'JEPA_PT_CORRUPT' };
         if (i % 23 === 7) return { p: path.join(dir, `missing-${i}.pt`), code: 'JEPA_FILE_NOT_FOUND' };

@@ -1,4 +1,4 @@
-// The short form of the soak test (`npm run soak` runs it for 5 minutes): scripts/soak.mjs in its
+// The short form of the soak test (`npm run soak` runs it for 5 minutes): scripts/dev/soak.mjs in its
 // own process for about 25 seconds: many concurrent async loads, saves, forwards, mask batches
 // and EMA updates with random sizes, every result checked, RSS and jepa.memory() required to
 // stay flat after the warm-up (with tolerances meant for a loaded 2-core machine), no tensor
@@ -15,7 +15,7 @@ describe('soak (short form)', function () {
   it('runs concurrent mixed work for 25 s with correct results and flat memory', function () {
     const r = spawnSync(
       process.execPath,
-      ['--expose-gc', path.join(ROOT, 'scripts', 'soak.mjs'), '--seconds', '25', '--warmup', '10', '--concurrency', '6', '--json'],
+      ['--expose-gc', path.join(ROOT, 'scripts', 'dev', 'soak.mjs'), '--seconds', '25', '--warmup', '10', '--concurrency', '6', '--json'],
       { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 24 },
     );
     const lines = r.stdout.trim().split('\n');

@@ -13,8 +13,8 @@
  * @module
  */
 import * as fs from 'node:fs';
-import type { Dtype } from '../dtype';
-import type { Tensor } from '../tensor';
+import type { Dtype } from '../core/dtype';
+import type { Tensor } from '../tensor/tensor';
 import { CliError, detectFormat, errorText, formatOfName, lib, usage, type Io, type TensorFormat } from './common';
 
 export interface ConvertOptions {

@@ -15,12 +15,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MultiBar, Presets } from 'cli-progress';
-import { native } from '../binding';
-import * as distributed from '../distributed';
-import type { Dtype } from '../dtype';
-import { decodeImageInto, decodeVideoInto, resolveImageOptions, type ResolvedImageOptions } from '../media';
-import type { Module } from '../module';
-import { nativeOf, tensor, wrap, type Tensor } from '../tensor';
+import { native } from '../core/binding';
+import * as distributed from '../distributed/distributed';
+import type { Dtype } from '../core/dtype';
+import { decodeImageInto, decodeVideoInto, resolveImageOptions, type ResolvedImageOptions } from '../media/decode';
+import type { Module } from '../models/module';
+import { nativeOf, tensor, wrap, type Tensor } from '../tensor/tensor';
 import { CliError, errorText, EXIT, lib, shapeText, usage, type Io } from './common';
 
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif', '.bmp'];

@@ -6,7 +6,7 @@
  * @module
  */
 import * as fs from 'node:fs';
-import type { Tensor } from '../tensor';
+import type { Tensor } from '../tensor/tensor';
 import { CliError, detectFormat, errorText, formatBytes, lib, shapeText, type Io, type TensorFormat } from './common';
 
 /** One leaf of the tree, as `--json` prints it. */

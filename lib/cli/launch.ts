@@ -4,13 +4,13 @@
  * `jepa.distributed.init()` reads; when one fails the others are stopped and its exit code is
  * returned. SCRIPT may also be a command of this CLI (`extract`, ...): then each process runs
  * `jepa-native SCRIPT ARGS...`, so that `launch --nproc 2 extract model.pt in/ out/` shards a
- * folder across 2 processes. See lib/launch.ts and docs/distributed.md.
+ * folder across 2 processes. See lib/distributed/launch.ts and docs/distributed.md.
  * (Internal to the package.)
  * @module
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { launch } from '../launch';
+import { launch } from '../distributed/launch';
 import { usage } from './common';
 
 export interface LaunchCliOptions {

@@ -11,10 +11,10 @@
  * @module
  */
 import YAML from 'yaml';
-import { ErrorCode, invalidArgument, JepaError } from '../errors';
-import type { Module } from '../module';
+import { ErrorCode, invalidArgument, JepaError } from '../core/errors';
+import type { Module } from '../models/module';
 import { isThreeModuleKind } from './options';
-import { checkOptions, isPlainObject, show } from '../validate';
+import { checkOptions, isPlainObject, show } from '../core/validate';
 import type { ConfigObject } from './recipes/fields';
 import { RECIPES, type Recipe, type RecipeModule } from './recipes/index';
 

@@ -1,4 +1,4 @@
-// The native side of lib/distributed.ts. Collectives are issued on the JS thread (so that the
+// The native side of lib/distributed/distributed.ts. Collectives are issued on the JS thread (so that the
 // order of the calls is the order on the wire, the same on every rank) and waited for on a libuv
 // worker (the Promise forms) or on the calling thread (the *Sync forms).
 #include "bindings/distributed_binding.h"
@@ -10,9 +10,9 @@
 #include <utility>
 #include <vector>
 
-#include "async.h"
+#include "core/async.h"
 #include "bindings/tensor_binding.h"
-#include "common.h"
+#include "core/common.h"
 
 namespace jepa {
 

@@ -1,10 +1,10 @@
-// JS handles to process groups (the native side of lib/distributed.ts).
+// JS handles to process groups (the native side of lib/distributed/distributed.ts).
 #pragma once
 #include <napi.h>
 
 #include <memory>
 
-#include "distributed.h"
+#include "distributed/distributed.h"
 
 namespace jepa {
 

@@ -1,11 +1,11 @@
-// Small tensor reductions behind lib/features.ts (V-JEPA 2 feature aggregation): the same ATen
+// Small tensor reductions behind lib/features/features.ts (V-JEPA 2 feature aggregation): the same ATen
 // calls as Python's `features.mean(dim=...)` and `grid[t]`, so the results are bit-identical.
 // Arguments are validated in TypeScript; these only assert.
 #include <ATen/ATen.h>
 #include <napi.h>
 
 #include "bindings/tensor_binding.h"
-#include "common.h"
+#include "core/common.h"
 
 namespace jepa {
 namespace {

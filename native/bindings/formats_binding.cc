@@ -1,13 +1,13 @@
 // Node-API side of raw tensor files (safetensors, .npy): the headers are parsed and checked in
-// TypeScript (lib/formats.ts); these functions read or write the tensor bytes they describe.
+// TypeScript (lib/io/formats.ts); these functions read or write the tensor bytes they describe.
 #include "bindings/formats_binding.h"
 
-#include "async.h"
+#include "core/async.h"
 #include "bindings/tensor_binding.h"
-#include "common.h"
-#include "file_io.h"
-#include "tensor.h"
-#include "value.h"
+#include "core/common.h"
+#include "core/file_io.h"
+#include "tensor/tensor.h"
+#include "pt/value.h"
 
 namespace jepa {
 namespace {

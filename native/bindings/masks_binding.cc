@@ -1,5 +1,5 @@
-// Node-API side of the mask samplers (native/masks.h): converts the validated option objects of
-// lib/masks.ts into plain structs on the JS thread, runs the sampler (here or on a worker
+// Node-API side of the mask samplers (native/masks/masks.h): converts the validated option objects of
+// lib/masks/samplers.ts into plain structs on the JS thread, runs the sampler (here or on a worker
 // thread), and returns tensor handles plus the position stream's new state.
 #include "masks_binding.h"
 
@@ -12,10 +12,10 @@
 #include <utility>
 #include <vector>
 
-#include "../async.h"
-#include "../common.h"
-#include "../masks.h"
-#include "../tensor.h"
+#include "core/async.h"
+#include "core/common.h"
+#include "masks/masks.h"
+#include "tensor/tensor.h"
 #include "tensor_binding.h"
 
 namespace jepa {

@@ -6,16 +6,16 @@
 #include <string>
 #include <vector>
 
-#include "async.h"
+#include "core/async.h"
 #include "bindings/tensor_binding.h"
-#include "common.h"
-#include "tensor.h"
+#include "core/common.h"
+#include "tensor/tensor.h"
 
 namespace jepa {
 namespace {
 
 // ---------------------------------------------------------------------------------------------
-// The raw value encoding shared with lib/module.ts. JSON-like values travel as themselves
+// The raw value encoding shared with lib/models/module.ts. JSON-like values travel as themselves
 // (null, boolean, number, bigint, string, Array = Python list); tensors as native tensor
 // handles; everything else as an object tagged with a `$jepa` string:
 //   {$jepa: 'tuple', items: [...]}

@@ -1,16 +1,16 @@
-// JS handles to TorchScript modules (the native side of lib/module.ts).
+// JS handles to TorchScript modules (the native side of lib/models/module.ts).
 #pragma once
 #include <napi.h>
 
 #include <memory>
 
-#include "module.h"
+#include "model/module.h"
 
 namespace jepa {
 
 // One JS object per loaded module. Calls convert their arguments into IValues on the JS thread
 // (typed by the method's schema), run on a libuv worker (async forms) and convert the results
-// back on the JS thread. See lib/module.ts for the raw value encoding shared with TS.
+// back on the JS thread. See lib/models/module.ts for the raw value encoding shared with TS.
 class ModuleHandle : public Napi::ObjectWrap<ModuleHandle> {
  public:
   static void Init(Napi::Env env, Napi::Object exports);

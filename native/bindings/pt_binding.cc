@@ -9,13 +9,13 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "async.h"
+#include "core/async.h"
 #include "bindings/tensor_binding.h"
-#include "common.h"
-#include "file_io.h"
-#include "pickle_reader.h"
-#include "pt_file.h"
-#include "tensor.h"
+#include "core/common.h"
+#include "core/file_io.h"
+#include "pt/pickle_reader.h"
+#include "pt/pt_file.h"
+#include "tensor/tensor.h"
 
 namespace jepa {
 namespace {
@@ -24,8 +24,8 @@ using pt::Document;
 using pt::Kind;
 using pt::Value;
 
-// The JS classes of lib/values.ts and helpers of lib/io.ts, registered once per environment by
-// ptInit (lib/io.ts calls it when it loads) and kept as references.
+// The JS classes of lib/io/values.ts and helpers of lib/io/pt.ts, registered once per environment by
+// ptInit (lib/io/pt.ts calls it when it loads) and kept as references.
 struct ClassRefs {
   Napi::FunctionReference tuple, size, ordered_dict, device, dtype, float_box, wrap_tensor, tensor_info, set_ctor,
       map_ctor;
@@ -668,8 +668,8 @@ struct LoadJob {
 // files one after another on one worker thread; files of at most 1 MiB (without mmap or a
 // device) are parsed on the JS thread (pt::LoadBytes). values[i] is file i's value, or undefined
 // where errors[i] is its Error. With smallOnly, a file above 1 MiB in a batch of several is left
-// unread and its index listed in `large`, so that lib/io.ts loads it in a call of its own: a
-// batch of small files is never held up behind a large one. lib/io.ts batches the load() calls made in one turn of the
+// unread and its index listed in `large`, so that lib/io/pt.ts loads it in a call of its own: a
+// batch of small files is never held up behind a large one. lib/io/pt.ts batches the load() calls made in one turn of the
 // event loop into a few of these, so that a batch costs one threadpool round trip, not one per
 // file.
 Napi::Value LoadMany(const Napi::CallbackInfo& info) {
@@ -1026,7 +1026,7 @@ Napi::Value OpenAsync(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-// The documented limits of the readers and writers (native/value.h), for `jepa.limits`.
+// The documented limits of the readers and writers (native/pt/value.h), for `jepa.limits`.
 Napi::Object Limits(Napi::Env env) {
   Napi::Object o = Napi::Object::New(env);
   auto set = [&](const char* name, int64_t v) { o.Set(name, Napi::Number::New(env, static_cast<double>(v))); };

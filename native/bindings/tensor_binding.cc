@@ -5,9 +5,9 @@
 #include <cmath>
 #include <cstring>
 
-#include "async.h"
-#include "common.h"
-#include "tensor.h"
+#include "core/async.h"
+#include "core/common.h"
+#include "tensor/tensor.h"
 
 namespace jepa {
 namespace {

@@ -1,4 +1,4 @@
-// JS handles to libtorch tensors (the native side of lib/tensor.ts) and the tensor factories.
+// JS handles to libtorch tensors (the native side of lib/tensor/tensor.ts) and the tensor factories.
 #pragma once
 #include <ATen/ATen.h>
 #include <napi.h>

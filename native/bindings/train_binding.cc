@@ -1,4 +1,4 @@
-// The native side of lib/ema.ts and lib/trainer.ts: EMA updates, schedules, trainers.
+// The native side of lib/train/ema.ts and lib/train/trainer.ts: EMA updates, schedules, trainers.
 #include <napi.h>
 
 #include <memory>
@@ -6,14 +6,14 @@
 #include <utility>
 #include <vector>
 
-#include "async.h"
+#include "core/async.h"
 #include "bindings/distributed_binding.h"
 #include "bindings/module_binding.h"
 #include "bindings/tensor_binding.h"
-#include "common.h"
-#include "ema.h"
-#include "module.h"
-#include "trainer.h"
+#include "core/common.h"
+#include "train/ema.h"
+#include "model/module.h"
+#include "train/trainer.h"
 
 namespace jepa {
 
@@ -29,7 +29,7 @@ struct EmaSide {
 
 bool StartsWith(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
 
-// Raw forms (lib/ema.ts): {kind: 'module', module, prefix}, {kind: 'named', entries: [[name, t]]},
+// Raw forms (lib/train/ema.ts): {kind: 'module', module, prefix}, {kind: 'named', entries: [[name, t]]},
 // {kind: 'list', tensors: [t]}.
 EmaSide DecodeSide(const Napi::Value& raw, const char* what, bool buffers) {
   if (!raw.IsObject()) throw Error(code::kInvalidArgument, std::string("expected `") + what + "` to be an object", true);
@@ -135,7 +135,7 @@ Napi::Value EmaFusedAvailable(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-// Raw schedule (lib/ema.ts): {kind, start, end, peak, steps, warmupSteps}, already validated.
+// Raw schedule (lib/train/ema.ts): {kind, start, end, peak, steps, warmupSteps}, already validated.
 Schedule ScheduleFromJs(const Napi::Value& raw) {
   if (!raw.IsObject()) throw Error(code::kInvalidArgument, "expected a schedule object", true);
   Napi::Object o = raw.As<Napi::Object>();

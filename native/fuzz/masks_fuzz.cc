@@ -1,13 +1,13 @@
-// libFuzzer harness for the mask samplers (native/masks.h): I-JEPA multi-block, V-JEPA
+// libFuzzer harness for the mask samplers (native/masks/masks.h): I-JEPA multi-block, V-JEPA
 // multi-block 3D and random tubes, with the binary masks and the index <-> binary conversions,
 // driven by option structs decoded from the input. The options cover the domain that
-// lib/masks-options.ts lets through (scales in (0, 1], aspect ratios in (0, any finite], any
+// lib/masks/options.ts lets through (scales in (0, 1], aspect ratios in (0, any finite], any
 // block counts, minKeep, seeds and state) on small grids and batches, so that each input runs
 // in milliseconds; the samplers' own checks (an unsatisfiable draw is a kInvalidArgument
 // jepa::Error) must hold for every such input. A clean jepa::Error is the expected outcome;
 // anything else (a crash, a sanitizer report, another exception, a hang caught by -timeout, a
 // mask with an index out of the grid) is a bug.
-// Build and run: scripts/fuzz.sh masks [seconds]
+// Build and run: scripts/dev/fuzz.sh masks [seconds]
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -16,8 +16,8 @@
 #include <limits>
 #include <vector>
 
-#include "errors.h"
-#include "masks.h"
+#include "core/errors.h"
+#include "masks/masks.h"
 
 namespace {
 
@@ -43,7 +43,7 @@ class Input {
     std::memcpy(&d, &bits, sizeof d);
     return d;
   }
-  // A scale range as lib/masks-options.ts accepts it: 0 < lo <= hi <= 1.
+  // A scale range as lib/masks/options.ts accepts it: 0 < lo <= hi <= 1.
   Range Scale() {
     double a = Num(), b = Num();
     if (!(a > 0 && a <= 1)) a = 0.5;

@@ -2,13 +2,13 @@
 // the restricted unpickler and the storage/view bounds checks, on arbitrary bytes. A clean
 // jepa::Error (or a libtorch c10::Error turned into one) is the expected outcome for bad input;
 // anything else (a crash, a sanitizer report, another exception, a huge allocation) is a bug.
-// Build and run: scripts/fuzz.sh pt [seconds]
+// Build and run: scripts/dev/fuzz.sh pt [seconds]
 #include <cstddef>
 #include <cstdint>
 
-#include "errors.h"
-#include "pickle_reader.h"
-#include "pt_file.h"
+#include "core/errors.h"
+#include "pt/pickle_reader.h"
+#include "pt/pt_file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The whole file path: directory, records, pickle, storages, tensors.

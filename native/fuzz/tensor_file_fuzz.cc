@@ -1,12 +1,12 @@
 // libFuzzer harness for the native half of the safetensors and .npy readers: files::ReadTensors,
-// which reads tensors from byte ranges of a file that lib/formats.ts describes after parsing the
+// which reads tensors from byte ranges of a file that lib/io/formats.ts describes after parsing the
 // header. The input is decoded into (flags, slots, file bytes); the slots cover what the
 // TypeScript side can send (any dtype it knows, up to 64 dimensions of any size, strides or
 // none, any offset and byte count) and more (negative values). A clean jepa::Error is the
 // expected outcome for a bad slot; anything else (a crash, a sanitizer report, another
 // exception, a read past the file) is a bug. Each tensor read is copied element by element so
 // that a view reaching past its storage is caught by AddressSanitizer.
-// Build and run: scripts/fuzz.sh tensor_file [seconds]
+// Build and run: scripts/dev/fuzz.sh tensor_file [seconds]
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -16,12 +16,12 @@
 #include <string>
 #include <vector>
 
-#include "errors.h"
-#include "file_io.h"
+#include "core/errors.h"
+#include "core/file_io.h"
 
 namespace {
 
-// The dtypes lib/formats.ts can name (safetensors and .npy).
+// The dtypes lib/io/formats.ts can name (safetensors and .npy).
 constexpr at::ScalarType kDtypes[] = {
     at::kBool,  at::kByte,  at::kChar,   at::kShort,         at::kUInt16,          at::kInt,
     at::kUInt32, at::kLong, at::kUInt64, at::kHalf,          at::kBFloat16,        at::kFloat,

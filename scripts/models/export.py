@@ -3,7 +3,7 @@
     python scripts/models/export.py [--out test/fixtures/models]          # tiny test fixtures
     python scripts/models/export.py --bench DIR [--vitg] [--frames N]      # benchmark models
 
-Needs torch; H-JEPA needs timm and the V-JEPA 2 models transformers (scripts/setup.js installs
+Needs torch; H-JEPA needs timm and the V-JEPA 2 models transformers (scripts/install/setup.js installs
 both). Each fixture `NAME.pt` comes with `NAME.cases.json` + `NAME.cases.bin`: the calls made on
 the module *after loading it back with torch.jit.load* and their results, so that Node, which
 loads the same file, must give the same values. Encoding (readable without a .pt reader):

@@ -1,5 +1,5 @@
-// Fuzz harness of the safetensors and .npy readers: the header parsers in lib/formats.ts and the
-// native tensor reads behind them (native/file_io.cc ReadTensors), through the public
+// Fuzz harness of the safetensors and .npy readers: the header parsers in lib/io/formats.ts and the
+// native tensor reads behind them (native/core/file_io.cc ReadTensors), through the public
 // loadSafetensorsSync / loadNpySync, with and without mmap. Every input must either load (and
 // every tensor must be readable: it is cloned) or throw an Error (JepaError or native) with a
 // file-format code and the file's path in the message; anything else (another error class, a

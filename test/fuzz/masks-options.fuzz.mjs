@@ -1,5 +1,5 @@
-// Fuzz harness of the mask option parser (lib/masks-options.ts) and, behind it, the native mask
-// samplers (native/masks.cc; their own libFuzzer harness is native/fuzz/masks_fuzz.cc): option
+// Fuzz harness of the mask option parser (lib/masks/options.ts) and, behind it, the native mask
+// samplers (native/masks/masks.cc; their own libFuzzer harness is native/fuzz/masks_fuzz.cc): option
 // objects with every key present or not, each holding a valid value (small grids and batches,
 // any scale, aspect ratios up to 1e300, any seed) or a hostile one (NaN, Infinity, 2^64, -0,
 // strings, bigints, arrays of the wrong length, nested objects, unknown keys), through the public

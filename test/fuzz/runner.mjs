@@ -8,7 +8,7 @@
 // then generates inputs for a bounded time from a seed (FUZZ_SEED, else random and printed).
 // A failing input is shrunk, written to build/fuzz/js/<name>/ and reported with the seed that
 // reproduces it: `FUZZ_SEED=<seed> node test/fuzz/<name>.fuzz.mjs 60`. A hang (the driver,
-// scripts/test-fuzz.js, kills a harness that overruns) is found with FUZZ_TRACE (below).
+// scripts/test/fuzz.js, kills a harness that overruns) is found with FUZZ_TRACE (below).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

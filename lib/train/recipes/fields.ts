@@ -4,8 +4,8 @@
  * source that requires it. Shared by the recipe readers in this folder.
  * @module
  */
-import { invalidArgument } from '../../errors';
-import { isPlainObject, show } from '../../validate';
+import { invalidArgument } from '../../core/errors';
+import { isPlainObject, show } from '../../core/validate';
 
 /** A parsed config mapping. */
 export type ConfigObject = Record<string, unknown>;

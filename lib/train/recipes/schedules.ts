@@ -11,8 +11,8 @@
  * (`int()` truncates; the products are evaluated left to right as Python does.)
  * @module
  */
-import type { ScheduleOptions } from '../../ema';
-import { invalidArgument } from '../../errors';
+import type { ScheduleOptions } from '../ema';
+import { invalidArgument } from '../../core/errors';
 
 /** The optimisation values of an I-JEPA / V-JEPA / V-JEPA 2 config. */
 export interface OfficialOptimization {

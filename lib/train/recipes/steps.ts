@@ -1,6 +1,6 @@
 /** The steps per epoch of a recipe (shared by the readers). @module */
-import { invalidArgument } from '../../errors';
-import { show } from '../../validate';
+import { invalidArgument } from '../../core/errors';
+import { show } from '../../core/validate';
 import type { RecipeContext } from './types';
 
 /**

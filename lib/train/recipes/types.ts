@@ -3,8 +3,8 @@
  * loop, lib/train/recipes/*.ts, listed in lib/train/recipes/index.ts).
  * @module
  */
-import type { MaskKind } from '../../masks';
-import type { TrainerOptions } from '../../trainer';
+import type { MaskKind } from '../../masks/samplers';
+import type { TrainerOptions } from '../trainer';
 import type { TrainerKind } from '../options';
 import type { ConfigObject } from './fields';
 
