@@ -10,7 +10,7 @@
 
 #include "core/errors.h"
 #include "model/module.h"
-#include "ema_kernels.h"
+#include "train/ema_kernels.h"
 
 namespace jepa {
 namespace {

@@ -1,4 +1,4 @@
-#include "ema_kernels.h"
+#include "train/ema_kernels.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
