@@ -6,9 +6,9 @@
 // computes, bit for bit; `EmaFormula::kLoop` exactly what I-JEPA's and V-JEPA's
 //   param_k.mul_(m).add_((1 - m) * param_q)
 // computes (it rounds (1 - m) * q before the add, so the two differ by at most one ulp). For
-// contiguous float32 CPU tensors both run a one-pass fused kernel (native/ema_kernels.h: one read
-// of each tensor, one write, instead of two or three passes) with the same roundings; elsewhere
-// they run those ATen calls. The foreach kernel needs AVX2 + FMA (FusedEmaAvailable()); the loop
+// contiguous float32 CPU tensors both run a one-pass fused kernel (native/train/ema_kernels.h:
+// one read of each tensor, one write, instead of two or three passes) with the same roundings;
+// elsewhere they run those ATen calls. The foreach kernel needs AVX2 + FMA (FusedEmaAvailable()); the loop
 // kernel runs on any CPU.
 #pragma once
 #include <ATen/ATen.h>
