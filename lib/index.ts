@@ -58,6 +58,7 @@ export type { EmaOptions, EmaStats, ParameterSet, Schedule, ScheduleKind, Schedu
 export {
   manualSeed,
   Trainer,
+  type FromConfigOptions,
   type ParamGroup,
   type SaveOptions,
   type StepStats,
@@ -65,7 +66,9 @@ export {
   type TrainerOptions,
   type TrainingBatch,
 } from './train/trainer';
-export { HJEPA_TRAINER_DEFAULTS, hjepaLevelWeights, hjepaRecipe, type HJepaRecipe } from './train/hjepa-recipe';
+export { parseConfig, readRecipe, type ReadRecipeOptions, type Recipe, type RecipeTrainerOptions } from './train/config';
+export { TRAINER_DEFAULTS, type KindDefaults } from './train/options';
+export { hjepaLevelWeights, hjepaRecipe, type HJepaRecipe } from './train/hjepa-recipe';
 import * as distributed from './distributed/distributed';
 /** Data-parallel training and sharded work across processes on libtorch's c10d (gloo, NCCL): `init`, `allReduce`, `broadcast`, `allGather`, `barrier`, `shardFiles`, `launch`. */
 export { distributed };
@@ -96,6 +99,7 @@ export {
   type JEPAPaths,
   type LabelScore,
   type MotionEncoding,
+  type PredictOptions,
 } from './models/jepa';
 export {
   aggregateFeatures,

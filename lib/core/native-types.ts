@@ -222,6 +222,7 @@ export interface NativeStepStats {
   momentum: number | null;
   gradNorm: number;
   gradNormPredictor: number;
+  clipped: boolean;
   step: number;
   ms: number;
 }

@@ -13,7 +13,7 @@ import { ErrorCode, invalidArgument, JepaError } from '../core/errors';
 import { update as emaUpdate, updateSync as emaUpdateSync } from '../train/ema';
 import { loadModule, loadModuleSync, Module, type LoadModuleOptions } from './module';
 import { Tensor } from '../tensor/tensor';
-import { show } from '../core/validate';
+import { checkOptions, show } from '../core/validate';
 
 // ---------------------------------------------------------------------------------------------
 // Checks shared by the model classes
@@ -206,6 +206,15 @@ export interface EncodeOptions {
   encoder?: 'context' | 'target';
 }
 
+/** Options of {@link JEPA.predict}. */
+export interface PredictOptions {
+  /**
+   * V-JEPA / V-JEPA 2 predictors: which mask token predicts (`mask_index`, taken modulo the number
+   * of tokens; V-JEPA trains token `i` on mask config `i`). Default: the predictor's own (1).
+   */
+  maskIndex?: number;
+}
+
 /**
  * An I-JEPA (images) or V-JEPA (videos) model: context encoder, target encoder and predictor,
  * each a TorchScript module with the signatures of facebookresearch/ijepa:
@@ -273,8 +282,30 @@ export class JEPA {
   /**
    * Predicts the target tokens from the context encoder's output: `context` is
    * [len(contextMasks) * B, K, D]; returns [len(targetMasks) * len(contextMasks) * B, Kt, D].
+   * `options.maskIndex` goes to a V-JEPA / V-JEPA 2 predictor, whose forward takes a trailing
+   * `mask_index` (one mask token per mask config, token `maskIndex % numMaskTokens`; without it the
+   * predictor's own default, 1, as in the official code). I-JEPA predictors have one mask token and
+   * no index: giving one is an error.
    */
-  async predict(context: Tensor, contextMasks: Tensor | Tensor[], targetMasks: Tensor | Tensor[]): Promise<Tensor> {
+  async predict(
+    context: Tensor,
+    contextMasks: Tensor | Tensor[],
+    targetMasks: Tensor | Tensor[],
+    options: PredictOptions = {},
+  ): Promise<Tensor> {
+    const o = checkOptions(options, 'options', ['maskIndex']);
+    if (o.maskIndex !== undefined) {
+      if (!Number.isSafeInteger(o.maskIndex)) {
+        throw invalidArgument(`expected \`options.maskIndex\` to be an integer, got ${show(o.maskIndex)}`);
+      }
+      const args = this.predictor.arguments('forward');
+      if (args.length < 4 || args[3].name !== 'mask_index') {
+        throw invalidArgument(
+          "`options.maskIndex` needs a predictor whose forward takes `mask_index` (V-JEPA's, one mask token per mask config); this one takes " +
+            `(${args.map((a) => a.name).join(', ')})`,
+        );
+      }
+    }
     const c = checkTensor(context, 'context');
     const ctxMasks = asList(contextMasks, 'contextMasks');
     if (c.ndim !== 3 || c.shape[2] !== this.spec.embedDim || c.shape[0] % ctxMasks.length !== 0) {
@@ -292,6 +323,7 @@ export class JEPA {
     const tgt = checkMasks(targetMasks, 'targetMasks', batch, this.numPatches, this.predictor.device);
     checkFloat(c, 'context', this.predictor);
     checkDevice(c, 'context', this.predictor);
+    if (o.maskIndex !== undefined) return (await this.predictor.forward(c, ctxMasks, tgt, o.maskIndex)) as Tensor;
     return (await this.predictor.forward(c, ctxMasks, tgt)) as Tensor;
   }
 

@@ -161,6 +161,7 @@ export type ScheduleKind =
   | 'cosine'
   | 'warmupCosine'
   | 'cosineWd'
+  | 'linearDecay'
   | 'hjepaWarmupCosine'
   | 'hjepaWarmupLinear'
   | 'hjepaEma'
@@ -181,6 +182,8 @@ export type ScheduleKind =
  *   `T_max`, `ipe * epochs * ipeScale`); step `s` is the scheduler's `(s + 1)`-th `step()`.
  * - `cosineWd` (I-JEPA `CosineWDSchedule`): cosine from `start` (`ref_wd`) to `end`
  *   (`final_wd`) over `steps`, clamped at `end`; step `s` is its `(s + 1)`-th `step()`.
+ * - `linearDecay` (V-JEPA 2 `LinearDecaySchedule`, its cool-down lr): `start + k / max(1, steps) *
+ *   (end - start)` with `k = s + 1` (its `(s + 1)`-th `step()`), not clamped after `steps`.
  * - `hjepaWarmupCosine` / `hjepaWarmupLinear` (jonwiggins/H-JEPA `CosineScheduler` /
  *   `LinearScheduler`, the learning rate): linear from `start` (default 0) to `peak` over
  *   `warmupSteps`, then cosine / linear to `end` at `steps`, as its trainer applies them: it sets
@@ -286,6 +289,7 @@ export function schedule(options: ScheduleOptions): Schedule {
     'cosine',
     'warmupCosine',
     'cosineWd',
+    'linearDecay',
     'hjepaWarmupCosine',
     'hjepaWarmupLinear',
     'hjepaEma',
@@ -301,6 +305,7 @@ export function schedule(options: ScheduleOptions): Schedule {
     cosine: ['start', 'end', 'steps'],
     warmupCosine: ['start', 'peak', 'end', 'steps', 'warmupSteps'],
     cosineWd: ['start', 'end', 'steps'],
+    linearDecay: ['start', 'end', 'steps'],
     hjepaWarmupCosine: ['start', 'peak', 'end', 'steps', 'warmupSteps'],
     hjepaWarmupLinear: ['start', 'peak', 'end', 'steps', 'warmupSteps'],
     hjepaEma: ['start', 'end', 'steps', 'warmupSteps'],
@@ -319,7 +324,8 @@ export function schedule(options: ScheduleOptions): Schedule {
       break;
     }
     case 'linear':
-    case 'cosineWd': {
+    case 'cosineWd':
+    case 'linearDecay': {
       const start = finite(o, 'start');
       out = { kind, start, end: finite(o, 'end'), peak: start, steps: positive(o, 'steps'), warmupSteps: 0 };
       break;

@@ -15,37 +15,7 @@ import { invalidArgument } from '../core/errors';
 import type { HJepaMaskOptions } from '../masks/options';
 import type { ScheduleOptions } from './ema';
 import { isPlainObject, show } from '../core/validate';
-
-/**
- * The `jepa.Trainer` defaults of kind `'hjepa'`: what jonwiggins/H-JEPA's trainer does with
- * configs/default.yaml. Each entry names its source.
- */
-export const HJEPA_TRAINER_DEFAULTS = Object.freeze({
-  /** `training.weight_decay` of configs/default.yaml (the code's own default is 0.0). */
-  weightDecay: 0.05,
-  /** `training.betas` (also `create_optimizer`'s default). */
-  betas: Object.freeze([0.9, 0.95]) as readonly [number, number],
-  /** torch.optim.AdamW's. */
-  eps: 1e-8,
-  /** `AdamW(model.parameters())`: one parameter group, every parameter decayed. */
-  excludeBiasAndNorm: false,
-  /** `training.clip_grad`: `clip_grad_norm_(model.parameters(), 3.0)`, one norm over the whole model. */
-  clipGrad: 3.0,
-  /** `loss.type`. */
-  lossType: 'mse' as 'mse' | 'smoothl1' | 'huber',
-  /** HJEPALoss's `huber_delta` (the config cannot set it). */
-  huberDelta: 1.0,
-  /** `loss.normalize_embeddings` (the code's default when the key is absent is true). */
-  normalizeEmbeddings: false,
-  /** HJEPATrainer calls the loss without masks: a plain mean, padding entries included. */
-  maskedLoss: false,
-  /** `_train_step` updates the target encoder before backward and the optimizer step. */
-  targetUpdate: 'beforeStep' as 'beforeStep' | 'afterStep',
-  /** `target.mul_(m).add_(context, alpha=1 - m)`. */
-  emaFormula: 'foreach' as const,
-  /** EMAScheduler's start (`training.ema_momentum_schedule.start`), held when no schedule is given. */
-  momentum: 0.996,
-});
+import { TRAINER_DEFAULTS } from './options';
 
 /**
  * `loss.hierarchy_weights` for `levels` levels: configs/default.yaml's [1, 0.5, 0.25] for its 3
@@ -332,11 +302,11 @@ export function hjepaRecipe(config: unknown, options: { stepsPerEpoch?: number }
         steps: total,
       },
       betas,
-      eps: HJEPA_TRAINER_DEFAULTS.eps,
-      excludeBiasAndNorm: HJEPA_TRAINER_DEFAULTS.excludeBiasAndNorm,
+      eps: TRAINER_DEFAULTS.hjepa.eps,
+      excludeBiasAndNorm: TRAINER_DEFAULTS.hjepa.excludeBiasAndNorm,
       clipGrad: clip as number | null,
       lossType: baseType,
-      huberDelta: HJEPA_TRAINER_DEFAULTS.huberDelta,
+      huberDelta: TRAINER_DEFAULTS.hjepa.huberDelta,
       normalizeEmbeddings: normalize,
       maskedLoss: false,
       levelWeights,

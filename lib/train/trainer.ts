@@ -25,18 +25,22 @@ import { MaskSampler, toBinary, type HJepaMasks, type Masks } from '../masks/sam
 import { Module, nativeModuleOf } from '../models/module';
 import type { NativeTrainer } from '../core/native-types';
 import { nativeOf, Tensor } from '../tensor/tensor';
-import { HJEPA_TRAINER_DEFAULTS, hjepaLevelWeights } from './hjepa-recipe';
+import { checkRecipeModules, readRecipe, type Recipe, type RecipeTrainerOptions } from './config';
+import { hjepaLevelWeights } from './hjepa-recipe';
+import { isThreeModuleKind, nativeKind, TRAINER_DEFAULTS, type TrainerKind } from './options';
 import { checkOptions, show } from '../core/validate';
 
-/** The kinds of training step. */
-export type TrainerKind = 'ijepa' | 'vjepa' | 'hjepa' | 'motion' | 'vl';
+export type { TrainerKind } from './options';
 
 /** Options of {@link Trainer}. */
 export interface TrainerOptions {
   /**
    * `'ijepa'` (smooth L1 on the target tokens), `'vjepa'` (mean |z - h|^p / p per mask config,
-   * averaged), `'hjepa'` (jonwiggins/H-JEPA's per-level loss and step), `'motion'` (seed 003's
-   * reconstruction + temporal difference + latent smoothness), `'vl'` (seed 004's 1 - cosine).
+   * averaged), `'vjepa2'` (V-JEPA's step with V-JEPA 2's EMA, mask index and no clipping),
+   * `'hjepa'` (jonwiggins/H-JEPA's per-level loss and step), `'motion'` (seed 003's reconstruction +
+   * temporal difference + latent smoothness), `'vl'` (seed 004's 1 - cosine). Every option left
+   * out takes the official code's default for the kind (`TRAINER_DEFAULTS`, lib/train/options.ts,
+   * tabled in docs/training.md).
    */
   kind: TrainerKind;
   /** I-JEPA / V-JEPA: the context encoder (trained). */
@@ -47,34 +51,69 @@ export interface TrainerOptions {
   predictor?: Module;
   /** H-JEPA, motion, VL: the one module. */
   model?: Module;
-  /** Learning rate: a number, a {@link Schedule} or schedule options. */
-  lr: ScheduleLike;
-  /** Weight decay (decoupled, AdamW). Default 0.01 (torch.optim.AdamW's); H-JEPA 0.05 (configs/default.yaml). */
+  /**
+   * Learning rate: a number, a {@link Schedule} or schedule options. Required, except for
+   * `'motion'` (default 2e-4, seed 003) and `'vl'` (1e-4, seed 004).
+   */
+  lr?: ScheduleLike;
+  /**
+   * Weight decay (decoupled, AdamW): a number or a schedule. Default: I-JEPA, V-JEPA, V-JEPA 2
+   * 0.04 (their configs' start; `fromConfig` builds their cosine to `final_weight_decay`),
+   * H-JEPA 0.05 (jonwiggins' configs/default.yaml), motion 1e-4 (seed 003), VL 0.01 (AdamW's, seed
+   * 004).
+   */
   weightDecay?: ScheduleLike;
   /**
-   * EMA momentum of the target encoder (I-JEPA, V-JEPA, H-JEPA). Default 0.996 (H-JEPA's
-   * EMAScheduler start; `jepa.hjepaRecipe` builds its whole `hjepaEma` schedule).
+   * EMA momentum of the target encoder (I-JEPA, V-JEPA, V-JEPA 2, H-JEPA). Default the first
+   * value of the official configs: 0.996 (I-JEPA, H-JEPA), 0.998 (V-JEPA), 0.99925 (V-JEPA 2).
    */
   momentum?: ScheduleLike;
-  /** AdamW betas. Default [0.9, 0.999]; H-JEPA [0.9, 0.95]. */
+  /** AdamW betas. Default [0.9, 0.999] (torch.optim.AdamW's); H-JEPA [0.9, 0.95] (configs/default.yaml). */
   betas?: [number, number];
   /** AdamW eps. Default 1e-8. */
   eps?: number;
   /**
-   * Leave biases and 1-D parameters out of weight decay (I-JEPA's parameter groups). Default
-   * true for I-JEPA and V-JEPA, false for H-JEPA, motion and VL (their code gives AdamW all
-   * parameters in one group).
+   * Leave biases and 1-D parameters out of weight decay (the official `init_opt`'s parameter
+   * groups). Default true for I-JEPA, V-JEPA and V-JEPA 2, false for H-JEPA, motion and VL (their
+   * code gives AdamW all parameters in one group).
    */
   excludeBiasAndNorm?: boolean;
   /**
    * Clip each module's gradient norm to this (V-JEPA clips encoder and predictor separately;
-   * H-JEPA the whole model's). Default null (no clipping); H-JEPA 3.0 (configs/default.yaml).
+   * H-JEPA the whole model's). Default null (no clipping; V-JEPA's configs set 10.0, which
+   * `fromConfig` applies after the warm-up as V-JEPA does); H-JEPA 3.0 (configs/default.yaml).
    */
   clipGrad?: number | null;
-  /** EMA formula, see {@link EmaOptions.formula}. Default `'foreach'` (V-JEPA 2). */
+  /**
+   * The first (0-based) step at which `clipGrad` applies. Default 0. V-JEPA clips only once
+   * `epoch > warmup`: from step `(floor(warmup) + 1) * stepsPerEpoch` (what `fromConfig` sets).
+   */
+  clipGradFrom?: number;
+  /**
+   * EMA formula, see {@link EmaOptions.formula}. Default the official loop's: `'loop'` for
+   * I-JEPA and V-JEPA (`mul_(m).add_((1 - m) * q)`), `'foreach'` for V-JEPA 2 and the others.
+   */
   emaFormula?: 'foreach' | 'loop';
-  /** V-JEPA: the loss exponent p. Default 1. */
+  /**
+   * I-JEPA, V-JEPA, V-JEPA 2: layer-normalise the target encoder's output over the feature
+   * dimension (no affine), as every official loop does. Default true; false trains against the
+   * raw target features (seed 002's notebook variant).
+   */
+  normalizeTargets?: boolean;
+  /** V-JEPA, V-JEPA 2: the loss exponent p. Default 1. */
   lossExp?: number;
+  /**
+   * V-JEPA: weight of the predictor-variance term `mean(relu(1 - std))` (`reg_coeff`).
+   * Default 0 (every official config).
+   */
+  regCoeff?: number;
+  /**
+   * V-JEPA, V-JEPA 2: the `mask_index` passed to a predictor whose forward takes one (the
+   * exported V-JEPA predictors: one mask token per mask config, chosen by the index modulo
+   * their number). `'config'` (V-JEPA's default): config `i` uses index `i`; a number (V-JEPA
+   * 2's default 0: its loop passes the index of the clip-length group) for every config.
+   */
+  maskIndex?: 'config' | number;
   /**
    * H-JEPA: weight of each level's loss, one per level. Default configs/default.yaml's
    * [1, 0.5, 0.25] (halving per level for other level counts, {@link hjepaLevelWeights}).
@@ -129,6 +168,29 @@ export interface TrainerOptions {
   distributed?: ProcessGroup | boolean;
 }
 
+/** Options of {@link Trainer.fromConfig}. */
+export interface FromConfigOptions {
+  /** I-JEPA, V-JEPA, V-JEPA 2: the context encoder, target encoder and predictor. */
+  context?: Module;
+  target?: Module;
+  predictor?: Module;
+  /** H-JEPA, motion, VL: the one module. */
+  model?: Module;
+  /** The recipe family, see {@link ReadRecipeOptions.family}. Default: the config's `recipe:` key or its shape. */
+  family?: string;
+  /** Batches per epoch (the official `ipe`), where the config does not give it. */
+  stepsPerEpoch?: number;
+  /**
+   * The mask sampler: default the recipe's (the official collator, on the modules' device);
+   * `false`: none (every batch brings its masks); or a sampler of your own.
+   */
+  masks?: MaskSampler | false;
+  /** See {@link TrainerOptions.distributed}. */
+  distributed?: ProcessGroup | boolean;
+  /** Trainer options that replace the recipe's (`{ bf16: false }`, another `clipGrad`, ...). */
+  overrides?: Partial<Omit<RecipeTrainerOptions, 'kind'>>;
+}
+
 /** A batch for {@link Trainer.step}; which fields a kind needs is in each field's note. */
 export interface TrainingBatch {
   /** I-JEPA, V-JEPA, H-JEPA: images [B, C, H, W] or clips [B, C, T, H, W]. */
@@ -177,6 +239,8 @@ export interface StepStats {
   gradNorm: number;
   /** Gradient norm of the predictor before clipping (I-JEPA, V-JEPA). */
   gradNormPredictor: number;
+  /** Whether `clipGrad` was applied at this step (see {@link TrainerOptions.clipGradFrom}). */
+  clipped: boolean;
   /** The 0-based index of this step. */
   step: number;
   /** Wall time of the step in C++, milliseconds. */
@@ -193,14 +257,29 @@ export interface ParamGroup {
   names: string[];
 }
 
-const KINDS: TrainerKind[] = ['ijepa', 'vjepa', 'hjepa', 'motion', 'vl'];
+const KINDS: TrainerKind[] = ['ijepa', 'vjepa', 'vjepa2', 'hjepa', 'motion', 'vl'];
 const OPTION_KEYS = [
   'kind', 'context', 'target', 'predictor', 'model', 'lr', 'weightDecay', 'momentum', 'betas', 'eps',
-  'excludeBiasAndNorm', 'clipGrad', 'emaFormula', 'lossExp', 'levelWeights', 'lossType', 'huberDelta',
-  'normalizeEmbeddings', 'maskedLoss', 'targetUpdate', 'reconWeight', 'motionWeight', 'smoothWeight', 'bf16', 'masks',
-  'distributed',
+  'excludeBiasAndNorm', 'clipGrad', 'clipGradFrom', 'emaFormula', 'normalizeTargets', 'lossExp', 'regCoeff',
+  'maskIndex', 'levelWeights', 'lossType', 'huberDelta', 'normalizeEmbeddings', 'maskedLoss', 'targetUpdate',
+  'reconWeight', 'motionWeight', 'smoothWeight', 'bf16', 'masks', 'distributed',
 ];
-const HJEPA_ONLY = ['levelWeights', 'lossType', 'huberDelta', 'normalizeEmbeddings', 'maskedLoss'];
+/** Options that only some kinds take. */
+const KIND_ONLY: Record<string, TrainerKind[]> = {
+  normalizeTargets: ['ijepa', 'vjepa', 'vjepa2'],
+  lossExp: ['vjepa', 'vjepa2'],
+  regCoeff: ['vjepa', 'vjepa2'],
+  maskIndex: ['vjepa', 'vjepa2'],
+  levelWeights: ['hjepa'],
+  lossType: ['hjepa'],
+  huberDelta: ['hjepa'],
+  normalizeEmbeddings: ['hjepa'],
+  maskedLoss: ['hjepa'],
+  targetUpdate: ['ijepa', 'vjepa', 'vjepa2', 'hjepa'],
+  reconWeight: ['motion'],
+  motionWeight: ['motion'],
+  smoothWeight: ['motion'],
+};
 
 function num(o: Record<string, unknown>, key: string, fallback: number, positive = false): number {
   const v = o[key] === undefined ? fallback : o[key];
@@ -253,6 +332,71 @@ export class Trainer {
   }
   #tail: Promise<unknown> = Promise.resolve();
   #pending = 0;
+  #recipe: Recipe | null = null;
+
+  /**
+   * A trainer that trains as the official code of a config's family does: `config` is a
+   * training config in its official YAML shape (text or parsed; see `jepa.readRecipe` and
+   * docs/training.md for the families and how each key is read), `options` the modules, the
+   * steps per epoch where the config does not give them, and overrides. Every setting and default
+   * of the official loop applies (schedules with the official arithmetic, parameter groups,
+   * betas, eps, clipping and when it starts, EMA formula, loss), and the recipe's mask sampler
+   * draws the masks of batches that bring none. The modules are checked against the model the
+   * config describes (patches, V-JEPA mask tokens). `meta.use_bfloat16` / `meta.dtype:
+   * bfloat16` autocast on CUDA only, as the official loops' `torch.cuda.amp.autocast` (on the
+   * CPU they train in float32; a note in {@link recipe} says so).
+   *
+   * ```js
+   * const trainer = jepa.Trainer.fromConfig(fs.readFileSync('vitl16.yaml', 'utf8'), { context, target, predictor });
+   * ```
+   */
+  static fromConfig(config: string | object, options: FromConfigOptions): Trainer {
+    const o = checkOptions(options, 'options', [
+      'context', 'target', 'predictor', 'model', 'family', 'stepsPerEpoch', 'masks', 'distributed', 'overrides',
+    ]);
+    const recipe = readRecipe(config, { family: o.family as string | undefined, stepsPerEpoch: o.stepsPerEpoch as number | undefined });
+    const overrides = o.overrides === undefined ? {} : checkOptions(o.overrides, 'options.overrides', OPTION_KEYS);
+    for (const key of ['kind', 'context', 'target', 'predictor', 'model', 'masks', 'distributed']) {
+      if (key in overrides) throw invalidArgument(`option \`options.overrides.${key}\` cannot be overridden: give it as \`options.${key}\``);
+    }
+    const modules: Record<string, Module> = {};
+    for (const key of isThreeModuleKind(recipe.family) ? ['context', 'target', 'predictor'] : ['model']) {
+      if (!(o[key] instanceof Module)) {
+        throw invalidArgument(`expected \`options.${key}\` to be a Module (the ${recipe.family} recipe trains ${isThreeModuleKind(recipe.family) ? 'context, target, predictor' : 'model'}), got ${show(o[key])}`);
+      }
+      modules[key] = o[key] as Module;
+    }
+    checkRecipeModules(recipe, modules);
+    const device = Object.values(modules)[0].device;
+    const trainerOptions: Record<string, unknown> = { ...recipe.trainer };
+    if (trainerOptions.bf16 === true && !device.startsWith('cuda') && overrides.bf16 === undefined) {
+      trainerOptions.bf16 = false;
+      recipe.notes.push(
+        'mixed precision (bfloat16) is requested, but the official loop autocasts with torch.cuda.amp.autocast, which does nothing off CUDA: on this device it trains in float32, as the official loop would',
+      );
+    }
+    let masks: MaskSampler | undefined;
+    if (o.masks instanceof MaskSampler) masks = o.masks;
+    else if (o.masks !== undefined && o.masks !== false) {
+      throw invalidArgument(`expected \`options.masks\` to be a MaskSampler or false, got ${show(o.masks)}`);
+    } else if (o.masks === undefined && recipe.masks) {
+      masks = new MaskSampler(recipe.masks.kind, { ...recipe.masks.options, device } as never);
+    }
+    const trainer = new Trainer({
+      ...trainerOptions,
+      ...overrides,
+      ...modules,
+      ...(masks ? { masks } : {}),
+      ...(o.distributed === undefined ? {} : { distributed: o.distributed }),
+    } as TrainerOptions);
+    trainer.#recipe = recipe;
+    return trainer;
+  }
+
+  /** The recipe of a trainer made by {@link fromConfig} (null otherwise). */
+  get recipe(): Recipe | null {
+    return this.#recipe;
+  }
   #schedules: Record<'lr' | 'weightDecay' | 'momentum', ReturnType<typeof toScheduleOptions>>;
   #last = { loss: Number.NaN, lr: Number.NaN, batchSize: 0 };
 
@@ -263,17 +407,13 @@ export class Trainer {
     }
     const kind = o.kind as TrainerKind;
     this.kind = kind;
-    if (kind !== 'hjepa') {
-      for (const key of HJEPA_ONLY) {
-        if (o[key] !== undefined) throw invalidArgument(`option \`options.${key}\` applies to the hjepa trainer only, not to ${kind}`);
+    const d = TRAINER_DEFAULTS[kind];
+    for (const [key, kinds] of Object.entries(KIND_ONLY)) {
+      if (o[key] !== undefined && !kinds.includes(kind)) {
+        throw invalidArgument(`option \`options.${key}\` does not apply to the ${kind} trainer (only to ${kinds.join(', ')})`);
       }
     }
-    if (o.targetUpdate !== undefined && (kind === 'motion' || kind === 'vl')) {
-      throw invalidArgument(`option \`options.targetUpdate\` does not apply to the ${kind} trainer (it has no target encoder)`);
-    }
-    // Kind 'hjepa' defaults to jonwiggins/H-JEPA's settings (lib/train/hjepa-recipe.ts).
-    const d = kind === 'hjepa' ? HJEPA_TRAINER_DEFAULTS : undefined;
-    const three = kind === 'ijepa' || kind === 'vjepa';
+    const three = isThreeModuleKind(kind);
     const needed = three ? ['context', 'target', 'predictor'] : ['model'];
     const other = three ? ['model'] : ['context', 'target', 'predictor'];
     const modules: Record<string, Module> = {};
@@ -290,13 +430,15 @@ export class Trainer {
     if (devices.size > 1) {
       throw new JepaError(ErrorCode.DEVICE_MISMATCH, `expected the modules to be on one device, got ${[...devices].join(', ')}`);
     }
-    if (o.lr === undefined) throw invalidArgument('expected `options.lr` (a number, a Schedule or schedule options), got undefined');
+    if (o.lr === undefined && d.lr === null) {
+      throw invalidArgument('expected `options.lr` (a number, a Schedule or schedule options), got undefined');
+    }
     this.#schedules = {
-      lr: toScheduleOptions(o.lr, 'options.lr'),
-      weightDecay: toScheduleOptions(o.weightDecay ?? d?.weightDecay ?? 0.01, 'options.weightDecay'),
-      momentum: toScheduleOptions(o.momentum ?? d?.momentum ?? 0.996, 'options.momentum'),
+      lr: toScheduleOptions(o.lr ?? d.lr, 'options.lr'),
+      weightDecay: toScheduleOptions(o.weightDecay ?? d.weightDecay, 'options.weightDecay'),
+      momentum: toScheduleOptions(o.momentum ?? d.momentum ?? 0, 'options.momentum'),
     };
-    let betas: [number, number] = d ? [d.betas[0], d.betas[1]] : [0.9, 0.999];
+    let betas: [number, number] = [d.betas[0], d.betas[1]];
     if (o.betas !== undefined) {
       const b = o.betas;
       if (!Array.isArray(b) || b.length !== 2 || !b.every((x) => typeof x === 'number' && x >= 0 && x < 1)) {
@@ -304,9 +446,17 @@ export class Trainer {
       }
       betas = [b[0], b[1]];
     }
-    const eps = num(o, 'eps', 1e-8, true);
+    const eps = num(o, 'eps', d.eps, true);
     if (o.clipGrad !== undefined && o.clipGrad !== null) num(o, 'clipGrad', 0, true);
-    for (const key of ['excludeBiasAndNorm', 'bf16']) {
+    const clipGradFrom = o.clipGradFrom ?? d.clipGradFrom;
+    if (!Number.isSafeInteger(clipGradFrom) || (clipGradFrom as number) < 0) {
+      throw invalidArgument(`expected \`options.clipGradFrom\` to be a non-negative integer (a step index), got ${show(o.clipGradFrom)}`);
+    }
+    const maskIndex = o.maskIndex ?? d.maskIndex;
+    if (maskIndex !== 'config' && !Number.isSafeInteger(maskIndex)) {
+      throw invalidArgument(`expected \`options.maskIndex\` to be 'config' or an integer, got ${show(o.maskIndex)}`);
+    }
+    for (const key of ['excludeBiasAndNorm', 'bf16', 'normalizeTargets']) {
       if (o[key] !== undefined && typeof o[key] !== 'boolean') {
         throw invalidArgument(`expected \`options.${key}\` to be a boolean, got ${show(o[key])}`);
       }
@@ -347,6 +497,7 @@ export class Trainer {
       const want: Record<TrainerKind, string[]> = {
         ijepa: ['multiblock', 'notebook2d'],
         vjepa: ['multiblock3d', 'randomTube', 'notebook3d'],
+        vjepa2: ['multiblock3d', 'randomTube', 'notebook3d'],
         hjepa: ['hjepa', 'multiblock'],
         motion: [],
         vl: [],
@@ -376,26 +527,30 @@ export class Trainer {
     }
     this.modules = Object.freeze(modules);
     const raw: Record<string, unknown> = {
-      kind,
+      kind: nativeKind(kind),
       lr: this.#schedules.lr,
       weightDecay: this.#schedules.weightDecay,
       momentum: this.#schedules.momentum,
       beta1: betas[0],
       beta2: betas[1],
       eps,
-      excludeBiasAndNorm: o.excludeBiasAndNorm ?? d?.excludeBiasAndNorm ?? (kind !== 'motion' && kind !== 'vl'),
-      clipGrad: o.clipGrad === undefined ? (d?.clipGrad ?? null) : o.clipGrad,
-      emaFormula: o.emaFormula ?? 'foreach',
-      lossExp: num(o, 'lossExp', 1, true),
+      excludeBiasAndNorm: o.excludeBiasAndNorm ?? d.excludeBiasAndNorm,
+      clipGrad: o.clipGrad === undefined ? d.clipGrad : o.clipGrad,
+      clipGradFrom,
+      emaFormula: o.emaFormula ?? d.emaFormula,
+      normalizeTargets: o.normalizeTargets ?? d.normalizeTargets,
+      lossExp: num(o, 'lossExp', d.lossExp, true),
+      regCoeff: num(o, 'regCoeff', d.regCoeff),
+      maskIndex: maskIndex === 'config' ? undefined : maskIndex,
       levelWeights,
-      lossType: o.lossType ?? d?.lossType,
-      huberDelta: num(o, 'huberDelta', d?.huberDelta ?? 1, true),
-      normalizeEmbeddings: o.normalizeEmbeddings ?? d?.normalizeEmbeddings ?? false,
-      maskedLoss: o.maskedLoss ?? d?.maskedLoss ?? false,
-      targetUpdate: o.targetUpdate ?? d?.targetUpdate ?? 'afterStep',
-      reconWeight: num(o, 'reconWeight', 1),
-      motionWeight: num(o, 'motionWeight', 1),
-      smoothWeight: num(o, 'smoothWeight', 0.05),
+      lossType: o.lossType ?? d.lossType,
+      huberDelta: num(o, 'huberDelta', d.huberDelta, true),
+      normalizeEmbeddings: o.normalizeEmbeddings ?? d.normalizeEmbeddings,
+      maskedLoss: o.maskedLoss ?? d.maskedLoss,
+      targetUpdate: o.targetUpdate ?? d.targetUpdate,
+      reconWeight: num(o, 'reconWeight', d.reconWeight),
+      motionWeight: num(o, 'motionWeight', d.motionWeight),
+      smoothWeight: num(o, 'smoothWeight', d.smoothWeight),
       bf16: o.bf16 === true,
       dist: dist?.native,
     };
@@ -589,12 +744,13 @@ export class Trainer {
     const keys = {
       ijepa: ['images', 'masks'],
       vjepa: ['images', 'masks'],
+      vjepa2: ['images', 'masks'],
       hjepa: ['images', 'mask'],
       motion: ['features'],
       vl: ['imageEmbeddings', 'textEmbeddings'],
     }[this.kind];
     const b = checkOptions(batch, 'batch', keys);
-    return (this.kind === 'ijepa' || this.kind === 'vjepa') ? b.masks === undefined : this.kind === 'hjepa' && b.mask === undefined;
+    return isThreeModuleKind(this.kind) ? b.masks === undefined : this.kind === 'hjepa' && b.mask === undefined;
   }
 
   #raw(batch: unknown, drawn: Masks | HJepaMasks | undefined): object {
@@ -610,13 +766,14 @@ export class Trainer {
     };
     switch (this.kind) {
       case 'ijepa':
-      case 'vjepa': {
+      case 'vjepa':
+      case 'vjepa2': {
         const images = tensorArg(b.images, 'batch.images');
         const m = (b.masks ?? drawn) as Record<string, unknown> | undefined;  // a sampler of this kind draws Masks
         if (m === undefined) throw invalidArgument('expected `batch.masks` ({context, targets}) or a `masks` sampler in the trainer options');
         const context = maskList(m.context, 'batch.masks.context');
         const targets = maskList(m.targets, 'batch.masks.targets');
-        if (this.kind === 'vjepa' && context.length !== targets.length) {
+        if (this.kind !== 'ijepa' && context.length !== targets.length) {
           throw invalidArgument(`expected one context and one target mask per config, got ${context.length} context and ${targets.length} target masks`);
         }
         return {

@@ -159,6 +159,8 @@ Schedule ScheduleFromJs(const Napi::Value& raw) {
     s.kind = ScheduleKind::kHJepaEma;
   } else if (kind == "seed001-literal") {
     s.kind = ScheduleKind::kSeed001Literal;
+  } else if (kind == "linearDecay") {
+    s.kind = ScheduleKind::kLinearDecay;
   } else {
     throw Error(code::kInvalidArgument, "unknown schedule kind " + kind, true);
   }
@@ -275,6 +277,10 @@ class TrainerHandle : public Napi::ObjectWrap<TrainerHandle> {
       c.eps = NumberOr(o, "eps", 1e-8);
       c.exclude_bias_and_norm = o.Get("excludeBiasAndNorm").ToBoolean().Value();
       if (o.Get("clipGrad").IsNumber()) c.clip_grad = o.Get("clipGrad").As<Napi::Number>().DoubleValue();
+      c.clip_grad_from = static_cast<int64_t>(NumberOr(o, "clipGradFrom", 0));
+      c.normalize_targets = !o.Get("normalizeTargets").IsBoolean() || o.Get("normalizeTargets").As<Napi::Boolean>().Value();
+      if (o.Get("maskIndex").IsNumber()) c.mask_index = static_cast<int64_t>(o.Get("maskIndex").As<Napi::Number>().DoubleValue());
+      c.reg_coeff = NumberOr(o, "regCoeff", 0.0);
       c.ema_formula = o.Get("emaFormula").IsString() && o.Get("emaFormula").As<Napi::String>().Utf8Value() == "loop"
                           ? EmaFormula::kLoop
                           : EmaFormula::kForeach;
@@ -341,6 +347,7 @@ class TrainerHandle : public Napi::ObjectWrap<TrainerHandle> {
     o.Set("momentum", std::isnan(s.momentum) ? env.Null() : Napi::Number::New(env, s.momentum));
     o.Set("gradNorm", s.grad_norm);
     o.Set("gradNormPredictor", s.grad_norm_predictor);
+    o.Set("clipped", s.clipped);
     o.Set("step", Napi::Number::New(env, static_cast<double>(s.step)));
     o.Set("ms", s.ms);
     return o;

@@ -227,6 +227,10 @@ Trainer::Trainer(TrainerConfig config) : config_(std::move(config)) {
       AddGroups(optimizer_, {{"context.", ctx}, {"predictor.", pred}}, config_.exclude_bias_and_norm);
       clip_a_ = Values(ctx);
       clip_b_ = Values(pred);
+      {
+        const std::vector<MethodArg> args = config_.predictor->Arguments("forward");
+        predictor_mask_index_ = args.size() >= 4 && args[3].name == "mask_index";
+      }
       ema_pairs_ = MatchByName(config_.target->NamedParameters(), ctx);
       config_.context->Train(true);
       config_.predictor->Train(true);
@@ -280,7 +284,7 @@ at::Tensor Trainer::JepaLoss(const Batch& batch, StepStats& stats) {
   {
     at::NoGradGuard no_grad;
     h = AsTensor(config_.target->Run("forward", {images, c10::IValue()}), "the target encoder");
-    h = at::layer_norm(h, {h.size(-1)});
+    if (config_.normalize_targets) h = at::layer_norm(h, {h.size(-1)});
   }
   if (config_.kind == TrainerKind::kIJepa) {
     at::Tensor target;
@@ -294,24 +298,49 @@ at::Tensor Trainer::JepaLoss(const Batch& batch, StepStats& stats) {
                  "the predictor");
     return at::smooth_l1_loss(z, target, at::Reduction::Mean, 1.0);
   }
-  // V-JEPA: one (context, target) mask pair per config.
+  // V-JEPA: one (context, target) mask pair per config; the context encoder runs on every
+  // config first, then the predictor (MultiMaskWrapper, PredictorMultiMaskWrapper), so that
+  // dropout and drop-path draw in the official order.
+  const size_t n = batch.context_masks.size();
+  std::vector<c10::List<at::Tensor>> mcs;
+  std::vector<c10::List<at::Tensor>> mts;
+  std::vector<at::Tensor> zs;
+  for (size_t i = 0; i < n; ++i) {
+    mcs.push_back(ToList({batch.context_masks[i]}));
+    mts.push_back(ToList({batch.target_masks[i]}));
+    zs.push_back(AsTensor(config_.context->Run("forward", {images, mcs[i]}), "the context encoder"));
+  }
   at::Tensor loss;
   const double p = config_.loss_exp;
-  for (size_t i = 0; i < batch.context_masks.size(); ++i) {
+  for (size_t i = 0; i < n; ++i) {
+    std::vector<c10::IValue> args{zs[i], mcs[i], mts[i]};
+    if (predictor_mask_index_) args.emplace_back(config_.mask_index ? *config_.mask_index : static_cast<int64_t>(i));
+    zs[i] = AsTensor(config_.predictor->Run("forward", std::move(args)), "the predictor");
+  }
+  for (size_t i = 0; i < n; ++i) {
     at::Tensor hi;
     {
       at::NoGradGuard no_grad;
       hi = ApplyMasks(h, {batch.target_masks[i]});
     }
-    c10::List<at::Tensor> mc = ToList({batch.context_masks[i]});
-    c10::List<at::Tensor> mt = ToList({batch.target_masks[i]});
-    at::Tensor z = AsTensor(config_.context->Run("forward", {images, mc}), "the context encoder");
-    z = AsTensor(config_.predictor->Run("forward", {z, mc, mt}), "the predictor");
-    at::Tensor li = at::mean(at::pow(at::abs(z - hi), p)) / p;
+    at::Tensor li = at::mean(at::pow(at::abs(zs[i] - hi), p)) / p;
     stats.parts.push_back(li.item<double>());
     loss = loss.defined() ? loss + li : li + 0.0;
   }
-  return loss / static_cast<int64_t>(batch.context_masks.size());
+  loss = loss / static_cast<int64_t>(batch.context_masks.size());
+  if (config_.reg_coeff != 0) {
+    // V-JEPA's reg_fn: sum_i sqrt(var(z_i, dim=1) + 1e-4) / n; loss += reg_coeff * mean(relu(1 - std)).
+    // (With reg_coeff 0 the term adds exact zeros to the loss and the gradients: it is skipped.)
+    at::Tensor pstd;
+    for (const auto& z : zs) {
+      at::Tensor sd = at::sqrt(z.var(1) + 0.0001);
+      pstd = pstd.defined() ? pstd + sd : sd;
+    }
+    pstd = pstd / static_cast<int64_t>(zs.size());
+    at::Tensor reg = at::mean(at::relu(at::rsub(pstd, 1.0)));
+    loss = loss + reg * config_.reg_coeff;
+  }
+  return loss;
 }
 
 at::Tensor Trainer::HJepaLoss(const Batch& batch, StepStats& stats) {
@@ -452,8 +481,10 @@ StepStats Trainer::Step(const Batch& batch) {
       config_.dist->AverageGradients(params, extra);
       stats.loss_mean = extra[0];
     }
-    stats.grad_norm = ClipGradNorm(clip_a_, config_.clip_grad);
-    if (!clip_b_.empty()) stats.grad_norm_predictor = ClipGradNorm(clip_b_, config_.clip_grad);
+    stats.clipped = config_.clip_grad.has_value() && step_ >= config_.clip_grad_from;
+    const std::optional<double> max_norm = stats.clipped ? config_.clip_grad : std::nullopt;
+    stats.grad_norm = ClipGradNorm(clip_a_, max_norm);
+    if (!clip_b_.empty()) stats.grad_norm_predictor = ClipGradNorm(clip_b_, max_norm);
   } catch (...) {
     optimizer_.ZeroGrad();  // a failed step leaves no gradients behind
     throw;

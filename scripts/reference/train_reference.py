@@ -4,7 +4,8 @@
 Each step restates its official training loop (facebookresearch/ijepa src/train.py,
 facebookresearch/jepa app/vjepa/train.py, seeds 003, 004; H-JEPA's is hjepa_reference.py) with the same modules (TorchScript
 files loaded with torch.jit.load), torch.optim.AdamW with I-JEPA's parameter groups, and the
-target-encoder EMA in V-JEPA 2's foreach form. The lr, weight decay and momentum of each step are
+target-encoder EMA of the trainer's default for the kind (I-JEPA's and V-JEPA's loop, else V-JEPA
+2's foreach form) unless "emaFormula" says. The lr, weight decay and momentum of each step are
 given by the caller (the schedules are tested on their own).
 
     python train_reference.py SPEC.json OUT_DIR
@@ -71,7 +72,7 @@ class Reference:
         self.exclude = spec.get("excludeBiasAndNorm", self.kind not in ("motion", "vl"))
         self.clip = spec.get("clipGrad")
         self.loss_exp = spec.get("lossExp", 1.0)
-        self.ema_formula = spec.get("emaFormula", "foreach")
+        self.ema_formula = spec.get("emaFormula", "loop" if self.kind in ("ijepa", "vjepa") else "foreach")
         self.level_weights = spec.get("levelWeights") or []
         self.weights = (spec.get("reconWeight", 1.0), spec.get("motionWeight", 1.0), spec.get("smoothWeight", 0.05))
         betas = tuple(spec.get("betas", (0.9, 0.999)))

@@ -85,6 +85,19 @@ enc.loadStateDict({ 'norm.weight': t });
 const ckptCode: string = ErrorCode.CHECKPOINT_INVALID;
 // @ts-expect-error: unknown trainer kind
 new jepa.Trainer({ kind: 'simclr', lr: 1 });
+// Recipes: configs as data
+const fromYaml: jepa.Trainer = jepa.Trainer.fromConfig('app: vjepa\n', { context: enc, target: tgt, predictor: pred, stepsPerEpoch: 10, overrides: { bf16: false } });
+const recipe: jepa.Recipe = jepa.readRecipe({ app: 'vjepa' }, { family: 'vjepa2' });
+const recipeLr: jepa.ScheduleLike | undefined = recipe.trainer.lr;
+const kept: jepa.Recipe | null = fromYaml.recipe;
+const v2 = new jepa.Trainer({ kind: 'vjepa2', context: enc, target: tgt, predictor: pred, lr: 1e-3, maskIndex: 0, normalizeTargets: false, clipGradFrom: 10 });
+const wasClipped: boolean = v2.stepSync({ images: t, masks: m }).clipped;
+const motionWd: number = jepa.TRAINER_DEFAULTS.motion.weightDecay;
+const decay = jepa.ema.schedule({ kind: 'linearDecay', start: 5e-4, end: 1e-6, steps: 100 });
+declare const model: jepa.JEPA;
+const predicted: Promise<Tensor> = model.predict(t, ctx, m.targets, { maskIndex: 1 });
+// @ts-expect-error: maskIndex is 'config' or a number
+new jepa.Trainer({ kind: 'vjepa', context: enc, target: tgt, predictor: pred, lr: 1, maskIndex: 'first' });
 // @ts-expect-error: epoch is a number
 trainer.save('x.pt', { epoch: '1' });
 // @ts-expect-error: strict is a boolean
