@@ -17,9 +17,9 @@ if (!dir) {
 
 const feat = await jepa.load(path.join(dir, 'features.pt'), { mmap: true });
 console.log(`features ${feat.features.dtype} [${feat.features.shape}] from ${feat.source_chunk}`);
-const h = jepa.aggregateFeatures(feat.features, 'hierarchical');
+const h = jepa.features.aggregateFeatures(feat.features, 'hierarchical');
 await jepa.save(path.join(dir, 'aggregated.pt'), {
-  mean: jepa.aggregateFeatures(feat.features, 'mean'),
+  mean: jepa.features.aggregateFeatures(feat.features, 'mean'),
   temporal: h.temporal,
   spatial: h.spatial,
   global: h.global,

@@ -8,7 +8,7 @@
  * @module jepa-native
  */
 export { DTYPES, type Device, type Dtype, type TensorTypedArray, type TypedArrayOf } from './core/dtype';
-export { ErrorCode, JepaError, type ErrorCodeValue } from './core/errors';
+export { ErrorCode, JepaError, JepaTypeError, type ErrorCodeValue } from './core/errors';
 export {
   isParameter,
   load,
@@ -36,6 +36,7 @@ export {
   type SafetensorsHeader,
   type TensorFileOptions,
 } from './io/formats';
+export { loadNpz, loadNpzSync, saveNpz, saveNpzSync, type NpzArrays, type SaveNpzOptions } from './io/npz';
 export { addonInfo, cuda, memory, torchVersion, type AddonInfo, type MemoryInfo } from './core/runtime';
 export { limits, type Limits } from './core/limits';
 export {
@@ -51,6 +52,13 @@ export {
   type TensorData,
   type TensorOptions,
 } from './tensor/tensor';
+export { keep, tidy, tidyAsync } from './tensor/memory';
+export * from './tensor/ops.generated';
+export { linalg, nn } from './tensor/api';
+export { norm, pca_lowrank, type InterpolateOptions, type NormalizeOptions, type NormOptions, type PcaLowrankOptions } from './tensor/functional';
+export { Generator } from './tensor/generator';
+export { Slice, slice, type IndexItem } from './tensor/indexing';
+export type { MemoryFormat, Scalar } from './tensor/ops';
 import * as ema from './train/ema';
 /** The target-encoder EMA (`update`, `updateSync`) and momentum / learning-rate / weight-decay schedules (`schedule`). */
 export { ema };
@@ -67,8 +75,9 @@ export {
   type TrainingBatch,
 } from './train/trainer';
 export { parseConfig, readRecipe, type ReadRecipeOptions, type Recipe, type RecipeTrainerOptions } from './train/config';
-export { TRAINER_DEFAULTS, type KindDefaults } from './train/options';
+export { TRAINER_DEFAULTS, type KindDefaults } from './train/defaults';
 export { hjepaLevelWeights, hjepaRecipe, type HJepaRecipe } from './train/hjepa-recipe';
+export type { FitEpoch, FitOptions, FitResult, FitStep } from './train/fit';
 import * as distributed from './distributed/distributed';
 /** Data-parallel training and sharded work across processes on libtorch's c10d (gloo, NCCL): `init`, `allReduce`, `broadcast`, `allGather`, `barrier`, `shardFiles`, `launch`. */
 export { distributed };
@@ -101,24 +110,33 @@ export {
   type MotionEncoding,
   type PredictOptions,
 } from './models/jepa';
+export { ImageEncoder, TextEncoder } from './models/encoders';
 export {
-  aggregateFeatures,
-  featureDict,
-  featureFileName,
-  featureFilePath,
-  featureGrid,
-  frameFeatures,
-  parseFeatureFileName,
-  patchFeatures,
-  speciesSlug,
-  VJEPA2_LAYOUT,
-  writeFeatureFile,
-  type AggregationMethod,
-  type FeatureDict,
-  type FeatureFileInfo,
-  type FeatureLayout,
-  type HierarchicalFeatures,
+  MODEL_INFO_FILE,
+  readModelInfo,
+  type ModelInfo,
+  type ModelInput,
+  type ModelKind,
+  type ModelPreprocess,
+} from './models/folder';
+import * as features from './features/features';
+/**
+ * Seed 000's V-JEPA 2 feature utilities: the [T, H, W, D] grid view of patch features
+ * (`featureGrid`, `frameFeatures`, `patchFeatures`), aggregation (`aggregateFeatures`), and the
+ * per-image feature files of the DeepEarth layout (`featureFileName`, `featureFilePath`,
+ * `parseFeatureFileName`, `speciesSlug`, `featureDict`, `writeFeatureFile`).
+ */
+export { features };
+export type {
+  AggregationMethod,
+  FeatureDict,
+  FeatureFileInfo,
+  FeatureLayout,
+  HierarchicalFeatures,
 } from './features/features';
+import * as data from './data';
+/** Datasets (feature files, image folders, caption CSVs) and a DataLoader in PyTorch's order: `FeatureDataset`, `ImageFolderDataset`, `CaptionDataset`, `DataLoader`. */
+export { data };
 import * as image from './media/image';
 /** Images (files or encoded bytes) as normalised float32 tensors [3, H, W] / [B, 3, H, W] (sharp). */
 export { image };

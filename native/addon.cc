@@ -1,47 +1,26 @@
 // Registration only: each concept's binding adds its functions to the exports.
 #include <napi.h>
-#include <torch/csrc/api/include/torch/version.h>
-#include <torch/cuda.h>
 
+#include "bindings/core_binding.h"
+#include "core/async.h"
 #include "bindings/distributed_binding.h"
 #include "bindings/masks_binding.h"
 #include "bindings/module_binding.h"
 #include "bindings/formats_binding.h"
 #include "bindings/pt_binding.h"
 #include "bindings/tensor_binding.h"
+#include "bindings/train_binding.h"
 #include "core/common.h"
-#include "tensor/tensor.h"
+#include "tensor/finalizers.h"
 
 namespace jepa {
 
-// native/bindings/features_binding.cc
-void InitFeatures(Napi::Env env, Napi::Object exports);
-// native/bindings/train_binding.cc
-void InitTrain(Napi::Env env, Napi::Object exports);
+// native/bindings/ops_binding.cc
+void OpsBindingInit(Napi::Env env, Napi::Object exports);
+// native/bindings/data_binding.cc
+void InitData(Napi::Env env, Napi::Object exports);
 
 namespace {
-
-Napi::Value CudaIsBuilt(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), CudaBuilt()); }
-
-// torch.cuda.synchronize(device): waits for the device's queued work (CUDA calls return once
-// queued). Throws JEPA_CUDA_UNAVAILABLE without CUDA, as the device parser does.
-Napi::Value CudaSynchronize(const Napi::CallbackInfo& info) {
-  return Guard(info.Env(), [&]() -> Napi::Value {
-    const std::string name = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "cuda";
-    const c10::Device device = ParseDevice(name);
-    if (!device.is_cuda()) throw Error(code::kInvalidArgument, "expected a CUDA device ('cuda' or 'cuda:N'), got '" + name + "'", true);
-    torch::cuda::synchronize(device.has_index() ? device.index() : -1);
-    return info.Env().Undefined();
-  });
-}
-
-Napi::Value CudaIsAvailable(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), CudaAvailable());
-}
-
-Napi::Value CudaDeviceCountJs(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(CudaAvailable() ? CudaDeviceCount() : 0));
-}
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
@@ -49,20 +28,20 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   data->release_queue->Start(env);
   env.SetInstanceData<AddonData>(data);
   env.AddCleanupHook([queue = data->release_queue]() { queue->Shutdown(); });
+  AsyncInit(env, exports);
 
+  CoreBindingInit(env, exports);
   TensorHandle::Init(env, exports);
   InitMasks(env, exports);
   ModuleHandle::Init(env, exports);
-  InitFeatures(env, exports);
-  InitTrain(env, exports);
+  InitEma(env, exports);
+  InitTrainer(env, exports);
+  InitData(env, exports);
   PtBindingInit(env, exports);
   FormatsBindingInit(env, exports);
   DistributedBindingInit(env, exports);
-  exports.Set("cudaIsBuilt", Napi::Function::New(env, CudaIsBuilt));
-  exports.Set("cudaSynchronize", Napi::Function::New(env, CudaSynchronize));
-  exports.Set("cudaIsAvailable", Napi::Function::New(env, CudaIsAvailable));
-  exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCountJs));
-  exports.Set("torchVersion", Napi::String::New(env, TORCH_VERSION));
+  OpsBindingInit(env, exports);
+  exports.Set("finalizers", Napi::String::New(env, FinalizersRunInGc() ? "gc" : "event-loop"));
   return exports;
 }
 
@@ -71,4 +50,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
 static Napi::Object InitJepa(Napi::Env env, Napi::Object exports) { return jepa::Init(env, exports); }
 
-NODE_API_MODULE(jepa_native, InitJepa)
+// Registration by hand rather than with NODE_API_MODULE, to declare the module's Node-API version
+// at run time (jepa::ModuleApiVersion in native/tensor/finalizers.h): that version decides whether
+// Node runs the addon's finalizers inside the garbage collector.
+extern "C" {
+NAPI_MODULE_EXPORT int32_t node_api_module_get_api_version_v1(void) { return jepa::ModuleApiVersion(); }
+NAPI_MODULE_EXPORT napi_value napi_register_module_v1(napi_env env, napi_value exports) {
+  return Napi::RegisterModule(env, exports, InitJepa);
+}
+}

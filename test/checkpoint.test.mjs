@@ -60,7 +60,7 @@ print(__import__('json').dumps({'keys': list(c.keys()), 'types': {k: type(v).__n
 
     // Python: the eager reference models of scripts/models/ijepa.py resume from the file.
     const s = testSchedules();
-    const py = python({ kind: 'ijepa', files: ijepaFiles, eager: ijepaEager, threads: jepa.getNumThreads(), resume: file, steps: [stepSpec(s, 1, batchSpec(1))] });
+    const py = await python({ kind: 'ijepa', files: ijepaFiles, eager: ijepaEager, threads: jepa.getNumThreads(), resume: file, steps: [stepSpec(s, 1, batchSpec(1))] });
     expect(py.resumed).to.include({ epoch: 3, step: 1, batch_size: 2 });
     expect(py.resumed.loss).to.equal(first.loss);
     expect(py.resumed.lr).to.equal(first.lr);
@@ -71,7 +71,7 @@ print(__import__('json').dumps({'keys': list(c.keys()), 'types': {k: type(v).__n
   it('Python saves (torch.save of its state_dicts and AdamW state); Node resumes; the next steps agree (1e-5)', async () => {
     const file = path.join(scratch(), 'py.pt');
     const s = testSchedules();
-    const py = python({
+    const py = await python({
       kind: 'ijepa', files: ijepaFiles, eager: ijepaEager, threads: jepa.getNumThreads(),
       steps: [stepSpec(s, 0, batchSpec(0)), stepSpec(s, 1, batchSpec(1))],
       save: { path: file, after: 0, epoch: 7 },

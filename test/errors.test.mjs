@@ -107,3 +107,53 @@ describe('errors: bad input never crashes', () => {
     throwsWith(() => raw.tensorFromTypedArray(new Float32Array(2), [3], 'float32', 'cpu'), Error, 'JEPA_SHAPE_MISMATCH', /2 elements/);
   });
 });
+
+describe('errors: one error type, one set of codes', () => {
+  it('every error is a JepaError with a code: TypeScript and native, sync and async, TypeErrors too', async () => {
+    const caught = [];
+    const attempt = async (f) => {
+      try {
+        await f();
+      } catch (e) {
+        caught.push(e);
+        return;
+      }
+      throw new Error(`no error from ${f}`);
+    };
+    await attempt(() => jepa.zeros('3')); // TypeScript validation
+    await attempt(() => jepa.zeros([2], { dtype: 'float8' })); // unknown dtype (TypeScript)
+    await attempt(() => jepa.arange(6).view(4, -1)); // libtorch, sync
+    await attempt(() => jepa.ones([2]).toAsync('cuda:99')); // native, async
+    await attempt(() => jepa.loadSync('/nonexistent/file.pt')); // native file error
+    await attempt(() => jepa.load('/nonexistent/file.pt'));
+    await attempt(() => jepa.saveSync('/nonexistent/dir/x.pt', { f: () => 1 })); // native value codec TypeError
+    await attempt(() => jepa.loadModule('/nonexistent/m.pt'));
+    await attempt(() => jepa.distributed.launch({ nproc: 0, script: 'x.js' })); // the launcher (no native code)
+    for (const e of caught) {
+      expect(e, String(e)).to.be.instanceOf(jepa.JepaError);
+      expect(e.code, String(e)).to.match(/^JEPA_[A-Z_]+$/);
+      expect(Object.values(jepa.ErrorCode)).to.include(e.code);
+    }
+    const typeErrors = caught.filter((e) => e instanceof TypeError);
+    expect(typeErrors.length).to.equal(4);
+    for (const e of typeErrors) expect(e).to.be.instanceOf(jepa.JepaTypeError);
+    expect(new Error('x')).to.not.be.instanceOf(jepa.JepaError);
+    expect(Object.assign(new TypeError('x'), { code: 'JEPA_INVALID_ARGUMENT' })).to.not.be.instanceOf(jepa.JepaError);
+  });
+
+  it('the error codes of native/core/errors.h and lib/core/errors.ts are the same set', async () => {
+    const fs = await import('node:fs');
+    const { ROOT } = await import('./helpers.mjs');
+    const header = fs.readFileSync(`${ROOT}/native/core/errors.h`, 'utf8');
+    const native = [...header.matchAll(/inline constexpr const char\* k\w+ = "(JEPA_[A-Z_]+)";/g)].map((m) => m[1]);
+    expect(native.length).to.be.above(20);
+    expect(new Set(native).size).to.equal(native.length);
+    expect([...native].sort()).to.deep.equal(Object.values(jepa.ErrorCode).sort());
+  });
+
+  it('the dtypes of the tensor API are the native table’s', () => {
+    expect(jepa.DTYPES).to.deep.equal(['float32', 'float64', 'float16', 'bfloat16', 'int8', 'int16', 'int32', 'int64', 'uint8', 'bool']);
+    for (const d of jepa.DTYPES) expect(jepa.zeros([3], { dtype: d }).nbytes / 3).to.be.oneOf([1, 2, 4, 8]);
+    expect(jepa.zeros([3], { dtype: 'float16' }).nbytes).to.equal(6);
+  });
+});

@@ -31,49 +31,49 @@ print(json.dumps({k: list(v.shape) for k, v in out.items()}))`);
   const pyBits = (name) => fs.readFileSync(path.join(dir, `${name}.bin`));
 
   it('featureGrid() is the [8, 24, 24, 1408] view, sharing memory', () => {
-    const grid = jepa.featureGrid(features);
+    const grid = jepa.features.featureGrid(features);
     expect(grid.shape).to.deep.equal([8, 24, 24, 1408]);
     expect(grid.sharesStorage(features)).to.equal(true);
-    expect(jepa.VJEPA2_LAYOUT).to.deep.equal({ frames: 8, gridSize: 24, dim: 1408, patches: 4608 });
+    expect(jepa.features.VJEPA2_LAYOUT).to.deep.equal({ frames: 8, gridSize: 24, dim: 1408, patches: 4608 });
   });
 
   it('aggregations equal Python bit for bit (float16)', () => {
-    expect(bits(jepa.aggregateFeatures(features)).equals(pyBits('mean'))).to.equal(true);
+    expect(bits(jepa.features.aggregateFeatures(features)).equals(pyBits('mean'))).to.equal(true);
     for (const m of ['mean', 'temporal', 'spatial', 'global']) {
-      const t = jepa.aggregateFeatures(features, m);
+      const t = jepa.features.aggregateFeatures(features, m);
       expect(t.shape, m).to.deep.equal(py[m]);
       expect(t.dtype).to.equal('float16');
       expect(bits(t).equals(pyBits(m)), m).to.equal(true);
     }
-    const h = jepa.aggregateFeatures(features, 'hierarchical');
+    const h = jepa.features.aggregateFeatures(features, 'hierarchical');
     expect(bits(h.temporal).equals(pyBits('temporal'))).to.equal(true);
     expect(bits(h.spatial).equals(pyBits('spatial'))).to.equal(true);
     expect(bits(h.global).equals(pyBits('global'))).to.equal(true);
   });
 
   it('frame and patch views equal grid[0] and grid[:, 12, 12]', () => {
-    const f0 = jepa.frameFeatures(features, 0);
+    const f0 = jepa.features.frameFeatures(features, 0);
     expect(f0.shape).to.deep.equal([24, 24, 1408]);
     expect(bits(f0).equals(pyBits('frame0'))).to.equal(true);
-    const c = jepa.patchFeatures(features, 12, 12);
+    const c = jepa.features.patchFeatures(features, 12, 12);
     expect(c.shape).to.deep.equal([8, 1408]);
     expect(bits(c).equals(pyBits('center'))).to.equal(true);
   });
 
   it('other layouts, and bad input', () => {
     const small = jepa.randn([2 * 3 * 3, 5], { seed: 1 });
-    expect(jepa.aggregateFeatures(small, 'spatial', { frames: 2, gridSize: 3 }).shape).to.deep.equal([3, 3, 5]);
-    let e = thrown(() => jepa.aggregateFeatures(small));
+    expect(jepa.features.aggregateFeatures(small, 'spatial', { frames: 2, gridSize: 3 }).shape).to.deep.equal([3, 3, 5]);
+    let e = thrown(() => jepa.features.aggregateFeatures(small));
     expect(e.message).to.equal(
       'expected `features` to have shape [4608, D] (8 frames x 24 x 24 patches), got [18, 5]',
     );
-    e = thrown(() => jepa.aggregateFeatures(features, 'median'));
+    e = thrown(() => jepa.features.aggregateFeatures(features, 'median'));
     expect(e.message).to.include('expected `method` to be one of mean, temporal, spatial, global, hierarchical');
-    e = thrown(() => jepa.frameFeatures(features, 8));
+    e = thrown(() => jepa.features.frameFeatures(features, 8));
     expect(e.message).to.equal('expected `frame` to be an integer in [0, 7], got 8');
-    e = thrown(() => jepa.featureGrid(features, { frames: 0 }));
+    e = thrown(() => jepa.features.featureGrid(features, { frames: 0 }));
     expect(e.message).to.include('expected `layout.frames` to be a positive integer');
-    e = thrown(() => jepa.aggregateFeatures(jepa.zeros([4608, 3], { dtype: 'int64' })));
+    e = thrown(() => jepa.features.aggregateFeatures(jepa.zeros([4608, 3], { dtype: 'int64' })));
     expect(e.message).to.include('floating point');
   });
 });
@@ -81,26 +81,26 @@ print(json.dumps({k: list(v.shape) for k, v in out.items()}))`);
 describe('features: files', () => {
   it('names files as the seed does', () => {
     const info = { gbifId: 1291162453, taxonId: 2650927, species: 'Nephrolepis exaltata', imageNumber: 1 };
-    expect(jepa.featureFileName(info)).to.equal('gbif_1291162453_taxon_2650927_nephrolepis_exaltata_img_1_features.pt');
-    expect(jepa.featureFilePath('/data', info)).to.equal(
+    expect(jepa.features.featureFileName(info)).to.equal('gbif_1291162453_taxon_2650927_nephrolepis_exaltata_img_1_features.pt');
+    expect(jepa.features.featureFilePath('/data', info)).to.equal(
       '/data/taxon_2650927/gbif_1291162453_taxon_2650927_nephrolepis_exaltata_img_1_features.pt',
     );
-    expect(jepa.parseFeatureFileName('/x/gbif_1291162453_taxon_2650927_nephrolepis_exaltata_img_2_features.pt')).to.deep.equal({
+    expect(jepa.features.parseFeatureFileName('/x/gbif_1291162453_taxon_2650927_nephrolepis_exaltata_img_2_features.pt')).to.deep.equal({
       gbifId: '1291162453',
       taxonId: '2650927',
       species: 'nephrolepis_exaltata',
       imageNumber: 2,
     });
-    expect(jepa.parseFeatureFileName('features.pt')).to.equal(null);
-    expect(jepa.speciesSlug('Quercus × robur  L.')).to.equal('quercus_robur_l');
-    expect(jepa.featureFileName({ ...info, gbifId: 12345678901234567890n })).to.include('gbif_12345678901234567890_');
-    expect(thrown(() => jepa.featureFileName({ ...info, gbifId: -1 })).message).to.include('info.gbifId');
-    expect(thrown(() => jepa.featureFileName({ ...info, imageNumber: 1.5 })).message).to.include('info.imageNumber');
+    expect(jepa.features.parseFeatureFileName('features.pt')).to.equal(null);
+    expect(jepa.features.speciesSlug('Quercus × robur  L.')).to.equal('quercus_robur_l');
+    expect(jepa.features.featureFileName({ ...info, gbifId: 12345678901234567890n })).to.include('gbif_12345678901234567890_');
+    expect(thrown(() => jepa.features.featureFileName({ ...info, gbifId: -1 })).message).to.include('info.gbifId');
+    expect(thrown(() => jepa.features.featureFileName({ ...info, imageNumber: 1.5 })).message).to.include('info.imageNumber');
   });
 
   it("builds the seed's dict {features, shape, dtype, source_chunk, image_id}", () => {
     const f = jepa.zeros([4608, 1408], { dtype: 'float16' });
-    const d = jepa.featureDict(f, { sourceChunk: 'chunk_0003.pt', imageId: '1291162453_1' });
+    const d = jepa.features.featureDict(f, { sourceChunk: 'chunk_0003.pt', imageId: '1291162453_1' });
     expect(Object.keys(d)).to.deep.equal(['features', 'shape', 'dtype', 'source_chunk', 'image_id']);
     expect(d.shape).to.be.instanceOf(jepa.Size);
     expect([...d.shape]).to.deep.equal([4608, 1408]);
@@ -113,7 +113,7 @@ describe('features: files', () => {
     try {
       const info = { gbifId: 1, taxonId: 2, species: 'Nephrolepis exaltata', imageNumber: 3 };
       const f = jepa.randn([4608, 16], { seed: 3 }).to('float16');
-      const write = jepa.writeFeatureFile(dir, info, f, { sourceChunk: 'c.pt', imageId: '1_3' });
+      const write = jepa.features.writeFeatureFile(dir, info, f, { sourceChunk: 'c.pt', imageId: '1_3' });
       const file = await write;
       expect(file).to.equal(path.join(dir, 'taxon_2', 'gbif_1_taxon_2_nephrolepis_exaltata_img_3_features.pt'));
       const out = runPython(`

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'mocha';
 import { cleanup, pythonPath, ROOT, tmpDir } from './helpers.mjs';
 
-const FIND = path.join(ROOT, 'scripts', 'install', 'find-libtorch.js');
+const FIND = path.join(ROOT, 'scripts', 'install', 'show-libtorch.js');
 const buildInfo = JSON.parse(fs.readFileSync(path.join(ROOT, 'build', 'Release', 'build-info.json'), 'utf8'));
 
 function find(env) {
@@ -77,8 +77,6 @@ describe('the built addon and its libtorch', () => {
       fs.mkdirSync(path.join(pkg, 'build', 'Release'), { recursive: true });
       fs.copyFileSync(path.join(ROOT, 'build', 'Release', 'jepa_native.node'), path.join(pkg, 'build', 'Release', 'jepa_native.node'));
       fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(pkg, 'package.json'));
-      fs.mkdirSync(path.join(pkg, 'scripts', 'install'), { recursive: true });
-      fs.copyFileSync(path.join(ROOT, 'scripts', 'install', 'find-libtorch.js'), path.join(pkg, 'scripts', 'install', 'find-libtorch.js'));
       fs.mkdirSync(path.join(pkg, 'node_modules'));
       fs.symlinkSync(path.join(ROOT, 'node_modules', 'node-gyp-build'), path.join(pkg, 'node_modules', 'node-gyp-build'));
     });

@@ -80,6 +80,18 @@ async function refused(load, p, pattern) {
 const pt = Object.assign((p) => jepa.load(p), { sync: (p) => jepa.loadSync(p) });
 const st = Object.assign((p) => jepa.loadSafetensors(p), { sync: (p) => jepa.loadSafetensorsSync(p) });
 const npy = Object.assign((p) => jepa.loadNpy(p), { sync: (p) => jepa.loadNpySync(p) });
+const npz = Object.assign((p) => jepa.loadNpz(p), { sync: (p) => jepa.loadNpzSync(p) });
+
+/** A zip end-of-directory record declaring `entries` entries in `cdSize` bytes at `cdOffset`. */
+function eocd(entries, cdSize, cdOffset) {
+  const e = Buffer.alloc(22);
+  e.writeUInt32LE(0x06054b50, 0);
+  e.writeUInt16LE(entries, 8);
+  e.writeUInt16LE(entries, 10);
+  e.writeUInt32LE(cdSize, 12);
+  e.writeUInt32LE(cdOffset, 16);
+  return e;
+}
 
 describe('limits', function () {
   this.timeout(120000);
@@ -103,6 +115,7 @@ describe('limits', function () {
       maxIntBytes: 255,
       maxSafetensorsHeaderBytes: 100_000_000,
       maxNpyHeaderBytes: MiB,
+      maxNpzMemberBytes: 2 ** 32 - 1,
       staleTempSeconds: 60,
     });
     expect(Object.isFrozen(jepa.limits)).to.equal(true);
@@ -232,6 +245,50 @@ with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:
       const p = sparseFile(path.join(dir, 'huge.npy'), 2 ** 40 + 1);
       if (!p) this.skip();
       await refused(npy, p, /the file has 1099511627777 bytes, above the limit of 1099511627776 bytes \(jepa\.limits\.maxFileBytes\)/);
+      fs.unlinkSync(p);
+    });
+  });
+
+  describe('.npz', function () {
+    it('maxNpzMemberBytes (4 GiB - 1): a deflated member declaring more is refused from the directory alone', async function () {
+      // One deflated member declaring 2^32 + 1 inflated bytes (zip64) from 4.2 MB of data: within
+      // deflate's ratio, above the limit; nothing is read or inflated.
+      const comp = 4_200_000;
+      const name = Buffer.from('a.npy');
+      const local = Buffer.alloc(30);
+      local.writeUInt32LE(0x04034b50, 0);
+      local.writeUInt16LE(8, 8);
+      local.writeUInt16LE(name.length, 26);
+      const central = Buffer.alloc(46);
+      central.writeUInt32LE(0x02014b50, 0);
+      central.writeUInt16LE(8, 10);
+      central.writeUInt32LE(0xffffffff, 20);
+      central.writeUInt32LE(0xffffffff, 24);
+      central.writeUInt16LE(name.length, 28);
+      central.writeUInt16LE(20, 30);
+      const extra = Buffer.alloc(20);
+      extra.writeUInt16LE(1, 0);
+      extra.writeUInt16LE(16, 2);
+      extra.writeBigUInt64LE(2n ** 32n + 1n, 4);
+      extra.writeBigUInt64LE(BigInt(comp), 12);
+      const cd = Buffer.concat([central, name, extra]);
+      const p = path.join(dir, 'bomb.npz');
+      fs.writeFileSync(p, Buffer.concat([local, name, Buffer.alloc(comp, 1), cd, eocd(1, cd.length, 30 + name.length + comp)]));
+      await refused(npz, p, /member a\.npy inflates to 4294967297 bytes, above the limit of 4294967295 bytes \(jepa\.limits\.maxNpzMemberBytes\)/);
+    });
+
+    it('maxZipDirectoryBytes (256 MiB): a larger directory is refused before it is read', async function () {
+      const size = 256 * MiB + 1;
+      const p = sparseFile(path.join(dir, 'big-directory.npz'), size + 22, Buffer.alloc(0), eocd(1, size, 0));
+      if (!p) this.skip();
+      await refused(npz, p, /the zip directory has 268435457 bytes, above the limit of 268435456 bytes \(jepa\.limits\.maxZipDirectoryBytes\)/);
+      fs.unlinkSync(p);
+    });
+
+    it('maxFileBytes (1 TiB)', async function () {
+      const p = sparseFile(path.join(dir, 'huge.npz'), 2 ** 40 + 1);
+      if (!p) this.skip();
+      await refused(npz, p, /above the limit of 1099511627776 bytes \(jepa\.limits\.maxFileBytes\)/);
       fs.unlinkSync(p);
     });
   });

@@ -109,6 +109,24 @@ describe('Module: value mapping (docs/values.md)', () => {
     expect(dict[jepa.FLOAT_KEYS].has('one')).to.equal(true);
   });
 
+  it('one codec: a module result saves to .pt and loads back with its types, and goes back into a method', async () => {
+    const value = await m.run('floats');
+    const dir = tmpDir('module-values-');
+    try {
+      jepa.saveSync(path.join(dir, 'v.pt'), value);
+      const back = jepa.loadSync(path.join(dir, 'v.pt'));
+      expect(back).to.be.instanceOf(jepa.Tuple);
+      expect([...back[1][jepa.FLOAT_KEYS]]).to.deep.equal([0]);
+      expect(back[2][jepa.FLOAT_KEYS].has('one')).to.equal(true);
+      expect(back[jepa.FLOAT_KEYS].has(0)).to.equal(true); // 3.0 in the tuple
+    } finally {
+      cleanup(dir);
+    }
+    const t = jepa.parameter(jepa.ones([1]), false);
+    const r = await m.run('echo', 1, 2, 's', true, [1], [3, 'x'], new Map([['k', t]]));
+    expect(r[6]['k!'].data()[0]).to.equal(2); // a tensor marked as a Parameter passes as a Tensor
+  });
+
   it('ints beyond 2^53 are bigints; tuples are Tuples; int keys give a Map; None is null', async () => {
     const big = await m.run('big');
     expect(big).to.be.instanceOf(jepa.Tuple);
@@ -137,7 +155,10 @@ describe('Module: value mapping (docs/values.md)', () => {
     expect(await m.run('optional_int')).to.equal(-1);
     expect(await m.run('optional_int', null)).to.equal(-1);
     expect(await m.run('optional_int', 5)).to.equal(5);
-    expect(await m.run('any_list', [1, 2, jepa.float(3)])).to.equal(6);
+    // An integral float result at the top level is a jepa.Float, as a .pt file's (one scheme).
+    const six = await m.run('any_list', [1, 2, jepa.float(3)]);
+    expect(six).to.be.instanceOf(jepa.Float);
+    expect(+six).to.equal(6);
     const out = await m.forward(jepa.ones([2]), jepa.float(3));
     expect([...out.data()]).to.deep.equal([3, 3]);
   });
@@ -233,7 +254,9 @@ describe('Module: bad input gives errors that say what was expected', () => {
     e = await rejection(m.forward(jepa.ones([1]), 1, 2));
     expect(e.message).to.include('forward() takes 2 argument(s)');
     e = await rejection(m.forward(new Set([1])));
-    expect(e.message).to.include('has no TorchScript form');
+    expect(e.message).to.equal('expected argument `x` of forward() to be Tensor, got a Set, which has no TorchScript form');
+    e = await rejection(m.run('any_list', [1, () => 2]));
+    expect(e.message).to.equal('cannot pass `xs[1]` to any_list(): a function has no Python equivalent');
     const t = jepa.ones([2]);
     t.dispose();
     e = await rejection(m.forward(t));

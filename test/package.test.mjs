@@ -47,8 +47,8 @@ describe('the npm package (npm pack, then npm install of the tarball with no com
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'jepa-package-'));
     const npm = npmCli();
 
-    // npm pack runs `prepack`: the TypeScript build and the prebuild from the already-built addon
-    // (scripts/dev/prebuild.js compiles only when build/Release has no addon).
+    // npm pack runs `prepack`: the TypeScript build and the prebuild (prebuildify, whose cmake-js
+    // backend builds incrementally: nothing to compile when build/Release is up to date).
     const pack = spawnSync(process.execPath, [npm, 'pack', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8', env: cleanEnv({}) });
     expect(pack.status, pack.stderr).to.equal(0);
     tarball = fs.readdirSync(work).filter((f) => /^jepa-native-.*\.tgz$/.test(f)).map((f) => path.join(work, f))[0];
@@ -113,16 +113,23 @@ describe('the npm package (npm pack, then npm install of the tarball with no com
       'prebuilds/linux-x64/node.napi.glibc.node',
       'prebuilds/linux-x64/libtorch.json',
       'scripts/install/setup.js',
-      'scripts/install/find-libtorch.js',
-      'scripts/install/prebuilt.js',
+      'scripts/install/show-libtorch.js',
+      'dist/core/libtorch.js',
+      'dist/core/prebuilt.js',
+      'python/jepa_export/__main__.py',
+      'python/jepa_export/cli.py',
+      'python/jepa_export/sources.json',
+      'python/jepa_export/models/vjepa2.py',
+      'python/jepa_export/sources/hf.py',
     ]) {
       expect(files.has(f), `${f} in the tarball`).to.equal(true);
     }
+    expect([...files.keys()].filter((f) => /__pycache__|\.pyc$/.test(f))).to.deep.equal([]);
     const unwanted = [...files.keys()].filter((f) => /^(test|bench|docs|lib|build|node_modules|\.venv|examples)\/|\.map$|\.tgz$/.test(f));
     expect(unwanted).to.deep.equal([]);
-    // Everything but the binary is small: sources and scripts, no fixtures or models.
+    // Everything but the binary is small: sources and scripts (the Python exporter ~0.17 MB), no fixtures or models.
     const rest = [...files].filter(([f]) => !f.endsWith('.node')).reduce((n, [, size]) => n + size, 0);
-    expect(rest).to.be.below(1.5e6);
+    expect(rest).to.be.below(1.75e6);
     const meta = JSON.parse(spawnSync('tar', ['xzOf', tarball, 'package/prebuilds/linux-x64/libtorch.json'], { encoding: 'utf8' }).stdout);
     expect(meta.torchVersion).to.equal(config.torchVersion);
     expect(meta.napiVersion).to.equal(8);
@@ -215,6 +222,34 @@ describe('the npm package (npm pack, then npm install of the tarball with no com
     expect(err.message).to.contain('/nonexistent/python has no torch package');
     expect(err.message).to.contain(`pip install torch==${config.torchVersion}`);
     expect(err.message).to.contain('--build-from-source');
+  });
+
+  it('`npx jepa-native export --help` lists the sources, and an export made there loads with the installed package', () => {
+    const npx = (args, env) =>
+      spawnSync(process.execPath, [npmCli(), 'exec', '--offline', '--', 'jepa-native', ...args], {
+        cwd: project,
+        encoding: 'utf8',
+        env: cleanEnv({ PATH: bin, ...env }),
+      });
+    const help = npx(['export', '--help'], { PYTHON: config.python });
+    expect(help.status, help.stderr).to.equal(0);
+    for (const source of ['ijepa', 'vjepa', 'vjepa2', 'hf-vjepa2', 'hf-ijepa', 'hjepa', 'clip-vision', 'minilm', 'module']) {
+      expect(help.stdout).to.match(new RegExp(`^  ${source} `, 'm'));
+    }
+    // A tiny facebookresearch/ijepa checkpoint, exported by the installed package's Python code.
+    const made = spawnSync(config.python, [path.join(ROOT, 'scripts', 'models', 'checkpoints.py'), path.join(work, 'ckpt'), '--only', 'ijepa'], {
+      encoding: 'utf8',
+    });
+    expect(made.status, made.stderr).to.equal(0);
+    const { input, flags } = JSON.parse(made.stdout.trim().split('\n').pop()).ijepa;
+    const r = npx(['export', 'ijepa', input, 'models/ijepa', ...flags], { PYTHON: config.python, JEPA_PYTHON: config.python, OMP_NUM_THREADS: '1' });
+    expect(r.status, r.stderr).to.equal(0);
+    const code =
+      "const jepa = require('jepa-native'); const m = jepa.JEPA.loadSync('models/ijepa');" +
+      "m.encode(jepa.randn([1, 3, 32, 32], { seed: 0 })).then((t) => console.log(m.info.source, t.shape.join('x')));";
+    const load = nodeIn(['-e', code], { PYTHON: config.python });
+    expect(load.status, load.stderr).to.equal(0);
+    expect(load.stdout.trim()).to.equal('ijepa 1x16x32');
   });
 
   /** Installs the tarball into a new project; returns npm's result and what the decoys logged. */

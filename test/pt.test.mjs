@@ -545,14 +545,14 @@ with zipfile.ZipFile(sys.argv[2], 'w') as out:
 
   describe('arguments', function () {
     it('checks paths and options with exact messages', async function () {
-      expect(() => jepa.loadSync(42)).to.throw(TypeError, 'expected `path` to be a non-empty string or a file: URL, got 42');
+      expect(() => jepa.loadSync(42)).to.throw(TypeError, 'expected `path` to be a file path (a non-empty string) or a file: URL, got 42');
       expect(() => jepa.loadSync('x.pt', { mmap: 1 })).to.throw(TypeError, 'expected `options.mmap` to be a boolean, got 1');
       expect(() => jepa.loadSync('x.pt', { foo: 1 })).to.throw(TypeError, 'unknown option `options.foo`: expected one of mmap, device');
       const e = await rejection(jepa.load('/nonexistent/x.pt'));
       expect(e.code).to.equal('JEPA_FILE_NOT_FOUND');
       expect(e.stack).to.include('pt.test.mjs'); // the awaiting caller's frame
       expect(() => jepa.saveSync(path.join(dir, 'u.pt'), { a: undefined })).to.throw(TypeError, 'cannot save `value.a`: undefined has no Python equivalent (use null for None)');
-      expect(() => jepa.saveSync(path.join(dir, 'u.pt'), { a: [new Date()] })).to.throw(TypeError, /cannot save `value.a\[0\]`: a Date cannot be saved/);
+      expect(() => jepa.saveSync(path.join(dir, 'u.pt'), { a: [new Date()] })).to.throw(TypeError, /cannot save `value.a\[0\]`: a Date has no Python equivalent/);
       expect(() => jepa.saveSync(path.join(dir, 'u.pt'), new Float32Array(2))).to.throw(TypeError, /jepa.tensor/);
     });
 

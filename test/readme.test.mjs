@@ -92,10 +92,13 @@ describe('README', () => {
     });
   }
 
-  it('says the two set-up and test commands first, and .ci/run runs exactly them', () => {
-    const first = /```sh\n([\s\S]*?)```/.exec(README)[1].trim().split('\n');
-    expect(first).to.deep.equal(['npm install', 'npm test']);
+  it('says the set-up and test commands first, and .ci/run runs the set-up and the CI command it names', () => {
+    const blocks = [...README.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1].trim().split('\n'));
+    expect(blocks[0]).to.deep.equal(['npm install', 'npm test']);
+    expect(blocks[1]).to.deep.equal(['npm run test:ci']);
     const ci = fs.readFileSync(path.join(ROOT, '.ci', 'run'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#') && !l.startsWith('set ') && !l.startsWith('cd '));
-    expect(ci).to.deep.equal(['npm install', 'npm test']);
+    expect(ci).to.deep.equal(['npm install', 'npm run test:ci']);
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    expect(pkg.scripts['test:ci']).to.match(/^npm test && /);
   });
 });

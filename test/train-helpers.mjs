@@ -1,11 +1,12 @@
 // Helpers shared by the training tests (trainer, checkpoint): batch specs both languages build,
 // the Python reference of the training steps (scripts/reference/train_reference.py), parameter
 // comparison.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import jepa from 'jepa-native';
-import { cleanup, ROOT, runPython, tmpDir } from './helpers.mjs';
+import { cleanup, pythonPath, ROOT, tmpDir } from './helpers.mjs';
 import { FIXTURES } from './model-fixtures.mjs';
 
 export const fixture = (...p) => path.join(FIXTURES, ...p);
@@ -20,6 +21,7 @@ export function scratch(prefix = 'train-') {
   return dir;
 }
 export function cleanupDirs() {
+  stopPython();
   dirs.splice(0).forEach(cleanup);
 }
 
@@ -42,12 +44,66 @@ export function build(spec) {
   return jepa.tensor(data, spec.shape, { dtype: spec.dtype });
 }
 
+// One Python process per test file runs every reference step (scripts/reference/train_reference.py,
+// through runpy as its command line would): importing torch and building the reference once
+// instead of once per case saves seconds a case. Requests go in on stdin, one JSON line each;
+// the reference writes its results to files, and the worker answers with one marked line.
+const WORKER = `
+import json, runpy, sys, traceback
+out = sys.stdout
+sys.stdout = sys.stderr  # the reference's own prints must not mix with the answers
+for line in sys.stdin:
+    spec_path, out_dir = json.loads(line)
+    try:
+        sys.argv = [${JSON.stringify(REFERENCE)}, spec_path, out_dir]
+        runpy.run_path(sys.argv[0], run_name='__main__')
+        answer = {'ok': True}
+    except BaseException:
+        answer = {'ok': False, 'error': traceback.format_exc()}
+    out.write('@@jepa-reference ' + json.dumps(answer) + '\\n')
+    out.flush()
+`;
+let worker = null;
+
+function referenceWorker() {
+  if (worker) return worker;
+  const proc = spawn(pythonPath(), ['-c', WORKER], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const waiting = [];
+  let buffered = '';
+  proc.stdout.setEncoding('utf8');
+  proc.stdout.on('data', (chunk) => {
+    buffered += chunk;
+    let nl;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      if (line.startsWith('@@jepa-reference ')) waiting.shift()?.(JSON.parse(line.slice(17)));
+    }
+  });
+  proc.on('exit', (code) => {
+    for (const done of waiting.splice(0)) done({ ok: false, error: `the Python reference worker exited (${code})` });
+    worker = null;
+  });
+  worker = { proc, waiting };
+  return worker;
+}
+
+/** Ends the reference worker (an `after()` of each file that uses {@link python}). */
+export function stopPython() {
+  if (worker) worker.proc.stdin.end();
+  worker = null;
+}
+
 /** Runs the Python reference on `spec` and returns its losses and parameters. */
-export function python(spec) {
+export async function python(spec) {
   const dir = scratch();
   fs.writeFileSync(path.join(dir, 'spec.json'), JSON.stringify(spec));
-  const argv = [REFERENCE, path.join(dir, 'spec.json'), dir];
-  runPython(`import runpy, sys; sys.argv = ${JSON.stringify(argv)}; runpy.run_path(sys.argv[0], run_name='__main__')`);
+  const w = referenceWorker();
+  const answer = await new Promise((resolve) => {
+    w.waiting.push(resolve);
+    w.proc.stdin.write(JSON.stringify([path.join(dir, 'spec.json'), dir]) + '\n');
+  });
+  if (!answer.ok) throw new Error(`the Python reference failed:\n${answer.error}`);
   const result = JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8'));
   const bin = fs.readFileSync(path.join(dir, 'params.bin'));
   const params = new Map();

@@ -37,7 +37,7 @@ async function parity({ kind, files, options = {}, batches, toBatch, seeds, sync
   };
   delete spec.betas;
   if (options.betas) spec.betas = options.betas;
-  const py = python(spec);
+  const py = await python(spec);
   stats.forEach((s, i) => {
     expect(s.step).to.equal(i);
     expect(s.lr).to.equal(schedules.lr.at(i));
@@ -231,7 +231,7 @@ describe('Trainer: semantics and errors', function () {
     expect(thrown(() => trainer.stepSync({ images: jepa.randn([2, 3, 32, 32]) })).message).to.match(/`batch.masks`/);
     expect(thrown(() => trainer.stepSync({ images: 1, masks: {} })).message).to.equal('expected `batch.images` to be a Tensor, got 1');
     expect(thrown(() => trainer.stepSync({ images: jepa.randn([2, 3, 32, 32]), masks: { context: [jepa.zeros([2, 3])], targets: [] } })).message).to.equal(
-      'expected `batch.masks.context[0]` to have dtype int64, got float32',
+      'expected `batch.masks.context[0]` to hold int64 patch indices, got dtype float32',
     );
     expect(thrown(() => trainer.stepSync({ images: jepa.randn([2, 3, 32, 32]), extra: 1 })).message).to.match(/unknown option `batch.extra`/);
     const err = await rejection(trainer.step({ images: jepa.randn([2, 3, 16, 16]), masks: ijepaMaskTensors() }));

@@ -15,12 +15,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MultiBar, Presets } from 'cli-progress';
-import { native } from '../core/binding';
 import * as distributed from '../distributed/distributed';
 import type { Dtype } from '../core/dtype';
 import { decodeImageInto, decodeVideoInto, resolveImageOptions, type ResolvedImageOptions } from '../media/decode';
 import type { Module } from '../models/module';
-import { nativeOf, tensor, wrap, type Tensor } from '../tensor/tensor';
+import { tensor, type Tensor } from '../tensor/tensor';
+import { select } from '../tensor/ops.generated';
 import { CliError, errorText, EXIT, lib, shapeText, usage, type Io } from './common';
 
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif', '.bmp'];
@@ -98,7 +98,7 @@ export function outputPathFor(rel: string, outputDir: string): string {
   const stem = path.basename(rel, ext).replace(/_features$/, '');
   const m = SEED_NAME.exec(stem);
   if (m) {
-    return lib().featureFilePath(outputDir, { gbifId: m[1], taxonId: m[2], species: m[3], imageNumber: Number(m[4]) });
+    return lib().features.featureFilePath(outputDir, { gbifId: m[1], taxonId: m[2], species: m[3], imageNumber: Number(m[4]) });
   }
   return path.join(outputDir, path.dirname(rel), `${stem}_features.pt`);
 }
@@ -352,11 +352,11 @@ export async function extract(modelPath: string, inputDir: string, outputDir: st
   };
 
   const writeOne = async (item: Item, out: Tensor, index: number): Promise<void> => {
-    const view = wrap(native.featureSelect(nativeOf(out), 0, index));
+    const view = select(out, 0, index);
     const features = view.dtype === outDtype ? view.cpu().clone() : view.to({ dtype: outDtype, device: 'cpu' });
     view.dispose();
     const stem = path.basename(item.rel, path.extname(item.rel));
-    const dict = L.featureDict(features, { sourceChunk: item.rel, imageId: stem });
+    const dict = L.features.featureDict(features, { sourceChunk: item.rel, imageId: stem });
     fs.mkdirSync(path.dirname(item.out), { recursive: true });
     await L.save(item.out, dict);
     features.dispose();
@@ -373,7 +373,7 @@ export async function extract(modelPath: string, inputDir: string, outputDir: st
       if (batch.items.length > 1) {
         // Find which inputs fail: run them one at a time.
         for (let i = 0; i < batch.items.length; i++) {
-          const one = wrap(native.featureSelect(nativeOf(batch.input), 0, i)).contiguous();
+          const one = select(batch.input, 0, i).contiguous();
           await runItems({ items: [batch.items[i]], input: one.reshape([1, ...one.shape]) });
         }
         return;

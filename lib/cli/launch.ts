@@ -19,6 +19,7 @@ export interface LaunchCliOptions {
   masterPort?: number;
   nnodes?: number;
   nodeRank?: number;
+  graceMs?: number;
 }
 
 /** Runs the launch; returns the exit code of the job (0 when every process exited with 0). */
@@ -39,6 +40,7 @@ export async function launchCommand(script: string, args: string[], opts: Launch
     masterPort: opts.masterPort,
     nnodes: opts.nnodes,
     nodeRank: opts.nodeRank,
+    graceMs: opts.graceMs,
   });
   return result.exitCode;
 }

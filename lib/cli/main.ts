@@ -28,6 +28,7 @@ import {
   type TensorFormat,
 } from './common';
 import { convert } from './convert';
+import { exportCommand } from './export';
 import { extract } from './extract';
 import { inspect } from './inspect';
 import { launchCommand } from './launch';
@@ -180,14 +181,32 @@ function registerLaunch(program: Command, ctx: Context): void {
     .option('--master-port <port>', 'its port (default: a free port; 29500 with --nnodes > 1)', positiveInt)
     .option('--nnodes <n>', 'machines in the job, each running launch with its own --node-rank (default 1)', positiveInt)
     .option('--node-rank <r>', "this machine's index (default 0)", nonNegativeInt)
+    .option('--grace-ms <ms>', 'after a failure, how long the others get between SIGTERM and SIGKILL (default 5000)', nonNegativeInt)
     .passThroughOptions()
     .action(async (script: string, args: string[], opts: Record<string, unknown>) => {
       ctx.exitCode = await launchCommand(script, args, opts as never, COMMAND_NAMES);
     });
 }
 
+function registerExport(program: Command, ctx: Context): void {
+  program
+    .command('export')
+    .description(
+      'turn an I-JEPA / V-JEPA / V-JEPA 2 / H-JEPA checkpoint or a Hugging Face folder into a model folder (TorchScript + jepa.json); `export --help` lists the sources',
+    )
+    .usage('SOURCE INPUT OUTDIR [options]')
+    .argument('[args...]', 'SOURCE INPUT OUTDIR and the options of the source (passed to the Python exporter)')
+    .option('--python <path>', 'the Python with torch that runs the exporter')
+    .allowUnknownOption()
+    .helpOption(false)
+    .passThroughOptions()
+    .action(async (args: string[], opts: { python?: string }) => {
+      ctx.exitCode = await exportCommand(args, opts, ctx.io);
+    });
+}
+
 /** The commands, in help order. A new command is a function here. */
-const COMMANDS = [registerInspect, registerConvert, registerMasks, registerExtract, registerTrain, registerBench, registerLaunch];
+const COMMANDS = [registerInspect, registerConvert, registerMasks, registerExtract, registerTrain, registerExport, registerBench, registerLaunch];
 const COMMAND_NAMES = ['inspect', 'convert', 'masks', 'extract', 'train', 'bench'];
 
 const EXIT_HELP = `

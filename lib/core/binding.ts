@@ -1,7 +1,7 @@
 /**
  * The only place that loads the native addon. Two kinds of binary:
  *
- * - a source build (build/Release, compiled by `npm install` or `npm run build`) finds its
+ * - a source build (build/Release, compiled by `npm install` or `npm run compile`) finds its
  *   libtorch through its RUNPATH; before loading, we check that this libtorch is still there and
  *   is the same version (build/Release/build-info.json), so that a moved or upgraded libtorch
  *   gives a clear error rather than a dynamic-linker message;
@@ -13,16 +13,21 @@
  *
  * node-gyp-build picks the binary: build/Release when it exists, else the prebuild.
  * `JEPA_ADDON=/path/to/jepa_native.node` loads that source build instead (the sanitizer variant,
- * build/asan/jepa_native.node, for `npm run test:asan`). (Internal to the package.)
+ * build/asan/jepa_native.node, for `npm run test:asan`).
+ *
+ * Right after loading, it registers with the addon the JS classes native code builds values and
+ * errors with (`init`, native/bindings/core_binding.cc), once per environment. (Internal to the
+ * package.)
  * @module
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ErrorCode, JepaError } from './errors';
+import { Float, FLOAT_KEYS, OrderedDict, PY_ATTRS, Size, TorchDevice, TorchDtype, Tuple } from '../io/values';
+import { ErrorCode, JepaError, JepaTypeError } from './errors';
+import { libtorchVersion, ROOT } from './libtorch';
 import type { NativeAddon } from './native-types';
-
-const ROOT = path.resolve(__dirname, '..', '..');
+import { findFittingLibtorch, howToGetLibtorch, librariesToPreload, readPrebuildInfo } from './prebuilt';
 
 /** glibc's RTLD_NODELETE: Node unloads a library that is not an addon; this keeps it loaded. */
 const RTLD_NODELETE = 0x1000;
@@ -34,28 +39,6 @@ interface BuildInfo {
   cuda?: boolean;
 }
 
-interface PrebuildInfo {
-  torchVersion: string;
-  cxx11Abi: boolean | null;
-  cuda: boolean;
-  binary: string;
-}
-
-interface LibtorchFolder {
-  dir: string;
-  libDir: string;
-  version: string | null;
-  cuda: boolean;
-  source: string;
-}
-
-interface Prebuilt {
-  readPrebuildInfo(root: string): PrebuildInfo | null;
-  findFittingLibtorch(meta: PrebuildInfo): { libtorch: LibtorchFolder | null; tried: string[]; mismatched: LibtorchFolder[] };
-  howToGetLibtorch(meta: PrebuildInfo): string;
-  librariesToPreload(libDir: string): string[];
-}
-
 /** Which binary was loaded and which libtorch it uses (see {@link addonInfo} in runtime). */
 export interface LoadedAddon {
   binary: string;
@@ -63,10 +46,6 @@ export interface LoadedAddon {
   builtAgainst: string | null;
   libtorch: { dir: string; version: string | null; source: string; cuda: boolean };
 }
-
-// The one reader of a libtorch folder's version, shared with the build (shipped in the package).
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { libtorchVersion } = require('../../scripts/install/find-libtorch.js') as { libtorchVersion: (dir: string) => string | null };
 
 const REBUILD_HINT =
   'Rebuild the addon against the libtorch you have now: `npm rebuild jepa-native --build-from-source` in ' +
@@ -109,9 +88,7 @@ function checkSourceBuild(binary: string): LoadedAddon {
 
 /** A prebuild: find a libtorch of its version and load its libraries. */
 function preparePrebuilt(binary: string): LoadedAddon {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const prebuilt = require('../../scripts/install/prebuilt.js') as Prebuilt;
-  const meta = prebuilt.readPrebuildInfo(ROOT);
+  const meta = readPrebuildInfo(ROOT);
   if (!meta) {
     throw new JepaError(
       ErrorCode.ADDON_NOT_FOUND,
@@ -119,17 +96,17 @@ function preparePrebuilt(binary: string): LoadedAddon {
         'Reinstall jepa-native, or compile it: `npm rebuild jepa-native --build-from-source`.',
     );
   }
-  const { libtorch, tried, mismatched } = prebuilt.findFittingLibtorch(meta);
+  const { libtorch, tried, mismatched } = findFittingLibtorch(meta);
   const needs = `jepa-native's prebuilt binary needs libtorch ${meta.torchVersion.split('+')[0]} (the C++ library of PyTorch; ${meta.cuda ? 'a CUDA build' : 'CPU or CUDA build'})`;
   if (!libtorch) {
     throw new JepaError(
       mismatched.length ? ErrorCode.LIBTORCH_MISMATCH : ErrorCode.LIBTORCH_NOT_FOUND,
       `${needs}, and ${mismatched.length ? 'the libtorch found does not fit' : 'none was found'}. Tried: ${tried.join('; ')}. ` +
-        prebuilt.howToGetLibtorch(meta),
+        howToGetLibtorch(meta),
     );
   }
   const flags = os.constants.dlopen.RTLD_NOW | os.constants.dlopen.RTLD_GLOBAL | RTLD_NODELETE;
-  for (const lib of prebuilt.librariesToPreload(libtorch.libDir)) {
+  for (const lib of librariesToPreload(libtorch.libDir)) {
     try {
       process.dlopen({ exports: {} }, lib, flags);
     } catch (e) {
@@ -138,7 +115,7 @@ function preparePrebuilt(binary: string): LoadedAddon {
       throw new JepaError(
         ErrorCode.LIBTORCH_MISMATCH,
         `${needs}; found libtorch ${libtorch.version} at ${libtorch.dir} (${libtorch.source}), but loading ${lib} failed: ` +
-          `${firstLine(e)}. ${prebuilt.howToGetLibtorch(meta)}`,
+          `${firstLine(e)}. ${howToGetLibtorch(meta)}`,
         { cause: e },
       );
     }
@@ -192,7 +169,7 @@ function load(): { addon: NativeAddon; info: LoadedAddon } {
         { cause: e },
       );
     }
-    throw e;
+    throw new JepaError(ErrorCode.ADDON_NOT_FOUND, `jepa-native could not load ${binary}: ${message}`, { cause: e });
   }
 }
 
@@ -203,3 +180,29 @@ export const native: NativeAddon = loaded.addon;
 
 /** Which binary was loaded and the libtorch it uses. */
 export const loadedAddon: LoadedAddon = loaded.info;
+
+// lib/tensor/tensor.ts imports this file, so the Tensor class is fetched when native code first
+// needs it (after both modules have loaded), not when this file loads.
+let tensorModule: typeof import('../tensor/tensor') | undefined;
+function tensors(): typeof import('../tensor/tensor') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (tensorModule ??= require('../tensor/tensor') as typeof import('../tensor/tensor'));
+}
+
+// The JS classes native code builds values and errors with, registered once for this
+// environment (main thread or worker) before any other call: every error the addon throws is a
+// JepaError (a JepaTypeError for a bad argument), and values cross as docs/values.md says.
+native.init({
+  JepaError,
+  JepaTypeError,
+  Tuple,
+  Size,
+  OrderedDict,
+  TorchDevice,
+  TorchDtype,
+  Float,
+  FLOAT_KEYS,
+  PY_ATTRS,
+  wrapTensor: (handle) => tensors().wrap(handle),
+  tensorHandle: (value) => tensors().tensorHandle(value),
+});

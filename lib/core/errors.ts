@@ -4,6 +4,8 @@
  * @module
  */
 
+import { pollWhile } from './poll';
+
 /** Stable error codes. Native errors use the same codes (native/core/errors.h). */
 export const ErrorCode = {
   /** An argument has the wrong type or value (thrown as a `TypeError`). */
@@ -72,8 +74,22 @@ export const ErrorCode = {
   PT_LIMIT: 'JEPA_PT_LIMIT',
   /** The file is a TorchScript archive (torch.jit.save), not a torch.save file. */
   PT_TORCHSCRIPT: 'JEPA_PT_TORCHSCRIPT',
-  /** The file uses the legacy (pre-1.6, non-zip) torch.save format. */
+  /**
+   * The file uses the `.tar` format of torch < 0.4, which `torch.load(weights_only=True)` refuses
+   * too (the later legacy format, torch < 1.6, is read).
+   */
   PT_LEGACY_FORMAT: 'JEPA_PT_LEGACY_FORMAT',
+  /**
+   * A model folder's `jepa.json` (written by `jepa-native export`) is not valid: not JSON,
+   * another format, a newer format version, or fields of the wrong kind; the message names the file.
+   */
+  MODEL_FOLDER_INVALID: 'JEPA_MODEL_FOLDER_INVALID',
+  /**
+   * A dataset's sample is not what `jepa.data` can use: a feature file without a tensor under its
+   * key, a CSV without the named columns, a folder without images, samples a batch cannot be
+   * made of (different fields or dtypes).
+   */
+  DATA_INVALID: 'JEPA_DATA_INVALID',
   /** An image or video could not be decoded (not an image, damaged, unsupported); the message names the file. */
   MEDIA_DECODE: 'JEPA_MEDIA_DECODE',
   /** `ffmpeg` / `ffprobe` (needed for video) are not installed or not where `FFMPEG_PATH` / `FFPROBE_PATH` say. */
@@ -90,7 +106,11 @@ export const ErrorCode = {
 /** One of the values of {@link ErrorCode}. */
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-/** An `Error` with a stable {@link ErrorCode}. */
+/**
+ * An `Error` with a stable {@link ErrorCode}. Every error jepa-native throws or rejects with is a
+ * `JepaError` (`err instanceof JepaError`), from TypeScript and native code alike; errors about
+ * the type or value of an argument are also `TypeError`s ({@link JepaTypeError}).
+ */
 export class JepaError extends Error {
   readonly code: ErrorCodeValue;
   constructor(code: ErrorCodeValue, message: string, options?: { cause?: unknown }) {
@@ -98,13 +118,35 @@ export class JepaError extends Error {
     this.name = 'JepaError';
     this.code = code;
   }
+
+  /** True for a JepaError and for a {@link JepaTypeError}. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== JepaError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      (Object.prototype.isPrototypeOf.call(JepaError.prototype, value) ||
+        Object.prototype.isPrototypeOf.call(JepaTypeError.prototype, value))
+    );
+  }
 }
 
-/** A `TypeError` for an invalid argument, with `code` set. */
-export function invalidArgument(message: string): TypeError & { code: ErrorCodeValue } {
-  const err = new TypeError(message) as TypeError & { code: ErrorCodeValue };
-  err.code = ErrorCode.INVALID_ARGUMENT;
-  return err;
+/**
+ * A {@link JepaError} about the type or value of an argument (`JEPA_INVALID_ARGUMENT`,
+ * `JEPA_UNKNOWN_DTYPE`): a `TypeError`, and `instanceof JepaError` too.
+ */
+export class JepaTypeError extends TypeError {
+  readonly code: ErrorCodeValue;
+  constructor(code: ErrorCodeValue, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TypeError';
+    this.code = code;
+  }
+}
+
+/** The error for an invalid argument: a {@link JepaTypeError} with `JEPA_INVALID_ARGUMENT`. */
+export function invalidArgument(message: string): JepaTypeError {
+  return new JepaTypeError(ErrorCode.INVALID_ARGUMENT, message);
 }
 
 /**
@@ -119,7 +161,7 @@ export function invalidArgument(message: string): TypeError & { code: ErrorCodeV
  */
 export async function withCallerStack<T>(promise: Promise<T>): Promise<T> {
   try {
-    return await promise;
+    return await pollWhile(promise);
   } catch (err) {
     if (err instanceof Error) Error.captureStackTrace(err, withCallerStack);
     throw err;

@@ -1,5 +1,5 @@
 /**
- * The documented maximums of the file readers and writers (`.pt`, safetensors, `.npy`). Input
+ * The documented maximums of the file readers and writers (`.pt`, safetensors, `.npy`, `.npz`). Input
  * beyond one is refused with a `JEPA_PT_LIMIT` error whose message names the limit and the value
  * found, before anything of that size is allocated. The values are fixed (they are compiled
  * into the readers); see docs/pt.md and RELIABILITY.md.
@@ -19,11 +19,11 @@ export interface Limits {
   readonly maxStringBytes: number;
   /** Dimensions of one tensor (`.pt`, safetensors, `.npy`): 64. */
   readonly maxRank: number;
-  /** A file read (`.pt`, safetensors, `.npy`): 1 TiB. */
+  /** A file read (`.pt`, safetensors, `.npy`, `.npz`): 1 TiB. */
   readonly maxFileBytes: number;
-  /** The pickle (`data.pkl` record) of a `.pt` file: 1 GiB. */
+  /** The pickle (`data.pkl` record) of a `.pt` file, or the pickles of a legacy-format one together: 1 GiB. */
   readonly maxPickleBytes: number;
-  /** The zip central directory of a `.pt` file: 256 MiB. */
+  /** The zip central directory of a `.pt` or `.npz` file: 256 MiB. */
   readonly maxZipDirectoryBytes: number;
   /** A compressed (deflated) record of a `.pt` file, inflated (`torch.save` stores records uncompressed): 16 MiB. */
   readonly maxDeflatedRecordBytes: number;
@@ -33,6 +33,11 @@ export interface Limits {
   readonly maxSafetensorsHeaderBytes: number;
   /** The header of a `.npy` file: 1 MiB. */
   readonly maxNpyHeaderBytes: number;
+  /**
+   * A deflated member of a `.npz` file (`np.savez_compressed`), inflated: 4 GiB - 1 (a Node.js
+   * Buffer's limit). Stored members are bounded by the file's size.
+   */
+  readonly maxNpzMemberBytes: number;
   /**
    * Not a limit on input: a save removes the temporary files that writers killed mid-save left
    * in its folder once they are this many seconds old and their process is gone (RELIABILITY.md).
@@ -45,4 +50,5 @@ export const limits: Limits = Object.freeze({
   ...native.limits,
   maxSafetensorsHeaderBytes: 100_000_000,
   maxNpyHeaderBytes: 1 << 20,
+  maxNpzMemberBytes: 2 ** 32 - 1,
 });

@@ -28,6 +28,36 @@ export interface NativeTensor {
   dispose(): void;
   isDisposed(): boolean;
   sharesStorage(other: NativeTensor): boolean;
+  setParameter(parameter: boolean, requiresGrad: boolean): void;
+  isParameter(): boolean;
+}
+
+/** What lib/core/binding.ts registers once, right after loading the addon (`init`). */
+export interface NativeClasses {
+  JepaError: unknown;
+  JepaTypeError: unknown;
+  Tuple: unknown;
+  Size: unknown;
+  OrderedDict: unknown;
+  TorchDevice: unknown;
+  TorchDtype: unknown;
+  Float: unknown;
+  FLOAT_KEYS: symbol;
+  PY_ATTRS: symbol;
+  /** A jepa.Tensor for a native handle. */
+  wrapTensor(handle: NativeTensor): unknown;
+  /** The native handle of a jepa.Tensor; undefined for anything else. */
+  tensorHandle(value: unknown): NativeTensor | undefined;
+}
+
+/** One dtype of the native table (native/core/dtype.h). */
+export interface NativeDtype {
+  name: string;
+  elementSize: number;
+  /** The typed array that holds it: the tensor API accepts exactly the dtypes that have one. */
+  typedArray: string | null;
+  safetensors: string | null;
+  npy: string | null;
 }
 
 /** What a native mask sampler returns (native/bindings/masks_binding.cc). */
@@ -63,20 +93,6 @@ export interface NativeModule {
   dispose(): void;
 }
 
-/** The classes and helpers the .pt conversion needs (lib/io/pt.ts). */
-export interface PtClasses {
-  Tuple: unknown;
-  Size: unknown;
-  OrderedDict: unknown;
-  TorchDevice: unknown;
-  TorchDtype: unknown;
-  Float: unknown;
-  FLOAT_KEYS: symbol;
-  PY_ATTRS: symbol;
-  wrapTensor(handle: NativeTensor, parameter: boolean, requiresGrad: boolean): unknown;
-  tensorInfo(value: unknown): [NativeTensor, boolean, boolean] | undefined;
-}
-
 export interface PtEntry {
   key: string;
   path: unknown[];
@@ -102,6 +118,8 @@ export interface NativePtArchive {
   close(): void;
 }
 export interface NativeAddon {
+  init(classes: NativeClasses): void;
+  dtypes: NativeDtype[];
   NativeTensor: new () => NativeTensor;
   tensorFromTypedArray(data: ArrayBufferView, shape: number[], dtype: string, device: string): NativeTensor;
   zeros(shape: number[], dtype: string, device: string): NativeTensor;
@@ -109,12 +127,20 @@ export interface NativeAddon {
   empty(shape: number[], dtype: string, device: string): NativeTensor;
   arange(start: number, end: number, step: number, dtype: string, device: string): NativeTensor;
   randn(shape: number[], dtype: string, device: string, seed: number | bigint | undefined): NativeTensor;
-  memory(): { tensors: number; storages: number; bytes: number };
+  memory(): { tensors: number; storages: number; bytes: number; external: number };
   cudaIsBuilt(): boolean;
   cudaSynchronize(device: string): void;
   cudaIsAvailable(): boolean;
   cudaDeviceCount(): number;
   torchVersion: string;
+  /** Generated ops (native/bindings/ops_binding.cc). */
+  opResolve(name: string, overload: string): number;
+  opCall(id: number, ...args: unknown[]): unknown;
+  tensorIndex(tensor: NativeTensor, items: unknown[]): NativeTensor;
+  tensorIndexPut(tensor: NativeTensor, items: unknown[], value: unknown): void;
+  NativeGenerator: new (seed: number | bigint) => NativeGenerator;
+  /** When the addon's finalizers run (native/tensor/finalizers.h). */
+  finalizers: 'gc' | 'event-loop';
   limits: {
     maxDepth: number;
     maxStringBytes: number;
@@ -146,23 +172,44 @@ export interface NativeAddon {
   loadModuleSync(path: string, device: string | null, dtype: string | null): NativeModule;
   setNumThreads(threads: number): void;
   getNumThreads(): number;
-  featureMean(features: NativeTensor, dims: number[], keepdim: boolean): NativeTensor;
-  featureSelect(features: NativeTensor, dim: number, index: number): NativeTensor;
   emaUpdate(target: unknown, source: unknown, momentum: number, options: object): Promise<NativeEmaStats>;
   emaUpdateSync(target: unknown, source: unknown, momentum: number, options: object): NativeEmaStats;
   emaFusedAvailable(): boolean;
   scheduleValues(spec: object, from: number, count: number): Float64Array;
-  ptInit(classes: PtClasses): void;
   readTensorsSync(path: string, mmap: boolean, byteswap: boolean, slots: TensorSlot[], device: string | null): NativeTensor[];
   readTensors(path: string, mmap: boolean, byteswap: boolean, slots: TensorSlot[], device: string | null): Promise<NativeTensor[]>;
-  writeTensorsSync(path: string, header: Buffer, tensors: NativeTensor[]): void;
-  writeTensors(path: string, header: Buffer, tensors: NativeTensor[]): Promise<void>;
+  /** `header`: one Buffer written first, or one Buffer before each tensor (and one more after them). */
+  writeTensorsSync(path: string, header: Buffer | Buffer[], tensors: NativeTensor[]): void;
+  writeTensors(path: string, header: Buffer | Buffer[], tensors: NativeTensor[]): Promise<void>;
+  tensorsFromBytesSync(bytes: NativeTensor, name: string, byteswap: boolean, slots: TensorSlot[], device: string | null): NativeTensor[];
+  tensorsFromBytes(bytes: NativeTensor, name: string, byteswap: boolean, slots: TensorSlot[], device: string | null): Promise<NativeTensor[]>;
+  /** A tensor's row-major bytes as a uint8 tensor (a view when it is contiguous on the CPU). */
+  tensorBytes(tensor: NativeTensor): NativeTensor;
+  /** CRC-32 (zip's) of a tensor's bytes in row-major order, continuing from `init`. */
+  crc32Sync(tensor: NativeTensor, init: number): number;
+  crc32(tensor: NativeTensor, init: number): Promise<number>;
+  /** How long (µs) to poll for an async result before sleeping (native/core/async.cc AsyncSpinNs). */
+  asyncSpinMicros(): number;
+  /** A CPU generator after `torch.Generator().manual_seed(seed)` (jepa.data's shuffles). */
+  dataGenerator(seed: number | bigint): object;
+  /** `torch.randperm(n, generator)`; with loaderEpoch, one epoch of `DataLoader(shuffle=True, generator)`'s draws. */
+  dataRandperm(generator: object, n: number, loaderEpoch: boolean): Int32Array;
+  /**
+   * Stacks tensors into a new CPU tensor [B, ...] on reused memory; with dim >= 0 each is cut or
+   * zero-padded to `target` along `dim` (dim -1: a plain stack). The shapes are checked in TS.
+   */
+  dataStackSync(tensors: NativeTensor[], dim: number, target: number): NativeTensor;
+  dataStack(tensors: NativeTensor[], dim: number, target: number): Promise<NativeTensor>;
+  /** `torch.get_rng_state()` / `torch.set_rng_state(s)` of libtorch's default CPU generator. */
+  rngState(): NativeTensor;
+  setRngState(state: NativeTensor): void;
   ptLoadSync(path: string, mmap: boolean, device: string | null): unknown;
   ptLoadMany(
     paths: string[],
     mmaps: boolean[],
     devices: (string | null)[],
     smallOnly: boolean,
+    inline: boolean,
   ): Promise<[unknown[], (Error | undefined)[], number[]]>;
   ptSaveSync(path: string, value: unknown): void;
   ptSave(path: string, value: unknown): Promise<void>;
@@ -173,6 +220,15 @@ export interface NativeAddon {
   distInit(options: object): Promise<NativeProcessGroup>;
   distInitSync(options: object): NativeProcessGroup;
   distBackendAvailable(backend: string): string | null;
+}
+
+/** An at::Generator (native/bindings/ops_binding.cc). */
+export interface NativeGenerator {
+  manualSeed(seed: number | bigint): NativeGenerator;
+  initialSeed(): bigint;
+  seed(): bigint;
+  getState(): NativeTensor;
+  setState(state: NativeTensor): NativeGenerator;
 }
 
 /** A c10d process group (native/bindings/distributed_binding.cc). */
@@ -192,7 +248,7 @@ export interface NativeProcessGroup {
   destroySync(): void;
 }
 
-/** A native trainer (native/bindings/train_binding.cc). */
+/** A native trainer (native/bindings/trainer_binding.cc). */
 export interface NativeTrainer {
   step(batch: object): Promise<NativeStepStats>;
   stepSync(batch: object): NativeStepStats;
@@ -227,7 +283,7 @@ export interface NativeStepStats {
   ms: number;
 }
 
-/** What an EMA update reports (native/bindings/train_binding.cc). */
+/** What an EMA update reports (native/bindings/ema_binding.cc). */
 export interface NativeEmaStats {
   tensors: number;
   copied: number;

@@ -13,11 +13,24 @@ export interface MemoryInfo {
   storages: number;
   /** Bytes of those storages. */
   bytes: number;
+  /**
+   * Of those bytes, the ones held by this thread's handles and reported to V8 as external memory
+   * (libtorch's allocations; not the JS buffers that tensors made from typed arrays borrow, which
+   * V8 already counts). V8 weighs them when it decides to collect garbage.
+   */
+  external: number;
+  /**
+   * When the memory of tensors that became unreachable is freed: `'gc'` inside V8's garbage
+   * collection, also while a synchronous loop runs (Node 20.10 and later); `'event-loop'` after
+   * the garbage collection, once the running JS code returns to the event loop (Node 20.9, or
+   * with `JEPA_GC_FINALIZERS=0`). See docs/tensors.md, "Memory".
+   */
+  finalizers: 'gc' | 'event-loop';
 }
 
 /** Live tensors and bytes held through jepa-native handles. */
 export function memory(): MemoryInfo {
-  return native.memory();
+  return { ...native.memory(), finalizers: native.finalizers };
 }
 
 /** CUDA queries. */

@@ -5,8 +5,10 @@
  * (Internal to the package.)
  * @module
  */
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DTYPES, type Device, type Dtype } from './dtype';
-import { ErrorCode, invalidArgument } from './errors';
+import { ErrorCode, invalidArgument, JepaTypeError } from './errors';
 
 /** A short rendering of a value for error messages. */
 export function show(value: unknown, depth = 0): string {
@@ -56,9 +58,7 @@ export function checkViewShape(value: unknown, name = 'shape'): number[] {
 
 export function checkDtype(value: unknown, name = 'dtype'): Dtype {
   if (typeof value !== 'string' || !(DTYPES as readonly string[]).includes(value)) {
-    const err = invalidArgument(`expected \`${name}\` to be one of ${DTYPES.join(', ')}, got ${show(value)}`);
-    err.code = ErrorCode.UNKNOWN_DTYPE;
-    throw err;
+    throw new JepaTypeError(ErrorCode.UNKNOWN_DTYPE, `expected \`${name}\` to be one of ${DTYPES.join(', ')}, got ${show(value)}`);
   }
   return value as Dtype;
 }
@@ -94,4 +94,20 @@ export function checkOptions(value: unknown, name: string, keys: readonly string
     }
   }
   return value;
+}
+
+/**
+ * A file path argument: a non-empty string without NUL characters, or a `file:` URL; returned
+ * absolute (resolved against the working directory).
+ */
+export function checkPath(value: unknown, name = 'path'): string {
+  if (value instanceof URL) {
+    if (value.protocol !== 'file:') throw invalidArgument(`expected \`${name}\` to be a file: URL, got ${value.href}`);
+    return fileURLToPath(value);
+  }
+  if (typeof value !== 'string' || value.length === 0) {
+    throw invalidArgument(`expected \`${name}\` to be a file path (a non-empty string) or a file: URL, got ${show(value)}`);
+  }
+  if (value.includes('\0')) throw invalidArgument(`expected \`${name}\` to be a file path without NUL characters`);
+  return path.resolve(value);
 }

@@ -2,7 +2,7 @@
  * Data-parallel work across processes and machines on PyTorch's own distributed engine (c10d,
  * inside libtorch): a TCPStore rendezvous, then ProcessGroupGloo for CPU tensors or
  * ProcessGroupNCCL for CUDA tensors (builds against a CUDA libtorch only). Started the way
- * torchrun starts Python: `node scripts/launch.js --nproc 2 train.js` (or {@link launch}) sets
+ * torchrun starts Python: `npx jepa-native launch --nproc 2 train.js` (or {@link launch}) sets
  * MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE and LOCAL_RANK, and {@link init} reads them.
  *
  * ```js

@@ -3,7 +3,7 @@
  * of a Node script, each with MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE, LOCAL_RANK,
  * LOCAL_WORLD_SIZE, GROUP_RANK and NODE_RANK set, which `jepa.distributed.init()` reads. When one
  * process fails, the others are stopped (SIGTERM, then SIGKILL after a grace period) and the
- * failure's exit code is returned. This file loads no native code (scripts/launch.js uses it).
+ * failure's exit code is returned. This file loads no native code (`jepa-native launch` uses it).
  *
  * ```js
  * const r = await jepa.distributed.launch({ nproc: 2, script: 'train.js', args: ['--epochs', '10'] });
@@ -13,6 +13,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import { ErrorCode, invalidArgument, JepaError } from '../core/errors';
 import os from 'node:os';
 
 /** Options of {@link launch}. */
@@ -67,15 +68,9 @@ export interface LaunchResult {
   masterPort: number;
 }
 
-function launchError(message: string): TypeError & { code: string } {
-  const err = new TypeError(message) as TypeError & { code: string };
-  err.code = 'JEPA_INVALID_ARGUMENT';
-  return err;
-}
-
 function int(v: unknown, name: string, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw launchError(`expected \`${name}\` to be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+    throw invalidArgument(`expected \`${name}\` to be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
   }
   return v;
 }
@@ -103,23 +98,24 @@ function signalCode(signal: NodeJS.Signals): number {
  * Never rejects for a failing child (see {@link LaunchResult.exitCode}); rejects only for bad
  * options or when a process cannot be started.
  */
-export async function launch(options: LaunchOptions): Promise<LaunchResult> {
-  if (options === null || typeof options !== 'object') throw launchError(`expected \`options\` to be an object, got ${String(options)}`);
+/** The options checked, with their defaults (a free port for a one-machine job). */
+async function resolveOptions(options: LaunchOptions) {
+  if (options === null || typeof options !== 'object') throw invalidArgument(`expected \`options\` to be an object, got ${String(options)}`);
   const nproc = int(options.nproc, 'options.nproc', 1, 1024);
   const nnodes = int(options.nnodes ?? 1, 'options.nnodes', 1, 1 << 16);
   const nodeRank = int(options.nodeRank ?? 0, 'options.nodeRank', 0, nnodes - 1);
   if (typeof options.script !== 'string' || options.script === '') {
-    throw launchError(`expected \`options.script\` to be the path of a script, got ${JSON.stringify(options.script)}`);
+    throw invalidArgument(`expected \`options.script\` to be the path of a script, got ${JSON.stringify(options.script)}`);
   }
   const args = options.args ?? [];
   const nodeArgs = options.nodeArgs ?? [];
   for (const [name, list] of [['options.args', args], ['options.nodeArgs', nodeArgs]] as const) {
     if (!Array.isArray(list) || !list.every((a) => typeof a === 'string')) {
-      throw launchError(`expected \`${name}\` to be an Array of strings, got ${JSON.stringify(list)}`);
+      throw invalidArgument(`expected \`${name}\` to be an Array of strings, got ${JSON.stringify(list)}`);
     }
   }
   const masterAddr = options.masterAddr ?? '127.0.0.1';
-  if (typeof masterAddr !== 'string' || masterAddr === '') throw launchError(`expected \`options.masterAddr\` to be a host, got ${JSON.stringify(masterAddr)}`);
+  if (typeof masterAddr !== 'string' || masterAddr === '') throw invalidArgument(`expected \`options.masterAddr\` to be a host, got ${JSON.stringify(masterAddr)}`);
   const masterPort =
     options.masterPort !== undefined
       ? int(options.masterPort, 'options.masterPort', 1, 65535)
@@ -128,8 +124,33 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
         : await freePort(masterAddr === 'localhost' ? '127.0.0.1' : masterAddr);
   const graceMs = int(options.graceMs ?? 5000, 'options.graceMs', 0, 3_600_000);
   const stdio = options.stdio ?? 'inherit';
-  if (stdio !== 'inherit' && stdio !== 'pipe') throw launchError(`expected \`options.stdio\` to be 'inherit' or 'pipe', got ${JSON.stringify(stdio)}`);
+  if (stdio !== 'inherit' && stdio !== 'pipe') throw invalidArgument(`expected \`options.stdio\` to be 'inherit' or 'pipe', got ${JSON.stringify(stdio)}`);
   const worldSize = nnodes * nproc;
+  return { nproc, nnodes, nodeRank, script: options.script, args, nodeArgs, env: options.env, masterAddr, masterPort, graceMs, stdio, worldSize };
+}
+
+/** torchrun's environment for the process of `localRank` on this node. */
+function rankEnv(o: Awaited<ReturnType<typeof resolveOptions>>, localRank: number): NodeJS.ProcessEnv {
+  const globalRank = o.nodeRank * o.nproc + localRank;
+  return {
+    ...process.env,
+    ...o.env,
+    MASTER_ADDR: o.masterAddr,
+    MASTER_PORT: String(o.masterPort),
+    RANK: String(globalRank),
+    WORLD_SIZE: String(o.worldSize),
+    LOCAL_RANK: String(localRank),
+    LOCAL_WORLD_SIZE: String(o.nproc),
+    GROUP_RANK: String(o.nodeRank),
+    NODE_RANK: String(o.nodeRank),
+    ROLE_RANK: String(globalRank),
+    ROLE_WORLD_SIZE: String(o.worldSize),
+  };
+}
+
+export async function launch(options: LaunchOptions): Promise<LaunchResult> {
+  const o = await resolveOptions(options);
+  const { nproc, graceMs, stdio, masterAddr, masterPort } = o;
 
   const children: ChildProcess[] = [];
   const exits: RankExit[] = [];
@@ -151,23 +172,9 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   options.signal?.addEventListener('abort', onAbort);
 
   const done = Array.from({ length: nproc }, (_, localRank) => {
-    const globalRank = nodeRank * nproc + localRank;
-    const env = {
-      ...process.env,
-      ...options.env,
-      MASTER_ADDR: masterAddr,
-      MASTER_PORT: String(masterPort),
-      RANK: String(globalRank),
-      WORLD_SIZE: String(worldSize),
-      LOCAL_RANK: String(localRank),
-      LOCAL_WORLD_SIZE: String(nproc),
-      GROUP_RANK: String(nodeRank),
-      NODE_RANK: String(nodeRank),
-      ROLE_RANK: String(globalRank),
-      ROLE_WORLD_SIZE: String(worldSize),
-    };
-    const child = spawn(process.execPath, [...nodeArgs, options.script, ...args], {
-      env,
+    const globalRank = o.nodeRank * nproc + localRank;
+    const child = spawn(process.execPath, [...o.nodeArgs, o.script, ...o.args], {
+      env: rankEnv(o, localRank),
       stdio: stdio === 'pipe' ? ['ignore', 'pipe', 'pipe'] : 'inherit',
     });
     children.push(child);
@@ -182,7 +189,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
     return new Promise<void>((resolve, reject) => {
       child.on('error', (err) => {
         stopAll();
-        reject(err);
+        reject(new JepaError(ErrorCode.IO_ERROR, `cannot start rank ${globalRank} (${process.execPath}): ${err.message}`, { cause: err }));
       });
       child.on('close', (code, signal) => {
         exit.code = code;

@@ -9,10 +9,10 @@
  * @module
  */
 import * as path from 'node:path';
-import { native } from '../core/binding';
 import { save } from '../io/pt';
 import { ErrorCode, invalidArgument, JepaError } from '../core/errors';
-import { nativeOf, Tensor, wrap } from '../tensor/tensor';
+import { Tensor } from '../tensor/tensor';
+import { mean, select } from '../tensor/ops.generated';
 import { show } from '../core/validate';
 import { Size } from '../io/values';
 
@@ -90,7 +90,12 @@ export function frameFeatures(features: Tensor, frame: number, layout?: FeatureL
   if (!Number.isSafeInteger(frame) || frame < 0 || frame >= l.frames) {
     throw invalidArgument(`expected \`frame\` to be an integer in [0, ${l.frames - 1}], got ${show(frame)}`);
   }
-  return wrap(native.featureSelect(nativeOf(featureGrid(features, l)), 0, frame));
+  const grid = featureGrid(features, l);
+  try {
+    return select(grid, 0, frame);
+  } finally {
+    grid.dispose();
+  }
 }
 
 /** Patch (row, col) over time: [T, D] (a view). */
@@ -102,17 +107,15 @@ export function patchFeatures(features: Tensor, row: number, col: number, layout
     }
   }
   const grid = featureGrid(features, l);
-  const rows = native.featureSelect(nativeOf(grid), 1, row);
+  const rows = select(grid, 1, row);
   try {
-    return wrap(native.featureSelect(rows, 1, col));
+    return select(rows, 1, col);
   } finally {
     rows.dispose();
+    grid.dispose();
   }
 }
 
-function mean(t: Tensor, dims: number[]): Tensor {
-  return wrap(native.featureMean(nativeOf(t), dims, false));
-}
 
 /**
  * Aggregates [T*H*W, D] features as seed 000 does:

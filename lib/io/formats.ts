@@ -6,15 +6,13 @@
  * @module
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { native } from '../core/binding';
-import type { Device } from '../core/dtype';
+import { ELEMENT_SIZE, NPY_DTYPES, SAFETENSORS_DTYPES, type Device } from '../core/dtype';
 import { ErrorCode, invalidArgument, JepaError, withCallerStack } from '../core/errors';
 import { limits } from '../core/limits';
 import type { TensorSlot } from '../core/native-types';
 import { nativeOf, Tensor, wrap } from '../tensor/tensor';
-import { checkDevice, checkOptions, isPlainObject, show } from '../core/validate';
+import { checkDevice, checkOptions, checkPath, isPlainObject, show } from '../core/validate';
 
 /** Options of the safetensors and .npy loaders. */
 export interface TensorFileOptions {
@@ -24,32 +22,20 @@ export interface TensorFileOptions {
   device?: Device;
 }
 
-const ITEMSIZE: Record<string, number> = {
-  bool: 1, uint8: 1, int8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, int64: 8, uint64: 8,
-  float16: 2, bfloat16: 2, float32: 4, float64: 8, complex64: 8, complex128: 16,
-  float8_e4m3fn: 1, float8_e5m2: 1, float8_e4m3fnuz: 1, float8_e5m2fnuz: 1,
-};
+const ITEMSIZE = ELEMENT_SIZE;
 
-function corrupt(file: string, message: string): JepaError {
+/** @internal */
+export function corrupt(file: string, message: string): JepaError {
   return new JepaError(ErrorCode.PT_CORRUPT, `${file}: ${message}`);
 }
 
-function overLimit(file: string, message: string): JepaError {
+/** @internal */
+export function overLimit(file: string, message: string): JepaError {
   return new JepaError(ErrorCode.PT_LIMIT, `${file}: ${message}`);
 }
 
-function checkPath(value: unknown): string {
-  if (value instanceof URL) {
-    if (value.protocol !== 'file:') throw invalidArgument(`expected \`path\` to be a file: URL, got ${value.href}`);
-    return fileURLToPath(value);
-  }
-  if (typeof value !== 'string' || value.length === 0) {
-    throw invalidArgument(`expected \`path\` to be a non-empty string or a file: URL, got ${show(value)}`);
-  }
-  return path.resolve(value);
-}
-
-function fileOptions(options: unknown): { mmap: boolean; device: string | null } {
+/** @internal */
+export function fileOptions(options: unknown): { mmap: boolean; device: string | null } {
   const o = checkOptions(options, 'options', ['mmap', 'device']);
   if (o.mmap !== undefined && typeof o.mmap !== 'boolean') {
     throw invalidArgument(`expected \`options.mmap\` to be a boolean, got ${show(o.mmap)}`);
@@ -58,8 +44,8 @@ function fileOptions(options: unknown): { mmap: boolean; device: string | null }
   return { mmap: o.mmap === true, device: device === 'cpu' ? null : device };
 }
 
-/** Reads `n` bytes at `pos` (fewer at the end of the file). */
-function readRange(file: string, pos: number, n: number): Buffer {
+/** Reads `n` bytes at `pos` (fewer at the end of the file). @internal */
+export function readRange(file: string, pos: number, n: number): Buffer {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
@@ -79,7 +65,8 @@ function readRange(file: string, pos: number, n: number): Buffer {
   }
 }
 
-function fileSize(file: string): number {
+/** The size of a file to read (limits.maxFileBytes checked). @internal */
+export function fileSize(file: string): number {
   try {
     const st = fs.statSync(file);
     if (st.isDirectory()) throw new JepaError(ErrorCode.IO_ERROR, `${file}: is a folder, not a file`);
@@ -110,12 +97,7 @@ function numel(shape: number[]): number {
 // ---------------------------------------------------------------------------------------------
 // safetensors
 
-const ST_DTYPES: Record<string, string> = {
-  BOOL: 'bool', U8: 'uint8', I8: 'int8', I16: 'int16', U16: 'uint16', I32: 'int32', U32: 'uint32',
-  I64: 'int64', U64: 'uint64', F16: 'float16', BF16: 'bfloat16', F32: 'float32', F64: 'float64',
-  C64: 'complex64', F8_E4M3: 'float8_e4m3fn', F8_E5M2: 'float8_e5m2', F8_E4M3FNUZ: 'float8_e4m3fnuz',
-  F8_E5M2FNUZ: 'float8_e5m2fnuz',
-};
+const ST_DTYPES = SAFETENSORS_DTYPES;
 const ST_CODES: Record<string, string> = Object.fromEntries(Object.entries(ST_DTYPES).map(([k, v]) => [v, k]));
 
 /** One tensor of a safetensors file, as its header describes it. */
@@ -309,13 +291,10 @@ export function saveSafetensorsSync(
 // ---------------------------------------------------------------------------------------------
 // .npy
 
-const NPY_DTYPES: Record<string, string> = {
-  b1: 'bool', i1: 'int8', u1: 'uint8', i2: 'int16', u2: 'uint16', i4: 'int32', u4: 'uint32',
-  i8: 'int64', u8: 'uint64', f2: 'float16', f4: 'float32', f8: 'float64', c8: 'complex64', c16: 'complex128',
-};
 const NPY_CODES: Record<string, string> = Object.fromEntries(Object.entries(NPY_DTYPES).map(([k, v]) => [v, k]));
 
-interface NpyHeader {
+/** A parsed .npy header; `dataStart` counts from the start of the .npy bytes. @internal */
+export interface NpyHeader {
   dtype: string;
   shape: number[];
   fortran: boolean;
@@ -392,8 +371,19 @@ function parseNpyDict(p: string, text: string): Record<string, unknown> {
 
 function readNpyHeader(p: string): NpyHeader {
   const size = fileSize(p);
-  const head = readRange(p, 0, Math.min(size, 12));
+  return parseNpyHeader(p, (pos, n) => readRange(p, pos, n), size);
+}
+
+/**
+ * Parses and checks the header of .npy bytes of `size` bytes, read through `read(pos, n)` (the
+ * whole file for .npy, one member for .npz); `p` names them in messages. @internal
+ */
+export function parseNpyHeader(p: string, read: (pos: number, n: number) => Buffer, size: number): NpyHeader {
+  const head = read(0, Math.min(size, 12));
   if (head.length < 10 || head.subarray(0, 6).toString('latin1') !== '\x93NUMPY') {
+    if (head.length >= 4 && head.readUInt32LE(0) === 0x04034b50) {
+      throw corrupt(p, 'not a .npy file but a zip archive: a .npz (np.savez) is read with jepa.loadNpz');
+    }
     throw corrupt(p, 'not a .npy file (no \\x93NUMPY magic)');
   }
   const major = head[6];
@@ -416,7 +406,7 @@ function readNpyHeader(p: string): NpyHeader {
     );
   }
   if (start + len > size) throw corrupt(p, `the .npy header declares ${len} bytes but the file has ${size} (truncated?)`);
-  const text = readRange(p, start, len).toString(major === 3 ? 'utf8' : 'latin1');
+  const text = read(start, len).toString(major === 3 ? 'utf8' : 'latin1');
   const d = parseNpyDict(p, text.trim());
   const descr = d.descr;
   if (typeof descr !== 'string') {
@@ -450,7 +440,8 @@ function readNpyHeader(p: string): NpyHeader {
   return { dtype, shape: shape as number[], fortran: d.fortran_order, bigEndian: m[1] === '>', dataStart: start + len };
 }
 
-function npySlot(h: NpyHeader): TensorSlot {
+/** The tensor slot of a parsed .npy header, `base` bytes into the file. @internal */
+export function npySlot(h: NpyHeader, base = 0): TensorSlot {
   const nbytes = numel(h.shape) * ITEMSIZE[h.dtype];
   let strides: number[] | null = null;
   if (h.fortran) {
@@ -461,7 +452,7 @@ function npySlot(h: NpyHeader): TensorSlot {
       s *= Math.max(d, 1);
     }
   }
-  return { dtype: h.dtype, shape: h.shape, strides, offset: h.dataStart, nbytes };
+  return { dtype: h.dtype, shape: h.shape, strides, offset: base + h.dataStart, nbytes };
 }
 
 /**
@@ -485,7 +476,8 @@ export function loadNpySync(file: string | URL, options?: TensorFileOptions): Te
   return wrap(native.readTensorsSync(p, o.mmap, h.bigEndian, [npySlot(h)], o.device)[0]);
 }
 
-function npyPrepare(t: unknown): { header: Buffer; list: ReturnType<typeof nativeOf>[] } {
+/** The .npy header of a tensor and its native handle, for the writers. @internal */
+export function npyPrepare(t: unknown): { header: Buffer; list: ReturnType<typeof nativeOf>[] } {
   if (!(t instanceof Tensor)) throw invalidArgument(`expected \`tensor\` to be a Tensor, got ${show(t)}`);
   const code = NPY_CODES[t.dtype];
   if (!code) {

@@ -9,16 +9,14 @@
  * ```
  * @module
  */
+import '../tensor/dispose'; // defines Symbol.dispose where missing, before the classes use it
 import * as os from 'node:os';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { native } from '../core/binding';
 import type { Device } from '../core/dtype';
 import { invalidArgument, withCallerStack } from '../core/errors';
-import type { NativePtArchive, NativeTensor, PtClasses } from '../core/native-types';
-import { nativeOf, Tensor, wrap } from '../tensor/tensor';
-import { checkDevice, checkOptions, show } from '../core/validate';
-import { Float, FLOAT_KEYS, OrderedDict, PY_ATTRS, Size, TorchDevice, TorchDtype, Tuple } from './values';
+import type { NativePtArchive } from '../core/native-types';
+import { nativeOf, type Tensor } from '../tensor/tensor';
+import { checkDevice, checkOptions, checkPath, show } from '../core/validate';
 
 /** Options of {@link load} and {@link loadSync}. */
 export interface LoadOptions {
@@ -30,48 +28,6 @@ export interface LoadOptions {
   mmap?: boolean;
   /** Device to load the tensors to (`'cpu'` by default, whatever device they were saved from). */
   device?: Device;
-}
-
-/** Python-side facts about a tensor that JS tensors do not carry. */
-interface TensorMeta {
-  parameter: boolean;
-  requiresGrad: boolean;
-}
-const tensorMeta = new WeakMap<Tensor, TensorMeta>();
-
-const CLASSES: PtClasses = {
-  Tuple,
-  Size,
-  OrderedDict,
-  TorchDevice,
-  TorchDtype,
-  Float,
-  FLOAT_KEYS,
-  PY_ATTRS,
-  wrapTensor(handle: NativeTensor, parameter: boolean, requiresGrad: boolean): Tensor {
-    const t = wrap(handle);
-    if (parameter || requiresGrad) tensorMeta.set(t, { parameter, requiresGrad });
-    return t;
-  },
-  tensorInfo(value: unknown): [NativeTensor, boolean, boolean] | undefined {
-    if (!(value instanceof Tensor)) return undefined;
-    const meta = tensorMeta.get(value);
-    return [nativeOf(value), meta?.parameter ?? false, meta?.requiresGrad ?? false];
-  },
-};
-
-native.ptInit(CLASSES);
-
-function checkPath(value: unknown, name = 'path'): string {
-  if (value instanceof URL) {
-    if (value.protocol !== 'file:') throw invalidArgument(`expected \`${name}\` to be a file: URL, got ${value.href}`);
-    return fileURLToPath(value);
-  }
-  if (typeof value !== 'string' || value.length === 0) {
-    throw invalidArgument(`expected \`${name}\` to be a non-empty string or a file: URL, got ${show(value)}`);
-  }
-  if (value.includes('\0')) throw invalidArgument(`expected \`${name}\` to be a path without NUL characters`);
-  return path.resolve(value);
 }
 
 function loadOptions(options: unknown): { mmap: boolean; device: string | null } {
@@ -112,6 +68,8 @@ let pendingLoads: PendingLoad[] = [];
 const LOAD_BATCH_MIN = 8; // files in one native call, unless fewer are waiting
 const LOAD_BATCH_MAX = 64;
 const LOAD_PARALLELISM = Math.max(1, os.availableParallelism());
+const INLINE_MAX = 2; // batches up to this size may be served from the page cache on this thread
+let batchesOut = 0; // native load calls not settled yet
 
 function flushLoads(): void {
   const batch: PendingLoad[] = [];
@@ -139,11 +97,17 @@ function loadBatch(jobs: PendingLoad[], smallOnly: boolean): void {
       jobs.map((j) => j.mmap),
       jobs.map((j) => j.device),
       smallOnly,
+      // A lone load (or two) while no other batch is out: small files in the page cache are read
+      // and parsed at once on this thread, without waiting for any disk and without a round trip
+      // to a worker (docs/pt.md). With batches out, the workers read while this thread parses.
+      jobs.length <= INLINE_MAX && batchesOut === 0,
     );
   } catch (err) {
     for (const j of jobs) j.reject(err);
     return;
   }
+  batchesOut++;
+  result.finally(() => batchesOut--).catch(() => undefined);
   result.then(
     ([values, errors, large]) => {
       for (const i of large) loadBatch([jobs[i]], false);
@@ -210,15 +174,13 @@ export function saveSync(file: string | URL, value: unknown): void {
 
 /** Marks a tensor to be written as a `torch.nn.Parameter` (tensors read from Parameters are). */
 export function parameter(t: Tensor, requiresGrad = true): Tensor {
-  nativeOf(t, 't');
-  tensorMeta.set(t, { parameter: true, requiresGrad: requiresGrad === true });
+  nativeOf(t, 't').setParameter(true, requiresGrad === true);
   return t;
 }
 
 /** Whether a tensor was read from (or marked as) a `torch.nn.Parameter`. */
 export function isParameter(t: Tensor): boolean {
-  nativeOf(t, 't');
-  return tensorMeta.get(t)?.parameter ?? false;
+  return nativeOf(t, 't').isParameter();
 }
 
 /** One tensor of a file opened with {@link open}. */
@@ -273,6 +235,11 @@ export class PtArchive {
   close(): void {
     this.#entries = undefined;
     this.#handle.close();
+  }
+
+  /** `using archive = jepa.openSync(path)` closes the archive at the end of the block (same as {@link close}). */
+  [Symbol.dispose](): void {
+    this.close();
   }
 
   #args(key: unknown, options: unknown): { path: unknown[]; device: string | null } {

@@ -72,6 +72,40 @@ function rows(t: Tensor): { data: BigInt64Array; batch: number; k: number; dispo
  * given.
  */
 export function render(masks: Masks, options?: RenderOptions): Buffer {
+  const { cell, samples, batch, path, groups } = renderArgs(masks, options);
+  const { duration, height, width } = masks.grid;
+  const panelW = width * cell;
+  const panelH = height * cell;
+  const groupW = duration * panelW + (duration - 1) * PAD;
+  const canvas = new Canvas(
+    2 * PAD + groups.length * groupW + (groups.length - 1) * GROUP_GAP,
+    2 * PAD + samples * panelH + (samples - 1) * PAD,
+  );
+  canvas.fill(0, 0, canvas.png.width, canvas.png.height, renderColors.background);
+  groups.forEach((g, gi) => {
+    const ctx = g.context.map(rows);
+    const tgt = g.targets.map(rows);
+    try {
+      for (const r of [...ctx, ...tgt]) {
+        if (r.batch !== batch) throw invalidArgument(`expected every mask tensor to have ${batch} rows, got ${r.batch}`);
+      }
+      const gx = PAD + gi * (groupW + GROUP_GAP);
+      for (let b = 0; b < samples; b++) {
+        const state = cellStates(ctx, tgt, b, masks.grid);
+        const y0 = PAD + b * (panelH + PAD);
+        for (let t = 0; t < duration; t++) drawPanel(canvas, state, t, gx + t * (panelW + PAD), y0, masks.grid, cell);
+      }
+    } finally {
+      for (const r of [...ctx, ...tgt]) r.dispose();
+    }
+  });
+  const buf = PNG.sync.write(canvas.png);
+  if (path !== undefined) fs.writeFileSync(path, buf);
+  return buf;
+}
+
+/** The checked arguments of {@link render}, and the groups of (context, targets) drawn together. */
+function renderArgs(masks: Masks, options?: RenderOptions) {
   if (!isPlainObject(masks) || !Array.isArray(masks.context) || !Array.isArray(masks.targets) || !masks.grid) {
     throw invalidArgument(`expected \`masks\` to be the result of a jepa.masks sampler, got ${show(masks)}`);
   }
@@ -83,8 +117,6 @@ export function render(masks: Masks, options?: RenderOptions): Buffer {
   if (o.path !== undefined && typeof o.path !== 'string') {
     throw invalidArgument(`expected \`options.path\` to be a string, got ${show(o.path)}`);
   }
-  const { duration, height, width } = masks.grid;
-  const n = duration * height * width;
   // Groups of (context tensors, target tensors) drawn on the same panels.
   const groups: { context: Tensor[]; targets: Tensor[] }[] =
     masks.kind === 'multiblock3d'
@@ -98,17 +130,19 @@ export function render(masks: Masks, options?: RenderOptions): Buffer {
       `expected \`options.samples\` to be an integer from 1 to the batch size ${batch}, got ${show(samples)}`,
     );
   }
+  return { cell, samples, batch, path: o.path as string | undefined, groups };
+}
 
-  const panelW = width * cell;
-  const panelH = height * cell;
-  const groupW = duration * panelW + (duration - 1) * PAD;
-  const imgW = 2 * PAD + groups.length * groupW + (groups.length - 1) * GROUP_GAP;
-  const imgH = 2 * PAD + samples * panelH + (samples - 1) * PAD;
-  const png = new PNG({ width: imgW, height: imgH });
-  const px = png.data;
-  const fill = (x0: number, y0: number, w: number, h: number, c: Rgb): void => {
+/** An RGBA picture with a rectangle fill. */
+class Canvas {
+  readonly png: PNG;
+  constructor(width: number, height: number) {
+    this.png = new PNG({ width, height });
+  }
+  fill(x0: number, y0: number, w: number, h: number, c: Rgb): void {
+    const px = this.png.data;
     for (let y = y0; y < y0 + h; y++) {
-      let p = (y * imgW + x0) * 4;
+      let p = (y * this.png.width + x0) * 4;
       for (let x = 0; x < w; x++, p += 4) {
         px[p] = c[0];
         px[p + 1] = c[1];
@@ -116,60 +150,43 @@ export function render(masks: Masks, options?: RenderOptions): Buffer {
         px[p + 3] = 255;
       }
     }
-  };
-  fill(0, 0, imgW, imgH, renderColors.background);
+  }
+}
 
-  groups.forEach((g, gi) => {
-    const ctx = g.context.map(rows);
-    const tgt = g.targets.map(rows);
-    try {
-      for (const r of [...ctx, ...tgt]) {
-        if (r.batch !== batch)
-          throw invalidArgument(`expected every mask tensor to have ${batch} rows, got ${r.batch}`);
-      }
-      const gx = PAD + gi * (groupW + GROUP_GAP);
-      // Per cell: bit 0 context; target id + 1 in the upper bits (last target wins).
-      const state = new Int32Array(n);
-      for (let b = 0; b < samples; b++) {
-        state.fill(0);
-        const mark = (r: ReturnType<typeof rows>, value: (prev: number) => number): void => {
-          for (let j = 0; j < r.k; j++) {
-            const x = Number(r.data[b * r.k + j]);
-            if (x < 0 || x >= n) {
-              throw invalidArgument(`mask index ${x} is out of range for a ${duration}x${height}x${width} grid`);
-            }
-            state[x] = value(state[x]);
-          }
-        };
-        for (const r of ctx) mark(r, (s) => s | 1);
-        tgt.forEach((r, k) => mark(r, (s) => (s & 1) | ((k + 1) << 1)));
-        const y0 = PAD + b * (panelH + PAD);
-        for (let t = 0; t < duration; t++) {
-          const x0 = gx + t * (panelW + PAD);
-          fill(x0, y0, panelW, panelH, renderColors.grid);
-          for (let i = 0; i < height; i++) {
-            for (let j = 0; j < width; j++) {
-              const s = state[(t * height + i) * width + j];
-              const target = s >> 1;
-              const c =
-                target && s & 1
-                  ? renderColors.both
-                  : target
-                    ? renderColors.targets[(target - 1) % renderColors.targets.length]
-                    : s & 1
-                      ? renderColors.context
-                      : renderColors.neither;
-              fill(x0 + j * cell, y0 + i * cell, cell - 1, cell - 1, c);
-            }
-          }
-        }
-      }
-    } finally {
-      for (const r of [...ctx, ...tgt]) r.dispose();
+/** Per cell of sample `b`: bit 0 context; target id + 1 in the upper bits (last target wins). */
+function cellStates(ctx: ReturnType<typeof rows>[], tgt: ReturnType<typeof rows>[], b: number, grid: Masks['grid']): Int32Array {
+  const { duration, height, width } = grid;
+  const n = duration * height * width;
+  const state = new Int32Array(n);
+  const mark = (r: ReturnType<typeof rows>, value: (prev: number) => number): void => {
+    for (let j = 0; j < r.k; j++) {
+      const x = Number(r.data[b * r.k + j]);
+      if (x < 0 || x >= n) throw invalidArgument(`mask index ${x} is out of range for a ${duration}x${height}x${width} grid`);
+      state[x] = value(state[x]);
     }
-  });
+  };
+  for (const r of ctx) mark(r, (s) => s | 1);
+  tgt.forEach((r, k) => mark(r, (s) => (s & 1) | ((k + 1) << 1)));
+  return state;
+}
 
-  const buf = PNG.sync.write(png);
-  if (o.path !== undefined) fs.writeFileSync(o.path, buf);
-  return buf;
+/** The panel of time step `t`: the grid, then every cell in its colour. */
+function drawPanel(canvas: Canvas, state: Int32Array, t: number, x0: number, y0: number, grid: Masks['grid'], cell: number): void {
+  const { height, width } = grid;
+  canvas.fill(x0, y0, width * cell, height * cell, renderColors.grid);
+  for (let i = 0; i < height; i++) {
+    for (let j = 0; j < width; j++) {
+      const s = state[(t * height + i) * width + j];
+      const target = s >> 1;
+      const c =
+        target && s & 1
+          ? renderColors.both
+          : target
+            ? renderColors.targets[(target - 1) % renderColors.targets.length]
+            : s & 1
+              ? renderColors.context
+              : renderColors.neither;
+      canvas.fill(x0 + j * cell, y0 + i * cell, cell - 1, cell - 1, c);
+    }
+  }
 }

@@ -12,7 +12,7 @@
  */
 import { native } from '../core/binding';
 import type { Dtype } from '../core/dtype';
-import { invalidArgument, withCallerStack } from '../core/errors';
+import { ErrorCode, invalidArgument, JepaError, withCallerStack } from '../core/errors';
 import type { NativeMaskResult } from '../core/native-types';
 import {
   binaryDtype,
@@ -33,7 +33,7 @@ import {
   type RandomTubeOptions,
   type Seed,
 } from './options';
-import { nativeOf, wrap, type Tensor } from '../tensor/tensor';
+import { checkTensor, nativeOf, Tensor, wrap } from '../tensor/tensor';
 import { checkOptions, show } from '../core/validate';
 
 export {
@@ -538,6 +538,27 @@ export class MaskSampler<K extends SamplerKind = SamplerKind> {
     return KINDS[this.kind].finish(raw, this.#options, seed) as SamplerResult[K];
   }
 
+  /**
+   * Where the sampler is, for a checkpoint: the step counter of the next batch and a copy of the
+   * position generator's state (null before the first batch). {@link setState} restores it, so
+   * that a resumed training run draws the masks an uninterrupted one would.
+   */
+  getState(): { step: bigint; generator: Uint32Array | null } {
+    return { step: this.#seed, generator: this.#state ? this.#state.slice() : null };
+  }
+
+  /** Restores a state from {@link getState} (throws while a {@link nextAsync} is pending). */
+  setState(state: { step: number | bigint; generator: Uint32Array | null }): void {
+    if (this.#pending > 0) throw invalidArgument('MaskSampler.setState() called while a nextAsync() batch is pending: await it first');
+    const o = checkOptions(state, 'state', ['step', 'generator']);
+    const step = checkSeed(o.step, 'state.step');
+    if (o.generator !== null && !(o.generator instanceof Uint32Array)) {
+      throw invalidArgument(`expected \`state.generator\` to be a Uint32Array or null, got ${show(o.generator)}`);
+    }
+    this.#seed = step;
+    this.#state = o.generator === null ? null : (o.generator as Uint32Array).slice();
+  }
+
   /** The next batch, drawn on this thread. Throws if a {@link nextAsync} is still pending. */
   next(): SamplerResult[K] {
     if (this.#pending > 0) {
@@ -589,4 +610,62 @@ export function _numpyCheck(seed: number, ops: ([string] | [string, number, numb
   const flat: number[] = [];
   for (const op of ops) flat.push(codes[op[0]] ?? 0, op[1] ?? 0, op[2] ?? 0);
   return native.masksNumpyCheck(seed, flat);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Masks that callers bring
+
+function maskList(masks: unknown, name: string): Tensor[] {
+  if (masks instanceof Tensor) return [masks];
+  if (!Array.isArray(masks) || masks.length === 0) {
+    throw invalidArgument(`expected \`${name}\` to be a Tensor or a non-empty array of Tensors, got ${show(masks)}`);
+  }
+  return masks.map((m, i) => checkTensor(m, `${name}[${i}]`));
+}
+
+/**
+ * Keep-index masks (a Tensor or a non-empty array of them): int64, [B, K] (or [K] shared by the
+ * batch), every mask keeping as many patches (unless `sameKeep` is false: V-JEPA's mask configs
+ * keep different numbers); where given, B = `batch`, indices in [0, numPatches) and tensors on
+ * `device`. The one check of masks that callers bring (the JEPA classes, the trainer's batches).
+ * @internal
+ */
+export function checkIndexMasks(
+  masks: unknown,
+  name: string,
+  {
+    batch = null,
+    numPatches,
+    device,
+    sameKeep = true,
+  }: { batch?: number | null; numPatches?: number; device?: string; sameKeep?: boolean } = {},
+): Tensor[] {
+  const list = maskList(masks, name);
+  list.forEach((m, i) => {
+    const where = `${name}[${i}]`;
+    if (m.dtype !== 'int64') {
+      throw invalidArgument(`expected \`${where}\` to hold int64 patch indices, got dtype ${m.dtype}`);
+    }
+    if (m.ndim !== 1 && m.ndim !== 2) {
+      throw new JepaError(ErrorCode.SHAPE_MISMATCH, `expected \`${where}\` to have shape [B, K] or [K] (patch indices to keep), got ${show(m.shape)}`);
+    }
+    if (m.ndim === 2 && batch !== null && m.shape[0] !== batch) {
+      throw new JepaError(ErrorCode.SHAPE_MISMATCH, `expected \`${where}\` to have ${batch} rows (one per sample), got shape ${show(m.shape)}`);
+    }
+    if (sameKeep && i > 0 && m.shape[m.ndim - 1] !== list[0].shape[list[0].ndim - 1]) {
+      throw new JepaError(ErrorCode.SHAPE_MISMATCH, `expected every mask of \`${name}\` to keep the same number of patches, got ${show(list.map((x) => x.shape))}`);
+    }
+    if (numPatches !== undefined && m.device === 'cpu') {
+      const data = m.contiguous().data<'int64'>();
+      for (let j = 0; j < data.length; j++) {
+        if (data[j] < 0n || data[j] >= BigInt(numPatches)) {
+          throw invalidArgument(`expected \`${where}\` to hold patch indices in [0, ${numPatches}), got ${data[j]}`);
+        }
+      }
+    }
+    if (device !== undefined && m.device !== device) {
+      throw new JepaError(ErrorCode.DEVICE_MISMATCH, `expected \`${where}\` to be on ${device} (the model's device), got ${m.device}`);
+    }
+  });
+  return list;
 }

@@ -3,7 +3,8 @@
  * ({@link HJEPA}), the motion feature autoencoder ({@link MotionAutoencoder}) and the VL-JEPA
  * predictor ({@link VisionLanguagePredictor}). Each checks its inputs against what the module
  * was built for (read from its parameters) and says what it expected; the calls run on worker
- * threads. The TorchScript files are made by scripts/models/export.py (see docs/models.md).
+ * threads. Each `load` takes a model folder written by `jepa-native export` (its jepa.json says
+ * which files to load) or the files themselves (see docs/models.md).
  * @module
  */
 import * as fs from 'node:fs';
@@ -11,21 +12,20 @@ import * as path from 'node:path';
 import type { Dtype } from '../core/dtype';
 import { ErrorCode, invalidArgument, JepaError } from '../core/errors';
 import { update as emaUpdate, updateSync as emaUpdateSync } from '../train/ema';
+import { expectKind, modelFolder, singleModuleFile, type ModelInfo } from './folder';
 import { loadModule, loadModuleSync, Module, type LoadModuleOptions } from './module';
-import { Tensor } from '../tensor/tensor';
+import { checkIndexMasks } from '../masks/samplers';
+import { checkTensor, Tensor } from '../tensor/tensor';
+import { tidy } from '../tensor/memory';
+import { cosine_similarity } from '../tensor/ops.generated';
 import { checkOptions, show } from '../core/validate';
 
 // ---------------------------------------------------------------------------------------------
 // Checks shared by the model classes
 
-function checkTensor(value: unknown, name: string): Tensor {
-  if (!(value instanceof Tensor)) throw invalidArgument(`expected \`${name}\` to be a Tensor, got ${show(value)}`);
-  if (value.isDisposed) throw new JepaError(ErrorCode.DISPOSED, `\`${name}\` is a disposed Tensor`);
-  return value;
-}
-
 /** `pattern` entries: a number (that size), null (any size). */
-function checkShapeLike(t: Tensor, name: string, pattern: (number | null)[], what: string): void {
+/** @internal */
+export function checkShapeLike(t: Tensor, name: string, pattern: (number | null)[], what: string): void {
   const shape = t.shape;
   const ok = shape.length === pattern.length && pattern.every((p, i) => p === null || p === shape[i]);
   if (!ok) {
@@ -34,7 +34,8 @@ function checkShapeLike(t: Tensor, name: string, pattern: (number | null)[], wha
   }
 }
 
-function checkFloat(t: Tensor, name: string, module: Module): void {
+/** @internal */
+export function checkFloat(t: Tensor, name: string, module: Module): void {
   const want = module.dtype;
   if (want !== null && t.dtype !== want) {
     throw invalidArgument(
@@ -43,7 +44,8 @@ function checkFloat(t: Tensor, name: string, module: Module): void {
   }
 }
 
-function checkDevice(t: Tensor, name: string, module: Module): void {
+/** @internal */
+export function checkDevice(t: Tensor, name: string, module: Module): void {
   if (t.device !== module.device) {
     throw new JepaError(
       ErrorCode.DEVICE_MISMATCH,
@@ -52,66 +54,28 @@ function checkDevice(t: Tensor, name: string, module: Module): void {
   }
 }
 
-function param(module: Module, name: string, what: string): Tensor {
+/** @internal */
+export function param(module: Module, name: string, what: string): Tensor {
   const t = module.namedParameters().get(name);
   if (!t) {
     throw new JepaError(
       ErrorCode.INVALID_MODULE,
-      `the ${what} has no parameter \`${name}\`: it is not a model exported by scripts/models/export.py`,
+      `the ${what} has no parameter \`${name}\`: it is not a model exported by \`jepa-native export\``,
     );
   }
   return t;
 }
 
-function checkMethods(module: Module, methods: string[], what: string): void {
+/** @internal */
+export function checkMethods(module: Module, methods: string[], what: string): void {
   for (const m of methods) {
     if (!module.hasMethod(m)) {
       throw new JepaError(
         ErrorCode.INVALID_MODULE,
-        `the ${what} has no method \`${m}\` (its methods: ${module.methods().join(', ')}): it is not a model exported by scripts/models/export.py`,
+        `the ${what} has no method \`${m}\` (its methods: ${module.methods().join(', ')}): it is not a model exported by \`jepa-native export\``,
       );
     }
   }
-}
-
-function asList(masks: unknown, name: string): Tensor[] {
-  if (masks instanceof Tensor) return [masks];
-  if (!Array.isArray(masks) || masks.length === 0) {
-    throw invalidArgument(`expected \`${name}\` to be a Tensor or a non-empty array of Tensors, got ${show(masks)}`);
-  }
-  return masks.map((m, i) => checkTensor(m, `${name}[${i}]`));
-}
-
-/** Keep-index masks: int64, [B, K] (or [K] shared by the batch), indices in [0, numPatches). */
-function checkMasks(masks: unknown, name: string, batch: number | null, numPatches: number, device: string): Tensor[] {
-  const list = asList(masks, name);
-  list.forEach((m, i) => {
-    const where = `${name}[${i}]`;
-    if (m.dtype !== 'int64') {
-      throw invalidArgument(`expected \`${where}\` to hold int64 patch indices, got dtype ${m.dtype}`);
-    }
-    if (m.ndim !== 1 && m.ndim !== 2) {
-      throw new JepaError(ErrorCode.SHAPE_MISMATCH, `expected \`${where}\` to have shape [B, K] or [K] (patch indices to keep), got ${show(m.shape)}`);
-    }
-    if (m.ndim === 2 && batch !== null && m.shape[0] !== batch) {
-      throw new JepaError(ErrorCode.SHAPE_MISMATCH, `expected \`${where}\` to have ${batch} rows (one per sample), got shape ${show(m.shape)}`);
-    }
-    if (i > 0 && m.shape[m.ndim - 1] !== list[0].shape[list[0].ndim - 1]) {
-      throw new JepaError(ErrorCode.SHAPE_MISMATCH, `expected every mask of \`${name}\` to keep the same number of patches, got ${show(list.map((x) => x.shape))}`);
-    }
-    if (m.device === 'cpu') {
-      const data = m.contiguous().data<'int64'>();
-      for (let j = 0; j < data.length; j++) {
-        if (data[j] < 0n || data[j] >= BigInt(numPatches)) {
-          throw invalidArgument(`expected \`${where}\` to hold patch indices in [0, ${numPatches}), got ${data[j]}`);
-        }
-      }
-    }
-    if (m.device !== device) {
-      throw new JepaError(ErrorCode.DEVICE_MISMATCH, `expected \`${where}\` to be on ${device} (the model's device), got ${m.device}`);
-    }
-  });
-  return list;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -132,15 +96,19 @@ export interface EncoderSpec {
 function encoderSpec(module: Module, what: string): EncoderSpec {
   checkMethods(module, ['forward', 'input_shape'], what);
   const w = param(module, 'patch_embed.proj.weight', what);
-  const pos = param(module, 'pos_embed', what);
   const input = module.runSync('input_shape') as number[];
   const video = w.ndim === 5;
+  const patch = w.shape[w.ndim - 1];
+  const tubelet = video ? w.shape[2] : 1;
+  // Tokens of the input the encoder takes (RoPE encoders have no position table to count).
+  const [h, wd] = input.slice(-2);
+  const frames = video ? input[input.length - 3] : 1;
   return {
     video,
     channels: w.shape[1],
-    patch: w.shape[w.ndim - 1],
-    tubelet: video ? w.shape[2] : 1,
-    numPatches: pos.shape[1],
+    patch,
+    tubelet,
+    numPatches: Math.floor(frames / tubelet) * Math.floor(h / patch) * Math.floor(wd / patch),
     embedDim: w.shape[0],
     input,
   };
@@ -159,14 +127,27 @@ export const JEPA_FILES = {
   predictor: 'predictor.pt',
 } as const;
 
-/** The three TorchScript files of a {@link JEPA}. */
+/** The TorchScript files of a {@link JEPA}. */
 export interface JEPAPaths {
   contextEncoder: string;
   targetEncoder: string;
-  predictor: string;
+  /** Absent for models exported without one (Hugging Face's IJepaModel holds the encoder alone). */
+  predictor?: string;
 }
 
-function jepaPaths(source: unknown): JEPAPaths {
+function jepaPaths(source: unknown): JEPAPaths & { info: ModelInfo | null } {
+  const info = modelFolder(source);
+  if (info) {
+    const dir = source as string;
+    expectKind(dir, info, ['jepa'], 'jepa.JEPA.load');
+    const f = info.files;
+    return {
+      contextEncoder: path.join(dir, f.contextEncoder),
+      targetEncoder: path.join(dir, f.targetEncoder),
+      predictor: f.predictor === undefined ? undefined : path.join(dir, f.predictor),
+      info,
+    };
+  }
   if (typeof source === 'string') {
     if (!fs.existsSync(source)) {
       throw new JepaError(ErrorCode.FILE_NOT_FOUND, `no such folder: ${source} (expected a folder with ${Object.values(JEPA_FILES).join(', ')})`);
@@ -181,19 +162,22 @@ function jepaPaths(source: unknown): JEPAPaths {
     };
     for (const p of Object.values(paths)) {
       if (!fs.existsSync(p)) {
-        throw new JepaError(ErrorCode.FILE_NOT_FOUND, `no such file: ${p} (a JEPA folder holds ${Object.values(JEPA_FILES).join(', ')})`);
+        throw new JepaError(
+          ErrorCode.FILE_NOT_FOUND,
+          `no such file: ${p} (a JEPA folder holds jepa.json, written by \`jepa-native export\`, or ${Object.values(JEPA_FILES).join(', ')})`,
+        );
       }
     }
-    return paths;
+    return { ...paths, info: null };
   }
   if (typeof source === 'object' && source !== null && !Array.isArray(source)) {
     const o = source as Record<string, unknown>;
     for (const k of ['contextEncoder', 'targetEncoder', 'predictor']) {
-      if (typeof o[k] !== 'string') {
+      if (typeof o[k] !== 'string' && !(k === 'predictor' && o[k] === undefined)) {
         throw invalidArgument(`expected \`source.${k}\` to be a file path, got ${show(o[k])}`);
       }
     }
-    return o as unknown as JEPAPaths;
+    return { contextEncoder: o.contextEncoder as string, targetEncoder: o.targetEncoder as string, predictor: o.predictor as string | undefined, info: null };
   }
   throw invalidArgument(`expected \`source\` to be a folder or {contextEncoder, targetEncoder, predictor}, got ${show(source)}`);
 }
@@ -224,31 +208,62 @@ export class JEPA {
   /** Which input the encoders take, read from their patch embedding. */
   readonly spec: Readonly<EncoderSpec>;
 
+  readonly #predictor: Module | null;
+  /** The folder's jepa.json (source, architecture, input, preprocessing, ...); null when loaded from files. */
+  readonly info: ModelInfo | null;
+
   private constructor(
     readonly contextEncoder: Module,
     readonly targetEncoder: Module,
-    readonly predictor: Module,
+    predictor: Module | null,
+    info: ModelInfo | null,
   ) {
     this.spec = encoderSpec(contextEncoder, 'context encoder');
     encoderSpec(targetEncoder, 'target encoder');
-    param(predictor, 'predictor_pos_embed', 'predictor');
+    if (predictor) param(predictor, 'predictor_embed.weight', 'predictor');
+    this.#predictor = predictor;
+    this.info = info;
   }
 
-  /** Loads from a folder (context_encoder.pt, target_encoder.pt, predictor.pt) or three paths. */
+  /** The predictor; `JEPA_INVALID_MODULE` for a model exported without one (see {@link hasPredictor}). */
+  get predictor(): Module {
+    if (!this.#predictor) {
+      throw new JepaError(
+        ErrorCode.INVALID_MODULE,
+        `this model has no predictor${this.info ? ` (exported from ${this.info.source}, which holds the encoder alone)` : ''}: it encodes, but cannot predict`,
+      );
+    }
+    return this.#predictor;
+  }
+
+  /** Whether the model has a predictor. */
+  get hasPredictor(): boolean {
+    return this.#predictor !== null;
+  }
+
+  /**
+   * Loads a model folder written by `jepa-native export` (its jepa.json names the files), a folder
+   * holding context_encoder.pt, target_encoder.pt and predictor.pt, or the files' paths. Files
+   * named twice (one encoder serving as both) are loaded once.
+   */
   static async load(source: string | JEPAPaths, options?: LoadModuleOptions): Promise<JEPA> {
     const p = jepaPaths(source);
-    const [c, t, pr] = await Promise.all([
-      loadModule(p.contextEncoder, options),
-      loadModule(p.targetEncoder, options),
-      loadModule(p.predictor, options),
-    ]);
-    return new JEPA(c, t, pr);
+    const files = [...new Set([p.contextEncoder, p.targetEncoder, ...(p.predictor ? [p.predictor] : [])])];
+    const loaded = new Map(files.map((f, i) => [f, i]));
+    const modules = await Promise.all(files.map((f) => loadModule(f, options)));
+    const get = (f: string) => modules[loaded.get(f)!];
+    return new JEPA(get(p.contextEncoder), get(p.targetEncoder), p.predictor ? get(p.predictor) : null, p.info);
   }
 
   /** Like {@link load} on the calling thread. */
   static loadSync(source: string | JEPAPaths, options?: LoadModuleOptions): JEPA {
     const p = jepaPaths(source);
-    return new JEPA(loadModuleSync(p.contextEncoder, options), loadModuleSync(p.targetEncoder, options), loadModuleSync(p.predictor, options));
+    const cache = new Map<string, Module>();
+    const get = (f: string) => {
+      if (!cache.has(f)) cache.set(f, loadModuleSync(f, options));
+      return cache.get(f)!;
+    };
+    return new JEPA(get(p.contextEncoder), get(p.targetEncoder), p.predictor ? get(p.predictor) : null, p.info);
   }
 
   /** Number of patch tokens per input (H/p * W/p, times T/t for video). */
@@ -275,7 +290,7 @@ export class JEPA {
     }
     const x = this.#checkImages(images, module);
     if (options.masks === undefined) return (await module.forward(x)) as Tensor;
-    const masks = checkMasks(options.masks, 'options.masks', x.shape[0], this.numPatches, module.device);
+    const masks = checkIndexMasks(options.masks, 'options.masks', { batch: x.shape[0], numPatches: this.numPatches, device: module.device });
     return (await module.forward(x, masks)) as Tensor;
   }
 
@@ -293,6 +308,7 @@ export class JEPA {
     targetMasks: Tensor | Tensor[],
     options: PredictOptions = {},
   ): Promise<Tensor> {
+    if (!this.hasPredictor) void this.predictor; // throws: a model without one
     const o = checkOptions(options, 'options', ['maskIndex']);
     if (o.maskIndex !== undefined) {
       if (!Number.isSafeInteger(o.maskIndex)) {
@@ -307,7 +323,7 @@ export class JEPA {
       }
     }
     const c = checkTensor(context, 'context');
-    const ctxMasks = asList(contextMasks, 'contextMasks');
+    const ctxMasks = checkIndexMasks(contextMasks, 'contextMasks');
     if (c.ndim !== 3 || c.shape[2] !== this.spec.embedDim || c.shape[0] % ctxMasks.length !== 0) {
       throw new JepaError(
         ErrorCode.SHAPE_MISMATCH,
@@ -315,23 +331,23 @@ export class JEPA {
       );
     }
     const batch = c.shape[0] / ctxMasks.length;
-    checkMasks(ctxMasks, 'contextMasks', batch, this.numPatches, this.predictor.device);
+    checkIndexMasks(ctxMasks, 'contextMasks', { batch, numPatches: this.numPatches, device: this.predictor.device });
     const keep = ctxMasks[0].shape[ctxMasks[0].ndim - 1];
     if (keep !== c.shape[1]) {
       throw new JepaError(ErrorCode.SHAPE_MISMATCH, `\`context\` has ${c.shape[1]} tokens per sample but \`contextMasks\` keep ${keep}`);
     }
-    const tgt = checkMasks(targetMasks, 'targetMasks', batch, this.numPatches, this.predictor.device);
+    const tgt = checkIndexMasks(targetMasks, 'targetMasks', { batch, numPatches: this.numPatches, device: this.predictor.device });
     checkFloat(c, 'context', this.predictor);
     checkDevice(c, 'context', this.predictor);
     if (o.maskIndex !== undefined) return (await this.predictor.forward(c, ctxMasks, tgt, o.maskIndex)) as Tensor;
     return (await this.predictor.forward(c, ctxMasks, tgt)) as Tensor;
   }
 
-  /** Releases the three modules. */
+  /** Releases the modules. */
   dispose(): void {
     this.contextEncoder.dispose();
     this.targetEncoder.dispose();
-    this.predictor.dispose();
+    this.#predictor?.dispose();
   }
 }
 
@@ -381,12 +397,13 @@ export class HJEPA {
     this.embedDim = w.shape[0];
   }
 
-  static async load(file: string, options?: LoadModuleOptions): Promise<HJEPA> {
-    return new HJEPA(await loadModule(file, options));
+  /** Loads a TorchScript file, or a model folder written by `jepa-native export hjepa`. */
+  static async load(source: string, options?: LoadModuleOptions): Promise<HJEPA> {
+    return new HJEPA(await loadModule(singleModuleFile(source, 'hjepa', 'jepa.HJEPA.load').file, options));
   }
 
-  static loadSync(file: string, options?: LoadModuleOptions): HJEPA {
-    return new HJEPA(loadModuleSync(file, options));
+  static loadSync(source: string, options?: LoadModuleOptions): HJEPA {
+    return new HJEPA(loadModuleSync(singleModuleFile(source, 'hjepa', 'jepa.HJEPA.load').file, options));
   }
 
   #checkImages(images: unknown): Tensor {
@@ -495,11 +512,14 @@ export class MotionAutoencoder {
     this.maxFrames = param(module, 'encoder.time_embed', 'motion autoencoder').shape[1];
   }
 
-  static async load(file: string, options?: LoadModuleOptions): Promise<MotionAutoencoder> {
+  /** Loads a TorchScript file, or a model folder (`jepa-native export module --kind motion-autoencoder`). */
+  static async load(source: string, options?: LoadModuleOptions): Promise<MotionAutoencoder> {
+    const { file } = singleModuleFile(source, 'motion-autoencoder', 'jepa.MotionAutoencoder.load');
     return new MotionAutoencoder(await loadModule(file, options));
   }
 
-  static loadSync(file: string, options?: LoadModuleOptions): MotionAutoencoder {
+  static loadSync(source: string, options?: LoadModuleOptions): MotionAutoencoder {
+    const { file } = singleModuleFile(source, 'motion-autoencoder', 'jepa.MotionAutoencoder.load');
     return new MotionAutoencoder(loadModuleSync(file, options));
   }
 
@@ -570,11 +590,14 @@ export class VisionLanguagePredictor {
     this.outputDim = param(module, 'net.2.weight', 'VL-JEPA predictor').shape[0];
   }
 
-  static async load(file: string, options?: LoadModuleOptions): Promise<VisionLanguagePredictor> {
+  /** Loads a TorchScript file, or a model folder (`jepa-native export module --kind vl-predictor`). */
+  static async load(source: string, options?: LoadModuleOptions): Promise<VisionLanguagePredictor> {
+    const { file } = singleModuleFile(source, 'vl-predictor', 'jepa.VisionLanguagePredictor.load');
     return new VisionLanguagePredictor(await loadModule(file, options));
   }
 
-  static loadSync(file: string, options?: LoadModuleOptions): VisionLanguagePredictor {
+  static loadSync(source: string, options?: LoadModuleOptions): VisionLanguagePredictor {
+    const { file } = singleModuleFile(source, 'vl-predictor', 'jepa.VisionLanguagePredictor.load');
     return new VisionLanguagePredictor(loadModuleSync(file, options));
   }
 
@@ -621,27 +644,16 @@ export class VisionLanguagePredictor {
   }
 }
 
-/** Cosine similarities of each row of `a` [B, D] with each row of `b` [L, D] (float64 sums), as torch.cosine_similarity. */
+/**
+ * Cosine similarities of each row of `a` [B, D] with each row of `b` [L, D], as numbers [B][L]:
+ * `torch.cosine_similarity` of `a.unsqueeze(1)` and `b.unsqueeze(0)` along the last dimension,
+ * computed by that op.
+ */
 export function cosineScores(a: Tensor, b: Tensor): number[][] {
-  const D = a.shape[1];
-  const x = a.to({ device: 'cpu', dtype: 'float64' as Dtype }).contiguous().data<'float64'>();
-  const y = b.to({ device: 'cpu', dtype: 'float64' as Dtype }).contiguous().data<'float64'>();
-  const norm = (v: Float64Array, r: number) => {
-    let s = 0;
-    for (let k = 0; k < D; k++) s += v[r * D + k] * v[r * D + k];
-    return Math.sqrt(s);
-  };
-  const nb = Array.from({ length: b.shape[0] }, (_, j) => norm(y, j));
-  const out: number[][] = [];
-  for (let i = 0; i < a.shape[0]; i++) {
-    const na = norm(x, i);
-    const row: number[] = [];
-    for (let j = 0; j < b.shape[0]; j++) {
-      let dot = 0;
-      for (let k = 0; k < D; k++) dot += x[i * D + k] * y[j * D + k];
-      row.push(dot / Math.max(na * nb[j], 1e-8));
-    }
-    out.push(row);
-  }
-  return out;
+  return tidy(() => {
+    const scores = cosine_similarity(a.unsqueeze(1), b.unsqueeze(0), -1).to({ device: 'cpu', dtype: 'float64' as Dtype });
+    const flat = scores.contiguous().data<'float64'>();
+    const [rows, cols] = scores.shape;
+    return Array.from({ length: rows }, (_, i) => Array.from(flat.subarray(i * cols, (i + 1) * cols)));
+  });
 }

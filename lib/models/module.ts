@@ -8,21 +8,24 @@
  * const pooled = await hjepa.run('extract_features', images, 2);
  * ```
  *
- * Arguments and results use the value mapping of docs/values.md (the one of the `.pt` reader):
- * tensors are {@link Tensor}s, `int`/`float` are numbers (bigints beyond 2^53), `str` strings,
- * `None` null, lists Arrays, tuples {@link Tuple}s, dicts with str keys plain objects (other
- * keys: Maps), `torch.device` {@link TorchDevice}. Arguments are converted following the
- * method's TorchScript schema, so a JS number given for a `float` parameter is a float.
+ * Arguments and results use the value mapping of docs/values.md, through the same native codec as
+ * the `.pt` reader and writer: tensors are {@link Tensor}s, `int`/`float` are numbers (bigints
+ * beyond 2^53), `str` strings, `None` null, lists Arrays, tuples `jepa.Tuple`s, dicts with str
+ * keys plain objects (other keys: Maps), `torch.device` `jepa.TorchDevice`; an integral `float`
+ * result at the top level is a `jepa.Float`, inside containers a number marked in
+ * `jepa.FLOAT_KEYS`. Arguments are converted following the method's TorchScript schema, so a JS
+ * number given for a `float` parameter is a float.
  * @module
  */
+import '../tensor/dispose'; // defines Symbol.dispose where missing, before the classes use it
 import * as fs from 'node:fs';
 import { native } from '../core/binding';
 import type { Device, Dtype } from '../core/dtype';
 import { ErrorCode, invalidArgument, JepaError, withCallerStack } from '../core/errors';
 import type { NativeModule, NativeTensor } from '../core/native-types';
 import { nativeOf, Tensor, wrap } from '../tensor/tensor';
-import { checkDevice, checkDtype, checkOptions, isDeviceString, isPlainObject, show } from '../core/validate';
-import { Float, isPythonFloat, markFloat, OrderedDict, Size, TorchDevice, Tuple } from '../io/values';
+import { checkDevice, checkDtype, checkOptions, checkPath, isDeviceString, isPlainObject, show } from '../core/validate';
+import { OrderedDict } from '../io/values';
 
 /** Options of {@link loadModule}. */
 export interface LoadModuleOptions {
@@ -65,124 +68,6 @@ function infoOf(handle: NativeModule): ModuleInfo {
   return info;
 }
 
-// ---------------------------------------------------------------------------------------------
-// JS values <-> the raw encoding of native/bindings/module_binding.cc.
-
-type Raw = unknown;
-
-function floatTag(value: number): Raw {
-  return { $jepa: 'float', value };
-}
-
-function numberToRaw(value: number, container?: object, key?: unknown): Raw {
-  return container !== undefined && Number.isInteger(value) && isPythonFloat(value, container, key)
-    ? floatTag(value)
-    : value;
-}
-
-/** Encodes one argument; `where` names it in error messages. */
-function toRaw(value: unknown, where: string, seen: Set<object>, container?: object, key?: unknown): Raw {
-  if (value === null || value === undefined) return null;
-  switch (typeof value) {
-    case 'boolean':
-    case 'bigint':
-    case 'string':
-      return value;
-    case 'number':
-      return numberToRaw(value, container, key);
-    case 'object':
-      break;
-    default:
-      throw invalidArgument(`\`${where}\` is ${show(value)}, which has no TorchScript form`);
-  }
-  if (value instanceof Tensor) return nativeOf(value, where);
-  if (value instanceof Float) return floatTag(value.value);
-  if (value instanceof TorchDevice) return { $jepa: 'device', type: value.type, index: value.index };
-  const obj = value as object;
-  if (seen.has(obj)) throw invalidArgument(`\`${where}\` contains itself (a cycle), which has no TorchScript form`);
-  seen.add(obj);
-  try {
-    if (Array.isArray(obj)) {
-      const items = obj.map((item, i) => toRaw(item, `${where}[${i}]`, seen, obj, i));
-      return obj instanceof Tuple || obj instanceof Size ? { $jepa: 'tuple', items } : items;
-    }
-    if (obj instanceof Map) {
-      const keys: Raw[] = [];
-      const values: Raw[] = [];
-      for (const [k, v] of obj) {
-        keys.push(toRaw(k, `${where} key`, seen));
-        values.push(toRaw(v, `${where}.get(${show(k)})`, seen, obj, k));
-      }
-      return { $jepa: 'dict', keys, values };
-    }
-    if (isPlainObject(obj)) {
-      const keys = Object.keys(obj);
-      const values = keys.map((k) => toRaw(obj[k], `${where}.${k}`, seen, obj, k));
-      return { $jepa: 'dict', keys, values };
-    }
-  } finally {
-    seen.delete(obj);
-  }
-  throw invalidArgument(
-    `\`${where}\` is ${show(value)}, which has no TorchScript form (expected a Tensor, number, bigint, ` +
-      'string, boolean, null, Array, Tuple, plain object, Map or TorchDevice)',
-  );
-}
-
-function isTagged(raw: unknown): raw is { $jepa: string; [k: string]: unknown } {
-  return typeof raw === 'object' && raw !== null && !Array.isArray(raw) && typeof (raw as { $jepa?: unknown }).$jepa === 'string';
-}
-
-/** Decodes a raw result; integral floats inside containers are marked (FLOAT_KEYS). */
-function fromRaw(raw: Raw): unknown {
-  if (raw === null || typeof raw !== 'object') return raw;
-  if (raw instanceof native.NativeTensor) return wrap(raw as NativeTensor);
-  if (Array.isArray(raw)) return fillArray([], raw);
-  if (isTagged(raw)) {
-    switch (raw.$jepa) {
-      case 'float':
-        return raw.value as number;
-      case 'tuple':
-        return fillArray(new Tuple(), raw.items as Raw[]);
-      case 'device':
-        return new TorchDevice(raw.type as string, raw.index as number | null);
-      case 'dict': {
-        const keys = (raw.keys as Raw[]).map(fromRaw);
-        const values = raw.values as Raw[];
-        if (keys.every((k) => typeof k === 'string')) {
-          const out: Record<string, unknown> = {};
-          keys.forEach((k, i) => {
-            Object.defineProperty(out, k as string, {
-              value: fromRaw(values[i]),
-              enumerable: true,
-              writable: true,
-              configurable: true,
-            });
-            if (isTagged(values[i]) && values[i].$jepa === 'float') markFloat(out, k);
-          });
-          return out;
-        }
-        const map = new Map<unknown, unknown>();
-        keys.forEach((k, i) => {
-          map.set(k, fromRaw(values[i]));
-          if (isTagged(values[i]) && (values[i] as { $jepa: string }).$jepa === 'float') markFloat(map, k);
-        });
-        return map;
-      }
-    }
-  }
-  throw new JepaError(ErrorCode.INTERNAL, `unexpected raw value from the addon: ${show(raw)}`);
-}
-
-function fillArray<A extends unknown[]>(out: A, raw: Raw[]): A {
-  for (let i = 0; i < raw.length; i++) {
-    const item = raw[i];
-    out.push(fromRaw(item));
-    if (isTagged(item) && item.$jepa === 'float') markFloat(out, i);
-  }
-  return out;
-}
-
 /** Every tensor in a (nested) argument list, with where it is. */
 function* tensorsIn(value: unknown, where: string, depth = 0): Generator<[Tensor, string]> {
   if (depth > 32 || value === null || typeof value !== 'object') return;
@@ -216,13 +101,6 @@ function checkMethodName(method: unknown): string {
     throw invalidArgument(`expected \`method\` to be a method name (a non-empty string), got ${show(method)}`);
   }
   return method;
-}
-
-function checkPath(path: unknown, name = 'path'): string {
-  if (typeof path !== 'string' || path.length === 0) {
-    throw invalidArgument(`expected \`${name}\` to be a file path (a non-empty string), got ${show(path)}`);
-  }
-  return path;
 }
 
 /**
@@ -259,17 +137,20 @@ export class Module {
    * worker thread. Missing trailing arguments take their TorchScript defaults.
    */
   async run(method: string, ...args: unknown[]): Promise<unknown> {
-    const [handle, name, raw] = this.#prepare(method, args);
-    return fromRaw(await withCallerStack(handle.run(name, raw)));
+    const [handle, name] = this.#prepare(method, args);
+    return withCallerStack(handle.run(name, args));
   }
 
   /** Like {@link run} but on the calling thread. */
   runSync(method: string, ...args: unknown[]): unknown {
-    const [handle, name, raw] = this.#prepare(method, args);
-    return fromRaw(handle.runSync(name, raw));
+    const [handle, name] = this.#prepare(method, args);
+    return handle.runSync(name, args);
   }
 
-  #prepare(method: unknown, args: unknown[]): [NativeModule, string, Raw[]] {
+  // The handle and method name of a call, after the checks that need the module: the method
+  // exists, no argument tensor is disposed or on another device. The arguments themselves are
+  // converted natively, by the value codec, following the method's schema.
+  #prepare(method: unknown, args: unknown[]): [NativeModule, string] {
     const handle = h(this);
     const name = checkMethodName(method);
     const info = infoOf(handle);
@@ -295,8 +176,7 @@ export class Module {
         );
       }
     }
-    const raw = args.map((a, i) => toRaw(a, params[i] ? params[i].name : `args[${i}]`, new Set()));
-    return [handle, name, raw];
+    return [handle, name];
   }
 
   /** Names of the callable methods (`forward` and the exported ones), sorted. */
@@ -434,6 +314,11 @@ export class Module {
   dispose(): void {
     handles.get(this)?.dispose();
     handles.delete(this);
+  }
+
+  /** `using m = jepa.loadModuleSync(path)` disposes `m` at the end of the block (same as {@link dispose}). */
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 
   /** Whether {@link dispose} was called. */

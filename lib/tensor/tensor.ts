@@ -7,6 +7,8 @@ import { native } from '../core/binding';
 import { dtypeOfTypedArray, TYPED_ARRAY_OF, type Device, type Dtype, type TypedArrayOf } from '../core/dtype';
 import { ErrorCode, invalidArgument, JepaError, withCallerStack } from '../core/errors';
 import type { NativeTensor } from '../core/native-types';
+import './dispose'; // defines Symbol.dispose where missing, before the classes use it
+import { track } from './scope';
 import {
   checkDevice,
   checkDtype,
@@ -61,7 +63,7 @@ export class Tensor {
   readonly #handle: NativeTensor;
 
   static {
-    handleOf = (t) => (typeof t === 'object' && t !== null && #handle in t ? (t as Tensor).#handle : undefined);
+    handleOf = (t) => (typeof t === 'object' && t !== null && #handle in t ? t.#handle : undefined);
   }
 
   /** @internal */
@@ -70,6 +72,7 @@ export class Tensor {
       throw invalidArgument('Tensor cannot be constructed directly: use jepa.tensor(), zeros(), ones(), ...');
     }
     this.#handle = handle;
+    track(this);
   }
 
   /** Sizes of each dimension. */
@@ -200,8 +203,16 @@ export class Tensor {
     return h(this).sharesStorage(h(other));
   }
 
-  /** Frees the tensor now rather than at garbage collection. Calling it twice is harmless. */
+  /**
+   * Frees the tensor now rather than at garbage collection. Calling it twice is harmless. Views
+   * and other tensors that share this tensor's storage keep that memory alive until they go too.
+   */
   dispose(): void {
+    this.#handle.dispose();
+  }
+
+  /** `using t = jepa.zeros([2, 3])` disposes `t` at the end of the block (same as {@link dispose}). */
+  [Symbol.dispose](): void {
     this.#handle.dispose();
   }
 
@@ -213,16 +224,6 @@ export class Tensor {
   [inspect.custom](): string {
     return this.toString();
   }
-}
-
-// `using t = jepa.zeros(...)` disposes at the end of the block where Symbol.dispose exists.
-const disposeSymbol = (Symbol as unknown as { dispose?: symbol }).dispose;
-if (disposeSymbol) {
-  Object.defineProperty(Tensor.prototype, disposeSymbol, {
-    value: function (this: Tensor) {
-      this.dispose();
-    },
-  });
 }
 
 function parseTarget(target: unknown): { device: string | null; dtype: string | null } {
@@ -254,6 +255,18 @@ function flatShape(shape: number[] | [number[]]): unknown {
 /** Wraps a native handle. @internal */
 export function wrap(handle: NativeTensor): Tensor {
   return new Tensor(TOKEN, handle);
+}
+
+/** A Tensor argument that is not disposed; `name` names it in the messages. @internal */
+export function checkTensor(value: unknown, name: string): Tensor {
+  if (!(value instanceof Tensor)) throw invalidArgument(`expected \`${name}\` to be a Tensor, got ${show(value)}`);
+  if (value.isDisposed) throw new JepaError(ErrorCode.DISPOSED, `\`${name}\` is a disposed Tensor`);
+  return value;
+}
+
+/** The native handle of a Tensor, or undefined for anything else (the value codec's test). @internal */
+export function tensorHandle(value: unknown): NativeTensor | undefined {
+  return handleOf(value);
 }
 
 /** The native handle of a tensor (for other modules of the package). @internal */

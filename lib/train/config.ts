@@ -13,7 +13,7 @@
 import YAML from 'yaml';
 import { ErrorCode, invalidArgument, JepaError } from '../core/errors';
 import type { Module } from '../models/module';
-import { isThreeModuleKind } from './options';
+import { isThreeModuleKind } from './defaults';
 import { checkOptions, isPlainObject, show } from '../core/validate';
 import type { ConfigObject } from './recipes/fields';
 import { RECIPES, type Recipe, type RecipeModule } from './recipes/index';

@@ -18,6 +18,7 @@ import { invalidArgument, withCallerStack } from '../core/errors';
 import { Module, nativeModuleOf } from '../models/module';
 import { nativeOf, Tensor } from '../tensor/tensor';
 import { checkOptions, isPlainObject, show } from '../core/validate';
+import { SCHEDULE_DEFAULTS } from './options';
 
 /**
  * What an EMA update reads or writes: a {@link Module} (its `namedParameters()`, plus its
@@ -263,8 +264,8 @@ function positive(o: Record<string, unknown>, key: string): number {
   return v;
 }
 
-function warmup(o: Record<string, unknown>): number {
-  const warmupSteps = finite(o, 'warmupSteps', 0);
+function warmup(o: Record<string, unknown>, fallback: number): number {
+  const warmupSteps = finite(o, 'warmupSteps', fallback);
   if (!Number.isSafeInteger(warmupSteps) || warmupSteps < 0) {
     throw invalidArgument(`expected \`options.warmupSteps\` to be a non-negative integer, got ${show(warmupSteps)}`);
   }
@@ -333,27 +334,28 @@ export function schedule(options: ScheduleOptions): Schedule {
     case 'cosine':
     case 'seed001-literal': {
       const start = finite(o, 'start');
-      out = { kind, start, end: finite(o, 'end', 1), peak: start, steps: positive(o, 'steps'), warmupSteps: 0 };
+      out = { kind, start, end: finite(o, 'end', SCHEDULE_DEFAULTS[kind].end), peak: start, steps: positive(o, 'steps'), warmupSteps: 0 };
       break;
     }
     case 'hjepaWarmupCosine':
     case 'hjepaWarmupLinear':
     case 'hjepaEma': {
-      const warmupSteps = warmup(o);
+      const d = SCHEDULE_DEFAULTS[kind];
+      const warmupSteps = warmup(o, d.warmupSteps);
       const steps = positive(o, 'steps');
       const ema = kind === 'hjepaEma';
-      const start = finite(o, 'start', ema ? undefined : 0);
+      const start = finite(o, 'start', 'start' in d ? d.start : undefined);
       const peak = ema ? start : finite(o, 'peak');
-      out = { kind, start, peak, end: finite(o, 'end', ema ? 1 : 0), steps, warmupSteps };
+      out = { kind, start, peak, end: finite(o, 'end', d.end), steps, warmupSteps };
       break;
     }
     case 'warmupCosine': {
-      const warmupSteps = warmup(o);
+      const warmupSteps = warmup(o, SCHEDULE_DEFAULTS.warmupCosine.warmupSteps);
       out = {
         kind,
         start: finite(o, 'start'),
         peak: finite(o, 'peak'),
-        end: finite(o, 'end', 0),
+        end: finite(o, 'end', SCHEDULE_DEFAULTS.warmupCosine.end),
         steps: positive(o, 'steps'),
         warmupSteps,
       };

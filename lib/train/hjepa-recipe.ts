@@ -15,7 +15,7 @@ import { invalidArgument } from '../core/errors';
 import type { HJepaMaskOptions } from '../masks/options';
 import type { ScheduleOptions } from './ema';
 import { isPlainObject, show } from '../core/validate';
-import { TRAINER_DEFAULTS } from './options';
+import { TRAINER_DEFAULTS } from './defaults';
 
 /**
  * `loss.hierarchy_weights` for `levels` levels: configs/default.yaml's [1, 0.5, 0.25] for its 3

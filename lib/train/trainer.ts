@@ -17,156 +17,21 @@
  */
 import { native } from '../core/binding';
 import { applyCheckpoint, buildCheckpoint, checkSaveOptions } from './checkpoint';
-import { deriveSeed, group as defaultGroup, ProcessGroup, save as distributedSave } from '../distributed/distributed';
-import { schedule, toScheduleOptions, type ScheduleLike } from './ema';
+import { ProcessGroup, save as distributedSave } from '../distributed/distributed';
+import { schedule } from './ema';
+import { OPTION_KEYS, resolveTrainerOptions, type ResolvedSchedule, type TrainerKind, type TrainerOptions } from './options';
 import { ErrorCode, invalidArgument, JepaError, withCallerStack } from '../core/errors';
 import { load as loadPt, loadSync as loadPtSync, save as savePt, saveSync as savePtSync } from '../io/pt';
-import { MaskSampler, toBinary, type HJepaMasks, type Masks } from '../masks/samplers';
+import { MaskSampler, checkIndexMasks, toBinary, type HJepaMasks, type Masks } from '../masks/samplers';
 import { Module, nativeModuleOf } from '../models/module';
 import type { NativeTrainer } from '../core/native-types';
-import { nativeOf, Tensor } from '../tensor/tensor';
+import { fit, type FitOptions, type FitResult } from './fit';
+import { checkTensor, nativeOf, Tensor } from '../tensor/tensor';
 import { checkRecipeModules, readRecipe, type Recipe, type RecipeTrainerOptions } from './config';
-import { hjepaLevelWeights } from './hjepa-recipe';
-import { isThreeModuleKind, nativeKind, TRAINER_DEFAULTS, type TrainerKind } from './options';
+import { isThreeModuleKind } from './defaults';
 import { checkOptions, show } from '../core/validate';
 
-export type { TrainerKind } from './options';
-
-/** Options of {@link Trainer}. */
-export interface TrainerOptions {
-  /**
-   * `'ijepa'` (smooth L1 on the target tokens), `'vjepa'` (mean |z - h|^p / p per mask config,
-   * averaged), `'vjepa2'` (V-JEPA's step with V-JEPA 2's EMA, mask index and no clipping),
-   * `'hjepa'` (jonwiggins/H-JEPA's per-level loss and step), `'motion'` (seed 003's reconstruction +
-   * temporal difference + latent smoothness), `'vl'` (seed 004's 1 - cosine). Every option left
-   * out takes the official code's default for the kind (`TRAINER_DEFAULTS`, lib/train/options.ts,
-   * tabled in docs/training.md).
-   */
-  kind: TrainerKind;
-  /** I-JEPA / V-JEPA: the context encoder (trained). */
-  context?: Module;
-  /** I-JEPA / V-JEPA: the target encoder (EMA of the context encoder; same parameter names). */
-  target?: Module;
-  /** I-JEPA / V-JEPA: the predictor (trained). */
-  predictor?: Module;
-  /** H-JEPA, motion, VL: the one module. */
-  model?: Module;
-  /**
-   * Learning rate: a number, a {@link Schedule} or schedule options. Required, except for
-   * `'motion'` (default 2e-4, seed 003) and `'vl'` (1e-4, seed 004).
-   */
-  lr?: ScheduleLike;
-  /**
-   * Weight decay (decoupled, AdamW): a number or a schedule. Default: I-JEPA, V-JEPA, V-JEPA 2
-   * 0.04 (their configs' start; `fromConfig` builds their cosine to `final_weight_decay`),
-   * H-JEPA 0.05 (jonwiggins' configs/default.yaml), motion 1e-4 (seed 003), VL 0.01 (AdamW's, seed
-   * 004).
-   */
-  weightDecay?: ScheduleLike;
-  /**
-   * EMA momentum of the target encoder (I-JEPA, V-JEPA, V-JEPA 2, H-JEPA). Default the first
-   * value of the official configs: 0.996 (I-JEPA, H-JEPA), 0.998 (V-JEPA), 0.99925 (V-JEPA 2).
-   */
-  momentum?: ScheduleLike;
-  /** AdamW betas. Default [0.9, 0.999] (torch.optim.AdamW's); H-JEPA [0.9, 0.95] (configs/default.yaml). */
-  betas?: [number, number];
-  /** AdamW eps. Default 1e-8. */
-  eps?: number;
-  /**
-   * Leave biases and 1-D parameters out of weight decay (the official `init_opt`'s parameter
-   * groups). Default true for I-JEPA, V-JEPA and V-JEPA 2, false for H-JEPA, motion and VL (their
-   * code gives AdamW all parameters in one group).
-   */
-  excludeBiasAndNorm?: boolean;
-  /**
-   * Clip each module's gradient norm to this (V-JEPA clips encoder and predictor separately;
-   * H-JEPA the whole model's). Default null (no clipping; V-JEPA's configs set 10.0, which
-   * `fromConfig` applies after the warm-up as V-JEPA does); H-JEPA 3.0 (configs/default.yaml).
-   */
-  clipGrad?: number | null;
-  /**
-   * The first (0-based) step at which `clipGrad` applies. Default 0. V-JEPA clips only once
-   * `epoch > warmup`: from step `(floor(warmup) + 1) * stepsPerEpoch` (what `fromConfig` sets).
-   */
-  clipGradFrom?: number;
-  /**
-   * EMA formula, see {@link EmaOptions.formula}. Default the official loop's: `'loop'` for
-   * I-JEPA and V-JEPA (`mul_(m).add_((1 - m) * q)`), `'foreach'` for V-JEPA 2 and the others.
-   */
-  emaFormula?: 'foreach' | 'loop';
-  /**
-   * I-JEPA, V-JEPA, V-JEPA 2: layer-normalise the target encoder's output over the feature
-   * dimension (no affine), as every official loop does. Default true; false trains against the
-   * raw target features (seed 002's notebook variant).
-   */
-  normalizeTargets?: boolean;
-  /** V-JEPA, V-JEPA 2: the loss exponent p. Default 1. */
-  lossExp?: number;
-  /**
-   * V-JEPA: weight of the predictor-variance term `mean(relu(1 - std))` (`reg_coeff`).
-   * Default 0 (every official config).
-   */
-  regCoeff?: number;
-  /**
-   * V-JEPA, V-JEPA 2: the `mask_index` passed to a predictor whose forward takes one (the
-   * exported V-JEPA predictors: one mask token per mask config, chosen by the index modulo
-   * their number). `'config'` (V-JEPA's default): config `i` uses index `i`; a number (V-JEPA
-   * 2's default 0: its loop passes the index of the clip-length group) for every config.
-   */
-  maskIndex?: 'config' | number;
-  /**
-   * H-JEPA: weight of each level's loss, one per level. Default configs/default.yaml's
-   * [1, 0.5, 0.25] (halving per level for other level counts, {@link hjepaLevelWeights}).
-   */
-  levelWeights?: number[];
-  /**
-   * H-JEPA: the base loss of each level, jonwiggins' HJEPALoss `loss_type`: `'mse'` (default,
-   * configs/default.yaml), `'smoothl1'` or `'huber'` (delta `huberDelta`, default 1).
-   */
-  lossType?: 'mse' | 'smoothl1' | 'huber';
-  /** H-JEPA: Huber's delta. Default 1. */
-  huberDelta?: number;
-  /** H-JEPA: L2-normalise predictions and targets before the loss (eps 1e-8). Default false (configs/default.yaml). */
-  normalizeEmbeddings?: boolean;
-  /**
-   * H-JEPA: average each level's loss over the model's `masks_valid` entries only (HJEPALoss
-   * with masks: the sum over valid entries divided by their count). Default false: jonwiggins'
-   * trainer passes no masks, so padding entries count in a plain mean.
-   */
-  maskedLoss?: boolean;
-  /**
-   * When the target encoder's EMA runs: `'beforeStep'` (jonwiggins/H-JEPA: from the context
-   * encoder as it was before the optimizer step; the default of kind `'hjepa'`) or
-   * `'afterStep'` (I-JEPA, V-JEPA: from the updated one; their default). The momentum is the
-   * schedule's value at the step either way.
-   */
-  targetUpdate?: 'beforeStep' | 'afterStep';
-  /** Motion autoencoder loss weights (seed 003's CLI defaults 1, 1, 0.05). */
-  reconWeight?: number;
-  motionWeight?: number;
-  smoothWeight?: number;
-  /**
-   * Forward and loss under bfloat16 autocast on the modules' device (CPU or CUDA), as Python's
-   * `torch.autocast(device, dtype=torch.bfloat16)`; backward, AdamW and the EMA stay float32.
-   */
-  bf16?: boolean;
-  /**
-   * Draws the masks of a batch that brings none: for I-JEPA a `multiblock` or `notebook2d`
-   * sampler; for V-JEPA `multiblock3d`, `randomTube` or `notebook3d`; for H-JEPA `hjepa` (the
-   * union of its level-0 targets, as jonwiggins' trainer) or `multiblock` (the union of the
-   * target blocks, `masks.binary`).
-   */
-  masks?: MaskSampler;
-  /**
-   * Data-parallel training over a process group (`true`: the default group of
-   * `jepa.distributed.init`): the first step copies rank 0's parameters and buffers (every module,
-   * the target encoder too) to every rank; each step averages the gradients over the ranks before
-   * clipping and AdamW, so every rank makes the same update and the same EMA. Each rank passes its
-   * own part of the global batch; a sampler given as `masks` is re-seeded per rank (block
-   * positions from `jepa.distributed.deriveSeed(positionSeed, rank)`, see {@link Trainer.sampler}).
-   */
-  distributed?: ProcessGroup | boolean;
-}
+export type { TrainerKind, TrainerOptions } from './options';
 
 /** Options of {@link Trainer.fromConfig}. */
 export interface FromConfigOptions {
@@ -255,55 +120,6 @@ export interface ParamGroup {
   wdExclude: boolean;
   /** Parameter names, prefixed `context.` / `predictor.` for I-JEPA and V-JEPA. */
   names: string[];
-}
-
-const KINDS: TrainerKind[] = ['ijepa', 'vjepa', 'vjepa2', 'hjepa', 'motion', 'vl'];
-const OPTION_KEYS = [
-  'kind', 'context', 'target', 'predictor', 'model', 'lr', 'weightDecay', 'momentum', 'betas', 'eps',
-  'excludeBiasAndNorm', 'clipGrad', 'clipGradFrom', 'emaFormula', 'normalizeTargets', 'lossExp', 'regCoeff',
-  'maskIndex', 'levelWeights', 'lossType', 'huberDelta', 'normalizeEmbeddings', 'maskedLoss', 'targetUpdate',
-  'reconWeight', 'motionWeight', 'smoothWeight', 'bf16', 'masks', 'distributed',
-];
-/** Options that only some kinds take. */
-const KIND_ONLY: Record<string, TrainerKind[]> = {
-  normalizeTargets: ['ijepa', 'vjepa', 'vjepa2'],
-  lossExp: ['vjepa', 'vjepa2'],
-  regCoeff: ['vjepa', 'vjepa2'],
-  maskIndex: ['vjepa', 'vjepa2'],
-  levelWeights: ['hjepa'],
-  lossType: ['hjepa'],
-  huberDelta: ['hjepa'],
-  normalizeEmbeddings: ['hjepa'],
-  maskedLoss: ['hjepa'],
-  targetUpdate: ['ijepa', 'vjepa', 'vjepa2', 'hjepa'],
-  reconWeight: ['motion'],
-  motionWeight: ['motion'],
-  smoothWeight: ['motion'],
-};
-
-function num(o: Record<string, unknown>, key: string, fallback: number, positive = false): number {
-  const v = o[key] === undefined ? fallback : o[key];
-  if (typeof v !== 'number' || !Number.isFinite(v) || (positive && !(v > 0))) {
-    throw invalidArgument(`expected \`options.${key}\` to be a ${positive ? 'positive' : 'finite'} number, got ${show(o[key])}`);
-  }
-  return v;
-}
-
-function tensorArg(value: unknown, name: string): Tensor {
-  if (!(value instanceof Tensor)) throw invalidArgument(`expected \`${name}\` to be a Tensor, got ${show(value)}`);
-  if (value.isDisposed) throw new JepaError(ErrorCode.DISPOSED, `\`${name}\` is a disposed Tensor`);
-  return value;
-}
-
-function maskList(value: unknown, name: string): Tensor[] {
-  if (!Array.isArray(value) || value.length === 0) {
-    throw invalidArgument(`expected \`${name}\` to be a non-empty Array of int64 Tensors, got ${show(value)}`);
-  }
-  return value.map((t, i) => {
-    const x = tensorArg(t, `${name}[${i}]`);
-    if (x.dtype !== 'int64') throw invalidArgument(`expected \`${name}[${i}]\` to have dtype int64, got ${x.dtype}`);
-    return x;
-  });
 }
 
 /**
@@ -397,164 +213,18 @@ export class Trainer {
   get recipe(): Recipe | null {
     return this.#recipe;
   }
-  #schedules: Record<'lr' | 'weightDecay' | 'momentum', ReturnType<typeof toScheduleOptions>>;
+  #schedules: Record<'lr' | 'weightDecay' | 'momentum', ResolvedSchedule>;
   #last = { loss: Number.NaN, lr: Number.NaN, batchSize: 0 };
 
   constructor(options: TrainerOptions) {
-    const o = checkOptions(options, 'options', OPTION_KEYS);
-    if (!KINDS.includes(o.kind as TrainerKind)) {
-      throw invalidArgument(`expected \`options.kind\` to be one of ${KINDS.map((k) => `'${k}'`).join(', ')}, got ${show(o.kind)}`);
-    }
-    const kind = o.kind as TrainerKind;
-    this.kind = kind;
-    const d = TRAINER_DEFAULTS[kind];
-    for (const [key, kinds] of Object.entries(KIND_ONLY)) {
-      if (o[key] !== undefined && !kinds.includes(kind)) {
-        throw invalidArgument(`option \`options.${key}\` does not apply to the ${kind} trainer (only to ${kinds.join(', ')})`);
-      }
-    }
-    const three = isThreeModuleKind(kind);
-    const needed = three ? ['context', 'target', 'predictor'] : ['model'];
-    const other = three ? ['model'] : ['context', 'target', 'predictor'];
-    const modules: Record<string, Module> = {};
-    for (const key of needed) {
-      if (!(o[key] instanceof Module)) {
-        throw invalidArgument(`expected \`options.${key}\` to be a Module (the ${kind} trainer needs ${needed.join(', ')}), got ${show(o[key])}`);
-      }
-      modules[key] = o[key] as Module;
-    }
-    for (const key of other) {
-      if (o[key] !== undefined) throw invalidArgument(`option \`options.${key}\` does not apply to the ${kind} trainer (it takes ${needed.join(', ')})`);
-    }
-    const devices = new Set(Object.values(modules).map((m) => m.device));
-    if (devices.size > 1) {
-      throw new JepaError(ErrorCode.DEVICE_MISMATCH, `expected the modules to be on one device, got ${[...devices].join(', ')}`);
-    }
-    if (o.lr === undefined && d.lr === null) {
-      throw invalidArgument('expected `options.lr` (a number, a Schedule or schedule options), got undefined');
-    }
-    this.#schedules = {
-      lr: toScheduleOptions(o.lr ?? d.lr, 'options.lr'),
-      weightDecay: toScheduleOptions(o.weightDecay ?? d.weightDecay, 'options.weightDecay'),
-      momentum: toScheduleOptions(o.momentum ?? d.momentum ?? 0, 'options.momentum'),
-    };
-    let betas: [number, number] = [d.betas[0], d.betas[1]];
-    if (o.betas !== undefined) {
-      const b = o.betas;
-      if (!Array.isArray(b) || b.length !== 2 || !b.every((x) => typeof x === 'number' && x >= 0 && x < 1)) {
-        throw invalidArgument(`expected \`options.betas\` to be two numbers in [0, 1), got ${show(b)}`);
-      }
-      betas = [b[0], b[1]];
-    }
-    const eps = num(o, 'eps', d.eps, true);
-    if (o.clipGrad !== undefined && o.clipGrad !== null) num(o, 'clipGrad', 0, true);
-    const clipGradFrom = o.clipGradFrom ?? d.clipGradFrom;
-    if (!Number.isSafeInteger(clipGradFrom) || (clipGradFrom as number) < 0) {
-      throw invalidArgument(`expected \`options.clipGradFrom\` to be a non-negative integer (a step index), got ${show(o.clipGradFrom)}`);
-    }
-    const maskIndex = o.maskIndex ?? d.maskIndex;
-    if (maskIndex !== 'config' && !Number.isSafeInteger(maskIndex)) {
-      throw invalidArgument(`expected \`options.maskIndex\` to be 'config' or an integer, got ${show(o.maskIndex)}`);
-    }
-    for (const key of ['excludeBiasAndNorm', 'bf16', 'normalizeTargets']) {
-      if (o[key] !== undefined && typeof o[key] !== 'boolean') {
-        throw invalidArgument(`expected \`options.${key}\` to be a boolean, got ${show(o[key])}`);
-      }
-    }
-    if (o.emaFormula !== undefined && o.emaFormula !== 'foreach' && o.emaFormula !== 'loop') {
-      throw invalidArgument(`expected \`options.emaFormula\` to be 'foreach' or 'loop', got ${show(o.emaFormula)}`);
-    }
-    let levelWeights: number[] | undefined;
-    let levels: number | undefined;
-    if (kind === 'hjepa' && o.model instanceof Module && o.model.methods().includes('num_levels')) {
-      levels = o.model.runSync('num_levels') as number;
-    }
-    if (o.levelWeights !== undefined) {
-      const w = o.levelWeights;
-      if (!Array.isArray(w) || !w.every((x) => typeof x === 'number' && Number.isFinite(x))) {
-        throw invalidArgument(`expected \`options.levelWeights\` to be an Array of numbers, got ${show(w)}`);
-      }
-      if (levels !== undefined && w.length !== levels) {
-        throw invalidArgument(`expected \`options.levelWeights\` to hold one weight per level (the model has ${levels}), got ${w.length}: ${show(w)}`);
-      }
-      levelWeights = [...w];
-    } else if (levels !== undefined) {
-      levelWeights = hjepaLevelWeights(levels);
-    }
-    if (o.lossType !== undefined && !['mse', 'smoothl1', 'huber'].includes(o.lossType as string)) {
-      throw invalidArgument(`expected \`options.lossType\` to be 'mse', 'smoothl1' or 'huber', got ${show(o.lossType)}`);
-    }
-    for (const key of ['normalizeEmbeddings', 'maskedLoss']) {
-      if (o[key] !== undefined && typeof o[key] !== 'boolean') {
-        throw invalidArgument(`expected \`options.${key}\` to be a boolean, got ${show(o[key])}`);
-      }
-    }
-    if (o.targetUpdate !== undefined && o.targetUpdate !== 'beforeStep' && o.targetUpdate !== 'afterStep') {
-      throw invalidArgument(`expected \`options.targetUpdate\` to be 'beforeStep' or 'afterStep', got ${show(o.targetUpdate)}`);
-    }
-    if (o.masks !== undefined) {
-      if (!(o.masks instanceof MaskSampler)) throw invalidArgument(`expected \`options.masks\` to be a MaskSampler, got ${show(o.masks)}`);
-      const want: Record<TrainerKind, string[]> = {
-        ijepa: ['multiblock', 'notebook2d'],
-        vjepa: ['multiblock3d', 'randomTube', 'notebook3d'],
-        vjepa2: ['multiblock3d', 'randomTube', 'notebook3d'],
-        hjepa: ['hjepa', 'multiblock'],
-        motion: [],
-        vl: [],
-      };
-      const allowed = want[kind];
-      if (!allowed.includes(o.masks.kind)) {
-        throw invalidArgument(
-          allowed.length === 0
-            ? `option \`options.masks\` does not apply to the ${kind} trainer`
-            : `expected \`options.masks\` to be a ${allowed.join(' or ')} MaskSampler for the ${kind} trainer, got a ${o.masks.kind} sampler`,
-        );
-      }
-      this.#sampler = o.masks;
-    }
-    let dist: ProcessGroup | undefined;
-    if (o.distributed === true) dist = defaultGroup();
-    else if (o.distributed instanceof ProcessGroup) dist = o.distributed;
-    else if (o.distributed !== undefined && o.distributed !== false) {
-      throw invalidArgument(`expected \`options.distributed\` to be a boolean or a ProcessGroup, got ${show(o.distributed)}`);
-    }
-    this.distributed = dist ?? null;
-    // Data-parallel: each rank draws its own masks, from deriveSeed(positionSeed, rank) and then
-    // the step (the generator advances one batch per step); block sizes follow the shared step
-    // counter, as in the reference collators.
-    if (dist && this.#sampler) {
-      this.#sampler = this.#sampler.withPositionSeed(deriveSeed(this.#sampler.positionSeed, dist.rank));
-    }
-    this.modules = Object.freeze(modules);
-    const raw: Record<string, unknown> = {
-      kind: nativeKind(kind),
-      lr: this.#schedules.lr,
-      weightDecay: this.#schedules.weightDecay,
-      momentum: this.#schedules.momentum,
-      beta1: betas[0],
-      beta2: betas[1],
-      eps,
-      excludeBiasAndNorm: o.excludeBiasAndNorm ?? d.excludeBiasAndNorm,
-      clipGrad: o.clipGrad === undefined ? d.clipGrad : o.clipGrad,
-      clipGradFrom,
-      emaFormula: o.emaFormula ?? d.emaFormula,
-      normalizeTargets: o.normalizeTargets ?? d.normalizeTargets,
-      lossExp: num(o, 'lossExp', d.lossExp, true),
-      regCoeff: num(o, 'regCoeff', d.regCoeff),
-      maskIndex: maskIndex === 'config' ? undefined : maskIndex,
-      levelWeights,
-      lossType: o.lossType ?? d.lossType,
-      huberDelta: num(o, 'huberDelta', d.huberDelta, true),
-      normalizeEmbeddings: o.normalizeEmbeddings ?? d.normalizeEmbeddings,
-      maskedLoss: o.maskedLoss ?? d.maskedLoss,
-      targetUpdate: o.targetUpdate ?? d.targetUpdate,
-      reconWeight: num(o, 'reconWeight', d.reconWeight),
-      motionWeight: num(o, 'motionWeight', d.motionWeight),
-      smoothWeight: num(o, 'smoothWeight', d.smoothWeight),
-      bf16: o.bf16 === true,
-      dist: dist?.native,
-    };
-    for (const [key, m] of Object.entries(modules)) raw[key] = nativeModuleOf(m, `options.${key}`);
+    const r = resolveTrainerOptions(options);
+    this.kind = r.kind;
+    this.#schedules = r.schedules;
+    this.#sampler = r.sampler;
+    this.distributed = r.distributed;
+    this.modules = Object.freeze(r.modules);
+    const raw: Record<string, unknown> = { ...r.native, dist: r.distributed?.native };
+    for (const [key, m] of Object.entries(r.modules)) raw[key] = nativeModuleOf(m, `options.${key}`);
     this.#native = native.createTrainer(raw);
   }
 
@@ -691,6 +361,16 @@ export class Trainer {
     return applyCheckpoint(loadPtSync(path), this.modules, this.#native, this.kind);
   }
 
+  /**
+   * The epoch loop: one {@link step} per batch of a `jepa.data.DataLoader` for each epoch up to
+   * `epochs`, with `onStep` / `onEpoch` callbacks, `validate`, a progress bar when stderr is a
+   * terminal and resumable checkpoints (`checkpoint: {dir, every}`). See {@link FitOptions} and
+   * docs/training.md.
+   */
+  fit<B>(options: FitOptions<B>): Promise<FitResult> {
+    return withCallerStack(fit(this, options as FitOptions<unknown>));
+  }
+
   #checkIdle(what: string): void {
     if (this.#pending > 0) {
       throw new JepaError(ErrorCode.MODULE_BUSY, `Trainer.${what}() called while step()/save()/load() calls are pending: await them first`);
@@ -768,12 +448,14 @@ export class Trainer {
       case 'ijepa':
       case 'vjepa':
       case 'vjepa2': {
-        const images = tensorArg(b.images, 'batch.images');
+        const images = checkTensor(b.images, 'batch.images');
         const m = (b.masks ?? drawn) as Record<string, unknown> | undefined;  // a sampler of this kind draws Masks
         if (m === undefined) throw invalidArgument('expected `batch.masks` ({context, targets}) or a `masks` sampler in the trainer options');
-        const context = maskList(m.context, 'batch.masks.context');
-        const targets = maskList(m.targets, 'batch.masks.targets');
-        if (this.kind !== 'ijepa' && context.length !== targets.length) {
+        // V-JEPA: one context and one target mask per config, each config keeping its own count.
+        const sameKeep = this.kind === 'ijepa';
+        const context = checkIndexMasks(m.context, 'batch.masks.context', { sameKeep });
+        const targets = checkIndexMasks(m.targets, 'batch.masks.targets', { sameKeep });
+        if (!sameKeep && context.length !== targets.length) {
           throw invalidArgument(`expected one context and one target mask per config, got ${context.length} context and ${targets.length} target masks`);
         }
         return {
@@ -783,21 +465,21 @@ export class Trainer {
         };
       }
       case 'hjepa': {
-        const images = tensorArg(b.images, 'batch.images');
+        const images = checkTensor(b.images, 'batch.images');
         let mask = b.mask as Tensor | undefined;
         if (mask === undefined) {
           if (!drawn) throw invalidArgument('expected `batch.mask` ([B, N], 1 = masked) or a `masks` sampler in the trainer options');
           // H-JEPA's generator: the union of the level-0 targets; I-JEPA's: of its target blocks.
           mask = drawn.kind === 'hjepa' ? drawn.mask : toBinary(drawn.targets, drawn.grid, { dtype: 'float32' });
         }
-        return { images: check(images, 'batch.images'), mask: check(tensorArg(mask, 'batch.mask'), 'batch.mask') };
+        return { images: check(images, 'batch.images'), mask: check(checkTensor(mask, 'batch.mask'), 'batch.mask') };
       }
       case 'motion':
-        return { features: check(tensorArg(b.features, 'batch.features'), 'batch.features') };
+        return { features: check(checkTensor(b.features, 'batch.features'), 'batch.features') };
       case 'vl':
         return {
-          inputs: check(tensorArg(b.imageEmbeddings, 'batch.imageEmbeddings'), 'batch.imageEmbeddings'),
-          targets: check(tensorArg(b.textEmbeddings, 'batch.textEmbeddings'), 'batch.textEmbeddings'),
+          inputs: check(checkTensor(b.imageEmbeddings, 'batch.imageEmbeddings'), 'batch.imageEmbeddings'),
+          targets: check(checkTensor(b.textEmbeddings, 'batch.textEmbeddings'), 'batch.textEmbeddings'),
         };
     }
   }

@@ -282,7 +282,7 @@ Napi::Value Async(const Napi::CallbackInfo& info) {
   return RunAsync<Outcome>(env, std::move(work), [](Napi::Env e, Outcome& r) { return ToJs(e, r); });
 }
 
-// toBinary(tensors[], numPatches, dtype)
+// masksToBinary(tensors[], numPatches, dtype)
 Napi::Value ToBinaryJs(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), [&]() -> Napi::Value {
     if (!info[0].IsArray()) throw Error(code::kInvalidArgument, "expected an array of index tensors", true);
@@ -295,7 +295,7 @@ Napi::Value ToBinaryJs(const Napi::CallbackInfo& info) {
   });
 }
 
-// toIndices(mask, nonzero)
+// masksToIndices(mask, nonzero)
 Napi::Value ToIndicesJs(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), [&]() -> Napi::Value {
     const at::Tensor& m = TensorHandle::Get(info[0], "mask");
@@ -303,7 +303,7 @@ Napi::Value ToIndicesJs(const Napi::CallbackInfo& info) {
   });
 }
 
-// rngCheck(seed, ranges): for each range r, a draw of this module's stream and of libtorch's own
+// masksRngCheck(seed, ranges): for each range r, a draw of this module's stream and of libtorch's own
 // at::rand / at::randint on a CPU generator with the same seed (r == 0: rand, else randint(0, r)).
 // Lets the tests prove, without Python, that the fast stream draws exactly what libtorch draws.
 Napi::Value RngCheck(const Napi::CallbackInfo& info) {

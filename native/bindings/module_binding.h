@@ -8,9 +8,10 @@
 
 namespace jepa {
 
-// One JS object per loaded module. Calls convert their arguments into IValues on the JS thread
-// (typed by the method's schema), run on a libuv worker (async forms) and convert the results
-// back on the JS thread. See lib/models/module.ts for the raw value encoding shared with TS.
+// One JS object per loaded module. Calls convert their arguments on the JS thread through the
+// value codec (values_binding.h) into a value tree and then into IValues typed by the method's
+// schema (pt/ivalue.h), run on a libuv worker (async forms; the result becomes a value tree
+// there) and build the JS result on the JS thread (docs/values.md).
 class ModuleHandle : public Napi::ObjectWrap<ModuleHandle> {
  public:
   static void Init(Napi::Env env, Napi::Object exports);

@@ -25,21 +25,11 @@ void ReleaseJsBuffer(void* ctx) {
   buffer->queue->Release(buffer->ref);
 }
 
-napi_typedarray_type TypedArrayTypeOf(at::ScalarType type) {
-  switch (type) {
-    case at::kFloat: return napi_float32_array;
-    case at::kDouble: return napi_float64_array;
-    case at::kHalf:
-    case at::kBFloat16: return napi_uint16_array;
-    case at::kChar: return napi_int8_array;
-    case at::kShort: return napi_int16_array;
-    case at::kInt: return napi_int32_array;
-    case at::kLong: return napi_bigint64_array;
-    case at::kByte:
-    case at::kBool: return napi_uint8_array;
-    default:
-      throw Error(code::kUnknownDtype, "dtype " + DtypeName(type) + " has no typed array form", true);
-  }
+// Tells V8 how much memory outside its heap its objects keep alive. Allowed inside the garbage
+// collector; a failure (an environment being torn down) only loses a hint, so it is ignored.
+void ReportExternalMemory(napi_env env, int64_t change) {
+  int64_t total;
+  napi_adjust_external_memory(env, change, &total);
 }
 
 const char* TypedArrayName(napi_typedarray_type type) {
@@ -57,6 +47,18 @@ const char* TypedArrayName(napi_typedarray_type type) {
     case napi_biguint64_array: return "BigUint64Array";
     default: return "TypedArray";
   }
+}
+
+// The typed array that holds a dtype (the dtype table's `typed_array`).
+napi_typedarray_type TypedArrayTypeOf(at::ScalarType type) {
+  const DtypeInfo* d = FindDtype(type);
+  if (d != nullptr && d->typed_array != nullptr) {
+    for (napi_typedarray_type t : {napi_float32_array, napi_float64_array, napi_uint16_array, napi_int8_array,
+                                   napi_int16_array, napi_int32_array, napi_bigint64_array, napi_uint8_array}) {
+      if (std::strcmp(TypedArrayName(t), d->typed_array) == 0) return t;
+    }
+  }
+  throw Error(code::kUnknownDtype, "dtype " + DtypeName(type) + " has no typed array form", true);
 }
 
 Napi::Value TypedArray(Napi::Env env, napi_typedarray_type type, size_t length, Napi::ArrayBuffer ab,
@@ -201,11 +203,12 @@ Napi::Value Randn(const Napi::CallbackInfo& info) {
 
 Napi::Value MemoryInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  MemoryStats s = Memory();
+  MemoryStats s = Memory(static_cast<napi_env>(env));
   Napi::Object o = Napi::Object::New(env);
   o.Set("tensors", Napi::Number::New(env, static_cast<double>(s.tensors)));
   o.Set("storages", Napi::Number::New(env, static_cast<double>(s.storages)));
   o.Set("bytes", Napi::Number::New(env, static_cast<double>(s.bytes)));
+  o.Set("external", Napi::Number::New(env, static_cast<double>(s.reported)));
   return o;
 }
 
@@ -223,6 +226,8 @@ void TensorHandle::Init(Napi::Env env, Napi::Object exports) {
           InstanceMethod("nbytes", &TensorHandle::Nbytes),
           InstanceMethod("storageOffset", &TensorHandle::StorageOffset),
           InstanceMethod("isContiguous", &TensorHandle::IsContiguous),
+          InstanceMethod("setParameter", &TensorHandle::SetParameter),
+          InstanceMethod("isParameter", &TensorHandle::IsParameter),
           InstanceMethod("data", &TensorHandle::Data),
           InstanceMethod("item", &TensorHandle::Item),
           InstanceMethod("to", &TensorHandle::To),
@@ -250,12 +255,20 @@ void TensorHandle::Init(Napi::Env env, Napi::Object exports) {
   exports.Set("memory", Napi::Function::New(env, MemoryInfo));
 }
 
-Napi::Object TensorHandle::New(Napi::Env env, at::Tensor t) {
+Napi::Object TensorHandle::New(Napi::Env env, at::Tensor t, bool parameter, bool requires_grad) {
   Napi::Object obj = GetAddonData(env).tensor_ctor.New({});
   TensorHandle* h = Unwrap(obj);
   h->tensor_ = std::move(t);
   h->live_ = true;
-  RegisterTensor(h->tensor_);
+  h->parameter_ = parameter;
+  h->requires_grad_ = requires_grad;
+  h->env_ = env;
+  // Memory that V8 cannot see (libtorch's allocations, not a borrowed ArrayBuffer) is reported
+  // to it, so that allocating tensors in a loop makes V8 collect the unreachable ones.
+  const bool borrowed = h->tensor_.defined() && h->tensor_.has_storage() &&
+                        h->tensor_.storage().data_ptr().get_deleter() == &ReleaseJsBuffer;
+  const int64_t bytes = RegisterTensor(env, h->tensor_, !borrowed, &h->registration_);
+  if (bytes > 0) ReportExternalMemory(env, bytes);
   return obj;
 }
 
@@ -267,14 +280,36 @@ const at::Tensor& TensorHandle::Get(const Napi::Value& v, const char* what) {
   return Unwrap(v.As<Napi::Object>())->Live();
 }
 
+const at::Tensor* TensorHandle::GetTrusted(const Napi::Object& v) {
+  void* wrapped = nullptr;
+  if (napi_unwrap(v.Env(), v, &wrapped) != napi_ok || wrapped == nullptr) return nullptr;
+  return &static_cast<TensorHandle*>(wrapped)->Live();
+}
+
 TensorHandle::TensorHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorHandle>(info) {}
 
-TensorHandle::~TensorHandle() { Reset(); }
+TensorHandle::~TensorHandle() { Reset(true); }
 
-void TensorHandle::Reset() {
-  cached_buffer_.Reset();
+// Runs from dispose() and from the destructor. The destructor may run inside V8's garbage
+// collector (a basic finalizer, see native/tensor/finalizers.h), where nothing may call into JS.
+// Adjusting external memory is allowed there, and so is deleting a strong reference (the storage
+// deleter of a borrowed ArrayBuffer, ReleaseJsBuffer, does that). Deleting a weak reference is
+// not: its target may die in the same collection, and V8 would then reset a handle already
+// destroyed (Node 20 aborts with "Check failed: node->IsInUse()"). So the weak reference of the
+// data() cache is deleted later, on the JS thread, through the release queue.
+void TensorHandle::Reset(bool in_gc) {
+  if (cached_buffer_ != nullptr) {
+    if (in_gc) {
+      cache_queue_->ReleaseLater(cached_buffer_);
+    } else {
+      napi_delete_reference(env_, cached_buffer_);
+    }
+    cached_buffer_ = nullptr;
+    cache_queue_.reset();
+  }
   if (!live_) return;
-  UnregisterTensor(tensor_);
+  const int64_t bytes = UnregisterTensor(registration_);
+  if (bytes > 0) ReportExternalMemory(env_, -bytes);
   live_ = false;
   tensor_ = at::Tensor();
 }
@@ -356,14 +391,18 @@ Napi::Value TensorHandle::Data(const Napi::CallbackInfo& info) {
     }
     // Reuse the ArrayBuffer of an earlier call while JS still holds it: creating an external
     // ArrayBuffer makes V8 account for its size, which costs time for large tensors.
-    if (!cached_buffer_.IsEmpty() && cached_data_ == t.data_ptr() && cached_bytes_ == t.nbytes()) {
-      Napi::ArrayBuffer ab = cached_buffer_.Value();
-      if (!ab.IsEmpty()) return TypedArray(env, type, numel, ab, 0);
+    if (cached_buffer_ != nullptr && cached_data_ == t.data_ptr() && cached_bytes_ == t.nbytes()) {
+      napi_value ab = nullptr;
+      NAPI_THROW_IF_FAILED(env, napi_get_reference_value(env, cached_buffer_, &ab), Napi::Value());
+      if (ab != nullptr) return TypedArray(env, type, numel, Napi::ArrayBuffer(env, ab), 0);
     }
     auto* keep = new at::Tensor(t);
     Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(
         env, t.data_ptr(), t.nbytes(), [](Napi::Env, void*, at::Tensor* hint) { delete hint; }, keep);
-    cached_buffer_ = Napi::Weak(ab);
+    if (cached_buffer_ != nullptr) napi_delete_reference(env, cached_buffer_);
+    cached_buffer_ = nullptr;
+    NAPI_THROW_IF_FAILED(env, napi_create_reference(env, ab, 0, &cached_buffer_), Napi::Value());
+    cache_queue_ = GetAddonData(env).release_queue;
     cached_data_ = t.data_ptr();
     cached_bytes_ = t.nbytes();
     return TypedArray(env, type, numel, ab, 0);
@@ -475,7 +514,7 @@ Napi::Value TensorHandle::ToString(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value TensorHandle::Dispose(const Napi::CallbackInfo& info) {
-  Reset();
+  Reset(false);
   return info.Env().Undefined();
 }
 
@@ -491,6 +530,18 @@ Napi::Value TensorHandle::SharesStorage(const Napi::CallbackInfo& info) {
                       t.storage().unsafeGetStorageImpl() == other.storage().unsafeGetStorageImpl();
     return Napi::Boolean::New(info.Env(), same);
   });
+}
+
+// setParameter(parameter, requiresGrad): the Python-side flags written back by a save
+// (jepa.parameter).
+Napi::Value TensorHandle::SetParameter(const Napi::CallbackInfo& info) {
+  parameter_ = info[0].ToBoolean().Value();
+  requires_grad_ = info[1].ToBoolean().Value();
+  return info.Env().Undefined();
+}
+
+Napi::Value TensorHandle::IsParameter(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), parameter_);
 }
 
 }  // namespace jepa

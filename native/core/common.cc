@@ -25,6 +25,15 @@ void ReleaseQueue::Release(napi_ref ref) {
   if (first) tsfn_.NonBlockingCall();
 }
 
+void ReleaseQueue::ReleaseLater(napi_ref ref) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (!alive_) return;
+  pending_.push_back(ref);
+  const bool first = pending_.size() == 1;
+  lock.unlock();
+  if (first) tsfn_.NonBlockingCall();
+}
+
 void ReleaseQueue::Shutdown() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!alive_) return;
@@ -46,8 +55,19 @@ void ReleaseQueue::Drain(Napi::Env env, Napi::Function, ReleaseQueue* self, void
 
 AddonData& GetAddonData(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }
 
+const JsClasses& JsClassesOf(Napi::Env env) {
+  const JsClasses& js = GetAddonData(env).js;
+  if (!js.registered) throw Error(code::kInternal, "the addon's JS classes were not registered (lib/core/binding.ts calls init)");
+  return js;
+}
+
 Napi::Error MakeError(Napi::Env env, const std::string& code, const std::string& message,
                       bool type_error) {
+  const JsClasses& js = GetAddonData(env).js;
+  if (js.registered) {
+    const Napi::FunctionReference& ctor = type_error ? js.jepa_type_error : js.jepa_error;
+    return Napi::Error(env, ctor.New({Napi::String::New(env, code), Napi::String::New(env, message)}));
+  }
   Napi::Error err = type_error ? Napi::TypeError::New(env, message) : Napi::Error::New(env, message);
   err.Set("code", Napi::String::New(env, code));
   return err;

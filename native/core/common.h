@@ -23,6 +23,9 @@ class ReleaseQueue {
   void Start(Napi::Env env);
   // Called from any thread.
   void Release(napi_ref ref);
+  // Deletes `ref` on a later turn of the JS thread's event loop, even when called on that thread
+  // (from a finalizer that runs inside the garbage collector). Called from any thread.
+  void ReleaseLater(napi_ref ref);
   // Called on the JS thread when the environment shuts down: later releases are dropped
   // (the references die with the environment).
   void Shutdown();
@@ -39,18 +42,47 @@ class ReleaseQueue {
   Tsfn tsfn_;
 };
 
-// Per-environment state (one per main thread or worker thread that loads the addon).
+class AsyncLane;  // native/core/async.cc
+
+// The JS classes and functions of lib/ that native code builds values and errors with,
+// registered once per environment by lib/core/binding.ts right after it loads the addon
+// (the `init` export, native/bindings/core_binding.cc).
+struct JsClasses {
+  bool registered = false;
+  Napi::FunctionReference jepa_error;       // JepaError(code, message)
+  Napi::FunctionReference jepa_type_error;  // JepaTypeError(code, message): also a TypeError
+  // lib/io/values.ts (docs/values.md)
+  Napi::FunctionReference tuple, size, ordered_dict, device, dtype, float_box;
+  Napi::Reference<Napi::Value> float_keys, attrs;  // the FLOAT_KEYS and PY_ATTRS symbols
+  // lib/tensor/tensor.ts: wrap_tensor(NativeTensor) -> Tensor; tensor_handle(x) -> the
+  // NativeTensor of a Tensor, or undefined for anything else
+  Napi::FunctionReference wrap_tensor, tensor_handle;
+  // JS built-ins, fetched once
+  Napi::FunctionReference set, map, array_from;
+  Napi::Reference<Napi::Value> object_prototype;
+};
+
+// Per-environment state (one per main thread or worker thread that loads the addon): the one
+// store of everything native code keeps per environment.
 struct AddonData {
   Napi::FunctionReference tensor_ctor;
   Napi::FunctionReference module_ctor;
   Napi::FunctionReference trainer_ctor;
   Napi::FunctionReference dist_group_ctor;
+  Napi::FunctionReference archive_ctor;
+  JsClasses js;
+  Napi::FunctionReference generator_ctor;
   std::shared_ptr<ReleaseQueue> release_queue;
+  std::shared_ptr<AsyncLane> async_lane;  // where async work's results come back (native/core/async.h)
 };
 
 AddonData& GetAddonData(Napi::Env env);
 
-// Builds a JS Error (or TypeError) carrying a stable `code`.
+// The registered classes; throws kInternal when lib/core/binding.ts has not called `init`.
+const JsClasses& JsClassesOf(Napi::Env env);
+
+// Builds a JepaError (or, for a TypeError, a JepaTypeError) carrying a stable `code`; before the
+// classes are registered, a plain Error (TypeError) with `code` set.
 Napi::Error MakeError(Napi::Env env, const std::string& code, const std::string& message,
                       bool type_error = false);
 

@@ -6,7 +6,8 @@
 
 namespace jepa {
 
-// Stable error codes, mirrored in lib/core/errors.ts.
+// Stable error codes: the same set as lib/core/errors.ts (test/errors.test.mjs checks it). The
+// last group is raised in TypeScript only, but is listed here too so that both sets stay equal.
 namespace code {
 inline constexpr const char* kInvalidArgument = "JEPA_INVALID_ARGUMENT";
 inline constexpr const char* kShapeMismatch = "JEPA_SHAPE_MISMATCH";
@@ -34,6 +35,16 @@ inline constexpr const char* kPtTorchScript = "JEPA_PT_TORCHSCRIPT";
 inline constexpr const char* kPtLegacyFormat = "JEPA_PT_LEGACY_FORMAT";
 inline constexpr const char* kDistributed = "JEPA_DISTRIBUTED_ERROR";
 inline constexpr const char* kDistributedUnavailable = "JEPA_DISTRIBUTED_UNAVAILABLE";
+// Raised in TypeScript: the loader (lib/core/binding.ts), media decoding, checkpoints, model
+// folders, datasets.
+inline constexpr const char* kLibtorchMismatch = "JEPA_LIBTORCH_MISMATCH";
+inline constexpr const char* kLibtorchNotFound = "JEPA_LIBTORCH_NOT_FOUND";
+inline constexpr const char* kAddonNotFound = "JEPA_ADDON_NOT_FOUND";
+inline constexpr const char* kMediaDecode = "JEPA_MEDIA_DECODE";
+inline constexpr const char* kFfmpegNotFound = "JEPA_FFMPEG_NOT_FOUND";
+inline constexpr const char* kCheckpointInvalid = "JEPA_CHECKPOINT_INVALID";
+inline constexpr const char* kModelFolderInvalid = "JEPA_MODEL_FOLDER_INVALID";
+inline constexpr const char* kDataInvalid = "JEPA_DATA_INVALID";
 }  // namespace code
 
 // An error raised by jepa's own C++ code; `type_error` asks for a JS TypeError.

@@ -72,7 +72,9 @@ bool ReadAt(int fd, void* buf, size_t n, uint64_t pos);
 // A storage of `nbytes` that aliases `data`, keeping `owner` alive while the storage lives.
 at::Storage AliasStorage(void* data, int64_t nbytes, std::shared_ptr<void> owner);
 
-// A fresh CPU storage of `nbytes`; large ones use transparent huge pages (fewer page faults).
+// A fresh CPU storage of `nbytes` (not zeroed); from 64 KiB up, recently freed blocks of a
+// similar size are reused (their pages already faulted in), and large ones use transparent huge
+// pages (fewer page faults).
 at::Storage NewStorage(int64_t nbytes);
 
 // Writes a new file at `path` atomically: `write(fd)` fills a temporary file in the same folder,
@@ -99,9 +101,26 @@ struct TensorSlot {
 std::vector<at::Tensor> ReadTensors(const std::string& path, const std::vector<TensorSlot>& slots, bool mmap,
                                     bool byteswap, const std::optional<c10::Device>& device);
 
+// ReadTensors over bytes in memory (a contiguous CPU uint8 tensor, such as a zip member inflated
+// into JS memory): offsets are into `bytes`; tensors alias it when aligned and not byteswapped
+// (keeping it alive), else copy. `name` is used in messages.
+std::vector<at::Tensor> TensorsFromBytes(const at::Tensor& bytes, const std::string& name, const std::vector<TensorSlot>& slots,
+                                         bool byteswap, const std::optional<c10::Device>& device);
+
 // Writes `header` and then the bytes of each tensor (in row-major order, from any device)
 // atomically to `path`.
 void WriteTensors(const std::string& path, const std::string& header, const std::vector<at::Tensor>& tensors);
+// The same with a piece of bytes before each tensor (pieces[i] before tensors[i]) and, when
+// there is one more piece than tensors, the last piece after them (a zip's directory).
+void WriteTensors(const std::string& path, const std::vector<std::string>& pieces, const std::vector<at::Tensor>& tensors);
+
+// CRC-32 as zip and zlib compute it, continuing from `crc` (0 to start).
+uint32_t Crc32(const void* data, size_t n, uint32_t crc);
+// A tensor's elements in row-major order as a 1-D uint8 CPU tensor (a view of the tensor's memory
+// when it is contiguous on the CPU, else of a copy).
+at::Tensor RowMajorBytes(const at::Tensor& t);
+// The CRC-32 of a tensor's elements in row-major order (what WriteTensors writes), from `crc`.
+uint32_t TensorCrc32(const at::Tensor& t, uint32_t crc);
 
 // Reverses the bytes of each `elem`-byte element.
 void Byteswap(uint8_t* p, int64_t nbytes, int64_t elem);

@@ -9,122 +9,11 @@
 #include <unordered_set>
 #include <utility>
 
+#include "core/dtype.h"
 #include "core/errors.h"
 
 namespace jepa {
 namespace pt {
-
-// ---------------------------------------------------------------------------------------------
-// Dtypes
-
-namespace {
-
-struct DtypeName {
-  const char* name;
-  at::ScalarType type;
-};
-
-// Python's names (str(torch.float16) without "torch."). Aliases (torch.half ...) pickle under
-// these names too.
-constexpr DtypeName kDtypeNames[] = {
-    {"float32", at::kFloat},
-    {"float64", at::kDouble},
-    {"float16", at::kHalf},
-    {"bfloat16", at::kBFloat16},
-    {"int8", at::kChar},
-    {"int16", at::kShort},
-    {"int32", at::kInt},
-    {"int64", at::kLong},
-    {"uint8", at::kByte},
-    {"bool", at::kBool},
-    {"complex32", at::kComplexHalf},
-    {"complex64", at::kComplexFloat},
-    {"complex128", at::kComplexDouble},
-    {"uint16", at::kUInt16},
-    {"uint32", at::kUInt32},
-    {"uint64", at::kUInt64},
-    {"float8_e5m2", at::kFloat8_e5m2},
-    {"float8_e4m3fn", at::kFloat8_e4m3fn},
-    {"float8_e5m2fnuz", at::kFloat8_e5m2fnuz},
-    {"float8_e4m3fnuz", at::kFloat8_e4m3fnuz},
-    {"float8_e8m0fnu", at::kFloat8_e8m0fnu},
-    {"float4_e2m1fn_x2", at::kFloat4_e2m1fn_x2},
-    {"bits8", at::ScalarType::Bits8},
-    {"bits16", at::ScalarType::Bits16},
-    {"bits1x8", at::ScalarType::Bits1x8},
-    {"bits2x4", at::ScalarType::Bits2x4},
-    {"bits4x2", at::ScalarType::Bits4x2},
-    {"qint8", at::kQInt8},
-    {"quint8", at::kQUInt8},
-    {"qint32", at::kQInt32},
-    {"quint4x2", at::kQUInt4x2},
-    {"quint2x4", at::kQUInt2x4},
-    {"uint1", at::ScalarType::UInt1},
-    {"uint2", at::ScalarType::UInt2},
-    {"uint3", at::ScalarType::UInt3},
-    {"uint4", at::ScalarType::UInt4},
-    {"uint5", at::ScalarType::UInt5},
-    {"uint6", at::ScalarType::UInt6},
-    {"uint7", at::ScalarType::UInt7},
-    {"int1", at::ScalarType::Int1},
-    {"int2", at::ScalarType::Int2},
-    {"int3", at::ScalarType::Int3},
-    {"int4", at::ScalarType::Int4},
-    {"int5", at::ScalarType::Int5},
-    {"int6", at::ScalarType::Int6},
-    {"int7", at::ScalarType::Int7},
-};
-
-}  // namespace
-
-std::string PythonDtypeName(at::ScalarType type) {
-  for (const auto& d : kDtypeNames) {
-    if (d.type == type) return d.name;
-  }
-  return "";
-}
-
-bool PythonDtypeOf(const std::string& name, at::ScalarType* out) {
-  // A table, not a scan: every torch.* global of a pickle (torch.Size, torch.HalfStorage) is
-  // looked up here first, and comparing against 45 names was a fifth of a small pickle's time.
-  static const auto* table = [] {
-    auto* t = new std::unordered_map<std::string, at::ScalarType>();
-    for (const auto& d : kDtypeNames) t->emplace(d.name, d.type);
-    return t;
-  }();
-  auto it = table->find(name);
-  if (it == table->end()) return false;
-  *out = it->second;
-  return true;
-}
-
-int64_t ElementSize(at::ScalarType type) {
-  switch (type) {
-    case at::kQInt8:
-    case at::kQUInt8:
-    case at::kQInt32:
-    case at::kQUInt4x2:
-    case at::kQUInt2x4:
-    case at::ScalarType::UInt1:
-    case at::ScalarType::UInt2:
-    case at::ScalarType::UInt3:
-    case at::ScalarType::UInt4:
-    case at::ScalarType::UInt5:
-    case at::ScalarType::UInt6:
-    case at::ScalarType::UInt7:
-    case at::ScalarType::Int1:
-    case at::ScalarType::Int2:
-    case at::ScalarType::Int3:
-    case at::ScalarType::Int4:
-    case at::ScalarType::Int5:
-    case at::ScalarType::Int6:
-    case at::ScalarType::Int7:
-      throw Error(code::kPtUnsupported, "tensors of dtype torch." + PythonDtypeName(type) +
-                                            " are not supported by jepa-native");
-    default:
-      return static_cast<int64_t>(c10::elementSize(type));
-  }
-}
 
 namespace {
 
@@ -176,18 +65,10 @@ const std::unordered_map<std::string, GlobalEntry>& SupportedGlobals() {
         {"torch._utils._rebuild_parameter_with_state", {kRebuildParameterWithStateG, at::kByte}},
         {"torch._tensor._rebuild_from_type_v2", {kRebuildFromTypeV2G, at::kByte}},
     };
-    const std::pair<const char*, at::ScalarType> storages[] = {
-        {"DoubleStorage", at::kDouble},   {"FloatStorage", at::kFloat},
-        {"HalfStorage", at::kHalf},       {"LongStorage", at::kLong},
-        {"IntStorage", at::kInt},         {"ShortStorage", at::kShort},
-        {"CharStorage", at::kChar},       {"ByteStorage", at::kByte},
-        {"BoolStorage", at::kBool},       {"BFloat16Storage", at::kBFloat16},
-        {"ComplexDoubleStorage", at::kComplexDouble},
-        {"ComplexFloatStorage", at::kComplexFloat},
-    };
-    for (const auto& s : storages) {
-      (*t)[std::string("torch.") + s.first] = {kStorageClassG, s.second};
-      (*t)[std::string("torch.cuda.") + s.first] = {kStorageClassG, s.second};
+    for (const DtypeInfo& d : Dtypes()) {
+      if (d.legacy_storage == nullptr) continue;
+      (*t)[std::string("torch.") + d.legacy_storage] = {kStorageClassG, d.type};
+      (*t)[std::string("torch.cuda.") + d.legacy_storage] = {kStorageClassG, d.type};
     }
     return t;
   }();
@@ -349,16 +230,20 @@ enum Op : uint8_t {
 
 class Unpickler {
  public:
-  Unpickler(const uint8_t* data, size_t size, Document& doc)
-      : begin_(data), p_(data), end_(data + size), doc_(doc) {
+  Unpickler(const uint8_t* data, size_t size, Document& doc, const PickleOptions& options, bool* truncated)
+      : begin_(data), p_(data), end_(data + size), doc_(doc), options_(options), truncated_(truncated) {
     stack_.reserve(32);
     marks_.reserve(8);
     memo_.reserve(std::min<size_t>(size / 2, 64));
   }
 
-  void Run() {
+  // Runs up to the STOP opcode; returns the bytes read (a legacy file holds several pickles).
+  size_t Run() {
     while (true) {
-      if (p_ >= end_) throw Corrupt("the pickle ends before its STOP opcode (truncated?)");
+      if (p_ >= end_) {
+        *truncated_ = true;
+        throw Corrupt("the pickle ends before its STOP opcode (truncated?)");
+      }
       op_pos_ = static_cast<size_t>(p_ - begin_);
       const uint8_t op = *p_++;
       switch (op) {
@@ -367,7 +252,7 @@ class Unpickler {
           break;
         case STOP:
           doc_.root = Pop("STOP");
-          return;
+          return static_cast<size_t>(p_ - begin_);
         case GLOBAL:
           Push(Global());
           break;
@@ -509,6 +394,7 @@ class Unpickler {
           Push(MakeStr(*Take(1)));
           break;
         case BINPERSID: {
+          if (!options_.persistent_ids) throw Corrupt("a persistent id (BINPERSID) where no storage can be");
           Value* pid = Pop("BINPERSID");
           Push(PersistentLoad(pid));
           break;
@@ -540,6 +426,7 @@ class Unpickler {
   // --- reading --------------------------------------------------------------------------------
   const uint8_t* Take(size_t n) {
     if (static_cast<size_t>(end_ - p_) < n) {
+      *truncated_ = true;
       throw Corrupt("the pickle ends inside the opcode at byte " + std::to_string(op_pos_) +
                     " (truncated?)");
     }
@@ -553,6 +440,7 @@ class Unpickler {
   }
   std::string ReadLine() {
     const void* nl = std::memchr(p_, '\n', static_cast<size_t>(end_ - p_));
+    if (nl == nullptr) *truncated_ = true;
     if (nl == nullptr) throw Corrupt("GLOBAL at byte " + std::to_string(op_pos_) + " has no end of line");
     std::string s(reinterpret_cast<const char*>(p_), static_cast<const uint8_t*>(nl) - p_);
     p_ = static_cast<const uint8_t*>(nl) + 1;
@@ -671,8 +559,7 @@ class Unpickler {
                                              " is blocked by torch.load(weights_only=True); nothing was run");
     }
     if (module == "torch") {
-      at::ScalarType t;
-      if (PythonDtypeOf(name, &t)) {
+      if (FindDtype(name) != nullptr) {
         Value* v = doc_.New(Kind::kDtype);
         v->s = std::move(name);
         return v;
@@ -967,6 +854,7 @@ class Unpickler {
     }
     if (a[0]->kind != Kind::kStorage) throw Corrupt(std::string("a tensor's storage is a ") + KindName(a[0]->kind));
     const StorageSpec& storage = doc_.storages[static_cast<size_t>(a[0]->i)];
+    const auto view = views_.find(a[0]);
     Value* v = doc_.New(Kind::kTensor);
     v->tensor = std::make_unique<TensorSpec>();
     TensorSpec& t = *v->tensor;
@@ -979,7 +867,7 @@ class Unpickler {
     const Value* metadata = nullptr;
     if (fn == kRebuildTensorV3G) {
       if (a[6]->kind != Kind::kDtype) throw Corrupt("_rebuild_tensor_v3's dtype argument is not a dtype");
-      PythonDtypeOf(a[6]->s, &t.dtype);
+      t.dtype = FindDtype(a[6]->s)->type;  // a kDtype value names a dtype of the table
       if (a.size() == 8) metadata = a[7];
     } else if (fn == kRebuildTensorV2G && a.size() == 7) {
       metadata = a[6];
@@ -1000,14 +888,25 @@ class Unpickler {
         }
       }
     }
-    CheckView(t, storage.nbytes, "a tensor in the file");
+    if (view == views_.end()) {
+      CheckView(t, storage.nbytes, "a tensor in the file");
+    } else {
+      // A view of a storage (legacy files of torch <= 0.3): the tensor lies inside the view,
+      // whose elements start `offset` elements into the storage.
+      const int64_t itemsize = ElementSize(storage.dtype);
+      CheckView(t, view->second.size * itemsize, "a tensor in the file (in a storage view)");
+      t.offset += view->second.offset;
+    }
     return v;
   }
 
   Value* PersistentLoad(const Value* pid) {
-    // ('storage', storage_type, key, location, numel)
-    if (pid->kind != Kind::kTuple || pid->items.size() != 5) {
-      throw Corrupt("a persistent id is not a 5-tuple ('storage', type, key, location, numel)");
+    // ('storage', storage_type, key, location, numel); the legacy format adds view_metadata:
+    // None, or (view_key, offset, size) in elements.
+    const size_t want = options_.legacy ? 6 : 5;
+    if (pid->kind != Kind::kTuple || pid->items.size() != want) {
+      throw Corrupt(options_.legacy ? "a persistent id is not a 6-tuple ('storage', type, key, location, numel, view)"
+                                    : "a persistent id is not a 5-tuple ('storage', type, key, location, numel)");
     }
     const auto& it = pid->items;
     if ((it[0]->kind != Kind::kStr && it[0]->kind != Kind::kBytes) || it[0]->s != "storage") {
@@ -1051,6 +950,19 @@ class Unpickler {
     }
     Value* v = doc_.New(Kind::kStorage);
     v->i = index;
+    if (options_.legacy && it[5]->kind != Kind::kNone) {
+      const Value* m = it[5];
+      if (m->kind != Kind::kTuple || m->items.size() != 3 || m->items[0]->kind != Kind::kStr) {
+        throw Corrupt("a storage view is not a tuple (key, offset, size)");
+      }
+      const int64_t offset = AsInt(m->items[1], "a storage view's offset");
+      const int64_t size = AsInt(m->items[2], "a storage view's size");
+      if (offset < 0 || size < 0 || offset > numel || size > numel - offset) {
+        throw Corrupt("storage view '" + Printable(m->items[0]->s) + "' (offset " + std::to_string(offset) + ", size " +
+                      std::to_string(size) + ") lies outside its storage of " + std::to_string(numel) + " elements");
+      }
+      views_[v] = View{offset, size};
+    }
     return v;
   }
 
@@ -1063,6 +975,13 @@ class Unpickler {
   std::vector<size_t> marks_;
   std::vector<Value*> memo_;
   std::unordered_map<std::string, int64_t> storage_index_;
+  const PickleOptions options_;
+  bool* truncated_;
+  struct View {
+    int64_t offset;  // elements into the storage
+    int64_t size;    // elements
+  };
+  std::unordered_map<const Value*, View> views_;  // storage values that are views (legacy)
 };
 
 // Refuses values that only make sense inside the VM (a bare global or storage in the result).
@@ -1124,7 +1043,7 @@ void CheckView(const TensorSpec& t, int64_t storage_nbytes, const std::string& w
   }
   if (empty ? t.offset > capacity : last >= capacity) {
     std::ostringstream msg;
-    msg << what << " (dtype " << PythonDtypeName(t.dtype) << ", offset " << t.offset << ", size [";
+    msg << what << " (dtype " << DtypeName(t.dtype) << ", offset " << t.offset << ", size [";
     for (size_t d = 0; d < t.sizes.size(); ++d) msg << (d ? ", " : "") << t.sizes[d];
     msg << "], stride [";
     for (size_t d = 0; d < t.strides.size(); ++d) msg << (d ? ", " : "") << t.strides[d];
@@ -1139,8 +1058,16 @@ void ParsePickle(const uint8_t* data, size_t size, Document& doc) {
                                     " bytes, above the limit of " + std::to_string(kMaxPickleBytes) +
                                     " bytes (jepa.limits.maxPickleBytes)");
   }
-  Unpickler(data, size, doc).Run();
+  bool truncated = false;
+  Unpickler(data, size, doc, PickleOptions(), &truncated).Run();
   CheckFinished(doc);
+}
+
+size_t ParsePickleAt(const uint8_t* data, size_t size, Document& doc, const PickleOptions& options, bool* truncated) {
+  *truncated = false;
+  const size_t used = Unpickler(data, size, doc, options, truncated).Run();
+  CheckFinished(doc);
+  return used;
 }
 
 }  // namespace pt

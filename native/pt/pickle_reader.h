@@ -20,13 +20,23 @@ namespace pt {
 // representable here), kPtLimit (a documented limit exceeded).
 void ParsePickle(const uint8_t* data, size_t size, Document& doc);
 
+struct PickleOptions {
+  // Persistent ids as the legacy (pre-1.6) torch.save format writes them:
+  // ('storage', type, key, location, numel, view) where view is None or (key, offset, size).
+  bool legacy = false;
+  // Whether BINPERSID may appear (not in the legacy format's header pickles).
+  bool persistent_ids = true;
+};
+
+// Parses the pickle at the start of `data` (bytes after its STOP opcode are left alone: a legacy
+// torch.save file holds several pickles in a row) and returns the bytes it took. When the
+// pickle runs past `size`, *truncated is set before the kPtCorrupt error is thrown, so that a
+// caller reading a file piecewise can try again with more bytes. Throws what ParsePickle throws.
+size_t ParsePickleAt(const uint8_t* data, size_t size, Document& doc, const PickleOptions& options, bool* truncated);
+
 // Checks that a tensor's view (offset, sizes, strides of `dtype`) lies inside `storage_nbytes`
 // bytes; throws kPtCorrupt (or kPtLimit for the rank) naming `what`.
 void CheckView(const TensorSpec& spec, int64_t storage_nbytes, const std::string& what);
-
-// Size in bytes of one element of a dtype a tensor can have in a file; throws kPtUnsupported
-// for dtypes without a byte-sized element (quantized, sub-byte).
-int64_t ElementSize(at::ScalarType type);
 
 }  // namespace pt
 }  // namespace jepa

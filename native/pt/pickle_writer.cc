@@ -241,7 +241,8 @@ class Pickler {
       throw Error(code::kInvalidArgument, "cannot save a tensor without strided storage (sparse, nested, ...)", true);
     }
     const at::ScalarType dtype = t.scalar_type();
-    const std::string dtype_name = PythonDtypeName(dtype);
+    const DtypeInfo* dtype_info = FindDtype(dtype);
+    const std::string dtype_name = dtype_info != nullptr ? dtype_info->name : "";
     const int64_t itemsize = ElementSize(dtype);
     if (dtype_name.empty()) {
       throw Error(code::kInvalidArgument, std::string("cannot save a tensor of dtype ") + c10::toString(dtype), true);
@@ -276,7 +277,7 @@ class Pickler {
       if (found->second.second != dtype) {
         throw Error(code::kInvalidArgument,
                     "cannot save tensors that view the same storage as different dtypes (" +
-                        PythonDtypeName(found->second.second) + " and " + dtype_name +
+                        DtypeName(found->second.second) + " and " + dtype_name +
                         "), as torch.save refuses: clone() one of them",
                     true);
       }
@@ -327,22 +328,11 @@ class Pickler {
     Memoize();
   }
 
+  // The legacy typed storage class of a dtype (torch.HalfStorage), or nullptr: tensors of other
+  // dtypes are written with _rebuild_tensor_v3 and an untyped storage, as torch.save does.
   static const char* LegacyStorageName(at::ScalarType t) {
-    switch (t) {
-      case at::kDouble: return "DoubleStorage";
-      case at::kFloat: return "FloatStorage";
-      case at::kHalf: return "HalfStorage";
-      case at::kLong: return "LongStorage";
-      case at::kInt: return "IntStorage";
-      case at::kShort: return "ShortStorage";
-      case at::kChar: return "CharStorage";
-      case at::kByte: return "ByteStorage";
-      case at::kBool: return "BoolStorage";
-      case at::kBFloat16: return "BFloat16Storage";
-      case at::kComplexDouble: return "ComplexDoubleStorage";
-      case at::kComplexFloat: return "ComplexFloatStorage";
-      default: return nullptr;
-    }
+    const DtypeInfo* d = FindDtype(t);
+    return d != nullptr ? d->legacy_storage : nullptr;
   }
 
   static std::string Location(const c10::Device& d) {

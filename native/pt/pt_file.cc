@@ -8,7 +8,12 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <linux/openat2.h>
+#endif
 
 #include <atomic>
 #include <cerrno>
@@ -327,10 +332,16 @@ void Archive::Init(std::shared_ptr<ReadAdapterInterface> adapter, int64_t size) 
   adapter->read(0, magic, size < 4 ? static_cast<size_t>(size) : 4);
   if (!(magic[0] == 'P' && magic[1] == 'K' && magic[2] == 3 && magic[3] == 4)) {
     if (magic[0] == 0x80 && size >= 2 && magic[1] <= 5) {
+      InitLegacy(std::move(adapter), size);
+      return;
+    }
+    // The .tar format of torch < 0.4, which torch.load(weights_only=True) refuses too.
+    uint8_t ustar[5] = {0, 0, 0, 0, 0};
+    if (size >= 262 && adapter->read(257, ustar, 5) == 5 && std::memcmp(ustar, "ustar", 5) == 0) {
       Fail(code::kPtLegacyFormat,
-           "the file uses the legacy torch.save format (torch < 1.6, or "
-           "_use_new_zipfile_serialization=False), which jepa-native does not read: re-save it in "
-           "Python with torch.save(torch.load(path, weights_only=True), path)");
+           "the file uses the .tar format of torch < 0.4, which torch.load(weights_only=True) refuses "
+           "as well (it cannot be read without running its pickles): load it once in Python with "
+           "weights_only=False, if you trust it, and save it again with torch.save");
     }
     Fail(code::kPtCorrupt, "not a PyTorch file (no zip signature at its start)");
   }
@@ -417,6 +428,126 @@ void Archive::Init(std::shared_ptr<ReadAdapterInterface> adapter, int64_t size) 
   swapped_.assign(doc_.storages.size(), false);
 }
 
+// The legacy format (torch < 1.6, or _use_new_zipfile_serialization=False), as
+// torch/serialization.py's _legacy_save writes it: five pickles in a row (the magic number
+// 0x1950a86a20f9469cfc6c, the protocol version 1001, a sys_info dict, the value, the sorted list
+// of storage keys), then each listed storage's bytes: its element count as a little-endian
+// int64, then the elements (little-endian whatever the writer's byte order). The value's
+// persistent ids are 6-tuples ('storage', type, key, location, numel, view). Everything goes
+// through the same restricted unpickler as data.pkl.
+void Archive::InitLegacy(std::shared_ptr<ReadAdapterInterface> adapter, int64_t size) {
+  legacy_ = true;
+  adapter_ = std::move(adapter);
+  size_ = static_cast<uint64_t>(size);
+  const uint8_t* whole = mapping_ ? static_cast<const uint8_t*>(mapping_->addr) : bytes_ ? bytes_->data : nullptr;
+  // A large file is read from its start in growing windows until the pickles fit; they take at
+  // most jepa.limits.maxPickleBytes together.
+  const uint64_t cap = std::min<uint64_t>(size_, static_cast<uint64_t>(kMaxPickleBytes));
+  uint64_t have = whole != nullptr ? size_ : std::min<uint64_t>(cap, 64 << 10);
+  std::vector<uint8_t> window;
+  std::vector<std::string> keys;
+  uint64_t data_start = 0;
+  for (;;) {
+    const uint8_t* data = whole;
+    if (data == nullptr) {
+      window.resize(have);
+      if (adapter_->read(0, window.data(), have) != have) Fail(code::kIo, "reading the file failed");
+      data = window.data();
+    }
+    bool truncated = false;
+    try {
+      doc_ = Document();
+      keys.clear();
+      data_start = ParseLegacyPickles(data, have, &keys, &truncated);
+      break;
+    } catch (const Error& e) {
+      if (!truncated || have >= size_) throw Error(e.code(), name_ + ": " + e.what(), e.type_error());
+      if (have >= cap) {
+        Fail(code::kPtLimit, "the pickles of this legacy-format file take more than " + std::to_string(kMaxPickleBytes) +
+                                 " bytes (jepa.limits.maxPickleBytes)");
+      }
+      have = std::min<uint64_t>(cap, have * 8);
+    }
+  }
+  // The storages' bytes, in the order of the key list.
+  std::unordered_map<std::string, size_t> index;
+  for (size_t i = 0; i < doc_.storages.size(); ++i) index.emplace(doc_.storages[i].key, i);
+  legacy_offsets_.assign(doc_.storages.size(), UINT64_MAX);
+  uint64_t pos = data_start;
+  for (const std::string& key : keys) {
+    auto it = index.find(key);
+    if (it == index.end()) Fail(code::kPtCorrupt, "the storage list names '" + key + "', which no tensor uses");
+    const size_t i = it->second;
+    if (legacy_offsets_[i] != UINT64_MAX) Fail(code::kPtCorrupt, "the storage list names '" + key + "' twice");
+    const StorageSpec& s = doc_.storages[i];
+    uint8_t count[8];
+    if (pos > size_ || size_ - pos < 8 || adapter_->read(pos, count, 8) != 8) {
+      Fail(code::kPtCorrupt, "the data of storage '" + key + "' lies past the end of the file (truncated?)");
+    }
+    const uint64_t numel = U64(count);
+    const uint64_t itemsize = static_cast<uint64_t>(ElementSize(s.dtype));
+    if (numel > static_cast<uint64_t>(kMaxFileBytes) || numel * itemsize != static_cast<uint64_t>(s.nbytes)) {
+      Fail(code::kPtCorrupt, "storage '" + key + "' has " + std::to_string(numel) + " elements in the file, but the pickle declares " +
+                                 std::to_string(s.nbytes / static_cast<int64_t>(itemsize)));
+    }
+    pos += 8;
+    if (size_ - pos < static_cast<uint64_t>(s.nbytes)) {
+      Fail(code::kPtCorrupt, "the data of storage '" + key + "' lies past the end of the file (truncated?)");
+    }
+    legacy_offsets_[i] = pos;
+    pos += static_cast<uint64_t>(s.nbytes);
+  }
+  for (size_t i = 0; i < doc_.storages.size(); ++i) {
+    if (legacy_offsets_[i] == UINT64_MAX) {
+      Fail(code::kPtCorrupt, "storage '" + doc_.storages[i].key + "' has no data in the file (it is missing from the storage list)");
+    }
+  }
+  swapped_.assign(doc_.storages.size(), false);
+}
+
+uint64_t Archive::ParseLegacyPickles(const uint8_t* data, uint64_t size, std::vector<std::string>* keys, bool* truncated) {
+  uint64_t pos = 0;
+  PickleOptions header;
+  header.persistent_ids = false;
+  auto next = [&](Document& doc, const PickleOptions& options) {
+    pos += ParsePickleAt(data + pos, static_cast<size_t>(size - pos), doc, options, truncated);
+  };
+  {
+    Document magic;
+    next(magic, header);
+    static const uint8_t kMagic[] = {0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};  // 0x1950a86a20f9469cfc6c
+    const Value* m = magic.root;
+    if (m->kind != Kind::kBigInt || m->s != std::string(reinterpret_cast<const char*>(kMagic), sizeof kMagic)) {
+      throw Error(code::kPtCorrupt, "not a PyTorch file (a pickle, but not the magic number of the legacy torch.save format)");
+    }
+  }
+  {
+    Document protocol;
+    next(protocol, header);
+    const Value* v = protocol.root;
+    if (v->kind != Kind::kInt || v->i != 1001) {
+      throw Error(code::kPtUnsupported, "the legacy torch.save file has protocol version " +
+                                            std::string(v->kind == Kind::kInt ? std::to_string(v->i) : "(not an int)") +
+                                            " (torch.load reads only 1001)");
+    }
+  }
+  {
+    Document sys_info;  // byte order and C type sizes of the writer; the data is little-endian anyway
+    next(sys_info, header);
+  }
+  PickleOptions value;
+  value.legacy = true;
+  next(doc_, value);
+  Document list;
+  next(list, header);
+  if (list.root->kind != Kind::kList) throw Error(code::kPtCorrupt, "the legacy file's storage list is not a list");
+  for (const Value* k : list.root->items) {
+    if (k->kind != Kind::kStr) throw Error(code::kPtCorrupt, "the legacy file's storage list holds a non-str key");
+    keys->push_back(k->s);
+  }
+  return pos;
+}
+
 caffe2::serialize::PyTorchStreamReader& Archive::Reader() {
   if (!reader_) {
     try {
@@ -468,6 +599,26 @@ void Archive::ReadRecord(const std::string& record, void* dst, uint64_t size) {
 
 void Archive::ReadStorage(size_t index, const std::optional<c10::Device>& device) {
   StorageSpec& s = doc_.storages[index];
+  if (!s.storage && legacy_) {
+    const uint64_t offset = legacy_offsets_[index];
+    const uint8_t* whole = mapping_ ? static_cast<const uint8_t*>(mapping_->addr) : bytes_ ? bytes_->data : nullptr;
+    if (whole != nullptr && s.nbytes > 0 && offset % 64 == 0) {
+      // In place (rare: the format does not align its storages).
+      if (bytes_) {
+        at::DataPtr ptr(bytes_->data + offset, new std::shared_ptr<FileBytes>(bytes_), &DeleteFileBytesRef, at::Device(at::kCPU));
+        s.storage = at::Storage(at::Storage::use_byte_size_t(), s.nbytes, std::move(ptr), c10::GetCPUAllocator(), true);
+      } else {
+        at::DataPtr ptr(const_cast<uint8_t*>(whole) + offset, new std::shared_ptr<Mapping>(mapping_), &DeleteMappingRef,
+                        at::Device(at::kCPU));
+        s.storage = at::Storage(at::Storage::use_byte_size_t(), s.nbytes, std::move(ptr), nullptr, false);
+      }
+    } else {
+      s.storage = files::NewStorage(s.nbytes);
+      if (s.nbytes > 0 && adapter_->read(offset, s.storage.mutable_data(), static_cast<size_t>(s.nbytes)) != static_cast<size_t>(s.nbytes)) {
+        Fail(code::kPtCorrupt, "the data of storage '" + s.key + "' could not be read whole");
+      }
+    }
+  }
   if (!s.storage) {
     const std::string record = "data/" + s.key;
     uint64_t offset = 0, size = 0;
@@ -551,6 +702,44 @@ std::shared_ptr<FileBytes> ReadSmallFile(const std::string& path) {
   std::shared_ptr<files::Fd> fd = files::OpenForRead(path, &size);
   if (static_cast<uint64_t>(size) > kSmallFile) return nullptr;
   return ReadWhole(fd, static_cast<size_t>(size), path);
+}
+
+std::shared_ptr<FileBytes> ReadCachedSmallFile(const std::string& path) {
+#if defined(__linux__) && defined(SYS_openat2) && defined(RWF_NOWAIT)
+  // Off for good once the kernel says it lacks openat2 or RWF_NOWAIT (Linux < 5.12 / < 5.9).
+  static std::atomic<bool> supported{true};
+  if (!supported.load(std::memory_order_relaxed)) return nullptr;
+  struct open_how how;
+  std::memset(&how, 0, sizeof how);
+  how.flags = O_RDONLY | O_CLOEXEC;
+  how.resolve = RESOLVE_CACHED;  // fail with EAGAIN rather than look a name up on disk
+  const long opened = syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof how);
+  if (opened < 0) {
+    if (errno == ENOSYS || errno == E2BIG || errno == EINVAL) supported.store(false, std::memory_order_relaxed);
+    return nullptr;
+  }
+  files::Fd fd(static_cast<int>(opened));
+  struct stat st;
+  if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 || static_cast<uint64_t>(st.st_size) > kSmallFile) {
+    return nullptr;
+  }
+  auto bytes = std::make_shared<FileBytes>(static_cast<size_t>(st.st_size));
+  size_t done = 0;
+  while (done < bytes->size) {
+    struct iovec iov = {bytes->data + done, bytes->size - done};
+    const ssize_t r = preadv2(fd.get(), &iov, 1, static_cast<off_t>(done), RWF_NOWAIT);  // EAGAIN: not cached
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      if (r < 0 && errno == EOPNOTSUPP) supported.store(false, std::memory_order_relaxed);
+      return nullptr;
+    }
+    done += static_cast<size_t>(r);
+  }
+  return bytes;
+#else
+  (void)path;
+  return nullptr;
+#endif
 }
 
 Document LoadBytes(std::shared_ptr<FileBytes> bytes, const std::string& path) {

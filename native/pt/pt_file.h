@@ -44,8 +44,10 @@ class Archive {
     uint64_t local = 0;
   };
 
-  // Opens `path`, checks the zip directory and parses data.pkl (no tensor data is read).
-  // Throws jepa::Error: kFileNotFound, kIo, kPtCorrupt, kPtLegacyFormat, kPtTorchScript,
+  // Opens `path`, checks the zip directory and parses data.pkl (no tensor data is read); a file
+  // in the legacy format (torch < 1.6, or _use_new_zipfile_serialization=False) is read as
+  // torch.load(weights_only=True) reads it. Throws jepa::Error: kFileNotFound, kIo, kPtCorrupt,
+  // kPtLegacyFormat (the .tar format of torch < 0.4), kPtTorchScript,
   // kPtUnsafeGlobal, kPtUnsupported, kPtLimit. Messages start with the path.
   static std::unique_ptr<Archive> Open(const std::string& path, bool mmap);
   // The same from bytes in memory (copied); `name` is used in messages. For the fuzzer and tests.
@@ -68,6 +70,11 @@ class Archive {
  private:
   Archive() = default;
   void Init(std::shared_ptr<caffe2::serialize::ReadAdapterInterface> adapter, int64_t size);
+  // The legacy (pre-1.6, not zip) format: its pickles and where each storage's bytes lie.
+  void InitLegacy(std::shared_ptr<caffe2::serialize::ReadAdapterInterface> adapter, int64_t size);
+  // Parses the five pickles of a legacy file from data[0..size) into doc_ and *keys (the
+  // storage list); returns where the storages' bytes start. *truncated: ran past `size`.
+  uint64_t ParseLegacyPickles(const uint8_t* data, uint64_t size, std::vector<std::string>* keys, bool* truncated);
   void ReadStorage(size_t index, const std::optional<c10::Device>& device);
   // Where the bytes of a record start in the file (stored records) after the checks miniz makes
   // (local header signature, data inside the file), and its size; false when it is absent.
@@ -98,6 +105,8 @@ class Archive {
   std::string prefix_;  // the archive folder plus '/', from the first record as libtorch does
   bool big_endian_ = false;
   std::vector<bool> swapped_;  // per storage: byte order fixed
+  bool legacy_ = false;        // the legacy format (InitLegacy)
+  std::vector<uint64_t> legacy_offsets_;  // legacy: per storage, where its bytes start
 };
 
 // Reads a whole file: Open + MaterializeAll, returning the tree.
@@ -109,6 +118,12 @@ Document Load(const std::string& path, const LoadOptions& options);
 // every value). ReadSmallFile returns null for a file above 1 MiB (use Load); it throws what
 // Load throws for a missing or unreadable file. LoadBytes = Load without mmap or device.
 std::shared_ptr<FileBytes> ReadSmallFile(const std::string& path);
+// ReadSmallFile without ever waiting for a disk, so that it may run on the JS thread: the file
+// is opened only if every component of its path is in the kernel's lookup cache (openat2 with
+// RESOLVE_CACHED) and read only if all its bytes are in the page cache (preadv2 with
+// RWF_NOWAIT). Null when that is not the case, on any error (the worker path then reports it),
+// for files above 1 MiB, and on kernels without those flags (Linux < 5.12) or other systems.
+std::shared_ptr<FileBytes> ReadCachedSmallFile(const std::string& path);
 Document LoadBytes(std::shared_ptr<FileBytes> bytes, const std::string& path);
 
 // Writes `doc` to `path` as torch.save does (records data.pkl, .format_version,

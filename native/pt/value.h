@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "core/dtype.h"
+
 namespace jepa {
 namespace pt {
 
@@ -117,11 +119,6 @@ class Document {
   size_t size_ = 0;
   mutable uint32_t walks_ = 0;
 };
-
-// Python names of dtypes ("float16") <-> at::ScalarType. NameOfDtype gives "" for a type that
-// has no Python name here; DtypeOfName returns false for an unknown name.
-std::string PythonDtypeName(at::ScalarType type);
-bool PythonDtypeOf(const std::string& name, at::ScalarType* out);
 
 }  // namespace pt
 }  // namespace jepa

@@ -14,25 +14,90 @@
 namespace jepa {
 namespace {
 
-struct DtypeEntry {
-  const char* name;
-  at::ScalarType type;
-};
+// Live handles per (owner, storage), keyed by both so that each JS environment (main thread,
+// worker threads) reports and un-reports its own external memory. An open-addressing table with
+// linear probing and backward-shift deletion: no allocation per storage (a node-based map's
+// malloc and free were a tenth of a small op's cost).
+class StorageTable {
+ public:
+  struct Entry {
+    const void* owner;
+    const void* storage;  // null: an empty slot
+    int64_t handles;
+    int64_t bytes;     // the storage's size when its first handle was registered
+    int64_t reported;  // of which reported to the owner's JS engine
+  };
 
-constexpr DtypeEntry kDtypes[] = {
-    {"float32", at::kFloat}, {"float64", at::kDouble}, {"float16", at::kHalf},
-    {"bfloat16", at::kBFloat16}, {"int8", at::kChar},     {"int16", at::kShort},
-    {"int32", at::kInt},        {"int64", at::kLong},     {"uint8", at::kByte},
-    {"bool", at::kBool},
+  StorageTable() : slots_(64) {}
+
+  // The entry of (owner, storage), created with zero counts if absent; `inserted` says which.
+  Entry& Get(const void* owner, const void* storage, bool* inserted) {
+    if ((size_ + 1) * 2 > slots_.size()) Grow();
+    size_t i = Home(owner, storage);
+    while (slots_[i].storage != nullptr) {
+      if (slots_[i].storage == storage && slots_[i].owner == owner) {
+        *inserted = false;
+        return slots_[i];
+      }
+      i = (i + 1) & Mask();
+    }
+    slots_[i] = Entry{owner, storage, 0, 0, 0};
+    size_++;
+    *inserted = true;
+    return slots_[i];
+  }
+
+  Entry* Find(const void* owner, const void* storage) {
+    for (size_t i = Home(owner, storage); slots_[i].storage != nullptr; i = (i + 1) & Mask()) {
+      if (slots_[i].storage == storage && slots_[i].owner == owner) return &slots_[i];
+    }
+    return nullptr;
+  }
+
+  void Erase(Entry* e) {
+    size_t hole = static_cast<size_t>(e - slots_.data());
+    // Backward shift: move later entries of the probe run into the hole when their home allows.
+    for (size_t i = (hole + 1) & Mask(); slots_[i].storage != nullptr; i = (i + 1) & Mask()) {
+      const size_t home = Home(slots_[i].owner, slots_[i].storage);
+      if (((i - home) & Mask()) >= ((i - hole) & Mask())) {
+        slots_[hole] = slots_[i];
+        hole = i;
+      }
+    }
+    slots_[hole].storage = nullptr;
+    size_--;
+  }
+
+  size_t size() const { return size_; }
+
+ private:
+  size_t Mask() const { return slots_.size() - 1; }
+  size_t Home(const void* owner, const void* storage) const {
+    uint64_t h = reinterpret_cast<uintptr_t>(storage) ^ (reinterpret_cast<uintptr_t>(owner) * 0x9E3779B97F4A7C15ull);
+    h ^= h >> 29;
+    h *= 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 32;
+    return static_cast<size_t>(h) & Mask();
+  }
+  void Grow() {
+    std::vector<Entry> old(slots_.size() * 2);
+    old.swap(slots_);
+    size_ = 0;
+    for (const Entry& e : old) {
+      if (e.storage == nullptr) continue;
+      bool inserted;
+      Get(e.owner, e.storage, &inserted) = e;
+    }
+  }
+
+  std::vector<Entry> slots_;
+  size_t size_ = 0;
 };
 
 struct Registry {
   std::mutex mutex;
-  struct Entry {
-    int64_t handles;
-    int64_t bytes;
-  };
-  std::unordered_map<const void*, Entry> storages;
+  StorageTable storages;
+  std::unordered_map<const void*, int64_t> reported;  // per owner
   int64_t tensors = 0;
   int64_t bytes = 0;
 };
@@ -43,41 +108,6 @@ Registry& GetRegistry() {
 }
 
 }  // namespace
-
-at::ScalarType ParseDtype(const std::string& name) {
-  for (const auto& e : kDtypes) {
-    if (name == e.name) return e.type;
-  }
-  throw Error(code::kUnknownDtype,
-              "unknown dtype '" + name +
-                  "': expected one of float32, float64, float16, bfloat16, int8, int16, int32, "
-                  "int64, uint8, bool",
-              true);
-}
-
-// Python's names of the dtypes that tensors read from files may have but that the factories
-// do not create (no typed array holds them).
-constexpr DtypeEntry kOtherDtypes[] = {
-    {"complex32", at::kComplexHalf},      {"complex64", at::kComplexFloat},
-    {"complex128", at::kComplexDouble},   {"uint16", at::kUInt16},
-    {"uint32", at::kUInt32},              {"uint64", at::kUInt64},
-    {"float8_e5m2", at::kFloat8_e5m2},    {"float8_e4m3fn", at::kFloat8_e4m3fn},
-    {"float8_e5m2fnuz", at::kFloat8_e5m2fnuz}, {"float8_e4m3fnuz", at::kFloat8_e4m3fnuz},
-    {"float8_e8m0fnu", at::kFloat8_e8m0fnu},   {"float4_e2m1fn_x2", at::kFloat4_e2m1fn_x2},
-    {"bits8", at::ScalarType::Bits8},     {"bits16", at::ScalarType::Bits16},
-    {"bits1x8", at::ScalarType::Bits1x8}, {"bits2x4", at::ScalarType::Bits2x4},
-    {"bits4x2", at::ScalarType::Bits4x2},
-};
-
-std::string DtypeName(at::ScalarType type) {
-  for (const auto& e : kDtypes) {
-    if (type == e.type) return e.name;
-  }
-  for (const auto& e : kOtherDtypes) {
-    if (type == e.type) return e.name;
-  }
-  return c10::toString(type);
-}
 
 bool CudaBuilt() { return at::detail::getCUDAHooks().isBuilt(); }
 
@@ -153,39 +183,48 @@ std::string Describe(const at::Tensor& t) {
   return out.str();
 }
 
-void RegisterTensor(const at::Tensor& t) {
+int64_t RegisterTensor(const void* owner, const at::Tensor& t, bool external, Registration* out) {
   Registry& r = GetRegistry();
+  out->owner = owner;
+  out->storage = t.defined() && t.has_storage() ? t.storage().unsafeGetStorageImpl() : nullptr;
   std::lock_guard<std::mutex> lock(r.mutex);
   r.tensors++;
-  if (!t.defined() || !t.has_storage()) return;
-  const void* key = t.storage().unsafeGetStorageImpl();
-  auto it = r.storages.find(key);
-  if (it == r.storages.end()) {
-    const int64_t bytes = static_cast<int64_t>(t.storage().nbytes());
-    r.storages.emplace(key, Registry::Entry{1, bytes});
-    r.bytes += bytes;
-  } else {
-    it->second.handles++;
-  }
+  if (out->storage == nullptr) return 0;
+  bool inserted;
+  StorageTable::Entry& e = r.storages.Get(owner, out->storage, &inserted);
+  e.handles++;
+  if (!inserted) return 0;
+  const int64_t bytes = static_cast<int64_t>(t.storage().nbytes());
+  e.bytes = bytes;
+  e.reported = external ? bytes : 0;
+  r.bytes += bytes;
+  if (external && bytes > 0) r.reported[owner] += bytes;
+  return e.reported;
 }
 
-void UnregisterTensor(const at::Tensor& t) {
+int64_t UnregisterTensor(const Registration& reg) {
   Registry& r = GetRegistry();
   std::lock_guard<std::mutex> lock(r.mutex);
   r.tensors--;
-  if (!t.defined() || !t.has_storage()) return;
-  auto it = r.storages.find(t.storage().unsafeGetStorageImpl());
-  if (it == r.storages.end()) return;
-  if (--it->second.handles == 0) {
-    r.bytes -= it->second.bytes;
-    r.storages.erase(it);
+  if (reg.storage == nullptr) return 0;
+  StorageTable::Entry* e = r.storages.Find(reg.owner, reg.storage);
+  if (e == nullptr || --e->handles > 0) return 0;
+  const int64_t reported = e->reported;
+  r.bytes -= e->bytes;
+  r.storages.Erase(e);
+  if (reported > 0) {
+    auto owner = r.reported.find(reg.owner);
+    if ((owner->second -= reported) == 0) r.reported.erase(owner);
   }
+  return reported;
 }
 
-MemoryStats Memory() {
+MemoryStats Memory(const void* owner) {
   Registry& r = GetRegistry();
   std::lock_guard<std::mutex> lock(r.mutex);
-  return MemoryStats{r.tensors, static_cast<int64_t>(r.storages.size()), r.bytes};
+  auto it = r.reported.find(owner);
+  return MemoryStats{r.tensors, static_cast<int64_t>(r.storages.size()), r.bytes,
+                     it == r.reported.end() ? 0 : it->second};
 }
 
 }  // namespace jepa

@@ -501,4 +501,38 @@ StepStats Trainer::Step(const Batch& batch) {
   return stats;
 }
 
+void Trainer::LoadOptimizerState(const std::vector<AdamW::State>& states, const std::vector<GroupValues>& groups) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  AdamW& opt = optimizer_;
+  const int64_t n = opt.NumParams();
+  if (static_cast<int64_t>(states.size()) != n) {
+    throw Error(code::kParameterMismatch, "the optimizer state holds " + std::to_string(states.size()) +
+                                              " parameters, the trainer's optimizer " + std::to_string(n));
+  }
+  std::vector<at::Tensor> params;
+  std::vector<std::string> names;
+  for (const auto& g : opt.groups) {
+    params.insert(params.end(), g.params.begin(), g.params.end());
+    names.insert(names.end(), g.names.begin(), g.names.end());
+  }
+  std::vector<AdamW::State> loaded(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const AdamW::State& s = states[i];
+    if (!s.step.defined()) continue;
+    const at::Tensor& p = params[i];
+    if (s.exp_avg.sizes() != p.sizes() || s.exp_avg_sq.sizes() != p.sizes() || s.step.numel() != 1) {
+      throw Error(code::kParameterMismatch, "the optimizer state of parameter " + std::to_string(i) + " (" + names[i] +
+                                                ") does not have its shape");
+    }
+    loaded[i].step = s.step.to(at::kFloat).reshape({}).cpu().clone();
+    loaded[i].exp_avg = s.exp_avg.to(p.options()).clone();
+    loaded[i].exp_avg_sq = s.exp_avg_sq.to(p.options()).clone();
+  }
+  opt.state = std::move(loaded);
+  for (size_t i = 0; i < groups.size() && i < opt.groups.size(); ++i) {
+    if (groups[i].lr) opt.groups[i].lr = *groups[i].lr;
+    if (groups[i].weight_decay) opt.groups[i].weight_decay = *groups[i].weight_decay;
+  }
+}
+
 }  // namespace jepa

@@ -36,6 +36,7 @@
 
 #include "distributed/distributed.h"
 #include "train/ema.h"
+#include "train/schedule.h"
 #include "model/module.h"
 
 namespace jepa {
@@ -73,6 +74,8 @@ class AdamW {
   int64_t NumParams() const;
 };
 
+// Every field is set by the binding from lib/train/options.ts, which resolves every default
+// (per kind: lib/train/defaults.ts); the zeros here are placeholders, not defaults.
 struct TrainerConfig {
   TrainerKind kind = TrainerKind::kIJepa;
   // I-JEPA / V-JEPA: three modules; H-JEPA, motion, VL: `model`.
@@ -84,34 +87,34 @@ struct TrainerConfig {
   Schedule lr;
   Schedule weight_decay;
   Schedule momentum;
-  double beta1 = 0.9;
-  double beta2 = 0.999;
-  double eps = 1e-8;
+  double beta1 = 0;
+  double beta2 = 0;
+  double eps = 0;
   // Exclude biases and 1-D parameters from weight decay (I-JEPA's four groups).
-  bool exclude_bias_and_norm = true;
+  bool exclude_bias_and_norm = false;
   // Clip the gradient norm of each module (context encoder and predictor separately, as V-JEPA),
   // at steps >= clip_grad_from only (V-JEPA clips once `epoch > warmup`).
   std::optional<double> clip_grad;
   int64_t clip_grad_from = 0;
   EmaFormula ema_formula = EmaFormula::kForeach;
-  double loss_exp = 1.0;                    // V-JEPA's p
-  bool normalize_targets = true;            // I-JEPA / V-JEPA: layer_norm the target encoder's output
+  double loss_exp = 0;                      // V-JEPA's p
+  bool normalize_targets = false;           // I-JEPA / V-JEPA: layer_norm the target encoder's output
   // V-JEPA: the predictor's mask_index (when its forward takes one): the mask config's index
   // when absent (V-JEPA's PredictorMultiMaskWrapper), else this value (V-JEPA 2's wrapper passes
   // the index of the clip-length group, 0 for a batch of one clip length).
   std::optional<int64_t> mask_index;
-  double reg_coeff = 0.0;                   // V-JEPA: weight of the predictor-variance term
+  double reg_coeff = 0;                     // V-JEPA: weight of the predictor-variance term
   std::vector<double> level_weights;        // H-JEPA; empty = 1 for every level
   HJepaLossType hjepa_loss = HJepaLossType::kMse;
-  double huber_delta = 1.0;
+  double huber_delta = 0;
   bool normalize_embeddings = false;        // H-JEPA: F.normalize(p=2, dim=-1, eps=1e-8) both sides
   bool masked_loss = false;                 // H-JEPA: loss over masks_valid entries only
   // Update the target encoder before the optimizer step (jonwiggins/H-JEPA, with the momentum of
   // the step) instead of after it (I-JEPA, V-JEPA).
   bool ema_before_step = false;
-  double recon_weight = 1.0;                // motion
-  double motion_weight = 1.0;
-  double smooth_weight = 0.05;
+  double recon_weight = 0;                  // motion
+  double motion_weight = 0;
+  double smooth_weight = 0;
   bool bf16 = false;                        // autocast to bfloat16 (CPU or CUDA) for forward + loss
   // Data-parallel training: the first step broadcasts rank 0's parameters and buffers (all
   // modules, the target encoder too); every step averages the gradients over the ranks before
@@ -159,6 +162,17 @@ class Trainer {
   const TrainerConfig& config() const { return config_; }
   AdamW& optimizer() { return optimizer_; }
   std::mutex& mutex() { return mutex_; }
+  // Learning rate and weight decay of one parameter group, where a checkpoint gives them.
+  struct GroupValues {
+    std::optional<double> lr;
+    std::optional<double> weight_decay;
+  };
+  // Replaces the optimizer state with a checkpoint's (by flat parameter index, Python's
+  // state_dict numbering; a state without `step` means none yet), each tensor copied to its
+  // parameter's device and dtype (`step` to a float32 CPU scalar), and sets the groups' values
+  // that `groups` gives. Throws kParameterMismatch when the count or a shape differs.
+  // Thread-safe.
+  void LoadOptimizerState(const std::vector<AdamW::State>& states, const std::vector<GroupValues>& groups);
   // Pairs (target, source) of the EMA; empty for kinds without one.
   const std::vector<std::pair<at::Tensor, at::Tensor>>& ema_pairs() const { return ema_pairs_; }
 

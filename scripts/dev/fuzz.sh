@@ -60,7 +60,7 @@ TORCH="$(node -e "
 const fs = require('fs');
 const info = 'build/Release/build-info.json';
 if (!process.env.LIBTORCH && fs.existsSync(info)) console.log(JSON.parse(fs.readFileSync(info, 'utf8')).libtorchDir);
-else console.log(require('./scripts/install/find-libtorch').findLibtorch({ log: () => {} }).dir);")"
+else console.log(require('./scripts/install/compiled').core('libtorch').findLibtorch({ log: () => {} }).dir);")"
 
 OUT=build/fuzz
 OBJ="$OUT/obj"
@@ -70,7 +70,7 @@ FLAGS=(-std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,addre
   -Inative -isystem "$TORCH/include" -isystem "$TORCH/include/torch/csrc/api/include")
 case "$TARGET" in
   masks) SRCS=(native/masks/masks.cc native/masks/numpy_random.cc native/masks/hjepa.cc native/masks/notebook.cc) ;;
-  *) SRCS=(native/pt/pickle_reader.cc native/pt/pickle_writer.cc native/pt/pt_file.cc native/core/file_io.cc) ;;
+  *) SRCS=(native/pt/pickle_reader.cc native/pt/pickle_writer.cc native/pt/pt_file.cc native/core/file_io.cc native/core/dtype.cc) ;;
 esac
 
 # One object per source, shared by the harnesses, rebuilt when the source or a header is newer.

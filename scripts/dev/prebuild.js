@@ -1,28 +1,26 @@
 'use strict';
-// `npm run prebuild`: makes the prebuilt binary that `npm pack` ships, from the cmake-js build.
-//
-// It writes what `prebuildify --napi --tag-libc --strip` would (prebuilds/<platform>-<arch>/
-// node.napi.glibc.node, which node-gyp-build finds; Node-API, so one binary serves every Node
-// version with Node-API 8), but from build/Release/jepa_native.node: prebuildify itself runs
-// `node-gyp rebuild`, which would wipe build/ and compile everything a second time.
-//
-// On top of prebuildify it:
+// `npm run prebuild`: the prebuilt binary that `npm pack` ships. prebuildify makes it
+// (`--napi --strip --tag-libc`: prebuilds/<platform>-<arch>/node.napi.glibc.node, which
+// node-gyp-build finds; Node-API, so one binary serves every Node version with Node-API 8), with
+// cmake-js as its build backend (scripts/dev/prebuildify-cmake.js, in place of node-gyp). Then
+// this script:
 //   - removes the RUNPATH (it names the build machine's libtorch folder; see elf-runpath.js);
 //   - writes libtorch.json: the libtorch version, C++ ABI and CPU/CUDA the binary was built
 //     against, and the libraries it links, which lib/core/binding.ts checks and preloads at load time.
 //
-//   node scripts/dev/prebuild.js      (compiles first, incrementally, when build/Release has no addon)
+//   node scripts/dev/prebuild.js
 //   node scripts/dev/prebuild.js --from build/cuda --to DIR
-//                                     a prebuild of another build folder (scripts/install/build.js
-//                                     --out), written into DIR/prebuilds/ (npm run test:cuda-build)
+//                     a prebuild of another build folder (scripts/install/build.js --out), written
+//                     into DIR/prebuilds/ (npm run test:cuda-build); the backend then only copies it
 
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { spawnSync } = require('node:child_process');
-const { cxx11Abi, ROOT } = require('../install/find-libtorch');
+const prebuildify = require('prebuildify');
+const { core, ROOT } = require('../install/compiled');
+const { cxx11Abi } = core('libtorch');
 const { readNeeded, readRunpath, removeRunpath } = require('./elf-runpath');
-const { prebuildDir, INFO_FILE, PREBUILD_FILE } = require('../install/prebuilt');
+const { prebuildDir, INFO_FILE, PREBUILD_FILE } = core('prebuilt');
 
 function log(line) {
   console.error(`[jepa-native] ${line}`);
@@ -36,33 +34,48 @@ function option(args, name) {
   return path.resolve(args[i + 1]);
 }
 
-function main() {
+/**
+ * Runs prebuildify; its working folder is a staging folder, so that it moves the copy made there
+ * into `to`/prebuilds/, never the build's own jepa_native.node. `from`: a build folder to take
+ * as it is (the backend copies it instead of building).
+ */
+function runPrebuildify(from, to) {
+  const stage = path.join(ROOT, 'build', 'prebuildify');
+  fs.rmSync(stage, { recursive: true, force: true });
+  fs.mkdirSync(stage, { recursive: true });
+  fs.rmSync(prebuildDir(to), { recursive: true, force: true });
+  if (from) process.env.JEPA_PREBUILD_FROM = from;
+  return new Promise((resolve, reject) => {
+    prebuildify(
+      {
+        cwd: stage,
+        out: to,
+        // <name>.<tags>.node: prebuildify 6 leaves the `napi` tag out of a Node-API build's
+        // name; with it, node-gyp-build knows the binary serves every Node version.
+        name: 'node.napi',
+        napi: true,
+        strip: true,
+        tagLibc: true,
+        nodeGyp: path.join(ROOT, 'scripts', 'dev', 'prebuildify-cmake.js'),
+      },
+      (err) => (err ? reject(err) : resolve()),
+    );
+  });
+}
+
+async function main() {
   if (os.platform() !== 'linux') throw new Error(`prebuilds are made on Linux only (this is ${os.platform()})`);
   const args = process.argv.slice(2);
   const from = option(args, 'from');
   const to = option(args, 'to') ?? ROOT;
-  const buildDir = from ?? path.join(ROOT, 'build', 'Release');
-  const built = path.join(buildDir, 'jepa_native.node');
-  const infoPath = path.join(buildDir, 'build-info.json');
-  if (from && (!fs.existsSync(built) || !fs.existsSync(infoPath))) {
+  if (from && (!fs.existsSync(path.join(from, 'jepa_native.node')) || !fs.existsSync(path.join(from, 'build-info.json')))) {
     throw new Error(`${from} holds no build (jepa_native.node and build-info.json): build it with scripts/install/build.js --out`);
   }
-  if (!fs.existsSync(built) || !fs.existsSync(infoPath)) {
-    log('no build in build/Release: building first');
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'install', 'build.js')], { cwd: ROOT, stdio: 'inherit' });
-    if (r.status !== 0) throw new Error('the native build failed');
-  }
-  const build = JSON.parse(fs.readFileSync(infoPath, 'utf8'));
-
+  await runPrebuildify(from, to);
   const dir = prebuildDir(to);
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.mkdirSync(dir, { recursive: true });
   const out = path.join(dir, PREBUILD_FILE);
-  fs.copyFileSync(built, out);
-
-  // --strip, as prebuildify does it: the symbol table and debug sections go, the dynamic symbols stay.
-  const strip = spawnSync('strip', ['--strip-all', out], { stdio: 'inherit' });
-  if (strip.error || strip.status !== 0) log('`strip` is not available or failed: the prebuild keeps its symbol table');
+  if (!fs.existsSync(out)) throw new Error(`prebuildify did not write ${out}`);
+  const build = JSON.parse(fs.readFileSync(path.join(from ?? path.join(ROOT, 'build', 'Release'), 'build-info.json'), 'utf8'));
 
   const buf = fs.readFileSync(out);
   const was = removeRunpath(buf);
@@ -88,9 +101,7 @@ function main() {
   log(`wrote ${path.relative(process.cwd(), out)} (${size} MB, libtorch ${info.torchVersion}, ${info.cuda ? 'CUDA' : 'CPU'}; RUNPATH ${was ? 'removed' : 'none'})`);
 }
 
-try {
-  main();
-} catch (e) {
+main().catch((e) => {
   console.error(`[jepa-native] prebuild failed: ${e.message}`);
   process.exit(1);
-}
+});

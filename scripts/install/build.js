@@ -14,7 +14,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
-const { findLibtorch, ROOT } = require('./find-libtorch');
+const { core, ROOT } = require('./compiled');
 
 function log(line) {
   console.error(`[jepa-native] ${line}`);
@@ -22,7 +22,7 @@ function log(line) {
 
 function main() {
   const args = process.argv.slice(2);
-  const libtorch = findLibtorch({ log });
+  const libtorch = core('libtorch').findLibtorch({ log });
   const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
   const jobs = String(Math.max(1, os.cpus().length));
   const sanitize = args.includes('--sanitize');
@@ -35,7 +35,8 @@ function main() {
   const outDir = variantDir ?? path.join(ROOT, 'build', 'Release');
   const cmd = [
     cmakeJs,
-    args.includes('--clean') ? 'rebuild' : 'compile',
+    // 'build', not 'compile': cmake-js's compile answers a failed build with a full rebuild.
+    args.includes('--clean') ? 'rebuild' : 'build',
     '--out',
     variantDir ? path.join(variantDir, 'cmake') : path.join('build', 'cmake'),
     '--parallel',

@@ -14,9 +14,10 @@
 //   1. in a development checkout only: makes sure a Python with
 //      torch and numpy exists for the cross-language tests (python3's own, or a project-local
 //      .venv with torch==2.13.0+cpu and numpy installed by the machine's pip);
-//   2. finds libtorch (scripts/install/find-libtorch.js); when none is found, installs the CPU wheel
+//   2. finds libtorch (lib/core/libtorch.ts); when none is found, installs the CPU wheel
 //      into the project-local .venv (way (c));
-//   3. builds the addon with cmake-js (scripts/install/build.js) and, in a checkout, the TypeScript.
+//   3. builds the addon with cmake-js (scripts/install/build.js); in a checkout the TypeScript was
+//      compiled first (before step 1), since discovery and prebuild fitting are the loader's own.
 //   4. in a development checkout, makes sure ffmpeg (video decoding, jepa.video) is there:
 //      installs Debian's package with apt-get when missing and running as root, else says how;
 //   5. in a development checkout, makes sure clang with libFuzzer is there for the fuzz tests
@@ -27,8 +28,13 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
-const { findLibtorch, localPython, LOCAL_VENV, PINNED_TORCH, ROOT } = require('./find-libtorch');
-const { findFittingLibtorch, howToGetLibtorch, platformMismatch, readPrebuildInfo } = require('./prebuilt');
+const { compileTypeScript, core, ROOT } = require('./compiled');
+
+// In a checkout, the TypeScript is compiled first: discovery and prebuild fitting are the
+// loader's own (dist/core/libtorch.js, dist/core/prebuilt.js).
+if (isDevCheckout()) compileTypeScript();
+const { findLibtorch, localPython, LOCAL_VENV, PINNED_TORCH } = core('libtorch');
+const { findFittingLibtorch, howToGetLibtorch, platformMismatch, readPrebuildInfo } = core('prebuilt');
 
 function log(line) {
   console.error(`[jepa-native] ${line}`);
@@ -229,8 +235,6 @@ function main() {
   }
 
   run(process.execPath, [path.join(__dirname, 'build.js')]);
-  if (dev) run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json']);
-  if (dev) run(process.execPath, [path.join(ROOT, 'scripts', 'dev', 'write-esm.js')]);
 
   if (dev && process.env.JEPA_SKIP_FFMPEG !== '1') ensureFfmpeg();
   if (dev) fuzzTools();

@@ -364,6 +364,24 @@ def export_values(out):
         f.write(data[: len(data) // 2])
 
 
+def export_ijepa_folder(out):
+    """models/ijepa-vit: what `jepa-native export ijepa` writes for a (tiny, random) facebookresearch/ijepa
+    training checkpoint; the README's model quick start loads it."""
+    import shutil
+    import tempfile
+    import checkpoints
+    from jepa_export.cli import main as export_main
+    with open(os.path.join(HERE, "..", "..", "package.json")) as f:
+        os.environ["JEPA_NATIVE_VERSION"] = json.load(f)["version"]
+    folder = os.path.join(out, "ijepa-vit")
+    with tempfile.TemporaryDirectory() as tmp:
+        ckpt = os.path.join(tmp, "IN1K-vit.tiny.8-ep3.pth.tar")
+        flags = checkpoints.ijepa_checkpoint(ckpt)
+        shutil.rmtree(folder, ignore_errors=True)
+        if export_main(["ijepa", ckpt, folder] + flags) != 0:
+            raise SystemExit("the export of models/ijepa-vit failed")
+
+
 def export_fixtures(out):
     os.makedirs(out, exist_ok=True)
     torch.set_num_threads(1)
@@ -374,6 +392,7 @@ def export_fixtures(out):
     export_motion(out)
     export_vl(out)
     export_vjepa2_tiny(out)
+    export_ijepa_folder(out)
 
 
 # ---------------------------------------------------------------------------------------------

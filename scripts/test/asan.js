@@ -64,15 +64,14 @@ const env = {
 };
 const mocha = require.resolve('mocha/bin/mocha.js');
 console.error(`[test:asan] mocha with LD_PRELOAD=${runtime} JEPA_ADDON=build/asan/jepa_native.node`);
-// Files named on the command line replace .mocharc.json's spec (mocha would add them to it).
+// The files named on the command line, else the whole suite (as `npm run test:mocha`).
 const files = process.argv.slice(2);
 // The stack: gcc's ASan gives each native frame its own redzones, so the recursive value
 // converters (pt_binding.cc, pickle_writer.cc) use about 7 KB a nesting level instead of 1 and
 // reach V8's default stack limit (984 KB) long before the nesting limit of 1000 they enforce.
 // The main thread's stack is raised to 64 MB (ulimit -s) and V8's limit to 30 MB (RELIABILITY.md).
 const stack = ['--node-option', 'stack-size=30000'];
-const args =
-  files.length > 0 ? ['--no-config', '--timeout', '120000', '--node-option', 'expose-gc', ...stack, ...files] : stack;
+const args = [...stack, ...(files.length > 0 ? files : ['test/*.test.mjs'])];
 r = spawnSync('bash', ['-c', 'ulimit -s 65536 && exec "$@"', 'bash', process.execPath, mocha, ...args], {
   cwd: ROOT,
   stdio: 'inherit',

@@ -157,6 +157,7 @@ function mocha(name, files, env, logName) {
   const json = path.join(OUT, `${logName}.json`);
   const args = [require.resolve('mocha/bin/mocha.js'), '--reporter', 'json', '--reporter-option', `output=${json}`];
   if (files) args.push('--no-config', '--node-option', 'expose-gc', '--timeout', '600000', ...files);
+  else args.push('test/*.test.mjs'); // the file list of `npm run test:mocha` (.mocharc.json holds none)
   fs.rmSync(json, { force: true });
   const r = run(process.execPath, args, { env, limitS: left(), logName: `${logName}.log` });
   const tests = mochaResult(json);

@@ -1,6 +1,7 @@
-// Fuzz harness of the safetensors and .npy readers: the header parsers in lib/io/formats.ts and the
-// native tensor reads behind them (native/core/file_io.cc ReadTensors), through the public
-// loadSafetensorsSync / loadNpySync, with and without mmap. Every input must either load (and
+// Fuzz harness of the safetensors, .npy and .npz readers: the header parsers in lib/io/formats.ts,
+// the zip directory and member reader in lib/io/npz.ts and the native tensor reads behind them
+// (native/core/file_io.cc ReadTensors, TensorsFromBytes), through the public loadSafetensorsSync /
+// loadNpySync / loadNpzSync, with and without mmap. Every input must either load (and
 // every tensor must be readable: it is cloned) or throw an Error (JepaError or native) with a
 // file-format code and the file's path in the message; anything else (another error class, a
 // crash, a hang) fails.
@@ -10,6 +11,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import fc from 'fast-check';
 import jepa from 'jepa-native';
 import { corpus, run, seconds } from './runner.mjs';
@@ -255,6 +257,88 @@ const npy = fc
     return { kind: 'npy', bytes: Buffer.concat([pre, dict, Buffer.alloc(n, 3)]) };
   });
 
+/** CRC-32 as zip computes it (for members whose CRC should be right). */
+function crc32(buf) {
+  let c = ~0;
+  for (const b of buf) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  }
+  return ~c >>> 0;
+}
+
+/** A .npz (zip) file from parts: members stored or deflated, sizes and CRCs right or lying. */
+const npz = fc
+  .record({
+    members: fc.array(
+      fc.record({
+        name: fc.constantFrom('a.npy', 'b.npy', 'a.npy', 'x.txt', '.npy', 'c'),
+        npy,
+        method: fc.constantFrom(0, 0, 8, 8, 12, 99),
+        flags: fc.constantFrom(0, 0, 0, 1, 8, 0x800),
+        lie: fc.constantFrom(null, null, null, 'crc', 'comp', 'uncomp', 'offset'),
+        value: fc.constantFrom(...WEIRD_INTS.filter((v) => v >= 0 && v < 2 ** 32)),
+      }),
+      { maxLength: 3 },
+    ),
+    zip64: fc.boolean(),
+    trailing: fc.integer({ min: 0, max: 8 }),
+  })
+  .map(({ members, zip64, trailing }) => {
+    const parts = [];
+    const central = [];
+    let offset = 0;
+    for (const m of members) {
+      const raw = m.npy.bytes;
+      const data = m.method === 8 ? zlib.deflateRawSync(raw) : raw;
+      const name = Buffer.from(m.name);
+      let crc = crc32(raw);
+      let comp = data.length;
+      let uncomp = raw.length;
+      let local = offset;
+      if (m.lie === 'crc') crc = m.value;
+      if (m.lie === 'comp') comp = m.value;
+      if (m.lie === 'uncomp') uncomp = m.value;
+      if (m.lie === 'offset') local = m.value;
+      const h = Buffer.alloc(30);
+      h.writeUInt32LE(0x04034b50, 0);
+      h.writeUInt16LE(m.flags, 6);
+      h.writeUInt16LE(m.method, 8);
+      h.writeUInt32LE(crc, 14);
+      h.writeUInt32LE(comp >>> 0, 18);
+      h.writeUInt32LE(uncomp >>> 0, 22);
+      h.writeUInt16LE(name.length, 26);
+      parts.push(h, name, data);
+      const c = Buffer.alloc(46);
+      c.writeUInt32LE(0x02014b50, 0);
+      c.writeUInt16LE(m.flags, 8);
+      c.writeUInt16LE(m.method, 10);
+      c.writeUInt32LE(crc, 16);
+      c.writeUInt32LE(zip64 ? 0xffffffff : comp >>> 0, 20);
+      c.writeUInt32LE(zip64 ? 0xffffffff : uncomp >>> 0, 24);
+      c.writeUInt16LE(name.length, 28);
+      const extra = zip64 ? Buffer.alloc(20) : Buffer.alloc(0);
+      if (zip64) {
+        extra.writeUInt16LE(1, 0);
+        extra.writeUInt16LE(16, 2);
+        extra.writeBigUInt64LE(BigInt(uncomp), 4);
+        extra.writeBigUInt64LE(BigInt(comp), 12);
+      }
+      c.writeUInt16LE(extra.length, 30);
+      c.writeUInt32LE(local >>> 0, 42);
+      central.push(c, name, extra);
+      offset += 30 + name.length + data.length;
+    }
+    const cd = Buffer.concat(central);
+    const e = Buffer.alloc(22);
+    e.writeUInt32LE(0x06054b50, 0);
+    e.writeUInt16LE(members.length, 8);
+    e.writeUInt16LE(members.length, 10);
+    e.writeUInt32LE(cd.length, 12);
+    e.writeUInt32LE(offset, 16);
+    return { kind: 'npz', bytes: Buffer.concat([...parts, cd, e, Buffer.alloc(trailing)]) };
+  });
+
 let count = 0;
 function check({ kind, bytes }) {
   const file = path.join(dir, `input-${count++ % 4}.${kind}`);
@@ -262,7 +346,12 @@ function check({ kind, bytes }) {
   for (const mmap of [false, true]) {
     let out;
     try {
-      out = kind === 'npy' ? { x: jepa.loadNpySync(file, { mmap }) } : jepa.loadSafetensorsSync(file, { mmap });
+      out =
+        kind === 'npy'
+          ? { x: jepa.loadNpySync(file, { mmap }) }
+          : kind === 'npz'
+            ? jepa.loadNpzSync(file, { mmap })
+            : jepa.loadSafetensorsSync(file, { mmap });
     } catch (e) {
       if (!(e instanceof Error) || !CODES.has(e.code) || !e.message.includes(file)) {
         throw new Error(
@@ -282,11 +371,12 @@ function check({ kind, bytes }) {
 const seeds = [
   ...corpus('safetensors').map((c) => ({ kind: 'safetensors', bytes: c.bytes, name: c.name })),
   ...corpus('npy').map((c) => ({ kind: 'npy', bytes: c.bytes, name: c.name })),
+  ...corpus('npz').map((c) => ({ kind: 'npz', bytes: c.bytes, name: c.name })),
 ];
 run({
   name: 'formats',
   replay: seeds.map((s) => ({ label: s.name, input: s })),
-  arbitrary: fc.oneof({ weight: 2, arbitrary: mutated(seeds) }, safetensors, npy),
+  arbitrary: fc.oneof({ weight: 2, arbitrary: mutated(seeds) }, safetensors, npy, npz),
   check,
   encode: (input) => input.bytes,
   secs: seconds(),

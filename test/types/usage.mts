@@ -110,9 +110,9 @@ const hs = new jepa.masks.MaskSampler('hjepa', { batchSize: 2, positionSeed: 42 
 const hnext: jepa.masks.HJepaMasks = hs.next();
 const nb: jepa.masks.Masks = jepa.masks.notebook2d({ seed: 1, positionSeed: 2 });
 const nb3: Promise<jepa.masks.Masks> = jepa.masks.notebook3dAsync({ maskType: 'long' });
-const recipe: jepa.HJepaRecipe = jepa.hjepaRecipe({ training: { epochs: 1 } }, { stepsPerEpoch: 10 });
+const hrecipe: jepa.HJepaRecipe = jepa.hjepaRecipe({ training: { epochs: 1 } }, { stepsPerEpoch: 10 });
 const htrainer = new jepa.Trainer({
-  ...recipe.trainer, model: hmodel, masks: new jepa.masks.MaskSampler('hjepa', recipe.masks.options),
+  ...hrecipe.trainer, model: hmodel, masks: new jepa.masks.MaskSampler('hjepa', hrecipe.masks.options),
   lossType: 'smoothl1', normalizeEmbeddings: true, maskedLoss: false, targetUpdate: 'beforeStep', levelWeights: [1, 1, 1],
 });
 const literal: number = jepa.ema.schedule({ kind: 'seed001-literal', start: 0.996, end: 1, steps: 10 }).at(0);
@@ -124,6 +124,52 @@ new jepa.Trainer({ kind: 'hjepa', model: hmodel, lr: 1, lossType: 'l1' });
 // @ts-expect-error: the notebook's mask types are short and long
 jepa.masks.notebook3d({ maskType: 'medium' });
 
+// Model folders written by `jepa-native export`.
+const folderInfo: jepa.ModelInfo = jepa.readModelInfo('models/vith14');
+const folderKind: jepa.ModelKind = folderInfo.kind;
+const preset: 'vjepa2' | 'ijepa' | 'imagenet-eval' | 'clip' | undefined = folderInfo.preprocess?.preset;
+const exported: jepa.JEPA = await jepa.JEPA.load('models/vith14');
+const infoOrNull: jepa.ModelInfo | null = exported.info;
+const canPredict: boolean = exported.hasPredictor;
+const imageEncoder: jepa.ImageEncoder = await jepa.ImageEncoder.load('models/clip');
+const imageEmb: Promise<Tensor> = imageEncoder.encode(zeros([1, 3, 224, 224]));
+const textEncoder: jepa.TextEncoder = jepa.TextEncoder.loadSync('models/minilm');
+const textEmb: Promise<Tensor> = textEncoder.encode(zeros([1, 8], { dtype: 'int64' }), zeros([1, 8], { dtype: 'int64' }));
+const tokenizerFile: string = textEncoder.tokenizerFile;
+const folderCode: string = ErrorCode.MODEL_FOLDER_INVALID;
+// @ts-expect-error: the text encoder takes ids and a mask
+textEncoder.encode(zeros([1, 8]));
+// Data: datasets, the DataLoader (batch types from the default collation), fit, .npz
+const featureDs = new jepa.data.FeatureDataset('features/', { key: 'feature', mmap: false });
+const featureLoader = new jepa.data.DataLoader(featureDs, { batchSize: 4, shuffle: true, seed: 0n, variableLength: { mode: 'pad', dim: 0 } });
+for await (const b of featureLoader) {
+  const f: Tensor = b.feature;
+  const paths: string[] = b.path;
+  const lens: Tensor | undefined = b.lengths;
+  void [f, paths, lens];
+}
+const loaderState: { epoch: number; batch: number; seed: bigint } = featureLoader.state();
+const captions = new jepa.data.DataLoader(new jepa.data.CaptionDataset('c.csv', 'images/', { image: { size: 224 } }), { batchSize: 8 });
+const custom = new jepa.data.DataLoader({ length: 3, get: (i: number) => i * 2 }, { collate: (xs: number[]) => xs.reduce((a, b) => a + b, 0) });
+for await (const total of custom) {
+  const n: number = total;
+  void n;
+}
+const fitted: Promise<jepa.FitResult> = trainer.fit({
+  data: captions, epochs: 2, checkpoint: { dir: 'ck/', every: 100 },
+  toBatch: (b) => ({ images: b.image }),
+  onStep: (s: jepa.FitStep) => void s.stats.loss,
+  onEpoch: (e: jepa.FitEpoch) => void e.loss,
+});
+const npz: Promise<Record<string, Tensor>> = jepa.loadNpz('a.npz', { mmap: true });
+jepa.saveNpzSync('a.npz', { x: t }, { compress: true });
+const dataCode: string = ErrorCode.DATA_INVALID;
+// @ts-expect-error: batchSize is a number
+new jepa.data.DataLoader(featureDs, { batchSize: '4' });
+// @ts-expect-error: variableLength modes are pad and crop
+new jepa.data.DataLoader(featureDs, { variableLength: 'stretch' });
+void [loaderState, fitted, npz, dataCode];
+
 // @ts-expect-error: unknown dtype
 zeros([2], { dtype: 'float8' });
 // @ts-expect-error: device must be cpu, cuda or cuda:N
@@ -131,4 +177,27 @@ zeros([2], { device: 'gpu' });
 // @ts-expect-error: shape is an array
 zeros(3);
 
-void [levelTargets, hnext, nb, nb3, htrainer, literal, copy, copySync, hjepaModel, shape, dtype, data, i64, bits, moved, mem, ok, code, loaded, saved, mod, ctx, kind, libtorchVersion, notFound, wrongKind, img, imgs, clip, vinfo, idx, maxRank, limits, pg, summed, gathered, rankNow, shard, launched, opts, wrote, seed, emaDone, emaSync, mom, stepped, lossNow, savedCkpt, resumed, resumedSync, loadedSd, ckptCode];
+void [recipeLr, kept, wasClipped, motionWd, decay, predicted, levelTargets, hnext, nb, nb3, htrainer, literal, copy, copySync, hjepaModel, shape, dtype, data, i64, bits, moved, mem, ok, code, loaded, saved, mod, ctx, kind, libtorchVersion, notFound, wrongKind, img, imgs, clip, vinfo, idx, maxRank, limits, pg, summed, gathered, rankNow, shard, launched, opts, wrote, seed, emaDone, emaSync, mom, stepped, lossNow, savedCkpt, resumed, resumedSync, loadedSd, ckptCode, folderKind, preset, infoOrNull, canPredict, imageEmb, textEmb, tokenizerFile, folderCode];
+
+// Tensor ops (generated from libtorch's schema), scoped disposal
+{
+  using scoped = jepa.zeros([2, 3]);
+  using model = jepa.loadModuleSync('encoder.pt');
+  using archive = jepa.openSync('features.pt');
+  const sum: Tensor = jepa.add(scoped, 1, { alpha: 2 }).sum(1, true);
+  const byName: Tensor = scoped.sum({ dim: [0, 1], keepdim: true });
+  const mx: Tensor = jepa.max(scoped, 1).values;
+  const [values, indices] = scoped.max(0);
+  const sorted: Tensor = scoped.sort({ dim: 1, descending: true }).indices;
+  const stacked: Tensor = jepa.stack([scoped, scoped]).view(2, 6).index([0, jepa.slice(1, null), null]);
+  const inplace: Tensor = scoped.add_(1).clamp_(0, 1);
+  const u: [Tensor, Tensor, Tensor] = jepa.linalg.svd(scoped) as [Tensor, Tensor, Tensor];
+  const n: Tensor = jepa.nn.functional.normalize(scoped, { dim: 1 });
+  const g = new jepa.Generator().manualSeed(0);
+  const r: Tensor = jepa.rand([2, 3], { generator: g });
+  const kept: Tensor = jepa.tidy(() => jepa.keep(scoped.mul(2)));
+  const later: Promise<Tensor> = jepa.tidyAsync(async () => scoped.add(1));
+  void [sum, byName, mx, values, indices, sorted, stacked, inplace, u, n, r, kept, later, model, archive];
+  // @ts-expect-error: keepdim is a boolean
+  scoped.sum(1, 'yes');
+}

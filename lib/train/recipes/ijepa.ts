@@ -5,7 +5,7 @@
  * paths and loader settings are passed through in `data` / `logging` when present.
  * @module
  */
-import { TRAINER_DEFAULTS } from '../options';
+import { TRAINER_DEFAULTS } from '../defaults';
 import { Fields, REQUIRED, type ConfigObject } from './fields';
 import { officialSchedules } from './schedules';
 import { requireStepsPerEpoch } from './steps';

@@ -6,7 +6,7 @@
  * (docs/training.md).
  * @module
  */
-import { TRAINER_DEFAULTS } from '../options';
+import { TRAINER_DEFAULTS } from '../defaults';
 import { Fields, type ConfigObject } from './fields';
 import { checkStepsPerEpoch } from './steps';
 import type { Recipe, RecipeContext, RecipeModule } from './types';

@@ -5,7 +5,7 @@
  */
 import type { MaskKind } from '../../masks/samplers';
 import type { TrainerOptions } from '../trainer';
-import type { TrainerKind } from '../options';
+import type { TrainerKind } from '../defaults';
 import type { ConfigObject } from './fields';
 
 /** The `jepa.Trainer` options a recipe sets: everything but the modules, the sampler and `distributed`. */

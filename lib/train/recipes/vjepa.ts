@@ -5,7 +5,7 @@
  * their `cfg.get(key, default)` defaults.
  * @module
  */
-import { TRAINER_DEFAULTS } from '../options';
+import { TRAINER_DEFAULTS } from '../defaults';
 import { Fields, REQUIRED, unsupported, type ConfigObject } from './fields';
 import { officialSchedules } from './schedules';
 import { checkStepsPerEpoch, requireStepsPerEpoch } from './steps';

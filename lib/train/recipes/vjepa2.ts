@@ -6,7 +6,7 @@
  * and with `optimization.is_anneal` the linear lr decay of its cool-down configs.
  * @module
  */
-import { TRAINER_DEFAULTS } from '../options';
+import { TRAINER_DEFAULTS } from '../defaults';
 import { Fields, REQUIRED, unsupported, type ConfigObject } from './fields';
 import { officialSchedules } from './schedules';
 import { checkStepsPerEpoch, requireStepsPerEpoch } from './steps';

@@ -5,7 +5,7 @@
  * (not in the seed: AdamW's 0.01).
  * @module
  */
-import { TRAINER_DEFAULTS } from '../options';
+import { TRAINER_DEFAULTS } from '../defaults';
 import { Fields, type ConfigObject } from './fields';
 import { checkStepsPerEpoch } from './steps';
 import type { Recipe, RecipeContext, RecipeModule } from './types';
