@@ -506,7 +506,7 @@ describe('H-JEPA recipe and trainer options', function () {
     expect(st.loss).to.be.closeTo(st.parts[0] + 0.5 * st.parts[1] + 0.25 * st.parts[2], 1e-6);
     const vl = jepa.loadModuleSync(path.join(ROOT, 'test', 'fixtures', 'models', 'vl_predictor.pt'));
     expect(thrown(() => new jepa.Trainer({ kind: 'vl', model: vl, lr: 1, lossType: 'mse' })).message).to.equal(
-      'option `options.lossType` applies to the hjepa trainer only, not to vl',
+      'option `options.lossType` does not apply to the vl trainer (only to hjepa)',
     );
     expect(
       thrown(
