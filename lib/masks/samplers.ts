@@ -625,10 +625,10 @@ function maskList(masks: unknown, name: string): Tensor[] {
 
 /**
  * Keep-index masks (a Tensor or a non-empty array of them): int64, [B, K] (or [K] shared by the
- * batch), every mask keeping as many patches (unless `sameKeep` is false: V-JEPA's mask configs
- * keep different numbers); where given, B = `batch`, indices in [0, numPatches) and tensors on
- * `device`. The one check of masks that callers bring (the JEPA classes, the trainer's batches).
- * @internal
+ * batch), every mask keeping as many patches (unless `sameLength` is false: V-JEPA's mask configs
+ * each keep their own number); where given, B = `batch`, indices in [0, numPatches) and tensors
+ * on `device`. The one check of masks that callers bring (the JEPA classes, the trainer's
+ * batches). @internal
  */
 export function checkIndexMasks(
   masks: unknown,
@@ -637,8 +637,8 @@ export function checkIndexMasks(
     batch = null,
     numPatches,
     device,
-    sameKeep = true,
-  }: { batch?: number | null; numPatches?: number; device?: string; sameKeep?: boolean } = {},
+    sameLength = true,
+  }: { batch?: number | null; numPatches?: number; device?: string; sameLength?: boolean } = {},
 ): Tensor[] {
   const list = maskList(masks, name);
   list.forEach((m, i) => {
@@ -652,7 +652,7 @@ export function checkIndexMasks(
     if (m.ndim === 2 && batch !== null && m.shape[0] !== batch) {
       throw new JepaError(ErrorCode.SHAPE_MISMATCH, `expected \`${where}\` to have ${batch} rows (one per sample), got shape ${show(m.shape)}`);
     }
-    if (sameKeep && i > 0 && m.shape[m.ndim - 1] !== list[0].shape[list[0].ndim - 1]) {
+    if (sameLength && i > 0 && m.shape[m.ndim - 1] !== list[0].shape[list[0].ndim - 1]) {
       throw new JepaError(ErrorCode.SHAPE_MISMATCH, `expected every mask of \`${name}\` to keep the same number of patches, got ${show(list.map((x) => x.shape))}`);
     }
     if (numPatches !== undefined && m.device === 'cpu') {

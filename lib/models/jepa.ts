@@ -455,7 +455,8 @@ export class HJEPA {
    */
   momentumAt(step: number): number {
     if (!Number.isSafeInteger(step) || step < 0) throw invalidArgument(`expected \`step\` to be a non-negative integer, got ${show(step)}`);
-    return this.module.runSync('momentum_at', step) as number;
+    // A Python float: an integral one (1.0 at the end of the schedule) comes back as a jepa.Float.
+    return Number(this.module.runSync('momentum_at', step));
   }
 
   /**

@@ -451,11 +451,11 @@ export class Trainer {
         const images = checkTensor(b.images, 'batch.images');
         const m = (b.masks ?? drawn) as Record<string, unknown> | undefined;  // a sampler of this kind draws Masks
         if (m === undefined) throw invalidArgument('expected `batch.masks` ({context, targets}) or a `masks` sampler in the trainer options');
-        // V-JEPA: one context and one target mask per config, each config keeping its own count.
-        const sameKeep = this.kind === 'ijepa';
-        const context = checkIndexMasks(m.context, 'batch.masks.context', { sameKeep });
-        const targets = checkIndexMasks(m.targets, 'batch.masks.targets', { sameKeep });
-        if (!sameKeep && context.length !== targets.length) {
+        // V-JEPA: one mask per config, each config keeping its own number of patches.
+        const sameLength = this.kind === 'ijepa';
+        const context = checkIndexMasks(m.context, 'batch.masks.context', { sameLength });
+        const targets = checkIndexMasks(m.targets, 'batch.masks.targets', { sameLength });
+        if (!sameLength && context.length !== targets.length) {
           throw invalidArgument(`expected one context and one target mask per config, got ${context.length} context and ${targets.length} target masks`);
         }
         return {
