@@ -1,6 +1,6 @@
 // npm run bench:ema — the target-encoder EMA over a ViT-B/16 parameter set (86 M float32
 // parameters, I-JEPA's encoder at 224 px): jepa.ema.update (Node) against Python's
-// torch._foreach_mul_ + torch._foreach_add_(alpha=1-m) (V-JEPA 2) and I-JEPA's per-tensor loop,
+// torch._foreach_mul_ + torch._foreach_add_(alpha=1-m) (V-JEPA 2) and I-JEPA's / V-JEPA's per-tensor loop,
 // on the same thread count, with the machine's memory bandwidth (memcpy) as the physical limit.
 //
 // An EMA reads the target and the source and writes the target: 12 bytes per parameter. A
@@ -53,6 +53,7 @@ const node = {
   sync: timeMs(() => jepa.ema.updateSync(target, source, M)),
   async: await timeMsAsync(() => jepa.ema.update(target, source, M)),
   loop: timeMs(() => jepa.ema.updateSync(target, source, M, { formula: 'loop' })),
+  loopFused: jepa.ema.updateSync(target, source, M, { formula: 'loop' }).fused,
   fused: jepa.ema.fusedAvailable(),
 };
 target.forEach((t) => t.dispose());
@@ -122,7 +123,7 @@ console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
 console.log(row(`Node jepa.ema.updateSync (foreach formula${node.fused ? ', fused one-pass kernel' : ''})`, node.sync));
 console.log(row('Node jepa.ema.update (async, worker thread)', node.async));
 console.log(row('Python _foreach_mul_ + _foreach_add_(alpha=1-m)', py.foreach));
-console.log(row("Node formula 'loop' (I-JEPA)", node.loop));
+console.log(row(`Node formula 'loop' (I-JEPA, V-JEPA${node.loopFused ? ', fused one-pass kernel' : ''})`, node.loop));
 console.log(row("Python I-JEPA loop mul_(m).add_((1-m)*q)", py.loop));
 console.log(row('Python _foreach_lerp_ (other rounding, for reference)', py.lerp));
 console.log('');

@@ -1,9 +1,10 @@
 """Python side of `npm run train:digits` (examples/train-digits.mjs).
 
-    python digits.py prepare OUT_DIR SEED    scikit-learn's digits (1,797 8x8 images, 10 classes) as
+    python digits.py prepare OUT_DIR SEED [PATCH]
+                                             scikit-learn's digits (1,797 8x8 images, 10 classes) as
                                              OUT_DIR/digits.pt ({'images': [N, 1, 16, 16] float32,
                                              normalised, 'labels': [N] int64}), and a tiny I-JEPA
-                                             (scripts/models/ijepa.py) as TorchScript files
+                                             (scripts/models/ijepa.py, patch PATCH: 2 or 4) as TorchScript files
                                              OUT_DIR/{context,target,predictor}.pt (target = copy of
                                              context, as I-JEPA starts).
     python digits.py probe FEATURES.pt SEED  logistic regression (scikit-learn) on each feature set
@@ -22,12 +23,12 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "scripts", "models"))
 
-# The model: 16x16 inputs (the 8x8 digits upsampled), patch 2 -> an 8x8 grid of 64 tokens.
+# The model: 16x16 inputs (the 8x8 digits upsampled); patch 2 -> an 8x8 grid of 64 tokens (patch 4: 4x4, 16).
 SIZE, PATCH, DIM, DEPTH, HEADS = 16, 2, 64, 4, 4
 PRED_DIM, PRED_DEPTH = 32, 2
 
 
-def prepare(out, seed):
+def prepare(out, seed, patch=PATCH):
     from sklearn.datasets import load_digits
     from ijepa import vit, vit_predictor
 
@@ -38,8 +39,8 @@ def prepare(out, seed):
     torch.save({"images": x.contiguous(), "labels": torch.tensor(d.target, dtype=torch.int64)},
                os.path.join(out, "digits.pt"))
     torch.manual_seed(seed)
-    enc = vit(img_size=SIZE, patch_size=PATCH, embed_dim=DIM, depth=DEPTH, num_heads=HEADS, in_chans=1)
-    pred = vit_predictor(img_size=SIZE, patch_size=PATCH, embed_dim=DIM, predictor_embed_dim=PRED_DIM,
+    enc = vit(img_size=SIZE, patch_size=patch, embed_dim=DIM, depth=DEPTH, num_heads=HEADS, in_chans=1)
+    pred = vit_predictor(img_size=SIZE, patch_size=patch, embed_dim=DIM, predictor_embed_dim=PRED_DIM,
                          depth=PRED_DEPTH, num_heads=HEADS)
     target = copy.deepcopy(enc)
     for name, m in (("context", enc), ("target", target), ("predictor", pred)):
@@ -70,4 +71,4 @@ def probe(path, seed):
 if __name__ == "__main__":
     cmd, arg, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
-    prepare(arg, seed) if cmd == "prepare" else probe(arg, seed)
+    prepare(arg, seed, *[int(a) for a in sys.argv[4:5]]) if cmd == "prepare" else probe(arg, seed)

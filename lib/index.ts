@@ -66,6 +66,7 @@ export type { EmaOptions, EmaStats, ParameterSet, Schedule, ScheduleKind, Schedu
 export {
   manualSeed,
   Trainer,
+  type FromConfigOptions,
   type ParamGroup,
   type SaveOptions,
   type StepStats,
@@ -73,6 +74,9 @@ export {
   type TrainerOptions,
   type TrainingBatch,
 } from './train/trainer';
+export { parseConfig, readRecipe, type ReadRecipeOptions, type Recipe, type RecipeTrainerOptions } from './train/config';
+export { TRAINER_DEFAULTS, type KindDefaults } from './train/defaults';
+export { hjepaLevelWeights, hjepaRecipe, type HJepaRecipe } from './train/hjepa-recipe';
 export type { FitEpoch, FitOptions, FitResult, FitStep } from './train/fit';
 import * as distributed from './distributed/distributed';
 /** Data-parallel training and sharded work across processes on libtorch's c10d (gloo, NCCL): `init`, `allReduce`, `broadcast`, `allGather`, `barrier`, `shardFiles`, `launch`. */
@@ -80,7 +84,7 @@ export { distributed };
 export type { Backend as DistributedBackend, CollectiveOptions, InitOptions, ReduceOp } from './distributed/distributed';
 export type { LaunchOptions, LaunchResult } from './distributed/launch';
 import * as masks from './masks/samplers';
-/** JEPA mask samplers: I-JEPA multi-block, V-JEPA 3D multi-block, random tubes, H-JEPA binary masks. */
+/** JEPA mask samplers: I-JEPA multi-block, V-JEPA 3D multi-block, random tubes, H-JEPA hierarchical and binary masks, seed 002's notebook samplers. */
 export { masks };
 export {
   getNumThreads,
@@ -104,6 +108,7 @@ export {
   type JEPAPaths,
   type LabelScore,
   type MotionEncoding,
+  type PredictOptions,
 } from './models/jepa';
 export { ImageEncoder, TextEncoder } from './models/encoders';
 export { TextTokenizer, type TextTokenizerOptions, type TokenizedBatch } from './models/tokenizer';

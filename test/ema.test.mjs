@@ -4,9 +4,9 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { expect } from 'chai';
-import { before, describe, it } from 'mocha';
+import { after, before, describe, it } from 'mocha';
 import jepa from 'jepa-native';
-import { pythonJson, rejection, thrown } from './helpers.mjs';
+import { cleanup, pythonJson, rejection, thrown, tmpDir } from './helpers.mjs';
 import { vitBShapes } from '../bench/common.mjs';
 import { FIXTURES } from './model-fixtures.mjs';
 
@@ -78,6 +78,80 @@ describe('ema.update: bit equality with Python on a ViT-B parameter set (86 M)',
     expect(digest(target)).to.equal(py.loop);
     target.forEach((t) => t.dispose());
     source.forEach((t) => t.dispose());
+  });
+});
+
+// Special values for the bit-equality tests: subnormals (the smallest, and ones whose products
+// underflow gradually), NaNs of both signs and with a payload, infinities, signed zeros, and
+// values near the float32 maximum.
+const SPECIALS = [
+  0x00000001, 0x80000001, 0x000fffff, 0x807fffff, 0x00800000, 0x7fc00000, 0xffc00000, 0x7fc01234, 0x7f800000,
+  0xff800000, 0x00000000, 0x80000000, 0x7f7fffff, 0xff7fffff, 0x02000000,
+];
+
+/** n float32 values: N(0, 1) scaled per block by 2^k (k in -140..120), a special value every ~7. */
+function specialTensor(n, seed) {
+  const t = jepa.randn([n], { seed });
+  const f = t.data();
+  const u = new Uint32Array(f.buffer, f.byteOffset, n);
+  let r = seed * 2654435761 + 1;
+  const next = () => (r = (Math.imul(r, 1103515245) + 12345) >>> 0);
+  for (let i = 0; i < n; i++) {
+    const x = next();
+    if (x % 7 === 0) u[i] = SPECIALS[(x >>> 8) % SPECIALS.length];
+    else if (x % 5 === 0) f[i] *= 2 ** ((x >>> 8) % 261 - 140);
+  }
+  return t;
+}
+
+describe("ema.update formula 'loop': the fused kernel equals Python's two-pass loop bit for bit", function () {
+  this.timeout(120000);
+  const sizes = [1, 7, 16, 17, 31, 33, 65537, 1000003, 3000017];
+  const momenta = [0.996, 0.9961234567, 0.5, 0.999999, 1e-3, 0, 1];
+  let dir;
+  before(() => {
+    dir = tmpDir('ema-loop-');
+  });
+  after(() => cleanup(dir));
+
+  it('on 4.1 M values with subnormals, NaNs, infinities and signed zeros, for 7 momenta (and so does the ATen path)', () => {
+    const target = sizes.map((n, i) => specialTensor(n, 10 + i));
+    const source = sizes.map((n, i) => specialTensor(n, 50 + i));
+    const file = path.join(dir, 'sets.pt');
+    jepa.saveSync(file, { target, source });
+    const py = pythonJson(
+      `
+import hashlib, json, sys, torch
+torch.set_num_threads(${jepa.getNumThreads()})
+sets = torch.load(sys.argv[1])
+out = []
+for m in json.loads(sys.argv[2]):
+    k = [t.clone() for t in sets["target"]]
+    with torch.no_grad():
+        for pk, pq in zip(k, sets["source"]):
+            pk.mul_(m).add_((1. - m) * pq.detach())
+    h = hashlib.sha256()
+    for t in k: h.update(t.numpy().tobytes())
+    out.append(h.hexdigest())
+print(json.dumps(out))`,
+      { args: [file, JSON.stringify(momenta)] },
+    );
+    momenta.forEach((m, j) => {
+      const fused = target.map((t) => t.clone());
+      const aten = target.map((t) => t.clone());
+      expect(jepa.ema.updateSync(fused, source, m, { formula: 'loop' }).fused).to.equal(true);
+      expect(jepa.ema.updateSync(aten, source, m, { formula: 'loop', fused: false }).fused).to.equal(false);
+      expect(digest(fused), `fused kernel, m = ${m}`).to.equal(py[j]);
+      expect(digest(aten), `ATen calls, m = ${m}`).to.equal(py[j]);
+      fused.forEach((t) => t.dispose());
+      aten.forEach((t) => t.dispose());
+    });
+    // The foreach kernel on the same values gives the bits of its two ATen calls too.
+    const f1 = target.map((t) => t.clone());
+    const f2 = target.map((t) => t.clone());
+    expect(jepa.ema.updateSync(f1, source, 0.996).fused).to.equal(jepa.ema.fusedAvailable());
+    jepa.ema.updateSync(f2, source, 0.996, { fused: false });
+    expect(digest(f1)).to.equal(digest(f2));
   });
 });
 
@@ -285,6 +359,14 @@ wd = WD(0.04, int(1.25 * 3 * 20), 0.4)
 out['cosineWd'] = [wd.step() for _ in range(80)]
 wd2 = WD(0.4, 60, 0.04)
 out['cosineWdDown'] = [wd2.step() for _ in range(80)]
+# V-JEPA 2 LinearDecaySchedule(ref_lr, T_max, final_lr): the cool-down lr, not clamped after T_max
+class Decay:
+    def __init__(s, ref, T, final): s.r, s.f, s.T, s.k = ref, final, T, 0.
+    def step(s):
+        s.k += 1
+        return s.r + float(s.k) / float(max(1, s.T)) * (s.f - s.r)
+d = Decay(0.000525, int(1.25 * 40 * 3), 1e-6)
+out['linearDecay'] = [d.step() for _ in range(160)]
 print(json.dumps(out))
 `;
 
@@ -327,6 +409,10 @@ describe('ema.schedule: equal to the Python formulas at every step', () => {
   it("cosineWd: I-JEPA's CosineWDSchedule, rising and falling, clamped", () => {
     exact(jepa.ema.schedule({ kind: 'cosineWd', start: 0.04, end: 0.4, steps: 75 }), py.cosineWd);
     exact(jepa.ema.schedule({ kind: 'cosineWd', start: 0.4, end: 0.04, steps: 60 }), py.cosineWdDown);
+  });
+
+  it("linearDecay: V-JEPA 2's LinearDecaySchedule (its cool-down lr), past its end too", () => {
+    exact(jepa.ema.schedule({ kind: 'linearDecay', start: 0.000525, end: 1e-6, steps: 150 }), py.linearDecay);
   });
 
   it('constant', () => {

@@ -90,32 +90,55 @@ for (const kind of ['ijepa', 'vjepa']) {
 describe('HJEPA', () => {
   const file = fixture('hjepa.pt');
   const cases = loadCases(file);
-  const [fwd, l0, l1, l2, ctx1] = cases.cases;
+  const [fwd, l0, l1, l2, ctx1, , momentum] = cases.cases;
   let h;
   before(async () => {
     h = await jepa.HJEPA.load(file);
   });
 
-  it('reads levels and grid from the module', () => {
+  it('reads levels, pooling and grid from the module', () => {
     expect(h.numLevels).to.equal(3);
+    expect(h.pooling).to.equal('1d');
     expect(h.numPatches).to.equal(16);
     expect(h.gridSize).to.equal(4);
-    expect([0, 1, 2].map((l) => h.cellsAt(l))).to.deep.equal([16, 4, 1]);
+    expect([0, 1, 2].map((l) => h.cellsAt(l))).to.deep.equal([16, 8, 4]);
   });
 
-  it('forward(images, mask) gives per-level predictions, targets and masks equal to Python', async () => {
+  it('forward(images, mask) gives per-level predictions, targets and masks_valid equal to Python', async () => {
     const out = await h.forward(...fwd.args);
     expectMatches(out, fwd.expected, cases, 'hjepa forward');
-    expect(out.predictions.map((p) => p.shape)).to.deep.equal([[2, 16, 32], [2, 4, 32], [2, 1, 32]]);
+    // 5 and 6 masked patches: the masked-token sequence (padded to 6), pooled in 1-D by 2 and 4.
+    expect(out.predictions.map((p) => p.shape)).to.deep.equal([[2, 6, 32], [2, 3, 32], [2, 1, 32]]);
+    expect([...out.masks_valid[0].data()].map(Number)).to.deep.equal([1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1]);
   });
 
-  it('extractFeatures(images, level) pools 2^level x 2^level groups, as Python', async () => {
+  it('extractFeatures(images, level) pools 2^level consecutive tokens, as Python', async () => {
     for (const c of [l0, l1, l2]) {
       expectMatches(await h.extractFeatures(c.args[0], c.args[1]), c.expected, cases, `level ${c.args[1]}`);
     }
     expectMatches(await h.extractFeatures(ctx1.args[0], 1, { encoder: 'context' }), ctx1.expected, cases, 'context');
     const t = await h.extractFeatures(ctx1.args[0], 1);
     expect(maxAbsDiff(t, cases.tensor(l1.expected.$tensor))).to.be.below(1e-5);
+    expect(t.shape).to.deep.equal([2, h.cellsAt(1), 32]);
+  });
+
+  it('momentumAt / updateTargetEncoder follow the model\'s update_target_encoder(step)', async () => {
+    expect(h.momentumAt(momentum.args[0])).to.equal(momentum.expected.$float);
+    const m = await jepa.HJEPA.load(file);
+    const params = m.module.namedParameters();
+    const t0 = params.get('target_encoder.vit.blocks.0.attn.qkv.weight').clone();
+    const c0 = params.get('context_encoder.vit.blocks.0.attn.qkv.weight');
+    expect(await m.updateTargetEncoder(0)).to.equal(0.996);
+    // target * m + context * (1 - m), elementwise (float32, as torch's mul_ then add_(alpha)).
+    const c = c0.data();
+    const want = t0.data().map((x, i) => Math.fround(x * 0.996) + c[i] * (1 - 0.996));
+    const got = params.get('target_encoder.vit.blocks.0.attn.qkv.weight').data();
+    expect(maxAbsDiff(t0, c0)).to.be.greaterThan(1e-3); // the EMA moves it
+    let worst = 0;
+    got.forEach((x, i) => (worst = Math.max(worst, Math.abs(x - want[i]))));
+    expect(worst).to.be.below(1e-7);
+    expect(m.updateTargetEncoderSync(30000)).to.equal(1);
+    m.dispose();
   });
 
   it('bad input', async () => {
@@ -128,6 +151,7 @@ describe('HJEPA', () => {
     expect(e.message).to.include('expected `mask` to have shape [2, 16]');
     e = await rejection(h.extractFeatures(images, 0, { encoder: 'ema' }));
     expect(e.message).to.include("'context' or 'target'");
+    expect(() => h.momentumAt(-1)).to.throw('expected `step` to be a non-negative integer, got -1');
     e = await rejection(jepa.HJEPA.load(fixture('values.pt')));
     expect(e.code).to.equal('JEPA_INVALID_MODULE');
   });

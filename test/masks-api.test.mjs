@@ -122,7 +122,7 @@ describe('masks', function () {
       ],
       [
         () => new masks.MaskSampler('blocks', { batchSize: 1 }),
-        /expected `kind` to be 'multiblock', 'multiblock3d' or 'randomTube'/,
+        /expected `kind` to be one of 'multiblock', 'multiblock3d', 'randomTube', 'hjepa', 'notebook2d', 'notebook3d'/,
       ],
     ];
     bad.forEach(([fn, re], i) => {

@@ -1,6 +1,6 @@
 /**
  * The `jepa-native` command line (bin/jepa-native.js): `inspect`, `convert`, `masks`, `extract`,
- * `bench`, `launch`, `motion`. Built with commander; each command lives in its own file and registers itself here,
+ * `train`, `bench`, `launch`, `motion`, `zero-shot`. Built with commander; each command lives in its own file and registers itself here,
  * so that new ones (a `launch` for multi-process runs, say) are one more entry in `COMMANDS`.
  *
  * Exit codes: 0 done, 1 error, 2 bad command line, 3 `extract` finished with some inputs
@@ -36,6 +36,7 @@ import { launchCommand } from './launch';
 import { MASK_KINDS, masks } from './masks';
 import { registerMotion } from './motion';
 import { registerZeroShot } from './zero-shot';
+import { train } from './train';
 
 /** State shared by the commands of one run. */
 interface Context {
@@ -151,6 +152,30 @@ function registerDemo(program: Command, ctx: Context): void {
     });
 }
 
+function registerTrain(program: Command, ctx: Context): void {
+  program
+    .command('train')
+    .description(
+      'train an exported I-JEPA / V-JEPA / V-JEPA 2 model from a training config in its official YAML shape, as the official loop does',
+    )
+    .argument('<config>', 'the YAML config (facebookresearch/ijepa configs/*.yaml, jepa configs/pretrain/*.yaml, vjepa2 configs/train/...)')
+    .option('--model <dir>', 'the model folder (jepa.json, or context_encoder.pt, target_encoder.pt, predictor.pt)')
+    .option('--data <path>', "a folder of images / videos, a list file (a path per line, then a label), or a tensor file [N, C, H, W] / [N, C, T, H, W] (default: the config's data paths)")
+    .option('--family <name>', 'the recipe (ijepa, vjepa, vjepa2; default: from the config)')
+    .option('--steps-per-epoch <n>', 'batches per epoch (default: optimization.ipe, else floor(data size / batch_size))', positiveInt)
+    .option('--epochs <n>', "epochs to train (default: the config's optimization.epochs)", positiveInt)
+    .option('--max-steps <n>', 'stop after this many steps (then write the checkpoint)', positiveInt)
+    .option('--out <dir>', "folder for the checkpoints and the CSV log (default: the config's logging folder)")
+    .option('--resume <file>', 'a checkpoint to continue from (weights, optimizer, step, epoch)')
+    .option('--device <device>', "'cpu', 'cuda', 'cuda:N'", 'cpu')
+    .option('--threads <n>', 'intra-op threads of libtorch', positiveInt)
+    .option('--dry-run', 'print the recipe (every setting, as jepa.readRecipe reads it) and the data, and stop')
+    .option('--json', 'print a JSON summary on stdout')
+    .action(async (config: string, opts: Record<string, unknown>) => {
+      await train(config, opts, ctx.io);
+    });
+}
+
 function registerBench(program: Command, ctx: Context): void {
   program
     .command('bench')
@@ -200,8 +225,8 @@ function registerExport(program: Command, ctx: Context): void {
 }
 
 /** The commands, in help order. A new command is a function here. */
-const COMMANDS = [registerInspect, registerConvert, registerMasks, registerExtract, registerExport, registerDemo, registerBench, registerLaunch, registerMotion, registerZeroShot];
-const COMMAND_NAMES = ['inspect', 'convert', 'masks', 'extract', 'bench'];
+const COMMANDS = [registerInspect, registerConvert, registerMasks, registerExtract, registerTrain, registerExport, registerDemo, registerBench, registerLaunch, registerMotion, registerZeroShot];
+const COMMAND_NAMES = ['inspect', 'convert', 'masks', 'extract', 'train', 'bench'];
 
 const EXIT_HELP = `
 Exit codes:

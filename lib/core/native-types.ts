@@ -87,6 +87,8 @@ export interface NativeModule {
   dtype(): string | null;
   save(path: string): Promise<void>;
   saveSync(path: string): void;
+  clone(): Promise<NativeModule>;
+  cloneSync(): NativeModule;
   inFlight(): number;
   dispose(): void;
 }
@@ -159,6 +161,13 @@ export interface NativeAddon {
   masksToBinary(masks: NativeTensor[], numPatches: number, dtype: string): NativeTensor;
   masksToIndices(mask: NativeTensor, nonzero: boolean): NativeTensor;
   masksRngCheck(seed: number, ranges: number[]): { ours: number[]; torch: number[] };
+  masksNumpyCheck(seed: number, ops: number[]): number[];
+  masksHjepa(opts: object, state?: Uint32Array | null): NativeMaskResult;
+  masksHjepaAsync(opts: object, state?: Uint32Array | null): Promise<NativeMaskResult>;
+  masksNotebook2d(opts: object, state?: Uint32Array | null): NativeMaskResult;
+  masksNotebook2dAsync(opts: object, state?: Uint32Array | null): Promise<NativeMaskResult>;
+  masksNotebook3d(opts: object, state?: Uint32Array | null): NativeMaskResult;
+  masksNotebook3dAsync(opts: object, state?: Uint32Array | null): Promise<NativeMaskResult>;
   loadModule(path: string, device: string | null, dtype: string | null): Promise<NativeModule>;
   loadModuleSync(path: string, device: string | null, dtype: string | null): NativeModule;
   setNumThreads(threads: number): void;
@@ -272,6 +281,7 @@ export interface NativeStepStats {
   momentum: number | null;
   gradNorm: number;
   gradNormPredictor: number;
+  clipped: boolean;
   step: number;
   ms: number;
 }

@@ -35,7 +35,9 @@ import { select } from '../tensor/ops.generated';
 import { checkOptions, isDeviceString, show } from '../core/validate';
 import { featureDict, featureFilePath } from './features';
 
+/** The images extraction decodes (what libvips reads; jepa.data.IMAGE_EXTENSIONS is torchvision's ImageFolder list instead). */
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif', '.bmp'];
+/** The videos extraction decodes (ffmpeg). */
 export const VIDEO_EXTENSIONS = ['.mp4', '.m4v', '.mov', '.webm', '.mkv', '.avi', '.mpg', '.mpeg', '.ogv', '.wmv', '.flv'];
 export const FEATURE_EXTENSIONS = ['.pt', '.pth', '.npy', '.safetensors'];
 

@@ -111,6 +111,88 @@ export interface RandomTubeOptions extends CommonOptions {
   ratio?: number;
 }
 
+/**
+ * Options of {@link hjepa}: those of jonwiggins/H-JEPA's `HierarchicalMaskGenerator`
+ * (src/masks/hierarchical.py), with its defaults. `positionSeed` is the `np.random.seed` before
+ * the first batch (every draw of the generator comes from NumPy's global generator); default 42,
+ * the `seed` of H-JEPA's configs/default.yaml that its scripts/train.py passes to `np.random.seed`.
+ */
+export interface HJepaMaskOptions extends CommonOptions {
+  /** Image size in pixels. Default 224. */
+  inputSize?: Size2d;
+  /** Patch size in pixels. Default 16. */
+  patchSize?: number;
+  /** Hierarchy levels: one set of masks each (the trainer uses level 0). Default 3. */
+  numHierarchies?: number;
+  /** Target blocks per sample and level. Default 4. */
+  numTargetMasks?: number;
+  /** How the target scale grows with the level: x 2^level (`'geometric'`) or x (1 + level). Default `'geometric'`. */
+  scaleProgression?: 'geometric' | 'linear';
+  /**
+   * Scale range of the level-0 target blocks, a fraction of the grid (each bound capped at 0.95
+   * after scaling). Default [0.05, 0.15] (the class's; configs/default.yaml's `mask_scale` is
+   * [0.15, 0.2], see `presets.hjepaDefault`).
+   */
+  baseScale?: Range;
+  /** Aspect-ratio (width / height) range; level 0 narrows it to [0.85, 1.15]. Default [0.75, 1.5]. */
+  aspectRatio?: Range;
+  /** Draws of a target block that may overlap earlier ones before the fixed-size fallback. Default 10. */
+  maxAttempts?: number;
+}
+
+/**
+ * Options of {@link notebook2d}: the arguments seed 002's notebook passes to its `forward` (the
+ * defaults are those of its `train_ijepa`). The masks are drawn once per batch and shared by
+ * every sample. `seed` is the `np.random.seed` (scales and aspect ratio), `positionSeed` the
+ * `torch.manual_seed` (block corners); both default to 0.
+ */
+export interface Notebook2dOptions {
+  /** Image size in pixels. Default 224. */
+  inputSize?: Size2d;
+  /** Patch size in pixels. Default 16. */
+  patchSize?: number;
+  /** Aspect-ratio range of the target blocks, **width / height**. Default [0.75, 1.5]. */
+  targetAspectRatio?: Range;
+  /** Scale range of the target blocks. Default [0.15, 0.2]. */
+  targetScale?: Range;
+  /** Scale range of the context block. Default [0.85, 1.0]. */
+  contextScale?: Range;
+  /** Aspect ratio (width / height) of the context block. Default 1. */
+  contextAspectRatio?: number;
+  /** Target blocks (`M`). Default 4. */
+  numTargets?: number;
+  /** `np.random.seed` before the first batch (below 2^32). Default 0. */
+  seed?: Seed;
+  /** `torch.manual_seed` before the first batch. Default 0. */
+  positionSeed?: Seed;
+  /** Device of the returned tensors. Default `'cpu'`. */
+  device?: Device;
+}
+
+/**
+ * Options of {@link notebook3d}: seed 002's `get_masks(patch_dim, scale, mask_type,
+ * aspect_ratio_range)` on the grid of a clip. Every draw comes from torch's global generator,
+ * `torch.manual_seed(positionSeed)` (default 0) before the first batch.
+ */
+export interface Notebook3dOptions {
+  /** Frame size in pixels. Default 224. */
+  cropSize?: Size2d;
+  /** Frames per clip. Default 16. */
+  numFrames?: number;
+  /** Spatial patch size in pixels. Default 16. */
+  patchSize?: number;
+  /** Frames per tubelet. Default 2. */
+  tubeletSize?: number;
+  /** `'short'`: 8 blocks of 15 % of a frame; `'long'`: 2 blocks of 70 %. Default `'short'`. */
+  maskType?: 'short' | 'long';
+  /** Aspect-ratio range, one draw per block (h = sqrt(n * r), w = sqrt(n / r)). Default [0.75, 1.5]. */
+  aspectRatio?: Range;
+  /** `torch.manual_seed` before the first batch. Default 0. */
+  positionSeed?: Seed;
+  /** Device of the returned tensors. Default `'cpu'`. */
+  device?: Device;
+}
+
 /** Options of {@link binary}: a sampler's options plus the sampler and the dtype. */
 export type BinaryOptions =
   | (MultiblockOptions & { sampler?: 'multiblock'; dtype?: Dtype })
@@ -464,6 +546,151 @@ export function randomTubeOptions(opts: unknown, name = 'options', extra: readon
   return { ...common(o, name), ...grid, ratio };
 }
 
+/** @internal */
+export interface NativeHJepa extends NativeCommon {
+  height: number;
+  width: number;
+  numHierarchies: number;
+  numTargetMasks: number;
+  geometric: boolean;
+  baseScale: [number, number];
+  aspectRatio: [number, number];
+  maxAttempts: number;
+  seed: bigint;
+}
+
+/** @internal */
+export interface NativeNotebook2d {
+  height: number;
+  width: number;
+  targetAspectRatio: [number, number];
+  targetScale: [number, number];
+  contextScale: [number, number];
+  contextAspectRatio: number;
+  numTargets: number;
+  seed: bigint;
+  positionSeed: bigint;
+  device: Device;
+}
+
+/** @internal */
+export interface NativeNotebook3d {
+  duration: number;
+  height: number;
+  width: number;
+  longRange: boolean;
+  aspectRatio: [number, number];
+  positionSeed: bigint;
+  device: Device;
+}
+
+export const HJEPA_KEYS = [
+  'inputSize',
+  'patchSize',
+  'numHierarchies',
+  'numTargetMasks',
+  'scaleProgression',
+  'baseScale',
+  'aspectRatio',
+  'maxAttempts',
+  ...COMMON_KEYS,
+] as const;
+export const NOTEBOOK2D_KEYS = [
+  'inputSize',
+  'patchSize',
+  'targetAspectRatio',
+  'targetScale',
+  'contextScale',
+  'contextAspectRatio',
+  'numTargets',
+  'seed',
+  'positionSeed',
+  'device',
+] as const;
+export const NOTEBOOK3D_KEYS = [...VIDEO_KEYS, 'maskType', 'aspectRatio', 'positionSeed', 'device'] as const;
+
+/** A seed for `np.random.seed`: below 2^32. */
+function numpySeed(value: unknown, name: string): bigint {
+  const s = checkSeed(value, name);
+  if (s >= 1n << 32n) fail(`expected \`${name}\` to be below 2^32 (np.random.seed's range), got ${show(value)}`);
+  return s;
+}
+
+/** An image grid: floor(inputSize / patchSize), at least 1x1. */
+function imageGrid(o: Record<string, unknown>, name: string): { height: number; width: number } {
+  const [ih, iw] = size2d(o.inputSize ?? 224, `${name}.inputSize`);
+  const patch = positiveInt(o.patchSize ?? 16, `${name}.patchSize`);
+  const height = Math.floor(ih / patch);
+  const width = Math.floor(iw / patch);
+  if (height < 1 || width < 1) {
+    fail(`expected \`${name}.inputSize\` (${ih}x${iw}) to hold at least one patch of \`${name}.patchSize\` ${patch}`);
+  }
+  gridLimit(height * width, `${height}x${width}`);
+  return { height, width };
+}
+
+/** Validates and defaults {@link HJepaMaskOptions}. @internal */
+export function hjepaOptions(opts: unknown, name = 'options'): NativeHJepa {
+  if (opts === undefined) fail(`expected \`${name}\` to be an object with at least \`batchSize\`, got undefined`);
+  const o = checkOptions(opts, name, HJEPA_KEYS);
+  const levels = o.numHierarchies ?? 3;
+  if (typeof levels !== 'number' || !Number.isSafeInteger(levels) || levels < 1 || levels > 16) {
+    fail(`expected \`${name}.numHierarchies\` to be an integer in [1, 16], got ${show(levels)}`);
+  }
+  const progression = o.scaleProgression ?? 'geometric';
+  if (progression !== 'geometric' && progression !== 'linear') {
+    fail(`expected \`${name}.scaleProgression\` to be 'geometric' or 'linear', got ${show(progression)}`);
+  }
+  const c = common({ ...o, positionSeed: o.positionSeed ?? 42 }, name);
+  return {
+    ...c,
+    ...imageGrid(o, name),
+    numHierarchies: levels,
+    numTargetMasks: blockCount(o.numTargetMasks ?? 4, `${name}.numTargetMasks`),
+    geometric: progression === 'geometric',
+    baseScale: scale(o.baseScale ?? [0.05, 0.15], `${name}.baseScale`),
+    aspectRatio: aspect(o.aspectRatio ?? [0.75, 1.5], `${name}.aspectRatio`),
+    maxAttempts: nonNegativeInt(o.maxAttempts ?? 10, `${name}.maxAttempts`),
+    seed: numpySeed(o.positionSeed ?? 42, `${name}.positionSeed`),
+  };
+}
+
+/** Validates and defaults {@link Notebook2dOptions}. @internal */
+export function notebook2dOptions(opts: unknown, name = 'options'): NativeNotebook2d {
+  const o = checkOptions(opts ?? {}, name, NOTEBOOK2D_KEYS);
+  const contextAspect = o.contextAspectRatio ?? 1;
+  if (typeof contextAspect !== 'number' || !Number.isFinite(contextAspect) || !(contextAspect > 0)) {
+    fail(`expected \`${name}.contextAspectRatio\` to be a positive finite number, got ${show(contextAspect)}`);
+  }
+  return {
+    ...imageGrid(o, name),
+    targetAspectRatio: aspect(o.targetAspectRatio ?? [0.75, 1.5], `${name}.targetAspectRatio`),
+    targetScale: scale(o.targetScale ?? [0.15, 0.2], `${name}.targetScale`),
+    contextScale: scale(o.contextScale ?? [0.85, 1.0], `${name}.contextScale`),
+    contextAspectRatio: contextAspect,
+    numTargets: blockCount(o.numTargets ?? 4, `${name}.numTargets`),
+    seed: o.seed === undefined ? 0n : numpySeed(o.seed, `${name}.seed`),
+    positionSeed: o.positionSeed === undefined ? 0n : checkSeed(o.positionSeed, `${name}.positionSeed`),
+    device: o.device === undefined ? 'cpu' : checkDevice(o.device, `${name}.device`),
+  };
+}
+
+/** Validates and defaults {@link Notebook3dOptions}. @internal */
+export function notebook3dOptions(opts: unknown, name = 'options'): NativeNotebook3d {
+  const o = checkOptions(opts ?? {}, name, NOTEBOOK3D_KEYS);
+  const type = o.maskType ?? 'short';
+  if (type !== 'short' && type !== 'long') {
+    fail(`expected \`${name}.maskType\` to be 'short' or 'long', got ${show(type)}`);
+  }
+  return {
+    ...videoGrid(o, name),
+    longRange: type === 'long',
+    aspectRatio: aspect(o.aspectRatio ?? [0.75, 1.5], `${name}.aspectRatio`),
+    positionSeed: o.positionSeed === undefined ? 0n : checkSeed(o.positionSeed, `${name}.positionSeed`),
+    device: o.device === undefined ? 'cpu' : checkDevice(o.device, `${name}.device`),
+  };
+}
+
 /** The dtype of a binary mask. @internal */
 export function binaryDtype(value: unknown, name: string): Dtype {
   return value === undefined ? 'int64' : checkDtype(value, name);
@@ -508,6 +735,17 @@ export const presets = Object.freeze({
     numBlocks: 8,
     maxTemporalKeep: 1.0,
     maxKeep: null,
+  }),
+  /**
+   * H-JEPA's configs/default.yaml `masking` section as its scripts/train.py hands it to the
+   * hierarchical generator: `mask_scale` [0.15, 0.2] as the base scale, `aspect_ratio`
+   * [0.75, 1.5], `num_masks` 4, 3 levels (`model.num_hierarchies`).
+   */
+  hjepaDefault: freeze({
+    baseScale: [0.15, 0.2] as Range,
+    aspectRatio: [0.75, 1.5] as Range,
+    numTargetMasks: 4,
+    numHierarchies: 3,
   }),
   /** V-JEPA long-range masks: 2 blocks of 70 % of each frame. */
   vjepaLongRange: freeze({

@@ -1,7 +1,7 @@
 /**
- * JEPA masks (`jepa.masks`): I-JEPA multi-block, V-JEPA 3D multi-block, random tubes and H-JEPA
- * binary masks, drawn in C++ for the whole batch and identical to the reference samplers for the
- * same seeds. See docs/masks.md.
+ * JEPA masks (`jepa.masks`): I-JEPA multi-block, V-JEPA 3D multi-block, random tubes, H-JEPA's
+ * hierarchical masks and binary masks, and the samplers of seed 002's notebook, drawn in C++ for
+ * the whole batch and identical to the reference samplers for the same seeds. See docs/masks.md.
  *
  * ```js
  * const m = jepa.masks.multiblock({ ...jepa.masks.presets.ijepaImageNet, batchSize: 128, seed: 0, positionSeed: 0 });
@@ -17,13 +17,19 @@ import type { NativeMaskResult } from '../core/native-types';
 import {
   binaryDtype,
   checkSeed,
+  hjepaOptions,
   multiblock3dOptions,
   multiblockOptions,
+  notebook2dOptions,
+  notebook3dOptions,
   randomTubeOptions,
   type BinaryOptions,
+  type HJepaMaskOptions,
   type Multiblock3dOptions,
   type MultiblockOptions,
-  type NativeCommon,
+  type NativeHJepa,
+  type Notebook2dOptions,
+  type Notebook3dOptions,
   type RandomTubeOptions,
   type Seed,
 } from './options';
@@ -34,6 +40,9 @@ export {
   presets,
   type BinaryOptions,
   type CommonOptions,
+  type HJepaMaskOptions,
+  type Notebook2dOptions,
+  type Notebook3dOptions,
   type Multiblock3dConfig,
   type Multiblock3dOptions,
   type MultiblockOptions,
@@ -45,7 +54,10 @@ export {
 export { render, renderColors, type RenderOptions, type Rgb } from './render';
 
 /** Which sampler made a {@link Masks}. */
-export type MaskKind = 'multiblock' | 'multiblock3d' | 'randomTube';
+export type MaskKind = 'multiblock' | 'multiblock3d' | 'randomTube' | 'notebook2d' | 'notebook3d';
+
+/** The kinds of {@link MaskSampler}: those of {@link Masks}, and `'hjepa'` ({@link HJepaMasks}). */
+export type SamplerKind = MaskKind | 'hjepa';
 
 /** The patch grid masks index into: index = (t * height + i) * width + j. */
 export interface MaskGrid {
@@ -63,6 +75,9 @@ export interface MaskGrid {
  * - `multiblock3d`: one entry per config in both lists (the collator's `masks_enc` and
  *   `masks_pred` lists): `context[i]` [B, K] are the kept patches, `targets[i]` the masked ones.
  * - `randomTube`: one entry each.
+ * - `notebook2d` / `notebook3d` (seed 002): the same masks for every sample, so each tensor is
+ *   1-D `[K]`: `notebook2d` `targets` = `target_patches` (M blocks), `context` =
+ *   `context_patches`; `notebook3d` one entry each (`target_patches`, `context_patches`).
  *
  * Every tensor is int64 and holds ascending patch indices per row.
  */
@@ -72,8 +87,9 @@ export interface Masks {
   readonly targets: Tensor[];
   readonly grid: MaskGrid;
   /**
-   * Block sizes drawn from `seed`: multiblock `[[targetH, targetW], [contextH, contextW]]`;
-   * multiblock3d one `[t, h, w]` per config; randomTube empty.
+   * Block sizes drawn from `seed`: multiblock and notebook2d `[[targetH, targetW], [contextH,
+   * contextW]]`; multiblock3d one `[t, h, w]` per config; notebook3d one `[top, left, h, w]` per
+   * block; randomTube empty.
    */
   readonly sizes: number[][];
   /**
@@ -82,7 +98,7 @@ export interface Masks {
    * may overlap a target even with `allowOverlap: false`, as in the reference.
    */
   readonly relaxed: number;
-  /** The step counter the block sizes came from (null for randomTube). */
+  /** The step counter the block sizes came from (null for randomTube and the notebook samplers). */
   readonly seed: number | bigint | null;
 }
 
@@ -219,6 +235,108 @@ export async function binaryAsync(options: BinaryOptions): Promise<Tensor> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// H-JEPA hierarchical masks
+
+/** One level of {@link HJepaMasks}. */
+export interface HJepaLevelMasks {
+  /** bool `[B, N]`: the context block minus the union of the targets (true = visible context). */
+  readonly context: Tensor;
+  /** bool `[B, M, N]`: each target block. */
+  readonly targets: Tensor;
+}
+
+/** What {@link hjepa} returns: the generator's dict `{level_l: {context, targets}}`, as a list. */
+export interface HJepaMasks {
+  readonly kind: 'hjepa';
+  /** One entry per hierarchy level (`level_0`, `level_1`, ...). */
+  readonly levels: HJepaLevelMasks[];
+  /**
+   * bool `[B, N]`, true = masked: the union of the level-0 targets, the mask H-JEPA's trainer
+   * gives its model (`masks['level_0']['targets'].any(dim=1)`).
+   */
+  readonly mask: Tensor;
+  readonly grid: MaskGrid;
+  /**
+   * The blocks drawn: `blocks[level][sample]` lists `[top, left, height, width]` of the M target
+   * blocks, then of the context block.
+   */
+  readonly blocks: number[][][][];
+}
+
+function hjepaResult(raw: NativeMaskResult, o: NativeHJepa): HJepaMasks {
+  const levels = raw.context.map((c, l) => ({ context: wrap(c), targets: wrap(raw.targets[l]) }));
+  const blocks: number[][][][] = [];
+  for (let l = 0; l < o.numHierarchies; l++) {
+    const perSample: number[][][] = [];
+    for (let b = 0; b < o.batchSize; b++) {
+      const flat = raw.sizes[l * o.batchSize + b];
+      const list: number[][] = [];
+      for (let i = 0; i < flat.length; i += 4) list.push(flat.slice(i, i + 4));
+      perSample.push(list);
+    }
+    blocks.push(perSample);
+  }
+  return { kind: 'hjepa', levels, mask: wrap(raw.binary[0]), grid: Object.freeze(grid2d(o)), blocks };
+}
+
+/**
+ * H-JEPA's hierarchical masks for one batch: exactly `HierarchicalMaskGenerator.__call__` of
+ * jonwiggins/H-JEPA src/masks/hierarchical.py right after `np.random.seed(positionSeed)` (NumPy's
+ * legacy generator, reproduced in C++: every `np.random.uniform` / `np.random.randint` it makes,
+ * in its order). Level by level, sample by sample: 4 target blocks that avoid each other (10
+ * draws, then a fixed-size fallback), one context block, context minus targets.
+ */
+export function hjepa(options: HJepaMaskOptions): HJepaMasks {
+  const o = hjepaOptions(options);
+  return hjepaResult(native.masksHjepa(o), o);
+}
+
+/** {@link hjepa} on a worker thread. */
+export async function hjepaAsync(options: HJepaMaskOptions): Promise<HJepaMasks> {
+  const o = hjepaOptions(options);
+  return hjepaResult(await withCallerStack(native.masksHjepaAsync(o)), o);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Seed 002's notebook
+
+/**
+ * The I-JEPA masks of seed 002's notebook for one batch (shared by every sample): its `forward`
+ * draws the target aspect ratio (width / height), the target scale and the context scale with
+ * `np.random.uniform`, then `get_target` places M blocks and `get_context` one block (minus the
+ * targets) with `torch.randint`, each corner in [0, H - h] inclusive. Right after
+ * `np.random.seed(seed)` and `torch.manual_seed(positionSeed)`. `targets` are the M blocks'
+ * patch indices `[h * w]`, `context` one `[K]` tensor.
+ */
+export function notebook2d(options?: Notebook2dOptions): Masks {
+  const o = notebook2dOptions(options);
+  return result('notebook2d', native.masksNotebook2d(o), grid2d(o), null);
+}
+
+/** {@link notebook2d} on a worker thread. */
+export async function notebook2dAsync(options?: Notebook2dOptions): Promise<Masks> {
+  const o = notebook2dOptions(options);
+  return result('notebook2d', await withCallerStack(native.masksNotebook2dAsync(o)), grid2d(o), null);
+}
+
+/**
+ * The V-JEPA masks of seed 002's notebook (`get_masks`) for one clip grid, shared by every
+ * sample: 8 (`maskType: 'short'`, 15 % of a frame each) or 2 (`'long'`, 70 %) blocks, each with
+ * its own aspect ratio (`torch.rand`) and corner (`torch.randint`), masked in every time step;
+ * the context is the rest. Right after `torch.manual_seed(positionSeed)`.
+ */
+export function notebook3d(options?: Notebook3dOptions): Masks {
+  const o = notebook3dOptions(options);
+  return result('notebook3d', native.masksNotebook3d(o), o, null);
+}
+
+/** {@link notebook3d} on a worker thread. */
+export async function notebook3dAsync(options?: Notebook3dOptions): Promise<Masks> {
+  const o = notebook3dOptions(options);
+  return result('notebook3d', await withCallerStack(native.masksNotebook3dAsync(o)), o, null);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Conversions
 
 /**
@@ -268,14 +386,97 @@ export type SamplerOptions = {
   multiblock: MultiblockOptions;
   multiblock3d: Multiblock3dOptions;
   randomTube: RandomTubeOptions;
+  hjepa: HJepaMaskOptions;
+  notebook2d: Notebook2dOptions;
+  notebook3d: Notebook3dOptions;
+};
+
+/** What each kind of {@link MaskSampler} draws. */
+export type SamplerResult = {
+  multiblock: Masks;
+  multiblock3d: Masks;
+  randomTube: Masks;
+  hjepa: HJepaMasks;
+  notebook2d: Masks;
+  notebook3d: Masks;
+};
+
+type NativeSampler = (o: object, s: Uint32Array | null) => NativeMaskResult;
+type NativeSamplerAsync = (o: object, s: Uint32Array | null) => Promise<NativeMaskResult>;
+
+// Per kind: the option parser, the native calls, the result. `stepped`: a step counter (`seed`)
+// sets the block sizes of each batch; the other kinds draw everything from their streams.
+// `numpyPositions`: the position stream is NumPy's, seeded below 2^32.
+const KINDS: Record<
+  SamplerKind,
+  {
+    parse: (o: unknown) => Record<string, unknown>;
+    sync: () => NativeSampler;
+    async: () => NativeSamplerAsync;
+    stepped: boolean;
+    numpyPositions: boolean;
+    finish: (raw: NativeMaskResult, o: Record<string, unknown>, seed: bigint) => Masks | HJepaMasks;
+  }
+> = {
+  multiblock: {
+    parse: (o) => ({ ...multiblockOptions(o) }),
+    sync: () => native.masksMultiblock,
+    async: () => native.masksMultiblockAsync,
+    stepped: true,
+    numpyPositions: false,
+    finish: (raw, o, seed) => result('multiblock', raw, grid2d(o as { height: number; width: number }), seed),
+  },
+  multiblock3d: {
+    parse: (o) => ({ ...multiblock3dOptions(o) }),
+    sync: () => native.masksMultiblock3d,
+    async: () => native.masksMultiblock3dAsync,
+    stepped: true,
+    numpyPositions: false,
+    finish: (raw, o, seed) => result('multiblock3d', raw, o as unknown as MaskGrid, seed),
+  },
+  randomTube: {
+    parse: (o) => ({ ...randomTubeOptions(o) }),
+    sync: () => native.masksRandomTube,
+    async: () => native.masksRandomTubeAsync,
+    stepped: false,
+    numpyPositions: true,
+    finish: (raw, o) => result('randomTube', raw, o as unknown as MaskGrid, null),
+  },
+  hjepa: {
+    parse: (o) => ({ ...hjepaOptions(o) }),
+    sync: () => native.masksHjepa,
+    async: () => native.masksHjepaAsync,
+    stepped: false,
+    numpyPositions: true,
+    finish: (raw, o) => hjepaResult(raw, o as unknown as NativeHJepa),
+  },
+  notebook2d: {
+    parse: (o) => ({ ...notebook2dOptions(o) }),
+    sync: () => native.masksNotebook2d,
+    async: () => native.masksNotebook2dAsync,
+    stepped: false,
+    numpyPositions: false,
+    finish: (raw, o) => result('notebook2d', raw, grid2d(o as { height: number; width: number }), null),
+  },
+  notebook3d: {
+    parse: (o) => ({ ...notebook3dOptions(o) }),
+    sync: () => native.masksNotebook3d,
+    async: () => native.masksNotebook3dAsync,
+    stepped: false,
+    numpyPositions: false,
+    finish: (raw, o) => result('notebook3d', raw, o as unknown as MaskGrid, null),
+  },
 };
 
 /**
- * A sampler that keeps both streams between batches, as a reference collator does over an
- * epoch: batch i uses step counter `seed + i` for the block sizes, and the position stream
- * continues where the previous batch left it (the reference's global generator, seeded once with
- * `positionSeed`). So the k-th `next()` equals the reference collator's k-th call after
- * `torch.manual_seed(positionSeed)` (random tube: `np.random.seed(positionSeed)`).
+ * A sampler that keeps its random streams between batches, as a reference collator or generator
+ * does over an epoch. For `multiblock` and `multiblock3d`, batch i uses step counter `seed + i`
+ * for the block sizes, and the position stream continues where the previous batch left it (the
+ * reference's global generator, seeded once with `positionSeed`); every other kind draws
+ * everything from its streams, which continue from batch to batch (`hjepa` and `randomTube`:
+ * NumPy's, seeded with `np.random.seed(positionSeed)`; `notebook2d`: NumPy's from `seed` and
+ * torch's from `positionSeed`; `notebook3d`: torch's). So the k-th `next()` equals the
+ * reference's k-th call after the same seeding.
  *
  * ```js
  * const sampler = new jepa.masks.MaskSampler('multiblock', { ...jepa.masks.presets.ijepaImageNet, batchSize: 256, positionSeed: 0 });
@@ -283,9 +484,9 @@ export type SamplerOptions = {
  * const b = await sampler.nextAsync(); // step 1, on a worker thread
  * ```
  */
-export class MaskSampler<K extends MaskKind = MaskKind> {
+export class MaskSampler<K extends SamplerKind = SamplerKind> {
   readonly kind: K;
-  #options: NativeCommon & { seed?: bigint };
+  #options: Record<string, unknown>;
   #given: SamplerOptions[K];
   #seed: bigint;
   #state: Uint32Array | null = null;
@@ -293,50 +494,48 @@ export class MaskSampler<K extends MaskKind = MaskKind> {
   #tail: Promise<unknown> = Promise.resolve();
 
   constructor(kind: K, options: SamplerOptions[K]) {
-    if (kind === 'multiblock') this.#options = multiblockOptions(options);
-    else if (kind === 'multiblock3d') this.#options = multiblock3dOptions(options);
-    else if (kind === 'randomTube') this.#options = randomTubeOptions(options);
-    else
-      throw invalidArgument(`expected \`kind\` to be 'multiblock', 'multiblock3d' or 'randomTube', got ${show(kind)}`);
+    if (!Object.prototype.hasOwnProperty.call(KINDS, kind as string)) {
+      throw invalidArgument(
+        `expected \`kind\` to be one of ${Object.keys(KINDS).map((k) => `'${k}'`).join(', ')}, got ${show(kind)}`,
+      );
+    }
+    this.#options = KINDS[kind].parse(options);
     this.kind = kind;
     this.#given = options;
-    this.#seed = this.#options.seed ?? 0n;
+    this.#seed = KINDS[kind].stepped ? ((this.#options.seed as bigint | undefined) ?? 0n) : 0n;
   }
 
   /** The seed of the block positions' generator (`positionSeed`). */
   get positionSeed(): bigint {
-    return (this.#options as { positionSeed: bigint }).positionSeed;
+    return this.#options.positionSeed as bigint;
   }
 
   /**
    * A new sampler with the same options and step counter whose block positions come from a
-   * fresh generator seeded with `positionSeed`. A data-parallel `jepa.Trainer` uses it to give
-   * each rank its own masks (`jepa.distributed.deriveSeed(positionSeed, rank)`).
+   * fresh generator seeded with `positionSeed` (taken modulo 2^32 where that generator is
+   * NumPy's). A data-parallel `jepa.Trainer` uses it to give each rank its own masks
+   * (`jepa.distributed.deriveSeed(positionSeed, rank)`).
    */
   withPositionSeed(positionSeed: Seed): MaskSampler<K> {
-    const step = this.kind === 'randomTube' ? {} : { seed: this.#seed };
-    return new MaskSampler(this.kind, { ...this.#given, ...step, positionSeed } as SamplerOptions[K]);
+    const k = KINDS[this.kind];
+    const step = k.stepped ? { seed: this.#seed } : {};
+    let p = positionSeed;
+    if (k.numpyPositions) p = checkSeed(positionSeed, 'positionSeed') % (1n << 32n);
+    return new MaskSampler(this.kind, { ...this.#given, ...step, positionSeed: p } as SamplerOptions[K]);
   }
 
-  /** The step counter the next batch will use (randomTube: counts batches). */
+  /** The step counter the next batch will use (other kinds than multiblock / multiblock3d: counts batches). */
   get step(): number | bigint {
     return seedOut(this.#seed);
   }
 
-  #native(): {
-    sync: (o: object, s: Uint32Array | null) => NativeMaskResult;
-    async: (o: object, s: Uint32Array | null) => Promise<NativeMaskResult>;
-  } {
-    if (this.kind === 'multiblock') return { sync: native.masksMultiblock, async: native.masksMultiblockAsync };
-    if (this.kind === 'multiblock3d') return { sync: native.masksMultiblock3d, async: native.masksMultiblock3dAsync };
-    return { sync: native.masksRandomTube, async: native.masksRandomTubeAsync };
+  #call(seed: bigint): object {
+    return KINDS[this.kind].stepped ? { ...this.#options, seed } : this.#options;
   }
 
-  #finish(raw: NativeMaskResult, seed: bigint): Masks {
+  #finish(raw: NativeMaskResult, seed: bigint): SamplerResult[K] {
     this.#state = raw.state;
-    const o = this.#options as NativeCommon & { height: number; width: number; duration?: number };
-    const grid = { duration: o.duration ?? 1, height: o.height, width: o.width };
-    return result(this.kind, raw, grid, this.kind === 'randomTube' ? null : seed);
+    return KINDS[this.kind].finish(raw, this.#options, seed) as SamplerResult[K];
   }
 
   /**
@@ -361,24 +560,24 @@ export class MaskSampler<K extends MaskKind = MaskKind> {
   }
 
   /** The next batch, drawn on this thread. Throws if a {@link nextAsync} is still pending. */
-  next(): Masks {
+  next(): SamplerResult[K] {
     if (this.#pending > 0) {
       throw invalidArgument('MaskSampler.next() called while a nextAsync() batch is pending: await it first');
     }
     const seed = this.#seed;
-    const raw = this.#native().sync({ ...this.#options, seed }, this.#state);
+    const raw = KINDS[this.kind].sync()(this.#call(seed), this.#state);
     this.#seed = seed + 1n;
     return this.#finish(raw, seed);
   }
 
   /** The next batch, drawn on a worker thread. Calls queue up and resolve in order. */
-  nextAsync(): Promise<Masks> {
+  nextAsync(): Promise<SamplerResult[K]> {
     const seed = this.#seed;
     this.#seed = seed + 1n;
     this.#pending += 1;
     const run = this.#tail.then(async () => {
       try {
-        const raw = await this.#native().async({ ...this.#options, seed }, this.#state);
+        const raw = await KINDS[this.kind].async()(this.#call(seed), this.#state);
         return this.#finish(raw, seed);
       } finally {
         this.#pending -= 1;
@@ -397,6 +596,20 @@ export class MaskSampler<K extends MaskKind = MaskKind> {
 export function _rngCheck(seed: number, ranges: number[]): { ours: number[]; torch: number[] } {
   checkSeed(seed, 'seed');
   return native.masksRngCheck(seed, ranges);
+}
+
+/**
+ * Draws with this build's NumPy legacy generator after `np.random.seed(seed)`: each op is
+ * `['random']`, `['uniform', low, high]` or `['randint', low, high]`; returns the values, to be
+ * compared with NumPy's own.
+ * @internal
+ */
+export function _numpyCheck(seed: number, ops: ([string] | [string, number, number])[]): number[] {
+  checkSeed(seed, 'seed');
+  const codes: Record<string, number> = { random: 0, uniform: 1, randint: 2 };
+  const flat: number[] = [];
+  for (const op of ops) flat.push(codes[op[0]] ?? 0, op[1] ?? 0, op[2] ?? 0);
+  return native.masksNumpyCheck(seed, flat);
 }
 
 // ---------------------------------------------------------------------------------------------

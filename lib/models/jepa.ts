@@ -11,13 +11,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Dtype } from '../core/dtype';
 import { ErrorCode, invalidArgument, JepaError } from '../core/errors';
+import { update as emaUpdate, updateSync as emaUpdateSync } from '../train/ema';
 import { expectKind, modelFolder, singleModuleFile, type ModelInfo } from './folder';
 import { loadModule, loadModuleSync, Module, type LoadModuleOptions } from './module';
 import { checkIndexMasks } from '../masks/samplers';
 import { checkTensor, Tensor } from '../tensor/tensor';
 import { tidy } from '../tensor/memory';
 import { cosine_similarity } from '../tensor/ops.generated';
-import { show } from '../core/validate';
+import { checkOptions, show } from '../core/validate';
 
 // ---------------------------------------------------------------------------------------------
 // Checks shared by the model classes
@@ -189,6 +190,15 @@ export interface EncodeOptions {
   encoder?: 'context' | 'target';
 }
 
+/** Options of {@link JEPA.predict}. */
+export interface PredictOptions {
+  /**
+   * V-JEPA / V-JEPA 2 predictors: which mask token predicts (`mask_index`, taken modulo the number
+   * of tokens; V-JEPA trains token `i` on mask config `i`). Default: the predictor's own (1).
+   */
+  maskIndex?: number;
+}
+
 /**
  * An I-JEPA (images) or V-JEPA (videos) model: context encoder, target encoder and predictor,
  * each a TorchScript module with the signatures of facebookresearch/ijepa:
@@ -287,9 +297,31 @@ export class JEPA {
   /**
    * Predicts the target tokens from the context encoder's output: `context` is
    * [len(contextMasks) * B, K, D]; returns [len(targetMasks) * len(contextMasks) * B, Kt, D].
+   * `options.maskIndex` goes to a V-JEPA / V-JEPA 2 predictor, whose forward takes a trailing
+   * `mask_index` (one mask token per mask config, token `maskIndex % numMaskTokens`; without it the
+   * predictor's own default, 1, as in the official code). I-JEPA predictors have one mask token and
+   * no index: giving one is an error.
    */
-  async predict(context: Tensor, contextMasks: Tensor | Tensor[], targetMasks: Tensor | Tensor[]): Promise<Tensor> {
+  async predict(
+    context: Tensor,
+    contextMasks: Tensor | Tensor[],
+    targetMasks: Tensor | Tensor[],
+    options: PredictOptions = {},
+  ): Promise<Tensor> {
     if (!this.hasPredictor) void this.predictor; // throws: a model without one
+    const o = checkOptions(options, 'options', ['maskIndex']);
+    if (o.maskIndex !== undefined) {
+      if (!Number.isSafeInteger(o.maskIndex)) {
+        throw invalidArgument(`expected \`options.maskIndex\` to be an integer, got ${show(o.maskIndex)}`);
+      }
+      const args = this.predictor.arguments('forward');
+      if (args.length < 4 || args[3].name !== 'mask_index') {
+        throw invalidArgument(
+          "`options.maskIndex` needs a predictor whose forward takes `mask_index` (V-JEPA's, one mask token per mask config); this one takes " +
+            `(${args.map((a) => a.name).join(', ')})`,
+        );
+      }
+    }
     const c = checkTensor(context, 'context');
     const ctxMasks = checkIndexMasks(contextMasks, 'contextMasks');
     if (c.ndim !== 3 || c.shape[2] !== this.spec.embedDim || c.shape[0] % ctxMasks.length !== 0) {
@@ -307,6 +339,7 @@ export class JEPA {
     const tgt = checkIndexMasks(targetMasks, 'targetMasks', { batch, numPatches: this.numPatches, device: this.predictor.device });
     checkFloat(c, 'context', this.predictor);
     checkDevice(c, 'context', this.predictor);
+    if (o.maskIndex !== undefined) return (await this.predictor.forward(c, ctxMasks, tgt, o.maskIndex)) as Tensor;
     return (await this.predictor.forward(c, ctxMasks, tgt)) as Tensor;
   }
 
@@ -321,20 +354,25 @@ export class JEPA {
 // ---------------------------------------------------------------------------------------------
 // H-JEPA
 
-/** What {@link HJEPA.forward} returns: one entry per hierarchy level. */
+/** What {@link HJEPA.forward} returns: one entry per hierarchy level (the module's dict). */
 export interface HJEPAOutput {
-  /** Pooled predictions per level, [B, N_l, D]. */
+  /**
+   * Projected predictions per level. 1-D pooling (the default): `[B, K_l, D]` over the masked
+   * tokens of each sample (K_0 = the most masked patches of a sample, shorter samples padded
+   * with patch 0), K_l = floor(K_0 / 2^l). 2-D pooling: `[B, cells_l, D]` over the grid.
+   */
   predictions: Tensor[];
-  /** Pooled targets (target encoder on the full image) per level, [B, N_l, D]. */
+  /** Projected targets (target encoder on the full image), the same shapes. */
   targets: Tensor[];
-  /** Fraction of masked patches in each pooled cell per level, [B, N_l] (weights for the loss). */
-  masks: Tensor[];
+  /** bool `[B, K_l]`: which entries hold real masked tokens (not padding, not an empty cell). */
+  masks_valid: Tensor[];
 }
 
 /**
- * An H-JEPA model (seed 001; scripts/models/hjepa.py): a timm ViT context encoder that zeroes
- * masked patches, an EMA target encoder, a predictor and 2-4 levels whose patch grids are
- * average-pooled in 2^level x 2^level groups.
+ * An H-JEPA model (seed 001, as jonwiggins/H-JEPA builds it; scripts/models/hjepa.py): a timm ViT
+ * context encoder that zeroes masked patches, an EMA target encoder, a predictor over the
+ * context tokens and one mask token per masked patch, and 2-4 levels that project and pool the
+ * masked-token sequence (1-D, the default) or the patch grid (2-D).
  */
 export class HJEPA {
   readonly numLevels: number;
@@ -343,10 +381,13 @@ export class HJEPA {
   readonly imageSize: number;
   readonly channels: number;
   readonly embedDim: number;
+  /** `'1d'`: levels pool the token sequence (jonwiggins/H-JEPA); `'2d'`: 2^l x 2^l grid cells. */
+  readonly pooling: '1d' | '2d';
 
   private constructor(readonly module: Module) {
-    checkMethods(module, ['forward', 'extract_features', 'num_levels'], 'H-JEPA module');
+    checkMethods(module, ['forward', 'extract_features', 'num_levels', 'pooling', 'momentum_at'], 'H-JEPA module');
     this.numLevels = module.runSync('num_levels') as number;
+    this.pooling = module.runSync('pooling') as '1d' | '2d';
     const w = param(module, 'context_encoder.vit.patch_embed.proj.weight', 'H-JEPA module');
     const pos = param(module, 'context_encoder.vit.pos_embed', 'H-JEPA module');
     this.numPatches = pos.shape[1] - 1;
@@ -374,12 +415,16 @@ export class HJEPA {
     return t;
   }
 
-  /** Patch-grid cells at `level`: (g / 2^level)^2. */
+  /**
+   * Tokens of {@link extractFeatures} at `level`: floor(N / 2^level) with 1-D pooling,
+   * ceil(g / 2^level)^2 with 2-D pooling.
+   */
   cellsAt(level: number): number {
-    return (this.gridSize >> level) ** 2;
+    if (this.pooling === '2d') return Math.ceil(this.gridSize / 2 ** level) ** 2;
+    return Math.floor(this.numPatches / 2 ** level);
   }
 
-  /** The training forward: per-level predictions and targets for a [B, N] 0/1 mask (1 = masked). */
+  /** The training forward: per-level predictions and targets for a [B, N] mask (1 / true = masked). */
   async forward(images: Tensor, mask: Tensor): Promise<HJEPAOutput> {
     const x = this.#checkImages(images);
     const m = checkTensor(mask, 'mask');
@@ -389,8 +434,8 @@ export class HJEPA {
   }
 
   /**
-   * Features at one hierarchy level: [B, (g / 2^level)^2, D] (level 0: one token per patch).
-   * `encoder` picks the target (EMA, default) or the context encoder.
+   * Features at one hierarchy level: the level's projection of the patch tokens, pooled
+   * ({@link cellsAt} tokens). `encoder` picks the target (EMA, default) or the context encoder.
    */
   async extractFeatures(images: Tensor, level = 0, options: { encoder?: 'context' | 'target' } = {}): Promise<Tensor> {
     const x = this.#checkImages(images);
@@ -402,6 +447,36 @@ export class HJEPA {
       throw invalidArgument(`expected \`options.encoder\` to be 'context' or 'target', got ${show(encoder)}`);
     }
     return (await this.module.run('extract_features', x, level, encoder === 'target')) as Tensor;
+  }
+
+  /**
+   * The momentum jonwiggins/H-JEPA's `update_target_encoder(step)` uses: linear from the model's
+   * `ema.momentum` to `ema.momentum_end` over its warm-up steps (stored in the module at export).
+   */
+  momentumAt(step: number): number {
+    if (!Number.isSafeInteger(step) || step < 0) throw invalidArgument(`expected \`step\` to be a non-negative integer, got ${show(step)}`);
+    // A Python float: an integral one (1.0 at the end of the schedule) comes back as a jepa.Float.
+    return Number(this.module.runSync('momentum_at', step));
+  }
+
+  /**
+   * `model.update_target_encoder(step)` of jonwiggins/H-JEPA: the EMA
+   * `target = target * m + context * (1 - m)` of `target_encoder.*` from `context_encoder.*` with
+   * `m = momentumAt(step)`, in C++ (bit for bit its `mul_(m).add_(context, alpha=1 - m)`).
+   * Resolves to the momentum used. (A `jepa.Trainer` of kind `'hjepa'` runs its own EMA, with the
+   * trainer's momentum schedule, as HJEPATrainer does.)
+   */
+  async updateTargetEncoder(step: number): Promise<number> {
+    const m = this.momentumAt(step);
+    await emaUpdate({ module: this.module, prefix: 'target_encoder.' }, { module: this.module, prefix: 'context_encoder.' }, m);
+    return m;
+  }
+
+  /** {@link updateTargetEncoder} on the calling thread. */
+  updateTargetEncoderSync(step: number): number {
+    const m = this.momentumAt(step);
+    emaUpdateSync({ module: this.module, prefix: 'target_encoder.' }, { module: this.module, prefix: 'context_encoder.' }, m);
+    return m;
   }
 
   dispose(): void {

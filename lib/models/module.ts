@@ -294,6 +294,22 @@ export class Module {
     h(this).saveSync(checkPath(path));
   }
 
+  /**
+   * A deep copy, as Python's `copy.deepcopy(module)` (seed 002's `target = deepcopy(context)`):
+   * every parameter and buffer copied into its own memory, with the same dtype, device and
+   * `requires_grad`, the same train/eval mode, the same methods. Changing either module (an
+   * optimizer step, an EMA update, `to()`, `train()`) leaves the other as it was. Runs on a worker
+   * thread (the copy is as large as the model).
+   */
+  async clone(): Promise<Module> {
+    return new Module(TOKEN, await withCallerStack(h(this).clone()));
+  }
+
+  /** {@link clone} on the calling thread. */
+  cloneSync(): Module {
+    return new Module(TOKEN, h(this).cloneSync());
+  }
+
   /** Releases the module now (calls in flight finish first). Calling it twice is harmless. */
   dispose(): void {
     handles.get(this)?.dispose();

@@ -156,7 +156,17 @@ export function fusedAvailable(): boolean {
 // Schedules
 
 /** The kinds of {@link schedule}. */
-export type ScheduleKind = 'constant' | 'linear' | 'cosine' | 'warmupCosine' | 'cosineWd';
+export type ScheduleKind =
+  | 'constant'
+  | 'linear'
+  | 'cosine'
+  | 'warmupCosine'
+  | 'cosineWd'
+  | 'linearDecay'
+  | 'hjepaWarmupCosine'
+  | 'hjepaWarmupLinear'
+  | 'hjepaEma'
+  | 'seed001-literal';
 
 /**
  * Options of {@link schedule}. `at(step)` is the value used at the 0-based training step
@@ -173,6 +183,21 @@ export type ScheduleKind = 'constant' | 'linear' | 'cosine' | 'warmupCosine' | '
  *   `T_max`, `ipe * epochs * ipeScale`); step `s` is the scheduler's `(s + 1)`-th `step()`.
  * - `cosineWd` (I-JEPA `CosineWDSchedule`): cosine from `start` (`ref_wd`) to `end`
  *   (`final_wd`) over `steps`, clamped at `end`; step `s` is its `(s + 1)`-th `step()`.
+ * - `linearDecay` (V-JEPA 2 `LinearDecaySchedule`, its cool-down lr): `start + k / max(1, steps) *
+ *   (end - start)` with `k = s + 1` (its `(s + 1)`-th `step()`), not clamped after `steps`.
+ * - `hjepaWarmupCosine` / `hjepaWarmupLinear` (jonwiggins/H-JEPA `CosineScheduler` /
+ *   `LinearScheduler`, the learning rate): linear from `start` (default 0) to `peak` over
+ *   `warmupSteps`, then cosine / linear to `end` at `steps`, as its trainer applies them: it sets
+ *   the lr after each optimizer step, so step 0 runs at `peak` (the optimizer's initial lr) and
+ *   step `s > 0` at the scheduler's value for `s - 1`. Past the warm-up it divides by
+ *   `steps - warmupSteps`: where that is 0, `at()` throws, as Python raises ZeroDivisionError.
+ * - `hjepaEma` (jonwiggins/H-JEPA `EMAScheduler`, the momentum): `start` until `warmupSteps`,
+ *   then linear to `end` (default 1) at `steps`, then `end` (the same division as above).
+ * - `'seed001-literal'`: seed 001's README formula as written,
+ *   `start + (end - start) * (1 + cos(pi * k / steps)) / 2` with `k = min(step, steps)`. It runs
+ *   **backwards**, from `end` (1.0) at step 0 down to `start` (0.996) at `steps`; the rising
+ *   momentum seed 001 describes is `cosine` (or H-JEPA's own `hjepaEma`). Offered only for
+ *   reproducing that formula.
  */
 export interface ScheduleOptions {
   kind: ScheduleKind;
@@ -239,6 +264,14 @@ function positive(o: Record<string, unknown>, key: string): number {
   return v;
 }
 
+function warmup(o: Record<string, unknown>, fallback: number): number {
+  const warmupSteps = finite(o, 'warmupSteps', fallback);
+  if (!Number.isSafeInteger(warmupSteps) || warmupSteps < 0) {
+    throw invalidArgument(`expected \`options.warmupSteps\` to be a non-negative integer, got ${show(warmupSteps)}`);
+  }
+  return warmupSteps;
+}
+
 /**
  * A momentum, learning-rate or weight-decay schedule (see {@link ScheduleOptions} for the
  * formulas and their references).
@@ -251,7 +284,18 @@ function positive(o: Record<string, unknown>, key: string): number {
 export function schedule(options: ScheduleOptions): Schedule {
   const keys = ['kind', 'value', 'start', 'end', 'peak', 'steps', 'warmupSteps'];
   const o = checkOptions(options, 'options', keys);
-  const kinds: ScheduleKind[] = ['constant', 'linear', 'cosine', 'warmupCosine', 'cosineWd'];
+  const kinds: ScheduleKind[] = [
+    'constant',
+    'linear',
+    'cosine',
+    'warmupCosine',
+    'cosineWd',
+    'linearDecay',
+    'hjepaWarmupCosine',
+    'hjepaWarmupLinear',
+    'hjepaEma',
+    'seed001-literal',
+  ];
   if (!kinds.includes(o.kind as ScheduleKind)) {
     throw invalidArgument(`expected \`options.kind\` to be one of ${kinds.map((k) => `'${k}'`).join(', ')}, got ${show(o.kind)}`);
   }
@@ -262,6 +306,11 @@ export function schedule(options: ScheduleOptions): Schedule {
     cosine: ['start', 'end', 'steps'],
     warmupCosine: ['start', 'peak', 'end', 'steps', 'warmupSteps'],
     cosineWd: ['start', 'end', 'steps'],
+    linearDecay: ['start', 'end', 'steps'],
+    hjepaWarmupCosine: ['start', 'peak', 'end', 'steps', 'warmupSteps'],
+    hjepaWarmupLinear: ['start', 'peak', 'end', 'steps', 'warmupSteps'],
+    hjepaEma: ['start', 'end', 'steps', 'warmupSteps'],
+    'seed001-literal': ['start', 'end', 'steps'],
   };
   for (const k of Object.keys(o)) {
     if (k !== 'kind' && !allowed[kind].includes(k)) {
@@ -276,21 +325,32 @@ export function schedule(options: ScheduleOptions): Schedule {
       break;
     }
     case 'linear':
-    case 'cosineWd': {
+    case 'cosineWd':
+    case 'linearDecay': {
       const start = finite(o, 'start');
       out = { kind, start, end: finite(o, 'end'), peak: start, steps: positive(o, 'steps'), warmupSteps: 0 };
       break;
     }
-    case 'cosine': {
+    case 'cosine':
+    case 'seed001-literal': {
       const start = finite(o, 'start');
-      out = { kind, start, end: finite(o, 'end', SCHEDULE_DEFAULTS.cosine.end), peak: start, steps: positive(o, 'steps'), warmupSteps: 0 };
+      out = { kind, start, end: finite(o, 'end', SCHEDULE_DEFAULTS[kind].end), peak: start, steps: positive(o, 'steps'), warmupSteps: 0 };
+      break;
+    }
+    case 'hjepaWarmupCosine':
+    case 'hjepaWarmupLinear':
+    case 'hjepaEma': {
+      const d = SCHEDULE_DEFAULTS[kind];
+      const warmupSteps = warmup(o, d.warmupSteps);
+      const steps = positive(o, 'steps');
+      const ema = kind === 'hjepaEma';
+      const start = finite(o, 'start', 'start' in d ? d.start : undefined);
+      const peak = ema ? start : finite(o, 'peak');
+      out = { kind, start, peak, end: finite(o, 'end', d.end), steps, warmupSteps };
       break;
     }
     case 'warmupCosine': {
-      const warmupSteps = finite(o, 'warmupSteps', SCHEDULE_DEFAULTS.warmupCosine.warmupSteps);
-      if (!Number.isSafeInteger(warmupSteps) || warmupSteps < 0) {
-        throw invalidArgument(`expected \`options.warmupSteps\` to be a non-negative integer, got ${show(warmupSteps)}`);
-      }
+      const warmupSteps = warmup(o, SCHEDULE_DEFAULTS.warmupCosine.warmupSteps);
       out = {
         kind,
         start: finite(o, 'start'),

@@ -1,7 +1,8 @@
 /**
- * The options of {@link Trainer}: their types, their defaults (the one home of the trainer's
- * and its schedules' defaults; native code receives every value resolved) and their checks.
- * (Internal to the package, but for the exported types.)
+ * The options of {@link Trainer}: their types, their resolution and their checks. The one home
+ * of the trainer's and its schedules' defaults: the per-kind tables (`TRAINER_DEFAULTS`, from
+ * each kind's official code) are in lib/train/defaults.ts, the schedules' below; native code
+ * receives every value resolved. (Internal to the package, but for the exported types.)
  * @module
  */
 import { ErrorCode, invalidArgument, JepaError } from '../core/errors';
@@ -9,17 +10,21 @@ import { checkOptions, show } from '../core/validate';
 import { deriveSeed, group as defaultGroup, ProcessGroup } from '../distributed/distributed';
 import { MaskSampler } from '../masks/samplers';
 import { Module } from '../models/module';
+import { isThreeModuleKind, nativeKind, TRAINER_DEFAULTS, type TrainerKind } from './defaults';
 import { toScheduleOptions, type ScheduleLike, type ScheduleOptions } from './ema';
+import { hjepaLevelWeights } from './hjepa-recipe';
 
-/** The kinds of training step. */
-export type TrainerKind = 'ijepa' | 'vjepa' | 'hjepa' | 'motion' | 'vl';
+export type { TrainerKind } from './defaults';
 
 /** Options of {@link Trainer}. */
 export interface TrainerOptions {
   /**
    * `'ijepa'` (smooth L1 on the target tokens), `'vjepa'` (mean |z - h|^p / p per mask config,
-   * averaged), `'hjepa'` (per-level loss of seed 001's model), `'motion'` (seed 003's
-   * reconstruction + temporal difference + latent smoothness), `'vl'` (seed 004's 1 - cosine).
+   * averaged), `'vjepa2'` (V-JEPA's step with V-JEPA 2's EMA, mask index and no clipping),
+   * `'hjepa'` (jonwiggins/H-JEPA's per-level loss and step), `'motion'` (seed 003's reconstruction +
+   * temporal difference + latent smoothness), `'vl'` (seed 004's 1 - cosine). Every option left
+   * out takes the official code's default for the kind (`TRAINER_DEFAULTS`, lib/train/defaults.ts,
+   * tabled in docs/training.md).
    */
   kind: TrainerKind;
   /** I-JEPA / V-JEPA: the context encoder (trained). */
@@ -30,29 +35,96 @@ export interface TrainerOptions {
   predictor?: Module;
   /** H-JEPA, motion, VL: the one module. */
   model?: Module;
-  /** Learning rate: a number, a {@link Schedule} or schedule options. */
-  lr: ScheduleLike;
-  /** Weight decay (decoupled, AdamW). Default 0.01 (torch.optim.AdamW's). */
+  /**
+   * Learning rate: a number, a {@link Schedule} or schedule options. Required, except for
+   * `'motion'` (default 2e-4, seed 003) and `'vl'` (1e-4, seed 004).
+   */
+  lr?: ScheduleLike;
+  /**
+   * Weight decay (decoupled, AdamW): a number or a schedule. Default: I-JEPA, V-JEPA, V-JEPA 2
+   * 0.04 (their configs' start; `fromConfig` builds their cosine to `final_weight_decay`),
+   * H-JEPA 0.05 (jonwiggins' configs/default.yaml), motion 1e-4 (seed 003), VL 0.01 (AdamW's, seed
+   * 004).
+   */
   weightDecay?: ScheduleLike;
-  /** EMA momentum of the target encoder (I-JEPA, V-JEPA, H-JEPA). Default 0.996. */
+  /**
+   * EMA momentum of the target encoder (I-JEPA, V-JEPA, V-JEPA 2, H-JEPA). Default the first
+   * value of the official configs: 0.996 (I-JEPA, H-JEPA), 0.998 (V-JEPA), 0.99925 (V-JEPA 2).
+   */
   momentum?: ScheduleLike;
-  /** AdamW betas. Default [0.9, 0.999]. */
+  /** AdamW betas. Default [0.9, 0.999] (torch.optim.AdamW's); H-JEPA [0.9, 0.95] (configs/default.yaml). */
   betas?: [number, number];
   /** AdamW eps. Default 1e-8. */
   eps?: number;
   /**
-   * Leave biases and 1-D parameters out of weight decay (I-JEPA's parameter groups). Default
-   * true for the JEPA kinds, false for motion and VL (their seeds give AdamW all parameters).
+   * Leave biases and 1-D parameters out of weight decay (the official `init_opt`'s parameter
+   * groups). Default true for I-JEPA, V-JEPA and V-JEPA 2, false for H-JEPA, motion and VL (their
+   * code gives AdamW all parameters in one group).
    */
   excludeBiasAndNorm?: boolean;
-  /** Clip each module's gradient norm to this (V-JEPA clips encoder and predictor separately). */
+  /**
+   * Clip each module's gradient norm to this (V-JEPA clips encoder and predictor separately;
+   * H-JEPA the whole model's). Default null (no clipping; V-JEPA's configs set 10.0, which
+   * `fromConfig` applies after the warm-up as V-JEPA does); H-JEPA 3.0 (configs/default.yaml).
+   */
   clipGrad?: number | null;
-  /** EMA formula, see {@link EmaOptions.formula}. Default `'foreach'` (V-JEPA 2). */
+  /**
+   * The first (0-based) step at which `clipGrad` applies. Default 0. V-JEPA clips only once
+   * `epoch > warmup`: from step `(floor(warmup) + 1) * stepsPerEpoch` (what `fromConfig` sets).
+   */
+  clipGradFrom?: number;
+  /**
+   * EMA formula, see {@link EmaOptions.formula}. Default the official loop's: `'loop'` for
+   * I-JEPA and V-JEPA (`mul_(m).add_((1 - m) * q)`), `'foreach'` for V-JEPA 2 and the others.
+   */
   emaFormula?: 'foreach' | 'loop';
-  /** V-JEPA: the loss exponent p. Default 1. */
+  /**
+   * I-JEPA, V-JEPA, V-JEPA 2: layer-normalise the target encoder's output over the feature
+   * dimension (no affine), as every official loop does. Default true; false trains against the
+   * raw target features (seed 002's notebook variant).
+   */
+  normalizeTargets?: boolean;
+  /** V-JEPA, V-JEPA 2: the loss exponent p. Default 1. */
   lossExp?: number;
-  /** H-JEPA: weight of each level's loss. Default 1 for every level. */
+  /**
+   * V-JEPA: weight of the predictor-variance term `mean(relu(1 - std))` (`reg_coeff`).
+   * Default 0 (every official config).
+   */
+  regCoeff?: number;
+  /**
+   * V-JEPA, V-JEPA 2: the `mask_index` passed to a predictor whose forward takes one (the
+   * exported V-JEPA predictors: one mask token per mask config, chosen by the index modulo
+   * their number). `'config'` (V-JEPA's default): config `i` uses index `i`; a number (V-JEPA
+   * 2's default 0: its loop passes the index of the clip-length group) for every config.
+   */
+  maskIndex?: 'config' | number;
+  /**
+   * H-JEPA: weight of each level's loss, one per level. Default configs/default.yaml's
+   * [1, 0.5, 0.25] (halving per level for other level counts, {@link hjepaLevelWeights}).
+   */
   levelWeights?: number[];
+  /**
+   * H-JEPA: the base loss of each level, jonwiggins' HJEPALoss `loss_type`: `'mse'` (default,
+   * configs/default.yaml), `'smoothl1'` or `'huber'` (delta `huberDelta`, default 1).
+   */
+  lossType?: 'mse' | 'smoothl1' | 'huber';
+  /** H-JEPA: Huber's delta. Default 1. */
+  huberDelta?: number;
+  /** H-JEPA: L2-normalise predictions and targets before the loss (eps 1e-8). Default false (configs/default.yaml). */
+  normalizeEmbeddings?: boolean;
+  /**
+   * H-JEPA: average each level's loss over the model's `masks_valid` entries only (HJEPALoss
+   * with masks: the sum over valid entries divided by their count). Default false: jonwiggins'
+   * trainer passes no masks, so padding entries count in a plain mean.
+   */
+  maskedLoss?: boolean;
+  /**
+   * When the target encoder's EMA runs: `'beforeStep'` (jonwiggins/H-JEPA: from the context
+   * encoder as it was before the optimizer step; the default of kind `'hjepa'`) or
+   * `'afterStep'` (I-JEPA, V-JEPA: from the updated one; their default). The momentum is the
+   * schedule's value at the step either way.
+   */
+  targetUpdate?: 'beforeStep' | 'afterStep';
   /** Motion autoencoder loss weights (seed 003's CLI defaults 1, 1, 0.05). */
   reconWeight?: number;
   motionWeight?: number;
@@ -63,9 +135,10 @@ export interface TrainerOptions {
    */
   bf16?: boolean;
   /**
-   * Draws the masks of a batch that brings none: a `multiblock` sampler for I-JEPA and H-JEPA
-   * (H-JEPA takes the union of its target blocks, `masks.binary`), `multiblock3d` or
-   * `randomTube` for V-JEPA.
+   * Draws the masks of a batch that brings none: for I-JEPA a `multiblock` or `notebook2d`
+   * sampler; for V-JEPA `multiblock3d`, `randomTube` or `notebook3d`; for H-JEPA `hjepa` (the
+   * union of its level-0 targets, as jonwiggins' trainer) or `multiblock` (the union of the
+   * target blocks, `masks.binary`).
    */
   masks?: MaskSampler;
   /**
@@ -80,33 +153,19 @@ export interface TrainerOptions {
 }
 
 /**
- * The defaults of the trainer's options, as torch.optim.AdamW and the reference code have them
- * (see each option's note in {@link TrainerOptions}). `excludeBiasAndNorm` depends on the kind.
- * @internal
- */
-export const TRAINER_DEFAULTS = Object.freeze({
-  weightDecay: 0.01,
-  momentum: 0.996,
-  betas: Object.freeze([0.9, 0.999]) as readonly [number, number],
-  eps: 1e-8,
-  clipGrad: null,
-  emaFormula: 'foreach' as 'foreach' | 'loop',
-  lossExp: 1,
-  reconWeight: 1,
-  motionWeight: 1,
-  smoothWeight: 0.05,
-  bf16: false,
-  excludeBiasAndNorm: (kind: TrainerKind): boolean => kind !== 'motion' && kind !== 'vl',
-});
-
-/**
  * The defaults of schedule options left out (`jepa.ema.schedule`): a cosine schedule ends at 1
- * (BYOL's momentum), a warmup-cosine one warms up for 0 steps and ends at 0.
+ * (BYOL's momentum; seed 001's literal formula likewise), a warmup-cosine one warms up for 0
+ * steps and ends at 0; jonwiggins/H-JEPA's lr schedulers start their warm-up at 0 and end at 0
+ * (its `min_lr` default), its EMA scheduler ends at 1 (`momentum_end`); none warms up by default.
  * @internal
  */
 export const SCHEDULE_DEFAULTS = Object.freeze({
   cosine: Object.freeze({ end: 1 }),
+  'seed001-literal': Object.freeze({ end: 1 }),
   warmupCosine: Object.freeze({ end: 0, warmupSteps: 0 }),
+  hjepaWarmupCosine: Object.freeze({ start: 0, end: 0, warmupSteps: 0 }),
+  hjepaWarmupLinear: Object.freeze({ start: 0, end: 0, warmupSteps: 0 }),
+  hjepaEma: Object.freeze({ end: 1, warmupSteps: 0 }),
 });
 
 /** A schedule's options with every field given. @internal */
@@ -119,16 +178,34 @@ export interface ResolvedTrainerOptions {
   schedules: Record<'lr' | 'weightDecay' | 'momentum', ResolvedSchedule>;
   sampler: MaskSampler | undefined;
   distributed: ProcessGroup | null;
-  /** The native trainer's config, but for the modules and the process group. */
+  /** The native trainer's config, but for the modules and the process group: every field given. */
   native: Record<string, unknown>;
 }
 
-const KINDS: TrainerKind[] = ['ijepa', 'vjepa', 'hjepa', 'motion', 'vl'];
-const OPTION_KEYS = [
+const KINDS: TrainerKind[] = ['ijepa', 'vjepa', 'vjepa2', 'hjepa', 'motion', 'vl'];
+/** The keys of {@link TrainerOptions}. @internal */
+export const OPTION_KEYS = [
   'kind', 'context', 'target', 'predictor', 'model', 'lr', 'weightDecay', 'momentum', 'betas', 'eps',
-  'excludeBiasAndNorm', 'clipGrad', 'emaFormula', 'lossExp', 'levelWeights', 'reconWeight', 'motionWeight',
-  'smoothWeight', 'bf16', 'masks', 'distributed',
+  'excludeBiasAndNorm', 'clipGrad', 'clipGradFrom', 'emaFormula', 'normalizeTargets', 'lossExp', 'regCoeff',
+  'maskIndex', 'levelWeights', 'lossType', 'huberDelta', 'normalizeEmbeddings', 'maskedLoss', 'targetUpdate',
+  'reconWeight', 'motionWeight', 'smoothWeight', 'bf16', 'masks', 'distributed',
 ];
+/** Options that only some kinds take. */
+const KIND_ONLY: Record<string, TrainerKind[]> = {
+  normalizeTargets: ['ijepa', 'vjepa', 'vjepa2'],
+  lossExp: ['vjepa', 'vjepa2'],
+  regCoeff: ['vjepa', 'vjepa2'],
+  maskIndex: ['vjepa', 'vjepa2'],
+  levelWeights: ['hjepa'],
+  lossType: ['hjepa'],
+  huberDelta: ['hjepa'],
+  normalizeEmbeddings: ['hjepa'],
+  maskedLoss: ['hjepa'],
+  targetUpdate: ['ijepa', 'vjepa', 'vjepa2', 'hjepa'],
+  reconWeight: ['motion'],
+  motionWeight: ['motion'],
+  smoothWeight: ['motion'],
+};
 
 function num(o: Record<string, unknown>, key: string, fallback: number, positive = false): number {
   const v = o[key] === undefined ? fallback : o[key];
@@ -138,23 +215,54 @@ function num(o: Record<string, unknown>, key: string, fallback: number, positive
   return v;
 }
 
-/** Checks a trainer's options and fills their defaults. @internal */
+function choice<T extends string>(o: Record<string, unknown>, key: string, allowed: readonly T[], fallback: T): T {
+  const v = o[key] === undefined ? fallback : o[key];
+  if (!allowed.includes(v as T)) {
+    const names = allowed.map((a) => `'${a}'`);
+    const list = names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}` : names[0];
+    throw invalidArgument(`expected \`options.${key}\` to be ${list}, got ${show(o[key])}`);
+  }
+  return v as T;
+}
+
+function flag(o: Record<string, unknown>, key: string, fallback: boolean): boolean {
+  const v = o[key] === undefined ? fallback : o[key];
+  if (typeof v !== 'boolean') throw invalidArgument(`expected \`options.${key}\` to be a boolean, got ${show(o[key])}`);
+  return v;
+}
+
+/** Checks a trainer's options and fills their defaults (the kind's, lib/train/defaults.ts). @internal */
 export function resolveTrainerOptions(options: TrainerOptions): ResolvedTrainerOptions {
   const o = checkOptions(options, 'options', OPTION_KEYS);
   if (!KINDS.includes(o.kind as TrainerKind)) {
     throw invalidArgument(`expected \`options.kind\` to be one of ${KINDS.map((k) => `'${k}'`).join(', ')}, got ${show(o.kind)}`);
   }
   const kind = o.kind as TrainerKind;
+  const d = TRAINER_DEFAULTS[kind];
+  for (const [key, kinds] of Object.entries(KIND_ONLY)) {
+    if (o[key] !== undefined && !kinds.includes(kind)) {
+      throw invalidArgument(`option \`options.${key}\` does not apply to the ${kind} trainer (only to ${kinds.join(', ')})`);
+    }
+  }
   const modules = modulesOf(o, kind);
-  if (o.lr === undefined) throw invalidArgument('expected `options.lr` (a number, a Schedule or schedule options), got undefined');
-  const D = TRAINER_DEFAULTS;
+  if (o.lr === undefined && d.lr === null) {
+    throw invalidArgument('expected `options.lr` (a number, a Schedule or schedule options), got undefined');
+  }
   const schedules = {
-    lr: toScheduleOptions(o.lr, 'options.lr'),
-    weightDecay: toScheduleOptions(o.weightDecay ?? D.weightDecay, 'options.weightDecay'),
-    momentum: toScheduleOptions(o.momentum ?? D.momentum, 'options.momentum'),
+    lr: toScheduleOptions(o.lr ?? d.lr, 'options.lr'),
+    weightDecay: toScheduleOptions(o.weightDecay ?? d.weightDecay, 'options.weightDecay'),
+    // Kinds without a target encoder (momentum null) never read it.
+    momentum: toScheduleOptions(o.momentum ?? d.momentum ?? 0, 'options.momentum'),
   };
-  const betas = betasOf(o.betas);
-  checkFlags(o);
+  const betas = betasOf(o.betas, d.betas);
+  const clipGradFrom = o.clipGradFrom ?? d.clipGradFrom;
+  if (!Number.isSafeInteger(clipGradFrom) || (clipGradFrom as number) < 0) {
+    throw invalidArgument(`expected \`options.clipGradFrom\` to be a non-negative integer (a step index), got ${show(o.clipGradFrom)}`);
+  }
+  const maskIndex = o.maskIndex ?? d.maskIndex;
+  if (maskIndex !== 'config' && !Number.isSafeInteger(maskIndex)) {
+    throw invalidArgument(`expected \`options.maskIndex\` to be 'config' or an integer, got ${show(o.maskIndex)}`);
+  }
   const distributed = groupOf(o.distributed);
   let sampler = samplerOf(o.masks, kind);
   // Data-parallel: each rank draws its own masks, from deriveSeed(positionSeed, rank) and then
@@ -162,29 +270,38 @@ export function resolveTrainerOptions(options: TrainerOptions): ResolvedTrainerO
   // counter, as in the reference collators.
   if (distributed && sampler) sampler = sampler.withPositionSeed(deriveSeed(sampler.positionSeed, distributed.rank));
   const native: Record<string, unknown> = {
-    kind,
+    kind: nativeKind(kind),
     lr: schedules.lr,
     weightDecay: schedules.weightDecay,
     momentum: schedules.momentum,
     beta1: betas[0],
     beta2: betas[1],
-    eps: num(o, 'eps', D.eps, true),
-    excludeBiasAndNorm: o.excludeBiasAndNorm ?? D.excludeBiasAndNorm(kind),
-    clipGrad: o.clipGrad === undefined || o.clipGrad === null ? D.clipGrad : num(o, 'clipGrad', 0, true),
-    emaFormula: o.emaFormula ?? D.emaFormula,
-    lossExp: num(o, 'lossExp', D.lossExp, true),
-    levelWeights: o.levelWeights,
-    reconWeight: num(o, 'reconWeight', D.reconWeight),
-    motionWeight: num(o, 'motionWeight', D.motionWeight),
-    smoothWeight: num(o, 'smoothWeight', D.smoothWeight),
-    bf16: o.bf16 ?? D.bf16,
+    eps: num(o, 'eps', d.eps, true),
+    excludeBiasAndNorm: flag(o, 'excludeBiasAndNorm', d.excludeBiasAndNorm),
+    clipGrad: o.clipGrad === undefined ? d.clipGrad : o.clipGrad === null ? null : num(o, 'clipGrad', 0, true),
+    clipGradFrom,
+    emaFormula: choice(o, 'emaFormula', ['foreach', 'loop'] as const, d.emaFormula),
+    normalizeTargets: flag(o, 'normalizeTargets', d.normalizeTargets),
+    lossExp: num(o, 'lossExp', d.lossExp, true),
+    regCoeff: num(o, 'regCoeff', d.regCoeff),
+    maskIndex,
+    levelWeights: levelWeightsOf(o, kind, modules),
+    lossType: choice(o, 'lossType', ['mse', 'smoothl1', 'huber'] as const, d.lossType),
+    huberDelta: num(o, 'huberDelta', d.huberDelta, true),
+    normalizeEmbeddings: flag(o, 'normalizeEmbeddings', d.normalizeEmbeddings),
+    maskedLoss: flag(o, 'maskedLoss', d.maskedLoss),
+    targetUpdate: choice(o, 'targetUpdate', ['beforeStep', 'afterStep'] as const, d.targetUpdate),
+    reconWeight: num(o, 'reconWeight', d.reconWeight),
+    motionWeight: num(o, 'motionWeight', d.motionWeight),
+    smoothWeight: num(o, 'smoothWeight', d.smoothWeight),
+    bf16: flag(o, 'bf16', false),
   };
   return { kind, modules, schedules, sampler, distributed, native };
 }
 
 /** The modules a kind trains (context, target, predictor, or model), on one device. */
 function modulesOf(o: Record<string, unknown>, kind: TrainerKind): Record<string, Module> {
-  const three = kind === 'ijepa' || kind === 'vjepa';
+  const three = isThreeModuleKind(kind);
   const needed = three ? ['context', 'target', 'predictor'] : ['model'];
   const other = three ? ['model'] : ['context', 'target', 'predictor'];
   const modules: Record<string, Module> = {};
@@ -204,35 +321,48 @@ function modulesOf(o: Record<string, unknown>, kind: TrainerKind): Record<string
   return modules;
 }
 
-function betasOf(b: unknown): [number, number] {
-  if (b === undefined) return [TRAINER_DEFAULTS.betas[0], TRAINER_DEFAULTS.betas[1]];
+function betasOf(b: unknown, fallback: readonly [number, number]): [number, number] {
+  if (b === undefined) return [fallback[0], fallback[1]];
   if (!Array.isArray(b) || b.length !== 2 || !b.every((x) => typeof x === 'number' && x >= 0 && x < 1)) {
     throw invalidArgument(`expected \`options.betas\` to be two numbers in [0, 1), got ${show(b)}`);
   }
   return [b[0], b[1]];
 }
 
-/** The options that are checked but passed on as given: booleans, the EMA formula, level weights. */
-function checkFlags(o: Record<string, unknown>): void {
-  for (const key of ['excludeBiasAndNorm', 'bf16']) {
-    if (o[key] !== undefined && typeof o[key] !== 'boolean') {
-      throw invalidArgument(`expected \`options.${key}\` to be a boolean, got ${show(o[key])}`);
-    }
-  }
-  if (o.emaFormula !== undefined && o.emaFormula !== 'foreach' && o.emaFormula !== 'loop') {
-    throw invalidArgument(`expected \`options.emaFormula\` to be 'foreach' or 'loop', got ${show(o.emaFormula)}`);
-  }
+/**
+ * H-JEPA's level weights: as given (one per level of a model that reports `num_levels`), else
+ * {@link hjepaLevelWeights} for the model's levels; undefined (1 per level) for a model that
+ * does not report its levels and for the other kinds.
+ */
+function levelWeightsOf(o: Record<string, unknown>, kind: TrainerKind, modules: Record<string, Module>): number[] | undefined {
+  let levels: number | undefined;
+  if (kind === 'hjepa' && modules.model.methods().includes('num_levels')) levels = modules.model.runSync('num_levels') as number;
   const w = o.levelWeights;
-  if (w !== undefined && (!Array.isArray(w) || !w.every((x) => typeof x === 'number' && Number.isFinite(x)))) {
+  if (w === undefined) return levels === undefined ? undefined : hjepaLevelWeights(levels);
+  if (!Array.isArray(w) || !w.every((x) => typeof x === 'number' && Number.isFinite(x))) {
     throw invalidArgument(`expected \`options.levelWeights\` to be an Array of numbers, got ${show(w)}`);
   }
+  if (levels !== undefined && w.length !== levels) {
+    throw invalidArgument(`expected \`options.levelWeights\` to hold one weight per level (the model has ${levels}), got ${w.length}: ${show(w)}`);
+  }
+  return [...w];
 }
+
+/** The samplers each kind can draw the masks of a batch from. */
+const SAMPLERS: Record<TrainerKind, string[]> = {
+  ijepa: ['multiblock', 'notebook2d'],
+  vjepa: ['multiblock3d', 'randomTube', 'notebook3d'],
+  vjepa2: ['multiblock3d', 'randomTube', 'notebook3d'],
+  hjepa: ['hjepa', 'multiblock'],
+  motion: [],
+  vl: [],
+};
 
 /** The sampler of batches that bring no masks: its kind must suit the trainer's. */
 function samplerOf(masks: unknown, kind: TrainerKind): MaskSampler | undefined {
   if (masks === undefined) return undefined;
   if (!(masks instanceof MaskSampler)) throw invalidArgument(`expected \`options.masks\` to be a MaskSampler, got ${show(masks)}`);
-  const want = kind === 'vjepa' ? ['multiblock3d', 'randomTube'] : kind === 'motion' || kind === 'vl' ? [] : ['multiblock'];
+  const want = SAMPLERS[kind];
   if (!want.includes(masks.kind)) {
     throw invalidArgument(
       want.length === 0

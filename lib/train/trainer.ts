@@ -19,17 +19,42 @@ import { native } from '../core/binding';
 import { applyCheckpoint, buildCheckpoint, checkSaveOptions } from './checkpoint';
 import { ProcessGroup, save as distributedSave } from '../distributed/distributed';
 import { schedule } from './ema';
-import { resolveTrainerOptions, type ResolvedSchedule, type TrainerKind, type TrainerOptions } from './options';
+import { OPTION_KEYS, resolveTrainerOptions, type ResolvedSchedule, type TrainerKind, type TrainerOptions } from './options';
 import { ErrorCode, invalidArgument, JepaError, withCallerStack } from '../core/errors';
 import { load as loadPt, loadSync as loadPtSync, save as savePt, saveSync as savePtSync } from '../io/pt';
-import { checkIndexMasks, toBinary, type MaskSampler, type Masks } from '../masks/samplers';
-import { nativeModuleOf, type Module } from '../models/module';
+import { MaskSampler, checkIndexMasks, toBinary, type HJepaMasks, type Masks } from '../masks/samplers';
+import { Module, nativeModuleOf } from '../models/module';
 import type { NativeTrainer } from '../core/native-types';
 import { fit, type FitOptions, type FitResult } from './fit';
 import { checkTensor, nativeOf, Tensor } from '../tensor/tensor';
+import { checkRecipeModules, readRecipe, type Recipe, type RecipeTrainerOptions } from './config';
+import { isThreeModuleKind } from './defaults';
 import { checkOptions, show } from '../core/validate';
 
 export type { TrainerKind, TrainerOptions } from './options';
+
+/** Options of {@link Trainer.fromConfig}. */
+export interface FromConfigOptions {
+  /** I-JEPA, V-JEPA, V-JEPA 2: the context encoder, target encoder and predictor. */
+  context?: Module;
+  target?: Module;
+  predictor?: Module;
+  /** H-JEPA, motion, VL: the one module. */
+  model?: Module;
+  /** The recipe family, see {@link ReadRecipeOptions.family}. Default: the config's `recipe:` key or its shape. */
+  family?: string;
+  /** Batches per epoch (the official `ipe`), where the config does not give it. */
+  stepsPerEpoch?: number;
+  /**
+   * The mask sampler: default the recipe's (the official collator, on the modules' device);
+   * `false`: none (every batch brings its masks); or a sampler of your own.
+   */
+  masks?: MaskSampler | false;
+  /** See {@link TrainerOptions.distributed}. */
+  distributed?: ProcessGroup | boolean;
+  /** Trainer options that replace the recipe's (`{ bf16: false }`, another `clipGrad`, ...). */
+  overrides?: Partial<Omit<RecipeTrainerOptions, 'kind'>>;
+}
 
 /** A batch for {@link Trainer.step}; which fields a kind needs is in each field's note. */
 export interface TrainingBatch {
@@ -79,6 +104,8 @@ export interface StepStats {
   gradNorm: number;
   /** Gradient norm of the predictor before clipping (I-JEPA, V-JEPA). */
   gradNormPredictor: number;
+  /** Whether `clipGrad` was applied at this step (see {@link TrainerOptions.clipGradFrom}). */
+  clipped: boolean;
   /** The 0-based index of this step. */
   step: number;
   /** Wall time of the step in C++, milliseconds. */
@@ -121,6 +148,71 @@ export class Trainer {
   }
   #tail: Promise<unknown> = Promise.resolve();
   #pending = 0;
+  #recipe: Recipe | null = null;
+
+  /**
+   * A trainer that trains as the official code of a config's family does: `config` is a
+   * training config in its official YAML shape (text or parsed; see `jepa.readRecipe` and
+   * docs/training.md for the families and how each key is read), `options` the modules, the
+   * steps per epoch where the config does not give them, and overrides. Every setting and default
+   * of the official loop applies (schedules with the official arithmetic, parameter groups,
+   * betas, eps, clipping and when it starts, EMA formula, loss), and the recipe's mask sampler
+   * draws the masks of batches that bring none. The modules are checked against the model the
+   * config describes (patches, V-JEPA mask tokens). `meta.use_bfloat16` / `meta.dtype:
+   * bfloat16` autocast on CUDA only, as the official loops' `torch.cuda.amp.autocast` (on the
+   * CPU they train in float32; a note in {@link recipe} says so).
+   *
+   * ```js
+   * const trainer = jepa.Trainer.fromConfig(fs.readFileSync('vitl16.yaml', 'utf8'), { context, target, predictor });
+   * ```
+   */
+  static fromConfig(config: string | object, options: FromConfigOptions): Trainer {
+    const o = checkOptions(options, 'options', [
+      'context', 'target', 'predictor', 'model', 'family', 'stepsPerEpoch', 'masks', 'distributed', 'overrides',
+    ]);
+    const recipe = readRecipe(config, { family: o.family as string | undefined, stepsPerEpoch: o.stepsPerEpoch as number | undefined });
+    const overrides = o.overrides === undefined ? {} : checkOptions(o.overrides, 'options.overrides', OPTION_KEYS);
+    for (const key of ['kind', 'context', 'target', 'predictor', 'model', 'masks', 'distributed']) {
+      if (key in overrides) throw invalidArgument(`option \`options.overrides.${key}\` cannot be overridden: give it as \`options.${key}\``);
+    }
+    const modules: Record<string, Module> = {};
+    for (const key of isThreeModuleKind(recipe.family) ? ['context', 'target', 'predictor'] : ['model']) {
+      if (!(o[key] instanceof Module)) {
+        throw invalidArgument(`expected \`options.${key}\` to be a Module (the ${recipe.family} recipe trains ${isThreeModuleKind(recipe.family) ? 'context, target, predictor' : 'model'}), got ${show(o[key])}`);
+      }
+      modules[key] = o[key] as Module;
+    }
+    checkRecipeModules(recipe, modules);
+    const device = Object.values(modules)[0].device;
+    const trainerOptions: Record<string, unknown> = { ...recipe.trainer };
+    if (trainerOptions.bf16 === true && !device.startsWith('cuda') && overrides.bf16 === undefined) {
+      trainerOptions.bf16 = false;
+      recipe.notes.push(
+        'mixed precision (bfloat16) is requested, but the official loop autocasts with torch.cuda.amp.autocast, which does nothing off CUDA: on this device it trains in float32, as the official loop would',
+      );
+    }
+    let masks: MaskSampler | undefined;
+    if (o.masks instanceof MaskSampler) masks = o.masks;
+    else if (o.masks !== undefined && o.masks !== false) {
+      throw invalidArgument(`expected \`options.masks\` to be a MaskSampler or false, got ${show(o.masks)}`);
+    } else if (o.masks === undefined && recipe.masks) {
+      masks = new MaskSampler(recipe.masks.kind, { ...recipe.masks.options, device } as never);
+    }
+    const trainer = new Trainer({
+      ...trainerOptions,
+      ...overrides,
+      ...modules,
+      ...(masks ? { masks } : {}),
+      ...(o.distributed === undefined ? {} : { distributed: o.distributed }),
+    } as TrainerOptions);
+    trainer.#recipe = recipe;
+    return trainer;
+  }
+
+  /** The recipe of a trainer made by {@link fromConfig} (null otherwise). */
+  get recipe(): Recipe | null {
+    return this.#recipe;
+  }
   #schedules: Record<'lr' | 'weightDecay' | 'momentum', ResolvedSchedule>;
   #last = { loss: Number.NaN, lr: Number.NaN, batchSize: 0 };
 
@@ -332,15 +424,16 @@ export class Trainer {
     const keys = {
       ijepa: ['images', 'masks'],
       vjepa: ['images', 'masks'],
+      vjepa2: ['images', 'masks'],
       hjepa: ['images', 'mask'],
       motion: ['features'],
       vl: ['imageEmbeddings', 'textEmbeddings'],
     }[this.kind];
     const b = checkOptions(batch, 'batch', keys);
-    return (this.kind === 'ijepa' || this.kind === 'vjepa') ? b.masks === undefined : this.kind === 'hjepa' && b.mask === undefined;
+    return isThreeModuleKind(this.kind) ? b.masks === undefined : this.kind === 'hjepa' && b.mask === undefined;
   }
 
-  #raw(batch: unknown, drawn: Masks | undefined): object {
+  #raw(batch: unknown, drawn: Masks | HJepaMasks | undefined): object {
     const b = batch as Record<string, unknown>;
     const first = b.images ?? b.features ?? b.imageEmbeddings;
     if (first instanceof Tensor && !first.isDisposed && first.ndim > 0) this.#last.batchSize = first.shape[0];
@@ -353,15 +446,16 @@ export class Trainer {
     };
     switch (this.kind) {
       case 'ijepa':
-      case 'vjepa': {
+      case 'vjepa':
+      case 'vjepa2': {
         const images = checkTensor(b.images, 'batch.images');
-        const m = (b.masks ?? drawn) as Record<string, unknown> | undefined;
+        const m = (b.masks ?? drawn) as Record<string, unknown> | undefined;  // a sampler of this kind draws Masks
         if (m === undefined) throw invalidArgument('expected `batch.masks` ({context, targets}) or a `masks` sampler in the trainer options');
         // V-JEPA: one mask per config, each config keeping its own number of patches.
         const sameLength = this.kind === 'ijepa';
         const context = checkIndexMasks(m.context, 'batch.masks.context', { sameLength });
         const targets = checkIndexMasks(m.targets, 'batch.masks.targets', { sameLength });
-        if (this.kind === 'vjepa' && context.length !== targets.length) {
+        if (!sameLength && context.length !== targets.length) {
           throw invalidArgument(`expected one context and one target mask per config, got ${context.length} context and ${targets.length} target masks`);
         }
         return {
@@ -375,7 +469,8 @@ export class Trainer {
         let mask = b.mask as Tensor | undefined;
         if (mask === undefined) {
           if (!drawn) throw invalidArgument('expected `batch.mask` ([B, N], 1 = masked) or a `masks` sampler in the trainer options');
-          mask = toBinary(drawn.targets, drawn.grid, { dtype: 'float32' });
+          // H-JEPA's generator: the union of the level-0 targets; I-JEPA's: of its target blocks.
+          mask = drawn.kind === 'hjepa' ? drawn.mask : toBinary(drawn.targets, drawn.grid, { dtype: 'float32' });
         }
         return { images: check(images, 'batch.images'), mask: check(checkTensor(mask, 'batch.mask'), 'batch.mask') };
       }

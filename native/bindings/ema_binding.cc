@@ -152,6 +152,16 @@ Schedule ScheduleFromJs(const Napi::Value& raw) {
     s.kind = ScheduleKind::kWarmupCosine;
   } else if (kind == "cosineWd") {
     s.kind = ScheduleKind::kCosineWd;
+  } else if (kind == "linearDecay") {
+    s.kind = ScheduleKind::kLinearDecay;
+  } else if (kind == "hjepaWarmupCosine") {
+    s.kind = ScheduleKind::kHJepaWarmupCosine;
+  } else if (kind == "hjepaWarmupLinear") {
+    s.kind = ScheduleKind::kHJepaWarmupLinear;
+  } else if (kind == "hjepaEma") {
+    s.kind = ScheduleKind::kHJepaEma;
+  } else if (kind == "seed001-literal") {
+    s.kind = ScheduleKind::kSeed001Literal;
   } else {
     throw Error(code::kInvalidArgument, "unknown schedule kind " + kind, true);
   }

@@ -14,7 +14,10 @@
 
 #include "core/async.h"
 #include "core/common.h"
+#include "masks/hjepa.h"
 #include "masks/masks.h"
+#include "masks/notebook.h"
+#include "masks/numpy_random.h"
 #include "tensor/tensor.h"
 #include "tensor_binding.h"
 
@@ -178,6 +181,80 @@ Work RandomTubeWork(const Napi::CallbackInfo& info) {
                   [m, device, binary](Stream& s) { return masks::RandomTube(m, s, device, binary); });
 }
 
+// A stream from `seedKey` or from the words of a saved state at `part` of `count` streams.
+Stream StreamFrom(const Napi::Object& o, const char* seed_key, const Napi::Value& state, size_t part, size_t count) {
+  if (state.IsTypedArray() && state.As<Napi::TypedArray>().TypedArrayType() == napi_uint32_array) {
+    Napi::Uint32Array words = state.As<Napi::Uint32Array>();
+    if (words.ElementLength() != count * Stream::kStateWords) {
+      throw Error(code::kInvalidArgument, "a mask sampler state of this kind has " +
+                                              std::to_string(count * Stream::kStateWords) + " words, got " +
+                                              std::to_string(words.ElementLength()), true);
+    }
+    return Stream::Load(words.Data() + part * Stream::kStateWords, Stream::kStateWords);
+  }
+  if (!state.IsUndefined() && !state.IsNull()) {
+    throw Error(code::kInvalidArgument, "mask sampler state must be a Uint32Array", true);
+  }
+  return Stream(U64(o, seed_key));
+}
+
+// H-JEPA's HierarchicalMaskGenerator on NumPy's global stream (`seed`: np.random.seed).
+Work HJepaWork(const Napi::CallbackInfo& info) {
+  Napi::Object o = info[0].As<Napi::Object>();
+  masks::HJepaMaskOptions m;
+  m.height = Int(o, "height");
+  m.width = Int(o, "width");
+  m.num_hierarchies = Int(o, "numHierarchies");
+  m.num_target_masks = Int(o, "numTargetMasks");
+  m.geometric = Bool(o, "geometric");
+  m.base_scale = Pair(o, "baseScale");
+  m.aspect = Pair(o, "aspectRatio");
+  m.max_attempts = Int(o, "maxAttempts");
+  m.batch_size = Int(o, "batchSize");
+  c10::Device device = Dev(o);
+  return MakeWork(StreamFrom(o, "seed", info[1], 0, 1),
+                  [m, device](Stream& s) { return masks::HJepaMasks(m, s, device); });
+}
+
+// Seed 002's 2D sampler: NumPy's stream (`seed`) for scales and aspect ratio, torch's
+// (`positionSeed`) for the corners; the state holds both, NumPy's first.
+Work Notebook2dWork(const Napi::CallbackInfo& info) {
+  Napi::Object o = info[0].As<Napi::Object>();
+  masks::Notebook2dOptions m;
+  m.height = Int(o, "height");
+  m.width = Int(o, "width");
+  m.target_aspect = Pair(o, "targetAspectRatio");
+  m.target_scale = Pair(o, "targetScale");
+  m.context_scale = Pair(o, "contextScale");
+  m.context_aspect = Num(o, "contextAspectRatio");
+  m.num_targets = Int(o, "numTargets");
+  c10::Device device = Dev(o);
+  Stream numpy = StreamFrom(o, "seed", info[1], 0, 2);
+  Stream torch = StreamFrom(o, "positionSeed", info[1], 1, 2);
+  return [m, device, numpy, torch]() mutable {
+    Outcome r;
+    r.batch = masks::Notebook2d(m, numpy, torch, device);
+    r.state.resize(2 * Stream::kStateWords);
+    numpy.Save(r.state.data());
+    torch.Save(r.state.data() + Stream::kStateWords);
+    return r;
+  };
+}
+
+// Seed 002's 3D sampler on torch's global stream (`positionSeed`).
+Work Notebook3dWork(const Napi::CallbackInfo& info) {
+  Napi::Object o = info[0].As<Napi::Object>();
+  masks::Notebook3dOptions m;
+  m.duration = Int(o, "duration");
+  m.height = Int(o, "height");
+  m.width = Int(o, "width");
+  m.long_range = Bool(o, "longRange");
+  m.aspect = Pair(o, "aspectRatio");
+  c10::Device device = Dev(o);
+  return MakeWork(StreamFrom(o, "positionSeed", info[1], 0, 1),
+                  [m, device](Stream& s) { return masks::Notebook3d(m, s, device); });
+}
+
 template <Work (*Make)(const Napi::CallbackInfo&)>
 Napi::Value Sync(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), [&]() -> Napi::Value {
@@ -257,6 +334,36 @@ Napi::Value RngCheck(const Napi::CallbackInfo& info) {
   });
 }
 
+// numpyCheck(seed, ops): after np.random.seed(seed), the value of each op in turn; ops is a flat
+// list of triples (0, 0, 0) random_sample(), (1, low, high) uniform(low, high),
+// (2, low, high) randint(low, high). Lets the tests compare this stream with NumPy's itself.
+Napi::Value NumpyCheck(const Napi::CallbackInfo& info) {
+  return Guard(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    Stream s(static_cast<uint64_t>(ToDouble(info[0], "seed")));
+    if (!info[1].IsArray()) throw Error(code::kInvalidArgument, "expected an array of ops", true);
+    Napi::Array ops = info[1].As<Napi::Array>();
+    const uint32_t n = ops.Length() / 3;
+    Napi::Array out = Napi::Array::New(env, n);
+    for (uint32_t i = 0; i < n; ++i) {
+      const int op = static_cast<int>(ToDouble(ops.Get(3 * i), "op"));
+      const double a = ToDouble(ops.Get(3 * i + 1), "low");
+      const double b = ToDouble(ops.Get(3 * i + 2), "high");
+      double v = 0;
+      if (op == 0) {
+        v = masks::NumpyRandomSample(s);
+      } else if (op == 1) {
+        v = masks::NumpyUniform(s, a, b);
+      } else {
+        if (!(a < b)) throw Error(code::kInvalidArgument, "randint needs low < high", true);
+        v = static_cast<double>(masks::NumpyRandint(s, static_cast<int64_t>(a), static_cast<int64_t>(b)));
+      }
+      out.Set(i, Napi::Number::New(env, v));
+    }
+    return out;
+  });
+}
+
 }  // namespace
 
 void InitMasks(Napi::Env env, Napi::Object exports) {
@@ -266,9 +373,16 @@ void InitMasks(Napi::Env env, Napi::Object exports) {
   exports.Set("masksMultiblock3dAsync", Napi::Function::New(env, Async<Multiblock3dWork>));
   exports.Set("masksRandomTube", Napi::Function::New(env, Sync<RandomTubeWork>));
   exports.Set("masksRandomTubeAsync", Napi::Function::New(env, Async<RandomTubeWork>));
+  exports.Set("masksHjepa", Napi::Function::New(env, Sync<HJepaWork>));
+  exports.Set("masksHjepaAsync", Napi::Function::New(env, Async<HJepaWork>));
+  exports.Set("masksNotebook2d", Napi::Function::New(env, Sync<Notebook2dWork>));
+  exports.Set("masksNotebook2dAsync", Napi::Function::New(env, Async<Notebook2dWork>));
+  exports.Set("masksNotebook3d", Napi::Function::New(env, Sync<Notebook3dWork>));
+  exports.Set("masksNotebook3dAsync", Napi::Function::New(env, Async<Notebook3dWork>));
   exports.Set("masksToBinary", Napi::Function::New(env, ToBinaryJs));
   exports.Set("masksToIndices", Napi::Function::New(env, ToIndicesJs));
   exports.Set("masksRngCheck", Napi::Function::New(env, RngCheck));
+  exports.Set("masksNumpyCheck", Napi::Function::New(env, NumpyCheck));
 }
 
 }  // namespace jepa

@@ -95,6 +95,8 @@ void ModuleHandle::Init(Napi::Env env, Napi::Object exports) {
                                         InstanceMethod("dtype", &ModuleHandle::Dtype),
                                         InstanceMethod("save", &ModuleHandle::Save),
                                         InstanceMethod("saveSync", &ModuleHandle::SaveSync),
+                                        InstanceMethod("clone", &ModuleHandle::Clone),
+                                        InstanceMethod("cloneSync", &ModuleHandle::CloneSync),
                                         InstanceMethod("inFlight", &ModuleHandle::InFlight),
                                         InstanceMethod("dispose", &ModuleHandle::Dispose),
                                     });
@@ -303,6 +305,21 @@ Napi::Value ModuleHandle::SaveSync(const Napi::CallbackInfo& info) {
     Live().Save(ToString(info[0], "path"));
     return info.Env().Undefined();
   });
+}
+
+Napi::Value ModuleHandle::Clone(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, [&]() -> Napi::Value {
+    Live();
+    std::shared_ptr<ScriptModule> module = module_;
+    return RunAsync<std::shared_ptr<ScriptModule>>(
+        env, [module]() { return module->Clone(); },
+        [](Napi::Env env, std::shared_ptr<ScriptModule>& copy) { return Napi::Value(ModuleHandle::New(env, copy)); });
+  });
+}
+
+Napi::Value ModuleHandle::CloneSync(const Napi::CallbackInfo& info) {
+  return Guard(info.Env(), [&]() -> Napi::Value { return ModuleHandle::New(info.Env(), Live().Clone()); });
 }
 
 Napi::Value ModuleHandle::InFlight(const Napi::CallbackInfo& info) {

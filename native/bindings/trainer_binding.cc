@@ -3,6 +3,8 @@
 // and default.
 #include <napi.h>
 
+#include <array>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <utility>
@@ -20,6 +22,23 @@
 namespace jepa {
 
 namespace {
+
+// The config's fields are required: lib/train/options.ts resolves every one (no fallbacks here).
+bool ToBool(const Napi::Value& v, const char* what) {
+  if (!v.IsBoolean()) throw Error(code::kInvalidArgument, std::string("expected `") + what + "` to be a boolean", true);
+  return v.As<Napi::Boolean>().Value();
+}
+
+// A string that must be one of `allowed`; returns its index there.
+size_t ToChoice(const Napi::Value& v, const char* what, std::initializer_list<const char*> allowed) {
+  const std::string s = ToString(v, what);
+  size_t i = 0;
+  for (const char* a : allowed) {
+    if (s == a) return i;
+    ++i;
+  }
+  throw Error(code::kInvalidArgument, std::string("unknown `") + what + "`: " + s, true);
+}
 
 std::vector<at::Tensor> TensorList(const Napi::Value& v, const char* what) {
   std::vector<at::Tensor> out;
@@ -92,20 +111,33 @@ class TrainerHandle : public Napi::ObjectWrap<TrainerHandle> {
       c.beta1 = ToDouble(o.Get("beta1"), "beta1");
       c.beta2 = ToDouble(o.Get("beta2"), "beta2");
       c.eps = ToDouble(o.Get("eps"), "eps");
-      c.exclude_bias_and_norm = o.Get("excludeBiasAndNorm").ToBoolean().Value();
+      c.exclude_bias_and_norm = ToBool(o.Get("excludeBiasAndNorm"), "excludeBiasAndNorm");
       if (o.Get("clipGrad").IsNumber()) c.clip_grad = o.Get("clipGrad").As<Napi::Number>().DoubleValue();
-      c.ema_formula = o.Get("emaFormula").IsString() && o.Get("emaFormula").As<Napi::String>().Utf8Value() == "loop"
-                          ? EmaFormula::kLoop
-                          : EmaFormula::kForeach;
+      c.clip_grad_from = static_cast<int64_t>(ToDouble(o.Get("clipGradFrom"), "clipGradFrom"));
+      c.normalize_targets = ToBool(o.Get("normalizeTargets"), "normalizeTargets");
+      // 'config': the mask config's index (V-JEPA); a number: that index for every config.
+      if (o.Get("maskIndex").IsString()) {
+        ToChoice(o.Get("maskIndex"), "maskIndex", {"config"});
+      } else {
+        c.mask_index = static_cast<int64_t>(ToDouble(o.Get("maskIndex"), "maskIndex"));
+      }
+      c.reg_coeff = ToDouble(o.Get("regCoeff"), "regCoeff");
+      c.ema_formula = ToChoice(o.Get("emaFormula"), "emaFormula", {"foreach", "loop"}) == 1 ? EmaFormula::kLoop : EmaFormula::kForeach;
       c.loss_exp = ToDouble(o.Get("lossExp"), "lossExp");
       if (o.Get("levelWeights").IsArray()) {
         Napi::Array a = o.Get("levelWeights").As<Napi::Array>();
         for (uint32_t i = 0; i < a.Length(); ++i) c.level_weights.push_back(a.Get(i).As<Napi::Number>().DoubleValue());
       }
+      c.hjepa_loss = std::array<HJepaLossType, 3>{HJepaLossType::kMse, HJepaLossType::kSmoothL1, HJepaLossType::kHuber}
+          [ToChoice(o.Get("lossType"), "lossType", {"mse", "smoothl1", "huber"})];
+      c.huber_delta = ToDouble(o.Get("huberDelta"), "huberDelta");
+      c.normalize_embeddings = ToBool(o.Get("normalizeEmbeddings"), "normalizeEmbeddings");
+      c.masked_loss = ToBool(o.Get("maskedLoss"), "maskedLoss");
+      c.ema_before_step = ToChoice(o.Get("targetUpdate"), "targetUpdate", {"afterStep", "beforeStep"}) == 1;
       c.recon_weight = ToDouble(o.Get("reconWeight"), "reconWeight");
       c.motion_weight = ToDouble(o.Get("motionWeight"), "motionWeight");
       c.smooth_weight = ToDouble(o.Get("smoothWeight"), "smoothWeight");
-      c.bf16 = o.Get("bf16").ToBoolean().Value();
+      c.bf16 = ToBool(o.Get("bf16"), "bf16");
       if (!o.Get("dist").IsUndefined() && !o.Get("dist").IsNull()) c.dist = DistGroupFromJs(o.Get("dist"), "dist");
       auto trainer = std::make_shared<Trainer>(std::move(c));
       Napi::Object obj = GetAddonData(env).trainer_ctor.New({});
@@ -151,6 +183,7 @@ class TrainerHandle : public Napi::ObjectWrap<TrainerHandle> {
     o.Set("momentum", std::isnan(s.momentum) ? env.Null() : Napi::Number::New(env, s.momentum));
     o.Set("gradNorm", s.grad_norm);
     o.Set("gradNormPredictor", s.grad_norm_predictor);
+    o.Set("clipped", s.clipped);
     o.Set("step", Napi::Number::New(env, static_cast<double>(s.step)));
     o.Set("ms", s.ms);
     return o;

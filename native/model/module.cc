@@ -297,6 +297,24 @@ void ScriptModule::Save(const std::string& path) const {
   }
 }
 
+std::shared_ptr<ScriptModule> ScriptModule::Clone() const {
+  std::shared_lock<std::shared_mutex> lock(mutex_);
+  torch::jit::Module copy;
+  {
+    // Copies made without autograd are leaves; requires_grad is set back below, as
+    // nn.Parameter.__deepcopy__ does (data clone + the same requires_grad, no .grad).
+    at::NoGradGuard no_grad;
+    copy = module_.deepcopy();
+  }
+  auto src = module_.named_parameters(true);
+  auto dst = copy.named_parameters(true);
+  auto s = src.begin();
+  for (auto d = dst.begin(); d != dst.end() && s != src.end(); ++d, ++s) {
+    if ((*s).value.requires_grad()) (*d).value.requires_grad_(true);
+  }
+  return std::shared_ptr<ScriptModule>(new ScriptModule(std::move(copy)));
+}
+
 std::shared_ptr<void> ScriptModule::Reserve() {
   in_flight_.fetch_add(1);
   return std::shared_ptr<void>(nullptr, [self = shared_from_this()](void*) { self->in_flight_.fetch_sub(1); });

@@ -85,6 +85,11 @@ class ScriptModule : public std::enable_shared_from_this<ScriptModule> {
   // Writes the module with torch.jit.save's format (shared lock: runs beside calls).
   void Save(const std::string& path) const;
 
+  // Python's copy.deepcopy(module): a new module whose parameters and buffers are copies with
+  // their own storage (same dtype, device and requires_grad; parameters are leaves without
+  // gradients), in the same train/eval mode, sharing the compiled methods. Shared lock.
+  std::shared_ptr<ScriptModule> Clone() const;
+
   // Marks one call as in flight until the returned token is destroyed. The binding takes it on
   // the JS thread when it queues a call, so that train/eval/to fail with kModuleBusy from then
   // on, not only once the call has started on its worker thread.

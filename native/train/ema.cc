@@ -3,7 +3,6 @@
 #include <ATen/TensorIterator.h>
 #include <ATen/Version.h>
 #include <c10/core/GradMode.h>
-#include <immintrin.h>
 
 #include <cmath>
 #include <map>
@@ -11,6 +10,7 @@
 
 #include "core/errors.h"
 #include "model/module.h"
+#include "train/ema_kernels.h"
 
 namespace jepa {
 namespace {
@@ -56,38 +56,12 @@ bool Differs(const std::string& name, const at::Tensor& t, const at::Tensor& s, 
   throw Error(device_only ? code::kDeviceMismatch : code::kParameterMismatch, msg);
 }
 
-// ---------------------------------------------------------------------------------------------
-// The fused float32 kernel. ATen's mul_(m) rounds t * float(m); its add_(s, alpha) computes
-// fma(s, float(alpha), t) (Vectorized fmadd, and the scalar tail contracted to an FMA) in its
-// AVX2 and AVX512 kernels. One pass computes both roundings in the same order.
-
-__attribute__((target("avx2,fma"))) void FusedRange(float* t, const float* s, int64_t n, float m, float a) {
-  const __m256 vm = _mm256_set1_ps(m);
-  const __m256 va = _mm256_set1_ps(a);
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    __m256 x0 = _mm256_mul_ps(_mm256_loadu_ps(t + i), vm);
-    __m256 x1 = _mm256_mul_ps(_mm256_loadu_ps(t + i + 8), vm);
-    x0 = _mm256_fmadd_ps(_mm256_loadu_ps(s + i), va, x0);
-    x1 = _mm256_fmadd_ps(_mm256_loadu_ps(s + i + 8), va, x1);
-    _mm256_storeu_ps(t + i, x0);
-    _mm256_storeu_ps(t + i + 8, x1);
-  }
-  for (; i < n; ++i) {
-    const float tm = t[i] * m;
-    t[i] = __builtin_fmaf(s[i], a, tm);
-  }
-}
-
+// The foreach kernel reproduces ATen's FMA rounding, which ATen uses at capability AVX2 and
+// AVX512 only (ATEN_CPU_CAPABILITY=default runs its scalar code: plain mul and add).
 bool ComputeFusedAvailable() {
-#if defined(__x86_64__) || defined(_M_X64)
   const std::string cap = at::get_cpu_capability();
   if (cap != "AVX2" && cap != "AVX512") return false;
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-  return false;
-#endif
+  return ema_kernels::CpuHasAvx2Fma();
 }
 
 bool FusedEligible(const std::pair<at::Tensor, at::Tensor>& p) {
@@ -108,7 +82,10 @@ struct Chunk {
   int64_t n;
 };
 
-void RunFused(const std::vector<const std::pair<at::Tensor, at::Tensor>*>& pairs, double momentum) {
+using Kernel = void (*)(float*, const float*, int64_t, float, float);
+
+// Runs `kernel` over every pair in chunks of 32 Ki floats, in parallel on libtorch's threads.
+void RunFused(const std::vector<const std::pair<at::Tensor, at::Tensor>*>& pairs, double momentum, Kernel kernel) {
   constexpr int64_t kChunk = 1 << 15;
   std::vector<Chunk> chunks;
   for (const auto* p : pairs) {
@@ -131,7 +108,7 @@ void RunFused(const std::vector<const std::pair<at::Tensor, at::Tensor>*>& pairs
           const char* base = data[1] + j * strides[3];
           for (int64_t i = 0; i < n0; ++i) {
             const Chunk& c = chunks[*reinterpret_cast<const int64_t*>(base + i * strides[1])];
-            FusedRange(c.t, c.s, c.n, m, a);
+            kernel(c.t, c.s, c.n, m, a);
           }
         }
       },
@@ -224,7 +201,8 @@ EmaStats EmaUpdate(const std::vector<std::pair<at::Tensor, at::Tensor>>& pairs, 
     }
     ++stats.tensors;
     stats.elements += p.first.numel();
-    if (formula == EmaFormula::kForeach && allow_fused && FusedEmaAvailable() && FusedEligible(p)) {
+    // The loop formula's kernel runs on any CPU; the foreach one needs ATen's FMA rounding.
+    if (allow_fused && FusedEligible(p) && (formula == EmaFormula::kLoop || FusedEmaAvailable())) {
       fused.push_back(&p);
     } else {
       targets.push_back(p.first);
@@ -232,7 +210,7 @@ EmaStats EmaUpdate(const std::vector<std::pair<at::Tensor, at::Tensor>>& pairs, 
     }
   }
   if (!fused.empty()) {
-    RunFused(fused, momentum);
+    RunFused(fused, momentum, formula == EmaFormula::kLoop ? ema_kernels::LoopRange : ema_kernels::ForeachRange);
     stats.fused = true;
   }
   if (!targets.empty()) {

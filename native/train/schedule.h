@@ -1,5 +1,6 @@
 // The schedules of JEPA training: EMA momentum, learning rate, weight decay. Plain C++ (no
-// Node-API). The defaults of every schedule a trainer uses live in lib/train/options.ts.
+// Node-API). The defaults of every schedule a trainer uses live in lib/train/options.ts
+// (SCHEDULE_DEFAULTS) and lib/train/defaults.ts (per trainer kind).
 #pragma once
 #include <cstdint>
 
@@ -13,7 +14,27 @@ namespace jepa {
 //   kCosine        BYOL: end - (end - start) * (cos(pi * k / steps) + 1) / 2, k = min(step, steps)
 //   kWarmupCosine  I-JEPA WarmupCosineSchedule (start -> peak over warmupSteps, cosine to end at steps), k = step + 1
 //   kCosineWd      I-JEPA CosineWDSchedule (start -> end over steps, clamped), k = step + 1
-enum class ScheduleKind { kConstant, kLinear, kCosine, kWarmupCosine, kCosineWd };
+//   kLinearDecay   V-JEPA 2 LinearDecaySchedule (start -> end over steps, not clamped), k = step + 1
+//   kHJepaWarmupCosine / kHJepaWarmupLinear  jonwiggins/H-JEPA CosineScheduler / LinearScheduler
+//                  (start -> peak over warmupSteps, then cosine / linear to end at steps) as its
+//                  trainer applies them: step 0 runs at the optimizer's initial lr (peak), step
+//                  s > 0 at the scheduler's value for s - 1
+//   kHJepaEma      jonwiggins/H-JEPA EMAScheduler: start until warmupSteps, then linear to end at
+//                  steps, clamped
+//   kSeed001Literal  seed 001's formula as written, start + (end - start) * (1 + cos(pi * k / steps)) / 2,
+//                  k = min(step, steps): it runs from `end` down to `start`
+enum class ScheduleKind {
+  kConstant,
+  kLinear,
+  kCosine,
+  kWarmupCosine,
+  kCosineWd,
+  kLinearDecay,
+  kHJepaWarmupCosine,
+  kHJepaWarmupLinear,
+  kHJepaEma,
+  kSeed001Literal,
+};
 
 struct Schedule {
   ScheduleKind kind = ScheduleKind::kConstant;

@@ -105,11 +105,6 @@ NamedTensors Filter(const NamedTensors& all, const std::string& prefix, bool kee
   return out;
 }
 
-// F.normalize(x, dim=-1): x / x.norm(2, -1, keepdim=True).clamp_min(1e-12).expand_as(x).
-at::Tensor Normalize(const at::Tensor& x) {
-  return x / at::norm(x, 2, {-1}, true).clamp_min(1e-12).expand_as(x);
-}
-
 std::vector<at::Tensor> Values(const NamedTensors& named) {
   std::vector<at::Tensor> out;
   for (const auto& [n, t] : named) out.push_back(t);
@@ -232,6 +227,10 @@ Trainer::Trainer(TrainerConfig config) : config_(std::move(config)) {
       AddGroups(optimizer_, {{"context.", ctx}, {"predictor.", pred}}, config_.exclude_bias_and_norm);
       clip_a_ = Values(ctx);
       clip_b_ = Values(pred);
+      {
+        const std::vector<MethodArg> args = config_.predictor->Arguments("forward");
+        predictor_mask_index_ = args.size() >= 4 && args[3].name == "mask_index";
+      }
       ema_pairs_ = MatchByName(config_.target->NamedParameters(), ctx);
       config_.context->Train(true);
       config_.predictor->Train(true);
@@ -285,7 +284,7 @@ at::Tensor Trainer::JepaLoss(const Batch& batch, StepStats& stats) {
   {
     at::NoGradGuard no_grad;
     h = AsTensor(config_.target->Run("forward", {images, c10::IValue()}), "the target encoder");
-    h = at::layer_norm(h, {h.size(-1)});
+    if (config_.normalize_targets) h = at::layer_norm(h, {h.size(-1)});
   }
   if (config_.kind == TrainerKind::kIJepa) {
     at::Tensor target;
@@ -299,24 +298,49 @@ at::Tensor Trainer::JepaLoss(const Batch& batch, StepStats& stats) {
                  "the predictor");
     return at::smooth_l1_loss(z, target, at::Reduction::Mean, 1.0);
   }
-  // V-JEPA: one (context, target) mask pair per config.
+  // V-JEPA: one (context, target) mask pair per config; the context encoder runs on every
+  // config first, then the predictor (MultiMaskWrapper, PredictorMultiMaskWrapper), so that
+  // dropout and drop-path draw in the official order.
+  const size_t n = batch.context_masks.size();
+  std::vector<c10::List<at::Tensor>> mcs;
+  std::vector<c10::List<at::Tensor>> mts;
+  std::vector<at::Tensor> zs;
+  for (size_t i = 0; i < n; ++i) {
+    mcs.push_back(ToList({batch.context_masks[i]}));
+    mts.push_back(ToList({batch.target_masks[i]}));
+    zs.push_back(AsTensor(config_.context->Run("forward", {images, mcs[i]}), "the context encoder"));
+  }
   at::Tensor loss;
   const double p = config_.loss_exp;
-  for (size_t i = 0; i < batch.context_masks.size(); ++i) {
+  for (size_t i = 0; i < n; ++i) {
+    std::vector<c10::IValue> args{zs[i], mcs[i], mts[i]};
+    if (predictor_mask_index_) args.emplace_back(config_.mask_index ? *config_.mask_index : static_cast<int64_t>(i));
+    zs[i] = AsTensor(config_.predictor->Run("forward", std::move(args)), "the predictor");
+  }
+  for (size_t i = 0; i < n; ++i) {
     at::Tensor hi;
     {
       at::NoGradGuard no_grad;
       hi = ApplyMasks(h, {batch.target_masks[i]});
     }
-    c10::List<at::Tensor> mc = ToList({batch.context_masks[i]});
-    c10::List<at::Tensor> mt = ToList({batch.target_masks[i]});
-    at::Tensor z = AsTensor(config_.context->Run("forward", {images, mc}), "the context encoder");
-    z = AsTensor(config_.predictor->Run("forward", {z, mc, mt}), "the predictor");
-    at::Tensor li = at::mean(at::pow(at::abs(z - hi), p)) / p;
+    at::Tensor li = at::mean(at::pow(at::abs(zs[i] - hi), p)) / p;
     stats.parts.push_back(li.item<double>());
     loss = loss.defined() ? loss + li : li + 0.0;
   }
-  return loss / static_cast<int64_t>(batch.context_masks.size());
+  loss = loss / static_cast<int64_t>(batch.context_masks.size());
+  if (config_.reg_coeff != 0) {
+    // V-JEPA's reg_fn: sum_i sqrt(var(z_i, dim=1) + 1e-4) / n; loss += reg_coeff * mean(relu(1 - std)).
+    // (With reg_coeff 0 the term adds exact zeros to the loss and the gradients: it is skipped.)
+    at::Tensor pstd;
+    for (const auto& z : zs) {
+      at::Tensor sd = at::sqrt(z.var(1) + 0.0001);
+      pstd = pstd.defined() ? pstd + sd : sd;
+    }
+    pstd = pstd / static_cast<int64_t>(zs.size());
+    at::Tensor reg = at::mean(at::relu(at::rsub(pstd, 1.0)));
+    loss = loss + reg * config_.reg_coeff;
+  }
+  return loss;
 }
 
 at::Tensor Trainer::HJepaLoss(const Batch& batch, StepStats& stats) {
@@ -329,19 +353,53 @@ at::Tensor Trainer::HJepaLoss(const Batch& batch, StepStats& stats) {
   };
   std::vector<at::Tensor> preds = list("predictions");
   std::vector<at::Tensor> targets = list("targets");
-  std::vector<at::Tensor> weights = list("masks");
-  at::Tensor loss;
-  for (size_t l = 0; l < preds.size(); ++l) {
-    const double lw = l < config_.level_weights.size() ? config_.level_weights[l] : 1.0;
-    at::Tensor p = Normalize(preds[l]);
-    at::Tensor t = Normalize(targets[l].detach());
-    at::Tensor per = at::smooth_l1_loss(p, t, at::Reduction::None, 1.0).mean(-1);  // [B, N_l]
-    at::Tensor w = weights[l].detach();
-    at::Tensor ll = (per * w).sum() / (w.sum() + 1e-8);
-    stats.parts.push_back(ll.item<double>());
-    loss = loss.defined() ? loss + ll * lw : ll * lw;
+  std::vector<at::Tensor> valid;
+  if (config_.masked_loss) valid = list("masks_valid");
+  if (targets.size() != preds.size() || (config_.masked_loss && valid.size() != preds.size())) {
+    throw Error(code::kTorch, "the H-JEPA model's forward returned lists of different lengths");
   }
-  return loss;
+  if (!config_.level_weights.empty() && config_.level_weights.size() != preds.size()) {
+    throw Error(code::kInvalidArgument, "levelWeights has " + std::to_string(config_.level_weights.size()) +
+                                            " entries, but the H-JEPA model returns " + std::to_string(preds.size()) +
+                                            " levels",
+                true);
+  }
+  constexpr double kEps = 1e-8;  // HJEPALoss's eps (normalisation and masked mean)
+  std::vector<at::Tensor> levels;
+  for (size_t l = 0; l < preds.size(); ++l) {
+    at::Tensor p = preds[l];
+    at::Tensor t = targets[l];
+    if (config_.normalize_embeddings) {
+      // F.normalize(x, p=2, dim=-1, eps): x / norm.clamp_min(eps).expand_as(x)
+      p = p / at::norm(p, 2, {-1}, true).clamp_min(kEps).expand_as(p);
+      t = t / at::norm(t, 2, {-1}, true).clamp_min(kEps).expand_as(t);
+    }
+    t = t.detach();
+    const at::Reduction::Reduction reduction = config_.masked_loss ? at::Reduction::None : at::Reduction::Mean;
+    at::Tensor base;
+    switch (config_.hjepa_loss) {
+      case HJepaLossType::kMse:
+        base = at::mse_loss(p, t, reduction);
+        break;
+      case HJepaLossType::kSmoothL1:
+        base = at::smooth_l1_loss(p, t, reduction, 1.0);
+        break;
+      case HJepaLossType::kHuber:
+        base = at::huber_loss(p, t, reduction, config_.huber_delta);
+        break;
+    }
+    if (config_.masked_loss) {
+      at::Tensor m = valid[l];
+      if (m.dim() == 2) m = m.unsqueeze(-1);
+      base = (base * m.to(at::kFloat)).sum() / (m.sum() + kEps);
+    }
+    stats.parts.push_back(base.item<double>());
+    levels.push_back(base);
+  }
+  std::vector<double> w = config_.level_weights;
+  if (w.empty()) w.assign(preds.size(), 1.0);
+  at::Tensor weights = at::tensor(std::vector<float>(w.begin(), w.end()), at::kFloat).to(levels[0].device());
+  return (at::stack(levels) * weights).sum();
 }
 
 at::Tensor Trainer::MotionLoss(const Batch& batch, StepStats& stats) {
@@ -423,20 +481,21 @@ StepStats Trainer::Step(const Batch& batch) {
       config_.dist->AverageGradients(params, extra);
       stats.loss_mean = extra[0];
     }
-    stats.grad_norm = ClipGradNorm(clip_a_, config_.clip_grad);
-    if (!clip_b_.empty()) stats.grad_norm_predictor = ClipGradNorm(clip_b_, config_.clip_grad);
+    stats.clipped = config_.clip_grad.has_value() && step_ >= config_.clip_grad_from;
+    const std::optional<double> max_norm = stats.clipped ? config_.clip_grad : std::nullopt;
+    stats.grad_norm = ClipGradNorm(clip_a_, max_norm);
+    if (!clip_b_.empty()) stats.grad_norm_predictor = ClipGradNorm(clip_b_, max_norm);
   } catch (...) {
     optimizer_.ZeroGrad();  // a failed step leaves no gradients behind
     throw;
   }
+  stats.momentum = ema_pairs_.empty() ? std::numeric_limits<double>::quiet_NaN() : config_.momentum.At(step_);
+  // jonwiggins/H-JEPA updates the target encoder from the context encoder as it was before the
+  // optimizer step; I-JEPA and V-JEPA after it.
+  if (!ema_pairs_.empty() && config_.ema_before_step) EmaUpdate(ema_pairs_, stats.momentum, config_.ema_formula);
   optimizer_.Step();
   optimizer_.ZeroGrad();
-  if (!ema_pairs_.empty()) {
-    stats.momentum = config_.momentum.At(step_);
-    EmaUpdate(ema_pairs_, stats.momentum, config_.ema_formula);
-  } else {
-    stats.momentum = std::numeric_limits<double>::quiet_NaN();
-  }
+  if (!ema_pairs_.empty() && !config_.ema_before_step) EmaUpdate(ema_pairs_, stats.momentum, config_.ema_formula);
   ++step_;
   stats.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   return stats;

@@ -4,15 +4,21 @@
 // One step of each kind mirrors its Python reference operation for operation, so that the
 // same inputs give the same loss and weights (the tests compare within 1e-5):
 //   I-JEPA  (facebookresearch/ijepa src/train.py): target encoder under no_grad on the full
-//           input, layer_norm without affine, the target-mask tokens (repeated for each context
-//           mask); context encoder on the context masks; predictor; smooth L1; backward; AdamW;
-//           EMA of the target encoder.
-//   V-JEPA  (facebookresearch/jepa app/vjepa/train.py): the same per mask config i (context
-//           masks[i], target masks[i]); loss = mean_i mean(|z_i - h_i|^p) / p.
-//   H-JEPA  (seed 001): one module whose forward(images, mask) returns per-level predictions,
-//           targets and masked fractions; loss = sum_l w_l * masked mean of smooth L1 between
-//           L2-normalised predictions and (detached) targets; EMA context_encoder.* ->
-//           target_encoder.* inside the module.
+//           input, layer_norm without affine (normalize_targets), the target-mask tokens
+//           (repeated for each context mask); context encoder on the context masks; predictor;
+//           smooth L1; backward; AdamW; EMA of the target encoder.
+//   V-JEPA  (facebookresearch/jepa app/vjepa/train.py, and V-JEPA 2's facebookresearch/vjepa2
+//           app/vjepa/train.py): the same per mask config i (context masks[i], target
+//           masks[i]), the predictor called with mask_index i (V-JEPA) or a fixed index (V-JEPA
+//           2 passes its clip-length group's index) when its forward takes one; loss =
+//           mean_i mean(|z_i - h_i|^p) / p, plus V-JEPA's reg_coeff * mean(relu(1 - std)) term;
+//           gradients clipped from clip_grad_from on (V-JEPA: after the warm-up epochs).
+//   H-JEPA  (jonwiggins/H-JEPA src/trainers/trainer.py, src/losses/hjepa_loss.py): one module
+//           whose forward(images, mask) returns per-level predictions, targets and masks_valid;
+//           per level the mse / smooth L1 / huber loss of (optionally L2-normalised) predictions
+//           and detached targets, a plain mean or, with masked_loss, the sum over valid entries
+//           divided by their count; total = sum(stack(levels) * float32 weights); EMA
+//           context_encoder.* -> target_encoder.* inside the module, before the optimizer step.
 //   Motion  (seed 003): reconstruction MSE + temporal-difference MSE + latent smoothness.
 //   VL      (seed 004): 1 - cosine(predicted, text embedding), averaged over the batch.
 // AdamW is torch.optim.AdamW's single-tensor path (the one Python takes on CPU), written out so
@@ -36,6 +42,9 @@
 namespace jepa {
 
 enum class TrainerKind { kIJepa, kVJepa, kHJepa, kMotion, kVl };
+
+// H-JEPA's base loss (HJEPALoss loss_type).
+enum class HJepaLossType { kMse, kSmoothL1, kHuber };
 
 // torch.optim.AdamW (decoupled weight decay, amsgrad off, maximize off).
 class AdamW {
@@ -65,8 +74,8 @@ class AdamW {
   int64_t NumParams() const;
 };
 
-// Every field is set by the binding from lib/train/options.ts, the one home of the defaults
-// (the zeros here are placeholders, not defaults).
+// Every field is set by the binding from lib/train/options.ts, which resolves every default
+// (per kind: lib/train/defaults.ts); the zeros here are placeholders, not defaults.
 struct TrainerConfig {
   TrainerKind kind = TrainerKind::kIJepa;
   // I-JEPA / V-JEPA: three modules; H-JEPA, motion, VL: `model`.
@@ -83,11 +92,26 @@ struct TrainerConfig {
   double eps = 0;
   // Exclude biases and 1-D parameters from weight decay (I-JEPA's four groups).
   bool exclude_bias_and_norm = false;
-  // Clip the gradient norm of each module (context encoder and predictor separately, as V-JEPA).
+  // Clip the gradient norm of each module (context encoder and predictor separately, as V-JEPA),
+  // at steps >= clip_grad_from only (V-JEPA clips once `epoch > warmup`).
   std::optional<double> clip_grad;
+  int64_t clip_grad_from = 0;
   EmaFormula ema_formula = EmaFormula::kForeach;
   double loss_exp = 0;                      // V-JEPA's p
+  bool normalize_targets = false;           // I-JEPA / V-JEPA: layer_norm the target encoder's output
+  // V-JEPA: the predictor's mask_index (when its forward takes one): the mask config's index
+  // when absent (V-JEPA's PredictorMultiMaskWrapper), else this value (V-JEPA 2's wrapper passes
+  // the index of the clip-length group, 0 for a batch of one clip length).
+  std::optional<int64_t> mask_index;
+  double reg_coeff = 0;                     // V-JEPA: weight of the predictor-variance term
   std::vector<double> level_weights;        // H-JEPA; empty = 1 for every level
+  HJepaLossType hjepa_loss = HJepaLossType::kMse;
+  double huber_delta = 0;
+  bool normalize_embeddings = false;        // H-JEPA: F.normalize(p=2, dim=-1, eps=1e-8) both sides
+  bool masked_loss = false;                 // H-JEPA: loss over masks_valid entries only
+  // Update the target encoder before the optimizer step (jonwiggins/H-JEPA, with the momentum of
+  // the step) instead of after it (I-JEPA, V-JEPA).
+  bool ema_before_step = false;
   double recon_weight = 0;                  // motion
   double motion_weight = 0;
   double smooth_weight = 0;
@@ -117,6 +141,7 @@ struct StepStats {
   double momentum = 0;           // NaN for kinds without EMA
   double grad_norm = 0;          // context encoder (or model), before clipping
   double grad_norm_predictor = 0;
+  bool clipped = false;          // whether clip_grad applied at this step
   int64_t step = 0;              // the step just done (0-based)
   double ms = 0;
 };
@@ -161,6 +186,7 @@ class Trainer {
   AdamW optimizer_;
   std::vector<at::Tensor> clip_a_;  // parameters clipped together (context encoder / model)
   std::vector<at::Tensor> clip_b_;  // predictor
+  bool predictor_mask_index_ = false;  // the predictor's forward takes a 4th argument, mask_index
   std::vector<std::pair<at::Tensor, at::Tensor>> ema_pairs_;
   std::vector<at::Tensor> sync_tensors_;  // parameters and buffers of every module (dist)
   bool dist_synced_ = false;

@@ -69,7 +69,7 @@ FLAGS=(-std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,addre
   -fno-sanitize=vptr -fno-sanitize-recover=undefined -D_GLIBCXX_USE_CXX11_ABI=1
   -Inative -isystem "$TORCH/include" -isystem "$TORCH/include/torch/csrc/api/include")
 case "$TARGET" in
-  masks) SRCS=(native/masks/masks.cc) ;;
+  masks) SRCS=(native/masks/masks.cc native/masks/numpy_random.cc native/masks/hjepa.cc native/masks/notebook.cc) ;;
   *) SRCS=(native/pt/pickle_reader.cc native/pt/pickle_writer.cc native/pt/pt_file.cc native/pt/pt_legacy.cc native/pt/pt_save.cc native/core/file_io.cc native/core/dtype.cc) ;;
 esac
 

@@ -174,10 +174,10 @@ def export_hjepa(out):
     import_timm()
     from hjepa import HJEPA
     torch.manual_seed(3)
-    model = HJEPA(img_size=32, patch_size=8, embed_dim=32, depth=2, num_heads=2, predictor_dim=16,
-                  predictor_depth=2, predictor_heads=2, num_hierarchies=3)
-    other = HJEPA(img_size=32, patch_size=8, embed_dim=32, depth=2, num_heads=2, predictor_dim=16,
-                  predictor_depth=2, predictor_heads=2, num_hierarchies=3)
+    kw = dict(img_size=32, patch_size=8, embed_dim=32, depth=2, num_heads=2, predictor_depth=2, predictor_num_heads=2,
+              num_hierarchies=3)
+    model = HJEPA(**kw)
+    other = HJEPA(**kw)
     with torch.no_grad():  # an EMA step, so that the target encoder differs from the context encoder
         for pt, po in zip(model.context_encoder.parameters(), other.context_encoder.parameters()):
             pt.copy_(po)
@@ -193,11 +193,12 @@ def export_hjepa(out):
         check_eager(model, loaded, "extract_features", x, level)
     c = Cases()
     with torch.no_grad():
-        c.call(loaded, "forward", x, mask, note="per-level predictions, targets and masked fractions")
+        c.call(loaded, "forward", x, mask, note="per-level predictions, targets and masks_valid of the masked tokens")
         for level in range(3):
             c.call(loaded, "extract_features", x, level)
         c.call(loaded, "extract_features", x, 1, False, note="context encoder")
         c.call(loaded, "num_levels")
+        c.call(loaded, "momentum_at", 15000, note="halfway through ema_warmup_steps")
     c.write(path, "hjepa.pt")
 
 

@@ -266,10 +266,19 @@ class VisionTransformerPredictor(nn.Module):
 
     def __init__(self, img_size=224, patch_size=16, num_frames=1, tubelet_size=2, embed_dim=768,
                  predictor_embed_dim=384, depth=6, num_heads=12, mlp_ratio=4.0, qkv_bias=True, qk_scale=None,
-                 drop_rate=0.0, attn_drop_rate=0.0, drop_path_rate=0.0, norm_layer=nn.LayerNorm, init_std=0.02):
+                 drop_rate=0.0, attn_drop_rate=0.0, drop_path_rate=0.0, norm_layer=nn.LayerNorm, init_std=0.02,
+                 num_mask_tokens=0, zero_init_mask_tokens=True):
         super().__init__()
         self.predictor_embed = nn.Linear(embed_dim, predictor_embed_dim, bias=True)
-        self.mask_token = nn.Parameter(torch.zeros(1, 1, predictor_embed_dim))
+        # I-JEPA: one trunc-normal `mask_token`; V-JEPA (num_mask_tokens > 0, see
+        # MultiMaskPredictor): `mask_tokens`, one per mask config, zero-initialised unless
+        # zero_init_mask_tokens is False (facebookresearch/jepa src/models/predictor.py).
+        self.num_mask_tokens = num_mask_tokens
+        if num_mask_tokens > 0:
+            self.mask_tokens = nn.ParameterList(
+                [nn.Parameter(torch.zeros(1, 1, predictor_embed_dim)) for _ in range(num_mask_tokens)])
+        else:
+            self.mask_token = nn.Parameter(torch.zeros(1, 1, predictor_embed_dim))
         dpr = [x.item() for x in torch.linspace(0, drop_path_rate, depth)]
         pos = _pos_embed(predictor_embed_dim, img_size, patch_size, num_frames, tubelet_size)
         self.predictor_pos_embed = nn.Parameter(pos, requires_grad=False)
@@ -279,11 +288,19 @@ class VisionTransformerPredictor(nn.Module):
             for i in range(depth)])
         self.predictor_norm = norm_layer(predictor_embed_dim)
         self.predictor_proj = nn.Linear(predictor_embed_dim, embed_dim, bias=True)
-        nn.init.trunc_normal_(self.mask_token, std=init_std)
+        if num_mask_tokens == 0:
+            nn.init.trunc_normal_(self.mask_token, std=init_std)
+        elif not zero_init_mask_tokens:
+            for t in self.mask_tokens:
+                nn.init.trunc_normal_(t, std=init_std)
         self.apply(lambda m: _init_weights(m, init_std))
         _rescale_blocks(self.predictor_blocks)
 
     def forward(self, x: torch.Tensor, masks_x: List[torch.Tensor], masks: List[torch.Tensor]) -> torch.Tensor:
+        return self.predict(x, masks_x, masks, self.mask_token)
+
+    def predict(self, x: torch.Tensor, masks_x: List[torch.Tensor], masks: List[torch.Tensor],
+                mask_token: torch.Tensor) -> torch.Tensor:
         B = x.size(0) // len(masks_x)
         x = self.predictor_embed(x)
         x_pos_embed = self.predictor_pos_embed.repeat(B, 1, 1)
@@ -292,7 +309,7 @@ class VisionTransformerPredictor(nn.Module):
         pos_embs = self.predictor_pos_embed.repeat(B, 1, 1)
         pos_embs = apply_masks(pos_embs, masks)
         pos_embs = repeat_interleave_batch(pos_embs, B, repeat=len(masks_x))
-        pred_tokens = self.mask_token.repeat(pos_embs.size(0), pos_embs.size(1), 1)
+        pred_tokens = mask_token.repeat(pos_embs.size(0), pos_embs.size(1), 1)
         pred_tokens = pred_tokens + pos_embs
         x = x.repeat(len(masks), 1, 1)
         x = torch.cat([x, pred_tokens], dim=1)
@@ -301,6 +318,22 @@ class VisionTransformerPredictor(nn.Module):
         x = self.predictor_norm(x)
         x = x[:, N_ctxt:]
         return self.predictor_proj(x)
+
+
+class MultiMaskPredictor(VisionTransformerPredictor):
+    """V-JEPA's predictor with one mask token per mask config: forward(x, masks_x, masks,
+    mask_index=1) predicts with token `mask_index % num_mask_tokens`, as the official predictor
+    (PredictorMultiMaskWrapper passes the config's index; V-JEPA 2's wrapper the clip-length
+    group's)."""
+
+    def forward(self, x: torch.Tensor, masks_x: List[torch.Tensor], masks: List[torch.Tensor],
+                mask_index: int = 1) -> torch.Tensor:
+        index = mask_index % self.num_mask_tokens
+        token = x
+        for i, t in enumerate(self.mask_tokens):
+            if i == index:
+                token = t
+        return self.predict(x, masks_x, masks, token)
 
 
 def vit(img_size, patch_size, embed_dim, depth, num_heads, num_frames=1, tubelet_size=2, **kw):
@@ -313,7 +346,22 @@ def vit(img_size, patch_size, embed_dim, depth, num_heads, num_frames=1, tubelet
 def vit_predictor(img_size, patch_size, embed_dim, predictor_embed_dim, depth, num_heads, num_frames=1,
                   tubelet_size=2, **kw):
     from functools import partial
-    return VisionTransformerPredictor(img_size=img_size, patch_size=patch_size, num_frames=num_frames,
+    cls = MultiMaskPredictor if kw.get("num_mask_tokens", 0) > 0 else VisionTransformerPredictor
+    return cls(img_size=img_size, patch_size=patch_size, num_frames=num_frames,
                                       tubelet_size=tubelet_size, embed_dim=embed_dim,
                                       predictor_embed_dim=predictor_embed_dim, depth=depth, num_heads=num_heads,
                                       mlp_ratio=4, qkv_bias=True, norm_layer=partial(nn.LayerNorm, eps=1e-6), **kw)
+
+
+def vit_tiny(img_size=224, patch_size=16, **kw):
+    """Seed 002's `vit_tiny`: ViT-Tiny (192 wide, 12 blocks, 3 heads, MLP ratio 4, qkv bias,
+    LayerNorm eps 1e-6), the notebook's context encoder (its target encoder is a deep copy)."""
+    return vit(img_size=img_size, patch_size=patch_size, embed_dim=192, depth=12, num_heads=3, **kw)
+
+
+def vit_tiny_predictor(img_size=224, patch_size=16, **kw):
+    """Seed 002's `vit_predictor` for `vit_tiny`: 384 wide, 6 blocks, 12 heads. The notebook leaves
+    its `embed_dim` at the class default 768, which does not fit the 192-wide encoder; here it is
+    the encoder's width."""
+    return vit_predictor(img_size=img_size, patch_size=patch_size, embed_dim=192, predictor_embed_dim=384, depth=6,
+                         num_heads=12, **kw)

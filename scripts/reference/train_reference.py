@@ -2,9 +2,10 @@
 `npm run bench:train`.
 
 Each step restates its official training loop (facebookresearch/ijepa src/train.py,
-facebookresearch/jepa app/vjepa/train.py, seeds 001, 003, 004) with the same modules (TorchScript
+facebookresearch/jepa app/vjepa/train.py, seeds 003, 004; H-JEPA's is hjepa_reference.py) with the same modules (TorchScript
 files loaded with torch.jit.load), torch.optim.AdamW with I-JEPA's parameter groups, and the
-target-encoder EMA in V-JEPA 2's foreach form. The lr, weight decay and momentum of each step are
+target-encoder EMA of the trainer's default for the kind (I-JEPA's and V-JEPA's loop, else V-JEPA
+2's foreach form) unless "emaFormula" says. The lr, weight decay and momentum of each step are
 given by the caller (the schedules are tested on their own).
 
     python train_reference.py SPEC.json OUT_DIR
@@ -71,7 +72,7 @@ class Reference:
         self.exclude = spec.get("excludeBiasAndNorm", self.kind not in ("motion", "vl"))
         self.clip = spec.get("clipGrad")
         self.loss_exp = spec.get("lossExp", 1.0)
-        self.ema_formula = spec.get("emaFormula", "foreach")
+        self.ema_formula = spec.get("emaFormula", "loop" if self.kind in ("ijepa", "vjepa") else "foreach")
         self.level_weights = spec.get("levelWeights") or []
         self.weights = (spec.get("reconWeight", 1.0), spec.get("motionWeight", 1.0), spec.get("smoothWeight", 0.05))
         betas = tuple(spec.get("betas", (0.9, 0.999)))
@@ -109,10 +110,6 @@ class Reference:
             named = [("", trained)]
             self.clip_sets = [[p for _, p in trained]]
             self.ema = []
-            if self.kind == "hjepa":
-                d = dict(all_named)
-                self.ema = [(d[n], d["context_encoder." + n[len("target_encoder."):]])
-                            for n, _ in all_named if n.startswith("target_encoder.")]
             self.modules = {"model": self.model}
         self.opt = torch.optim.AdamW(param_groups(named, self.exclude), betas=betas, eps=eps)
 
@@ -138,19 +135,6 @@ class Reference:
                 parts.append(float(li))
                 loss += li
             loss /= len(masks_pred)
-            return loss, parts
-        if self.kind == "hjepa":
-            out = self.model(batch["images"], batch["mask"])
-            loss = None
-            for l, (p, t, w) in enumerate(zip(out["predictions"], out["targets"], out["masks"])):
-                p = F.normalize(p, dim=-1)
-                t = F.normalize(t.detach(), dim=-1)
-                per = F.smooth_l1_loss(p, t, reduction="none").mean(-1)
-                w = w.detach()
-                ll = (per * w).sum() / (w.sum() + 1e-8)
-                parts.append(float(ll))
-                lw = self.level_weights[l] if l < len(self.level_weights) else 1.0
-                loss = ll * lw if loss is None else loss + ll * lw
             return loss, parts
         if self.kind == "motion":
             x = batch["features"]

@@ -3,8 +3,9 @@
 // objects with every key present or not, each holding a valid value (small grids and batches,
 // any scale, aspect ratios up to 1e300, any seed) or a hostile one (NaN, Infinity, 2^64, -0,
 // strings, bigints, arrays of the wrong length, nested objects, unknown keys), through the public
-// masks.multiblock / multiblock3d / randomTube / binary. Each call must either return masks
-// whose indices all lie in the grid (binary masks: only 0 and 1) or throw an Error (TypeError,
+// masks.multiblock / multiblock3d / randomTube / binary / hjepa / notebook2d / notebook3d. Each call
+// must either return masks whose indices all lie in the grid (binary and H-JEPA masks: only 0 and
+// 1, of the grid's size) or throw an Error (TypeError,
 // JepaError or a native Error) with an option or mask code and a message; anything else
 // (another error, a crash, a hang) fails.
 //
@@ -96,10 +97,11 @@ const config = {
   maxTemporalKeep: v(unit),
   maxKeep: v(fc.oneof(int(1, 64), fc.constant(null))),
 };
-const opt = (keys) =>
+const opt = (keys, requiredKeys = ['batchSize']) =>
   fc
-    .tuple(fc.record(keys, { requiredKeys: ['batchSize'] }), rarely(fc.constantFrom('bogus', 'inputsize', '__proto__')))
+    .tuple(fc.record(keys, { requiredKeys }), rarely(fc.constantFrom('bogus', 'inputsize', '__proto__')))
     .map(([o, extra]) => (extra ? { ...o, [extra]: 1 } : o));
+const numpySeed = fc.oneof(fc.nat(), fc.constantFrom(2 ** 32 - 1, 2 ** 32, 2n ** 32n - 1n));
 
 const multiblock = opt({
   inputSize: v(size2d),
@@ -122,10 +124,44 @@ const multiblock3d = opt({
   ...common,
 });
 const randomTube = opt({ ...video, ratio: v(unit), ...common });
+const hjepa = opt({
+  inputSize: v(size2d),
+  patchSize: v(int(1, 16)),
+  numHierarchies: v(int(1, 5)),
+  numTargetMasks: v(int(1, 6)),
+  scaleProgression: v(fc.constantFrom('geometric', 'linear')),
+  baseScale: v(scale),
+  aspectRatio: v(aspect),
+  maxAttempts: v(int(0, 12)),
+  ...common,
+  positionSeed: v(numpySeed),
+});
+const notebook2d = opt(
+  {
+    inputSize: v(size2d),
+    patchSize: v(int(1, 16)),
+    targetAspectRatio: v(aspect),
+    targetScale: v(scale),
+    contextScale: v(scale),
+    contextAspectRatio: v(fc.double({ min: 1e-300, max: 1e300, noNaN: true })),
+    numTargets: v(int(1, 6)),
+    seed: v(numpySeed),
+    positionSeed: v(seed),
+    device: common.device,
+  },
+  [],
+);
+const notebook3d = opt(
+  { ...video, maskType: v(fc.constantFrom('short', 'long')), aspectRatio: v(aspect), positionSeed: v(seed), device: common.device },
+  [],
+);
 const call = fc.oneof(
   fc.record({ fn: fc.constant('multiblock'), options: multiblock }),
   fc.record({ fn: fc.constant('multiblock3d'), options: multiblock3d }),
   fc.record({ fn: fc.constant('randomTube'), options: randomTube }),
+  fc.record({ fn: fc.constant('hjepa'), options: hjepa }),
+  fc.record({ fn: fc.constant('notebook2d'), options: notebook2d }),
+  fc.record({ fn: fc.constant('notebook3d'), options: notebook3d }),
   fc.record({
     fn: fc.constant('binary'),
     options: fc
@@ -141,10 +177,34 @@ const call = fc.oneof(
   }),
 );
 
+function checkHJepa(m) {
+  const n = m.grid.height * m.grid.width;
+  for (const [l, level] of m.levels.entries()) {
+    const [b, k, cells] = level.targets.shape;
+    if (level.context.dtype !== 'bool' || cells !== n || level.context.shape[1] !== n || level.context.shape[0] !== b || k < 1)
+      throw new Error(`hjepa: level ${l} has context [${level.context.shape}] and targets [${level.targets.shape}]`);
+    const c = level.context.data();
+    const t = level.targets.data();
+    for (let i = 0; i < b; i++) {
+      for (let x = 0; x < n; x++) {
+        let any = 0;
+        for (let j = 0; j < k; j++) any |= t[(i * k + j) * n + x];
+        if (c[i * n + x] && any) throw new Error(`hjepa: level ${l} context overlaps a target`);
+        if (l === 0 && m.mask.data()[i * n + x] !== any) throw new Error('hjepa: the mask is not the level-0 union');
+      }
+    }
+    level.context.dispose();
+    level.targets.dispose();
+  }
+  m.mask.dispose();
+}
+
 function checkMasks(m, fn) {
+  if (fn === 'hjepa') return checkHJepa(m);
   const n = m.grid.duration * m.grid.height * m.grid.width;
+  const ndim = fn.startsWith('notebook') ? 1 : 2;
   for (const t of [...m.context, ...m.targets]) {
-    if (t.dtype !== 'int64' || t.ndim !== 2)
+    if (t.dtype !== 'int64' || t.ndim !== ndim)
       throw new Error(`${fn}: a mask of dtype ${t.dtype} and shape [${t.shape}]`);
     for (const x of t.data()) {
       if (x < 0n || x >= BigInt(n)) throw new Error(`${fn}: index ${x} outside the ${n}-patch grid`);

@@ -94,10 +94,44 @@ enc.loadStateDict({ 'norm.weight': t });
 const ckptCode: string = ErrorCode.CHECKPOINT_INVALID;
 // @ts-expect-error: unknown trainer kind
 new jepa.Trainer({ kind: 'simclr', lr: 1 });
+// Recipes: configs as data
+const fromYaml: jepa.Trainer = jepa.Trainer.fromConfig('app: vjepa\n', { context: enc, target: tgt, predictor: pred, stepsPerEpoch: 10, overrides: { bf16: false } });
+const recipe: jepa.Recipe = jepa.readRecipe({ app: 'vjepa' }, { family: 'vjepa2' });
+const recipeLr: jepa.ScheduleLike | undefined = recipe.trainer.lr;
+const kept: jepa.Recipe | null = fromYaml.recipe;
+const v2 = new jepa.Trainer({ kind: 'vjepa2', context: enc, target: tgt, predictor: pred, lr: 1e-3, maskIndex: 0, normalizeTargets: false, clipGradFrom: 10 });
+const wasClipped: boolean = v2.stepSync({ images: t, masks: m }).clipped;
+const motionWd: number = jepa.TRAINER_DEFAULTS.motion.weightDecay;
+const decay = jepa.ema.schedule({ kind: 'linearDecay', start: 5e-4, end: 1e-6, steps: 100 });
+declare const model: jepa.JEPA;
+const predicted: Promise<Tensor> = model.predict(t, ctx, m.targets, { maskIndex: 1 });
+// @ts-expect-error: maskIndex is 'config' or a number
+new jepa.Trainer({ kind: 'vjepa', context: enc, target: tgt, predictor: pred, lr: 1, maskIndex: 'first' });
 // @ts-expect-error: epoch is a number
 trainer.save('x.pt', { epoch: '1' });
 // @ts-expect-error: strict is a boolean
 enc.loadStateDict(sd, { strict: 'yes' });
+// H-JEPA (jonwiggins/H-JEPA's recipe) and seed 002's notebook
+declare const hmodel: jepa.Module;
+const hm: jepa.masks.HJepaMasks = jepa.masks.hjepa({ ...jepa.masks.presets.hjepaDefault, batchSize: 2 });
+const levelTargets: Tensor = hm.levels[0].targets;
+const hs = new jepa.masks.MaskSampler('hjepa', { batchSize: 2, positionSeed: 42 });
+const hnext: jepa.masks.HJepaMasks = hs.next();
+const nb: jepa.masks.Masks = jepa.masks.notebook2d({ seed: 1, positionSeed: 2 });
+const nb3: Promise<jepa.masks.Masks> = jepa.masks.notebook3dAsync({ maskType: 'long' });
+const hrecipe: jepa.HJepaRecipe = jepa.hjepaRecipe({ training: { epochs: 1 } }, { stepsPerEpoch: 10 });
+const htrainer = new jepa.Trainer({
+  ...hrecipe.trainer, model: hmodel, masks: new jepa.masks.MaskSampler('hjepa', hrecipe.masks.options),
+  lossType: 'smoothl1', normalizeEmbeddings: true, maskedLoss: false, targetUpdate: 'beforeStep', levelWeights: [1, 1, 1],
+});
+const literal: number = jepa.ema.schedule({ kind: 'seed001-literal', start: 0.996, end: 1, steps: 10 }).at(0);
+const copy: Promise<jepa.Module> = hmodel.clone();
+const copySync: jepa.Module = hmodel.cloneSync();
+const hjepaModel: Promise<number> = jepa.HJEPA.loadSync('h.pt').updateTargetEncoder(5);
+// @ts-expect-error: the H-JEPA loss types are mse, smoothl1, huber
+new jepa.Trainer({ kind: 'hjepa', model: hmodel, lr: 1, lossType: 'l1' });
+// @ts-expect-error: the notebook's mask types are short and long
+jepa.masks.notebook3d({ maskType: 'medium' });
 
 // Model folders written by `jepa-native export`.
 const folderInfo: jepa.ModelInfo = jepa.readModelInfo('models/vith14');
@@ -152,7 +186,7 @@ zeros([2], { device: 'gpu' });
 // @ts-expect-error: shape is an array
 zeros(3);
 
-void [shape, dtype, data, i64, bits, moved, mem, ok, code, loaded, saved, mod, ctx, kind, libtorchVersion, notFound, wrongKind, img, imgs, clip, vinfo, idx, maxRank, limits, pg, summed, gathered, rankNow, shard, launched, opts, wrote, seed, emaDone, emaSync, mom, stepped, lossNow, savedCkpt, resumed, resumedSync, loadedSd, ckptCode, folderKind, preset, infoOrNull, canPredict, imageEmb, textEmb, tokenizerFile, folderCode, clips, explicit, extracted, picked, pre];
+void [shape, dtype, data, i64, bits, moved, mem, ok, code, loaded, saved, mod, ctx, kind, libtorchVersion, notFound, wrongKind, img, imgs, clip, vinfo, idx, maxRank, limits, pg, summed, gathered, rankNow, shard, launched, opts, wrote, seed, emaDone, emaSync, mom, stepped, lossNow, savedCkpt, resumed, resumedSync, loadedSd, ckptCode, folderKind, preset, infoOrNull, canPredict, imageEmb, textEmb, tokenizerFile, folderCode, clips, explicit, extracted, picked, pre, recipeLr, kept, wasClipped, motionWd, decay, predicted, levelTargets, hnext, nb, nb3, htrainer, literal, copy, copySync, hjepaModel];
 
 // Tensor ops (generated from libtorch's schema), scoped disposal
 {
