@@ -478,7 +478,7 @@ describe('Module: the event loop and concurrent calls', () => {
 });
 
 describe('Module: worker threads', () => {
-  it('a worker thread loads and runs a module; terminating it during a call leaves the process alive', () => {
+  it('a worker thread loads and runs a module; terminating it during a call leaves the process alive, and it exits cleanly', () => {
     const file = JSON.stringify(fixture('values.pt'));
     const r = runNode(`
 import { Worker } from 'node:worker_threads';
@@ -490,7 +490,7 @@ const code = \`
     const m = await jepa.loadModule(${file.replace(/\\/g, '\\\\')});
     const y = await m.forward(jepa.ones([3]), 4);
     parentPort.postMessage(Array.from(y.data()));
-    m.run('spin', jepa.randn([256, 256], { seed: 1 }), 200);
+    m.run('spin', jepa.randn([256, 256], { seed: 1 }), 1000);
     parentPort.postMessage('spinning');
   })();
 \`;

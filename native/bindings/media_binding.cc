@@ -3,7 +3,7 @@
 // JS Float32Array on a worker thread (images are decoded asynchronously by sharp and ffmpeg, so
 // there is no synchronous form). Arguments are validated in TypeScript; these only
 // assert (a mismatch is a JEPA_INVALID_ARGUMENT TypeError, never a crash).
-#include "media_binding.h"
+#include "bindings/media_binding.h"
 
 #include <napi.h>
 
@@ -13,10 +13,11 @@
 #include <utility>
 #include <vector>
 
-#include "../core/async.h"
-#include "../core/common.h"
-#include "../masks/masks.h"
-#include "../media/preprocess.h"
+#include "core/async.h"
+#include "core/common.h"
+#include "masks/masks.h"
+#include "masks/numpy_random.h"
+#include "media/preprocess.h"
 
 namespace jepa {
 namespace {
@@ -150,8 +151,8 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 }
 
 // numpyRandint(seed, low, high, count): `np.random.seed(seed)` then `count` draws of
-// `np.random.randint(low, high)` (numpy's legacy masked rejection on the same Mersenne Twister
-// as the mask samplers).
+// `np.random.randint(low, high)` (native/masks/numpy_random.h: NumPy's legacy generator, the
+// one the notebook mask samplers use).
 Napi::Value NumpyRandint(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), [&]() -> Napi::Value {
     const double seed = ToDouble(info[0], "seed");
@@ -161,11 +162,10 @@ Napi::Value NumpyRandint(const Napi::CallbackInfo& info) {
     Require(seed >= 0 && seed <= 4294967295.0 && low < high && count >= 0 && count <= 1e6,
             "media: numpyRandint needs 0 <= seed < 2^32, low < high and a count");
     masks::Stream stream(static_cast<uint64_t>(seed));
-    const auto lo = static_cast<int64_t>(low);
-    const auto range = static_cast<uint64_t>(static_cast<int64_t>(high) - 1 - lo);
     Napi::Array out = Napi::Array::New(info.Env(), static_cast<size_t>(count));
     for (uint32_t i = 0; i < static_cast<uint32_t>(count); ++i) {
-      out.Set(i, Napi::Number::New(info.Env(), static_cast<double>(lo + static_cast<int64_t>(stream.NumpyInterval(range)))));
+      const int64_t v = masks::NumpyRandint(stream, static_cast<int64_t>(low), static_cast<int64_t>(high));
+      out.Set(i, Napi::Number::New(info.Env(), static_cast<double>(v)));
     }
     return out;
   });

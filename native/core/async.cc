@@ -13,8 +13,9 @@
 //
 // Guarantees kept from the libuv version: JS is touched only on the JS thread (Complete); a job
 // queued by an environment that is torn down before it starts is not run, and one that is
-// running when that happens is deleted without touching JS; the pool has as many threads as
-// libuv's (UV_THREADPOOL_SIZE, default 4), made on demand.
+// running when that happens is waited for by the teardown (as Node waits for libuv's work), then
+// deleted without touching JS; the pool has as many threads as libuv's (UV_THREADPOOL_SIZE,
+// default 4), made on demand.
 #include "core/async.h"
 
 #include <fcntl.h>
@@ -150,14 +151,33 @@ class AsyncLane : public std::enable_shared_from_this<AsyncLane> {
     delete job;
   }
 
-  bool alive() const { return alive_flag_.load(std::memory_order_relaxed); }
-
-  // JS thread, from the environment's cleanup hook: later results are dropped.
-  void Shutdown() {
+  // Pool thread: whether a job may run (its environment is alive); if so it counts as running
+  // until EndRun.
+  bool BeginRun() {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (!alive_) return false;
+    ++running_;
+    return true;
+  }
+
+  void EndRun() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      --running_;
+    }
+    idle_.notify_all();
+  }
+
+  // JS thread, from the environment's cleanup hook: jobs not started yet will not run, later
+  // results are dropped, and the jobs running now are waited for, as Node waits for libuv's
+  // work at an environment's teardown: a worker thread's exit, or the process's, would otherwise
+  // free what they use under them (libtorch's globals at exit).
+  void Shutdown() {
+    std::unique_lock<std::mutex> lock(mutex_);
     if (!alive_) return;
     alive_ = false;
     alive_flag_.store(false, std::memory_order_relaxed);
+    idle_.wait(lock, [this] { return running_ == 0; });
     napi_release_threadsafe_function(tsfn_, napi_tsfn_abort);
     napi_async_destroy(env_, context_);
     context_ = nullptr;
@@ -192,6 +212,8 @@ class AsyncLane : public std::enable_shared_from_this<AsyncLane> {
   napi_threadsafe_function tsfn_ = nullptr;
   napi_async_context context_ = nullptr;  // JS thread only
   std::mutex mutex_;
+  std::condition_variable idle_;  // running_ fell to 0
+  int running_ = 0;               // jobs executing now (mutex_)
   bool alive_ = true;
   std::atomic<bool> alive_flag_{true};
   int64_t in_flight_ = 0;  // JS thread only
@@ -224,7 +246,10 @@ class WorkPool {
       AsyncJob* job = Take();
       std::shared_ptr<AsyncLane> lane = job->lane_;
       // A job whose environment is gone is not run (its promise has no one to settle for).
-      if (lane->alive()) job->Execute();
+      if (lane->BeginRun()) {
+        job->Execute();
+        lane->EndRun();
+      }
       lane->Finished(job);
     }
   }

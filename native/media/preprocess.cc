@@ -1,4 +1,4 @@
-#include "preprocess.h"
+#include "media/preprocess.h"
 
 #include <ATen/Parallel.h>
 #include <ATen/Version.h>
@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "../core/errors.h"
+#include "core/errors.h"
 
 namespace jepa {
 namespace media {
