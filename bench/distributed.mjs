@@ -56,10 +56,25 @@ async function worker(mode, out) {
   const context = await jepa.loadModule(path.join(FIX, 'context_encoder.pt'));
   const target = await jepa.loadModule(path.join(FIX, 'target_encoder.pt'));
   const predictor = await jepa.loadModule(path.join(FIX, 'predictor.pt'));
-  const trainer = new jepa.Trainer({ kind: 'ijepa', context, target, predictor, lr: 1e-4, distributed: group !== null });
+  const trainer = new jepa.Trainer({
+    kind: 'ijepa',
+    context,
+    target,
+    predictor,
+    lr: 1e-4,
+    distributed: group !== null,
+  });
   const sampler = new jepa.masks.MaskSampler('multiblock', {
-    inputSize: 32, patchSize: 8, batchSize: n, encMaskScale: [0.85, 1], predMaskScale: [0.15, 0.3],
-    aspectRatio: [0.75, 1.5], nenc: 1, npred: 2, minKeep: 0, positionSeed: jepa.distributed.deriveSeed(0, rank),
+    inputSize: 32,
+    patchSize: 8,
+    batchSize: n,
+    encMaskScale: [0.85, 1],
+    predMaskScale: [0.15, 0.3],
+    aspectRatio: [0.75, 1.5],
+    nenc: 1,
+    npred: 2,
+    minKeep: 0,
+    positionSeed: jepa.distributed.deriveSeed(0, rank),
   });
   const images = jepa.randn([n, 3, 32, 32], { seed: rank });
   let t0 = 0;
@@ -72,7 +87,8 @@ async function worker(mode, out) {
   }
   const secs = (performance.now() - t0) / 1000;
   if (group) await group.barrier();
-  if (rank === 0) fs.writeFileSync(out, JSON.stringify({ stepsPerSec: STEPS / secs, samplesPerSec: (STEPS * 2 * B) / secs }));
+  if (rank === 0)
+    fs.writeFileSync(out, JSON.stringify({ stepsPerSec: STEPS / secs, samplesPerSec: (STEPS * 2 * B) / secs }));
   if (group) await group.destroy();
 }
 
@@ -106,7 +122,8 @@ async function driver() {
   const run = async (nproc, mode) => {
     const out = path.join(tmp, `${mode}-${nproc}.json`);
     const r = await jepa.distributed.launch({ nproc, script: HERE, args: ['--worker', mode, out], stdio: 'pipe' });
-    if (r.exitCode !== 0) throw new Error(`the ${nproc}-process ${mode} run failed:\n${r.ranks.map((x) => x.stderr).join('\n')}`);
+    if (r.exitCode !== 0)
+      throw new Error(`the ${nproc}-process ${mode} run failed:\n${r.ranks.map((x) => x.stderr).join('\n')}`);
     return JSON.parse(fs.readFileSync(out, 'utf8'));
   };
   const one = await run(1, 'train');
@@ -116,22 +133,49 @@ async function driver() {
   const script = path.join(tmp, 'reduce.py');
   fs.writeFileSync(script, PY_REDUCE);
   const port = await jepa.distributed.freePort();
-  const py = spawnSync(python(), ['-m', 'torch.distributed.run', '--nproc-per-node', '2', '--master-addr', '127.0.0.1', '--master-port', String(port), script, pyOut], { encoding: 'utf8' });
+  const py = spawnSync(
+    python(),
+    [
+      '-m',
+      'torch.distributed.run',
+      '--nproc-per-node',
+      '2',
+      '--master-addr',
+      '127.0.0.1',
+      '--master-port',
+      String(port),
+      script,
+      pyOut,
+    ],
+    { encoding: 'utf8' },
+  );
   if (py.status !== 0) throw new Error(`torchrun failed:\n${py.stderr}`);
   const pyReduce = JSON.parse(fs.readFileSync(pyOut, 'utf8'));
   fs.rmSync(tmp, { recursive: true, force: true });
   const result = {
     machine: `${os.cpus().length} cores (${os.cpus()[0].model}), Node ${process.version}, libtorch ${jepa.torchVersion}`,
-    train: { globalBatch: 2 * B, steps: STEPS, oneProcess: one, twoProcesses: two, speedup: two.samplesPerSec / one.samplesPerSec },
+    train: {
+      globalBatch: 2 * B,
+      steps: STEPS,
+      oneProcess: one,
+      twoProcesses: two,
+      speedup: two.samplesPerSec / one.samplesPerSec,
+    },
     allReduce4MB: { nodeMs: nodeReduce.ms, pythonMs: pyReduce.ms, ratio: nodeReduce.ms / pyReduce.ms },
   };
   console.log(`machine: ${result.machine}`);
   console.log(`I-JEPA fixture steps, global batch ${2 * B}, ${STEPS} timed steps:`);
-  console.log(`  1 process  x batch ${2 * B}: ${one.samplesPerSec.toFixed(1)} samples/s (${one.stepsPerSec.toFixed(2)} steps/s)`);
-  console.log(`  2 processes x batch ${B}: ${two.samplesPerSec.toFixed(1)} samples/s (${two.stepsPerSec.toFixed(2)} steps/s)`);
+  console.log(
+    `  1 process  x batch ${2 * B}: ${one.samplesPerSec.toFixed(1)} samples/s (${one.stepsPerSec.toFixed(2)} steps/s)`,
+  );
+  console.log(
+    `  2 processes x batch ${B}: ${two.samplesPerSec.toFixed(1)} samples/s (${two.stepsPerSec.toFixed(2)} steps/s)`,
+  );
   console.log(`  speed-up: ${result.train.speedup.toFixed(2)}x`);
   console.log(`allReduce of 4 MB float32 over 2 processes (gloo, median of ${REDUCE_ITERS}):`);
-  console.log(`  jepa.distributed ${nodeReduce.ms.toFixed(3)} ms, torch.distributed ${pyReduce.ms.toFixed(3)} ms, ratio ${result.allReduce4MB.ratio.toFixed(2)}`);
+  console.log(
+    `  jepa.distributed ${nodeReduce.ms.toFixed(3)} ms, torch.distributed ${pyReduce.ms.toFixed(3)} ms, ratio ${result.allReduce4MB.ratio.toFixed(2)}`,
+  );
   if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify(result, null, 2));
 }
 

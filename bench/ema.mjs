@@ -113,10 +113,14 @@ const row = (name, t) =>
 const gb = (t) => `${(copyBytes / t.min / 1e6).toFixed(1)} GB/s`;
 
 console.log(`bench:ema — ${machine()}, ${THREADS} libtorch threads`);
-console.log(`ViT-B/16 parameter set: ${shapes.length} tensors, ${(N / 1e6).toFixed(1)} M float32 parameters; momentum ${M}; median of ${REPS}`);
-console.log(`memcpy (bytes read + written / fastest time): libtorch copy_ ${gb(copyMs)}, ` +
-  `Node Buffer.copy ${gb(bufMs)}, Python copy_ ${gb(py.copy)} -> limit ${limitGBs.toFixed(1)} GB/s ` +
-  `(an EMA at that speed: ${(emaBytes / limitGBs / 1e6).toFixed(1)} ms)`);
+console.log(
+  `ViT-B/16 parameter set: ${shapes.length} tensors, ${(N / 1e6).toFixed(1)} M float32 parameters; momentum ${M}; median of ${REPS}`,
+);
+console.log(
+  `memcpy (bytes read + written / fastest time): libtorch copy_ ${gb(copyMs)}, ` +
+    `Node Buffer.copy ${gb(bufMs)}, Python copy_ ${gb(py.copy)} -> limit ${limitGBs.toFixed(1)} GB/s ` +
+    `(an EMA at that speed: ${(emaBytes / limitGBs / 1e6).toFixed(1)} ms)`,
+);
 console.log('');
 console.log('| EMA | median ms | min ms | GB/s (min) | fraction of memcpy | time / limit |');
 console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
@@ -124,8 +128,10 @@ console.log(row(`Node jepa.ema.updateSync (foreach formula${node.fused ? ', fuse
 console.log(row('Node jepa.ema.update (async, worker thread)', node.async));
 console.log(row('Python _foreach_mul_ + _foreach_add_(alpha=1-m)', py.foreach));
 console.log(row(`Node formula 'loop' (I-JEPA, V-JEPA${node.loopFused ? ', fused one-pass kernel' : ''})`, node.loop));
-console.log(row("Python I-JEPA loop mul_(m).add_((1-m)*q)", py.loop));
+console.log(row('Python I-JEPA loop mul_(m).add_((1-m)*q)', py.loop));
 console.log(row('Python _foreach_lerp_ (other rounding, for reference)', py.lerp));
 console.log('');
-console.log(`Python foreach time / Node foreach time: median ${(py.foreach.median / node.sync.median).toFixed(2)}, min ${(py.foreach.min / node.sync.min).toFixed(2)}; ` +
-  `loop: median ${(py.loop.median / node.loop.median).toFixed(2)}, min ${(py.loop.min / node.loop.min).toFixed(2)}`);
+console.log(
+  `Python foreach time / Node foreach time: median ${(py.foreach.median / node.sync.median).toFixed(2)}, min ${(py.foreach.min / node.sync.min).toFixed(2)}; ` +
+    `loop: median ${(py.loop.median / node.loop.median).toFixed(2)}, min ${(py.loop.min / node.loop.min).toFixed(2)}`,
+);

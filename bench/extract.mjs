@@ -31,7 +31,10 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 if (process.argv.includes('--omp-passive') && process.env.OMP_WAIT_POLICY !== 'PASSIVE') {
   // OpenMP reads the variable when libtorch loads: set it for this process and Python alike.
-  const r = spawnSync(process.execPath, process.argv.slice(1), { stdio: 'inherit', env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' } });
+  const r = spawnSync(process.execPath, process.argv.slice(1), {
+    stdio: 'inherit',
+    env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' },
+  });
   process.exit(r.status ?? 1);
 }
 
@@ -58,7 +61,10 @@ function fixtures() {
   const code = `import sys; sys.path.insert(0, ${JSON.stringify(path.join(ROOT, 'scripts', 'reference'))})
 import json, seed000_reference
 seed000_reference.bench_fixtures(json.loads(sys.stdin.read()))`;
-  const r = spawnSync(PY, ['-c', code], { input: JSON.stringify({ model: modelDir, images: imagesDir, count, size }), stdio: ['pipe', 'inherit', 'inherit'] });
+  const r = spawnSync(PY, ['-c', code], {
+    input: JSON.stringify({ model: modelDir, images: imagesDir, count, size }),
+    stdio: ['pipe', 'inherit', 'inherit'],
+  });
   if (r.status !== 0) throw new Error('making the benchmark fixtures failed');
 }
 
@@ -96,7 +102,9 @@ print(json.dumps({"seconds": time.perf_counter() - t0, "cpu": time.process_time(
 
 function runPython(output) {
   fs.rmSync(output, { recursive: true, force: true });
-  const r = spawnSync(PY, ['-c', PYTHON_RUN, JSON.stringify({ model: modelDir, images: imagesDir, output, batch })], { encoding: 'utf8' });
+  const r = spawnSync(PY, ['-c', PYTHON_RUN, JSON.stringify({ model: modelDir, images: imagesDir, output, batch })], {
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`python failed:\n${r.stderr}`);
   const lines = r.stdout.trim().split('\n');
   return JSON.parse(lines[lines.length - 1]);
@@ -109,7 +117,8 @@ async function runNode(output) {
   const summary = await jepa.features.extract(modelDir, imagesDir, { output, batchSize: batch });
   const seconds = (performance.now() - t0) / 1000;
   const c1 = process.cpuUsage(c0);
-  if (summary.written !== count) throw new Error(`Node wrote ${summary.written} of ${count} files: ${JSON.stringify(summary.failed.slice(0, 3))}`);
+  if (summary.written !== count)
+    throw new Error(`Node wrote ${summary.written} of ${count} files: ${JSON.stringify(summary.failed.slice(0, 3))}`);
   return { seconds, cpu: (c1.user + c1.system) / 1e6 };
 }
 
@@ -123,7 +132,9 @@ async function main() {
   jepa.setNumThreads(threads);
   const outNode = path.join(base, 'out-node');
   const outPython = path.join(base, 'out-python');
-  console.log(`bench:extract: ${size} model, ${count} images (640x480 JPEG), batch ${batch}, ${threads} intra-op threads, ${rounds} rounds, OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? '(default)'}; ${machine()}`);
+  console.log(
+    `bench:extract: ${size} model, ${count} images (640x480 JPEG), batch ${batch}, ${threads} intra-op threads, ${rounds} rounds, OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? '(default)'}; ${machine()}`,
+  );
   const node = [];
   const python = [];
   const nodeCpu = [];
@@ -144,12 +155,20 @@ async function main() {
   let worst = 0;
   for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / Math.max(Math.abs(b[i]), 1e-3));
   const ips = (s) => count / s;
-  console.log(`  Node   ${ips(median(node)).toFixed(1)} images/s (median of ${rounds}: ${node.map((s) => s.toFixed(2)).join(', ')} s)`);
-  console.log(`  Python ${ips(median(python)).toFixed(1)} images/s (median of ${rounds}: ${python.map((s) => s.toFixed(2)).join(', ')} s)`);
-  console.log(`  Node / Python: ${(median(python) / median(node)).toFixed(2)}x  (features agree: largest relative difference ${worst.toExponential(1)})`);
+  console.log(
+    `  Node   ${ips(median(node)).toFixed(1)} images/s (median of ${rounds}: ${node.map((s) => s.toFixed(2)).join(', ')} s)`,
+  );
+  console.log(
+    `  Python ${ips(median(python)).toFixed(1)} images/s (median of ${rounds}: ${python.map((s) => s.toFixed(2)).join(', ')} s)`,
+  );
+  console.log(
+    `  Node / Python: ${(median(python) / median(node)).toFixed(2)}x  (features agree: largest relative difference ${worst.toExponential(1)})`,
+  );
   // CPU time (every thread of the process, user + system) depends far less on other load than
   // wall time does: the work each side does for the same files.
-  console.log(`  CPU seconds: Node ${median(nodeCpu).toFixed(2)}, Python ${median(pythonCpu).toFixed(2)} (medians; Python / Node ${(median(pythonCpu) / median(nodeCpu)).toFixed(2)}x)`);
+  console.log(
+    `  CPU seconds: Node ${median(nodeCpu).toFixed(2)}, Python ${median(pythonCpu).toFixed(2)} (medians; Python / Node ${(median(pythonCpu) / median(nodeCpu)).toFixed(2)}x)`,
+  );
 }
 
 await main();

@@ -41,7 +41,11 @@ function python() {
 // the benchmark run with the same fixed thresholds so that the comparison measures jepa-native,
 // not malloc's luck; --default-malloc keeps glibc's defaults (see docs/models.md).
 const TUNABLES = 'glibc.malloc.trim_threshold=268435456:glibc.malloc.mmap_threshold=67108864';
-if (process.argv.includes('--default-malloc') === false && process.env.GLIBC_TUNABLES !== TUNABLES && process.platform === 'linux') {
+if (
+  process.argv.includes('--default-malloc') === false &&
+  process.env.GLIBC_TUNABLES !== TUNABLES &&
+  process.platform === 'linux'
+) {
   const r = spawnSync(process.execPath, process.argv.slice(1), {
     stdio: 'inherit',
     env: { ...process.env, GLIBC_TUNABLES: TUNABLES },
@@ -165,15 +169,23 @@ async function timeNode(m, x, extra, n, warmup) {
     syncTimes.push(t1 - t0);
     z.dispose();
   }
-  const sum = y.to('float64').contiguous().data().reduce((a, b) => a + b, 0);
+  const sum = y
+    .to('float64')
+    .contiguous()
+    .data()
+    .reduce((a, b) => a + b, 0);
   return { asyncTimes, syncTimes, threads: jepa.getNumThreads(), sum };
 }
 
 async function main() {
   ensureModels();
   jepa.setNumThreads(threads);
-  console.log(`# bench:forward  ${new Date().toISOString().slice(0, 10)}  ${os.cpus().length} CPUs (${os.cpus()[0].model})`);
-  console.log(`# libtorch ${jepa.torchVersion}, intra-op threads: ${threads} in both, GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES ?? '(default)'}`);
+  console.log(
+    `# bench:forward  ${new Date().toISOString().slice(0, 10)}  ${os.cpus().length} CPUs (${os.cpus()[0].model})`,
+  );
+  console.log(
+    `# libtorch ${jepa.torchVersion}, intra-op threads: ${threads} in both, GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES ?? '(default)'}`,
+  );
   console.log('| case | iters | Python ms (median) | Node async ms | Node sync ms | async / Python | sync / Python |');
   console.log('|---|---|---|---|---|---|---|');
   const rows = [];
@@ -203,7 +215,13 @@ async function main() {
     }
     py.close();
     m.dispose();
-    const row = { case: c.name, iters: pyTimes.length, python: median(pyTimes), nodeAsync: median(na), nodeSync: median(ns) };
+    const row = {
+      case: c.name,
+      iters: pyTimes.length,
+      python: median(pyTimes),
+      nodeAsync: median(na),
+      nodeSync: median(ns),
+    };
     rows.push(row);
     const f = (v) => (v < 1 ? v.toFixed(3) : v < 100 ? v.toFixed(2) : v.toFixed(0));
     console.log(

@@ -48,7 +48,9 @@ const sync = () => {
 };
 
 if (DEVICE !== 'cpu' && !jepa.cuda.isAvailable()) {
-  console.error(`bench:gpu: no CUDA device (cuda.isBuilt() ${jepa.cuda.isBuilt()}): run it on a GPU machine, or with --device cpu --small to check the script`);
+  console.error(
+    `bench:gpu: no CUDA device (cuda.isBuilt() ${jepa.cuda.isBuilt()}): run it on a GPU machine, or with --device cpu --small to check the script`,
+  );
   process.exit(2);
 }
 
@@ -115,9 +117,17 @@ print(json.dumps({'s': med(ts[2:]), 'shape': list(y.shape), 'params': params, 'g
       sync();
       ts.push((now() - t0) / 1e3);
     }
-    if (JSON.stringify(y.shape) !== JSON.stringify(py.shape)) throw new Error(`vitg: Node gave ${y.shape}, Python ${py.shape}`);
+    if (JSON.stringify(y.shape) !== JSON.stringify(py.shape))
+      throw new Error(`vitg: Node gave ${y.shape}, Python ${py.shape}`);
     const nodeS = median(ts.slice(WARMUP));
-    row(`V-JEPA 2 ViT-g${SMALL ? ' (tiny config)' : ''} ${frames} frames -> [${y.shape}], ${dtype}`, 1 / nodeS, 1 / py.s, 'clips/s', true, { params: py.params, goal: 0.97 });
+    row(
+      `V-JEPA 2 ViT-g${SMALL ? ' (tiny config)' : ''} ${frames} frames -> [${y.shape}], ${dtype}`,
+      1 / nodeS,
+      1 / py.s,
+      'clips/s',
+      true,
+      { params: py.params, goal: 0.97 },
+    );
     m.dispose();
     fs.rmSync(file, { force: true });
   }
@@ -129,7 +139,8 @@ function vitgShapes() {
   const hidden = SMALL ? 256 : 6144;
   const depth = SMALL ? 2 : 40;
   const shapes = [[d, 3, 2, 16, 16], [d]];
-  for (let i = 0; i < depth; i++) shapes.push([d], [d], [3 * d, d], [3 * d], [d, d], [d], [d], [d], [hidden, d], [hidden], [d, hidden], [d]);
+  for (let i = 0; i < depth; i++)
+    shapes.push([d], [d], [3 * d, d], [3 * d], [d, d], [d], [d], [d], [hidden, d], [hidden], [d, hidden], [d]);
   shapes.push([d], [d]);
   return shapes;
 }
@@ -182,10 +193,20 @@ for i in range(iters + 2):
 print(json.dumps({'ema': 12 * numel / med(ts[2:]) / 1e9, 'copy': 8 * numel / med(cs[2:]) / 1e9}))`,
     [JSON.stringify(shapes), String(ITERS)],
   );
-  const label = numel >= 1e8 ? `${(numel / 1e9).toFixed(2)} B float32 parameters` : `${(numel / 1e6).toFixed(2)} M float32 parameters`;
-  row(`EMA update, ${label}`, emaGBs, py.ema, 'GB/s', true, { params: numel, nodeOfCopy: emaGBs / copyGBs, pythonOfCopy: py.ema / py.copy, goal: 0.8 });
+  const label =
+    numel >= 1e8
+      ? `${(numel / 1e9).toFixed(2)} B float32 parameters`
+      : `${(numel / 1e6).toFixed(2)} M float32 parameters`;
+  row(`EMA update, ${label}`, emaGBs, py.ema, 'GB/s', true, {
+    params: numel,
+    nodeOfCopy: emaGBs / copyGBs,
+    pythonOfCopy: py.ema / py.copy,
+    goal: 0.8,
+  });
   row(`copy bandwidth (${label})`, copyGBs, py.copy, 'GB/s', true);
-  console.log(`|   EMA / copy bandwidth: Node ${(100 * emaGBs / copyGBs).toFixed(1)} %, Python ${(100 * py.ema / py.copy).toFixed(1)} % (goal >= 80 %) | | | | |`);
+  console.log(
+    `|   EMA / copy bandwidth: Node ${((100 * emaGBs) / copyGBs).toFixed(1)} %, Python ${((100 * py.ema) / py.copy).toFixed(1)} % (goal >= 80 %) | | | | |`,
+  );
 }
 
 /** One I-JEPA ViT-B/16 training step at 224 px with bf16 autocast. */
@@ -212,8 +233,16 @@ print(json.dumps({}))`,
   );
   const files = Object.fromEntries(['context', 'target', 'predictor'].map((k) => [k, path.join(dir, `${k}.pt`)]));
   const sampler = new jepa.masks.MaskSampler('multiblock', {
-    inputSize: size, patchSize: patch, batchSize: batch, encMaskScale: [0.85, 1], predMaskScale: [0.15, 0.2],
-    aspectRatio: [0.75, 1.5], nenc: 1, npred: 4, minKeep: SMALL ? 0 : 4, seed: 0,
+    inputSize: size,
+    patchSize: patch,
+    batchSize: batch,
+    encMaskScale: [0.85, 1],
+    predMaskScale: [0.15, 0.2],
+    aspectRatio: [0.75, 1.5],
+    nenc: 1,
+    npred: 4,
+    minKeep: SMALL ? 0 : 4,
+    seed: 0,
   });
   const masks = Array.from({ length: steps }, () => sampler.next());
   const schedules = {
@@ -274,18 +303,29 @@ print(json.dumps({'ms': med(ts[2:]), 'losses': losses}))`,
   );
   const nodeMs = median(ts.slice(WARMUP));
   const lossDiff = Math.max(...losses.map((l, i) => Math.abs(l - py.losses[i])));
-  row(`I-JEPA ${SMALL ? 'tiny' : 'ViT-B/16 224 px'} training step, batch ${batch}, bf16 autocast`, nodeMs, py.ms, 'ms', false, {
-    overhead: nodeMs / py.ms - 1,
-    goal: 'overhead <= 5 %',
-    largestLossDifference: lossDiff,
-  });
+  row(
+    `I-JEPA ${SMALL ? 'tiny' : 'ViT-B/16 224 px'} training step, batch ${batch}, bf16 autocast`,
+    nodeMs,
+    py.ms,
+    'ms',
+    false,
+    {
+      overhead: nodeMs / py.ms - 1,
+      goal: 'overhead <= 5 %',
+      largestLossDifference: lossDiff,
+    },
+  );
   trainer.dispose?.();
 }
 
 function nest(t) {
   const flat = Array.from(t.data(), Number);
   const go = (shape, off) =>
-    shape.length === 1 ? flat.slice(off, off + shape[0]) : Array.from({ length: shape[0] }, (_, i) => go(shape.slice(1), off + i * shape.slice(1).reduce((a, b) => a * b, 1)));
+    shape.length === 1
+      ? flat.slice(off, off + shape[0])
+      : Array.from({ length: shape[0] }, (_, i) =>
+          go(shape.slice(1), off + i * shape.slice(1).reduce((a, b) => a * b, 1)),
+        );
   return go(t.shape, 0);
 }
 
@@ -320,7 +360,9 @@ print(json.dumps({'ms': med(ts[3:]), 'device': str(torch.load(file, map_location
 
 const BENCHES = { vitg, ema, train, load };
 try {
-  console.log(`bench:gpu — ${machine()}; device ${DEVICE}${SMALL ? ' (--small: a check of the script, not figures)' : ''}; median of ${ITERS} after warm-up`);
+  console.log(
+    `bench:gpu — ${machine()}; device ${DEVICE}${SMALL ? ' (--small: a check of the script, not figures)' : ''}; median of ${ITERS} after warm-up`,
+  );
   console.log('');
   console.log('| benchmark | Node | Python | unit | Node vs Python (>1: Node better) |');
   console.log('| --- | ---: | ---: | --- | ---: |');
@@ -328,7 +370,10 @@ try {
     if (!BENCHES[name]) throw new Error(`unknown benchmark ${name} (expected ${Object.keys(BENCHES).join(', ')})`);
     await BENCHES[name]();
   }
-  if (results.gpu) console.log(`\nGPU: ${results.gpu}; Python torch ${results.pythonTorch}; jepa-native on libtorch ${jepa.addonInfo().libtorch.version}`);
+  if (results.gpu)
+    console.log(
+      `\nGPU: ${results.gpu}; Python torch ${results.pythonTorch}; jepa-native on libtorch ${jepa.addonInfo().libtorch.version}`,
+    );
   if (JSON_OUT) fs.writeFileSync(JSON_OUT, JSON.stringify(results, null, 2) + '\n');
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });

@@ -183,31 +183,54 @@ function timeCalls(fn, reps, inner) {
 const seedRows = [];
 {
   const sampler = new masks.MaskSampler('hjepa', { ...presets.hjepaDefault, batchSize: 128 });
-  const nodeMs = timeCalls(() => {
-    const m = sampler.next();
-    for (const l of m.levels) {
-      l.context.dispose();
-      l.targets.dispose();
-    }
-    m.mask.dispose();
-  }, reps, 5);
+  const nodeMs = timeCalls(
+    () => {
+      const m = sampler.next();
+      for (const l of m.levels) {
+        l.context.dispose();
+        l.targets.dispose();
+      }
+      m.mask.dispose();
+    },
+    reps,
+    5,
+  );
   const pyMs = pyBench('hjepa_reference.py', 'bench', {
-    options: { base_scale: [0.15, 0.2] }, batch_size: 128, repeats: quick ? 3 : 7,
+    options: { base_scale: [0.15, 0.2] },
+    batch_size: 128,
+    repeats: quick ? 3 : 7,
   });
-  seedRows.push({ setting: 'H-JEPA hierarchical, 224 px / 16, 3 levels, batch 128', pythonMs: pyMs, nodeMs, speedup: pyMs / nodeMs });
+  seedRows.push({
+    setting: 'H-JEPA hierarchical, 224 px / 16, 3 levels, batch 128',
+    pythonMs: pyMs,
+    nodeMs,
+    speedup: pyMs / nodeMs,
+  });
 }
 {
   const sampler = new masks.MaskSampler('notebook2d', {});
   const nodeMs = timeCalls(() => dispose(sampler.next()), reps, 50);
   const pyMs = pyBench('notebook_masks.py', 'bench', {
-    args: { patch_dim: [14, 14], target_aspect_ratio: [0.75, 1.5], target_scale: [0.15, 0.2], context_scale: [0.85, 1.0] },
+    args: {
+      patch_dim: [14, 14],
+      target_aspect_ratio: [0.75, 1.5],
+      target_scale: [0.15, 0.2],
+      context_scale: [0.85, 1.0],
+    },
     repeats: quick ? 20 : 200,
   });
-  seedRows.push({ setting: 'seed 002 notebook 2D, 224 px / 16, batch-shared', pythonMs: pyMs, nodeMs, speedup: pyMs / nodeMs });
+  seedRows.push({
+    setting: 'seed 002 notebook 2D, 224 px / 16, batch-shared',
+    pythonMs: pyMs,
+    nodeMs,
+    speedup: pyMs / nodeMs,
+  });
 }
 console.log(`\n${pad('setting', 56)}${pad('Python ms', 11)}${pad('Node ms', 10)}speed-up`);
 for (const r of seedRows) {
-  console.log(`${pad(r.setting, 56)}${pad(r.pythonMs.toFixed(3), 11)}${pad(r.nodeMs.toFixed(3), 10)}${r.speedup.toFixed(0)}x`);
+  console.log(
+    `${pad(r.setting, 56)}${pad(r.pythonMs.toFixed(3), 11)}${pad(r.nodeMs.toFixed(3), 10)}${r.speedup.toFixed(0)}x`,
+  );
 }
 rows.push(...seedRows);
 if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), rows }, null, 2));

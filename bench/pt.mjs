@@ -60,7 +60,10 @@ for i in range(n):
 print(json.dumps({'ok': True}))`,
     [big, smallDir, String(FILES)],
   );
-  const smalls = fs.readdirSync(smallDir).sort().map((f) => path.join(smallDir, f));
+  const smalls = fs
+    .readdirSync(smallDir)
+    .sort()
+    .map((f) => path.join(smallDir, f));
 
   // ---- Python ----
   const pyRes = py(
@@ -153,8 +156,12 @@ print(json.dumps(res))`,
 
   const fps = (s) => FILES / s;
   const line = (label, nodeMs, pyMs) =>
-    console.log(`${label.padEnd(44)} node ${nodeMs.toFixed(3).padStart(8)} ms   python ${pyMs.toFixed(3).padStart(8)} ms   ${(pyMs / nodeMs).toFixed(1)}x`);
-  console.log(`jepa-native ${jepa.torchVersion}, ${os.cpus().length} cores, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}`);
+    console.log(
+      `${label.padEnd(44)} node ${nodeMs.toFixed(3).padStart(8)} ms   python ${pyMs.toFixed(3).padStart(8)} ms   ${(pyMs / nodeMs).toFixed(1)}x`,
+    );
+  console.log(
+    `jepa-native ${jepa.torchVersion}, ${os.cpus().length} cores, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}`,
+  );
   console.log('(a) one [4608, 1408] float16 feature file (12.9 MB), median of', REPS);
   console.log('  each result freed before the next load (both reuse the freed memory):');
   line('    no mmap, loadSync', node.big_sync, pyRes.big);
@@ -166,7 +173,9 @@ print(json.dumps(res))`,
   line('    mmap, await load', node.big_mmap_hold, pyRes.big_mmap_hold);
   console.log(`(b) ${FILES} small feature files ([16, 1408] float16), median of ${ROUNDS} passes`);
   const row = (label, s) =>
-    console.log(`${label.padEnd(44)} ${fps(s).toFixed(0).padStart(7)} files/s   python ${fps(pyRes.small_s).toFixed(0).padStart(6)} files/s   ${(fps(s) / fps(pyRes.small_s)).toFixed(1)}x`);
+    console.log(
+      `${label.padEnd(44)} ${fps(s).toFixed(0).padStart(7)} files/s   python ${fps(pyRes.small_s).toFixed(0).padStart(6)} files/s   ${(fps(s) / fps(pyRes.small_s)).toFixed(1)}x`,
+    );
   row('  loadSync, one after another', node.small_sync_s);
   row('  await load, one after another', node.small_async_seq_s);
   row(`  load, ${CONCURRENCY} at a time`, node.small_concurrent_s);

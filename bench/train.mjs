@@ -44,8 +44,16 @@ print(json.dumps({"params": sum(p.numel() for p in enc.parameters()) + sum(p.num
   const files = Object.fromEntries(['context', 'target', 'predictor'].map((k) => [k, path.join(dir, `${k}.pt`)]));
 
   const sampler = new jepa.masks.MaskSampler('multiblock', {
-    inputSize: SIZE, patchSize: PATCH, batchSize: BATCH, encMaskScale: [0.85, 1], predMaskScale: [0.15, 0.2],
-    aspectRatio: [0.75, 1.5], nenc: 1, npred: 4, minKeep: 4, seed: 0,
+    inputSize: SIZE,
+    patchSize: PATCH,
+    batchSize: BATCH,
+    encMaskScale: [0.85, 1],
+    predMaskScale: [0.15, 0.2],
+    aspectRatio: [0.75, 1.5],
+    nenc: 1,
+    npred: 4,
+    minKeep: 4,
+    seed: 0,
   });
   const spec = (t) => ({ values: Array.from(t.data(), Number), dtype: t.dtype, shape: t.shape });
   const batches = [];
@@ -91,7 +99,9 @@ print(json.dumps({"params": sum(p.numel() for p in enc.parameters()) + sum(p.num
   };
   fs.writeFileSync(path.join(dir, 'spec.json'), JSON.stringify(refSpec));
   const argv = [path.join(ROOT, 'scripts', 'reference', 'train_reference.py'), path.join(dir, 'spec.json'), dir];
-  python(`import runpy, sys; sys.argv = ${JSON.stringify(argv)}; runpy.run_path(sys.argv[0], run_name='__main__'); print('{}')`);
+  python(
+    `import runpy, sys; sys.argv = ${JSON.stringify(argv)}; runpy.run_path(sys.argv[0], run_name='__main__'); print('{}')`,
+  );
   const py = JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8'));
 
   const nodeMs = median(wall.slice(WARMUP));
@@ -100,22 +110,30 @@ print(json.dumps({"params": sum(p.numel() for p in enc.parameters()) + sum(p.num
   const min = (xs) => Math.min(...xs.slice(WARMUP));
   const maxLossDiff = Math.max(...losses.map((l, i) => Math.abs(l - py.losses[i])));
   console.log(`bench:train — ${machine()}, ${jepa.getNumThreads()} libtorch threads`);
-  console.log(`I-JEPA ViT-Tiny ${SIZE} px / patch ${PATCH}, batch ${BATCH}, 4 target blocks; median of ${STEPS - WARMUP} steps after ${WARMUP}`);
+  console.log(
+    `I-JEPA ViT-Tiny ${SIZE} px / patch ${PATCH}, batch ${BATCH}, 4 target blocks; median of ${STEPS - WARMUP} steps after ${WARMUP}`,
+  );
   console.log('');
   console.log('| one training step | median ms | min ms |');
   console.log('| --- | ---: | ---: |');
   console.log(`| Node trainer.stepSync (wall, JS call to return) | ${nodeMs.toFixed(1)} | ${min(wall).toFixed(1)} |`);
   console.log(`| Node, inside C++ (stats.ms) | ${nodeInner.toFixed(1)} | ${min(inner).toFixed(1)} |`);
-  console.log(`| Python reference (forward, loss, backward, AdamW, foreach EMA) | ${pyMs.toFixed(1)} | ${min(py.ms).toFixed(1)} |`);
+  console.log(
+    `| Python reference (forward, loss, backward, AdamW, foreach EMA) | ${pyMs.toFixed(1)} | ${min(py.ms).toFixed(1)} |`,
+  );
   console.log('');
-  console.log(`Node / Python time: median ${(nodeMs / pyMs).toFixed(3)}, min ${(min(wall) / min(py.ms)).toFixed(3)}; ` +
-    `largest loss difference over the ${STEPS} steps: ${maxLossDiff.toExponential(2)}`);
+  console.log(
+    `Node / Python time: median ${(nodeMs / pyMs).toFixed(3)}, min ${(min(wall) / min(py.ms)).toFixed(3)}; ` +
+      `largest loss difference over the ${STEPS} steps: ${maxLossDiff.toExponential(2)}`,
+  );
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
 function unflat({ values, shape }) {
   const nest = (s, off) =>
-    s.length === 1 ? values.slice(off, off + s[0]) : Array.from({ length: s[0] }, (_, i) => nest(s.slice(1), off + i * s.slice(1).reduce((a, b) => a * b, 1)));
+    s.length === 1
+      ? values.slice(off, off + s[0])
+      : Array.from({ length: s[0] }, (_, i) => nest(s.slice(1), off + i * s.slice(1).reduce((a, b) => a * b, 1)));
   return nest(shape, 0);
 }

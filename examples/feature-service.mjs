@@ -18,7 +18,10 @@ import jepa from 'jepa-native';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
   options: {
-    model: { type: 'string', default: path.join(here, '..', 'test', 'fixtures', 'models', 'ijepa', 'target_encoder.pt') },
+    model: {
+      type: 'string',
+      default: path.join(here, '..', 'test', 'fixtures', 'models', 'ijepa', 'target_encoder.pt'),
+    },
     port: { type: 'string', default: '8080' },
     host: { type: 'string', default: '127.0.0.1' },
     'max-batch': { type: 'string', default: '8' },
@@ -42,7 +45,10 @@ async function runBatch() {
   timer = null;
   const t0 = performance.now();
   try {
-    const x = await jepa.image.load(jobs.map((j) => j.body), { size: [height, width] }); // [B, 3, H, W]
+    const x = await jepa.image.load(
+      jobs.map((j) => j.body),
+      { size: [height, width] },
+    ); // [B, 3, H, W]
     const tokens = await encoder.forward(x); // [B, N, D]
     const [, n, d] = tokens.shape;
     const all = tokens.contiguous().data();
@@ -83,8 +89,10 @@ const server = http.createServer((req, res) => {
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
   };
-  if (req.method === 'GET' && req.url === '/health') return reply({ status: 200, body: { ok: true, input: [3, height, width] } });
-  if (req.method !== 'POST' || req.url !== '/embed') return reply({ status: 404, body: { error: 'POST /embed with image bytes' } });
+  if (req.method === 'GET' && req.url === '/health')
+    return reply({ status: 200, body: { ok: true, input: [3, height, width] } });
+  if (req.method !== 'POST' || req.url !== '/embed')
+    return reply({ status: 404, body: { error: 'POST /embed with image bytes' } });
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {

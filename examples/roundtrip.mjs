@@ -28,5 +28,7 @@ await jepa.save(path.join(dir, 'aggregated.pt'), {
 
 const state = await jepa.load(path.join(dir, 'state_dict.pt'));
 await jepa.save(path.join(dir, 'state_dict_node.pt'), state);
-await jepa.saveSafetensors(path.join(dir, 'state_dict_node.safetensors'), state, { metadata: { written_by: 'jepa-native' } });
+await jepa.saveSafetensors(path.join(dir, 'state_dict_node.safetensors'), state, {
+  metadata: { written_by: 'jepa-native' },
+});
 console.log(`state_dict: ${state.size} tensors written back as .pt and safetensors`);

@@ -44,7 +44,9 @@ function pythonPath() {
   return 'python3';
 }
 function python(...args) {
-  const r = spawnSync(pythonPath(), [path.join(ROOT, 'examples', 'digits.py'), ...args.map(String)], { encoding: 'utf8' });
+  const r = spawnSync(pythonPath(), [path.join(ROOT, 'examples', 'digits.py'), ...args.map(String)], {
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`examples/digits.py ${args[0]} failed:\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
@@ -76,13 +78,21 @@ try {
     momentum: { kind: 'linear', start: EMA, end: 1, steps },
     masks: new jepa.masks.MaskSampler('multiblock', {
       // On the 4x4 grid of --patch 4 a target block of 15-20 % is 1-3 patches: larger blocks, no minimum.
-      inputSize: H, patchSize: PATCH, batchSize: BATCH, encMaskScale: [0.85, 1],
-      predMaskScale: PATCH === 2 ? [0.15, 0.2] : [0.15, 0.3], aspectRatio: [0.75, 1.5], nenc: 1, npred: 4,
-      minKeep: PATCH === 2 ? 4 : 0, allowOverlap: false, seed: SEED,
+      inputSize: H,
+      patchSize: PATCH,
+      batchSize: BATCH,
+      encMaskScale: [0.85, 1],
+      predMaskScale: PATCH === 2 ? [0.15, 0.2] : [0.15, 0.3],
+      aspectRatio: [0.75, 1.5],
+      nenc: 1,
+      npred: 4,
+      minKeep: PATCH === 2 ? 4 : 0,
+      allowOverlap: false,
+      seed: SEED,
     }),
   });
   let rng = SEED + 1;
-  const random = () => ((rng = (rng * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => (rng = (rng * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const order = Array.from({ length: N }, (_, i) => i);
   const per = C * H * W;
   const losses = [];
@@ -95,12 +105,15 @@ try {
     trainer.epoch = epoch;
     for (let b = 0; b < perEpoch && losses.length < steps; b++) {
       const batch = new Float32Array(BATCH * per);
-      for (let k = 0; k < BATCH; k++) batch.set(pixels.subarray(order[b * BATCH + k] * per, (order[b * BATCH + k] + 1) * per), k * per);
+      for (let k = 0; k < BATCH; k++)
+        batch.set(pixels.subarray(order[b * BATCH + k] * per, (order[b * BATCH + k] + 1) * per), k * per);
       const s = await trainer.step({ images: jepa.tensor(batch, [BATCH, C, H, W]) });
       losses.push(s.loss);
     }
     const last = losses.slice(-perEpoch);
-    log(`epoch ${epoch + 1}/${EPOCHS}: mean loss ${(last.reduce((a, b) => a + b, 0) / last.length).toFixed(4)} (${((Date.now() - tTrain) / 1000).toFixed(0)} s)`);
+    log(
+      `epoch ${epoch + 1}/${EPOCHS}: mean loss ${(last.reduce((a, b) => a + b, 0) / last.length).toFixed(4)} (${((Date.now() - tTrain) / 1000).toFixed(0)} s)`,
+    );
   }
   const trainSeconds = (Date.now() - tTrain) / 1000;
   await trainer.save(path.join(work, 'checkpoint.pt'));
@@ -112,7 +125,8 @@ try {
     const [n, t, d] = out.shape;
     const x = out.contiguous().data();
     const f = new Float32Array(n * d);
-    for (let i = 0; i < n; i++) for (let k = 0; k < t; k++) for (let c = 0; c < d; c++) f[i * d + c] += x[(i * t + k) * d + c] / t;
+    for (let i = 0; i < n; i++)
+      for (let k = 0; k < t; k++) for (let c = 0; c < d; c++) f[i * d + c] += x[(i * t + k) * d + c] / t;
     return jepa.tensor(f, [n, d]);
   };
   const featFile = path.join(work, 'features.pt');
@@ -160,9 +174,13 @@ try {
   };
   fs.writeFileSync(path.join(OUT, 'digits-result.json'), `${JSON.stringify(result, null, 2)}\n`);
   log(`loss: mean of the first ${k} steps ${result.lossFirst}, of the last ${k} ${result.lossLast}`);
-  log(`linear probe test accuracy (30 % held out): trained target encoder ${(probe.trained_target_encoder * 100).toFixed(1)} %, ` +
-    `random init ${(probe.random_init_encoder * 100).toFixed(1)} %, raw pixels ${(probe.pixels * 100).toFixed(1)} %`);
-  log(`wrote ${path.join(OUT, 'images', 'digits-loss.png')} and ${path.join(OUT, 'digits-result.json')} in ${result.totalSeconds} s`);
+  log(
+    `linear probe test accuracy (30 % held out): trained target encoder ${(probe.trained_target_encoder * 100).toFixed(1)} %, ` +
+      `random init ${(probe.random_init_encoder * 100).toFixed(1)} %, raw pixels ${(probe.pixels * 100).toFixed(1)} %`,
+  );
+  log(
+    `wrote ${path.join(OUT, 'images', 'digits-loss.png')} and ${path.join(OUT, 'digits-result.json')} in ${result.totalSeconds} s`,
+  );
 } finally {
   fs.rmSync(work, { recursive: true, force: true });
 }

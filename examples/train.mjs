@@ -42,7 +42,9 @@ async function syntheticImages(dir, n) {
       data[p + 1] = (y * 5) & 255;
       data[p + 2] = ((x + y + i) % 8) * 32;
     }
-    await sharp(data, { raw: { width: w, height: 48, channels: 3 } }).png().toFile(path.join(dir, `img${i}.png`));
+    await sharp(data, { raw: { width: w, height: 48, channels: 3 } })
+      .png()
+      .toFile(path.join(dir, `img${i}.png`));
   }
   return dir;
 }
@@ -54,7 +56,8 @@ const files = fs
   .filter((f) => /\.(jpe?g|png|webp)$/i.test(f))
   .sort()
   .map((f) => path.join(dataDir, f));
-if (files.length < batchSize) throw new Error(`${dataDir} has ${files.length} images; need at least --batch-size ${batchSize}`);
+if (files.length < batchSize)
+  throw new Error(`${dataDir} has ${files.length} images; need at least --batch-size ${batchSize}`);
 
 const m = await jepa.JEPA.load(args.models);
 const [, height, width] = m.spec.input;
@@ -74,7 +77,12 @@ const trainer = new jepa.Trainer({
   lr: { kind: 'warmupCosine', start: 1e-4, peak: 1e-3, end: 1e-5, warmupSteps: Math.max(1, steps >> 2), steps },
   weightDecay: 0.04,
   momentum: { kind: 'linear', start: 0.996, end: 1, steps },
-  masks: new jepa.masks.MaskSampler('multiblock', { ...maskSettings, inputSize: [height, width], patchSize, batchSize }),
+  masks: new jepa.masks.MaskSampler('multiblock', {
+    ...maskSettings,
+    inputSize: [height, width],
+    patchSize,
+    batchSize,
+  }),
 });
 
 jepa.manualSeed(0);
@@ -89,7 +97,9 @@ for (let step = 0; step < steps; step++) {
   const images = await next;
   if (step + 1 < steps) next = loadBatch(step + 1); // decode the next batch while this one trains
   const s = await trainer.step({ images });
-  console.log(`step ${s.step}: loss ${s.loss.toFixed(5)} lr ${s.lr.toExponential(2)} momentum ${s.momentum.toFixed(4)} (${s.ms.toFixed(0)} ms)`);
+  console.log(
+    `step ${s.step}: loss ${s.loss.toFixed(5)} lr ${s.lr.toExponential(2)} momentum ${s.momentum.toFixed(4)} (${s.ms.toFixed(0)} ms)`,
+  );
   images.dispose();
 }
 

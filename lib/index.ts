@@ -55,14 +55,29 @@ export {
 export { keep, tidy, tidyAsync } from './tensor/memory';
 export * from './tensor/ops.generated';
 export { linalg, nn } from './tensor/api';
-export { norm, pca_lowrank, type InterpolateOptions, type NormalizeOptions, type NormOptions, type PcaLowrankOptions } from './tensor/functional';
+export {
+  norm,
+  pca_lowrank,
+  type InterpolateOptions,
+  type NormalizeOptions,
+  type NormOptions,
+  type PcaLowrankOptions,
+} from './tensor/functional';
 export { Generator } from './tensor/generator';
 export { Slice, slice, type IndexItem } from './tensor/indexing';
 export type { MemoryFormat, Scalar } from './tensor/ops';
 import * as ema from './train/ema';
 /** The target-encoder EMA (`update`, `updateSync`) and momentum / learning-rate / weight-decay schedules (`schedule`). */
 export { ema };
-export type { EmaOptions, EmaStats, ParameterSet, Schedule, ScheduleKind, ScheduleLike, ScheduleOptions } from './train/ema';
+export type {
+  EmaOptions,
+  EmaStats,
+  ParameterSet,
+  Schedule,
+  ScheduleKind,
+  ScheduleLike,
+  ScheduleOptions,
+} from './train/ema';
 export {
   manualSeed,
   Trainer,
@@ -74,14 +89,25 @@ export {
   type TrainerOptions,
   type TrainingBatch,
 } from './train/trainer';
-export { parseConfig, readRecipe, type ReadRecipeOptions, type Recipe, type RecipeTrainerOptions } from './train/config';
+export {
+  parseConfig,
+  readRecipe,
+  type ReadRecipeOptions,
+  type Recipe,
+  type RecipeTrainerOptions,
+} from './train/config';
 export { TRAINER_DEFAULTS, type KindDefaults } from './train/defaults';
 export { hjepaLevelWeights, hjepaRecipe, type HJepaRecipe } from './train/hjepa-recipe';
 export type { FitEpoch, FitOptions, FitResult, FitStep } from './train/fit';
 import * as distributed from './distributed/distributed';
 /** Data-parallel training and sharded work across processes on libtorch's c10d (gloo, NCCL): `init`, `allReduce`, `broadcast`, `allGather`, `barrier`, `shardFiles`, `launch`. */
 export { distributed };
-export type { Backend as DistributedBackend, CollectiveOptions, InitOptions, ReduceOp } from './distributed/distributed';
+export type {
+  Backend as DistributedBackend,
+  CollectiveOptions,
+  InitOptions,
+  ReduceOp,
+} from './distributed/distributed';
 export type { LaunchOptions, LaunchResult } from './distributed/launch';
 import * as masks from './masks/samplers';
 /** JEPA mask samplers: I-JEPA multi-block, V-JEPA 3D multi-block, random tubes, H-JEPA hierarchical and binary masks, seed 002's notebook samplers. */
@@ -153,7 +179,17 @@ export { image };
 import * as video from './media/video';
 /** Video clips as normalised float32 tensors [T, 3, H, W] / [B, T, 3, H, W], frames sampled evenly (ffmpeg). */
 export { video };
-export type { Convention, ImageInput, ImageOptions, Interpolation, MediaFailure, PresetName, PreprocessOptions, ResizeFit, ResizeOptions } from './media/image';
+export type {
+  Convention,
+  ImageInput,
+  ImageOptions,
+  Interpolation,
+  MediaFailure,
+  PresetName,
+  PreprocessOptions,
+  ResizeFit,
+  ResizeOptions,
+} from './media/image';
 export type { ClipStart, SamplingOptions, VideoInfo, VideoLength, VideoOptions } from './media/video';
 export { float, Float, FLOAT_KEYS, OrderedDict, PY_ATTRS, Size, TorchDevice, TorchDtype, Tuple } from './io/values';
 

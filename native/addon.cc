@@ -2,15 +2,15 @@
 #include <napi.h>
 
 #include "bindings/core_binding.h"
-#include "core/async.h"
 #include "bindings/distributed_binding.h"
+#include "bindings/formats_binding.h"
 #include "bindings/masks_binding.h"
 #include "bindings/media_binding.h"
 #include "bindings/module_binding.h"
-#include "bindings/formats_binding.h"
 #include "bindings/pt_binding.h"
 #include "bindings/tensor_binding.h"
 #include "bindings/train_binding.h"
+#include "core/async.h"
 #include "core/common.h"
 #include "tensor/finalizers.h"
 

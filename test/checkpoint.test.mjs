@@ -8,8 +8,20 @@ import { after, describe, it } from 'mocha';
 import jepa from 'jepa-native';
 import { pythonJson, rejection, ROOT, thrown } from './helpers.mjs';
 import {
-  build, cleanupDirs, compare, fixture, ijepaEager, ijepaFiles, ijepaMasks, nodeParams, python, randnSpec, scratch,
-  stepSpec, testSchedules, TOL,
+  build,
+  cleanupDirs,
+  compare,
+  fixture,
+  ijepaEager,
+  ijepaFiles,
+  ijepaMasks,
+  nodeParams,
+  python,
+  randnSpec,
+  scratch,
+  stepSpec,
+  testSchedules,
+  TOL,
 } from './train-helpers.mjs';
 
 after(cleanupDirs);
@@ -46,11 +58,34 @@ print(__import__('json').dumps({'keys': list(c.keys()), 'types': {k: type(v).__n
       { args: [file] },
     );
     expect(seen.keys).to.deep.equal([
-      'encoder', 'predictor', 'target_encoder', 'opt', 'scaler', 'epoch', 'loss', 'batch_size', 'world_size', 'lr', 'step',
+      'encoder',
+      'predictor',
+      'target_encoder',
+      'opt',
+      'scaler',
+      'epoch',
+      'loss',
+      'batch_size',
+      'world_size',
+      'lr',
+      'step',
     ]);
-    expect(seen.types).to.include({ encoder: 'OrderedDict', opt: 'dict', scaler: 'NoneType', epoch: 'int', loss: 'float', lr: 'float', step: 'int' });
+    expect(seen.types).to.include({
+      encoder: 'OrderedDict',
+      opt: 'dict',
+      scaler: 'NoneType',
+      epoch: 'int',
+      loss: 'float',
+      lr: 'float',
+      step: 'int',
+    });
     expect(seen.groups).to.have.length(4);
-    expect(seen.groups[2]).to.include({ WD_exclude: true, weight_decay: 0, amsgrad: false, decoupled_weight_decay: true });
+    expect(seen.groups[2]).to.include({
+      WD_exclude: true,
+      weight_decay: 0,
+      amsgrad: false,
+      decoupled_weight_decay: true,
+    });
     expect(seen.groups[0].betas).to.deep.equal([0.9, 0.999]);
     expect(seen.step0).to.equal(1);
     expect(seen.stepDtype).to.equal('torch.float32');
@@ -60,7 +95,14 @@ print(__import__('json').dumps({'keys': list(c.keys()), 'types': {k: type(v).__n
 
     // Python: the eager reference models of scripts/models/ijepa.py resume from the file.
     const s = testSchedules();
-    const py = await python({ kind: 'ijepa', files: ijepaFiles, eager: ijepaEager, threads: jepa.getNumThreads(), resume: file, steps: [stepSpec(s, 1, batchSpec(1))] });
+    const py = await python({
+      kind: 'ijepa',
+      files: ijepaFiles,
+      eager: ijepaEager,
+      threads: jepa.getNumThreads(),
+      resume: file,
+      steps: [stepSpec(s, 1, batchSpec(1))],
+    });
     expect(py.resumed).to.include({ epoch: 3, step: 1, batch_size: 2 });
     expect(py.resumed.loss).to.equal(first.loss);
     expect(py.resumed.lr).to.equal(first.lr);
@@ -72,7 +114,10 @@ print(__import__('json').dumps({'keys': list(c.keys()), 'types': {k: type(v).__n
     const file = path.join(scratch(), 'py.pt');
     const s = testSchedules();
     const py = await python({
-      kind: 'ijepa', files: ijepaFiles, eager: ijepaEager, threads: jepa.getNumThreads(),
+      kind: 'ijepa',
+      files: ijepaFiles,
+      eager: ijepaEager,
+      threads: jepa.getNumThreads(),
       steps: [stepSpec(s, 0, batchSpec(0)), stepSpec(s, 1, batchSpec(1))],
       save: { path: file, after: 0, epoch: 7 },
     });
@@ -117,7 +162,8 @@ print(__import__('json').dumps({'keys': list(c.keys()), 'types': {k: type(v).__n
     for (const k of ['encoder', 'predictor']) wrapped[k] = new Map([...raw[k]].map(([n, t]) => [`module.${n}`, t]));
     const c = newTrainer();
     c.loadStateDict(wrapped);
-    for (const [n, t] of c.modules.context.namedParameters()) expect([...t.data()]).to.deep.equal([...raw.encoder.get(n).data()]);
+    for (const [n, t] of c.modules.context.namedParameters())
+      expect([...t.data()]).to.deep.equal([...raw.encoder.get(n).data()]);
     expect(c.stepCount).to.equal(2);
   });
 
@@ -133,7 +179,9 @@ print(__import__('json').dumps({'keys': list(c.keys()), 'types': {k: type(v).__n
     delete missing.opt;
     let err = thrown(() => b.loadStateDict(missing));
     expect(err.code).to.equal('JEPA_CHECKPOINT_INVALID');
-    expect(err.message).to.match(/^the checkpoint has no 'target_encoder', 'opt' \(an I-JEPA \/ V-JEPA checkpoint holds 'encoder', 'predictor', 'target_encoder', 'opt', 'epoch', 'step'\); its keys are 'encoder', 'predictor'/);
+    expect(err.message).to.match(
+      /^the checkpoint has no 'target_encoder', 'opt' \(an I-JEPA \/ V-JEPA checkpoint holds 'encoder', 'predictor', 'target_encoder', 'opt', 'epoch', 'step'\); its keys are 'encoder', 'predictor'/,
+    );
 
     const vjepaTarget = jepa.loadModuleSync(fixture('vjepa/target_encoder.pt'));
     const wrongShapes = { ...good, target_encoder: vjepaTarget.stateDict() };
@@ -154,7 +202,9 @@ print(__import__('json').dumps({'keys': list(c.keys()), 'types': {k: type(v).__n
     const oneGroup = newTrainer(loadIjepa(), { excludeBiasAndNorm: false });
     err = thrown(() => oneGroup.loadStateDict(good));
     expect(err.code).to.equal('JEPA_PARAMETER_MISMATCH');
-    expect(err.message).to.match(/^checkpoint\['opt'\] has 4 parameter groups of \[\d+, \d+, \d+, \d+\] parameters, the trainer's optimizer 1 of \[61\]$/);
+    expect(err.message).to.match(
+      /^checkpoint\['opt'\] has 4 parameter groups of \[\d+, \d+, \d+, \d+\] parameters, the trainer's optimizer 1 of \[61\]$/,
+    );
 
     err = thrown(() => b.loadStateDict(new Map()));
     expect(err.code).to.equal('JEPA_CHECKPOINT_INVALID');
@@ -220,10 +270,14 @@ print(json.dumps({'missing': r.missing_keys, 'unexpected': r.unexpected_keys, 'n
     expect([...m.namedParameters().get('norm.weight').data()].every((x) => x === 1)).to.equal(true);
     const err = thrown(() => m.loadStateDict({ 'norm.weight': jepa.ones([3]) }, { strict: false }));
     expect(err.code).to.equal('JEPA_PARAMETER_MISMATCH');
-    expect(err.message).to.equal('the state dict does not match the module (shape mismatch: norm.weight: state dict [3], module [32])');
+    expect(err.message).to.equal(
+      'the state dict does not match the module (shape mismatch: norm.weight: state dict [3], module [32])',
+    );
     expect(thrown(() => m.loadStateDict(new Map([['norm.weight', 1]]))).message).to.equal(
       "expected `stateDict['norm.weight']` to be a Tensor, got 1",
     );
-    expect(thrown(() => m.loadStateDict(sd, { strict: 1 })).message).to.equal('expected `options.strict` to be a boolean, got 1');
+    expect(thrown(() => m.loadStateDict(sd, { strict: 1 })).message).to.equal(
+      'expected `options.strict` to be a boolean, got 1',
+    );
   });
 });

@@ -53,8 +53,14 @@ describe('CLI: usage and exit codes', function () {
       [['frobnicate'], /unknown command 'frobnicate'/],
       [['inspect'], /missing required argument 'file'/],
       [['inspect', 'x.pt', '--colour'], /unknown option '--colour'/],
-      [['masks', 'multiblock', '--batch-size', 'two'], /argument 'two' is invalid. expected a positive integer, got 'two'/],
-      [['masks', 'hexagons'], /'hexagons' is invalid for argument 'kind'. Allowed choices are multiblock, multiblock3d, randomTube/],
+      [
+        ['masks', 'multiblock', '--batch-size', 'two'],
+        /argument 'two' is invalid. expected a positive integer, got 'two'/,
+      ],
+      [
+        ['masks', 'hexagons'],
+        /'hexagons' is invalid for argument 'kind'. Allowed choices are multiblock, multiblock3d, randomTube/,
+      ],
       [['convert', 'a.pt'], /missing required argument 'out'/],
     ];
     for (const [args, re] of cases) {
@@ -144,7 +150,13 @@ torch.save({"w": torch.randn(2, 2).bfloat16()}, f"{d}/bf16.pt")
     const ts = JSON.parse((await cli(['inspect', '--json', path.join(MODELS, 'vl_predictor.pt')])).stdout);
     expect(ts.format).to.equal('torchscript');
     expect(ts.methods).to.include('forward');
-    expect(ts.entries[0]).to.deep.equal({ key: 'net.0.weight', type: 'parameter', dtype: 'float32', shape: [128, 512], nbytes: 262144 });
+    expect(ts.entries[0]).to.deep.equal({
+      key: 'net.0.weight',
+      type: 'parameter',
+      dtype: 'float32',
+      shape: [128, 512],
+      nbytes: 262144,
+    });
   });
 
   it('inspect errors exit 1 with the file and the reason', async () => {
@@ -217,7 +229,14 @@ print(json.dumps({"npy": bool(np.array_equal(npy, orig["features"].numpy())) and
       source_chunk: 'chunk_000123.pt',
       image_id: 'gbif_1291162453_taxon_2650927_nephrolepis_exaltata_img_1',
     });
-    expect(r.a32).to.deep.equal(['torch.float32', [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]]);
+    expect(r.a32).to.deep.equal([
+      'torch.float32',
+      [
+        [0, 1, 2, 3],
+        [4, 5, 6, 7],
+        [8, 9, 10, 11],
+      ],
+    ]);
   });
 
   it('convert errors: several tensors to .npy without --key (2), unknown output extension (2), bfloat16 to .npy (1), missing input (1)', async () => {
@@ -246,7 +265,17 @@ describe('CLI: masks', function () {
 
   it('renders a preset configuration as a PNG and prints the mask shapes; --json; the same masks as jepa.masks', async () => {
     const png = path.join(dir, 'ijepa.png');
-    const r = await cli(['masks', 'multiblock', '--preset', 'ijepaImageNet', '--batch-size', '3', '--png', png, '--json']);
+    const r = await cli([
+      'masks',
+      'multiblock',
+      '--preset',
+      'ijepaImageNet',
+      '--batch-size',
+      '3',
+      '--png',
+      png,
+      '--json',
+    ]);
     expect(r.status, r.stderr).to.equal(0);
     const doc = JSON.parse(r.stdout);
     const m = jepa.masks.multiblock({ ...jepa.masks.presets.ijepaImageNet, batchSize: 3 });
@@ -258,7 +287,18 @@ describe('CLI: masks', function () {
     expect([img.width, img.height]).to.deep.equal([expected.width, expected.height]);
     expect(Buffer.compare(img.data, expected.data)).to.equal(0);
 
-    const v = await cli(['masks', 'multiblock3d', '--preset', 'vjepaShortRange', '--num-frames', '8', '--input-size', '64', '--png', path.join(dir, 'v.png')]);
+    const v = await cli([
+      'masks',
+      'multiblock3d',
+      '--preset',
+      'vjepaShortRange',
+      '--num-frames',
+      '8',
+      '--input-size',
+      '64',
+      '--png',
+      path.join(dir, 'v.png'),
+    ]);
     expect(v.status, v.stderr).to.equal(0);
     expect(v.stdout).to.match(/^multiblock3d masks, batch 4, grid 4 x 4 x 4 patches\n/);
     expect(fs.existsSync(path.join(dir, 'v.png'))).to.equal(true);
@@ -306,7 +346,20 @@ describe('CLI: extract', function () {
     fs.writeFileSync(f('images', 'notes.txt'), 'ignored: not an input');
     if (haveFfmpeg) {
       fs.mkdirSync(f('videos'));
-      spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=48x40:rate=10', '-frames:v', '12', '-pix_fmt', 'yuv420p', f('videos', 'clip.mp4')]);
+      spawnSync('ffmpeg', [
+        '-v',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=size=48x40:rate=10',
+        '-frames:v',
+        '12',
+        '-pix_fmt',
+        'yuv420p',
+        f('videos', 'clip.mp4'),
+      ]);
       fs.copyFileSync(f('images', 'a.png'), f('videos', 'still.png'));
     } else if (process.env.CI) {
       throw new Error('ffmpeg is missing on CI');
@@ -319,11 +372,19 @@ describe('CLI: extract', function () {
     const r = await cli(['extract', ijepa, f('images'), out, '--batch-size', '2', '--json']);
     expect(r.status, r.stderr).to.equal(3);
     expect(r.stderr).to.contain(`jepa-native: skipped broken.jpg: `).and.to.contain('cannot decode the image');
-    expect(r.stderr).to.contain(`extracted 5 of 6 inputs; 0 already done; 1 failed (listed in ${path.join(out, 'failed.txt')})`);
+    expect(r.stderr).to.contain(
+      `extracted 5 of 6 inputs; 0 already done; 1 failed (listed in ${path.join(out, 'failed.txt')})`,
+    );
     const summary = JSON.parse(r.stdout);
     expect(summary).to.include({ inputs: 6, written: 5, alreadyDone: 0 });
     expect(fs.readFileSync(path.join(out, 'failed.txt'), 'utf8')).to.match(/^broken\.jpg\t.*cannot decode the image/);
-    const expectedFiles = ['a_features.pt', 'b_features.pt', 'c_features.pt', 'd_features.pt', path.join('taxon_42', 'gbif_77_taxon_42_quercus_robur_img_2_features.pt')];
+    const expectedFiles = [
+      'a_features.pt',
+      'b_features.pt',
+      'c_features.pt',
+      'd_features.pt',
+      path.join('taxon_42', 'gbif_77_taxon_42_quercus_robur_img_2_features.pt'),
+    ];
     for (const x of expectedFiles) expect(fs.existsSync(path.join(out, x)), x).to.equal(true);
 
     // Node: the same images through the same model, cast to float16, equal bit for bit.
@@ -333,10 +394,15 @@ describe('CLI: extract', function () {
       [path.join('sub', 'gbif_77_taxon_42_quercus_robur_img_2.png'), expectedFiles[4]],
     ]) {
       const x = await jepa.image.load(f('images', input), { size: 32 });
-      const want = model.forwardSync(x.reshape([1, 3, 32, 32])).reshape([16, 32]).to('float16');
+      const want = model
+        .forwardSync(x.reshape([1, 3, 32, 32]))
+        .reshape([16, 32])
+        .to('float16');
       const got = await jepa.load(path.join(out, output));
       expect(got.features.shape).to.deep.equal([16, 32]);
-      expect(Buffer.compare(Buffer.from(got.features.data().buffer), Buffer.from(want.contiguous().data().buffer))).to.equal(0);
+      expect(
+        Buffer.compare(Buffer.from(got.features.data().buffer), Buffer.from(want.contiguous().data().buffer)),
+      ).to.equal(0);
     }
     // Python: the files load with weights_only=True and hold seed 000's dict.
     const py = pythonJson(
@@ -385,7 +451,9 @@ print(json.dumps(out))
     expect(s0.inputs + s1.inputs).to.equal(6);
     expect(s0.outputs.filter((o) => s1.outputs.includes(o))).to.deep.equal([]);
     expect(s0.written + s1.written).to.equal(5);
-    expect(fs.existsSync(path.join(out, 'failed.rank0.txt')) !== fs.existsSync(path.join(out, 'failed.rank1.txt'))).to.equal(true);
+    expect(
+      fs.existsSync(path.join(out, 'failed.rank0.txt')) !== fs.existsSync(path.join(out, 'failed.rank1.txt')),
+    ).to.equal(true);
   });
 
   it('videos and stills through video encoders: V-JEPA (CTHW, input_shape) and V-JEPA 2 HF (TCHW, --input-shape)', async function () {
@@ -399,13 +467,25 @@ print(json.dumps(out))
     const x = clip.permute(1, 0, 2, 3).contiguous().reshape([1, 3, 4, 32, 32]);
     const want = jepa.loadModuleSync(vjepa).forwardSync(x).reshape([32, 32]).to('float16');
     const got = await jepa.load(f('vout', 'clip_features.pt'));
-    expect(Buffer.compare(Buffer.from(got.features.data().buffer), Buffer.from(want.contiguous().data().buffer))).to.equal(0);
+    expect(
+      Buffer.compare(Buffer.from(got.features.data().buffer), Buffer.from(want.contiguous().data().buffer)),
+    ).to.equal(0);
 
     const hf = path.join(MODELS, 'vjepa2_tiny.pt');
     const noShape = await cli(['extract', hf, f('videos'), f('hfout')]);
     expect(noShape.status).to.equal(2);
     expect(noShape.stderr).to.contain('give its input shape (--input-shape');
-    const b = await cli(['extract', hf, f('videos'), f('hfout'), '--input-shape', '4,3,16,16', '--dtype', 'float32', '--json']);
+    const b = await cli([
+      'extract',
+      hf,
+      f('videos'),
+      f('hfout'),
+      '--input-shape',
+      '4,3,16,16',
+      '--dtype',
+      'float32',
+      '--json',
+    ]);
     expect(b.status, b.stderr).to.equal(0);
     const still = await jepa.load(f('hfout', 'still_features.pt'));
     expect(still.features.dtype).to.equal('float32');
@@ -432,9 +512,15 @@ np.save(f"{d}/wrong.npy", np.zeros(3, np.float32))
     expect(r.status).to.equal(3);
     expect(r.stderr).to.contain('skipped wrong.npy: the feature tensor has shape [3], the model takes [512]');
     const x = await jepa.loadNpy(f('feats', 'e0.npy'));
-    const want = jepa.loadModuleSync(vl).forwardSync(x.reshape([1, 512])).reshape([384]).to('float16');
+    const want = jepa
+      .loadModuleSync(vl)
+      .forwardSync(x.reshape([1, 512]))
+      .reshape([384])
+      .to('float16');
     const got = await jepa.load(f('fout', 'e0_features.pt'));
-    expect(Buffer.compare(Buffer.from(got.features.data().buffer), Buffer.from(want.contiguous().data().buffer))).to.equal(0);
+    expect(
+      Buffer.compare(Buffer.from(got.features.data().buffer), Buffer.from(want.contiguous().data().buffer)),
+    ).to.equal(0);
     for (const n of ['e1', 'e2']) expect(fs.existsSync(f('fout', `${n}_features.pt`)), n).to.equal(true);
   });
 
@@ -475,20 +561,32 @@ describe('CLI: launch (torchrun-style processes, sharded extract)', function () 
   before(() => {
     dir = tmpDir('cli-launch');
     fs.mkdirSync(path.join(dir, 'in'));
-    for (let i = 0; i < 5; i++) fs.copyFileSync(path.join(ROOT, 'test', 'fixtures', 'media', 'photo.png'), path.join(dir, 'in', `p${i}.png`));
+    for (let i = 0; i < 5; i++)
+      fs.copyFileSync(path.join(ROOT, 'test', 'fixtures', 'media', 'photo.png'), path.join(dir, 'in', `p${i}.png`));
     fs.writeFileSync(path.join(dir, 'in', 'bad.png'), 'not an image');
   });
   after(() => cleanup(dir));
 
   it('launch --nproc 2 extract: each rank writes its share, rank 0 prints the summary of all ranks', async () => {
     const model = path.join(MODELS, 'ijepa', 'target_encoder.pt');
-    const r = await cli(['launch', '--nproc', '2', 'extract', model, 'in', 'out', '--no-progress', '--json'], { cwd: dir });
+    const r = await cli(['launch', '--nproc', '2', 'extract', model, 'in', 'out', '--no-progress', '--json'], {
+      cwd: dir,
+    });
     expect(r.status, r.stderr).to.equal(3); // one bad input, skipped
     expect(r.stderr).to.contain('(rank 0 of 2)');
     expect(r.stderr).to.contain('(rank 1 of 2)');
     expect(r.stderr).to.match(/all 2 ranks: extracted 5 of 6 inputs; 0 already done; 1 failed/);
-    const outs = fs.readdirSync(path.join(dir, 'out')).filter((f) => f.endsWith('_features.pt')).sort();
-    expect(outs).to.deep.equal(['p0_features.pt', 'p1_features.pt', 'p2_features.pt', 'p3_features.pt', 'p4_features.pt']);
+    const outs = fs
+      .readdirSync(path.join(dir, 'out'))
+      .filter((f) => f.endsWith('_features.pt'))
+      .sort();
+    expect(outs).to.deep.equal([
+      'p0_features.pt',
+      'p1_features.pt',
+      'p2_features.pt',
+      'p3_features.pt',
+      'p4_features.pt',
+    ]);
     // Sorted round-robin: bad.png is first, so rank 0 holds it.
     expect(fs.readFileSync(path.join(dir, 'out', 'failed.rank0.txt'), 'utf8')).to.contain('bad.png');
     // A second launch finds everything done.
@@ -496,7 +594,7 @@ describe('CLI: launch (torchrun-style processes, sharded extract)', function () 
     expect(again.stderr).to.match(/all 2 ranks: extracted 0 of 6 inputs; 5 already done; 1 failed/);
   });
 
-  it('runs a script with the environment of torchrun and returns the failing rank\'s exit code', async () => {
+  it("runs a script with the environment of torchrun and returns the failing rank's exit code", async () => {
     const script = path.join(dir, 'env.js');
     fs.writeFileSync(
       script,

@@ -147,7 +147,9 @@ describe('crash safety: SIGKILL during save', function () {
       // The kills really landed inside saves.
       expect(midSave, 'kills that hit a save in progress').to.be.at.least(Math.ceil(kills / 3));
       expect(known).to.not.equal(null);
-      console.log(`      ${kills} kills, ${midSave} inside a save (${midWrite} before its rename, leaving a temporary file); no torn file`);
+      console.log(
+        `      ${kills} kills, ${midSave} inside a save (${midWrite} before its rename, leaving a temporary file); no torn file`,
+      );
     });
   }
 

@@ -13,7 +13,9 @@ import { cleanup, pythonJson, pythonPath, ROOT, tmpDir } from './helpers.mjs';
 const TORCH = process.env.JEPA_CUDA_TORCH;
 const BUILD = process.env.JEPA_CUDA_BUILD_DIR;
 if (!TORCH || !BUILD) {
-  throw new Error('test/cuda-build.test.mjs runs under `npm run test:cuda-build` (it sets JEPA_CUDA_TORCH and JEPA_CUDA_BUILD_DIR)');
+  throw new Error(
+    'test/cuda-build.test.mjs runs under `npm run test:cuda-build` (it sets JEPA_CUDA_TORCH and JEPA_CUDA_BUILD_DIR)',
+  );
 }
 const SITE = path.dirname(TORCH);
 const TORCH_VERSION = fs.readFileSync(path.join(TORCH, 'version.py'), 'utf8').match(/__version__\s*=\s*'([^']+)'/)[1];
@@ -21,7 +23,10 @@ const CPU_BUILD = JSON.parse(fs.readFileSync(path.join(ROOT, 'build', 'Release',
 
 /** The files of the shared libraries mapped into this process whose names match `re`. */
 function mapped(re, maps = fs.readFileSync('/proc/self/maps', 'utf8')) {
-  const files = maps.split('\n').map((l) => l.split(/\s+/)[5]).filter((f) => f && re.test(path.basename(f)));
+  const files = maps
+    .split('\n')
+    .map((l) => l.split(/\s+/)[5])
+    .filter((f) => f && re.test(path.basename(f)));
   return [...new Set(files)];
 }
 
@@ -71,7 +76,9 @@ print(json.dumps({'torch': torch.__version__}))
 
   it('libtorch_cuda, libc10_cuda and the CUDA runtime of the cache are loaded, and libtorch registered its CUDA support', () => {
     for (const lib of ['libtorch_cuda.so', 'libc10_cuda.so']) {
-      expect(mapped(new RegExp(`^${lib.replace('.', '\\.')}$`)), lib).to.deep.equal([path.join(fs.realpathSync(TORCH), 'lib', lib)]);
+      expect(mapped(new RegExp(`^${lib.replace('.', '\\.')}$`)), lib).to.deep.equal([
+        path.join(fs.realpathSync(TORCH), 'lib', lib),
+      ]);
     }
     const cudart = mapped(/^libcudart\.so/);
     expect(cudart).to.have.length(1);
@@ -86,7 +93,11 @@ print(json.dumps({'torch': torch.__version__}))
     if (jepa.cuda.isAvailable()) this.skip();
     expect(jepa.cuda.deviceCount()).to.equal(0);
     const why = /requested but no CUDA device is usable: this libtorch has CUDA support, but no GPU is visible/;
-    for (const f of [() => jepa.zeros([2], { device: 'cuda' }), () => jepa.ones([2]).to('cuda:0'), () => jepa.loadSync(path.join(dir, 'io.pt'), { device: 'cuda' })]) {
+    for (const f of [
+      () => jepa.zeros([2], { device: 'cuda' }),
+      () => jepa.ones([2]).to('cuda:0'),
+      () => jepa.loadSync(path.join(dir, 'io.pt'), { device: 'cuda' }),
+    ]) {
       let e;
       try {
         f();
@@ -119,10 +130,12 @@ print(json.dumps({'torch': torch.__version__}))
   it('the NCCL backend is compiled in, and without a GPU init() fails with a JepaError, not a crash', async () => {
     expect(jepa.distributed.backendUnavailable('nccl')).to.equal(null);
     const port = await jepa.distributed.freePort();
-    const e = await jepa.distributed.init({ backend: 'nccl', worldSize: 1, rank: 0, masterPort: port, timeout: 5000 }).then(
-      () => null,
-      (err) => err,
-    );
+    const e = await jepa.distributed
+      .init({ backend: 'nccl', worldSize: 1, rank: 0, masterPort: port, timeout: 5000 })
+      .then(
+        () => null,
+        (err) => err,
+      );
     if (jepa.cuda.isAvailable()) {
       expect(e).to.equal(null);
       await jepa.distributed.destroy();
@@ -139,12 +152,27 @@ print(json.dumps({'torch': torch.__version__}))
     expect(cache).to.not.match(/^CMAKE_CUDA_COMPILER:/m);
     expect(cache).to.not.match(/^CUDA_NVCC_EXECUTABLE:/m);
     // The headers that native/distributed/distributed.cc (the NCCL backend) included, as ninja recorded them.
-    const r = spawnSync('ninja', ['-C', cmake, '-t', 'deps', 'CMakeFiles/jepa_native.dir/native/distributed/distributed.cc.o'], { encoding: 'utf8' });
+    const r = spawnSync(
+      'ninja',
+      ['-C', cmake, '-t', 'deps', 'CMakeFiles/jepa_native.dir/native/distributed/distributed.cc.o'],
+      { encoding: 'utf8' },
+    );
     if (r.error) this.skip(); // cmake-js used make, not ninja: nothing recorded to check
     expect(r.status, r.stderr).to.equal(0);
-    const headers = r.stdout.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('/'));
+    const headers = r.stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l.startsWith('/'));
     const site = fs.realpathSync(SITE) + path.sep;
-    for (const name of ['nccl.h', 'cuda_runtime_api.h', 'host_defines.h', 'cublas_v2.h', 'cusparse.h', 'cusolverDn.h', 'target']) {
+    for (const name of [
+      'nccl.h',
+      'cuda_runtime_api.h',
+      'host_defines.h',
+      'cublas_v2.h',
+      'cusparse.h',
+      'cusolverDn.h',
+      'target',
+    ]) {
       const found = headers.filter((h) => path.basename(h) === name && /nvidia/.test(h));
       expect(found, name).to.have.length.greaterThan(0);
       for (const h of found) expect(h.startsWith(site), h).to.equal(true);
@@ -173,8 +201,15 @@ print(json.dumps({'torch': torch.__version__}))
       fs.cpSync(path.join(ROOT, 'dist'), path.join(pkg, 'dist'), { recursive: true });
       fs.cpSync(path.join(ROOT, 'scripts'), path.join(pkg, 'scripts'), { recursive: true });
       fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(pkg, 'package.json'));
-      fs.symlinkSync(path.join(ROOT, 'node_modules', 'node-gyp-build'), path.join(pkg, 'node_modules', 'node-gyp-build'));
-      const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'dev', 'prebuild.js'), '--from', buildDir, '--to', pkg], { cwd: ROOT, encoding: 'utf8' });
+      fs.symlinkSync(
+        path.join(ROOT, 'node_modules', 'node-gyp-build'),
+        path.join(pkg, 'node_modules', 'node-gyp-build'),
+      );
+      const r = spawnSync(
+        process.execPath,
+        [path.join(ROOT, 'scripts', 'dev', 'prebuild.js'), '--from', buildDir, '--to', pkg],
+        { cwd: ROOT, encoding: 'utf8' },
+      );
       expect(r.status, r.stderr).to.equal(0);
       return pkg;
     }
@@ -205,7 +240,9 @@ print(json.dumps({'torch': torch.__version__}))
       expect(out.code).to.equal('JEPA_LIBTORCH_MISMATCH');
       const base = CPU_BUILD.torchVersion.split('+')[0];
       expect(out.message).to.contain(`needs libtorch ${base} (the C++ library of PyTorch; CPU or CUDA build)`);
-      expect(out.message).to.contain(`LIBTORCH=${fs.realpathSync(TORCH)}: it is libtorch ${TORCH_VERSION}, the prebuilt binary needs ${base}`);
+      expect(out.message).to.contain(
+        `LIBTORCH=${fs.realpathSync(TORCH)}: it is libtorch ${TORCH_VERSION}, the prebuilt binary needs ${base}`,
+      );
       expect(out.message).to.contain('--build-from-source');
     });
 
@@ -221,16 +258,25 @@ print(json.dumps({'torch': torch.__version__}))
       expect(out.code, out.message).to.equal(undefined);
       expect(out.info.kind).to.equal('prebuilt');
       expect(out.info.builtAgainst).to.equal(TORCH_VERSION);
-      expect(out.info.libtorch).to.deep.include({ dir: fs.realpathSync(TORCH), version: TORCH_VERSION, source: 'LIBTORCH', cuda: true });
+      expect(out.info.libtorch).to.deep.include({
+        dir: fs.realpathSync(TORCH),
+        version: TORCH_VERSION,
+        source: 'LIBTORCH',
+        cuda: true,
+      });
       expect(out.built).to.equal(true);
-      expect(out.cudaLibs.sort()).to.deep.equal(['libc10_cuda.so', 'libtorch_cuda.so'].map((f) => path.join(fs.realpathSync(TORCH), 'lib', f)));
+      expect(out.cudaLibs.sort()).to.deep.equal(
+        ['libc10_cuda.so', 'libtorch_cuda.so'].map((f) => path.join(fs.realpathSync(TORCH), 'lib', f)),
+      );
       expect(out.sum).to.deep.equal([0, 3, 1, 4, 2, 5]);
     });
 
     it(`the ${TORCH_VERSION} prebuild with the CPU libtorch ${CPU_BUILD.torchVersion}: JEPA_LIBTORCH_MISMATCH`, () => {
       const out = loadIn(cudaPrebuild(), { LIBTORCH: CPU_BUILD.libtorchDir });
       expect(out.code).to.equal('JEPA_LIBTORCH_MISMATCH');
-      expect(out.message).to.contain(`needs libtorch ${TORCH_VERSION.split('+')[0]} (the C++ library of PyTorch; a CUDA build)`);
+      expect(out.message).to.contain(
+        `needs libtorch ${TORCH_VERSION.split('+')[0]} (the C++ library of PyTorch; a CUDA build)`,
+      );
       expect(out.message).to.contain(`it is libtorch ${CPU_BUILD.torchVersion}`);
     });
   });

@@ -106,10 +106,15 @@ describe('which libtorch a prebuild accepts (CPU or CUDA builds)', () => {
       'it is a CPU build of libtorch 2.14.1+cpu, and the prebuilt binary was built against a CUDA one (2.14.1+cu130: it links libtorch_cuda)',
     );
     expect(prebuilt.mismatch(cpuMeta, older)).to.equal('it is libtorch 2.13.0+cu130, the prebuilt binary needs 2.14.1');
-    expect(prebuilt.mismatch(cudaMeta, older)).to.equal('it is libtorch 2.13.0+cu130, the prebuilt binary needs 2.14.1');
+    expect(prebuilt.mismatch(cudaMeta, older)).to.equal(
+      'it is libtorch 2.13.0+cu130, the prebuilt binary needs 2.14.1',
+    );
     // The CPU libtorch preloads no CUDA library; the CUDA one both, between libtorch_cpu and libtorch.
     expect(prebuilt.librariesToPreload(cpu.libDir).map((f) => path.basename(f))).to.deep.equal(['libtorch_cpu.so']);
-    expect(prebuilt.librariesToPreload(cuda.libDir).map((f) => path.basename(f))).to.deep.equal(['libtorch_cpu.so', 'libtorch_cuda.so']);
+    expect(prebuilt.librariesToPreload(cuda.libDir).map((f) => path.basename(f))).to.deep.equal([
+      'libtorch_cpu.so',
+      'libtorch_cuda.so',
+    ]);
   });
 
   it('loading a CUDA prebuild with a CPU libtorch of its version is JEPA_LIBTORCH_MISMATCH saying it needs a CUDA build', () => {
@@ -124,7 +129,15 @@ describe('which libtorch a prebuild accepts (CPU or CUDA builds)', () => {
     fs.mkdirSync(dir, { recursive: true });
     // The loader refuses before it opens the binary: any file stands in for it.
     fs.writeFileSync(path.join(dir, prebuilt.PREBUILD_FILE), '');
-    const meta = { platform: process.platform, arch: process.arch, libc: 'glibc', napiVersion: 8, torchVersion: `${base}+cu130`, cxx11Abi: true, cuda: true };
+    const meta = {
+      platform: process.platform,
+      arch: process.arch,
+      libc: 'glibc',
+      napiVersion: 8,
+      torchVersion: `${base}+cu130`,
+      cxx11Abi: true,
+      cuda: true,
+    };
     fs.writeFileSync(path.join(dir, prebuilt.INFO_FILE), JSON.stringify(meta));
     const cpu = fakeLibtorch('cpu-same', `${base}+cpu`, false);
     const code = `try { require(${JSON.stringify(pkg)}); console.log('loaded') } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })) }`;
@@ -148,7 +161,9 @@ describe('on a GPU: Node on cuda against Python on cuda', function () {
   before(function () {
     if (!jepa.cuda.isAvailable()) {
       if (process.env.JEPA_REQUIRE_CUDA === '1') {
-        throw new Error(`JEPA_REQUIRE_CUDA=1 but cuda.isAvailable() is false (cuda.isBuilt() is ${jepa.cuda.isBuilt()}): this run must have a GPU`);
+        throw new Error(
+          `JEPA_REQUIRE_CUDA=1 but cuda.isAvailable() is false (cuda.isBuilt() is ${jepa.cuda.isBuilt()}): this run must have a GPU`,
+        );
       }
       this.skip();
     }
@@ -279,10 +294,14 @@ print(json.dumps({'device': str(v['a'].device), 'a': v['a'].cpu().flatten().toli
         const trainer = new jepa.Trainer({ kind: 'ijepa', ...modules, ...testSchedules(), bf16 });
         const t = build(spec);
         const on = (x) => x.to(device);
-        const stats = await trainer.step({ images: on(t.images), masks: { context: t.context.map(on), targets: t.targets.map(on) } });
+        const stats = await trainer.step({
+          images: on(t.images),
+          masks: { context: t.context.map(on), targets: t.targets.map(on) },
+        });
         const params = new Map();
         for (const [k, m] of Object.entries(trainer.modules)) {
-          for (const [n, p] of m.namedParameters()) params.set(`${k}.${n}`, Float32Array.from(p.cpu().to('float32').contiguous().data()));
+          for (const [n, p] of m.namedParameters())
+            params.set(`${k}.${n}`, Float32Array.from(p.cpu().to('float32').contiguous().data()));
         }
         return { loss: stats.loss, params };
       };

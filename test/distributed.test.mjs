@@ -23,7 +23,13 @@ const read = (dir, rank) => JSON.parse(fs.readFileSync(path.join(dir, `rank-${ra
 
 async function run(mode, nproc, opts = {}) {
   const dir = outDir();
-  const r = await jepa.distributed.launch({ nproc, script: WORKER, args: [mode, dir, JSON.stringify(opts)], stdio: 'pipe', graceMs: 1000 });
+  const r = await jepa.distributed.launch({
+    nproc,
+    script: WORKER,
+    args: [mode, dir, JSON.stringify(opts)],
+    stdio: 'pipe',
+    graceMs: 1000,
+  });
   return { dir, r };
 }
 
@@ -36,7 +42,14 @@ async function runByHand(mode, ranks, worldSize, opts = {}) {
       (rank) =>
         new Promise((resolve) => {
           const child = spawn(process.execPath, [WORKER, mode, dir, JSON.stringify(opts)], {
-            env: { ...process.env, MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), RANK: String(rank), WORLD_SIZE: String(worldSize), LOCAL_RANK: String(rank) },
+            env: {
+              ...process.env,
+              MASTER_ADDR: '127.0.0.1',
+              MASTER_PORT: String(port),
+              RANK: String(rank),
+              WORLD_SIZE: String(worldSize),
+              LOCAL_RANK: String(rank),
+            },
             stdio: ['ignore', 'ignore', 'pipe'],
           });
           let stderr = '';
@@ -73,7 +86,10 @@ describe('jepa.distributed: collectives over 2 processes (gloo, 127.0.0.1)', fun
       expect(o.product).to.deep.equal([6]);
       expect(o.broadcast).to.deep.equal([7, 8, 9, 10]);
       expect(o.broadcastShape).to.deep.equal([2, 2]);
-      expect(o.gathered).to.deep.equal([{ shape: [1, 2], data: [0, 0] }, { shape: [1, 2], data: [1, 100] }]);
+      expect(o.gathered).to.deep.equal([
+        { shape: [1, 2], data: [0, 0] },
+        { shape: [1, 2], data: [1, 100] },
+      ]);
       expect(o.gatheredSync).to.deep.equal([0, 1]);
       expect(o.many).to.deep.equal([1, 3, 5, 7]);
       expect(o.errors.avgInt.code).to.equal('JEPA_INVALID_ARGUMENT');
@@ -95,7 +111,12 @@ describe('jepa.distributed: data-parallel training', function () {
     const { dir, r } = await run('train', 2, { B, steps, clipGrad: 1 });
     expect(r.exitCode, r.ranks.map((x) => x.stderr).join('\n')).to.equal(0);
     const single = outDir();
-    const s = await jepa.distributed.launch({ nproc: 1, script: WORKER, args: ['train', single, JSON.stringify({ B, steps, single: true, clipGrad: 1 })], stdio: 'pipe' });
+    const s = await jepa.distributed.launch({
+      nproc: 1,
+      script: WORKER,
+      args: ['train', single, JSON.stringify({ B, steps, single: true, clipGrad: 1 })],
+      stdio: 'pipe',
+    });
     expect(s.exitCode, s.ranks[0].stderr).to.equal(0);
     const r0 = read(dir, 0);
     const r1 = read(dir, 1);
@@ -114,7 +135,10 @@ describe('jepa.distributed: data-parallel training', function () {
     expect(r0.checkpoint).to.include({ wrote: true, exists: true, trainerFile: true });
     expect(r1.checkpoint).to.include({ wrote: false, exists: true, trainerFile: true });
     // Each rank draws its own masks: block positions from deriveSeed(positionSeed, rank).
-    for (const [rank, res] of [[0, r0], [1, r1]]) {
+    for (const [rank, res] of [
+      [0, r0],
+      [1, r1],
+    ]) {
       const seed = jepa.distributed.deriveSeed(SAMPLER.positionSeed, rank);
       expect(res.checkpoint.sampler.positionSeed).to.equal(String(seed));
       const local = new jepa.masks.MaskSampler('multiblock', { ...SAMPLER, positionSeed: seed }).next();
@@ -188,7 +212,15 @@ describe('jepa.distributed: in one process', () => {
   it('deriveSeed differs by seed, rank and step, and is stable', () => {
     const a = jepa.distributed.deriveSeed(0, 0, 0);
     expect(jepa.distributed.deriveSeed(0, 0, 0)).to.equal(a);
-    const all = new Set([[0, 0, 0], [0, 1, 0], [0, 0, 1], [1, 0, 0], [0, 1, 1]].map(([s, r, t]) => jepa.distributed.deriveSeed(s, r, t)));
+    const all = new Set(
+      [
+        [0, 0, 0],
+        [0, 1, 0],
+        [0, 0, 1],
+        [1, 0, 0],
+        [0, 1, 1],
+      ].map(([s, r, t]) => jepa.distributed.deriveSeed(s, r, t)),
+    );
     expect(all.size).to.equal(5);
     expect(Number.isSafeInteger(a)).to.equal(true);
     expect(thrown(() => jepa.distributed.deriveSeed(-1, 0)).code).to.equal('JEPA_INVALID_ARGUMENT');
@@ -204,7 +236,9 @@ describe('jepa.distributed: in one process', () => {
     expect(thrown(() => jepa.distributed.initSync({ bogus: 1 })).code).to.equal('JEPA_INVALID_ARGUMENT');
     if (!jepa.cuda.isAvailable()) {
       expect(jepa.distributed.backendUnavailable('nccl')).to.match(/no NCCL backend/);
-      expect(thrown(() => jepa.distributed.initSync({ backend: 'nccl', worldSize: 1 })).code).to.equal('JEPA_DISTRIBUTED_UNAVAILABLE');
+      expect(thrown(() => jepa.distributed.initSync({ backend: 'nccl', worldSize: 1 })).code).to.equal(
+        'JEPA_DISTRIBUTED_UNAVAILABLE',
+      );
     }
     expect(jepa.distributed.backendUnavailable('gloo')).to.equal(null);
     const port = await jepa.distributed.freePort();
@@ -212,7 +246,9 @@ describe('jepa.distributed: in one process', () => {
     expect([jepa.distributed.rank, jepa.distributed.worldSize, g.backend]).to.deep.equal([0, 1, 'gloo']);
     const t = jepa.tensor(new Float32Array([2, 3]));
     expect(Array.from((await jepa.distributed.allReduce(t, 'avg')).data())).to.deep.equal([2, 3]);
-    expect(thrown(() => g.allReduceSync(jepa.tensor(new Float32Array(4), [2, 2]).permute(1, 0))).code).to.equal('JEPA_NOT_CONTIGUOUS');
+    expect(thrown(() => g.allReduceSync(jepa.tensor(new Float32Array(4), [2, 2]).permute(1, 0))).code).to.equal(
+      'JEPA_NOT_CONTIGUOUS',
+    );
     await jepa.distributed.destroy();
     expect(jepa.distributed.isInitialized()).to.equal(false);
     expect(g.destroyed).to.equal(true);

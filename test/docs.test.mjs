@@ -15,11 +15,21 @@ describe('API reference (typedoc)', function () {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'jepa-docs-'));
     try {
       const typedoc = path.join(ROOT, 'node_modules', 'typedoc', 'bin', 'typedoc');
-      const r = spawnSync(process.execPath, [typedoc, '--out', out, '--treatWarningsAsErrors'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+      const r = spawnSync(process.execPath, [typedoc, '--out', out, '--treatWarningsAsErrors'], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, NO_COLOR: '1' },
+      });
       const output = r.stdout + r.stderr;
       expect(r.status, output).to.equal(0);
       expect(output).to.not.match(/\[warning\]/);
-      for (const page of ['index.html', 'classes/Tensor.html', 'classes/Trainer.html', 'functions/addonInfo.html', 'functions/load.html']) {
+      for (const page of [
+        'index.html',
+        'classes/Tensor.html',
+        'classes/Trainer.html',
+        'functions/addonInfo.html',
+        'functions/load.html',
+      ]) {
         expect(fs.existsSync(path.join(out, page)), `${page} in the reference`).to.equal(true);
       }
     } finally {

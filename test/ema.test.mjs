@@ -99,7 +99,7 @@ function specialTensor(n, seed) {
   for (let i = 0; i < n; i++) {
     const x = next();
     if (x % 7 === 0) u[i] = SPECIALS[(x >>> 8) % SPECIALS.length];
-    else if (x % 5 === 0) f[i] *= 2 ** ((x >>> 8) % 261 - 140);
+    else if (x % 5 === 0) f[i] *= 2 ** (((x >>> 8) % 261) - 140);
   }
   return t;
 }
@@ -210,7 +210,12 @@ describe('ema.update: semantics', () => {
 
   it('lists every missing name and every shape or dtype difference (JEPA_PARAMETER_MISMATCH)', () => {
     const t = { a: jepa.zeros([2]), b: jepa.zeros([3]), c: jepa.zeros([1]), only_t: jepa.zeros([1]) };
-    const s = { a: jepa.zeros([2]), b: jepa.zeros([4]), c: jepa.zeros([1], { dtype: 'float64' }), only_s: jepa.zeros([1]) };
+    const s = {
+      a: jepa.zeros([2]),
+      b: jepa.zeros([4]),
+      c: jepa.zeros([1], { dtype: 'float64' }),
+      only_s: jepa.zeros([1]),
+    };
     const err = thrown(() => jepa.ema.updateSync(t, s, 0.5));
     expect(err.code).to.equal('JEPA_PARAMETER_MISMATCH');
     expect(err.message).to.include('only_t: only in the target');
@@ -232,15 +237,29 @@ describe('ema.update: semantics', () => {
 
   it('bad arguments are TypeErrors with exact messages; async forms reject', async () => {
     const t = [jepa.zeros([1])];
-    expect(thrown(() => jepa.ema.updateSync(t, t.map((x) => x.clone()), '0.9')).message).to.equal(
-      'expected `momentum` to be a finite number, got "0.9"',
-    );
-    expect(thrown(() => jepa.ema.updateSync(t, t.map((x) => x.clone()), NaN)).message).to.equal(
-      'expected `momentum` to be a finite number, got NaN',
-    );
+    expect(
+      thrown(() =>
+        jepa.ema.updateSync(
+          t,
+          t.map((x) => x.clone()),
+          '0.9',
+        ),
+      ).message,
+    ).to.equal('expected `momentum` to be a finite number, got "0.9"');
+    expect(
+      thrown(() =>
+        jepa.ema.updateSync(
+          t,
+          t.map((x) => x.clone()),
+          NaN,
+        ),
+      ).message,
+    ).to.equal('expected `momentum` to be a finite number, got NaN');
     expect(thrown(() => jepa.ema.updateSync(t, { a: jepa.zeros([1]) }, 0.5)).message).to.match(/both named/);
     expect(thrown(() => jepa.ema.updateSync(42, t, 0.5)).message).to.match(/^expected `target` to be a Module/);
-    expect(thrown(() => jepa.ema.updateSync([1], t, 0.5)).message).to.equal('expected `target[0]` to be a Tensor, got 1');
+    expect(thrown(() => jepa.ema.updateSync([1], t, 0.5)).message).to.equal(
+      'expected `target[0]` to be a Tensor, got 1',
+    );
     expect(thrown(() => jepa.ema.updateSync(t, t, 0.5, { formula: 'lerp' })).message).to.equal(
       "expected `options.formula` to be 'foreach' or 'loop', got \"lerp\"",
     );
@@ -255,14 +274,15 @@ describe('ema.update: semantics', () => {
 });
 
 describe('ema.update: modules, prefixes and buffers (against Python on the fixtures)', () => {
-  const digestsPy = (code) => pythonJson(`
+  const digestsPy = (code) =>
+    pythonJson(`
 import hashlib, json, torch
 torch.set_num_threads(1)
 def d(t): return hashlib.sha256(t.detach().contiguous().numpy().tobytes()).hexdigest()
 ${code}
 `);
 
-  it('target encoder <- context encoder (I-JEPA fixture) equals Python\'s foreach update', async () => {
+  it("target encoder <- context encoder (I-JEPA fixture) equals Python's foreach update", async () => {
     const target = await jepa.loadModule(fixture('ijepa/target_encoder.pt'));
     const context = await jepa.loadModule(fixture('ijepa/context_encoder.pt'));
     const stats = await jepa.ema.update(target, context, 0.996);
@@ -279,7 +299,11 @@ print(json.dumps({n: d(p) for n, p in t.named_parameters()}))`);
 
   it('H-JEPA: {module, prefix} pairs target_encoder.* with context_encoder.* in one module', async () => {
     const h = await jepa.loadModule(fixture('hjepa.pt'));
-    const stats = jepa.ema.updateSync({ module: h, prefix: 'target_encoder.' }, { module: h, prefix: 'context_encoder.' }, 0.99);
+    const stats = jepa.ema.updateSync(
+      { module: h, prefix: 'target_encoder.' },
+      { module: h, prefix: 'context_encoder.' },
+      0.99,
+    );
     expect(stats.tensors).to.be.greaterThan(10);
     const py = digestsPy(`
 h = torch.jit.load(${JSON.stringify(fixture('hjepa.pt'))})
@@ -402,7 +426,14 @@ describe('ema.schedule: equal to the Python formulas at every step', () => {
   });
 
   it("warmupCosine: I-JEPA's WarmupCosineSchedule, one step() per training step", () => {
-    const s = jepa.ema.schedule({ kind: 'warmupCosine', start: 2e-4, peak: 1e-3, end: 1e-6, warmupSteps: 10, steps: 75 });
+    const s = jepa.ema.schedule({
+      kind: 'warmupCosine',
+      start: 2e-4,
+      peak: 1e-3,
+      end: 1e-6,
+      warmupSteps: 10,
+      steps: 75,
+    });
     exact(s, py.warmupCosine);
   });
 

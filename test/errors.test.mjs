@@ -20,19 +20,34 @@ function throwsWith(fn, type, code, re) {
 
 describe('errors: bad input never crashes', () => {
   it('data length that does not match the shape', () => {
-    throwsWith(() => jepa.tensor(new Float32Array(6), [2, 2]), Error, 'JEPA_SHAPE_MISMATCH', /6 elements but shape \[2, 2\] needs 4/);
+    throwsWith(
+      () => jepa.tensor(new Float32Array(6), [2, 2]),
+      Error,
+      'JEPA_SHAPE_MISMATCH',
+      /6 elements but shape \[2, 2\] needs 4/,
+    );
     throwsWith(() => jepa.tensor([1, 2, 3], [2]), Error, 'JEPA_SHAPE_MISMATCH', /3 elements/);
   });
 
   it('unknown dtype', () => {
-    throwsWith(() => jepa.zeros([2], { dtype: 'float8' }), TypeError, 'JEPA_UNKNOWN_DTYPE', /expected `options.dtype` to be one of float32, .*got "float8"/);
+    throwsWith(
+      () => jepa.zeros([2], { dtype: 'float8' }),
+      TypeError,
+      'JEPA_UNKNOWN_DTYPE',
+      /expected `options.dtype` to be one of float32, .*got "float8"/,
+    );
     throwsWith(() => jepa.tensor([1], { dtype: 'complex64' }), TypeError, 'JEPA_UNKNOWN_DTYPE', /got "complex64"/);
     throwsWith(() => jepa.ones([1]).to('float128'), TypeError, 'JEPA_UNKNOWN_DTYPE', /float128/);
   });
 
   it("device 'cuda' without CUDA", function () {
     if (jepa.cuda.isAvailable()) this.skip();
-    throwsWith(() => jepa.zeros([2], { device: 'cuda' }), Error, 'JEPA_CUDA_UNAVAILABLE', /requested but (this libtorch is a CPU build|no CUDA device is usable)/);
+    throwsWith(
+      () => jepa.zeros([2], { device: 'cuda' }),
+      Error,
+      'JEPA_CUDA_UNAVAILABLE',
+      /requested but (this libtorch is a CPU build|no CUDA device is usable)/,
+    );
     throwsWith(() => jepa.ones([2]).to('cuda:0'), Error, 'JEPA_CUDA_UNAVAILABLE', /cuda:0/);
     throwsWith(() => jepa.tensor(new Float32Array(2), { device: 'cuda' }), Error, 'JEPA_CUDA_UNAVAILABLE', /CUDA/);
   });
@@ -47,7 +62,12 @@ describe('errors: bad input never crashes', () => {
   });
 
   it('invalid device strings', () => {
-    throwsWith(() => jepa.zeros([2], { device: 'gpu' }), TypeError, 'JEPA_INVALID_ARGUMENT', /'cpu', 'cuda' or 'cuda:N', got "gpu"/);
+    throwsWith(
+      () => jepa.zeros([2], { device: 'gpu' }),
+      TypeError,
+      'JEPA_INVALID_ARGUMENT',
+      /'cpu', 'cuda' or 'cuda:N', got "gpu"/,
+    );
     throwsWith(() => jepa.zeros([2], { device: 'cuda:x' }), TypeError, 'JEPA_INVALID_ARGUMENT', /cuda:x/);
   });
 
@@ -72,18 +92,43 @@ describe('errors: bad input never crashes', () => {
   });
 
   it('wrong argument types are TypeErrors saying what was expected', () => {
-    throwsWith(() => jepa.zeros('3'), TypeError, 'JEPA_INVALID_ARGUMENT', /expected `shape` to be an array of non-negative integers, got "3"/);
+    throwsWith(
+      () => jepa.zeros('3'),
+      TypeError,
+      'JEPA_INVALID_ARGUMENT',
+      /expected `shape` to be an array of non-negative integers, got "3"/,
+    );
     throwsWith(() => jepa.zeros([2, -1]), TypeError, 'JEPA_INVALID_ARGUMENT', /got \[2, -1\]/);
     throwsWith(() => jepa.zeros([1.5]), TypeError, 'JEPA_INVALID_ARGUMENT', /got \[1.5\]/);
     throwsWith(() => jepa.tensor('abc'), TypeError, 'JEPA_INVALID_ARGUMENT', /typed array or an array/);
     throwsWith(() => jepa.tensor(new Uint32Array(2)), TypeError, 'JEPA_INVALID_ARGUMENT', /got Uint32Array\(2\)/);
     throwsWith(() => jepa.tensor(new Uint16Array(2)), TypeError, 'JEPA_INVALID_ARGUMENT', /float16.*bfloat16/);
-    throwsWith(() => jepa.tensor(new Float32Array(2), { dtype: 'float64' }), TypeError, 'JEPA_INVALID_ARGUMENT', /needs a Float64Array, got a Float32Array/);
-    throwsWith(() => jepa.tensor([[1, 2], [3]]), TypeError, 'JEPA_INVALID_ARGUMENT', /ragged: data\[1\] has length 1, expected length 2/);
+    throwsWith(
+      () => jepa.tensor(new Float32Array(2), { dtype: 'float64' }),
+      TypeError,
+      'JEPA_INVALID_ARGUMENT',
+      /needs a Float64Array, got a Float32Array/,
+    );
+    throwsWith(
+      () => jepa.tensor([[1, 2], [3]]),
+      TypeError,
+      'JEPA_INVALID_ARGUMENT',
+      /ragged: data\[1\] has length 1, expected length 2/,
+    );
     throwsWith(() => jepa.tensor(['a']), TypeError, 'JEPA_INVALID_ARGUMENT', /element 0 is "a"/);
     throwsWith(() => jepa.tensor([300], { dtype: 'uint8' }), TypeError, 'JEPA_INVALID_ARGUMENT', /\[0, 255\]/);
-    throwsWith(() => jepa.tensor(new Uint8Array([0, 2]), { dtype: 'bool' }), Error, 'JEPA_INVALID_ARGUMENT', /0 or 1; element 1 is 2/);
-    throwsWith(() => jepa.zeros([2], { dtyp: 'float32' }), TypeError, 'JEPA_INVALID_ARGUMENT', /unknown option `options.dtyp`/);
+    throwsWith(
+      () => jepa.tensor(new Uint8Array([0, 2]), { dtype: 'bool' }),
+      Error,
+      'JEPA_INVALID_ARGUMENT',
+      /0 or 1; element 1 is 2/,
+    );
+    throwsWith(
+      () => jepa.zeros([2], { dtyp: 'float32' }),
+      TypeError,
+      'JEPA_INVALID_ARGUMENT',
+      /unknown option `options.dtyp`/,
+    );
     throwsWith(() => jepa.randn([2], { seed: -1 }), TypeError, 'JEPA_INVALID_ARGUMENT', /non-negative integer/);
     throwsWith(() => jepa.arange(0, 1, 0), TypeError, 'JEPA_INVALID_ARGUMENT', /non-zero/);
     throwsWith(() => jepa.ones([2]).sharesStorage({}), TypeError, 'JEPA_INVALID_ARGUMENT', /Tensor/);
@@ -91,9 +136,19 @@ describe('errors: bad input never crashes', () => {
   });
 
   it('libtorch errors become JS Errors with libtorch’s message and no backtrace', () => {
-    throwsWith(() => jepa.arange(6).view(4, -1), Error, 'JEPA_TORCH_ERROR', /shape '\[4, -1\]' is invalid for input of size 6/);
+    throwsWith(
+      () => jepa.arange(6).view(4, -1),
+      Error,
+      'JEPA_TORCH_ERROR',
+      /shape '\[4, -1\]' is invalid for input of size 6/,
+    );
     throwsWith(() => jepa.ones([2, 3]).copy_(jepa.ones([4])), Error, 'JEPA_TORCH_ERROR', /size/);
-    throwsWith(() => jepa.randn([2], { dtype: 'int32', seed: 1 }), Error, 'JEPA_TORCH_ERROR', /not implemented for 'Int'/);
+    throwsWith(
+      () => jepa.randn([2], { dtype: 'int32', seed: 1 }),
+      Error,
+      'JEPA_TORCH_ERROR',
+      /not implemented for 'Int'/,
+    );
     throwsWith(() => jepa.zeros([2, 3]).permute(1, 0).view(6), Error, 'JEPA_TORCH_ERROR', /view/);
   });
 
@@ -103,8 +158,18 @@ describe('errors: bad input never crashes', () => {
     const raw = require('../build/Release/jepa_native.node');
     throwsWith(() => new raw.NativeTensor().shape(), Error, 'JEPA_DISPOSED', /disposed/);
     throwsWith(() => raw.zeros('x', 'float32', 'cpu'), TypeError, 'JEPA_INVALID_ARGUMENT', /shape/);
-    throwsWith(() => raw.tensorFromTypedArray({}, [1], 'float32', 'cpu'), TypeError, 'JEPA_INVALID_ARGUMENT', /typed array/);
-    throwsWith(() => raw.tensorFromTypedArray(new Float32Array(2), [3], 'float32', 'cpu'), Error, 'JEPA_SHAPE_MISMATCH', /2 elements/);
+    throwsWith(
+      () => raw.tensorFromTypedArray({}, [1], 'float32', 'cpu'),
+      TypeError,
+      'JEPA_INVALID_ARGUMENT',
+      /typed array/,
+    );
+    throwsWith(
+      () => raw.tensorFromTypedArray(new Float32Array(2), [3], 'float32', 'cpu'),
+      Error,
+      'JEPA_SHAPE_MISMATCH',
+      /2 elements/,
+    );
   });
 });
 
@@ -152,7 +217,18 @@ describe('errors: one error type, one set of codes', () => {
   });
 
   it('the dtypes of the tensor API are the native table’s', () => {
-    expect(jepa.DTYPES).to.deep.equal(['float32', 'float64', 'float16', 'bfloat16', 'int8', 'int16', 'int32', 'int64', 'uint8', 'bool']);
+    expect(jepa.DTYPES).to.deep.equal([
+      'float32',
+      'float64',
+      'float16',
+      'bfloat16',
+      'int8',
+      'int16',
+      'int32',
+      'int64',
+      'uint8',
+      'bool',
+    ]);
     for (const d of jepa.DTYPES) expect(jepa.zeros([3], { dtype: d }).nbytes / 3).to.be.oneOf([1, 2, 4, 8]);
     expect(jepa.zeros([3], { dtype: 'float16' }).nbytes).to.equal(6);
   });

@@ -32,7 +32,11 @@ describe('examples/', function () {
   after(() => cleanup(dir));
 
   it('feature-service.mjs answers /embed with the pooled encoder features (batched), and 400 for a bad image', async () => {
-    const child = spawn(process.execPath, [path.join(EXAMPLES, 'feature-service.mjs'), '--port', '0', '--wait-ms', '50'], { cwd: ROOT });
+    const child = spawn(
+      process.execPath,
+      [path.join(EXAMPLES, 'feature-service.mjs'), '--port', '0', '--wait-ms', '50'],
+      { cwd: ROOT },
+    );
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     try {
@@ -47,7 +51,11 @@ describe('examples/', function () {
       });
       const images = [];
       for (let i = 0; i < 3; i++) {
-        images.push(await sharp({ create: { width: 40 + i, height: 30, channels: 3, background: { r: 60 * i, g: 120, b: 200 } } }).jpeg().toBuffer());
+        images.push(
+          await sharp({ create: { width: 40 + i, height: 30, channels: 3, background: { r: 60 * i, g: 120, b: 200 } } })
+            .jpeg()
+            .toBuffer(),
+        );
       }
       const replies = await Promise.all(images.map((img) => post(port, '/embed', img)));
       const model = jepa.loadModuleSync(path.join(ROOT, 'test', 'fixtures', 'models', 'ijepa', 'target_encoder.pt'));
@@ -65,7 +73,10 @@ describe('examples/', function () {
           expect(body.embedding[k]).to.be.closeTo(m, 1e-5);
         }
       }
-      expect(replies.some((r) => r.body.batch > 1), 'concurrent requests share a model call').to.equal(true);
+      expect(
+        replies.some((r) => r.body.batch > 1),
+        'concurrent requests share a model call',
+      ).to.equal(true);
       const bad = await post(port, '/embed', Buffer.from('not an image'));
       expect(bad.status).to.equal(400);
       expect(bad.body.code).to.equal('JEPA_MEDIA_DECODE');
@@ -76,10 +87,14 @@ describe('examples/', function () {
 
   it('train.mjs trains I-JEPA for 3 steps on images and saves the target encoder, which Python loads', () => {
     const out = path.join(dir, 'target.pt');
-    const r = spawnSync(process.execPath, [path.join(EXAMPLES, 'train.mjs'), '--steps', '3', '--batch-size', '2', '--out', out], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    });
+    const r = spawnSync(
+      process.execPath,
+      [path.join(EXAMPLES, 'train.mjs'), '--steps', '3', '--batch-size', '2', '--out', out],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+      },
+    );
     expect(r.status, r.stderr).to.equal(0);
     const steps = r.stdout.split('\n').filter((l) => l.startsWith('step '));
     expect(steps).to.have.length(3);

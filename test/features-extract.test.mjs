@@ -75,24 +75,33 @@ describe('features.extract: seed 000 end to end against the Python pipeline', fu
         worst = Math.max(worst, Math.abs(x - y) / ulp);
       }
     }
-    expect(worst, `largest difference in float16 units in the last place (${exact} of ${total} values equal)`).to.be.at.most(1);
+    expect(
+      worst,
+      `largest difference in float16 units in the last place (${exact} of ${total} values equal)`,
+    ).to.be.at.most(1);
     return { exact, total };
   }
 
-  it('jepa-native extract MODEL_DIR IN OUT: seed 000\'s files (dict, names, float16 features within float16 rounding of Python\'s); the bad image is skipped and listed', async () => {
+  it("jepa-native extract MODEL_DIR IN OUT: seed 000's files (dict, names, float16 features within float16 rounding of Python's); the bad image is skipped and listed", async () => {
     const r = await cli(['extract', f('model'), f('images'), f('out-cli'), '--batch-size', '2', '--json']);
     expect(r.status, r.stderr).to.equal(3);
     expect(r.stderr).to.contain('jepa-native: skipped broken.jpg: ').and.to.contain('cannot decode the image');
     const summary = JSON.parse(r.stdout);
     expect(summary).to.include({ inputs: 4, written: 3, alreadyDone: 0 });
     expect(fs.readFileSync(f('out-cli', 'failed.txt'), 'utf8')).to.match(/^broken\.jpg\t.*JEPA_MEDIA_DECODE/);
-    expect(Object.values(names)).to.include(path.join('taxon_2650927', 'gbif_1291162453_taxon_2650927_nephrolepis_exaltata_img_1_features.pt'));
+    expect(Object.values(names)).to.include(
+      path.join('taxon_2650927', 'gbif_1291162453_taxon_2650927_nephrolepis_exaltata_img_1_features.pt'),
+    );
     await expectSameFeatures(f('out-cli'));
   });
 
   it('jepa.features.extract(model, inputs, options) writes the same files, reports progress, and takes a list of files', async () => {
     const events = [];
-    const summary = await jepa.features.extract(f('model'), f('images'), { output: f('out-lib'), batchSize: 3, onProgress: (e) => events.push(e) });
+    const summary = await jepa.features.extract(f('model'), f('images'), {
+      output: f('out-lib'),
+      batchSize: 3,
+      onProgress: (e) => events.push(e),
+    });
     expect(summary).to.include({ inputs: 4, written: 3, alreadyDone: 0 });
     expect(summary.failed.map((x) => x.input)).to.deep.equal(['broken.jpg']);
     expect(events.map((e) => e.status).sort()).to.deep.equal(['failed', 'written', 'written', 'written']);
@@ -100,13 +109,18 @@ describe('features.extract: seed 000 end to end against the Python pipeline', fu
     for (const rel of Object.values(names)) {
       const a = fs.readFileSync(path.join(f('out-lib'), rel));
       const b = fs.readFileSync(path.join(f('out-cli'), rel));
-      expect((await jepa.load(path.join(f('out-lib'), rel))).features.data()).to.deep.equal((await jepa.load(path.join(f('out-cli'), rel))).features.data());
+      expect((await jepa.load(path.join(f('out-lib'), rel))).features.data()).to.deep.equal(
+        (await jepa.load(path.join(f('out-cli'), rel))).features.data(),
+      );
       expect(a.length).to.equal(b.length);
     }
     // A list of files (named relative to their common folder), with the model already loaded.
     const model = await jepa.loadModule(f('model', 'encoder.pt'));
     const files = Object.keys(names).map((n) => f('images', n));
-    const fromList = await jepa.features.extract(model, files, { output: f('out-list'), preprocess: { preset: 'vjepa2' } });
+    const fromList = await jepa.features.extract(model, files, {
+      output: f('out-list'),
+      preprocess: { preset: 'vjepa2' },
+    });
     expect(fromList).to.include({ inputs: 3, written: 3 });
     await expectSameFeatures(f('out-list'));
     model.dispose();
@@ -117,13 +131,32 @@ describe('features.extract: seed 000 end to end against the Python pipeline', fu
     fs.mkdirSync(bad, { recursive: true });
     fs.copyFileSync(f('images', 'plain.png'), path.join(bad, 'good.png'));
     fs.writeFileSync(path.join(bad, 'empty.jpg'), Buffer.alloc(0));
-    const photo = fs.readFileSync(f('images', Object.keys(names).find((n) => n.startsWith('gbif_'))));
+    const photo = fs.readFileSync(
+      f(
+        'images',
+        Object.keys(names).find((n) => n.startsWith('gbif_')),
+      ),
+    );
     fs.writeFileSync(path.join(bad, 'truncated.jpg'), photo.subarray(0, photo.length >> 2));
-    fs.writeFileSync(path.join(bad, 'sound.png'), Buffer.concat([Buffer.from('RIFF\0\0\0\0WAVEfmt '), Buffer.alloc(32)]));
+    fs.writeFileSync(
+      path.join(bad, 'sound.png'),
+      Buffer.concat([Buffer.from('RIFF\0\0\0\0WAVEfmt '), Buffer.alloc(32)]),
+    );
     fs.writeFileSync(path.join(bad, 'notes.mp4'), 'a text file, not a video');
     const videos = jepa.video.ffmpegAvailable();
     if (videos) {
-      const make = (name, args) => spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=40x30:rate=10', ...args, path.join(bad, name)]);
+      const make = (name, args) =>
+        spawnSync('ffmpeg', [
+          '-v',
+          'error',
+          '-y',
+          '-f',
+          'lavfi',
+          '-i',
+          'testsrc2=size=40x30:rate=10',
+          ...args,
+          path.join(bad, name),
+        ]);
       make('clip.mp4', ['-frames:v', '12', '-pix_fmt', 'yuv420p']);
       make('zero.avi', ['-frames:v', '0']);
     }
@@ -134,18 +167,34 @@ describe('features.extract: seed 000 end to end against the Python pipeline', fu
       expect(x.error, x.input).to.contain(path.join(bad, x.input)).and.to.contain('(JEPA_MEDIA_DECODE)');
     }
     expect(summary.written).to.equal(videos ? 2 : 1);
-    expect(fs.readFileSync(f('out-bad', 'failed.txt'), 'utf8').trim().split('\n').map((l) => l.split('\t')[0]).sort()).to.deep.equal(failed);
+    expect(
+      fs
+        .readFileSync(f('out-bad', 'failed.txt'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => l.split('\t')[0])
+        .sort(),
+    ).to.deep.equal(failed);
   });
 
   it('bad options are TypeErrors: no output folder, several clips per video, a preprocessing of another size', async () => {
     const cases = [
       [{}, 'expected `options.output` to be a folder path, got undefined'],
-      [{ output: f('x'), sampling: { numClips: 2 } }, "`options.sampling.numClips` is not an option of extract: one clip per video, of the model's 4 frames"],
-      [{ output: f('x'), preprocess: { centerCrop: 20 } }, 'the preprocessing gives 20x20 images, the model takes 16x16'],
+      [
+        { output: f('x'), sampling: { numClips: 2 } },
+        "`options.sampling.numClips` is not an option of extract: one clip per video, of the model's 4 frames",
+      ],
+      [
+        { output: f('x'), preprocess: { centerCrop: 20 } },
+        'the preprocessing gives 20x20 images, the model takes 16x16',
+      ],
       [{ output: f('x'), batchSize: 0 }, 'expected `options.batchSize` to be a positive integer, got 0'],
     ];
     for (const [opts, message] of cases) {
-      const err = await jepa.features.extract(f('model'), f('images'), opts).then(() => null, (e) => e);
+      const err = await jepa.features.extract(f('model'), f('images'), opts).then(
+        () => null,
+        (e) => e,
+      );
       expect(err, message).to.be.instanceOf(TypeError);
       expect(err.message).to.equal(message);
     }
@@ -159,13 +208,16 @@ describe('features.extract: seed 000 end to end against the Python pipeline', fu
     expect(() => jepa.features.readModelFolder(f('empty-model'))).to.throw(/no such file: .*jepa\.json/);
   });
 
-  it("under launch, --device cuda means cuda:LOCAL_RANK (each rank its own GPU); other devices are kept", () => {
+  it('under launch, --device cuda means cuda:LOCAL_RANK (each rank its own GPU); other devices are kept', () => {
     const d = jepa.features.deviceForRank;
     expect(d('cuda', { LOCAL_RANK: '3' })).to.equal('cuda:3');
     expect(d('cuda', {})).to.equal('cuda');
     expect(d('cuda:1', { LOCAL_RANK: '3' })).to.equal('cuda:1');
     expect(d('cpu', { LOCAL_RANK: '3' })).to.equal('cpu');
-    expect(() => d('cuda', { LOCAL_RANK: 'x' })).to.throw(TypeError, 'expected LOCAL_RANK to be a non-negative integer, got "x"');
+    expect(() => d('cuda', { LOCAL_RANK: 'x' })).to.throw(
+      TypeError,
+      'expected LOCAL_RANK to be a non-negative integer, got "x"',
+    );
   });
 
   it('npm start / jepa-native demo: extracts the bundled pictures with the bundled V-JEPA 2 model, reads one back, says where the files are', async () => {
@@ -173,9 +225,13 @@ describe('features.extract: seed 000 end to end against the Python pipeline', fu
     const r = await cli(['demo', '--output', out]);
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stdout).to.contain(`output  ${out}`).and.to.contain('extracted 5 of 5 pictures in ');
-    expect(r.stdout).to.match(/read back taxon_2650927\/gbif_1001_taxon_2650927_nephrolepis_exaltata_img_1_features\.pt:/);
+    expect(r.stdout).to.match(
+      /read back taxon_2650927\/gbif_1001_taxon_2650927_nephrolepis_exaltata_img_1_features\.pt:/,
+    );
     expect(r.stdout).to.contain('features      float16 [64, 32]');
-    const d = await jepa.load(path.join(out, 'taxon_3189866', 'gbif_2002_taxon_3189866_bellis_perennis_img_1_features.pt'));
+    const d = await jepa.load(
+      path.join(out, 'taxon_3189866', 'gbif_2002_taxon_3189866_bellis_perennis_img_1_features.pt'),
+    );
     expect(d.features.shape).to.deep.equal([64, 32]);
     expect(fs.existsSync(path.join(out, 'shore_features.pt'))).to.equal(true);
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));

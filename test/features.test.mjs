@@ -62,11 +62,11 @@ print(json.dumps({k: list(v.shape) for k, v in out.items()}))`);
 
   it('other layouts, and bad input', () => {
     const small = jepa.randn([2 * 3 * 3, 5], { seed: 1 });
-    expect(jepa.features.aggregateFeatures(small, 'spatial', { frames: 2, gridSize: 3 }).shape).to.deep.equal([3, 3, 5]);
+    expect(jepa.features.aggregateFeatures(small, 'spatial', { frames: 2, gridSize: 3 }).shape).to.deep.equal([
+      3, 3, 5,
+    ]);
     let e = thrown(() => jepa.features.aggregateFeatures(small));
-    expect(e.message).to.equal(
-      'expected `features` to have shape [4608, D] (8 frames x 24 x 24 patches), got [18, 5]',
-    );
+    expect(e.message).to.equal('expected `features` to have shape [4608, D] (8 frames x 24 x 24 patches), got [18, 5]');
     e = thrown(() => jepa.features.aggregateFeatures(features, 'median'));
     expect(e.message).to.include('expected `method` to be one of mean, temporal, spatial, global, hierarchical');
     e = thrown(() => jepa.features.frameFeatures(features, 8));
@@ -81,11 +81,15 @@ print(json.dumps({k: list(v.shape) for k, v in out.items()}))`);
 describe('features: files', () => {
   it('names files as the seed does', () => {
     const info = { gbifId: 1291162453, taxonId: 2650927, species: 'Nephrolepis exaltata', imageNumber: 1 };
-    expect(jepa.features.featureFileName(info)).to.equal('gbif_1291162453_taxon_2650927_nephrolepis_exaltata_img_1_features.pt');
+    expect(jepa.features.featureFileName(info)).to.equal(
+      'gbif_1291162453_taxon_2650927_nephrolepis_exaltata_img_1_features.pt',
+    );
     expect(jepa.features.featureFilePath('/data', info)).to.equal(
       '/data/taxon_2650927/gbif_1291162453_taxon_2650927_nephrolepis_exaltata_img_1_features.pt',
     );
-    expect(jepa.features.parseFeatureFileName('/x/gbif_1291162453_taxon_2650927_nephrolepis_exaltata_img_2_features.pt')).to.deep.equal({
+    expect(
+      jepa.features.parseFeatureFileName('/x/gbif_1291162453_taxon_2650927_nephrolepis_exaltata_img_2_features.pt'),
+    ).to.deep.equal({
       gbifId: '1291162453',
       taxonId: '2650927',
       species: 'nephrolepis_exaltata',
@@ -93,9 +97,13 @@ describe('features: files', () => {
     });
     expect(jepa.features.parseFeatureFileName('features.pt')).to.equal(null);
     expect(jepa.features.speciesSlug('Quercus × robur  L.')).to.equal('quercus_robur_l');
-    expect(jepa.features.featureFileName({ ...info, gbifId: 12345678901234567890n })).to.include('gbif_12345678901234567890_');
+    expect(jepa.features.featureFileName({ ...info, gbifId: 12345678901234567890n })).to.include(
+      'gbif_12345678901234567890_',
+    );
     expect(thrown(() => jepa.features.featureFileName({ ...info, gbifId: -1 })).message).to.include('info.gbifId');
-    expect(thrown(() => jepa.features.featureFileName({ ...info, imageNumber: 1.5 })).message).to.include('info.imageNumber');
+    expect(thrown(() => jepa.features.featureFileName({ ...info, imageNumber: 1.5 })).message).to.include(
+      'info.imageNumber',
+    );
   });
 
   it("builds the seed's dict {features, shape, dtype, source_chunk, image_id}", () => {

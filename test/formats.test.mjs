@@ -111,15 +111,52 @@ print(json.dumps({'meta': safe_open(sys.argv[1], 'pt').metadata(),
       };
       const cases = [
         [write('short.safetensors', good.subarray(0, 5)), 'JEPA_PT_CORRUPT', /too short/],
-        [write('huge-header.safetensors', Buffer.from([0, 0, 0, 0, 0, 0, 0, 0x10, 1, 2])), 'JEPA_PT_LIMIT', /above the limit/],
+        [
+          write('huge-header.safetensors', Buffer.from([0, 0, 0, 0, 0, 0, 0, 0x10, 1, 2])),
+          'JEPA_PT_LIMIT',
+          /above the limit/,
+        ],
         [write('truncated.safetensors', good.subarray(0, good.length - 3)), 'JEPA_PT_CORRUPT', /truncated/],
-        [write('not-json.safetensors', Buffer.concat([header({}).subarray(0, 8), Buffer.from('{x')])), 'JEPA_PT_CORRUPT', /header/],
-        [write('overlap.safetensors', Buffer.concat([header({ a: { dtype: 'U8', shape: [2], data_offsets: [0, 2] }, b: { dtype: 'U8', shape: [2], data_offsets: [1, 3] } }), Buffer.alloc(3)])), 'JEPA_PT_CORRUPT', /overlap or gap/],
-        [write('bad-size.safetensors', Buffer.concat([header({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }), Buffer.alloc(4)])), 'JEPA_PT_CORRUPT', /needs 8 bytes/],
-        [write('bad-dtype.safetensors', Buffer.concat([header({ a: { dtype: 'Q9', shape: [1], data_offsets: [0, 1] } }), Buffer.alloc(1)])), 'JEPA_PT_UNSUPPORTED', /Q9/],
+        [
+          write('not-json.safetensors', Buffer.concat([header({}).subarray(0, 8), Buffer.from('{x')])),
+          'JEPA_PT_CORRUPT',
+          /header/,
+        ],
+        [
+          write(
+            'overlap.safetensors',
+            Buffer.concat([
+              header({
+                a: { dtype: 'U8', shape: [2], data_offsets: [0, 2] },
+                b: { dtype: 'U8', shape: [2], data_offsets: [1, 3] },
+              }),
+              Buffer.alloc(3),
+            ]),
+          ),
+          'JEPA_PT_CORRUPT',
+          /overlap or gap/,
+        ],
+        [
+          write(
+            'bad-size.safetensors',
+            Buffer.concat([header({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }), Buffer.alloc(4)]),
+          ),
+          'JEPA_PT_CORRUPT',
+          /needs 8 bytes/,
+        ],
+        [
+          write(
+            'bad-dtype.safetensors',
+            Buffer.concat([header({ a: { dtype: 'Q9', shape: [1], data_offsets: [0, 1] } }), Buffer.alloc(1)]),
+          ),
+          'JEPA_PT_UNSUPPORTED',
+          /Q9/,
+        ],
       ];
       for (const [p, code, re] of cases) {
-        expect(() => jepa.loadSafetensorsSync(p), p).to.throw(re).with.property('code', code);
+        expect(() => jepa.loadSafetensorsSync(p), p)
+          .to.throw(re)
+          .with.property('code', code);
         await jepa.loadSafetensors(p, { mmap: true }).then(
           () => expect.fail(`${p} should fail`),
           (e) => expect(e.code, p).to.equal(code),
@@ -145,7 +182,10 @@ print(json.dumps({k: {'shape': list(np.shape(a)), 'values': np.asarray(a).astype
         { args: [dir] },
       );
       for (const [k, e] of Object.entries(expected)) {
-        for (const t of [jepa.loadNpySync(path.join(dir, `${k}.npy`)), await jepa.loadNpy(path.join(dir, `${k}.npy`), { mmap: true })]) {
+        for (const t of [
+          jepa.loadNpySync(path.join(dir, `${k}.npy`)),
+          await jepa.loadNpy(path.join(dir, `${k}.npy`), { mmap: true }),
+        ]) {
           expect(t.shape, k).to.deep.equal(e.shape);
           const vals = Array.from(t.to('float64').contiguous().data());
           expect(vals, k).to.deep.equal(e.values);
@@ -179,7 +219,10 @@ print(json.dumps(out))`,
       expect(r.b).to.deep.equal({ dtype: 'bool', shape: [2], values: [1, 0] });
       expect(r.h).to.deep.equal({ dtype: 'float16', shape: [2], values: [0.5, 1.5] });
       expect(r.s).to.deep.equal({ dtype: 'float64', shape: [], values: [2.5] });
-      expect(() => jepa.saveNpySync(path.join(dir, 'bf.npy'), jepa.zeros([2], { dtype: 'bfloat16' }))).to.throw(TypeError, /numpy has no bfloat16/);
+      expect(() => jepa.saveNpySync(path.join(dir, 'bf.npy'), jepa.zeros([2], { dtype: 'bfloat16' }))).to.throw(
+        TypeError,
+        /numpy has no bfloat16/,
+      );
     });
 
     it('refuses object arrays, structured arrays and damaged files', function () {
@@ -190,14 +233,24 @@ np.save(sys.argv[1] + '/obj.npy', np.array([{'a': 1}], dtype=object), allow_pick
 np.save(sys.argv[1] + '/rec.npy', np.zeros(2, dtype=[('x', 'f4'), ('y', 'i4')]))`,
         { args: [dir] },
       );
-      expect(() => jepa.loadNpySync(path.join(dir, 'obj.npy'))).to.throw(/object arrays are pickles/).with.property('code', 'JEPA_PT_UNSUPPORTED');
-      expect(() => jepa.loadNpySync(path.join(dir, 'rec.npy'))).to.throw(/structured/).with.property('code', 'JEPA_PT_UNSUPPORTED');
+      expect(() => jepa.loadNpySync(path.join(dir, 'obj.npy')))
+        .to.throw(/object arrays are pickles/)
+        .with.property('code', 'JEPA_PT_UNSUPPORTED');
+      expect(() => jepa.loadNpySync(path.join(dir, 'rec.npy')))
+        .to.throw(/structured/)
+        .with.property('code', 'JEPA_PT_UNSUPPORTED');
       const good = fs.readFileSync(path.join(dir, 'f4.npy'));
       fs.writeFileSync(path.join(dir, 'cut.npy'), good.subarray(0, good.length - 4));
-      expect(() => jepa.loadNpySync(path.join(dir, 'cut.npy'))).to.throw(/past the end/).with.property('code', 'JEPA_PT_CORRUPT');
+      expect(() => jepa.loadNpySync(path.join(dir, 'cut.npy')))
+        .to.throw(/past the end/)
+        .with.property('code', 'JEPA_PT_CORRUPT');
       fs.writeFileSync(path.join(dir, 'junk.npy'), Buffer.from('hello world, not numpy'));
-      expect(() => jepa.loadNpySync(path.join(dir, 'junk.npy'))).to.throw(/NUMPY magic/).with.property('code', 'JEPA_PT_CORRUPT');
-      expect(() => jepa.loadNpySync(path.join(dir, 'missing.npy'))).to.throw().with.property('code', 'JEPA_FILE_NOT_FOUND');
+      expect(() => jepa.loadNpySync(path.join(dir, 'junk.npy')))
+        .to.throw(/NUMPY magic/)
+        .with.property('code', 'JEPA_PT_CORRUPT');
+      expect(() => jepa.loadNpySync(path.join(dir, 'missing.npy')))
+        .to.throw()
+        .with.property('code', 'JEPA_FILE_NOT_FOUND');
     });
   });
 });

@@ -59,13 +59,43 @@ for (const kind of ['ijepa', 'vjepa']) {
       const wrongSize = kind === 'ijepa' ? jepa.zeros([1, 3, 16, 16]) : jepa.zeros([1, 3, 2, 32, 32]);
       let e = await rejection(model.encode(wrongSize));
       expect(e.code).to.equal('JEPA_SHAPE_MISMATCH');
-      expect(e.message).to.include(kind === 'ijepa' ? 'to have shape [B, 3, 32, 32]' : 'to have shape [B, 3, 4, 32, 32]');
+      expect(e.message).to.include(
+        kind === 'ijepa' ? 'to have shape [B, 3, 32, 32]' : 'to have shape [B, 3, 4, 32, 32]',
+      );
       expect(e.message).to.include(kind === 'ijepa' ? '16 patches of 8x8' : '32 tubelets of 2x8x8');
       e = await rejection(model.encode(images.to('float64')));
-      expect(e.message).to.equal("expected `images` to have dtype float32 (the model's), got float64: convert it with tensor.to('float32')");
-      e = await rejection(model.encode(images, { masks: [jepa.tensor([[0, 99], [1, 2]], { dtype: 'int64' })] }));
-      expect(e.message).to.equal(`expected \`options.masks[0]\` to hold patch indices in [0, ${model.numPatches}), got 99`);
-      e = await rejection(model.encode(images, { masks: [jepa.tensor([[0, 1], [1, 2]], { dtype: 'int32' })] }));
+      expect(e.message).to.equal(
+        "expected `images` to have dtype float32 (the model's), got float64: convert it with tensor.to('float32')",
+      );
+      e = await rejection(
+        model.encode(images, {
+          masks: [
+            jepa.tensor(
+              [
+                [0, 99],
+                [1, 2],
+              ],
+              { dtype: 'int64' },
+            ),
+          ],
+        }),
+      );
+      expect(e.message).to.equal(
+        `expected \`options.masks[0]\` to hold patch indices in [0, ${model.numPatches}), got 99`,
+      );
+      e = await rejection(
+        model.encode(images, {
+          masks: [
+            jepa.tensor(
+              [
+                [0, 1],
+                [1, 2],
+              ],
+              { dtype: 'int32' },
+            ),
+          ],
+        }),
+      );
       expect(e.message).to.include('to hold int64 patch indices, got dtype int32');
       e = await rejection(model.encode(images, { masks: [jepa.tensor([[0, 1]], { dtype: 'int64' })] }));
       expect(e.message).to.include('to have 2 rows (one per sample)');
@@ -81,7 +111,13 @@ for (const kind of ['ijepa', 'vjepa']) {
       e = await rejection(jepa.JEPA.load(FIXTURES));
       expect(e.code).to.equal('JEPA_FILE_NOT_FOUND');
       expect(e.message).to.include('context_encoder.pt');
-      e = await rejection(jepa.JEPA.load({ contextEncoder: fixture('hjepa.pt'), targetEncoder: fixture('hjepa.pt'), predictor: fixture('hjepa.pt') }));
+      e = await rejection(
+        jepa.JEPA.load({
+          contextEncoder: fixture('hjepa.pt'),
+          targetEncoder: fixture('hjepa.pt'),
+          predictor: fixture('hjepa.pt'),
+        }),
+      );
       expect(e.code).to.equal('JEPA_INVALID_MODULE');
     });
   });
@@ -108,7 +144,11 @@ describe('HJEPA', () => {
     const out = await h.forward(...fwd.args);
     expectMatches(out, fwd.expected, cases, 'hjepa forward');
     // 5 and 6 masked patches: the masked-token sequence (padded to 6), pooled in 1-D by 2 and 4.
-    expect(out.predictions.map((p) => p.shape)).to.deep.equal([[2, 6, 32], [2, 3, 32], [2, 1, 32]]);
+    expect(out.predictions.map((p) => p.shape)).to.deep.equal([
+      [2, 6, 32],
+      [2, 3, 32],
+      [2, 1, 32],
+    ]);
     expect([...out.masks_valid[0].data()].map(Number)).to.deep.equal([1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1]);
   });
 
@@ -122,7 +162,7 @@ describe('HJEPA', () => {
     expect(t.shape).to.deep.equal([2, h.cellsAt(1), 32]);
   });
 
-  it('momentumAt / updateTargetEncoder follow the model\'s update_target_encoder(step)', async () => {
+  it("momentumAt / updateTargetEncoder follow the model's update_target_encoder(step)", async () => {
     expect(h.momentumAt(momentum.args[0])).to.equal(momentum.expected.$float);
     const m = await jepa.HJEPA.load(file);
     const params = m.module.namedParameters();
@@ -170,7 +210,12 @@ describe('MotionAutoencoder', () => {
     expect([ae.inputDim, ae.latentDim, ae.maxFrames]).to.deep.equal([24, 8, 16]);
     for (const c of [enc4, enc5]) {
       const r = await ae.encode(c.args[0]);
-      expectMatches(jepa.Tuple.fromItems([r.latent, r.motionEmbedding, r.compressionRatio]), c.expected, cases, 'encode');
+      expectMatches(
+        jepa.Tuple.fromItems([r.latent, r.motionEmbedding, r.compressionRatio]),
+        c.expected,
+        cases,
+        'encode',
+      );
       expect(r.compressionRatio).to.equal(3);
     }
   });
@@ -179,7 +224,12 @@ describe('MotionAutoencoder', () => {
     expectMatches(await ae.decode(dec.args[0]), dec.expected, cases, 'decode');
     for (const c of [fwd4, fwd5]) {
       const r = await ae.forward(c.args[0]);
-      expectMatches(jepa.Tuple.fromItems([r.reconstruction, r.latent, r.motionEmbedding]), c.expected, cases, 'forward');
+      expectMatches(
+        jepa.Tuple.fromItems([r.reconstruction, r.latent, r.motionEmbedding]),
+        c.expected,
+        cases,
+        'forward',
+      );
     }
   });
 

@@ -32,7 +32,7 @@ describe('finding libtorch', () => {
     expect(r.stderr).to.contain('LIBTORCH=/nonexistent/libtorch is not a usable libtorch folder');
   });
 
-  it("(b) the torch package of python3 (here: the test Python, through PYTHON)", () => {
+  it('(b) the torch package of python3 (here: the test Python, through PYTHON)', () => {
     const r = find({ PYTHON: pythonPath(), JEPA_VENV: '/nonexistent/venv' });
     expect(r.status, r.stderr).to.equal(0);
     expect(JSON.parse(r.stdout).source).to.equal(pythonPath());
@@ -57,13 +57,19 @@ describe('finding libtorch', () => {
 
 describe('the built addon and its libtorch', () => {
   it('finds libtorch through its RUNPATH, with no LD_LIBRARY_PATH', function () {
-    const readelf = spawnSync('readelf', ['-d', path.join(ROOT, 'build', 'Release', 'jepa_native.node')], { encoding: 'utf8' });
+    const readelf = spawnSync('readelf', ['-d', path.join(ROOT, 'build', 'Release', 'jepa_native.node')], {
+      encoding: 'utf8',
+    });
     if (readelf.error) this.skip();
     expect(readelf.stdout).to.match(/R(UN)?PATH/);
     expect(readelf.stdout).to.contain(buildInfo.libtorchLibDir);
     const env = { ...process.env };
     delete env.LD_LIBRARY_PATH;
-    const r = spawnSync(process.execPath, ['-e', "console.log(require('jepa-native').torchVersion)"], { cwd: ROOT, env, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['-e', "console.log(require('jepa-native').torchVersion)"], {
+      cwd: ROOT,
+      env,
+      encoding: 'utf8',
+    });
     expect(r.status, r.stderr).to.equal(0);
     expect(buildInfo.torchVersion.startsWith(r.stdout.trim())).to.equal(true);
   });
@@ -75,15 +81,24 @@ describe('the built addon and its libtorch', () => {
       pkg = tmpDir('pkg-');
       fs.cpSync(path.join(ROOT, 'dist'), path.join(pkg, 'dist'), { recursive: true });
       fs.mkdirSync(path.join(pkg, 'build', 'Release'), { recursive: true });
-      fs.copyFileSync(path.join(ROOT, 'build', 'Release', 'jepa_native.node'), path.join(pkg, 'build', 'Release', 'jepa_native.node'));
+      fs.copyFileSync(
+        path.join(ROOT, 'build', 'Release', 'jepa_native.node'),
+        path.join(pkg, 'build', 'Release', 'jepa_native.node'),
+      );
       fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(pkg, 'package.json'));
       fs.mkdirSync(path.join(pkg, 'node_modules'));
-      fs.symlinkSync(path.join(ROOT, 'node_modules', 'node-gyp-build'), path.join(pkg, 'node_modules', 'node-gyp-build'));
+      fs.symlinkSync(
+        path.join(ROOT, 'node_modules', 'node-gyp-build'),
+        path.join(pkg, 'node_modules', 'node-gyp-build'),
+      );
     });
     after(() => cleanup(pkg));
 
     function loadWith(info) {
-      fs.writeFileSync(path.join(pkg, 'build', 'Release', 'build-info.json'), JSON.stringify({ ...buildInfo, ...info }));
+      fs.writeFileSync(
+        path.join(pkg, 'build', 'Release', 'build-info.json'),
+        JSON.stringify({ ...buildInfo, ...info }),
+      );
       const code = `try { require(${JSON.stringify(pkg)}); console.log('loaded') } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })) }`;
       // This copy's own build, not the one JEPA_ADDON names (the sanitizer run sets it).
       const env = { ...process.env };

@@ -131,7 +131,13 @@ describe('limits', function () {
       files.bigPickle = path.join(dir, 'big-pickle.pt');
       const spec = [
         // data.pkl of maxPickleBytes + 1 bytes (a hole), then a valid version record.
-        { path: files.bigPickle, records: [['archive/data.pkl', 2 ** 30 + 1], ['archive/version', hex('3\n')]] },
+        {
+          path: files.bigPickle,
+          records: [
+            ['archive/data.pkl', 2 ** 30 + 1],
+            ['archive/version', hex('3\n')],
+          ],
+        },
       ];
       fs.writeFileSync(path.join(dir, 'spec.json'), JSON.stringify(spec));
       runPython(SPARSE_ZIP, { args: [path.join(dir, 'spec.json')] });
@@ -148,7 +154,11 @@ with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:
     });
 
     it(`maxPickleBytes (1 GiB): a larger data.pkl is refused before it is read`, async function () {
-      await refused(pt, files.bigPickle, /data\.pkl has 1073741825 bytes, above the limit of 1073741824 bytes \(jepa\.limits\.maxPickleBytes\)/);
+      await refused(
+        pt,
+        files.bigPickle,
+        /data\.pkl has 1073741825 bytes, above the limit of 1073741824 bytes \(jepa\.limits\.maxPickleBytes\)/,
+      );
     });
 
     it('maxZipDirectoryBytes (256 MiB): a larger zip directory is refused before it is read', async function () {
@@ -162,7 +172,11 @@ with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:
       eocd.writeUInt32LE(size - 22 - cdSize, 16);
       const p = sparseFile(path.join(dir, 'big-directory.pt'), size, Buffer.from([0x50, 0x4b, 3, 4]), eocd);
       if (!p) this.skip();
-      await refused(pt, p, /zip directory has 268435457 bytes, above the limit of 268435456 bytes \(jepa\.limits\.maxZipDirectoryBytes\)/);
+      await refused(
+        pt,
+        p,
+        /zip directory has 268435457 bytes, above the limit of 268435456 bytes \(jepa\.limits\.maxZipDirectoryBytes\)/,
+      );
     });
 
     it('maxDeflatedRecordBytes (16 MiB): a compressed record inflating to more is refused', async function () {
@@ -193,27 +207,46 @@ with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:
       const len = Buffer.alloc(16);
       len.writeBigUInt64LE(100_000_001n);
       fs.writeFileSync(p, len);
-      await refused(st, p, /header declares 100000001 bytes, above the limit of 100000000 bytes \(jepa\.limits\.maxSafetensorsHeaderBytes\)/);
+      await refused(
+        st,
+        p,
+        /header declares 100000001 bytes, above the limit of 100000000 bytes \(jepa\.limits\.maxSafetensorsHeaderBytes\)/,
+      );
       expect(thrown(() => jepa.readSafetensorsHeader(p)).code).to.equal('JEPA_PT_LIMIT');
     });
 
     it('maxRank (64)', async function () {
-      const p = safetensorsFile(path.join(dir, 'rank65.safetensors'), { t: { dtype: 'F32', shape: Array(65).fill(1), data_offsets: [0, 4] } }, Buffer.alloc(4));
+      const p = safetensorsFile(
+        path.join(dir, 'rank65.safetensors'),
+        { t: { dtype: 'F32', shape: Array(65).fill(1), data_offsets: [0, 4] } },
+        Buffer.alloc(4),
+      );
       await refused(st, p, /tensor 't' has rank 65, above the limit of 64 \(jepa\.limits\.maxRank\)/);
-      const q = safetensorsFile(path.join(dir, 'rank64.safetensors'), { t: { dtype: 'F32', shape: Array(64).fill(1), data_offsets: [0, 4] } }, Buffer.alloc(4));
+      const q = safetensorsFile(
+        path.join(dir, 'rank64.safetensors'),
+        { t: { dtype: 'F32', shape: Array(64).fill(1), data_offsets: [0, 4] } },
+        Buffer.alloc(4),
+      );
       expect(jepa.loadSafetensorsSync(q).t.shape).to.have.length(64);
     });
 
     it('maxFileBytes (1 TiB)', async function () {
       const p = sparseFile(path.join(dir, 'huge.safetensors'), 2 ** 40 + 1);
       if (!p) this.skip(); // the file system refuses sparse files this large
-      await refused(st, p, /the file has 1099511627777 bytes, above the limit of 1099511627776 bytes \(jepa\.limits\.maxFileBytes\)/);
+      await refused(
+        st,
+        p,
+        /the file has 1099511627777 bytes, above the limit of 1099511627776 bytes \(jepa\.limits\.maxFileBytes\)/,
+      );
       fs.unlinkSync(p);
     });
 
     it('a header nesting JSON a million levels deep is a clear error, not a stack overflow', function () {
       const deep = '['.repeat(1e6) + ']'.repeat(1e6);
-      const p = safetensorsFile(path.join(dir, 'deep.safetensors'), `{"t": {"dtype": "F32", "shape": ${deep}, "data_offsets": [0, 0]}}`);
+      const p = safetensorsFile(
+        path.join(dir, 'deep.safetensors'),
+        `{"t": {"dtype": "F32", "shape": ${deep}, "data_offsets": [0, 0]}}`,
+      );
       const e = thrown(() => jepa.loadSafetensorsSync(p));
       expect(e.code, e.message).to.equal('JEPA_PT_CORRUPT');
       expect(e.message).to.match(/tensor 't' has a bad shape \[\[\[\[\[\.\.\.\]\]\]\]\]/);
@@ -222,29 +255,53 @@ with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:
 
   describe('.npy', function () {
     it('maxNpyHeaderBytes (1 MiB)', async function () {
-      const p = npyFile(path.join(dir, 'big-header.npy'), `{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }${' '.repeat(MiB)}`, {
-        version: 2,
-      });
-      await refused(npy, p, /the \.npy header declares 1048634 bytes, above the limit of 1048576 bytes \(jepa\.limits\.maxNpyHeaderBytes\)/);
+      const p = npyFile(
+        path.join(dir, 'big-header.npy'),
+        `{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }${' '.repeat(MiB)}`,
+        {
+          version: 2,
+        },
+      );
+      await refused(
+        npy,
+        p,
+        /the \.npy header declares 1048634 bytes, above the limit of 1048576 bytes \(jepa\.limits\.maxNpyHeaderBytes\)/,
+      );
     });
 
     it('maxRank (64)', async function () {
       const shape = (n) => `(${Array(n).fill('1').join(', ')},)`;
-      const p = npyFile(path.join(dir, 'rank65.npy'), `{'descr': '<f4', 'fortran_order': False, 'shape': ${shape(65)}, }`, { data: Buffer.alloc(4) });
+      const p = npyFile(
+        path.join(dir, 'rank65.npy'),
+        `{'descr': '<f4', 'fortran_order': False, 'shape': ${shape(65)}, }`,
+        { data: Buffer.alloc(4) },
+      );
       await refused(npy, p, /the array has rank 65, above the limit of 64 \(jepa\.limits\.maxRank\)/);
-      const q = npyFile(path.join(dir, 'rank64.npy'), `{'descr': '<f4', 'fortran_order': False, 'shape': ${shape(64)}, }`, { data: Buffer.alloc(4) });
+      const q = npyFile(
+        path.join(dir, 'rank64.npy'),
+        `{'descr': '<f4', 'fortran_order': False, 'shape': ${shape(64)}, }`,
+        { data: Buffer.alloc(4) },
+      );
       expect(jepa.loadNpySync(q).shape).to.have.length(64);
     });
 
     it('maxDepth (1000): a header nesting deeper is refused (no stack overflow)', async function () {
-      const p = npyFile(path.join(dir, 'deep.npy'), `{'descr': '<f4', 'fortran_order': False, 'shape': ${'('.repeat(100000)}`, { version: 2 });
+      const p = npyFile(
+        path.join(dir, 'deep.npy'),
+        `{'descr': '<f4', 'fortran_order': False, 'shape': ${'('.repeat(100000)}`,
+        { version: 2 },
+      );
       await refused(npy, p, /the \.npy header nests deeper than 1000 levels \(jepa\.limits\.maxDepth\)/);
     });
 
     it('maxFileBytes (1 TiB)', async function () {
       const p = sparseFile(path.join(dir, 'huge.npy'), 2 ** 40 + 1);
       if (!p) this.skip();
-      await refused(npy, p, /the file has 1099511627777 bytes, above the limit of 1099511627776 bytes \(jepa\.limits\.maxFileBytes\)/);
+      await refused(
+        npy,
+        p,
+        /the file has 1099511627777 bytes, above the limit of 1099511627776 bytes \(jepa\.limits\.maxFileBytes\)/,
+      );
       fs.unlinkSync(p);
     });
   });
@@ -273,15 +330,26 @@ with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:
       extra.writeBigUInt64LE(BigInt(comp), 12);
       const cd = Buffer.concat([central, name, extra]);
       const p = path.join(dir, 'bomb.npz');
-      fs.writeFileSync(p, Buffer.concat([local, name, Buffer.alloc(comp, 1), cd, eocd(1, cd.length, 30 + name.length + comp)]));
-      await refused(npz, p, /member a\.npy inflates to 4294967297 bytes, above the limit of 4294967295 bytes \(jepa\.limits\.maxNpzMemberBytes\)/);
+      fs.writeFileSync(
+        p,
+        Buffer.concat([local, name, Buffer.alloc(comp, 1), cd, eocd(1, cd.length, 30 + name.length + comp)]),
+      );
+      await refused(
+        npz,
+        p,
+        /member a\.npy inflates to 4294967297 bytes, above the limit of 4294967295 bytes \(jepa\.limits\.maxNpzMemberBytes\)/,
+      );
     });
 
     it('maxZipDirectoryBytes (256 MiB): a larger directory is refused before it is read', async function () {
       const size = 256 * MiB + 1;
       const p = sparseFile(path.join(dir, 'big-directory.npz'), size + 22, Buffer.alloc(0), eocd(1, size, 0));
       if (!p) this.skip();
-      await refused(npz, p, /the zip directory has 268435457 bytes, above the limit of 268435456 bytes \(jepa\.limits\.maxZipDirectoryBytes\)/);
+      await refused(
+        npz,
+        p,
+        /the zip directory has 268435457 bytes, above the limit of 268435456 bytes \(jepa\.limits\.maxZipDirectoryBytes\)/,
+      );
       fs.unlinkSync(p);
     });
 

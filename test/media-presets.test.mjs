@@ -15,7 +15,20 @@ import { cleanup, pythonJson, ROOT, tmpDir } from './helpers.mjs';
 
 const { image } = jepa;
 
-const GENERATED = ['p3.jpg', 'rgb.png', 'rgba.png', 'grey.png', 'grey.jpg', 'la.png', 'palette.png', 'rgb16.png', 'rgba16.png', 'grey16.png', 'la16.png', 'cmyk.jpg'];
+const GENERATED = [
+  'p3.jpg',
+  'rgb.png',
+  'rgba.png',
+  'grey.png',
+  'grey.jpg',
+  'la.png',
+  'palette.png',
+  'rgb16.png',
+  'rgba16.png',
+  'grey16.png',
+  'la16.png',
+  'cmyk.jpg',
+];
 const EXIF = [1, 2, 3, 4, 5, 6, 7, 8].map((o) => `exif${o}.jpg`);
 const PHOTOS = ['china.jpg', 'flower.jpg'];
 
@@ -26,37 +39,75 @@ function cases() {
   // transformers' VJEPA2VideoProcessor (its only, torchvision-based class).
   for (const f of PHOTOS) add(`vjepa2-256-${f}`, f, 'hf-vjepa2', { preset: 'vjepa2' }, { size: 256 });
   add('vjepa2-384-flower.jpg', 'flower.jpg', 'hf-vjepa2', { preset: 'vjepa2', size: 384 }, { size: 384 });
-  for (const f of [...GENERATED, ...EXIF]) add(`vjepa2-32-${f}`, f, 'hf-vjepa2', { preset: 'vjepa2', size: 32 }, { size: 32 });
+  for (const f of [...GENERATED, ...EXIF])
+    add(`vjepa2-32-${f}`, f, 'hf-vjepa2', { preset: 'vjepa2', size: 32 }, { size: 32 });
   // CLIPImageProcessor: the default (fast) class bit for bit, the PIL backend within 1/255.
-  for (const f of [...PHOTOS, 'rgba.png', 'cmyk.jpg', 'grey16.png', 'exif6.jpg']) add(`clip-fast-${f}`, f, 'hf-clip', { preset: 'clip' });
+  for (const f of [...PHOTOS, 'rgba.png', 'cmyk.jpg', 'grey16.png', 'exif6.jpg'])
+    add(`clip-fast-${f}`, f, 'hf-clip', { preset: 'clip' });
   for (const f of PHOTOS) add(`clip-pil-${f}`, f, 'hf-clip-pil', { preset: 'clip' }, { tolerance: true });
   // torchvision Resize(256) + CenterCrop(224) + to float + Normalize: transforms.v2 on the uint8
   // tensor (the presets' default), the v1 transforms on it (convention 'torchvision'), and the
   // classic v1 pipeline on PIL images (ToTensor).
-  for (const f of [...PHOTOS, 'rgb16.png', 'palette.png', 'exif6.jpg']) add(`tv2-${f}`, f, 'tv2', { preset: 'imagenet-eval' }, { size: 224 });
+  for (const f of [...PHOTOS, 'rgb16.png', 'palette.png', 'exif6.jpg'])
+    add(`tv2-${f}`, f, 'tv2', { preset: 'imagenet-eval' }, { size: 224 });
   add('tv2-ijepa-china.jpg', 'china.jpg', 'tv2', { preset: 'ijepa' }, { size: 224 });
   add('tv2-64-rgba.png', 'rgba.png', 'tv2', { preset: 'imagenet-eval', size: 64 }, { size: 64 });
-  for (const f of [...PHOTOS, 'grey16.png']) add(`tv1-${f}`, f, 'tv1', { preset: 'imagenet-eval', convention: 'torchvision' }, { size: 224 });
+  for (const f of [...PHOTOS, 'grey16.png'])
+    add(`tv1-${f}`, f, 'tv1', { preset: 'imagenet-eval', convention: 'torchvision' }, { size: 224 });
   for (const f of PHOTOS) {
     add(`tv1pil-${f}`, f, 'tv1-pil', { preset: 'imagenet-eval' }, { size: 224, tolerance: true });
-    add(`tv1pil-v1-${f}`, f, 'tv1-pil', { preset: 'imagenet-eval', convention: 'torchvision' }, { size: 224, tolerance: true });
+    add(
+      `tv1pil-v1-${f}`,
+      f,
+      'tv1-pil',
+      { preset: 'imagenet-eval', convention: 'torchvision' },
+      { size: 224, tolerance: true },
+    );
   }
   // Decoding alone: PIL's convert('RGB'), with and without the EXIF transpose.
   for (const f of GENERATED) add(`pixels-${f}`, f, 'pixels', { resize: false, centerCrop: [61, 83] });
   for (const [i, f] of EXIF.entries()) {
     add(`pixels-raw-${f}`, f, 'pixels', { resize: false, centerCrop: [40, 64], autoOrient: false });
-    add(`pixels-oriented-${f}`, f, 'pixels', { resize: false, centerCrop: i >= 4 ? [64, 40] : [40, 64], autoOrient: true }, { autoOrient: true });
+    add(
+      `pixels-oriented-${f}`,
+      f,
+      'pixels',
+      { resize: false, centerCrop: i >= 4 ? [64, 40] : [40, 64], autoOrient: true },
+      { autoOrient: true },
+    );
   }
   // Each interpolation, up and down, with and without antialiasing (transforms.v2 functional).
-  const modes = [['nearest'], ['nearest-exact'], ['bilinear', true], ['bilinear', false], ['bicubic', true], ['bicubic', false]];
+  const modes = [
+    ['nearest'],
+    ['nearest-exact'],
+    ['bilinear', true],
+    ['bilinear', false],
+    ['bicubic', true],
+    ['bicubic', false],
+  ];
   for (const [interpolation, antialias] of modes) {
-    for (const [f, size] of [['rgb.png', [97, 131]], ['china.jpg', [100, 150]]]) {
+    for (const [f, size] of [
+      ['rgb.png', [97, 131]],
+      ['china.jpg', [100, 150]],
+    ]) {
       const resize = { size, interpolation, ...(antialias === undefined ? {} : { antialias }) };
-      add(`explicit-${interpolation}-${antialias}-${f}`, f, 'explicit', { resize, convention: 'torchvision-v2' }, { resize });
+      add(
+        `explicit-${interpolation}-${antialias}-${f}`,
+        f,
+        'explicit',
+        { resize, convention: 'torchvision-v2' },
+        { resize },
+      );
     }
   }
   // A crop larger than the image pads with zeros (torchvision's CenterCrop).
-  add('explicit-pad-small.png', 'small.png', 'explicit', { resize: false, centerCrop: [32, 40], convention: 'torchvision-v2' }, { centerCrop: [32, 40] });
+  add(
+    'explicit-pad-small.png',
+    'small.png',
+    'explicit',
+    { resize: false, centerCrop: [32, 40], convention: 'torchvision-v2' },
+    { centerCrop: [32, 40] },
+  );
   return list;
 }
 
@@ -70,7 +121,10 @@ describe('image presets: the same floats as the Python pipelines', function () {
     // A JPEG with a Display P3 ICC profile (libvips has one built in): PIL ignores the profile, so must we.
     const rgb = Buffer.alloc(61 * 83 * 3);
     for (let i = 0; i < rgb.length; i++) rgb[i] = (i * 7919) % 251;
-    await sharp(rgb, { raw: { width: 83, height: 61, channels: 3 } }).withIccProfile('p3').jpeg({ quality: 95 }).toFile(path.join(dir, 'p3.jpg'));
+    await sharp(rgb, { raw: { width: 83, height: 61, channels: 3 } })
+      .withIccProfile('p3')
+      .jpeg({ quality: 95 })
+      .toFile(path.join(dir, 'p3.jpg'));
     const spec = { dir, cases: all.map(({ options: _options, ...c }) => c) };
     pythonJson(
       `import sys; sys.path.insert(0, ${JSON.stringify(path.join(ROOT, 'scripts', 'reference'))})\nimport json, media_reference\nmedia_reference.images(json.loads(sys.stdin.read()))`,
@@ -121,7 +175,8 @@ describe('image presets: the same floats as the Python pipelines', function () {
       expect(ours.length).to.equal(ref.length);
       const plane = ours.length / 3;
       let worst = 0;
-      for (let i = 0; i < ours.length; i++) worst = Math.max(worst, Math.abs(ours[i] - ref[i]) * std[Math.floor(i / plane)] * 255);
+      for (let i = 0; i < ours.length; i++)
+        worst = Math.max(worst, Math.abs(ours[i] - ref[i]) * std[Math.floor(i / plane)] * 255);
       expect(worst, c.id).to.be.at.most(1 + 1e-3);
     }
   }

@@ -22,7 +22,14 @@ function samplingGrid() {
         for (const clips of [1, 3]) {
           for (const start of ['begin', 'center', 'random']) {
             for (const overlap of [false, true]) {
-              const py = { total, frames_per_clip: fpc, frame_step: step, num_clips: clips, start, allow_clip_overlap: overlap };
+              const py = {
+                total,
+                frames_per_clip: fpc,
+                frame_step: step,
+                num_clips: clips,
+                start,
+                allow_clip_overlap: overlap,
+              };
               const js = { numFrames: fpc, frameStep: step, numClips: clips, start, allowClipOverlap: overlap };
               if (start === 'random') {
                 py.seed = total + fpc;
@@ -38,12 +45,24 @@ function samplingGrid() {
   // V-JEPA 2's fps and duration: the step from ceil(average rate).
   for (const total of [30, 300, 1000]) {
     for (const rate of [29.97, 25, 60]) {
-      grid.push([{ total, avg_fps: rate, frames_per_clip: 16, fps: 4, num_clips: 2 }, { numFrames: 16, fps: 4, numClips: 2 }, { frames: total, fps: rate }]);
-      grid.push([{ total, avg_fps: rate, frames_per_clip: 8, duration: 2.5 }, { numFrames: 8, duration: 2.5 }, { frames: total, fps: rate }]);
+      grid.push([
+        { total, avg_fps: rate, frames_per_clip: 16, fps: 4, num_clips: 2 },
+        { numFrames: 16, fps: 4, numClips: 2 },
+        { frames: total, fps: rate },
+      ]);
+      grid.push([
+        { total, avg_fps: rate, frames_per_clip: 8, duration: 2.5 },
+        { numFrames: 8, duration: 2.5 },
+        { frames: total, fps: rate },
+      ]);
     }
   }
   for (const total of [1, 5, 37, 1000]) {
-    grid.push([{ total, frames_per_clip: 16, uniform: true }, { numFrames: 16, sampling: 'uniform' }, { frames: total }]);
+    grid.push([
+      { total, frames_per_clip: 16, uniform: true },
+      { numFrames: 16, sampling: 'uniform' },
+      { frames: total },
+    ]);
   }
   return grid;
 }
@@ -51,14 +70,44 @@ function samplingGrid() {
 /** Decoding cases: a file, jepa.video options, the same sampling as clip_indices kwargs. */
 const CASES = [
   ['cfr-begin', 'cfr.mp4', { numFrames: 8, frameStep: 4 }, { frames_per_clip: 8, frame_step: 4 }],
-  ['cfr-3clips', 'cfr.mp4', { numFrames: 4, frameStep: 3, numClips: 3 }, { frames_per_clip: 4, frame_step: 3, num_clips: 3 }],
-  ['cfr-random', 'cfr.mp4', { numFrames: 8, frameStep: 2, start: 'random', seed: 5 }, { frames_per_clip: 8, frame_step: 2, start: 'random', seed: 5 }],
-  ['cfr-center', 'cfr.mp4', { numFrames: 8, frameStep: 2, numClips: 2, start: 'center' }, { frames_per_clip: 8, frame_step: 2, num_clips: 2, start: 'center' }],
+  [
+    'cfr-3clips',
+    'cfr.mp4',
+    { numFrames: 4, frameStep: 3, numClips: 3 },
+    { frames_per_clip: 4, frame_step: 3, num_clips: 3 },
+  ],
+  [
+    'cfr-random',
+    'cfr.mp4',
+    { numFrames: 8, frameStep: 2, start: 'random', seed: 5 },
+    { frames_per_clip: 8, frame_step: 2, start: 'random', seed: 5 },
+  ],
+  [
+    'cfr-center',
+    'cfr.mp4',
+    { numFrames: 8, frameStep: 2, numClips: 2, start: 'center' },
+    { frames_per_clip: 8, frame_step: 2, num_clips: 2, start: 'center' },
+  ],
   ['cfr-fps', 'cfr.mp4', { numFrames: 6, fps: 5 }, { frames_per_clip: 6, fps: 5 }],
-  ['vfr-2clips', 'vfr.mp4', { numFrames: 8, frameStep: 3, numClips: 2 }, { frames_per_clip: 8, frame_step: 3, num_clips: 2 }],
-  ['vfr-random', 'vfr.mp4', { numFrames: 5, frameStep: 2, numClips: 2, start: 'random', seed: 11 }, { frames_per_clip: 5, frame_step: 2, num_clips: 2, start: 'random', seed: 11 }],
+  [
+    'vfr-2clips',
+    'vfr.mp4',
+    { numFrames: 8, frameStep: 3, numClips: 2 },
+    { frames_per_clip: 8, frame_step: 3, num_clips: 2 },
+  ],
+  [
+    'vfr-random',
+    'vfr.mp4',
+    { numFrames: 5, frameStep: 2, numClips: 2, start: 'random', seed: 11 },
+    { frames_per_clip: 5, frame_step: 2, num_clips: 2, start: 'random', seed: 11 },
+  ],
   ['short-padded', 'short.mkv', { numFrames: 8, frameStep: 2 }, { frames_per_clip: 8, frame_step: 2 }],
-  ['short-overlap', 'short.mkv', { numFrames: 4, frameStep: 1, numClips: 2, allowClipOverlap: true }, { frames_per_clip: 4, frame_step: 1, num_clips: 2, allow_clip_overlap: true }],
+  [
+    'short-overlap',
+    'short.mkv',
+    { numFrames: 4, frameStep: 1, numClips: 2, allowClipOverlap: true },
+    { frames_per_clip: 4, frame_step: 1, num_clips: 2, allow_clip_overlap: true },
+  ],
 ];
 const SIZE = 32;
 
@@ -70,8 +119,11 @@ describe('jepa.video: V-JEPA clip sampling and decoding, against the Python refe
 
   before(function () {
     if (!video.ffmpegAvailable()) {
-      if (process.env.CI) throw new Error('ffmpeg/ffprobe are missing on CI: the set-up (npm install) should have installed them');
-      console.warn('    (skipping jepa.video: ffmpeg/ffprobe not found; install ffmpeg, e.g. `apt-get install ffmpeg`)');
+      if (process.env.CI)
+        throw new Error('ffmpeg/ffprobe are missing on CI: the set-up (npm install) should have installed them');
+      console.warn(
+        '    (skipping jepa.video: ffmpeg/ffprobe not found; install ffmpeg, e.g. `apt-get install ffmpeg`)',
+      );
       this.skip();
     }
     dir = tmpDir('video-');
@@ -84,7 +136,19 @@ describe('jepa.video: V-JEPA clip sampling and decoding, against the Python refe
     // presentation order); clips more than 48 frames apart are reached by seeking.
     make('cfr.mp4', [...src('80x60', 25), '-frames:v', '250', '-g', '12', '-pix_fmt', 'yuv420p']);
     // Variable frame rate: every 7th frame is followed by a gap of 3 frame times.
-    make('vfr.mp4', [...src('80x60', 25), '-frames:v', '60', '-vf', 'setpts=(N+floor(N/7)*3)/(25*TB)', '-fps_mode', 'passthrough', '-g', '10', '-pix_fmt', 'yuv420p']);
+    make('vfr.mp4', [
+      ...src('80x60', 25),
+      '-frames:v',
+      '60',
+      '-vf',
+      'setpts=(N+floor(N/7)*3)/(25*TB)',
+      '-fps_mode',
+      'passthrough',
+      '-g',
+      '10',
+      '-pix_fmt',
+      'yuv420p',
+    ]);
     make('short.mkv', [...src('64x48', 10), '-frames:v', '5', '-c:v', 'ffv1']);
     make('zero.avi', [...src('64x48', 10), '-frames:v', '0']); // a video stream without a frame
     fs.writeFileSync(f('garbage.mp4'), 'not a video at all');
@@ -111,7 +175,8 @@ describe('jepa.video: V-JEPA clip sampling and decoding, against the Python refe
     const bad = [];
     ref.grid.forEach(([py, js, length], i) => {
       const ours = video.sampleClips(length, js);
-      if (JSON.stringify(ours) !== JSON.stringify(ref.sampling[i])) bad.push(`${JSON.stringify(py)}: ${JSON.stringify(ours)} vs ${JSON.stringify(ref.sampling[i])}`);
+      if (JSON.stringify(ours) !== JSON.stringify(ref.sampling[i]))
+        bad.push(`${JSON.stringify(py)}: ${JSON.stringify(ours)} vs ${JSON.stringify(ref.sampling[i])}`);
     });
     expect(bad.slice(0, 5), `${bad.length} settings differ`).to.deep.equal([]);
     expect(ref.grid.length).to.be.greaterThan(1000);
@@ -139,7 +204,8 @@ describe('jepa.video: V-JEPA clip sampling and decoding, against the Python refe
       const ours = t.data();
       let n = 0;
       for (let i = 0; i < ours.length; i++) if (!Object.is(ours[i], expected[i])) n++;
-      if (ours.length !== expected.length || n > 0) bad.push(`${id}: ${n} of ${ours.length} values differ (reference ${expected.length})`);
+      if (ours.length !== expected.length || n > 0)
+        bad.push(`${id}: ${n} of ${ours.length} values differ (reference ${expected.length})`);
     }
     expect(bad, bad.join('\n')).to.deep.equal([]);
   });
@@ -152,7 +218,13 @@ describe('jepa.video: V-JEPA clip sampling and decoding, against the Python refe
     const per = 4 * 3 * 16 * 16;
     for (let i = 0; i < files.length; i++) {
       const one = (await video.frames(files[i], opts)).data();
-      expect(Buffer.compare(Buffer.from(batch.data().buffer, i * per * 4, per * 4), Buffer.from(one.buffer, one.byteOffset, per * 4)), files[i]).to.equal(0);
+      expect(
+        Buffer.compare(
+          Buffer.from(batch.data().buffer, i * per * 4, per * 4),
+          Buffer.from(one.buffer, one.byteOffset, per * 4),
+        ),
+        files[i],
+      ).to.equal(0);
     }
   });
 
@@ -168,7 +240,9 @@ describe('jepa.video: V-JEPA clip sampling and decoding, against the Python refe
       expect(err.message, name).to.contain(f(name)).and.to.match(why);
     }
     expect((await rejection(video.frames(f('nope.mp4')))).code).to.equal('JEPA_FILE_NOT_FOUND');
-    const batch = await rejection(video.frames([f('cfr.mp4'), f('garbage.mp4'), f('short.mkv'), f('zero.avi')], { numFrames: 2, size: 8 }));
+    const batch = await rejection(
+      video.frames([f('cfr.mp4'), f('garbage.mp4'), f('short.mkv'), f('zero.avi')], { numFrames: 2, size: 8 }),
+    );
     expect(batch.message).to.match(/^2 of 4 videos could not be decoded:\n {2}\[1\] /);
     expect(batch.failures.map((x) => x.index)).to.deep.equal([1, 3]);
   });
@@ -183,7 +257,10 @@ describe('jepa.video: V-JEPA clip sampling and decoding, against the Python refe
       expect(missing.code).to.equal('JEPA_FFMPEG_NOT_FOUND');
       expect(missing.message).to.match(/cannot run `.*no-ffprobe`, which video decoding needs: install ffmpeg/);
     } finally {
-      for (const [k, v] of [['FFMPEG_PATH', saved[0]], ['FFPROBE_PATH', saved[1]]]) {
+      for (const [k, v] of [
+        ['FFMPEG_PATH', saved[0]],
+        ['FFPROBE_PATH', saved[1]],
+      ]) {
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;
       }
@@ -209,6 +286,9 @@ describe('jepa.video: V-JEPA clip sampling and decoding, against the Python refe
     const buf = await rejection(video.frames(Buffer.from('x')));
     expect(buf.message).to.match(/^expected `input` to be a file path or a file: URL \(videos are read from files\)/);
     expect(() => video.sampleIndices(0, 4)).to.throw(TypeError, 'expected `total` to be a positive integer, got 0');
-    expect(() => video.sampleClips({ frames: 100 }, { fps: 4 })).to.throw(TypeError, "sampling by fps needs the video's frame rate, which is unknown");
+    expect(() => video.sampleClips({ frames: 100 }, { fps: 4 })).to.throw(
+      TypeError,
+      "sampling by fps needs the video's frame rate, which is unknown",
+    );
   });
 });

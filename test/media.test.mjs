@@ -70,7 +70,9 @@ describe('jepa.image', function () {
     expect(cover.shape).to.deep.equal([3, 24, 24]);
     expectBitEqual(cover.data(), explicit.data(), 'cover');
     const fill = await image.load(f('b.png'), { size: [24, 40], fit: 'fill' });
-    const resized = await image.load(f('b.png'), { resize: { size: [24, 40], interpolation: 'bilinear', antialias: true } });
+    const resized = await image.load(f('b.png'), {
+      resize: { size: [24, 40], interpolation: 'bilinear', antialias: true },
+    });
     expect(fill.shape).to.deep.equal([3, 24, 40]);
     expectBitEqual(fill.data(), resized.data(), 'fill');
     // A non-square cover crops the middle of an image scaled to cover both sides.
@@ -102,7 +104,12 @@ print(json.dumps([base64.b64encode(t.contiguous().numpy().tobytes()).decode()]))
     expect([...image.IMAGENET_MEAN]).to.deep.equal([0.485, 0.456, 0.406]);
     expect([...image.IMAGENET_STD]).to.deep.equal([0.229, 0.224, 0.225]);
     const a = await image.load(f('a.png'));
-    const b = await image.load(f('a.png'), { size: 224, fit: 'cover', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] });
+    const b = await image.load(f('a.png'), {
+      size: 224,
+      fit: 'cover',
+      mean: [0.485, 0.456, 0.406],
+      std: [0.229, 0.224, 0.225],
+    });
     expect(a.shape).to.deep.equal([3, 224, 224]);
     expectBitEqual(a.data(), b.data(), 'defaults');
   });
@@ -154,7 +161,9 @@ print(json.dumps([base64.b64encode(t.contiguous().numpy().tobytes()).decode()]))
     const err = await rejection(image.load([f('a.png'), f('garbage.jpg'), f('b.png'), f('nope.jpg')], { size: 8 }));
     expect(err.code).to.equal('JEPA_MEDIA_DECODE');
     expect(err.message).to.match(/^2 of 4 images could not be decoded:/);
-    expect(err.message).to.contain(`[1] ${f('garbage.jpg')}`).and.to.contain(`[3] ${f('nope.jpg')}`);
+    expect(err.message)
+      .to.contain(`[1] ${f('garbage.jpg')}`)
+      .and.to.contain(`[3] ${f('nope.jpg')}`);
     expect(err.failures.map((x) => x.index)).to.deep.equal([1, 3]);
     expect(err.failures[1].error.code).to.equal('JEPA_FILE_NOT_FOUND');
   });
@@ -163,21 +172,54 @@ print(json.dumps([base64.b64encode(t.contiguous().numpy().tobytes()).decode()]))
     const cases = [
       [[42], /^expected `input` to be a file path, a file: URL or a Buffer, got 42$/],
       [[[]], /^expected `input` to hold at least one image, got \[\]$/],
-      [[f('a.png'), { size: 0 }], /^expected `options.size` to be a positive integer up to 16384 or \[height, width\] of such, got 0$/],
+      [
+        [f('a.png'), { size: 0 }],
+        /^expected `options.size` to be a positive integer up to 16384 or \[height, width\] of such, got 0$/,
+      ],
       [[f('a.png'), { size: [2, 2, 2] }], /^expected `options.size` to be a positive integer/],
-      [[f('a.png'), { mean: [0.5, 0.5] }], /^expected `options.mean` to be 3 finite numbers \(one per RGB channel\), got \[0.5, 0.5\]$/],
+      [
+        [f('a.png'), { mean: [0.5, 0.5] }],
+        /^expected `options.mean` to be 3 finite numbers \(one per RGB channel\), got \[0.5, 0.5\]$/,
+      ],
       [[f('a.png'), { std: [1, 0, 1] }], /^expected `options.std` to be 3 positive numbers/],
       [[f('a.png'), { fit: 'contain' }], /^expected `options.fit` to be one of 'cover', 'fill', got "contain"$/],
-      [[f('a.png'), { sise: 3 }], /^unknown option `options.sise`: expected one of preset, size, resize, centerCrop, mean, std, convention, autoOrient, fit$/],
-      [[f('a.png'), { preset: 'vjepa' }], /^expected `options.preset` to be one of 'vjepa2', 'ijepa', 'imagenet-eval', 'clip', got "vjepa"$/],
-      [[f('a.png'), { preset: 'clip', fit: 'fill' }], /^`options.fit` applies only without preset, resize and centerCrop/],
-      [[f('a.png'), { resize: { shortSide: 32 } }], /^`options` gives no fixed output size: add `centerCrop` or a `resize.size`/],
-      [[f('a.png'), { resize: { shortSide: 32, size: 8 } }], /^expected `options.resize` to have exactly one of shortSide and size/],
-      [[f('a.png'), { resize: { size: 8, interpolation: 'lanczos' } }], /^expected `options.resize.interpolation` to be one of 'nearest', 'nearest-exact', 'bilinear', 'bicubic', got "lanczos"$/],
-      [[f('a.png'), { resize: { size: 8, antialias: 1 } }], /^expected `options.resize.antialias` to be true or false, got 1$/],
+      [
+        [f('a.png'), { sise: 3 }],
+        /^unknown option `options.sise`: expected one of preset, size, resize, centerCrop, mean, std, convention, autoOrient, fit$/,
+      ],
+      [
+        [f('a.png'), { preset: 'vjepa' }],
+        /^expected `options.preset` to be one of 'vjepa2', 'ijepa', 'imagenet-eval', 'clip', got "vjepa"$/,
+      ],
+      [
+        [f('a.png'), { preset: 'clip', fit: 'fill' }],
+        /^`options.fit` applies only without preset, resize and centerCrop/,
+      ],
+      [
+        [f('a.png'), { resize: { shortSide: 32 } }],
+        /^`options` gives no fixed output size: add `centerCrop` or a `resize.size`/,
+      ],
+      [
+        [f('a.png'), { resize: { shortSide: 32, size: 8 } }],
+        /^expected `options.resize` to have exactly one of shortSide and size/,
+      ],
+      [
+        [f('a.png'), { resize: { size: 8, interpolation: 'lanczos' } }],
+        /^expected `options.resize.interpolation` to be one of 'nearest', 'nearest-exact', 'bilinear', 'bicubic', got "lanczos"$/,
+      ],
+      [
+        [f('a.png'), { resize: { size: 8, antialias: 1 } }],
+        /^expected `options.resize.antialias` to be true or false, got 1$/,
+      ],
       [[f('a.png'), { centerCrop: 0 }], /^expected `options.centerCrop` to be a positive integer/],
-      [[f('a.png'), { size: 10, centerCrop: 12 }], /^`options.size` \[10, 10\] differs from `options.centerCrop` \[12, 12\]/],
-      [[f('a.png'), { convention: 'pil' }], /^expected `options.convention` to be one of 'torchvision', 'torchvision-v2', 'transformers', got "pil"$/],
+      [
+        [f('a.png'), { size: 10, centerCrop: 12 }],
+        /^`options.size` \[10, 10\] differs from `options.centerCrop` \[12, 12\]/,
+      ],
+      [
+        [f('a.png'), { convention: 'pil' }],
+        /^expected `options.convention` to be one of 'torchvision', 'torchvision-v2', 'transformers', got "pil"$/,
+      ],
       [[f('a.png'), { autoOrient: 'yes' }], /^expected `options.autoOrient` to be true or false, got "yes"$/],
       [[new URL('http://x/a.png')], /^expected `input` to be a file: URL/],
     ];

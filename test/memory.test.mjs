@@ -30,7 +30,10 @@ describe('memory stays flat', function () {
 
   for (const [name, body] of [
     ['100,000 create/dispose cycles of libtorch tensors', 'const t = jepa.zeros([256]); t.data(); t.dispose();'],
-    ['100,000 create/dispose cycles of wrapped typed arrays', 'const t = jepa.tensor(new Float32Array(256)); t.reshape(16, 16).dispose(); t.dispose();'],
+    [
+      '100,000 create/dispose cycles of wrapped typed arrays',
+      'const t = jepa.tensor(new Float32Array(256)); t.reshape(16, 16).dispose(); t.dispose();',
+    ],
     ['100,000 create-and-forget cycles (GC frees them)', 'jepa.ones([256]).data();'],
     ['100,000 create-and-forget cycles of wrapped typed arrays', 'jepa.tensor(new Float32Array(256)).view(16, 16);'],
   ]) {
@@ -92,10 +95,9 @@ describe('memory follows the garbage collector', function () {
     const [major, minor] = process.versions.node.split('.').map(Number);
     const expected = major > 20 || (major === 20 && minor >= 10) ? 'gc' : 'event-loop';
     expect(jepa.memory().finalizers).to.equal(expected);
-    const r = runNode(
-      `import jepa from 'jepa-native'; console.log(jepa.memory().finalizers);`,
-      { env: { JEPA_GC_FINALIZERS: '0' } },
-    );
+    const r = runNode(`import jepa from 'jepa-native'; console.log(jepa.memory().finalizers);`, {
+      env: { JEPA_GC_FINALIZERS: '0' },
+    });
     expect(r.stdout.trim(), r.stderr).to.equal('event-loop');
   });
 
@@ -117,7 +119,9 @@ describe('memory follows the garbage collector', function () {
     `);
     expect(r.status, r.stderr).to.equal(0);
     const { peak, live } = JSON.parse(r.stdout.trim().split('\n').pop());
-    console.log(`      peak RSS above start: ${(peak / 2 ** 20).toFixed(0)} MB; still held at the end: ${(live.bytes / 2 ** 20).toFixed(0)} MB`);
+    console.log(
+      `      peak RSS above start: ${(peak / 2 ** 20).toFixed(0)} MB; still held at the end: ${(live.bytes / 2 ** 20).toFixed(0)} MB`,
+    );
     expect(peak).to.be.below(2 ** 30);
     expect(live.tensors).to.be.below(1000);
   });

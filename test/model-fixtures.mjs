@@ -86,7 +86,9 @@ export function expectMatches(actual, expected, cases, where = 'result', tol = T
   }
   if ('$float' in expected) {
     expect(typeof actual, `${where} is a number`).to.equal('number');
-    expect(Object.is(actual, expected.$float) || actual === expected.$float, `${where} = ${expected.$float}`).to.equal(true);
+    expect(Object.is(actual, expected.$float) || actual === expected.$float, `${where} = ${expected.$float}`).to.equal(
+      true,
+    );
     return;
   }
   if ('$tuple' in expected) {
@@ -115,7 +117,12 @@ export async function checkParity(modulePath, call) {
   const cases = loadCases(modulePath);
   for (const c of cases.cases) {
     const actual = await call(c.method, c.args);
-    expectMatches(actual, c.expected, cases, `${path.basename(modulePath)} ${c.method}()${c.note ? ` [${c.note}]` : ''}`);
+    expectMatches(
+      actual,
+      c.expected,
+      cases,
+      `${path.basename(modulePath)} ${c.method}()${c.note ? ` [${c.note}]` : ''}`,
+    );
   }
   return cases.cases.length;
 }

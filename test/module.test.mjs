@@ -72,7 +72,10 @@ print(json.dumps({"params": [[k, float(v.double().sum()), list(v.shape)] for k, 
     for (const [k, sum, shape] of py.params) {
       const t = params.get(k);
       expect(t.shape, k).to.deep.equal(shape);
-      const s = t.to('float64').data().reduce((a, b) => a + b, 0);
+      const s = t
+        .to('float64')
+        .data()
+        .reduce((a, b) => a + b, 0);
       expect(Math.abs(s - sum), k).to.be.below(1e-6 * Math.max(1, Math.abs(sum)));
     }
     expect([...m.namedBuffers().keys()]).to.deep.equal(py.buffers.map((b) => b[0]));
@@ -134,7 +137,10 @@ describe('Module: value mapping (docs/values.md)', () => {
     expect(big[1]).to.equal(-(1n << 53n));
     const map = await m.run('int_keys');
     expect(map).to.be.instanceOf(Map);
-    expect([...map]).to.deep.equal([[1, 'one'], [2, 'two']]);
+    expect([...map]).to.deep.equal([
+      [1, 'one'],
+      [2, 'two'],
+    ]);
     expect(await m.run('nothing')).to.equal(null);
     const dev = await m.run('where');
     expect(dev).to.be.instanceOf(jepa.TorchDevice);
@@ -254,7 +260,9 @@ describe('Module: bad input gives errors that say what was expected', () => {
     e = await rejection(m.forward(jepa.ones([1]), 1, 2));
     expect(e.message).to.include('forward() takes 2 argument(s)');
     e = await rejection(m.forward(new Set([1])));
-    expect(e.message).to.equal('expected argument `x` of forward() to be Tensor, got a Set, which has no TorchScript form');
+    expect(e.message).to.equal(
+      'expected argument `x` of forward() to be Tensor, got a Set, which has no TorchScript form',
+    );
     e = await rejection(m.run('any_list', [1, () => 2]));
     expect(e.message).to.equal('cannot pass `xs[1]` to any_list(): a function has no Python equivalent');
     const t = jepa.ones([2]);
@@ -267,14 +275,18 @@ describe('Module: bad input gives errors that say what was expected', () => {
     const enc = await jepa.loadModule(fixture('ijepa/context_encoder.pt'));
     let e = await rejection(enc.forward(jepa.zeros([2, 3, 32])));
     expect(e.code).to.equal('JEPA_TORCH_ERROR');
-    expect(e.message).to.match(/^RuntimeError: Given groups=1, weight of size \[32, 3, 8, 8\], expected input\[1, 2, 3, 32\] to have 3 channels/);
+    expect(e.message).to.match(
+      /^RuntimeError: Given groups=1, weight of size \[32, 3, 8, 8\], expected input\[1, 2, 3, 32\] to have 3 channels/,
+    );
     expect(e.message).to.include('TorchScript interpreter');
     e = await rejection(enc.forward(jepa.zeros([1, 3, 16, 16])));
     expect(e.code).to.equal('JEPA_TORCH_ERROR');
     expect(e.message).to.match(/^RuntimeError: The size of tensor a \(4\) must match the size of tensor b \(16\)/);
     e = await rejection(enc.forward(jepa.zeros([1, 3, 32, 32], { dtype: 'float64' })));
     expect(e.code).to.equal('JEPA_TORCH_ERROR');
-    expect(e.message).to.match(/Double|double/).and.match(/Float|float/);
+    expect(e.message)
+      .to.match(/Double|double/)
+      .and.match(/Float|float/);
     e = await rejection(enc.forward(jepa.zeros([1, 3, 32, 32]), [jepa.tensor([[99n]])]));
     expect(e.code).to.equal('JEPA_TORCH_ERROR');
     expect(e.message).to.match(/index 99 is out of bounds|out of bounds/);
@@ -293,7 +305,9 @@ describe('Module: bad input gives errors that say what was expected', () => {
     if (!jepa.cuda.isAvailable()) this.skip();
     const e = await rejection(m.forward(jepa.ones([2], { device: 'cuda' })));
     expect(e.code).to.equal('JEPA_DEVICE_MISMATCH');
-    expect(e.message).to.include("expected `x` of forward() to be on cpu (the module's device), got a tensor on cuda:0");
+    expect(e.message).to.include(
+      "expected `x` of forward() to be on cpu (the module's device), got a tensor on cuda:0",
+    );
   });
 
   it('a disposed module', async () => {
@@ -422,9 +436,10 @@ describe('Module: the event loop and concurrent calls', () => {
         if (worstGap < elapsed / 4) break;
       }
       const best = attempts.reduce((a, b) => (a.worstGap / a.elapsed <= b.worstGap / b.elapsed ? a : b));
-      expect(best.worstGap, `largest gap between 5 ms timer ticks (ms), attempts ${JSON.stringify(attempts)}`).to.be.below(
-        best.elapsed / 4,
-      );
+      expect(
+        best.worstGap,
+        `largest gap between 5 ms timer ticks (ms), attempts ${JSON.stringify(attempts)}`,
+      ).to.be.below(best.elapsed / 4);
     } finally {
       jepa.setNumThreads(threads);
     }
@@ -434,7 +449,15 @@ describe('Module: the event loop and concurrent calls', () => {
     const file = fixture('ijepa/context_encoder.pt');
     const m = await jepa.loadModule(file);
     const inputs = Array.from({ length: 24 }, (_, i) => jepa.randn([2, 3, 32, 32], { seed: i }));
-    const masks = inputs.map((_, i) => [jepa.tensor([[i % 16, (i + 5) % 16], [(i + 3) % 16, 0]], { dtype: 'int64' })]);
+    const masks = inputs.map((_, i) => [
+      jepa.tensor(
+        [
+          [i % 16, (i + 5) % 16],
+          [(i + 3) % 16, 0],
+        ],
+        { dtype: 'int64' },
+      ),
+    ]);
     const expected = inputs.map((x, i) => m.forwardSync(x, masks[i]));
     const results = await Promise.all(inputs.map((x, i) => m.forward(x, masks[i])));
     results.forEach((r, i) => expect(maxAbsDiff(r, expected[i]), `call ${i}`).to.equal(0));

@@ -49,9 +49,16 @@ describe('the npm package (npm pack, then npm install of the tarball with no com
 
     // npm pack runs `prepack`: the TypeScript build and the prebuild (prebuildify, whose cmake-js
     // backend builds incrementally: nothing to compile when build/Release is up to date).
-    const pack = spawnSync(process.execPath, [npm, 'pack', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8', env: cleanEnv({}) });
+    const pack = spawnSync(process.execPath, [npm, 'pack', '--pack-destination', work], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: cleanEnv({}),
+    });
     expect(pack.status, pack.stderr).to.equal(0);
-    tarball = fs.readdirSync(work).filter((f) => /^jepa-native-.*\.tgz$/.test(f)).map((f) => path.join(work, f))[0];
+    tarball = fs
+      .readdirSync(work)
+      .filter((f) => /^jepa-native-.*\.tgz$/.test(f))
+      .map((f) => path.join(work, f))[0];
     expect(tarball, 'npm pack wrote no jepa-native-*.tgz').to.be.a('string');
 
     // PATH: `node`, `sh` (npm runs scripts with it) and decoy compilers, nothing else.
@@ -66,12 +73,19 @@ describe('the npm package (npm pack, then npm install of the tarball with no com
 
     project = path.join(work, 'project');
     fs.mkdirSync(project);
-    fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
-    const install = spawnSync(process.execPath, [npm, 'install', tarball, '--no-audit', '--no-fund', '--prefer-offline', '--foreground-scripts'], {
-      cwd: project,
-      encoding: 'utf8',
-      env: cleanEnv({ PATH: bin, PYTHON: config.python }),
-    });
+    fs.writeFileSync(
+      path.join(project, 'package.json'),
+      JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }),
+    );
+    const install = spawnSync(
+      process.execPath,
+      [npm, 'install', tarball, '--no-audit', '--no-fund', '--prefer-offline', '--foreground-scripts'],
+      {
+        cwd: project,
+        encoding: 'utf8',
+        env: cleanEnv({ PATH: bin, PYTHON: config.python }),
+      },
+    );
     installed = install;
   });
 
@@ -91,7 +105,11 @@ describe('the npm package (npm pack, then npm install of the tarball with no com
   }
 
   function nodeIn(args, env) {
-    return spawnSync(path.join(bin, 'node'), args, { cwd: project, encoding: 'utf8', env: cleanEnv({ PATH: bin, ...env }) });
+    return spawnSync(path.join(bin, 'node'), args, {
+      cwd: project,
+      encoding: 'utf8',
+      env: cleanEnv({ PATH: bin, ...env }),
+    });
   }
 
   it('the tarball holds the prebuild, the JS, the types, README, CHANGELOG, LICENSE and nothing else of size', () => {
@@ -126,7 +144,9 @@ describe('the npm package (npm pack, then npm install of the tarball with no com
     }
     expect([...files.keys()].filter((f) => /__pycache__|\.pyc$/.test(f))).to.deep.equal([]);
     // examples/ stays out, but for the demo's model folder and pictures (`npx jepa-native demo`).
-    const unwanted = [...files.keys()].filter((f) => /^((test|bench|docs|lib|build|node_modules|\.venv)\/|examples\/(?!demo\/(model|images)\/))|\.map$|\.tgz$/.test(f));
+    const unwanted = [...files.keys()].filter((f) =>
+      /^((test|bench|docs|lib|build|node_modules|\.venv)\/|examples\/(?!demo\/(model|images)\/))|\.map$|\.tgz$/.test(f),
+    );
     expect(unwanted).to.deep.equal([]);
     // Everything but the binary is small: sources and scripts, no fixtures or models but the
     // demo's (examples/demo: its exported model folder and five pictures, 0.3 MB in all), the
@@ -134,7 +154,9 @@ describe('the npm package (npm pack, then npm install of the tarball with no com
     // 2.75 MB in all when this bound was set.
     const rest = [...files].filter(([f]) => !f.endsWith('.node')).reduce((n, [, size]) => n + size, 0);
     expect(rest).to.be.below(3e6);
-    const meta = JSON.parse(spawnSync('tar', ['xzOf', tarball, 'package/prebuilds/linux-x64/libtorch.json'], { encoding: 'utf8' }).stdout);
+    const meta = JSON.parse(
+      spawnSync('tar', ['xzOf', tarball, 'package/prebuilds/linux-x64/libtorch.json'], { encoding: 'utf8' }).stdout,
+    );
     expect(meta.torchVersion).to.equal(config.torchVersion);
     expect(meta.napiVersion).to.equal(8);
   });
@@ -164,7 +186,11 @@ describe('the npm package (npm pack, then npm install of the tarball with no com
     expect(out.kind).to.equal('prebuilt');
     expect(out.source).to.equal(config.python);
     expect(out.version).to.equal(config.torchVersion);
-    expect(out.binary).to.equal(fs.realpathSync(path.join(project, 'node_modules', 'jepa-native', 'prebuilds', 'linux-x64', 'node.napi.glibc.node')));
+    expect(out.binary).to.equal(
+      fs.realpathSync(
+        path.join(project, 'node_modules', 'jepa-native', 'prebuilds', 'linux-x64', 'node.napi.glibc.node'),
+      ),
+    );
     expect(out.sum).to.equal(6);
   });
 
@@ -215,7 +241,8 @@ describe('the npm package (npm pack, then npm install of the tarball with no com
   });
 
   it('with no libtorch anywhere, loading fails with JEPA_LIBTORCH_NOT_FOUND saying what it needs and how to get it', () => {
-    const code = "try { require('jepa-native') } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })) }";
+    const code =
+      "try { require('jepa-native') } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })) }";
     const r = nodeIn(['-e', code], { PYTHON: '/nonexistent/python' });
     expect(r.status, r.stderr).to.equal(0);
     const err = JSON.parse(r.stdout);
@@ -237,16 +264,34 @@ describe('the npm package (npm pack, then npm install of the tarball with no com
       });
     const help = npx(['export', '--help'], { PYTHON: config.python });
     expect(help.status, help.stderr).to.equal(0);
-    for (const source of ['ijepa', 'vjepa', 'vjepa2', 'hf-vjepa2', 'hf-ijepa', 'hjepa', 'clip-vision', 'minilm', 'module']) {
+    for (const source of [
+      'ijepa',
+      'vjepa',
+      'vjepa2',
+      'hf-vjepa2',
+      'hf-ijepa',
+      'hjepa',
+      'clip-vision',
+      'minilm',
+      'module',
+    ]) {
       expect(help.stdout).to.match(new RegExp(`^  ${source} `, 'm'));
     }
     // A tiny facebookresearch/ijepa checkpoint, exported by the installed package's Python code.
-    const made = spawnSync(config.python, [path.join(ROOT, 'scripts', 'models', 'checkpoints.py'), path.join(work, 'ckpt'), '--only', 'ijepa'], {
-      encoding: 'utf8',
-    });
+    const made = spawnSync(
+      config.python,
+      [path.join(ROOT, 'scripts', 'models', 'checkpoints.py'), path.join(work, 'ckpt'), '--only', 'ijepa'],
+      {
+        encoding: 'utf8',
+      },
+    );
     expect(made.status, made.stderr).to.equal(0);
     const { input, flags } = JSON.parse(made.stdout.trim().split('\n').pop()).ijepa;
-    const r = npx(['export', 'ijepa', input, 'models/ijepa', ...flags], { PYTHON: config.python, JEPA_PYTHON: config.python, OMP_NUM_THREADS: '1' });
+    const r = npx(['export', 'ijepa', input, 'models/ijepa', ...flags], {
+      PYTHON: config.python,
+      JEPA_PYTHON: config.python,
+      OMP_NUM_THREADS: '1',
+    });
     expect(r.status, r.stderr).to.equal(0);
     const code =
       "const jepa = require('jepa-native'); const m = jepa.JEPA.loadSync('models/ijepa');" +
@@ -261,11 +306,15 @@ describe('the npm package (npm pack, then npm install of the tarball with no com
     const dir = path.join(work, name);
     fs.mkdirSync(dir);
     fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name, version: '1.0.0', private: true }));
-    const r = spawnSync(process.execPath, [npmCli(), 'install', tarball, ...args, '--no-audit', '--no-fund', '--prefer-offline', '--foreground-scripts'], {
-      cwd: dir,
-      encoding: 'utf8',
-      env: cleanEnv({ PATH: bin, ...env }),
-    });
+    const r = spawnSync(
+      process.execPath,
+      [npmCli(), 'install', tarball, ...args, '--no-audit', '--no-fund', '--prefer-offline', '--foreground-scripts'],
+      {
+        cwd: dir,
+        encoding: 'utf8',
+        env: cleanEnv({ PATH: bin, ...env }),
+      },
+    );
     const called = fs.existsSync(marker) ? fs.readFileSync(marker, 'utf8') : '';
     fs.rmSync(marker, { force: true });
     return { r, called };
@@ -287,7 +336,8 @@ describe('the npm package (npm pack, then npm install of the tarball with no com
 
   it('a libtorch of another version is refused with JEPA_LIBTORCH_MISMATCH, not a dynamic-linker error', () => {
     const fake = fakeLibtorch('libtorch-9.9.9', '9.9.9');
-    const code = "try { require('jepa-native') } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })) }";
+    const code =
+      "try { require('jepa-native') } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })) }";
     const r = nodeIn(['-e', code], { LIBTORCH: fake, PYTHON: config.python });
     expect(r.status, r.stderr).to.equal(0);
     const err = JSON.parse(r.stdout);

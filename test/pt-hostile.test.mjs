@@ -95,7 +95,12 @@ describe('.pt files: hostile input', function () {
     fs.writeFileSync(specPath, JSON.stringify(spec));
     runPython(ZIP_WRITER, { args: [specPath] });
   }
-  const withPickle = (pickle, extra = {}) => ({ 'data.pkl': pickle, version: Buffer.from('3\n'), byteorder: Buffer.from('little'), ...extra });
+  const withPickle = (pickle, extra = {}) => ({
+    'data.pkl': pickle,
+    version: Buffer.from('3\n'),
+    byteorder: Buffer.from('little'),
+    ...extra,
+  });
 
   before(function () {
     dir = tmpDir('pt-hostile-');
@@ -107,7 +112,9 @@ describe('.pt files: hostile input', function () {
       os_system: withPickle(pk(op.global('os', 'system'), tuple(op.str(`touch ${canary()}`)), op.REDUCE)),
       posix_system: withPickle(pk(op.global('posix', 'system'), tuple(op.str(`touch ${canary()}`)), op.REDUCE)),
       builtins_exec: withPickle(pk(op.global('builtins', 'exec'), tuple(op.str(`open('${canary()}','w')`)), op.REDUCE)),
-      builtins_eval: withPickle(pk(op.global('__builtin__', 'eval'), tuple(op.str(`open('${canary()}','w')`)), op.REDUCE)),
+      builtins_eval: withPickle(
+        pk(op.global('__builtin__', 'eval'), tuple(op.str(`open('${canary()}','w')`)), op.REDUCE),
+      ),
       subprocess: withPickle(pk(op.global('subprocess', 'Popen'), tuple(op.str('true')), op.REDUCE)),
       numpy_global: withPickle(pk(op.global('numpy.core.multiarray', '_reconstruct'), op.EMPTY_TUPLE, op.REDUCE)),
       reduce_non_global: withPickle(pk(op.EMPTY_LIST, op.EMPTY_TUPLE, op.REDUCE)),
@@ -123,7 +130,9 @@ describe('.pt files: hostile input', function () {
       string_past_end: withPickle(pk(Buffer.from([0x58, 0xff, 0xff, 0xff, 0x0f]), Buffer.from('abc'))),
       string_too_long: withPickle(pk(Buffer.from([0x58, 0x01, 0x00, 0x00, 0x10]), Buffer.from('abc'))),
       bad_utf8: withPickle(pk(Buffer.from([0x58, 2, 0, 0, 0, 0xc3, 0x28]))),
-      pid_not_storage: withPickle(pk(tuple(op.str('module'), op.NONE, op.str('0'), op.str('cpu'), op.int(1)), op.BINPERSID)),
+      pid_not_storage: withPickle(
+        pk(tuple(op.str('module'), op.NONE, op.str('0'), op.str('cpu'), op.int(1)), op.BINPERSID),
+      ),
       missing_record: withPickle(pk(tensor('0', 6, 0, [2, 3], [3, 1]))),
       short_record: withPickle(pk(tensor('0', 6, 0, [2, 3], [3, 1])), { 'data/0': Buffer.alloc(12) }),
       huge_storage: withPickle(pk(tensor('0', 1n << 60n, 0, [2], [1])), { 'data/0': Buffer.alloc(8) }),
@@ -159,7 +168,9 @@ describe('.pt files: hostile input', function () {
     expect(() => {
       const a = jepa.openSync(p);
       a.getSync([]);
-    }).to.throw().with.property('code', code);
+    })
+      .to.throw()
+      .with.property('code', code);
     return error;
   }
 
@@ -178,13 +189,16 @@ describe('.pt files: hostile input', function () {
     }
     expect(fs.existsSync(canary())).to.equal(false);
     // Python's own weights_only loader refuses the same files.
-    const py = runPython(`
+    const py = runPython(
+      `
 import sys, torch
 try:
     torch.load(sys.argv[1], weights_only=True)
     print('loaded')
 except Exception as e:
-    print('refused')`, { args: [files.os_system] });
+    print('refused')`,
+      { args: [files.os_system] },
+    );
     expect(py.trim()).to.equal('refused');
     expect(fs.existsSync(canary())).to.equal(false);
   });
@@ -210,7 +224,9 @@ except Exception as e:
     await rejects(pk4, 'JEPA_PT_CORRUPT');
     // Cuts of a real file at many places, including inside the central directory.
     const good = path.join(dir, 'good.pt');
-    runPython(`import torch, sys; torch.save({'w': torch.randn(64, 64), 'b': [1, 2.0, 'x']}, sys.argv[1])`, { args: [good] });
+    runPython(`import torch, sys; torch.save({'w': torch.randn(64, 64), 'b': [1, 2.0, 'x']}, sys.argv[1])`, {
+      args: [good],
+    });
     const bytes = fs.readFileSync(good);
     for (const cut of [10, 100, 1000, bytes.length / 2, bytes.length - 200, bytes.length - 22, bytes.length - 1]) {
       const p = path.join(dir, `cut-${cut}.pt`);
@@ -239,7 +255,11 @@ except Exception as e:
 
   it('refuses huge declared sizes without allocating them', async function () {
     await rejects(files.huge_storage, 'JEPA_PT_CORRUPT', /more than a file can hold/);
-    await rejects(files.big_storage_short_record, 'JEPA_PT_CORRUPT', /has 8 bytes, but the pickle declares 34359738368/);
+    await rejects(
+      files.big_storage_short_record,
+      'JEPA_PT_CORRUPT',
+      /has 8 bytes, but the pickle declares 34359738368/,
+    );
     await rejects(files.view_past_storage, 'JEPA_PT_CORRUPT', /reaches past the end of its storage of 24 bytes/);
     await rejects(files.offset_past_storage, 'JEPA_PT_CORRUPT', /reaches past the end/);
     await rejects(files.negative_stride, 'JEPA_PT_CORRUPT', /negative size or stride/);
@@ -263,10 +283,13 @@ except Exception as e:
     await rejects(files.torchscript, 'JEPA_PT_TORCHSCRIPT', /loadModule/);
     const ts = path.join(dir, 'scripted.pt');
     const legacy = path.join(dir, 'legacy.pt');
-    runPython(`
+    runPython(
+      `
 import sys, torch
 torch.jit.save(torch.jit.script(torch.nn.Linear(2, 2)), sys.argv[1])
-torch.save({'a': torch.ones(2)}, sys.argv[2], _use_new_zipfile_serialization=False)`, { args: [ts, legacy] });
+torch.save({'a': torch.ones(2)}, sys.argv[2], _use_new_zipfile_serialization=False)`,
+      { args: [ts, legacy] },
+    );
     await rejects(ts, 'JEPA_PT_TORCHSCRIPT', /jepa.loadModule/);
     expect(Array.from((await jepa.load(legacy)).a.data())).to.deep.equal([1, 1]);
     await rejects(files.no_data_pkl, 'JEPA_PT_CORRUPT', /no data.pkl/);
@@ -281,7 +304,8 @@ torch.save({'a': torch.ones(2)}, sys.argv[2], _use_new_zipfile_serialization=Fal
   it('honours the byteorder record: a big-endian file is byte-swapped', async function () {
     const p = path.join(dir, 'big-endian.pt');
     const expected = JSON.parse(
-      runPython(`
+      runPython(
+        `
 import json, sys, zipfile, torch
 src = sys.argv[1] + '.le'
 torch.save({'f': torch.tensor([1.5, -2.25]), 'd': torch.tensor([3.0], dtype=torch.float64),
@@ -302,7 +326,11 @@ with zipfile.ZipFile(sys.argv[1], 'w') as out:
         out.writestr(n, data)
 v = torch.load(sys.argv[1])
 print(json.dumps({k: [float(x) for x in t.view(torch.float32 if t.is_complex() else t.dtype).tolist()] if not t.is_complex() else [float(x) for x in torch.view_as_real(t).flatten()] for k, t in v.items()}))`,
-        { args: [p] }).trim().split('\n').pop(),
+        { args: [p] },
+      )
+        .trim()
+        .split('\n')
+        .pop(),
     );
     const v = await jepa.load(p);
     expect(Array.from(v.f.data())).to.deep.equal(expected.f);
@@ -319,7 +347,9 @@ print(json.dumps({k: [float(x) for x in t.view(torch.float32 if t.is_complex() e
       await rejects(files.deep_lists, 'JEPA_PT_LIMIT', /deeper than 1000/);
       let deep = [];
       for (let i = 0; i < 1100; i++) deep = [deep];
-      expect(() => jepa.saveSync(path.join(dir, 'deep.pt'), deep)).to.throw().with.property('code', 'JEPA_PT_LIMIT');
+      expect(() => jepa.saveSync(path.join(dir, 'deep.pt'), deep))
+        .to.throw()
+        .with.property('code', 'JEPA_PT_LIMIT');
       let ok = [];
       for (let i = 0; i < 900; i++) ok = [ok];
       jepa.saveSync(path.join(dir, 'ok-deep.pt'), ok);
@@ -370,6 +400,9 @@ for (const p of ${list}) {
 console.log(JSON.stringify(codes));`);
     expect(r.status, r.stderr).to.equal(0);
     const codes = JSON.parse(r.stdout.trim());
-    expect(codes.every((c) => c === 'ok' || /^JEPA_/.test(c)), codes.join(',')).to.equal(true);
+    expect(
+      codes.every((c) => c === 'ok' || /^JEPA_/.test(c)),
+      codes.join(','),
+    ).to.equal(true);
   });
 });

@@ -11,7 +11,18 @@ import { cleanup, pythonJson, rejection, ROOT, runNode, runPython, tmpDir } from
 import { after, before, describe, it } from 'mocha';
 
 const GENERATOR = path.join(ROOT, 'scripts', 'fixtures', 'make_pt_fixtures.py');
-const TYPED = new Set(['float32', 'float64', 'float16', 'bfloat16', 'int8', 'int16', 'int32', 'int64', 'uint8', 'bool']);
+const TYPED = new Set([
+  'float32',
+  'float64',
+  'float16',
+  'bfloat16',
+  'int8',
+  'int16',
+  'int32',
+  'int64',
+  'uint8',
+  'bool',
+]);
 const FEATURES = 'gbif_1291162453_taxon_2650927_nephrolepis_exaltata_img_1_features';
 
 function pyFloat(repr) {
@@ -27,7 +38,9 @@ function isIntegralFloat(x) {
 
 function sha256(t) {
   const data = t.contiguous().data();
-  return createHash('sha256').update(Buffer.from(data.buffer, data.byteOffset, data.byteLength)).digest('hex');
+  return createHash('sha256')
+    .update(Buffer.from(data.buffer, data.byteOffset, data.byteLength))
+    .digest('hex');
 }
 
 /** Checks a JS value read from a file against Python's description of the value. */
@@ -184,7 +197,14 @@ describe('.pt files', function () {
     it('reads every fixture with load (a Promise) and with mmap', async function () {
       for (const [name, { value }] of Object.entries(expected)) {
         check(await jepa.load(file(name)), value, name, { storages: [] }, undefined, undefined);
-        check(await jepa.load(file(name), { mmap: true }), value, `${name} (mmap)`, { storages: [] }, undefined, undefined);
+        check(
+          await jepa.load(file(name), { mmap: true }),
+          value,
+          `${name} (mmap)`,
+          { storages: [] },
+          undefined,
+          undefined,
+        );
       }
     });
 
@@ -200,7 +220,8 @@ describe('.pt files', function () {
 
     it('reads views that share one storage as tensors sharing one storage', function () {
       const t = jepa.loadSync(file('tensors'));
-      for (const k of ['row', 'col', 'tail', 'transposed', 'strided']) expect(t.base.sharesStorage(t[k]), k).to.equal(true);
+      for (const k of ['row', 'col', 'tail', 'transposed', 'strided'])
+        expect(t.base.sharesStorage(t[k]), k).to.equal(true);
       expect(t.base.sharesStorage(t.scalar)).to.equal(false);
       expect(Array.from(t.col.contiguous().data())).to.deep.equal([2, 8, 14, 20]);
       expect(t.transposed.strides).to.deep.equal([1, 6]);
@@ -253,7 +274,8 @@ describe('.pt files', function () {
       for (const name of [FEATURES, 'motion_feature', 'motion_latent', 'tensors', 'dtypes', 'python_values']) {
         jepa.saveSync(path.join(out, `${name}.pt`), jepa.loadSync(file(name)));
       }
-      const r = pythonJson(`
+      const r = pythonJson(
+        `
 import json, sys, zipfile
 res = {}
 for name in sys.argv[2:]:
@@ -266,7 +288,9 @@ for name in sys.argv[2:]:
         'pickle': a.read(ia[0].filename) == b.read(ib[0].filename),
         'records': all(a.read(x.filename) == b.read(y.filename) for x, y in zip(ia, ib) if 'serialization_id' not in x.filename),
     }
-print(json.dumps(res))`, { args: [dir, FEATURES, 'motion_feature', 'motion_latent', 'tensors', 'dtypes', 'python_values'] });
+print(json.dumps(res))`,
+        { args: [dir, FEATURES, 'motion_feature', 'motion_latent', 'tensors', 'dtypes', 'python_values'] },
+      );
       for (const [name, res] of Object.entries(r)) {
         expect(res, name).to.deep.equal({ names: true, offsets: true, stored: true, pickle: true, records: true });
       }
@@ -283,7 +307,10 @@ print(json.dumps(res))`, { args: [dir, FEATURES, 'motion_feature', 'motion_laten
         size: jepa.Size.fromItems([3, 4]),
         tup: jepa.Tuple.fromItems([1, 'a']),
         od: new jepa.OrderedDict([['x', jepa.float(2)]]),
-        m: new Map([[1, 'one'], [jepa.float(2), 'two']]),
+        m: new Map([
+          [1, 'one'],
+          [jepa.float(2), 'two'],
+        ]),
         s: new Set(['a']),
         b: Buffer.from([0, 255]),
         e: Buffer.alloc(0),
@@ -295,12 +322,13 @@ print(json.dumps(res))`, { args: [dir, FEATURES, 'motion_feature', 'motion_laten
         dev: new jepa.TorchDevice('cuda', 0),
         dt: new jepa.TorchDtype('bfloat16'),
         n: null,
-        '__proto__': 'not a prototype',
+        __proto__: 'not a prototype',
       };
       // A literal '__proto__' key sets the prototype; define it as a real key.
       Object.defineProperty(value, '__proto__', { value: 'a key', enumerable: true });
       jepa.saveSync(p, value);
-      const r = pythonJson(`
+      const r = pythonJson(
+        `
 import json, sys, torch, collections
 v = torch.load(sys.argv[1])
 print(json.dumps({
@@ -311,12 +339,30 @@ print(json.dumps({
   'f': repr(v['f']), 'i': repr(v['i']), 'x': repr(v['x']), 'nz': repr(v['nz']),
   'dev': repr(v['dev']), 'dt': repr(v['dt']), 'n': repr(v['n']), 'proto': v['__proto__'],
   'odtype': type(v['od']).__name__,
-}))`, { args: [p] });
+}))`,
+        { args: [p] },
+      );
       expect(r).to.deep.equal({
-        share: true, param: 'Parameter', rg: true, size: 'Size', tup: "(1, 'a')",
-        od: "[('x', 2.0)]", odtype: 'OrderedDict', m: "{1: 'one', 2.0: 'two'}", s: "{'a'}", b: "b'\\x00\\xff'", e: "b''",
-        big: String(2n ** 80n), f: '3.0', i: '3', x: '0.5', nz: '-0.0',
-        dev: "device(type='cuda', index=0)", dt: 'torch.bfloat16', n: 'None', proto: 'a key',
+        share: true,
+        param: 'Parameter',
+        rg: true,
+        size: 'Size',
+        tup: "(1, 'a')",
+        od: "[('x', 2.0)]",
+        odtype: 'OrderedDict',
+        m: "{1: 'one', 2.0: 'two'}",
+        s: "{'a'}",
+        b: "b'\\x00\\xff'",
+        e: "b''",
+        big: String(2n ** 80n),
+        f: '3.0',
+        i: '3',
+        x: '0.5',
+        nz: '-0.0',
+        dev: "device(type='cuda', index=0)",
+        dt: 'torch.bfloat16',
+        n: 'None',
+        proto: 'a key',
       });
     });
 
@@ -333,7 +379,9 @@ print(json.dumps({
       expect(fs.readFileSync(p).equals(before)).to.equal(true);
       expect(fs.readdirSync(d)).to.deep.equal(['x.pt']);
       fs.mkdirSync(path.join(d, 'dir.pt'));
-      expect(() => jepa.saveSync(path.join(d, 'dir.pt'), { a: 1 })).to.throw(/folder/).with.property('code', 'JEPA_IO_ERROR');
+      expect(() => jepa.saveSync(path.join(d, 'dir.pt'), { a: 1 }))
+        .to.throw(/folder/)
+        .with.property('code', 'JEPA_IO_ERROR');
       await jepa.save(path.join(d, 'missing', 'y.pt'), { a: 1 }).then(
         () => expect.fail('should reject'),
         (e) => expect(e.code).to.equal('JEPA_IO_ERROR'),
@@ -418,7 +466,9 @@ console.log(JSON.stringify({ m1, m2, same, m3: mapped() }));
         () => expect.fail('should reject'),
         (e) => expect(e.code).to.equal('JEPA_CUDA_UNAVAILABLE'),
       );
-      expect(() => jepa.loadSync(file('tensors'), { device: 'cuda:0' })).to.throw().with.property('code', 'JEPA_CUDA_UNAVAILABLE');
+      expect(() => jepa.loadSync(file('tensors'), { device: 'cuda:0' }))
+        .to.throw()
+        .with.property('code', 'JEPA_CUDA_UNAVAILABLE');
     });
   });
 
@@ -431,7 +481,12 @@ console.log(JSON.stringify({ m1, m2, same, m3: mapped() }));
       const plan = Array.from({ length: 200 }, (_, i) => {
         if (i % 17 === 5) return { p: bad, code: 'JEPA_PT_CORRUPT' };
         if (i % 23 === 7) return { p: path.join(dir, `missing-${i}.pt`), code: 'JEPA_FILE_NOT_FOUND' };
-        if (i % 31 === 3) return { p: file('tensors'), opts: { device: 'cuda' }, code: jepa.cuda.isAvailable() ? null : 'JEPA_CUDA_UNAVAILABLE' };
+        if (i % 31 === 3)
+          return {
+            p: file('tensors'),
+            opts: { device: 'cuda' },
+            code: jepa.cuda.isAvailable() ? null : 'JEPA_CUDA_UNAVAILABLE',
+          };
         return { p: file(names[i % names.length]), opts: { mmap: i % 2 === 0 }, name: names[i % names.length] };
       });
       const results = await Promise.allSettled(plan.map((x) => jepa.load(x.p, x.opts)));
@@ -445,7 +500,14 @@ console.log(JSON.stringify({ m1, m2, same, m3: mapped() }));
           if (x.code !== 'JEPA_CUDA_UNAVAILABLE') expect(r.reason.message, `load ${i}`).to.include(path.basename(x.p));
         } else if (x.name) {
           expect(r.status, `load ${i}: ${r.reason}`).to.equal('fulfilled');
-          check(r.value, expected[x.name].value, `${x.name} (load ${i} of the batch)`, { storages: [] }, undefined, undefined);
+          check(
+            r.value,
+            expected[x.name].value,
+            `${x.name} (load ${i} of the batch)`,
+            { storages: [] },
+            undefined,
+            undefined,
+          );
           ok += 1;
         }
       }
@@ -456,10 +518,21 @@ console.log(JSON.stringify({ m1, m2, same, m3: mapped() }));
       const big = path.join(dir, 'batch-big.pt');
       jepa.saveSync(big, { w: jepa.arange(0, 600000, 1, { dtype: 'float32' }), name: 'big' }); // 2.4 MB
       const small = Object.keys(expected).slice(0, 12);
-      const all = await Promise.all([...small.map((n) => jepa.load(file(n))), jepa.load(big), ...small.map((n) => jepa.load(file(n)))]);
+      const all = await Promise.all([
+        ...small.map((n) => jepa.load(file(n))),
+        jepa.load(big),
+        ...small.map((n) => jepa.load(file(n))),
+      ]);
       small.forEach((n, i) => {
         check(all[i], expected[n].value, `${n} (before the large file)`, { storages: [] }, undefined, undefined);
-        check(all[small.length + 1 + i], expected[n].value, `${n} (after the large file)`, { storages: [] }, undefined, undefined);
+        check(
+          all[small.length + 1 + i],
+          expected[n].value,
+          `${n} (after the large file)`,
+          { storages: [] },
+          undefined,
+          undefined,
+        );
       });
       const v = all[small.length];
       expect(v.name).to.equal('big');
@@ -523,38 +596,59 @@ const jepa = require(workerData.lib);
       expect(group.lr).to.equal(0.001);
       expect(() => a.getSync('model.nope')).to.throw(TypeError, /no entry/);
       a.close();
-      expect(() => a.entries()).to.throw().with.property('code', 'JEPA_DISPOSED');
+      expect(() => a.entries())
+        .to.throw()
+        .with.property('code', 'JEPA_DISPOSED');
     });
 
     it('reads no tensor data when listing (a missing storage record only fails on get)', function () {
       const p = path.join(dir, 'missing-record.pt');
-      runPython(`
+      runPython(
+        `
 import sys, zipfile
 src = zipfile.ZipFile(sys.argv[1])
 with zipfile.ZipFile(sys.argv[2], 'w') as out:
     for info in src.infolist():
         if not info.filename.endswith('/data/0'):
-            out.writestr(info, src.read(info.filename))`, { args: [file('top_list'), p] });
+            out.writestr(info, src.read(info.filename))`,
+        { args: [file('top_list'), p] },
+      );
       const a = jepa.openSync(p);
       expect(a.entries().map((e) => e.key)).to.deep.equal(['0', '3.0']);
       expect(a.getSync('3.0').shape).to.deep.equal([1]);
-      expect(() => a.getSync('0')).to.throw(/storage record data\/0 is missing/).with.property('code', 'JEPA_PT_CORRUPT');
+      expect(() => a.getSync('0'))
+        .to.throw(/storage record data\/0 is missing/)
+        .with.property('code', 'JEPA_PT_CORRUPT');
       a.close();
     });
   });
 
   describe('arguments', function () {
     it('checks paths and options with exact messages', async function () {
-      expect(() => jepa.loadSync(42)).to.throw(TypeError, 'expected `path` to be a file path (a non-empty string) or a file: URL, got 42');
-      expect(() => jepa.loadSync('x.pt', { mmap: 1 })).to.throw(TypeError, 'expected `options.mmap` to be a boolean, got 1');
-      expect(() => jepa.loadSync('x.pt', { foo: 1 })).to.throw(TypeError, 'unknown option `options.foo`: expected one of mmap, device');
+      expect(() => jepa.loadSync(42)).to.throw(
+        TypeError,
+        'expected `path` to be a file path (a non-empty string) or a file: URL, got 42',
+      );
+      expect(() => jepa.loadSync('x.pt', { mmap: 1 })).to.throw(
+        TypeError,
+        'expected `options.mmap` to be a boolean, got 1',
+      );
+      expect(() => jepa.loadSync('x.pt', { foo: 1 })).to.throw(
+        TypeError,
+        'unknown option `options.foo`: expected one of mmap, device',
+      );
       const e = await rejection(jepa.load('/nonexistent/x.pt'));
       expect(e.code).to.equal('JEPA_FILE_NOT_FOUND');
       expect(e.stack).to.include('pt.test.mjs'); // the awaiting caller's frame
-      expect(() => jepa.saveSync(path.join(dir, 'u.pt'), { a: undefined })).to.throw(TypeError, 'cannot save `value.a`: undefined has no Python equivalent (use null for None)');
-      expect(() => jepa.saveSync(path.join(dir, 'u.pt'), { a: [new Date()] })).to.throw(TypeError, /cannot save `value.a\[0\]`: a Date has no Python equivalent/);
+      expect(() => jepa.saveSync(path.join(dir, 'u.pt'), { a: undefined })).to.throw(
+        TypeError,
+        'cannot save `value.a`: undefined has no Python equivalent (use null for None)',
+      );
+      expect(() => jepa.saveSync(path.join(dir, 'u.pt'), { a: [new Date()] })).to.throw(
+        TypeError,
+        /cannot save `value.a\[0\]`: a Date has no Python equivalent/,
+      );
       expect(() => jepa.saveSync(path.join(dir, 'u.pt'), new Float32Array(2))).to.throw(TypeError, /jepa.tensor/);
     });
-
   });
 });

@@ -40,7 +40,8 @@ print(json.dumps(out))`);
   });
 
   it('Python writes raw tensor bytes of every dtype; Node wraps them and reads the same values', () => {
-    runPython(`
+    runPython(
+      `
 import torch, sys
 vals = [-3.5, -1.0, 0.0, 0.5, 1.0, 2.75, 100.0, -0.0]
 ints = [-100, -1, 0, 1, 2, 3, 100, 127]
@@ -50,8 +51,21 @@ for dt in ${JSON.stringify(DTYPES)}:
     t = torch.tensor(src).to(getattr(torch, dt)).reshape(2, 4)
     open(f'{d}/{dt}.bin', 'wb').write(t.contiguous().view(torch.uint8).numpy().tobytes())
     open(f'{d}/{dt}.txt', 'w').write(repr(t.to(torch.float64).flatten().tolist()))
-`, { args: [dir] });
-    const Ctors = { float32: Float32Array, float64: Float64Array, float16: Uint16Array, bfloat16: Uint16Array, int8: Int8Array, int16: Int16Array, int32: Int32Array, int64: BigInt64Array, uint8: Uint8Array, bool: Uint8Array };
+`,
+      { args: [dir] },
+    );
+    const Ctors = {
+      float32: Float32Array,
+      float64: Float64Array,
+      float16: Uint16Array,
+      bfloat16: Uint16Array,
+      int8: Int8Array,
+      int16: Int16Array,
+      int32: Int32Array,
+      int64: BigInt64Array,
+      uint8: Uint8Array,
+      bool: Uint8Array,
+    };
     for (const dt of DTYPES) {
       const buf = fs.readFileSync(path.join(dir, `${dt}.bin`));
       const copy = new Uint8Array(buf); // aligned copy
@@ -65,11 +79,19 @@ for dt in ${JSON.stringify(DTYPES)}:
 
   it('Node writes raw tensor bytes of every dtype; Python reads the same values', () => {
     for (const dt of DTYPES) {
-      const values = dt === 'bool' ? [true, false, true, true] : dt === 'uint8' ? [0, 7, 200, 255] : dt.startsWith('float') || dt === 'bfloat16' ? [-1.5, 0.25, 3, 1e4] : [-8, 0, 3, 99];
+      const values =
+        dt === 'bool'
+          ? [true, false, true, true]
+          : dt === 'uint8'
+            ? [0, 7, 200, 255]
+            : dt.startsWith('float') || dt === 'bfloat16'
+              ? [-1.5, 0.25, 3, 1e4]
+              : [-8, 0, 3, 99];
       const t = jepa.tensor(dt === 'int64' ? values.map(BigInt) : values, [2, 2], { dtype: dt });
       fs.writeFileSync(path.join(dir, `node-${dt}.bin`), bytesOf(t));
     }
-    const result = pythonJson(`
+    const result = pythonJson(
+      `
 import json, torch, sys
 d = sys.argv[1]
 out = {}
@@ -77,10 +99,13 @@ for dt in ${JSON.stringify(DTYPES)}:
     raw = bytearray(open(f'{d}/node-{dt}.bin', 'rb').read())
     t = torch.frombuffer(raw, dtype=getattr(torch, dt)).reshape(2, 2)
     out[dt] = t.to(torch.float64).flatten().tolist()
-print(json.dumps(out))`, { args: [dir] });
+print(json.dumps(out))`,
+      { args: [dir] },
+    );
     expect(result.bool).to.deep.equal([1, 0, 1, 1]);
     expect(result.uint8).to.deep.equal([0, 7, 200, 255]);
-    for (const dt of ['float32', 'float64', 'float16', 'bfloat16']) expect(result[dt], dt).to.deep.equal([-1.5, 0.25, 3, dt === 'bfloat16' ? 9984 : 1e4]);
+    for (const dt of ['float32', 'float64', 'float16', 'bfloat16'])
+      expect(result[dt], dt).to.deep.equal([-1.5, 0.25, 3, dt === 'bfloat16' ? 9984 : 1e4]);
     for (const dt of ['int8', 'int16', 'int32', 'int64']) expect(result[dt], dt).to.deep.equal([-8, 0, 3, 99]);
   });
 
@@ -90,7 +115,10 @@ import json, torch
 x = torch.tensor([0.1, -2.7, 3.14159, 65519.0, 1e-8, 300.5], dtype=torch.float64)
 print(json.dumps({'f16': x.to(torch.float16).view(torch.int16).tolist(), 'bf16': x.to(torch.bfloat16).view(torch.int16).tolist(), 'i32': x.to(torch.int32).tolist(), 'u8': x.abs().to(torch.uint8).tolist()}))`);
     const x = jepa.tensor([0.1, -2.7, 3.14159, 65519.0, 1e-8, 300.5], { dtype: 'float64' });
-    const i16 = (t) => { const d = t.data(); return Array.from(new Int16Array(d.buffer, d.byteOffset, d.length)); };
+    const i16 = (t) => {
+      const d = t.data();
+      return Array.from(new Int16Array(d.buffer, d.byteOffset, d.length));
+    };
     expect(i16(x.to('float16'))).to.deep.equal(expected.f16);
     expect(i16(x.to('bfloat16'))).to.deep.equal(expected.bf16);
     expect(Array.from(x.to('int32').data())).to.deep.equal(expected.i32);

@@ -45,7 +45,10 @@ function jsBlocks(text) {
 }
 
 function matches(actual, expected) {
-  const pattern = expected.split('…').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*');
+  const pattern = expected
+    .split('…')
+    .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.*');
   return new RegExp(`^${pattern}$`).test(actual);
 }
 
@@ -60,7 +63,16 @@ describe('README', () => {
 
   it('has js blocks for every capability, and skips at most 2', () => {
     const sections = new Set(blocks.map((b) => b.section));
-    for (const s of ['Quick start', 'Tensors', '.pt files (and safetensors, .npy)', 'Models', 'Masks', 'Training', 'CUDA', 'Images and videos']) {
+    for (const s of [
+      'Quick start',
+      'Tensors',
+      '.pt files (and safetensors, .npy)',
+      'Models',
+      'Masks',
+      'Training',
+      'CUDA',
+      'Images and videos',
+    ]) {
       expect(sections.has(s), `a js block under "## ${s}"`).to.equal(true);
     }
     expect(blocks.filter((b) => b.skip).length).to.be.at.most(2);
@@ -71,7 +83,9 @@ describe('README', () => {
     it(title, function () {
       if (block.skip) this.skip();
       if (block.expected) {
-        expect(block.expected.length, 'every console.log of a block with → comments has one').to.equal(block.logs.length);
+        expect(block.expected.length, 'every console.log of a block with → comments has one').to.equal(
+          block.logs.length,
+        );
       }
       const dir = fs.mkdtempSync(path.join(work, 'block-'));
       fs.mkdirSync(path.join(dir, 'node_modules'));
@@ -86,7 +100,10 @@ describe('README', () => {
         const out = r.stdout.replace(/\n$/, '').split('\n');
         expect(out.length, `README line ${block.line} printed:\n${r.stdout}`).to.equal(block.expected.length);
         out.forEach((line, i) => {
-          expect(matches(line, block.expected[i]), `README line ${block.line}, output line ${i + 1}: ${JSON.stringify(line)} should be ${JSON.stringify(block.expected[i])}`).to.equal(true);
+          expect(
+            matches(line, block.expected[i]),
+            `README line ${block.line}, output line ${i + 1}: ${JSON.stringify(line)} should be ${JSON.stringify(block.expected[i])}`,
+          ).to.equal(true);
         });
       }
     });
@@ -96,7 +113,10 @@ describe('README', () => {
     const blocks = [...README.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1].trim().split('\n'));
     expect(blocks[0]).to.deep.equal(['npm install', 'npm test']);
     expect(blocks[1]).to.deep.equal(['npm run test:ci']);
-    const ci = fs.readFileSync(path.join(ROOT, '.ci', 'run'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#') && !l.startsWith('set ') && !l.startsWith('cd '));
+    const ci = fs
+      .readFileSync(path.join(ROOT, '.ci', 'run'), 'utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#') && !l.startsWith('set ') && !l.startsWith('cd '));
     expect(ci).to.deep.equal(['npm install', 'npm run test:ci']);
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
     expect(pkg.scripts['test:ci']).to.match(/^npm test && /);

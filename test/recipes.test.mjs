@@ -9,7 +9,17 @@ import { expect } from 'chai';
 import { after, before, describe, it } from 'mocha';
 import jepa from 'jepa-native';
 import { ROOT, runPython, thrown } from './helpers.mjs';
-import { build, cleanupDirs, compare, fixture, ijepaFiles, nodeParams, randnSpec, scratch, valuesSpec } from './train-helpers.mjs';
+import {
+  build,
+  cleanupDirs,
+  compare,
+  fixture,
+  ijepaFiles,
+  nodeParams,
+  randnSpec,
+  scratch,
+  valuesSpec,
+} from './train-helpers.mjs';
 
 const TOL = 1e-6;
 const REFERENCE = path.join(ROOT, 'scripts', 'reference', 'recipe_reference.py');
@@ -78,7 +88,10 @@ const VJEPA_MASKS = `mask:
     max_keep: null
 `;
 
-const vjepaConfig = ({ regCoeff = 0.0, clipGrad = '1.0e-06' } = {}) => `# facebookresearch/jepa configs/pretrain/*.yaml shape
+const vjepaConfig = ({
+  regCoeff = 0.0,
+  clipGrad = '1.0e-06',
+} = {}) => `# facebookresearch/jepa configs/pretrain/*.yaml shape
 app: vjepa
 data:
   dataset_type: VideoDataset
@@ -204,8 +217,16 @@ const vjepaFiles = (predictor) => ({
   predictor,
 });
 const predictorKwargs = (numMaskTokens) => ({
-  img_size: 32, patch_size: 8, embed_dim: 32, predictor_embed_dim: 16, depth: 2, num_heads: 2, num_frames: 4,
-  tubelet_size: 2, num_mask_tokens: numMaskTokens, zero_init_mask_tokens: false,
+  img_size: 32,
+  patch_size: 8,
+  embed_dim: 32,
+  predictor_embed_dim: 16,
+  depth: 2,
+  num_heads: 2,
+  num_frames: 4,
+  tubelet_size: 2,
+  num_mask_tokens: numMaskTokens,
+  zero_init_mask_tokens: false,
 });
 
 /** The runs: config, modules, steps per epoch, and 3 batches (masks from the recipe's own sampler). */
@@ -222,34 +243,62 @@ function makeRuns(dir) {
     masksOf(config).map((m, i) => ({ batch: { images: randnSpec([2, 3, 4, 32, 32], seed + i), ...m } }));
   return [
     {
-      name: 'ijepa', family: 'ijepa', config: IJEPA, files: ijepaFiles, stepsPerEpoch: 2,
-      steps: masksOf(IJEPA, { stepsPerEpoch: 2 }).map((m, i) => ({ batch: { images: randnSpec([2, 3, 32, 32], 100 + i), ...m } })),
+      name: 'ijepa',
+      family: 'ijepa',
+      config: IJEPA,
+      files: ijepaFiles,
+      stepsPerEpoch: 2,
+      steps: masksOf(IJEPA, { stepsPerEpoch: 2 }).map((m, i) => ({
+        batch: { images: randnSpec([2, 3, 32, 32], 100 + i), ...m },
+      })),
       drawn: true, // Node's trainer draws the masks from its own sampler (same options, same sequence)
     },
     {
       // The trainer's normalizeTargets: false (targets without layer norm), from the same config.
-      name: 'ijepa-raw', family: 'ijepa', config: IJEPA, files: ijepaFiles, stepsPerEpoch: 2, normalizeTargets: false,
+      name: 'ijepa-raw',
+      family: 'ijepa',
+      config: IJEPA,
+      files: ijepaFiles,
+      stepsPerEpoch: 2,
+      normalizeTargets: false,
       overrides: { normalizeTargets: false },
-      steps: masksOf(IJEPA, { stepsPerEpoch: 2 }).map((m, i) => ({ batch: { images: randnSpec([2, 3, 32, 32], 150 + i), ...m } })),
+      steps: masksOf(IJEPA, { stepsPerEpoch: 2 }).map((m, i) => ({
+        batch: { images: randnSpec([2, 3, 32, 32], 150 + i), ...m },
+      })),
     },
     {
-      name: 'vjepa', family: 'vjepa', config: vjepaConfig(), files: vjepaFiles(path.join(dir, 'vjepa_predictor.pt')),
+      name: 'vjepa',
+      family: 'vjepa',
+      config: vjepaConfig(),
+      files: vjepaFiles(path.join(dir, 'vjepa_predictor.pt')),
       steps: video(vjepaConfig(), 200),
     },
     {
-      name: 'vjepa-reg', family: 'vjepa', config: vjepaConfig({ regCoeff: 0.5, clipGrad: 'null' }),
-      files: vjepaFiles(path.join(dir, 'vjepa_predictor.pt')), steps: video(vjepaConfig(), 300),
+      name: 'vjepa-reg',
+      family: 'vjepa',
+      config: vjepaConfig({ regCoeff: 0.5, clipGrad: 'null' }),
+      files: vjepaFiles(path.join(dir, 'vjepa_predictor.pt')),
+      steps: video(vjepaConfig(), 300),
     },
     {
-      name: 'vjepa2', family: 'vjepa2', config: VJEPA2, files: vjepaFiles(path.join(dir, 'vjepa2_predictor.pt')),
+      name: 'vjepa2',
+      family: 'vjepa2',
+      config: VJEPA2,
+      files: vjepaFiles(path.join(dir, 'vjepa2_predictor.pt')),
       steps: video(VJEPA2, 400),
     },
     {
-      name: 'motion', family: 'motion', config: MOTION, files: { model: fixture('motion_ae.pt') },
+      name: 'motion',
+      family: 'motion',
+      config: MOTION,
+      files: { model: fixture('motion_ae.pt') },
       steps: [0, 1, 2].map((i) => ({ batch: { features: randnSpec([2, 5, 6, 24], 500 + i) }, seed: 7 + i })),
     },
     {
-      name: 'vl', family: 'vl', config: VL, files: { model: fixture('vl_predictor.pt') },
+      name: 'vl',
+      family: 'vl',
+      config: VL,
+      files: { model: fixture('vl_predictor.pt') },
       steps: [0, 1, 2].map((i) => ({
         batch: { imageEmbeddings: randnSpec([3, 512], 600 + i), textEmbeddings: randnSpec([3, 384], 700 + i) },
       })),
@@ -290,7 +339,9 @@ describe('Trainer.fromConfig: each recipe equals the Python rewrite of its offic
     };
     fs.writeFileSync(path.join(dir, 'spec.json'), JSON.stringify(spec));
     const argv = [REFERENCE, path.join(dir, 'spec.json'), dir];
-    runPython(`import runpy, sys; sys.argv = ${JSON.stringify(argv)}; runpy.run_path(sys.argv[0], run_name='__main__')`);
+    runPython(
+      `import runpy, sys; sys.argv = ${JSON.stringify(argv)}; runpy.run_path(sys.argv[0], run_name='__main__')`,
+    );
     for (const r of runs) results[r.name] = readResult(dir, r.name);
   });
 
@@ -298,7 +349,11 @@ describe('Trainer.fromConfig: each recipe equals the Python rewrite of its offic
     const run = runs.find((r) => r.name === name);
     const modules = {};
     for (const [key, file] of Object.entries(run.files)) modules[key] = await jepa.loadModule(file);
-    const trainer = jepa.Trainer.fromConfig(run.config, { ...modules, stepsPerEpoch: run.stepsPerEpoch, overrides: run.overrides });
+    const trainer = jepa.Trainer.fromConfig(run.config, {
+      ...modules,
+      stepsPerEpoch: run.stepsPerEpoch,
+      overrides: run.overrides,
+    });
     const py = results[name];
     const stats = [];
     for (const step of run.steps) {
@@ -312,7 +367,9 @@ describe('Trainer.fromConfig: each recipe equals the Python rewrite of its offic
       stats.push(await trainer.step(batch));
     }
     stats.forEach((s, i) => {
-      expect(Math.abs(s.loss - py.losses[i]), `${name} loss of step ${i}: ${s.loss} vs ${py.losses[i]}`).to.be.at.most(TOL);
+      expect(Math.abs(s.loss - py.losses[i]), `${name} loss of step ${i}: ${s.loss} vs ${py.losses[i]}`).to.be.at.most(
+        TOL,
+      );
       expect(s.lr, `${name} lr of step ${i}`).to.equal(py.lr[i]);
       expect(s.weightDecay, `${name} weight decay of step ${i}`).to.equal(py.wd[i]);
       expect(s.momentum, `${name} momentum of step ${i}`).to.equal(py.momentum[i]);
@@ -324,9 +381,16 @@ describe('Trainer.fromConfig: each recipe equals the Python rewrite of its offic
     // make every kernel identical) it equals Python's bit for bit, which tells the EMA formulas
     // apart (they differ by one ulp).
     for (const [key, a] of node) {
-      if (key.startsWith('target.')) expect(Buffer.compare(Buffer.from(a.buffer), Buffer.from(py.params.get(key).buffer)), key).to.equal(0);
+      if (key.startsWith('target.'))
+        expect(Buffer.compare(Buffer.from(a.buffer), Buffer.from(py.params.get(key).buffer)), key).to.equal(0);
     }
-    if (process.env.JEPA_DEBUG) console.log(name, 'worst parameter difference', worst, stats.map((s, i) => s.loss - py.losses[i]));
+    if (process.env.JEPA_DEBUG)
+      console.log(
+        name,
+        'worst parameter difference',
+        worst,
+        stats.map((s, i) => s.loss - py.losses[i]),
+      );
     check(trainer, stats);
     return trainer;
   }
@@ -380,15 +444,25 @@ describe('Trainer.fromConfig: each recipe equals the Python rewrite of its offic
     });
     const t = build(runs.find((r) => r.name === 'vjepa').steps[0].batch);
     const z = await model.encode(t.images, { masks: t.context[0], encoder: 'context' });
-    const p = await Promise.all([0, 1, 2, -1].map((maskIndex) => model.predict(z, t.context[0], t.targets[0], { maskIndex })));
+    const p = await Promise.all(
+      [0, 1, 2, -1].map((maskIndex) => model.predict(z, t.context[0], t.targets[0], { maskIndex })),
+    );
     const byDefault = await model.predict(z, t.context[0], t.targets[0]);
     const same = (a, b) => Buffer.compare(Buffer.from(a.data().buffer), Buffer.from(b.data().buffer)) === 0;
     expect(same(p[0], p[1])).to.equal(false); // two tokens (trunc-normal init): the index matters
     expect(same(p[1], byDefault) && same(p[0], p[2]) && same(p[1], p[3])).to.equal(true); // modulo 2, default 1
     const direct = await model.predictor.forward(z, [t.context[0]], [t.targets[0]], 0);
     expect(same(direct, p[0])).to.equal(true);
-    const ijepa = await jepa.JEPA.load({ contextEncoder: ijepaFiles.context, targetEncoder: ijepaFiles.target, predictor: ijepaFiles.predictor });
-    const err = await ijepa.predict(jepa.zeros([2, 3, 32]), jepa.zeros([2, 3], { dtype: 'int64' }), jepa.zeros([2, 1], { dtype: 'int64' }), { maskIndex: 0 }).catch((e) => e);
+    const ijepa = await jepa.JEPA.load({
+      contextEncoder: ijepaFiles.context,
+      targetEncoder: ijepaFiles.target,
+      predictor: ijepaFiles.predictor,
+    });
+    const err = await ijepa
+      .predict(jepa.zeros([2, 3, 32]), jepa.zeros([2, 3], { dtype: 'int64' }), jepa.zeros([2, 1], { dtype: 'int64' }), {
+        maskIndex: 0,
+      })
+      .catch((e) => e);
     expect(err.message).to.match(/^`options.maskIndex` needs a predictor whose forward takes `mask_index`/);
   });
 
@@ -408,17 +482,32 @@ describe('Trainer.fromConfig: each recipe equals the Python rewrite of its offic
 describe('readRecipe: official configs and their defaults', () => {
   it('reads the official configs of each family (files from the snapshots, restated)', () => {
     const r = jepa.readRecipe(IJEPA, { stepsPerEpoch: 5004 });
-    expect(r.trainer.lr).to.deep.equal({ kind: 'warmupCosine', start: 0.0002, peak: 0.001, end: 1e-6, warmupSteps: 5004, steps: 12510 });
+    expect(r.trainer.lr).to.deep.equal({
+      kind: 'warmupCosine',
+      start: 0.0002,
+      peak: 0.001,
+      end: 1e-6,
+      warmupSteps: 5004,
+      steps: 12510,
+    });
     expect(r.trainer.momentum).to.deep.equal({ kind: 'linear', start: 0.9, end: 1, steps: 5004 * 2 * 1.25 });
     expect(r.trainer.emaFormula).to.equal('loop');
     const v = jepa.readRecipe(vjepaConfig());
     expect(v.stepsPerEpoch).to.equal(2); // optimization.ipe
-    expect(v.trainer).to.include({ clipGrad: 1e-6, clipGradFrom: 2, maskIndex: 'config', regCoeff: 0, emaFormula: 'loop' });
+    expect(v.trainer).to.include({
+      clipGrad: 1e-6,
+      clipGradFrom: 2,
+      maskIndex: 'config',
+      regCoeff: 0,
+      emaFormula: 'loop',
+    });
     const v2 = jepa.readRecipe(VJEPA2);
     expect(v2.family).to.equal('vjepa2');
     expect(v2.trainer).to.include({ clipGrad: null, maskIndex: 0, emaFormula: 'foreach' });
     expect(v2.model.numMaskTokens).to.equal(4);
-    const anneal = jepa.readRecipe(VJEPA2.replace('  weight_decay: 0.04\n', '  weight_decay: 0.04\n  is_anneal: true\n'));
+    const anneal = jepa.readRecipe(
+      VJEPA2.replace('  weight_decay: 0.04\n', '  weight_decay: 0.04\n  is_anneal: true\n'),
+    );
     expect(anneal.trainer.lr).to.deep.equal({ kind: 'linearDecay', start: 0.000525, end: 1e-6, steps: 5 });
     expect(jepa.readRecipe(MOTION).trainer).to.include({ lr: 2e-4, weightDecay: 1e-4, smoothWeight: 0.05 });
   });
@@ -428,27 +517,44 @@ describe('readRecipe: official configs and their defaults', () => {
     expect(err.code).to.equal('JEPA_INVALID_ARGUMENT');
     expect(err.message).to.match(/`config.optimization.lr` to be a number, got "1e-3" \(YAML 1.1/);
     // ... while float() keys take it, as the official code's float(...)
-    expect(jepa.readRecipe(IJEPA.replace('weight_decay: 0.04', 'weight_decay: 4e-2'), { stepsPerEpoch: 10 }).trainer.weightDecay.start).to.equal(0.04);
+    expect(
+      jepa.readRecipe(IJEPA.replace('weight_decay: 0.04', 'weight_decay: 4e-2'), { stepsPerEpoch: 10 }).trainer
+        .weightDecay.start,
+    ).to.equal(0.04);
   });
 
   it('errors name the key, the source that requires it, and unsupported settings', () => {
     const missing = thrown(() => jepa.readRecipe(IJEPA.replace('  lr: 0.001\n', ''), { stepsPerEpoch: 10 }));
-    expect(missing.message).to.equal("`config.optimization.lr` is required: facebookresearch/ijepa's src/train.py reads it without a default");
-    expect(thrown(() => jepa.readRecipe(IJEPA)).message).to.match(/^expected `options.stepsPerEpoch` \(the I-JEPA loop runs len\(unsupervised_loader\)/);
+    expect(missing.message).to.equal(
+      "`config.optimization.lr` is required: facebookresearch/ijepa's src/train.py reads it without a default",
+    );
+    expect(thrown(() => jepa.readRecipe(IJEPA)).message).to.match(
+      /^expected `options.stepsPerEpoch` \(the I-JEPA loop runs len\(unsupervised_loader\)/,
+    );
     expect(thrown(() => jepa.readRecipe({ foo: 1 })).message).to.match(/^could not tell which training recipe/);
-    expect(thrown(() => jepa.readRecipe(VJEPA2.replace('[4, 4]', '[4, 8]'))).message).to.match(/dataset_fpcs: \[4, 8\]` is not supported/);
+    expect(thrown(() => jepa.readRecipe(VJEPA2.replace('[4, 4]', '[4, 8]'))).message).to.match(
+      /dataset_fpcs: \[4, 8\]` is not supported/,
+    );
     expect(thrown(() => jepa.readRecipe('a: [1, 2')).message).to.match(/^the config is not valid YAML/);
-    expect(thrown(() => jepa.readRecipe(IJEPA, { family: 'x-jepa' })).message).to.match(/^expected `options.family` to be one of 'ijepa', 'i-jepa'/);
+    expect(thrown(() => jepa.readRecipe(IJEPA, { family: 'x-jepa' })).message).to.match(
+      /^expected `options.family` to be one of 'ijepa', 'i-jepa'/,
+    );
   });
 
   it('fromConfig checks the modules against the config: mask tokens, their mask_index, patches', () => {
-    const m = Object.fromEntries(Object.entries(vjepaFiles(fixture('vjepa/predictor.pt'))).map(([k, f]) => [k, jepa.loadModuleSync(f)]));
+    const m = Object.fromEntries(
+      Object.entries(vjepaFiles(fixture('vjepa/predictor.pt'))).map(([k, f]) => [k, jepa.loadModuleSync(f)]),
+    );
     const err = thrown(() => jepa.Trainer.fromConfig(vjepaConfig(), m));
     expect(err.code).to.equal('JEPA_PARAMETER_MISMATCH');
     expect(err.message).to.match(/^the predictor has 0 mask tokens \(mask_tokens.N\), the config's V-JEPA predictor 2/);
     const i = Object.fromEntries(Object.entries(ijepaFiles).map(([k, f]) => [k, jepa.loadModuleSync(f)]));
-    const patches = thrown(() => jepa.Trainer.fromConfig(IJEPA.replace('crop_size: 32', 'crop_size: 64'), { ...i, stepsPerEpoch: 2 }));
-    expect(patches.message).to.equal("the predictor's position embedding has 16 patches, the config's model 64 (crop 64 / patch 8)");
+    const patches = thrown(() =>
+      jepa.Trainer.fromConfig(IJEPA.replace('crop_size: 32', 'crop_size: 64'), { ...i, stepsPerEpoch: 2 }),
+    );
+    expect(patches.message).to.equal(
+      "the predictor's position embedding has 16 patches, the config's model 64 (crop 64 / patch 8)",
+    );
   });
 });
 
@@ -464,8 +570,21 @@ describe('jepa-native train CONFIG.yaml', function () {
     images.set(one, 0);
     images.set(one, one.length);
     jepa.saveSync(path.join(dir, 'images.pt'), { images: jepa.tensor(images, [2, 3, 32, 32]) });
-    const run = (...args) => spawnSync(process.execPath, [path.join(ROOT, 'bin', 'jepa-native.js'), 'train', path.join(dir, 'in1k.yaml'), ...args], { encoding: 'utf8' });
-    const r = run('--model', path.dirname(ijepaFiles.context), '--data', path.join(dir, 'images.pt'), '--out', path.join(dir, 'out'), '--json');
+    const run = (...args) =>
+      spawnSync(
+        process.execPath,
+        [path.join(ROOT, 'bin', 'jepa-native.js'), 'train', path.join(dir, 'in1k.yaml'), ...args],
+        { encoding: 'utf8' },
+      );
+    const r = run(
+      '--model',
+      path.dirname(ijepaFiles.context),
+      '--data',
+      path.join(dir, 'images.pt'),
+      '--out',
+      path.join(dir, 'out'),
+      '--json',
+    );
     expect(r.status, r.stderr).to.equal(0);
     const summary = JSON.parse(r.stdout);
     expect(summary).to.include({ family: 'ijepa', steps: 2 }); // floor(2 / batch_size 2) = 1 step per epoch, 2 epochs
@@ -475,12 +594,17 @@ describe('jepa-native train CONFIG.yaml', function () {
     const trainer = jepa.Trainer.fromConfig(IJEPA, { ...m, stepsPerEpoch: 1 });
     const batch = { images: jepa.tensor(images.slice(0, 2 * one.length), [2, 3, 32, 32]) };
     expect([trainer.stepSync(batch).loss, trainer.stepSync(batch).loss]).to.deep.equal(summary.losses);
-    const resumed = jepa.Trainer.fromConfig(IJEPA, { ...Object.fromEntries(Object.entries(ijepaFiles).map(([k, f]) => [k, jepa.loadModuleSync(f)])), stepsPerEpoch: 1 });
+    const resumed = jepa.Trainer.fromConfig(IJEPA, {
+      ...Object.fromEntries(Object.entries(ijepaFiles).map(([k, f]) => [k, jepa.loadModuleSync(f)])),
+      stepsPerEpoch: 1,
+    });
     expect(resumed.loadSync(summary.checkpoints[0])).to.deep.equal({ step: 2, epoch: 2 });
     compare(nodeParams(resumed.modules), nodeParams(trainer.modules), { tol: 0 });
     const dry = run('--dry-run', '--data', path.join(dir, 'images.pt'));
     expect(dry.status, dry.stderr).to.equal(0);
-    expect(JSON.parse(dry.stdout).recipe.trainer.lr).to.deep.equal(jepa.readRecipe(IJEPA, { stepsPerEpoch: 1 }).trainer.lr);
+    expect(JSON.parse(dry.stdout).recipe.trainer.lr).to.deep.equal(
+      jepa.readRecipe(IJEPA, { stepsPerEpoch: 1 }).trainer.lr,
+    );
     const bad = run('--data', path.join(dir, 'images.pt'));
     expect(bad.status).to.equal(2);
     expect(bad.stderr).to.match(/expected --model DIR/);
@@ -489,14 +613,21 @@ describe('jepa-native train CONFIG.yaml', function () {
 
 describe('Trainer defaults per kind (TRAINER_DEFAULTS)', () => {
   it('each kind takes its official defaults; bare Trainers of motion and VL need no lr', () => {
-    expect(jepa.TRAINER_DEFAULTS.ijepa).to.include({ weightDecay: 0.04, momentum: 0.996, emaFormula: 'loop', clipGrad: null });
+    expect(jepa.TRAINER_DEFAULTS.ijepa).to.include({
+      weightDecay: 0.04,
+      momentum: 0.996,
+      emaFormula: 'loop',
+      clipGrad: null,
+    });
     expect(jepa.TRAINER_DEFAULTS.vjepa2).to.include({ momentum: 0.99925, emaFormula: 'foreach', maskIndex: 0 });
     expect(jepa.TRAINER_DEFAULTS.motion).to.include({ lr: 2e-4, weightDecay: 1e-4, excludeBiasAndNorm: false });
     expect(jepa.TRAINER_DEFAULTS.vl).to.include({ lr: 1e-4, weightDecay: 0.01 });
     const t = new jepa.Trainer({ kind: 'motion', model: jepa.loadModuleSync(fixture('motion_ae.pt')) });
     expect(t.schedules.lr).to.include({ start: 2e-4 });
-    expect(thrown(() => new jepa.Trainer({ kind: 'vl', model: jepa.loadModuleSync(fixture('vl_predictor.pt')), maskIndex: 1 })).message).to.equal(
-      'option `options.maskIndex` does not apply to the vl trainer (only to vjepa, vjepa2)',
-    );
+    expect(
+      thrown(
+        () => new jepa.Trainer({ kind: 'vl', model: jepa.loadModuleSync(fixture('vl_predictor.pt')), maskIndex: 1 }),
+      ).message,
+    ).to.equal('option `options.maskIndex` does not apply to the vl trainer (only to vjepa, vjepa2)');
   });
 });

@@ -58,7 +58,9 @@ describe('tensor handles', () => {
     }
 
     it('converts JS numbers to float16 and bfloat16 bits as torch does', () => {
-      expect(Array.from(jepa.tensor([1, -2, 65504], { dtype: 'float16' }).data())).to.deep.equal([0x3c00, 0xc000, 0x7bff]);
+      expect(Array.from(jepa.tensor([1, -2, 65504], { dtype: 'float16' }).data())).to.deep.equal([
+        0x3c00, 0xc000, 0x7bff,
+      ]);
       expect(Array.from(jepa.tensor([1, -2], { dtype: 'bfloat16' }).data())).to.deep.equal([0x3f80, 0xc000]);
     });
 

@@ -15,14 +15,19 @@ describe('examples/train-digits.mjs (npm run train:digits)', function () {
   after(() => cleanup(out));
 
   it('trains a few steps from Node, writes the loss curve (PNG) and the probe accuracies', () => {
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'examples', 'train-digits.mjs'), '--steps', '3', '--out', out, '--quiet'], {
-      encoding: 'utf8',
-    });
+    const r = spawnSync(
+      process.execPath,
+      [path.join(ROOT, 'examples', 'train-digits.mjs'), '--steps', '3', '--out', out, '--quiet'],
+      {
+        encoding: 'utf8',
+      },
+    );
     expect(r.status, r.stderr).to.equal(0);
     const result = JSON.parse(fs.readFileSync(path.join(out, 'digits-result.json'), 'utf8'));
     expect(result).to.include({ images: 1797, steps: 3, batch: 32 });
     expect(result.lossFirst).to.be.greaterThan(0);
-    for (const k of ['trained_target_encoder', 'random_init_encoder', 'pixels']) expect(result.probe[k]).to.be.within(0.1, 1);
+    for (const k of ['trained_target_encoder', 'random_init_encoder', 'pixels'])
+      expect(result.probe[k]).to.be.within(0.1, 1);
     expect(result.probe.pixels).to.be.greaterThan(0.9); // the probe itself works on this data
     const png = PNG.sync.read(fs.readFileSync(path.join(out, 'images', 'digits-loss.png')));
     expect([png.width, png.height]).to.deep.equal([800, 450]);

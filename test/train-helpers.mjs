@@ -32,7 +32,9 @@ export function valuesSpec(t) {
   const nest = (shape, off) =>
     shape.length === 1
       ? flat.slice(off, off + shape[0])
-      : Array.from({ length: shape[0] }, (_, i) => nest(shape.slice(1), off + i * shape.slice(1).reduce((a, b) => a * b, 1)));
+      : Array.from({ length: shape[0] }, (_, i) =>
+          nest(shape.slice(1), off + i * shape.slice(1).reduce((a, b) => a * b, 1)),
+        );
   return { values: nest(t.shape, 0), dtype: t.dtype, shape: t.shape };
 }
 export function build(spec) {
@@ -147,13 +149,25 @@ export const ijepaFiles = {
 export const ijepaEager = {
   context: ['vit', { img_size: 32, patch_size: 8, embed_dim: 32, depth: 2, num_heads: 2 }],
   target: ['vit', { img_size: 32, patch_size: 8, embed_dim: 32, depth: 2, num_heads: 2 }],
-  predictor: ['vit_predictor', { img_size: 32, patch_size: 8, embed_dim: 32, predictor_embed_dim: 16, depth: 2, num_heads: 2 }],
+  predictor: [
+    'vit_predictor',
+    { img_size: 32, patch_size: 8, embed_dim: 32, predictor_embed_dim: 16, depth: 2, num_heads: 2 },
+  ],
 };
 
 export function ijepaMasks(seed) {
   const m = jepa.masks.multiblock({
-    inputSize: 32, patchSize: 8, batchSize: 2, encMaskScale: [0.85, 1], predMaskScale: [0.15, 0.3],
-    aspectRatio: [0.75, 1.5], nenc: 1, npred: 2, minKeep: 0, seed, positionSeed: seed,
+    inputSize: 32,
+    patchSize: 8,
+    batchSize: 2,
+    encMaskScale: [0.85, 1],
+    predMaskScale: [0.15, 0.3],
+    aspectRatio: [0.75, 1.5],
+    nenc: 1,
+    npred: 2,
+    minKeep: 0,
+    seed,
+    positionSeed: seed,
   });
   return { context: m.context.map(valuesSpec), targets: m.targets.map(valuesSpec) };
 }
@@ -174,5 +188,11 @@ export function testSchedules() {
 
 /** The reference's step spec for step `i` of {@link testSchedules}. */
 export function stepSpec(schedules, i, batch, extra = {}) {
-  return { lr: schedules.lr.at(i), wd: schedules.weightDecay.at(i), momentum: schedules.momentum.at(i), batch, ...extra };
+  return {
+    lr: schedules.lr.at(i),
+    wd: schedules.weightDecay.at(i),
+    momentum: schedules.momentum.at(i),
+    batch,
+    ...extra,
+  };
 }

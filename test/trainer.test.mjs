@@ -6,8 +6,20 @@ import { after, describe, it } from 'mocha';
 import jepa from 'jepa-native';
 import { rejection, thrown } from './helpers.mjs';
 import {
-  build, cleanupDirs, compare, fixture, ijepaFiles, ijepaMasks, ijepaMaskTensors, nodeParams, python, randnSpec,
-  stepSpec, testSchedules, TOL, valuesSpec,
+  build,
+  cleanupDirs,
+  compare,
+  fixture,
+  ijepaFiles,
+  ijepaMasks,
+  ijepaMaskTensors,
+  nodeParams,
+  python,
+  randnSpec,
+  stepSpec,
+  testSchedules,
+  TOL,
+  valuesSpec,
 } from './train-helpers.mjs';
 
 after(cleanupDirs);
@@ -46,14 +58,21 @@ async function parity({ kind, files, options = {}, batches, toBatch, seeds, sync
     s.parts.forEach((p, j) => expect(Math.abs(p - py.parts[i][j])).to.be.at.most(tol));
   });
   const worst = compare(nodeParams(trainer.modules), py.params, { tol });
-  if (process.env.JEPA_DEBUG) console.log(kind, "worst", worst, "loss diffs", stats.map((s, i) => s.loss - py.losses[i]));
+  if (process.env.JEPA_DEBUG)
+    console.log(
+      kind,
+      'worst',
+      worst,
+      'loss diffs',
+      stats.map((s, i) => s.loss - py.losses[i]),
+    );
   return { trainer, stats, py, worst, modules };
 }
 
 describe('Trainer: one step from Node equals the same step in Python (within 1e-5)', function () {
   this.timeout(60000);
 
-  it('I-JEPA: smooth L1, AdamW with I-JEPA\'s groups, EMA; two steps (async)', async () => {
+  it("I-JEPA: smooth L1, AdamW with I-JEPA's groups, EMA; two steps (async)", async () => {
     const batches = [0, 1].map((s) => ({ images: randnSpec([2, 3, 32, 32], 10 + s), ...ijepaMasks(s) }));
     const { stats, trainer, worst } = await parity({
       kind: 'ijepa',
@@ -116,7 +135,13 @@ describe('Trainer: one step from Node equals the same step in Python (within 1e-
           { ...jepa.masks.presets.vjepaShortRange, numBlocks: 2, spatialScale: [0.15, 0.15] },
           { ...jepa.masks.presets.vjepaLongRange, spatialScale: [0.5, 0.5] },
         ],
-        numFrames: 4, cropSize: 32, patchSize: 8, tubeletSize: 2, batchSize: 2, seed, positionSeed: seed,
+        numFrames: 4,
+        cropSize: 32,
+        patchSize: 8,
+        tubeletSize: 2,
+        batchSize: 2,
+        seed,
+        positionSeed: seed,
       });
       return { context: v.context.map(valuesSpec), targets: v.targets.map(valuesSpec) };
     };
@@ -172,8 +197,14 @@ describe('Trainer: semantics and errors', function () {
 
   it('draws masks from a MaskSampler when the batch has none; steps queue in order', async () => {
     const sampler = new jepa.masks.MaskSampler('multiblock', {
-      inputSize: 32, patchSize: 8, batchSize: 2, encMaskScale: [0.85, 1], predMaskScale: [0.15, 0.3],
-      aspectRatio: [0.75, 1.5], npred: 2, minKeep: 0,
+      inputSize: 32,
+      patchSize: 8,
+      batchSize: 2,
+      encMaskScale: [0.85, 1],
+      predMaskScale: [0.15, 0.3],
+      aspectRatio: [0.75, 1.5],
+      npred: 2,
+      minKeep: 0,
     });
     const trainer = new jepa.Trainer({ kind: 'ijepa', ...load(), lr: 1e-3, masks: sampler });
     const images = jepa.randn([2, 3, 32, 32], { seed: 1 });
@@ -196,7 +227,10 @@ describe('Trainer: semantics and errors', function () {
 
   it('the loss falls over a few steps on a fixed batch', async () => {
     const trainer = new jepa.Trainer({ kind: 'vl', model: jepa.loadModuleSync(fixture('vl_predictor.pt')), lr: 1e-2 });
-    const batch = { imageEmbeddings: jepa.randn([8, 512], { seed: 1 }), textEmbeddings: jepa.randn([8, 384], { seed: 2 }) };
+    const batch = {
+      imageEmbeddings: jepa.randn([8, 512], { seed: 1 }),
+      textEmbeddings: jepa.randn([8, 384], { seed: 2 }),
+    };
     const losses = [];
     for (let i = 0; i < 10; i++) losses.push(trainer.stepSync(batch).loss);
     expect(losses[9]).to.be.lessThan(losses[0] * 0.7);
@@ -221,19 +255,28 @@ describe('Trainer: semantics and errors', function () {
     const mismatch = thrown(
       () =>
         new jepa.Trainer({
-          kind: 'ijepa', context: m.context, target: jepa.loadModuleSync(fixture('vjepa/target_encoder.pt')),
-          predictor: m.predictor, lr: 1,
+          kind: 'ijepa',
+          context: m.context,
+          target: jepa.loadModuleSync(fixture('vjepa/target_encoder.pt')),
+          predictor: m.predictor,
+          lr: 1,
         }),
     );
     expect(mismatch.code).to.equal('JEPA_PARAMETER_MISMATCH');
     expect(mismatch.message).to.include('patch_embed.proj.weight: target [32, 3, 2, 8, 8]');
     const trainer = new jepa.Trainer({ kind: 'ijepa', ...m, lr: 1e-3 });
     expect(thrown(() => trainer.stepSync({ images: jepa.randn([2, 3, 32, 32]) })).message).to.match(/`batch.masks`/);
-    expect(thrown(() => trainer.stepSync({ images: 1, masks: {} })).message).to.equal('expected `batch.images` to be a Tensor, got 1');
-    expect(thrown(() => trainer.stepSync({ images: jepa.randn([2, 3, 32, 32]), masks: { context: [jepa.zeros([2, 3])], targets: [] } })).message).to.equal(
-      'expected `batch.masks.context[0]` to hold int64 patch indices, got dtype float32',
+    expect(thrown(() => trainer.stepSync({ images: 1, masks: {} })).message).to.equal(
+      'expected `batch.images` to be a Tensor, got 1',
     );
-    expect(thrown(() => trainer.stepSync({ images: jepa.randn([2, 3, 32, 32]), extra: 1 })).message).to.match(/unknown option `batch.extra`/);
+    expect(
+      thrown(() =>
+        trainer.stepSync({ images: jepa.randn([2, 3, 32, 32]), masks: { context: [jepa.zeros([2, 3])], targets: [] } }),
+      ).message,
+    ).to.equal('expected `batch.masks.context[0]` to hold int64 patch indices, got dtype float32');
+    expect(thrown(() => trainer.stepSync({ images: jepa.randn([2, 3, 32, 32]), extra: 1 })).message).to.match(
+      /unknown option `batch.extra`/,
+    );
     const err = await rejection(trainer.step({ images: jepa.randn([2, 3, 16, 16]), masks: ijepaMaskTensors() }));
     expect(err.code).to.equal('JEPA_TORCH_ERROR');
     expect(err.stack).to.include('trainer.test.mjs');

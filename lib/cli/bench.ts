@@ -14,7 +14,9 @@ const ROOT = path.resolve(__dirname, '..', '..');
 
 /** The benchmarks: `bench:NAME` scripts of package.json whose file exists. */
 export function benchmarks(): Map<string, string[]> {
-  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+    scripts?: Record<string, string>;
+  };
   const found = new Map<string, string[]>();
   for (const [name, cmd] of Object.entries(pkg.scripts ?? {})) {
     if (!name.startsWith('bench:')) continue;
@@ -32,7 +34,9 @@ export function benchmarks(): Map<string, string[]> {
 export async function bench(names: string[], opts: { list?: boolean }, extra: string[], io: Io): Promise<number> {
   const all = benchmarks();
   if (all.size === 0) {
-    throw new CliError(`no benchmark scripts found in ${path.join(ROOT, 'bench')}: they ship with the source checkout (git clone), not the npm package`);
+    throw new CliError(
+      `no benchmark scripts found in ${path.join(ROOT, 'bench')}: they ship with the source checkout (git clone), not the npm package`,
+    );
   }
   if (opts.list) {
     io.out([...all.keys()].join('\n') + '\n');

@@ -106,7 +106,8 @@ export function jsonObject(value: string): Record<string, unknown> {
   } catch (e) {
     throw new InvalidArgumentError(`expected a JSON object, got '${value}' (${(e as Error).message})`);
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new InvalidArgumentError(`expected a JSON object, got '${value}'`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new InvalidArgumentError(`expected a JSON object, got '${value}'`);
   return v as Record<string, unknown>;
 }
 
@@ -142,7 +143,9 @@ export function detectFormat(file: string): TensorFormat {
     }
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new CliError(err.code === 'ENOENT' ? `${file}: no such file` : `${file}: cannot read the file: ${err.message}`);
+    throw new CliError(
+      err.code === 'ENOENT' ? `${file}: no such file` : `${file}: cannot read the file: ${err.message}`,
+    );
   }
   if (head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b) return 'pt'; // zip: torch.save (or TorchScript)
   if (head.length >= 6 && head.subarray(0, 6).toString('latin1') === '\x93NUMPY') return 'npy';

@@ -79,7 +79,8 @@ function castAll(value: unknown, dtype: Dtype | undefined): unknown {
 function pick(tensors: Map<string, Tensor>, key: string | undefined, file: string): Tensor {
   if (key !== undefined) {
     const t = tensors.get(key);
-    if (!t) throw new CliError(`${file} has no tensor '${key}' (it has: ${[...tensors.keys()].slice(0, 20).join(', ')})`);
+    if (!t)
+      throw new CliError(`${file} has no tensor '${key}' (it has: ${[...tensors.keys()].slice(0, 20).join(', ')})`);
     return t;
   }
   if (tensors.size !== 1) {
@@ -91,12 +92,18 @@ function pick(tensors: Map<string, Tensor>, key: string | undefined, file: strin
 }
 
 /** Converts; returns what was written. */
-export async function convert(input: string, output: string, opts: ConvertOptions, io: Io): Promise<{ tensors: number; skipped: string[] }> {
+export async function convert(
+  input: string,
+  output: string,
+  opts: ConvertOptions,
+  io: Io,
+): Promise<{ tensors: number; skipped: string[] }> {
   const L = lib();
   if (!fs.existsSync(input)) throw new CliError(`${input}: no such file`);
   const from = opts.from ?? detectFormat(input);
   const to = opts.to ?? formatOfName(output);
-  if (!to) throw usage(`cannot tell the output format from '${output}': use a .pt, .pth, .safetensors or .npy name, or --to`);
+  if (!to)
+    throw usage(`cannot tell the output format from '${output}': use a .pt, .pth, .safetensors or .npy name, or --to`);
   const dtype = opts.dtype === undefined ? undefined : (opts.dtype as Dtype);
   if (dtype !== undefined && !(L.DTYPES as readonly string[]).includes(dtype)) {
     throw usage(`--dtype must be one of ${L.DTYPES.join(', ')}, got '${opts.dtype}'`);

@@ -24,7 +24,10 @@ export async function demo(opts: { output?: string }, io: Io): Promise<number> {
   const files = demoFiles();
   const output = path.resolve(opts.output ?? path.join(os.tmpdir(), 'jepa-native-demo'));
   const cfg = JSON.parse(fs.readFileSync(path.join(files.model, 'jepa.json'), 'utf8'));
-  const images = fs.readdirSync(files.images).filter((f) => !f.startsWith('.')).sort();
+  const images = fs
+    .readdirSync(files.images)
+    .filter((f) => !f.startsWith('.'))
+    .sort();
   const say = (line = '') => io.out(`${line}\n`);
   say("jepa-native demo: seed 000's feature extraction (V-JEPA 2 features, one file per picture)");
   say(`  model   ${files.model}`);
@@ -39,7 +42,8 @@ export async function demo(opts: { output?: string }, io: Io): Promise<number> {
   const summary = await L.features.extract(files.model, files.images, {
     output,
     overwrite: true,
-    onProgress: (e) => say(`  ${e.status === 'written' ? 'wrote ' : 'FAILED'} ${e.input}${e.error ? `: ${e.error}` : ''}`),
+    onProgress: (e) =>
+      say(`  ${e.status === 'written' ? 'wrote ' : 'FAILED'} ${e.input}${e.error ? `: ${e.error}` : ''}`),
   });
   const seconds = (performance.now() - t0) / 1000;
   say(`extracted ${summary.written} of ${summary.inputs} pictures in ${seconds.toFixed(2)} s`);
@@ -47,21 +51,37 @@ export async function demo(opts: { output?: string }, io: Io): Promise<number> {
 
   // Read one file back, as Python's torch.load would.
   const first = summary.outputs.find((f) => path.basename(path.dirname(f)).startsWith('taxon_')) ?? summary.outputs[0];
-  const dict = (await L.load(first)) as { features: InstanceType<typeof L.Tensor>; shape: unknown; dtype: string; source_chunk: string; image_id: string };
+  const dict = (await L.load(first)) as {
+    features: InstanceType<typeof L.Tensor>;
+    shape: unknown;
+    dtype: string;
+    source_chunk: string;
+    image_id: string;
+  };
   say();
   say(`read back ${path.relative(output, first)}:`);
-  say(`  features      ${dict.features.dtype} [${dict.features.shape.join(', ')}]  (${cfg.grid.join(' x ')} patches of ${cfg.embedDim})`);
+  say(
+    `  features      ${dict.features.dtype} [${dict.features.shape.join(', ')}]  (${cfg.grid.join(' x ')} patches of ${cfg.embedDim})`,
+  );
   say(`  shape         torch.Size([${[...(dict.shape as number[])].join(', ')}])`);
   say(`  dtype         '${dict.dtype}'`);
   say(`  source_chunk  '${dict.source_chunk}'`);
   say(`  image_id      '${dict.image_id}'`);
   const layout = { frames: cfg.grid[0], gridSize: cfg.grid[1] };
-  const mean = (t: InstanceType<typeof L.Tensor>) => L.features.aggregateFeatures(t, 'mean', layout).to('float32').data() as Float32Array;
+  const mean = (t: InstanceType<typeof L.Tensor>) =>
+    L.features.aggregateFeatures(t, 'mean', layout).to('float32').data() as Float32Array;
   const m = mean(dict.features);
-  say(`  mean over patches (first 6 of ${m.length}): [${[...m.subarray(0, 6)].map((v) => v.toFixed(3)).join(', ')}, ...]`);
+  say(
+    `  mean over patches (first 6 of ${m.length}): [${[...m.subarray(0, 6)].map((v) => v.toFixed(3)).join(', ')}, ...]`,
+  );
 
   // Which pictures look alike to the encoder: cosine of their mean features.
-  const vectors = await Promise.all(summary.outputs.map(async (f) => ({ name: path.basename(f, '_features.pt'), v: mean(((await L.load(f)) as typeof dict).features) })));
+  const vectors = await Promise.all(
+    summary.outputs.map(async (f) => ({
+      name: path.basename(f, '_features.pt'),
+      v: mean(((await L.load(f)) as typeof dict).features),
+    })),
+  );
   const cos = (a: Float32Array, b: Float32Array) => {
     let ab = 0;
     let aa = 0;
@@ -75,7 +95,8 @@ export async function demo(opts: { output?: string }, io: Io): Promise<number> {
   };
   const pairs: [string, string, number][] = [];
   for (let i = 0; i < vectors.length; i++) {
-    for (let j = i + 1; j < vectors.length; j++) pairs.push([vectors[i].name, vectors[j].name, cos(vectors[i].v, vectors[j].v)]);
+    for (let j = i + 1; j < vectors.length; j++)
+      pairs.push([vectors[i].name, vectors[j].name, cos(vectors[i].v, vectors[j].v)]);
   }
   pairs.sort((a, b) => b[2] - a[2]);
   say();

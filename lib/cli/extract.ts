@@ -48,16 +48,26 @@ export interface CliExtractSummary extends Omit<ExtractSummary, 'failedList'> {
   total?: { inputs: number; written: number; alreadyDone: number; failed: number };
 }
 
-const defined = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+const defined = <T extends object>(o: T): Partial<T> =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
 /** Runs the extraction. */
-export async function extract(model: string, inputDir: string, outputDir: string, opts: ExtractOptions, io: Io): Promise<{ summary: CliExtractSummary; exitCode: number }> {
+export async function extract(
+  model: string,
+  inputDir: string,
+  outputDir: string,
+  opts: ExtractOptions,
+  io: Io,
+): Promise<{ summary: CliExtractSummary; exitCode: number }> {
   const L = lib();
   const rank = opts.rank ?? Number(process.env.RANK ?? 0);
   const worldSize = opts.worldSize ?? Number(process.env.WORLD_SIZE ?? 1);
-  if (!Number.isSafeInteger(worldSize) || worldSize < 1) throw usage(`--world-size must be a positive integer, got ${worldSize}`);
-  if (!Number.isSafeInteger(rank) || rank < 0 || rank >= worldSize) throw usage(`--rank must be an integer in [0, ${worldSize - 1}], got ${rank}`);
-  if (!(L.DTYPES as readonly string[]).includes(opts.dtype)) throw usage(`--dtype must be one of ${L.DTYPES.join(', ')}, got '${opts.dtype}'`);
+  if (!Number.isSafeInteger(worldSize) || worldSize < 1)
+    throw usage(`--world-size must be a positive integer, got ${worldSize}`);
+  if (!Number.isSafeInteger(rank) || rank < 0 || rank >= worldSize)
+    throw usage(`--rank must be an integer in [0, ${worldSize - 1}], got ${rank}`);
+  if (!(L.DTYPES as readonly string[]).includes(opts.dtype))
+    throw usage(`--dtype must be one of ${L.DTYPES.join(', ')}, got '${opts.dtype}'`);
   if (opts.threads !== undefined) L.setNumThreads(opts.threads);
   const preprocess: PreprocessOptions = defined({
     preset: opts.preset,
@@ -65,7 +75,13 @@ export async function extract(model: string, inputDir: string, outputDir: string
     std: opts.std as PreprocessOptions['std'],
     fit: opts.fit,
   });
-  const sampling: SamplingOptions = defined({ sampling: opts.sampling, frameStep: opts.frameStep, fps: opts.fps, start: opts.start, seed: opts.seed });
+  const sampling: SamplingOptions = defined({
+    sampling: opts.sampling,
+    frameStep: opts.frameStep,
+    fps: opts.fps,
+    start: opts.start,
+    seed: opts.seed,
+  });
 
   // Started by `jepa-native launch` (torchrun's environment, no explicit --rank): the ranks join
   // a gloo group now (a missing peer fails here, not after the work), and rank 0 prints the
@@ -73,8 +89,14 @@ export async function extract(model: string, inputDir: string, outputDir: string
   // fails them after JEPA_DIST_TIMEOUT_MS (default here one hour, since ranks finish at
   // different times).
   const launched =
-    opts.rank === undefined && opts.worldSize === undefined && worldSize > 1 && !!process.env.MASTER_ADDR && !!process.env.MASTER_PORT;
-  const group = launched ? await distributed.init({ backend: 'gloo', timeout: Number(process.env.JEPA_DIST_TIMEOUT_MS ?? 3_600_000) }) : null;
+    opts.rank === undefined &&
+    opts.worldSize === undefined &&
+    worldSize > 1 &&
+    !!process.env.MASTER_ADDR &&
+    !!process.env.MASTER_PORT;
+  const group = launched
+    ? await distributed.init({ backend: 'gloo', timeout: Number(process.env.JEPA_DIST_TIMEOUT_MS ?? 3_600_000) })
+    : null;
 
   let bar: MultiBar | null = null;
   let progress: ReturnType<MultiBar['create']> | null = null;
@@ -97,7 +119,13 @@ export async function extract(model: string, inputDir: string, outputDir: string
     onProgress: (e) => {
       if (!bar && showBar && e.total > 0) {
         bar = new MultiBar(
-          { stream: process.stderr, format: 'extract [{bar}] {percentage}% | {value}/{total} inputs | {eta_formatted} left | {failed} failed', hideCursor: true, noTTYOutput: !io.errIsTTY, notTTYSchedule: 1000 },
+          {
+            stream: process.stderr,
+            format: 'extract [{bar}] {percentage}% | {value}/{total} inputs | {eta_formatted} left | {failed} failed',
+            hideCursor: true,
+            noTTYOutput: !io.errIsTTY,
+            notTTYSchedule: 1000,
+          },
           Presets.shades_classic,
         );
         progress = bar.create(e.total, 0, { failed: 0 });
@@ -133,7 +161,9 @@ export async function extract(model: string, inputDir: string, outputDir: string
   const { failedList: _failedList, ...printed } = summary;
   const out: CliExtractSummary = printed;
   if (group) {
-    const counts = tensor(BigInt64Array.from([summary.inputs, summary.written, summary.alreadyDone, summary.failed.length].map(BigInt)));
+    const counts = tensor(
+      BigInt64Array.from([summary.inputs, summary.written, summary.alreadyDone, summary.failed.length].map(BigInt)),
+    );
     const every = await distributed.allGather(counts, { group });
     if (rank === 0) {
       const sum = (k: number) => every.reduce((acc, t) => acc + Number((t.data() as BigInt64Array)[k]), 0);

@@ -44,9 +44,15 @@ interface Node {
 function pyType(v: unknown): { type: string; value: unknown; text: string } {
   const L = lib();
   if (v === null || v === undefined) return { type: 'None', value: null, text: 'None' };
-  if (typeof v === 'string') return { type: 'str', value: v, text: `str ${JSON.stringify(v.length > 80 ? `${v.slice(0, 77)}...` : v)}` };
+  if (typeof v === 'string')
+    return { type: 'str', value: v, text: `str ${JSON.stringify(v.length > 80 ? `${v.slice(0, 77)}...` : v)}` };
   if (typeof v === 'boolean') return { type: 'bool', value: v, text: `bool ${v ? 'True' : 'False'}` };
-  if (typeof v === 'number') return { type: Number.isInteger(v) ? 'int' : 'float', value: v, text: `${Number.isInteger(v) ? 'int' : 'float'} ${v}` };
+  if (typeof v === 'number')
+    return {
+      type: Number.isInteger(v) ? 'int' : 'float',
+      value: v,
+      text: `${Number.isInteger(v) ? 'int' : 'float'} ${v}`,
+    };
   if (typeof v === 'bigint') return { type: 'int', value: v.toString(), text: `int ${v}` };
   if (v instanceof L.Float) return { type: 'float', value: v.value, text: `float ${v.value}` };
   if (v instanceof L.Size) return { type: 'torch.Size', value: [...v], text: `torch.Size(${shapeText(v)})` };
@@ -73,7 +79,13 @@ function children(v: unknown): [string, unknown][] {
 }
 
 /** Walks a loaded value: the flat entries and the display tree. */
-function walk(value: unknown, key: string, label: string, entries: InspectEntry[], isParameter: (t: Tensor) => boolean): Node {
+function walk(
+  value: unknown,
+  key: string,
+  label: string,
+  entries: InspectEntry[],
+  isParameter: (t: Tensor) => boolean,
+): Node {
   const L = lib();
   if (value instanceof L.Tensor) {
     const type = isParameter(value) ? 'parameter' : 'tensor';
@@ -126,7 +138,10 @@ function render(root: Node): string {
   return lines.join('\n') + '\n';
 }
 
-async function inspectPt(file: string, entries: InspectEntry[]): Promise<{ node: Node; format: 'pt' | 'torchscript'; methods?: string[] }> {
+async function inspectPt(
+  file: string,
+  entries: InspectEntry[],
+): Promise<{ node: Node; format: 'pt' | 'torchscript'; methods?: string[] }> {
   const L = lib();
   let archive;
   try {
@@ -145,12 +160,17 @@ async function inspectPt(file: string, entries: InspectEntry[]): Promise<{ node:
   }
 }
 
-async function inspectTorchScript(file: string, entries: InspectEntry[]): Promise<{ node: Node; format: 'torchscript'; methods: string[] }> {
+async function inspectTorchScript(
+  file: string,
+  entries: InspectEntry[],
+): Promise<{ node: Node; format: 'torchscript'; methods: string[] }> {
   const L = lib();
   const m = await L.loadModule(file);
   try {
-    for (const [k, t] of m.namedParameters()) entries.push({ key: k, type: 'parameter', dtype: t.dtype, shape: t.shape, nbytes: t.nbytes });
-    for (const [k, t] of m.namedBuffers()) entries.push({ key: k, type: 'buffer', dtype: t.dtype, shape: t.shape, nbytes: t.nbytes });
+    for (const [k, t] of m.namedParameters())
+      entries.push({ key: k, type: 'parameter', dtype: t.dtype, shape: t.shape, nbytes: t.nbytes });
+    for (const [k, t] of m.namedBuffers())
+      entries.push({ key: k, type: 'buffer', dtype: t.dtype, shape: t.shape, nbytes: t.nbytes });
     const methods = m.methods();
     const node = flatNode('TorchScript module', entries, `parameters and buffers; methods: ${methods.join(', ')}`);
     return { node, format: 'torchscript', methods };
@@ -163,7 +183,8 @@ async function inspectTorchScript(file: string, entries: InspectEntry[]): Promis
 export async function inspect(file: string, opts: { json?: boolean }, io: Io): Promise<InspectReport> {
   const L = lib();
   if (!fs.existsSync(file)) throw new CliError(`${file}: no such file`);
-  if (fs.statSync(file).isDirectory()) throw new CliError(`${file}: is a folder (expected a .pt, safetensors or .npy file)`);
+  if (fs.statSync(file).isDirectory())
+    throw new CliError(`${file}: is a folder (expected a .pt, safetensors or .npy file)`);
   const format = detectFormat(file);
   const entries: InspectEntry[] = [];
   let node: Node;
@@ -208,7 +229,9 @@ export async function inspect(file: string, opts: { json?: boolean }, io: Io): P
   } else {
     node.label = `${file} (${node.label}, ${formatBytes(report.fileBytes)})`;
     io.out(render(node));
-    io.out(`${report.tensors} ${report.tensors === 1 ? 'tensor' : 'tensors'}, ${report.tensorBytes.toLocaleString('en-US')} bytes of tensor data\n`);
+    io.out(
+      `${report.tensors} ${report.tensors === 1 ? 'tensor' : 'tensors'}, ${report.tensorBytes.toLocaleString('en-US')} bytes of tensor data\n`,
+    );
   }
   return report;
 }

@@ -23,7 +23,12 @@ export interface LaunchCliOptions {
 }
 
 /** Runs the launch; returns the exit code of the job (0 when every process exited with 0). */
-export async function launchCommand(script: string, args: string[], opts: LaunchCliOptions, commands: string[]): Promise<number> {
+export async function launchCommand(
+  script: string,
+  args: string[],
+  opts: LaunchCliOptions,
+  commands: string[],
+): Promise<number> {
   let file = script;
   let scriptArgs = args;
   if (commands.includes(script) && !fs.existsSync(script)) {

@@ -50,16 +50,23 @@ interface Context {
 const FORMATS: TensorFormat[] = ['pt', 'safetensors', 'npy'];
 
 function version(): string {
-  const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+  const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', 'package.json'), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 
 function registerInspect(program: Command, ctx: Context): void {
   program
     .command('inspect')
-    .description('print the tree of keys of a .pt, safetensors or .npy file (or a TorchScript module) with dtype, shape and bytes')
+    .description(
+      'print the tree of keys of a .pt, safetensors or .npy file (or a TorchScript module) with dtype, shape and bytes',
+    )
     .argument('<file>', 'the file to inspect')
-    .option('--json', 'print JSON: {file, format, fileBytes, tensors, tensorBytes, entries: [{key, type, dtype, shape, nbytes, value}]}')
+    .option(
+      '--json',
+      'print JSON: {file, format, fileBytes, tensors, tensorBytes, entries: [{key, type, dtype, shape, nbytes, value}]}',
+    )
     .action(async (file: string, opts: { json?: boolean }) => {
       await inspect(file, opts, ctx.io);
     });
@@ -86,7 +93,10 @@ function registerMasks(program: Command, ctx: Context): void {
     .command('masks')
     .description('sample one batch of JEPA masks with a configuration, print a summary and render it as a PNG')
     .addArgument(program.createArgument('<kind>', 'sampler').choices(MASK_KINDS))
-    .option('--preset <name>', 'start from a preset: ijepaImageNet (multiblock), vjepaShortRange, vjepaLongRange (multiblock3d)')
+    .option(
+      '--preset <name>',
+      'start from a preset: ijepaImageNet (multiblock), vjepaShortRange, vjepaLongRange (multiblock3d)',
+    )
     .option('--batch-size <n>', 'samples in the batch', positiveInt, 4)
     .option('--input-size <size>', 'image / frame size in pixels, N or HxW (default 224)', sizeArg)
     .option('--patch-size <n>', 'patch size in pixels (default 16)', positiveInt)
@@ -110,26 +120,66 @@ function registerExtract(program: Command, ctx: Context): void {
     .description(
       'run an encoder (an exported model folder or a TorchScript file) over a folder of images, videos or feature files and write one feature file per input (seed 000 layout)',
     )
-    .argument('<model>', 'a folder written by `jepa-native export` (jepa.json names the encoder, input and preset) or a TorchScript file')
+    .argument(
+      '<model>',
+      'a folder written by `jepa-native export` (jepa.json names the encoder, input and preset) or a TorchScript file',
+    )
     .argument('<input-dir>', 'folder of inputs (searched recursively)')
     .argument('<output-dir>', 'folder for the feature files (created; files already there are skipped)')
     .option('--method <name>', 'the model method to call', 'forward')
     .option('-b, --batch-size <n>', 'inputs per model call', positiveInt, 8)
-    .option('--input-shape <dims>', "the model's input after the batch dimension, e.g. 3,224,224 or 16,3,224,224 (default: its input_shape())", intList)
-    .addOption(new Option('--layout <layout>', 'video input layout: CTHW (JEPA) or TCHW (V-JEPA 2 HF); default from the input shape').choices(['CTHW', 'TCHW']))
-    .addOption(new Option('--preset <preset>', "preprocessing as a Python pipeline does it (default: the model folder's, see docs/media.md)").choices(['vjepa2', 'ijepa', 'imagenet-eval', 'clip']))
+    .option(
+      '--input-shape <dims>',
+      "the model's input after the batch dimension, e.g. 3,224,224 or 16,3,224,224 (default: its input_shape())",
+      intList,
+    )
+    .addOption(
+      new Option(
+        '--layout <layout>',
+        'video input layout: CTHW (JEPA) or TCHW (V-JEPA 2 HF); default from the input shape',
+      ).choices(['CTHW', 'TCHW']),
+    )
+    .addOption(
+      new Option(
+        '--preset <preset>',
+        "preprocessing as a Python pipeline does it (default: the model folder's, see docs/media.md)",
+      ).choices(['vjepa2', 'ijepa', 'imagenet-eval', 'clip']),
+    )
     .option('--mean <r,g,b>', "normalisation mean (default: the preset's, else ImageNet 0.485,0.456,0.406)", numberList)
     .option('--std <r,g,b>', "normalisation std (default: the preset's, else ImageNet 0.229,0.224,0.225)", numberList)
-    .addOption(new Option('--fit <fit>', 'without a preset: cover (short-side resize and centre crop) or fill (stretch)').choices(['cover', 'fill']))
-    .addOption(new Option('--sampling <rule>', "video frames: clips (V-JEPA's: frames every --frame-step) or uniform (spread over the video)").choices(['clips', 'uniform']))
+    .addOption(
+      new Option(
+        '--fit <fit>',
+        'without a preset: cover (short-side resize and centre crop) or fill (stretch)',
+      ).choices(['cover', 'fill']),
+    )
+    .addOption(
+      new Option(
+        '--sampling <rule>',
+        "video frames: clips (V-JEPA's: frames every --frame-step) or uniform (spread over the video)",
+      ).choices(['clips', 'uniform']),
+    )
     .option('--frame-step <n>', 'video clips: frames between sampled frames (default 4)', positiveInt)
     .option('--fps <n>', 'video clips: sample at this rate instead of --frame-step (V-JEPA 2)', positiveInt)
-    .addOption(new Option('--start <where>', 'video clips: where the clip starts in the video (default begin)').choices(['begin', 'center', 'random']))
+    .addOption(
+      new Option('--start <where>', 'video clips: where the clip starts in the video (default begin)').choices([
+        'begin',
+        'center',
+        'random',
+      ]),
+    )
     .option('--seed <n>', "video clips with --start random: numpy's seed", nonNegativeInt)
     .option('--dtype <dtype>', 'dtype of the features written', 'float16')
-    .option('--input-key <key>', 'feature-file inputs: the key of the tensor (default features, feature, or the only tensor)')
+    .option(
+      '--input-key <key>',
+      'feature-file inputs: the key of the tensor (default features, feature, or the only tensor)',
+    )
     .option('--overwrite', 'recompute outputs that already exist')
-    .option('--rank <r>', 'this process takes its share of the inputs (sorted, every world-size-th from r: jepa.distributed.shardFiles; default $RANK or 0)', nonNegativeInt)
+    .option(
+      '--rank <r>',
+      'this process takes its share of the inputs (sorted, every world-size-th from r: jepa.distributed.shardFiles; default $RANK or 0)',
+      nonNegativeInt,
+    )
     .option('--world-size <w>', 'number of processes sharing the inputs (default $WORLD_SIZE or 1)', positiveInt)
     .option('--progress', 'draw the progress bar even when stderr is not a terminal')
     .option('--no-progress', 'no progress bar')
@@ -145,7 +195,9 @@ function registerExtract(program: Command, ctx: Context): void {
 function registerDemo(program: Command, ctx: Context): void {
   program
     .command('demo')
-    .description("the main job on bundled files: a small V-JEPA 2 encoder extracts seed 000's feature files from a few pictures, reads one back")
+    .description(
+      "the main job on bundled files: a small V-JEPA 2 encoder extracts seed 000's feature files from a few pictures, reads one back",
+    )
     .option('--output <dir>', 'where the feature files go (default: jepa-native-demo in the temporary folder)')
     .action(async (opts: { output?: string }) => {
       ctx.exitCode = await demo(opts, ctx.io);
@@ -158,11 +210,21 @@ function registerTrain(program: Command, ctx: Context): void {
     .description(
       'train an exported I-JEPA / V-JEPA / V-JEPA 2 model from a training config in its official YAML shape, as the official loop does',
     )
-    .argument('<config>', 'the YAML config (facebookresearch/ijepa configs/*.yaml, jepa configs/pretrain/*.yaml, vjepa2 configs/train/...)')
+    .argument(
+      '<config>',
+      'the YAML config (facebookresearch/ijepa configs/*.yaml, jepa configs/pretrain/*.yaml, vjepa2 configs/train/...)',
+    )
     .option('--model <dir>', 'the model folder (jepa.json, or context_encoder.pt, target_encoder.pt, predictor.pt)')
-    .option('--data <path>', "a folder of images / videos, a list file (a path per line, then a label), or a tensor file [N, C, H, W] / [N, C, T, H, W] (default: the config's data paths)")
+    .option(
+      '--data <path>',
+      "a folder of images / videos, a list file (a path per line, then a label), or a tensor file [N, C, H, W] / [N, C, T, H, W] (default: the config's data paths)",
+    )
     .option('--family <name>', 'the recipe (ijepa, vjepa, vjepa2; default: from the config)')
-    .option('--steps-per-epoch <n>', 'batches per epoch (default: optimization.ipe, else floor(data size / batch_size))', positiveInt)
+    .option(
+      '--steps-per-epoch <n>',
+      'batches per epoch (default: optimization.ipe, else floor(data size / batch_size))',
+      positiveInt,
+    )
     .option('--epochs <n>', "epochs to train (default: the config's optimization.epochs)", positiveInt)
     .option('--max-steps <n>', 'stop after this many steps (then write the checkpoint)', positiveInt)
     .option('--out <dir>', "folder for the checkpoints and the CSV log (default: the config's logging folder)")
@@ -179,7 +241,9 @@ function registerTrain(program: Command, ctx: Context): void {
 function registerBench(program: Command, ctx: Context): void {
   program
     .command('bench')
-    .description('run the benchmark scripts (Node and Python on the same data; source checkout only); arguments after -- go to each script')
+    .description(
+      'run the benchmark scripts (Node and Python on the same data; source checkout only); arguments after -- go to each script',
+    )
     .argument('[names...]', 'benchmarks to run (default: all); see --list')
     .option('--list', 'list the benchmarks')
     .action(async (names: string[], opts: { list?: boolean }) => {
@@ -191,16 +255,24 @@ function registerLaunch(program: Command, ctx: Context): void {
   program
     .command('launch')
     .description(
-      'start N processes of a Node script (or of a jepa-native command, e.g. extract) with torchrun\'s environment for jepa.distributed',
+      "start N processes of a Node script (or of a jepa-native command, e.g. extract) with torchrun's environment for jepa.distributed",
     )
     .argument('<script>', 'a Node script, or a command of jepa-native (extract, ...)')
     .argument('[args...]', 'arguments for the script or command')
     .requiredOption('--nproc <n>', 'processes to start on this machine', positiveInt)
     .option('--master-addr <host>', 'address of the machine that runs rank 0 (default 127.0.0.1)')
     .option('--master-port <port>', 'its port (default: a free port; 29500 with --nnodes > 1)', positiveInt)
-    .option('--nnodes <n>', 'machines in the job, each running launch with its own --node-rank (default 1)', positiveInt)
+    .option(
+      '--nnodes <n>',
+      'machines in the job, each running launch with its own --node-rank (default 1)',
+      positiveInt,
+    )
     .option('--node-rank <r>', "this machine's index (default 0)", nonNegativeInt)
-    .option('--grace-ms <ms>', 'after a failure, how long the others get between SIGTERM and SIGKILL (default 5000)', nonNegativeInt)
+    .option(
+      '--grace-ms <ms>',
+      'after a failure, how long the others get between SIGTERM and SIGKILL (default 5000)',
+      nonNegativeInt,
+    )
     .passThroughOptions()
     .action(async (script: string, args: string[], opts: Record<string, unknown>) => {
       ctx.exitCode = await launchCommand(script, args, opts as never, COMMAND_NAMES);
@@ -225,7 +297,19 @@ function registerExport(program: Command, ctx: Context): void {
 }
 
 /** The commands, in help order. A new command is a function here. */
-const COMMANDS = [registerInspect, registerConvert, registerMasks, registerExtract, registerTrain, registerExport, registerDemo, registerBench, registerLaunch, registerMotion, registerZeroShot];
+const COMMANDS = [
+  registerInspect,
+  registerConvert,
+  registerMasks,
+  registerExtract,
+  registerTrain,
+  registerExport,
+  registerDemo,
+  registerBench,
+  registerLaunch,
+  registerMotion,
+  registerZeroShot,
+];
 const COMMAND_NAMES = ['inspect', 'convert', 'masks', 'extract', 'train', 'bench'];
 
 const EXIT_HELP = `

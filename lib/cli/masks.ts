@@ -34,9 +34,12 @@ export async function masks(kind: string, opts: MasksCliOptions, io: Io): Promis
   const presets = L.masks.presets as Record<string, object>;
   let base: Record<string, unknown> = {};
   if (opts.preset !== undefined) {
-    if (!(opts.preset in presets)) throw usage(`unknown preset '${opts.preset}': expected one of ${Object.keys(presets).join(', ')}`);
+    if (!(opts.preset in presets))
+      throw usage(`unknown preset '${opts.preset}': expected one of ${Object.keys(presets).join(', ')}`);
     if (opts.preset === 'ijepaImageNet' ? kind !== 'multiblock' : kind !== 'multiblock3d') {
-      throw usage(`preset '${opts.preset}' is for ${opts.preset === 'ijepaImageNet' ? 'multiblock' : 'multiblock3d'} masks, not ${kind}`);
+      throw usage(
+        `preset '${opts.preset}' is for ${opts.preset === 'ijepaImageNet' ? 'multiblock' : 'multiblock3d'} masks, not ${kind}`,
+      );
     }
     base = { ...presets[opts.preset] };
   }
@@ -44,18 +47,21 @@ export async function masks(kind: string, opts: MasksCliOptions, io: Io): Promis
   if (opts.inputSize !== undefined) o[kind === 'multiblock' ? 'inputSize' : 'cropSize'] = opts.inputSize;
   if (opts.patchSize !== undefined) o.patchSize = opts.patchSize;
   if (opts.numFrames !== undefined || opts.tubeletSize !== undefined) {
-    if (kind === 'multiblock') throw usage('--num-frames and --tubelet-size are for video masks (multiblock3d, randomTube)');
+    if (kind === 'multiblock')
+      throw usage('--num-frames and --tubelet-size are for video masks (multiblock3d, randomTube)');
     if (opts.numFrames !== undefined) o.numFrames = opts.numFrames;
     if (opts.tubeletSize !== undefined) o.tubeletSize = opts.tubeletSize;
   }
   if (opts.seed !== undefined) {
-    if (kind === 'randomTube') throw usage('--seed is the block-size step counter of multiblock and multiblock3d; randomTube has none');
+    if (kind === 'randomTube')
+      throw usage('--seed is the block-size step counter of multiblock and multiblock3d; randomTube has none');
     o.seed = opts.seed;
   }
   if (opts.positionSeed !== undefined) o.positionSeed = opts.positionSeed;
   Object.assign(o, opts.options ?? {});
 
-  const sampler = kind === 'multiblock' ? L.masks.multiblock : kind === 'multiblock3d' ? L.masks.multiblock3d : L.masks.randomTube;
+  const sampler =
+    kind === 'multiblock' ? L.masks.multiblock : kind === 'multiblock3d' ? L.masks.multiblock3d : L.masks.randomTube;
   // Option errors (TypeError, JEPA_INVALID_ARGUMENT) are the user's: report them as usage errors.
   let m;
   try {
@@ -76,7 +82,11 @@ export async function masks(kind: string, opts: MasksCliOptions, io: Io): Promis
   };
   if (opts.png) {
     try {
-      L.masks.render(m, { path: opts.png, ...(opts.samples ? { samples: opts.samples } : {}), ...(opts.cellSize ? { cellSize: opts.cellSize } : {}) });
+      L.masks.render(m, {
+        path: opts.png,
+        ...(opts.samples ? { samples: opts.samples } : {}),
+        ...(opts.cellSize ? { cellSize: opts.cellSize } : {}),
+      });
     } catch (e) {
       if (e instanceof TypeError) throw usage(e.message);
       throw e;
@@ -86,7 +96,9 @@ export async function masks(kind: string, opts: MasksCliOptions, io: Io): Promis
     io.out(JSON.stringify(summary, null, 2) + '\n');
   } else {
     const g = m.grid;
-    io.out(`${kind} masks, batch ${o.batchSize}, grid ${g.duration > 1 ? `${g.duration} x ` : ''}${g.height} x ${g.width} patches\n`);
+    io.out(
+      `${kind} masks, batch ${o.batchSize}, grid ${g.duration > 1 ? `${g.duration} x ` : ''}${g.height} x ${g.width} patches\n`,
+    );
     io.out(`  context: ${m.context.map((t) => shapeText(t.shape)).join(', ')}\n`);
     io.out(`  targets: ${m.targets.map((t) => shapeText(t.shape)).join(', ')}\n`);
     if (opts.png) io.out(`  wrote ${opts.png}\n`);

@@ -70,11 +70,18 @@ function listFile(file: string): string[] {
 function openSource(L: Lib, inputs: string[], video: boolean, crop: number, frames: number): Source {
   if (inputs.length === 1 && ['.pt', '.pth', '.npy', '.safetensors'].includes(path.extname(inputs[0]).toLowerCase())) {
     const ext = path.extname(inputs[0]).toLowerCase();
-    const value = ext === '.npy' ? L.loadNpySync(inputs[0]) : ext === '.safetensors' ? L.loadSafetensorsSync(inputs[0]) : L.loadSync(inputs[0]);
+    const value =
+      ext === '.npy'
+        ? L.loadNpySync(inputs[0])
+        : ext === '.safetensors'
+          ? L.loadSafetensorsSync(inputs[0])
+          : L.loadSync(inputs[0]);
     const t = (value instanceof L.Tensor ? value : (value as Record<string, unknown>)?.images) as Tensor | undefined;
     const rank = video ? 5 : 4;
     if (!(t instanceof L.Tensor) || t.ndim !== rank) {
-      throw new CliError(`${inputs[0]}: expected a tensor (or a dict with 'images') of ${rank} dimensions (${video ? '[N, C, T, H, W]' : '[N, C, H, W]'})`);
+      throw new CliError(
+        `${inputs[0]}: expected a tensor (or a dict with 'images') of ${rank} dimensions (${video ? '[N, C, T, H, W]' : '[N, C, H, W]'})`,
+      );
     }
     const data = t.to('float32').contiguous();
     const values = data.data() as Float32Array;
@@ -137,7 +144,8 @@ function modelFiles(L: Lib, dir: string): { context: string; target: string; pre
       throw new CliError(`${meta}: not valid JSON (${(e as Error).message})`);
     }
   }
-  const pick = (key: 'contextEncoder' | 'targetEncoder' | 'predictor'): string => path.join(dir, files[key] ?? L.JEPA_FILES[key]);
+  const pick = (key: 'contextEncoder' | 'targetEncoder' | 'predictor'): string =>
+    path.join(dir, files[key] ?? L.JEPA_FILES[key]);
   return { context: pick('contextEncoder'), target: pick('targetEncoder'), predictor: pick('predictor') };
 }
 
@@ -170,7 +178,9 @@ export async function train(configFile: string, opts: TrainCliOptions, io: Io): 
   const probe = (stepsPerEpoch?: number) => L.readRecipe(parsed, { family, stepsPerEpoch });
   let recipe = probe(opts.stepsPerEpoch ?? 1);
   if (!['ijepa', 'vjepa', 'vjepa2'].includes(recipe.family)) {
-    throw usage(`jepa-native train runs the I-JEPA, V-JEPA and V-JEPA 2 recipes; this config is ${recipe.family}'s (use jepa.Trainer.fromConfig from Node)`);
+    throw usage(
+      `jepa-native train runs the I-JEPA, V-JEPA and V-JEPA 2 recipes; this config is ${recipe.family}'s (use jepa.Trainer.fromConfig from Node)`,
+    );
   }
   const video = recipe.family !== 'ijepa';
   const data = recipe.data as Record<string, unknown>;
@@ -179,20 +189,25 @@ export async function train(configFile: string, opts: TrainCliOptions, io: Io): 
   const batchSize = data.batchSize as number;
   let inputs: string[];
   if (opts.data) inputs = [opts.data];
-  else if (!video && data.rootPath && data.imageFolder) inputs = [path.join(data.rootPath as string, data.imageFolder as string)];
+  else if (!video && data.rootPath && data.imageFolder)
+    inputs = [path.join(data.rootPath as string, data.imageFolder as string)];
   else if (video && Array.isArray(data.datasets) && data.datasets.length > 0) inputs = data.datasets as string[];
-  else throw usage('give the training data with --data (a folder, a list file or a tensor file): the config names none');
+  else
+    throw usage('give the training data with --data (a folder, a list file or a tensor file): the config names none');
 
   const source = openSource(L, inputs, video, crop, frames);
   const configIpe = (parsed.optimization as Record<string, unknown> | undefined)?.ipe;
-  const stepsPerEpoch = opts.stepsPerEpoch ?? (typeof configIpe === 'number' ? undefined : Math.floor(source.size / batchSize));
-  if (stepsPerEpoch === 0) throw new CliError(`${source.describe}: fewer than one batch of ${batchSize} (data.batch_size)`);
+  const stepsPerEpoch =
+    opts.stepsPerEpoch ?? (typeof configIpe === 'number' ? undefined : Math.floor(source.size / batchSize));
+  if (stepsPerEpoch === 0)
+    throw new CliError(`${source.describe}: fewer than one batch of ${batchSize} (data.batch_size)`);
   if (opts.dryRun) {
     recipe = probe(stepsPerEpoch);
     io.out(`${JSON.stringify({ recipe, data: source.describe }, null, 2)}\n`);
     return;
   }
-  if (!opts.model) throw usage('expected --model DIR (an exported model folder: context_encoder.pt, target_encoder.pt, predictor.pt)');
+  if (!opts.model)
+    throw usage('expected --model DIR (an exported model folder: context_encoder.pt, target_encoder.pt, predictor.pt)');
   const files = modelFiles(L, opts.model);
   const device = opts.device ?? 'cpu';
   const modules = {
@@ -241,7 +256,10 @@ export async function train(configFile: string, opts: TrainCliOptions, io: Io): 
       losses.push(s.loss);
       sum += s.loss;
       n++;
-      fs.appendFileSync(log, `${e + 1},${itr},${s.loss.toFixed(5)},${s.lr},${s.weightDecay},${s.momentum},${s.ms.toFixed(0)}\n`);
+      fs.appendFileSync(
+        log,
+        `${e + 1},${itr},${s.loss.toFixed(5)},${s.lr},${s.weightDecay},${s.momentum},${s.ms.toFixed(0)}\n`,
+      );
     }
     if (n === 0) break;
     io.err(`epoch ${e + 1}/${epochs}: mean loss ${(sum / n).toFixed(4)}\n`);
@@ -251,7 +269,14 @@ export async function train(configFile: string, opts: TrainCliOptions, io: Io): 
       written.push(path.join(folder, name));
     }
   }
-  const summary = { family: recipe.family, steps: losses.length, epoch: trainer.epoch + 1, losses, checkpoints: [...new Set(written)], log };
+  const summary = {
+    family: recipe.family,
+    steps: losses.length,
+    epoch: trainer.epoch + 1,
+    losses,
+    checkpoints: [...new Set(written)],
+    log,
+  };
   if (opts.json) io.out(`${JSON.stringify(summary)}\n`);
   else io.out(`trained ${summary.steps} steps; checkpoints: ${summary.checkpoints.join(', ') || '(none)'}\n`);
 }

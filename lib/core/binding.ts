@@ -59,7 +59,12 @@ function firstLine(e: unknown): string {
 function checkSourceBuild(binary: string): LoadedAddon {
   const infoPath = path.join(path.dirname(binary), 'build-info.json');
   if (!fs.existsSync(infoPath)) {
-    return { binary, kind: 'source', builtAgainst: null, libtorch: { dir: '', version: null, source: 'rpath', cuda: false } };
+    return {
+      binary,
+      kind: 'source',
+      builtAgainst: null,
+      libtorch: { dir: '', version: null, source: 'rpath', cuda: false },
+    };
   }
   const info = JSON.parse(fs.readFileSync(infoPath, 'utf8')) as BuildInfo;
   const lib = path.join(info.libtorchLibDir, 'libtorch_cpu.so');

@@ -8,16 +8,7 @@ import { native } from './binding';
 
 /** The element types a {@link Tensor} can have. */
 export type Dtype =
-  | 'float32'
-  | 'float64'
-  | 'float16'
-  | 'bfloat16'
-  | 'int8'
-  | 'int16'
-  | 'int32'
-  | 'int64'
-  | 'uint8'
-  | 'bool';
+  'float32' | 'float64' | 'float16' | 'bfloat16' | 'int8' | 'int16' | 'int32' | 'int64' | 'uint8' | 'bool';
 
 /** A device: `'cpu'`, `'cuda'` (the current CUDA device) or `'cuda:N'`. */
 export type Device = 'cpu' | 'cuda' | `cuda:${number}`;

@@ -95,7 +95,8 @@ export function inspectLibtorch(dir: string): ({ ok: true } & LibtorchInfo) | { 
  * takes seconds; finding it takes milliseconds); null when it has none.
  */
 export function torchOfPython(python: string): string | null {
-  const code = "import importlib.util as u; s = u.find_spec('torch'); print(s.submodule_search_locations[0] if s and s.submodule_search_locations else '')";
+  const code =
+    "import importlib.util as u; s = u.find_spec('torch'); print(s.submodule_search_locations[0] if s and s.submodule_search_locations else '')";
   const r = spawnSync(python, ['-c', code], { encoding: 'utf8', timeout: 120000 });
   if (r.status !== 0 || !r.stdout || !r.stdout.trim()) return null;
   return r.stdout.trim().split('\n').pop() ?? null;
@@ -121,7 +122,14 @@ export function* libtorchCandidates(): Generator<LibtorchCandidate> {
   const env = process.env.LIBTORCH;
   if (env) {
     const info = inspectLibtorch(env);
-    yield info.ok ? { way: 'a', source: 'LIBTORCH', info: strip(info) } : { way: 'a', source: 'LIBTORCH', explicit: true, reason: `LIBTORCH=${env} is not a usable libtorch folder: ${info.reason}` };
+    yield info.ok
+      ? { way: 'a', source: 'LIBTORCH', info: strip(info) }
+      : {
+          way: 'a',
+          source: 'LIBTORCH',
+          explicit: true,
+          reason: `LIBTORCH=${env} is not a usable libtorch folder: ${info.reason}`,
+        };
   } else {
     yield { way: 'a', source: 'LIBTORCH', reason: 'LIBTORCH is not set' };
   }
@@ -130,7 +138,9 @@ export function* libtorchCandidates(): Generator<LibtorchCandidate> {
   const pyTorch = torchOfPython(python);
   if (pyTorch) {
     const info = inspectLibtorch(pyTorch);
-    yield info.ok ? { way: 'b', source: python, info: strip(info) } : { way: 'b', source: python, reason: `${python} has torch at ${pyTorch}, but ${info.reason}` };
+    yield info.ok
+      ? { way: 'b', source: python, info: strip(info) }
+      : { way: 'b', source: python, reason: `${python} has torch at ${pyTorch}, but ${info.reason}` };
   } else {
     yield { way: 'b', source: python, reason: `${python} has no torch package` };
   }
@@ -141,7 +151,11 @@ export function* libtorchCandidates(): Generator<LibtorchCandidate> {
       const info = inspectLibtorch(localTorch);
       yield info.ok
         ? { way: 'c', source: 'project-local', info: strip(info) }
-        : { way: 'c', source: 'project-local', reason: `the project-local install at ${localTorch} is incomplete: ${info.reason}` };
+        : {
+            way: 'c',
+            source: 'project-local',
+            reason: `the project-local install at ${localTorch} is incomplete: ${info.reason}`,
+          };
     } else {
       yield { way: 'c', source: 'project-local', reason: `${LOCAL_VENV} exists but has no torch package` };
     }
@@ -166,7 +180,11 @@ export function findLibtorch({ log = () => {} }: { log?: (line: string) => void 
       );
     }
     if (c.info) {
-      const what = { a: `LIBTORCH=${c.info.dir}`, b: `the torch package of ${c.source}: ${c.info.dir}`, c: `the project-local install ${c.info.dir}` }[c.way];
+      const what = {
+        a: `LIBTORCH=${c.info.dir}`,
+        b: `the torch package of ${c.source}: ${c.info.dir}`,
+        c: `the project-local install ${c.info.dir}`,
+      }[c.way];
       log(`libtorch: using ${what} (${c.info.version || 'unknown version'})`);
       return { ...c.info, source: c.source };
     }

@@ -172,20 +172,51 @@ export interface NativeAddon {
   loadModuleSync(path: string, device: string | null, dtype: string | null): NativeModule;
   setNumThreads(threads: number): void;
   getNumThreads(): number;
-  mediaPreprocess(pixels: Uint8Array, layout: object, plan: object, lut: Float32Array, out: Float32Array, offset: number): Promise<void>;
+  mediaPreprocess(
+    pixels: Uint8Array,
+    layout: object,
+    plan: object,
+    lut: Float32Array,
+    out: Float32Array,
+    offset: number,
+  ): Promise<void>;
   mediaInfo(): { cpuCapability: string; nativeUint8Bilinear: boolean };
   numpyRandint(seed: number, low: number, high: number, count: number): number[];
   emaUpdate(target: unknown, source: unknown, momentum: number, options: object): Promise<NativeEmaStats>;
   emaUpdateSync(target: unknown, source: unknown, momentum: number, options: object): NativeEmaStats;
   emaFusedAvailable(): boolean;
   scheduleValues(spec: object, from: number, count: number): Float64Array;
-  readTensorsSync(path: string, mmap: boolean, byteswap: boolean, slots: TensorSlot[], device: string | null): NativeTensor[];
-  readTensors(path: string, mmap: boolean, byteswap: boolean, slots: TensorSlot[], device: string | null): Promise<NativeTensor[]>;
+  readTensorsSync(
+    path: string,
+    mmap: boolean,
+    byteswap: boolean,
+    slots: TensorSlot[],
+    device: string | null,
+  ): NativeTensor[];
+  readTensors(
+    path: string,
+    mmap: boolean,
+    byteswap: boolean,
+    slots: TensorSlot[],
+    device: string | null,
+  ): Promise<NativeTensor[]>;
   /** `header`: one Buffer written first, or one Buffer before each tensor (and one more after them). */
   writeTensorsSync(path: string, header: Buffer | Buffer[], tensors: NativeTensor[]): void;
   writeTensors(path: string, header: Buffer | Buffer[], tensors: NativeTensor[]): Promise<void>;
-  tensorsFromBytesSync(bytes: NativeTensor, name: string, byteswap: boolean, slots: TensorSlot[], device: string | null): NativeTensor[];
-  tensorsFromBytes(bytes: NativeTensor, name: string, byteswap: boolean, slots: TensorSlot[], device: string | null): Promise<NativeTensor[]>;
+  tensorsFromBytesSync(
+    bytes: NativeTensor,
+    name: string,
+    byteswap: boolean,
+    slots: TensorSlot[],
+    device: string | null,
+  ): NativeTensor[];
+  tensorsFromBytes(
+    bytes: NativeTensor,
+    name: string,
+    byteswap: boolean,
+    slots: TensorSlot[],
+    device: string | null,
+  ): Promise<NativeTensor[]>;
   /** A tensor's row-major bytes as a uint8 tensor (a view when it is contiguous on the CPU). */
   tensorBytes(tensor: NativeTensor): NativeTensor;
   /** CRC-32 (zip's) of a tensor's bytes in row-major order, continuing from `init`. */

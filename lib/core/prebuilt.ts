@@ -62,7 +62,8 @@ export function platformMismatch(meta: PrebuildInfo): string | null {
   if (meta.platform !== os.platform() || meta.arch !== os.arch()) return `it is for ${meta.platform}-${meta.arch}`;
   if (meta.libc === 'glibc' && fs.existsSync('/etc/alpine-release')) return 'it is for glibc and this is musl (Alpine)';
   const napi = Number(process.versions.napi || 0);
-  if (meta.napiVersion && napi < meta.napiVersion) return `it needs Node-API ${meta.napiVersion} and this Node has ${napi}`;
+  if (meta.napiVersion && napi < meta.napiVersion)
+    return `it needs Node-API ${meta.napiVersion} and this Node has ${napi}`;
   return null;
 }
 

@@ -33,10 +33,7 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 }
 
 export function checkShape(value: unknown, name = 'shape'): number[] {
-  if (
-    !Array.isArray(value) ||
-    !value.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0)
-  ) {
+  if (!Array.isArray(value) || !value.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0)) {
     throw invalidArgument(`expected \`${name}\` to be an array of non-negative integers, got ${show(value)}`);
   }
   return value as number[];
@@ -58,7 +55,10 @@ export function checkViewShape(value: unknown, name = 'shape'): number[] {
 
 export function checkDtype(value: unknown, name = 'dtype'): Dtype {
   if (typeof value !== 'string' || !(DTYPES as readonly string[]).includes(value)) {
-    throw new JepaTypeError(ErrorCode.UNKNOWN_DTYPE, `expected \`${name}\` to be one of ${DTYPES.join(', ')}, got ${show(value)}`);
+    throw new JepaTypeError(
+      ErrorCode.UNKNOWN_DTYPE,
+      `expected \`${name}\` to be one of ${DTYPES.join(', ')}, got ${show(value)}`,
+    );
   }
   return value as Dtype;
 }
@@ -106,7 +106,9 @@ export function checkPath(value: unknown, name = 'path'): string {
     return fileURLToPath(value);
   }
   if (typeof value !== 'string' || value.length === 0) {
-    throw invalidArgument(`expected \`${name}\` to be a file path (a non-empty string) or a file: URL, got ${show(value)}`);
+    throw invalidArgument(
+      `expected \`${name}\` to be a file path (a non-empty string) or a file: URL, got ${show(value)}`,
+    );
   }
   if (value.includes('\0')) throw invalidArgument(`expected \`${name}\` to be a file path without NUL characters`);
   return path.resolve(value);

@@ -93,7 +93,11 @@ export class ProcessGroup {
   }
 
   #live(): void {
-    if (this.#destroyed) throw new JepaError(ErrorCode.DISTRIBUTED_ERROR, 'the process group was destroyed (call jepa.distributed.init() again)');
+    if (this.#destroyed)
+      throw new JepaError(
+        ErrorCode.DISTRIBUTED_ERROR,
+        'the process group was destroyed (call jepa.distributed.init() again)',
+      );
   }
 
   #tensor(t: unknown, name = 'tensor'): unknown {
@@ -104,7 +108,8 @@ export class ProcessGroup {
 
   #op(op: unknown, t: Tensor): ReduceOp {
     const o = op === undefined ? 'sum' : op;
-    if (!OPS.includes(o as ReduceOp)) throw invalidArgument(`expected \`op\` to be one of ${OPS.map((x) => `'${x}'`).join(', ')}, got ${show(op)}`);
+    if (!OPS.includes(o as ReduceOp))
+      throw invalidArgument(`expected \`op\` to be one of ${OPS.map((x) => `'${x}'`).join(', ')}, got ${show(op)}`);
     if (o === 'avg' && !['float32', 'float64', 'float16', 'bfloat16'].includes(t.dtype)) {
       throw invalidArgument(`\`op: 'avg'\` needs a floating-point tensor, got ${t.dtype} (use 'sum')`);
     }
@@ -209,19 +214,26 @@ function envInt(name: string, env: NodeJS.ProcessEnv): number | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
   const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 0) throw invalidArgument(`expected the environment variable ${name} to be a non-negative integer, got ${show(raw)}`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw invalidArgument(`expected the environment variable ${name} to be a non-negative integer, got ${show(raw)}`);
   return n;
 }
 
 /** The options {@link init} would use: explicit ones, then torchrun's environment, then defaults. @internal */
-export function resolveInitOptions(options: InitOptions | undefined, env: NodeJS.ProcessEnv = process.env): Required<Omit<InitOptions, 'hostname'>> & { hostname?: string } {
+export function resolveInitOptions(
+  options: InitOptions | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Required<Omit<InitOptions, 'hostname'>> & { hostname?: string } {
   const o = checkOptions(options, 'options', INIT_KEYS);
   const backend = o.backend ?? 'gloo';
-  if (backend !== 'gloo' && backend !== 'nccl') throw invalidArgument(`expected \`options.backend\` to be 'gloo' or 'nccl', got ${show(backend)}`);
+  if (backend !== 'gloo' && backend !== 'nccl')
+    throw invalidArgument(`expected \`options.backend\` to be 'gloo' or 'nccl', got ${show(backend)}`);
   const int = (key: string, envName: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
     const v = o[key] ?? envInt(envName, env) ?? fallback;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      throw invalidArgument(`expected \`options.${key}\` (or ${envName}) to be an integer in [${min}, ${max}], got ${show(v)}`);
+      throw invalidArgument(
+        `expected \`options.${key}\` (or ${envName}) to be an integer in [${min}, ${max}], got ${show(v)}`,
+      );
     }
     return v;
   };
@@ -230,18 +242,34 @@ export function resolveInitOptions(options: InitOptions | undefined, env: NodeJS
   const port = int('masterPort', 'MASTER_PORT', 29500, 1, 65535);
   const timeout = int('timeout', 'JEPA_DIST_TIMEOUT_MS', 60000, 1, 2 ** 31 - 1);
   const addr = o.masterAddr ?? env.MASTER_ADDR ?? '127.0.0.1';
-  if (typeof addr !== 'string' || addr === '') throw invalidArgument(`expected \`options.masterAddr\` (or MASTER_ADDR) to be a host name or address, got ${show(addr)}`);
+  if (typeof addr !== 'string' || addr === '')
+    throw invalidArgument(
+      `expected \`options.masterAddr\` (or MASTER_ADDR) to be a host name or address, got ${show(addr)}`,
+    );
   if (o.hostname !== undefined && (typeof o.hostname !== 'string' || o.hostname === '')) {
     throw invalidArgument(`expected \`options.hostname\` to be a host name or address, got ${show(o.hostname)}`);
   }
-  return { backend, masterAddr: addr, masterPort: port, rank: r, worldSize: ws, timeout, hostname: o.hostname as string | undefined };
+  return {
+    backend,
+    masterAddr: addr,
+    masterPort: port,
+    rank: r,
+    worldSize: ws,
+    timeout,
+    hostname: o.hostname as string | undefined,
+  };
 }
 
 function prepareInit(options: InitOptions | undefined): object {
-  if (defaultGroup) throw new JepaError(ErrorCode.DISTRIBUTED_ERROR, 'jepa.distributed.init() was already called: destroy() the group first');
+  if (defaultGroup)
+    throw new JepaError(
+      ErrorCode.DISTRIBUTED_ERROR,
+      'jepa.distributed.init() was already called: destroy() the group first',
+    );
   const o = resolveInitOptions(options);
   const why = native.distBackendAvailable(o.backend);
-  if (why !== null) throw new JepaError(ErrorCode.DISTRIBUTED_UNAVAILABLE, `the ${o.backend} backend is unavailable: ${why}`);
+  if (why !== null)
+    throw new JepaError(ErrorCode.DISTRIBUTED_UNAVAILABLE, `the ${o.backend} backend is unavailable: ${why}`);
   localRank = envInt('LOCAL_RANK', process.env) ?? 0;
   return { ...o, timeoutMs: o.timeout };
 }
@@ -281,20 +309,23 @@ export function isInitialized(): boolean {
 
 /** Whether `backend` is in this build (`null`) or why not (a message). */
 export function backendUnavailable(backend: Backend): string | null {
-  if (backend !== 'gloo' && backend !== 'nccl') throw invalidArgument(`expected \`backend\` to be 'gloo' or 'nccl', got ${show(backend)}`);
+  if (backend !== 'gloo' && backend !== 'nccl')
+    throw invalidArgument(`expected \`backend\` to be 'gloo' or 'nccl', got ${show(backend)}`);
   return native.distBackendAvailable(backend);
 }
 
 /** The default group; throws `JEPA_DISTRIBUTED_UNAVAILABLE` before {@link init}. */
 export function group(): ProcessGroup {
-  if (!defaultGroup) throw new JepaError(ErrorCode.DISTRIBUTED_UNAVAILABLE, 'no process group: call jepa.distributed.init() first');
+  if (!defaultGroup)
+    throw new JepaError(ErrorCode.DISTRIBUTED_UNAVAILABLE, 'no process group: call jepa.distributed.init() first');
   return defaultGroup;
 }
 
 function pick(options: CollectiveOptions | undefined): ProcessGroup {
   const o = checkOptions(options, 'options', ['group']);
   if (o.group === undefined) return group();
-  if (!(o.group instanceof ProcessGroup)) throw invalidArgument(`expected \`options.group\` to be a ProcessGroup, got ${show(o.group)}`);
+  if (!(o.group instanceof ProcessGroup))
+    throw invalidArgument(`expected \`options.group\` to be a ProcessGroup, got ${show(o.group)}`);
   return o.group;
 }
 
@@ -372,10 +403,12 @@ export function shardFiles(files: readonly string[], shardRank?: number, shardWo
   if (!Array.isArray(files) || !files.every((f) => typeof f === 'string')) {
     throw invalidArgument(`expected \`files\` to be an Array of strings, got ${show(files)}`);
   }
-  const ws = shardWorldSize ?? (defaultGroup ? worldSize : envInt('WORLD_SIZE', process.env) ?? 1);
-  if (!Number.isInteger(ws) || ws < 1) throw invalidArgument(`expected \`worldSize\` to be a positive integer, got ${show(ws)}`);
-  const r = shardRank ?? (defaultGroup ? rank : envInt('RANK', process.env) ?? 0);
-  if (!Number.isInteger(r) || r < 0 || r >= ws) throw invalidArgument(`expected \`rank\` to be an integer in [0, ${ws}), got ${show(r)}`);
+  const ws = shardWorldSize ?? (defaultGroup ? worldSize : (envInt('WORLD_SIZE', process.env) ?? 1));
+  if (!Number.isInteger(ws) || ws < 1)
+    throw invalidArgument(`expected \`worldSize\` to be a positive integer, got ${show(ws)}`);
+  const r = shardRank ?? (defaultGroup ? rank : (envInt('RANK', process.env) ?? 0));
+  if (!Number.isInteger(r) || r < 0 || r >= ws)
+    throw invalidArgument(`expected \`rank\` to be an integer in [0, ${ws}), got ${show(r)}`);
   const sorted = [...files].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return sorted.filter((_, i) => i % ws === r);
 }
@@ -394,7 +427,11 @@ function splitmix64(x: bigint): bigint {
  * (with `step` 0 for a sampler that keeps its own stream), or to `jepa.manualSeed` per step.
  */
 export function deriveSeed(seed: number | bigint, seedRank: number, step = 0): number {
-  for (const [name, v] of [['seed', seed], ['rank', seedRank], ['step', step]] as const) {
+  for (const [name, v] of [
+    ['seed', seed],
+    ['rank', seedRank],
+    ['step', step],
+  ] as const) {
     const ok = typeof v === 'bigint' ? v >= 0n && v <= MASK64 : Number.isSafeInteger(v) && v >= 0;
     if (!ok) throw invalidArgument(`expected \`${name}\` to be a non-negative integer, got ${show(v)}`);
   }

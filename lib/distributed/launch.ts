@@ -100,22 +100,29 @@ function signalCode(signal: NodeJS.Signals): number {
  */
 /** The options checked, with their defaults (a free port for a one-machine job). */
 async function resolveOptions(options: LaunchOptions) {
-  if (options === null || typeof options !== 'object') throw invalidArgument(`expected \`options\` to be an object, got ${String(options)}`);
+  if (options === null || typeof options !== 'object')
+    throw invalidArgument(`expected \`options\` to be an object, got ${String(options)}`);
   const nproc = int(options.nproc, 'options.nproc', 1, 1024);
   const nnodes = int(options.nnodes ?? 1, 'options.nnodes', 1, 1 << 16);
   const nodeRank = int(options.nodeRank ?? 0, 'options.nodeRank', 0, nnodes - 1);
   if (typeof options.script !== 'string' || options.script === '') {
-    throw invalidArgument(`expected \`options.script\` to be the path of a script, got ${JSON.stringify(options.script)}`);
+    throw invalidArgument(
+      `expected \`options.script\` to be the path of a script, got ${JSON.stringify(options.script)}`,
+    );
   }
   const args = options.args ?? [];
   const nodeArgs = options.nodeArgs ?? [];
-  for (const [name, list] of [['options.args', args], ['options.nodeArgs', nodeArgs]] as const) {
+  for (const [name, list] of [
+    ['options.args', args],
+    ['options.nodeArgs', nodeArgs],
+  ] as const) {
     if (!Array.isArray(list) || !list.every((a) => typeof a === 'string')) {
       throw invalidArgument(`expected \`${name}\` to be an Array of strings, got ${JSON.stringify(list)}`);
     }
   }
   const masterAddr = options.masterAddr ?? '127.0.0.1';
-  if (typeof masterAddr !== 'string' || masterAddr === '') throw invalidArgument(`expected \`options.masterAddr\` to be a host, got ${JSON.stringify(masterAddr)}`);
+  if (typeof masterAddr !== 'string' || masterAddr === '')
+    throw invalidArgument(`expected \`options.masterAddr\` to be a host, got ${JSON.stringify(masterAddr)}`);
   const masterPort =
     options.masterPort !== undefined
       ? int(options.masterPort, 'options.masterPort', 1, 65535)
@@ -124,9 +131,23 @@ async function resolveOptions(options: LaunchOptions) {
         : await freePort(masterAddr === 'localhost' ? '127.0.0.1' : masterAddr);
   const graceMs = int(options.graceMs ?? 5000, 'options.graceMs', 0, 3_600_000);
   const stdio = options.stdio ?? 'inherit';
-  if (stdio !== 'inherit' && stdio !== 'pipe') throw invalidArgument(`expected \`options.stdio\` to be 'inherit' or 'pipe', got ${JSON.stringify(stdio)}`);
+  if (stdio !== 'inherit' && stdio !== 'pipe')
+    throw invalidArgument(`expected \`options.stdio\` to be 'inherit' or 'pipe', got ${JSON.stringify(stdio)}`);
   const worldSize = nnodes * nproc;
-  return { nproc, nnodes, nodeRank, script: options.script, args, nodeArgs, env: options.env, masterAddr, masterPort, graceMs, stdio, worldSize };
+  return {
+    nproc,
+    nnodes,
+    nodeRank,
+    script: options.script,
+    args,
+    nodeArgs,
+    env: options.env,
+    masterAddr,
+    masterPort,
+    graceMs,
+    stdio,
+    worldSize,
+  };
 }
 
 /** torchrun's environment for the process of `localRank` on this node. */
@@ -189,7 +210,11 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
     return new Promise<void>((resolve, reject) => {
       child.on('error', (err) => {
         stopAll();
-        reject(new JepaError(ErrorCode.IO_ERROR, `cannot start rank ${globalRank} (${process.execPath}): ${err.message}`, { cause: err }));
+        reject(
+          new JepaError(ErrorCode.IO_ERROR, `cannot start rank ${globalRank} (${process.execPath}): ${err.message}`, {
+            cause: err,
+          }),
+        );
       });
       child.on('close', (code, signal) => {
         exit.code = code;

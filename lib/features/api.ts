@@ -2,7 +2,16 @@
  * `jepa.features`: seed 000's feature extraction and feature files in one namespace.
  * @module
  */
-export { deviceForRank, extract, outputPathFor, readModelFolder, type ExtractOptions, type ExtractProgress, type ExtractSummary, type ModelFolder } from './extract';
+export {
+  deviceForRank,
+  extract,
+  outputPathFor,
+  readModelFolder,
+  type ExtractOptions,
+  type ExtractProgress,
+  type ExtractSummary,
+  type ModelFolder,
+} from './extract';
 export {
   aggregateFeatures,
   featureDict,

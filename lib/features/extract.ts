@@ -36,9 +36,33 @@ import { checkOptions, isDeviceString, show } from '../core/validate';
 import { featureDict, featureFilePath } from './features';
 
 /** The images extraction decodes (what libvips reads; jepa.data.IMAGE_EXTENSIONS is torchvision's ImageFolder list instead). */
-export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif', '.bmp'];
+export const IMAGE_EXTENSIONS = [
+  '.jpg',
+  '.jpeg',
+  '.png',
+  '.webp',
+  '.gif',
+  '.tif',
+  '.tiff',
+  '.avif',
+  '.heic',
+  '.heif',
+  '.bmp',
+];
 /** The videos extraction decodes (ffmpeg). */
-export const VIDEO_EXTENSIONS = ['.mp4', '.m4v', '.mov', '.webm', '.mkv', '.avi', '.mpg', '.mpeg', '.ogv', '.wmv', '.flv'];
+export const VIDEO_EXTENSIONS = [
+  '.mp4',
+  '.m4v',
+  '.mov',
+  '.webm',
+  '.mkv',
+  '.avi',
+  '.mpg',
+  '.mpeg',
+  '.ogv',
+  '.wmv',
+  '.flv',
+];
 export const FEATURE_EXTENSIONS = ['.pt', '.pth', '.npy', '.safetensors'];
 
 /** Options of {@link extract}. */
@@ -100,7 +124,23 @@ export interface ExtractSummary {
   failedList: string | null;
 }
 
-const OPTION_KEYS = ['output', 'preprocess', 'sampling', 'batchSize', 'dtype', 'method', 'inputShape', 'layout', 'inputKey', 'overwrite', 'rank', 'worldSize', 'device', 'root', 'onProgress'];
+const OPTION_KEYS = [
+  'output',
+  'preprocess',
+  'sampling',
+  'batchSize',
+  'dtype',
+  'method',
+  'inputShape',
+  'layout',
+  'inputKey',
+  'overwrite',
+  'rank',
+  'worldSize',
+  'device',
+  'root',
+  'onProgress',
+];
 
 type Kind = 'image' | 'video' | 'features';
 
@@ -160,7 +200,8 @@ export function deviceForRank(device: Device, env: NodeJS.ProcessEnv = process.e
   const local = env.LOCAL_RANK;
   if (local === undefined || local === '') return device;
   const n = Number(local);
-  if (!Number.isSafeInteger(n) || n < 0) throw invalidArgument(`expected LOCAL_RANK to be a non-negative integer, got ${show(local)}`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw invalidArgument(`expected LOCAL_RANK to be a non-negative integer, got ${show(local)}`);
   return `cuda:${n}` as Device;
 }
 
@@ -218,7 +259,11 @@ interface InputSpec {
   width: number;
 }
 
-function inputSpec(module: Module, given: readonly number[] | undefined, layoutOpt: 'CTHW' | 'TCHW' | undefined): InputSpec {
+function inputSpec(
+  module: Module,
+  given: readonly number[] | undefined,
+  layoutOpt: 'CTHW' | 'TCHW' | undefined,
+): InputSpec {
   let shape = given ? [...given] : undefined;
   if (!shape) {
     if (!module.hasMethod('input_shape')) {
@@ -229,15 +274,22 @@ function inputSpec(module: Module, given: readonly number[] | undefined, layoutO
     }
     const s = module.runSync('input_shape');
     if (!Array.isArray(s) || !s.every((d) => typeof d === 'number')) {
-      throw new JepaError(ErrorCode.INVALID_MODULE, `the model's input_shape() returned ${show(s)}, expected a list of ints`);
+      throw new JepaError(
+        ErrorCode.INVALID_MODULE,
+        `the model's input_shape() returned ${show(s)}, expected a list of ints`,
+      );
     }
     shape = s as number[];
   }
-  if (shape.length === 3 && shape[0] === 3) return { shape, kind: 'image', layout: null, frames: 1, height: shape[1], width: shape[2] };
+  if (shape.length === 3 && shape[0] === 3)
+    return { shape, kind: 'image', layout: null, frames: 1, height: shape[1], width: shape[2] };
   if (shape.length === 4 && (shape[0] === 3 || shape[1] === 3)) {
     let layout = layoutOpt ?? null;
     if (!layout) {
-      if (shape[0] === 3 && shape[1] === 3) throw invalidArgument(`the input shape ${show(shape)} is ambiguous: give the layout (--layout, options.layout), CTHW or TCHW`);
+      if (shape[0] === 3 && shape[1] === 3)
+        throw invalidArgument(
+          `the input shape ${show(shape)} is ambiguous: give the layout (--layout, options.layout), CTHW or TCHW`,
+        );
       layout = shape[0] === 3 ? 'CTHW' : 'TCHW';
     }
     const frames = layout === 'CTHW' ? shape[1] : shape[0];
@@ -255,16 +307,22 @@ async function loadFeatureTensor(file: string, key: string | undefined): Promise
   const get = (k: string) => (all instanceof Map ? all.get(k) : all[k]);
   if (key !== undefined) {
     const t = get(key);
-    if (!(t instanceof Tensor)) throw new JepaError(ErrorCode.MEDIA_DECODE, `the file has no tensor under the key '${key}'`);
+    if (!(t instanceof Tensor))
+      throw new JepaError(ErrorCode.MEDIA_DECODE, `the file has no tensor under the key '${key}'`);
     return t;
   }
   for (const k of ['features', 'feature']) {
     const t = get(k);
     if (t instanceof Tensor) return t;
   }
-  const tensors = (all instanceof Map ? [...all.values()] : Object.values(all)).filter((v) => v instanceof Tensor) as Tensor[];
+  const tensors = (all instanceof Map ? [...all.values()] : Object.values(all)).filter(
+    (v) => v instanceof Tensor,
+  ) as Tensor[];
   if (tensors.length === 1) return tensors[0];
-  throw new JepaError(ErrorCode.MEDIA_DECODE, `the file holds ${tensors.length} tensors and none under 'features' or 'feature': choose one with the input key`);
+  throw new JepaError(
+    ErrorCode.MEDIA_DECODE,
+    `the file holds ${tensors.length} tensors and none under 'features' or 'feature': choose one with the input key`,
+  );
 }
 
 function messageOf(e: unknown): string {
@@ -277,7 +335,8 @@ function messageOf(e: unknown): string {
 
 function positive(value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) throw invalidArgument(`expected \`${name}\` to be a positive integer, got ${show(value)}`);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
+    throw invalidArgument(`expected \`${name}\` to be a positive integer, got ${show(value)}`);
   return value;
 }
 
@@ -287,25 +346,37 @@ function positive(value: unknown, name: string, fallback: number): number {
  * (`onProgress`), listed in `failed.txt` and skipped; the rest goes on. Rejects (`JepaError`,
  * `TypeError`) only for what stops the whole run: a missing model or folder, bad options.
  */
-export async function extract(model: string | Module, inputs: string | readonly string[], options: ExtractOptions): Promise<ExtractSummary> {
+export async function extract(
+  model: string | Module,
+  inputs: string | readonly string[],
+  options: ExtractOptions,
+): Promise<ExtractSummary> {
   const o = checkOptions(options, 'options', OPTION_KEYS) as unknown as ExtractOptions;
-  if (typeof o.output !== 'string' || o.output.length === 0) throw invalidArgument(`expected \`options.output\` to be a folder path, got ${show(o.output)}`);
+  if (typeof o.output !== 'string' || o.output.length === 0)
+    throw invalidArgument(`expected \`options.output\` to be a folder path, got ${show(o.output)}`);
   const batchSize = positive(o.batchSize, 'options.batchSize', 8);
   const dtype = o.dtype ?? 'float16';
-  if (!(DTYPES as readonly string[]).includes(dtype)) throw invalidArgument(`expected \`options.dtype\` to be one of ${DTYPES.join(', ')}, got ${show(dtype)}`);
+  if (!(DTYPES as readonly string[]).includes(dtype))
+    throw invalidArgument(`expected \`options.dtype\` to be one of ${DTYPES.join(', ')}, got ${show(dtype)}`);
   const worldSize = o.worldSize ?? Number(process.env.WORLD_SIZE ?? 1);
   const rank = o.rank ?? Number(process.env.RANK ?? 0);
-  if (!Number.isSafeInteger(worldSize) || worldSize < 1) throw invalidArgument(`expected \`options.worldSize\` to be a positive integer, got ${show(worldSize)}`);
-  if (!Number.isSafeInteger(rank) || rank < 0 || rank >= worldSize) throw invalidArgument(`expected \`options.rank\` to be an integer in [0, ${worldSize - 1}], got ${show(rank)}`);
-  if (o.device !== undefined && !isDeviceString(o.device)) throw invalidArgument(`expected \`options.device\` to be 'cpu', 'cuda' or 'cuda:N', got ${show(o.device)}`);
+  if (!Number.isSafeInteger(worldSize) || worldSize < 1)
+    throw invalidArgument(`expected \`options.worldSize\` to be a positive integer, got ${show(worldSize)}`);
+  if (!Number.isSafeInteger(rank) || rank < 0 || rank >= worldSize)
+    throw invalidArgument(`expected \`options.rank\` to be an integer in [0, ${worldSize - 1}], got ${show(rank)}`);
+  if (o.device !== undefined && !isDeviceString(o.device))
+    throw invalidArgument(`expected \`options.device\` to be 'cpu', 'cuda' or 'cuda:N', got ${show(o.device)}`);
   const method = o.method ?? 'forward';
   const outputDir = o.output;
 
   // The inputs, with the names they are written under.
   let listed: { file: string; rel: string }[];
   if (typeof inputs === 'string') {
-    if (!fs.existsSync(inputs) || !fs.statSync(inputs).isDirectory()) throw new JepaError(ErrorCode.FILE_NOT_FOUND, `${inputs}: no such folder`);
-    listed = listInputs(o.root ?? inputs, outputDir).filter((x) => path.resolve(x.file).startsWith(path.resolve(inputs)));
+    if (!fs.existsSync(inputs) || !fs.statSync(inputs).isDirectory())
+      throw new JepaError(ErrorCode.FILE_NOT_FOUND, `${inputs}: no such folder`);
+    listed = listInputs(o.root ?? inputs, outputDir).filter((x) =>
+      path.resolve(x.file).startsWith(path.resolve(inputs)),
+    );
   } else if (Array.isArray(inputs) && inputs.every((x) => typeof x === 'string')) {
     const root = o.root ?? (inputs.length > 0 ? commonFolder(inputs) : '.');
     listed = [...inputs].map((file) => ({ file, rel: path.relative(root, file) }));
@@ -326,7 +397,11 @@ export async function extract(model: string | Module, inputs: string | readonly 
   if (model instanceof Module) {
     module = model;
   } else if (typeof model === 'string') {
-    if (!fs.existsSync(model)) throw new JepaError(ErrorCode.FILE_NOT_FOUND, `${model}: no such model file or folder (expected a folder written by \`jepa-native export\` or a TorchScript file)`);
+    if (!fs.existsSync(model))
+      throw new JepaError(
+        ErrorCode.FILE_NOT_FOUND,
+        `${model}: no such model file or folder (expected a folder written by \`jepa-native export\` or a TorchScript file)`,
+      );
     if (fs.statSync(model).isDirectory()) folder = readModelFolder(model);
     const file = folder ? folder.encoder : model;
     try {
@@ -336,30 +411,57 @@ export async function extract(model: string | Module, inputs: string | readonly 
       throw e;
     }
   } else {
-    throw invalidArgument(`expected \`model\` to be a model folder, a TorchScript file or a Module, got ${show(model)}`);
+    throw invalidArgument(
+      `expected \`model\` to be a model folder, a TorchScript file or a Module, got ${show(model)}`,
+    );
   }
   try {
-    if (!module.hasMethod(method)) throw invalidArgument(`the model has no method '${method}' (it has: ${module.methods().join(', ')})`);
+    if (!module.hasMethod(method))
+      throw invalidArgument(`the model has no method '${method}' (it has: ${module.methods().join(', ')})`);
     const spec = inputSpec(module, o.inputShape, o.layout);
     let media: ResolvedPreprocess | null = null;
     let sampling: SamplingOptions = {};
     if (spec.kind !== 'features') {
       const fromFolder: PreprocessOptions = folder?.preset
-        ? { preset: folder.preset as PreprocessOptions['preset'], ...(folder.mean ? { mean: folder.mean } : {}), ...(folder.std ? { std: folder.std } : {}) }
+        ? {
+            preset: folder.preset as PreprocessOptions['preset'],
+            ...(folder.mean ? { mean: folder.mean } : {}),
+            ...(folder.std ? { std: folder.std } : {}),
+          }
         : {};
-      media = resolvePreprocess({ size: [spec.height, spec.width], ...fromFolder, ...(o.preprocess ?? {}) }, 'options.preprocess');
+      media = resolvePreprocess(
+        { size: [spec.height, spec.width], ...fromFolder, ...(o.preprocess ?? {}) },
+        'options.preprocess',
+      );
       if (media.height !== spec.height || media.width !== spec.width) {
-        throw invalidArgument(`the preprocessing gives ${media.height}x${media.width} images, the model takes ${spec.height}x${spec.width}`);
+        throw invalidArgument(
+          `the preprocessing gives ${media.height}x${media.width} images, the model takes ${spec.height}x${spec.width}`,
+        );
       }
       for (const k of ['numFrames', 'numClips'] as const) {
         if ((o.sampling as SamplingOptions | undefined)?.[k] !== undefined) {
-          throw invalidArgument(`\`options.sampling.${k}\` is not an option of extract: one clip per video, of the model's ${spec.frames} frames`);
+          throw invalidArgument(
+            `\`options.sampling.${k}\` is not an option of extract: one clip per video, of the model's ${spec.frames} frames`,
+          );
         }
       }
       sampling = { ...(o.sampling ?? {}), numFrames: spec.frames || 1 };
       resolveSampling(sampling, 'options.sampling');
     }
-    return await run({ module, spec, media, sampling, listed, outputDir, batchSize, dtype, method, rank, worldSize, o });
+    return await run({
+      module,
+      spec,
+      media,
+      sampling,
+      listed,
+      outputDir,
+      batchSize,
+      dtype,
+      method,
+      rank,
+      worldSize,
+      o,
+    });
   } finally {
     if (owned) module.dispose();
   }
@@ -394,9 +496,24 @@ interface RunState {
 
 async function run(s: RunState): Promise<ExtractSummary> {
   const { module, spec, media, outputDir, o } = s;
-  const share = new Set(shardFiles(s.listed.map((x) => x.rel), s.rank, s.worldSize));
+  const share = new Set(
+    shardFiles(
+      s.listed.map((x) => x.rel),
+      s.rank,
+      s.worldSize,
+    ),
+  );
   const mine = s.listed.filter((x) => share.has(x.rel));
-  const summary: ExtractSummary = { inputs: mine.length, written: 0, alreadyDone: 0, failed: [], outputs: [], rank: s.rank, worldSize: s.worldSize, failedList: null };
+  const summary: ExtractSummary = {
+    inputs: mine.length,
+    written: 0,
+    alreadyDone: 0,
+    failed: [],
+    outputs: [],
+    rank: s.rank,
+    worldSize: s.worldSize,
+    failedList: null,
+  };
   const todo: Item[] = [];
   const seen = new Map<string, string>();
   let done = 0;
@@ -412,7 +529,11 @@ async function run(s: RunState): Promise<ExtractSummary> {
     const out = outputPathFor(x.rel, outputDir);
     const other = seen.get(out);
     if (other !== undefined) {
-      fail(x.rel, `its output ${path.relative(outputDir, out)} is also the output of ${other}: rename one of them`, false);
+      fail(
+        x.rel,
+        `its output ${path.relative(outputDir, out)} is also the output of ${other}: rename one of them`,
+        false,
+      );
       continue;
     }
     seen.set(out, x.rel);
@@ -430,12 +551,16 @@ async function run(s: RunState): Promise<ExtractSummary> {
     if (item.kind === 'features') {
       const t = await loadFeatureTensor(item.file, o.inputKey);
       if (t.shape.length !== spec.shape.length || t.shape.some((d, i) => d !== spec.shape[i])) {
-        throw new JepaError(ErrorCode.SHAPE_MISMATCH, `the feature tensor has shape ${show(t.shape)}, the model takes ${show(spec.shape)}`);
+        throw new JepaError(
+          ErrorCode.SHAPE_MISMATCH,
+          `the feature tensor has shape ${show(t.shape)}, the model takes ${show(spec.shape)}`,
+        );
       }
       buf.set(t.to('float32').contiguous().data<'float32'>(), offset);
       return;
     }
-    if (spec.kind === 'features') throw invalidArgument(`the model takes feature tensors ${show(spec.shape)}, not ${item.kind}s`);
+    if (spec.kind === 'features')
+      throw invalidArgument(`the model takes feature tensors ${show(spec.shape)}, not ${item.kind}s`);
     if (spec.kind === 'image') {
       if (item.kind === 'video') throw invalidArgument('the model takes images [3, H, W]; videos need a video model');
       await decodeImageInto(item.file, media!, buf, offset, item.rel);
@@ -481,12 +606,14 @@ async function run(s: RunState): Promise<ExtractSummary> {
     let input = tensor(data, shape);
     if (isVideo && spec.layout === 'CTHW') input = input.permute(0, 2, 1, 3, 4).contiguous();
     const mdtype = module.dtype ?? 'float32';
-    if (mdtype !== 'float32' || module.device !== 'cpu') input = input.to({ dtype: mdtype, device: module.device as Device });
+    if (mdtype !== 'float32' || module.device !== 'cpu')
+      input = input.to({ dtype: mdtype, device: module.device as Device });
     return { items: kept, input };
   };
 
   const writeAll = async (items: Item[], result: Tensor): Promise<void> => {
-    const cast = result.dtype === s.dtype && result.device === 'cpu' ? result : result.to({ dtype: s.dtype, device: 'cpu' });
+    const cast =
+      result.dtype === s.dtype && result.device === 'cpu' ? result : result.to({ dtype: s.dtype, device: 'cpu' });
     try {
       await Promise.all(
         items.map(async (item, i) => {
@@ -564,7 +691,10 @@ async function run(s: RunState): Promise<ExtractSummary> {
   summary.outputs.sort();
   const failedFile = path.join(outputDir, s.worldSize > 1 ? `failed.rank${s.rank}.txt` : 'failed.txt');
   if (summary.failed.length > 0) {
-    fs.writeFileSync(failedFile, summary.failed.map((f) => `${f.input}\t${f.error.replace(/\s+/g, ' ')}`).join('\n') + '\n');
+    fs.writeFileSync(
+      failedFile,
+      summary.failed.map((f) => `${f.input}\t${f.error.replace(/\s+/g, ' ')}`).join('\n') + '\n',
+    );
     summary.failedList = failedFile;
   } else if (fs.existsSync(failedFile)) {
     fs.rmSync(failedFile);

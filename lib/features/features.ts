@@ -52,14 +52,19 @@ function layoutOf(layout: unknown): { frames: number; gridSize: number } {
   }
   const frames = o.frames ?? VJEPA2_LAYOUT.frames;
   const gridSize = o.gridSize ?? VJEPA2_LAYOUT.gridSize;
-  for (const [k, v] of [['frames', frames], ['gridSize', gridSize]] as const) {
-    if (!Number.isSafeInteger(v) || v < 1) throw invalidArgument(`expected \`layout.${k}\` to be a positive integer, got ${show(v)}`);
+  for (const [k, v] of [
+    ['frames', frames],
+    ['gridSize', gridSize],
+  ] as const) {
+    if (!Number.isSafeInteger(v) || v < 1)
+      throw invalidArgument(`expected \`layout.${k}\` to be a positive integer, got ${show(v)}`);
   }
   return { frames, gridSize };
 }
 
 function checkFeatures(features: unknown, layout: { frames: number; gridSize: number }): Tensor {
-  if (!(features instanceof Tensor)) throw invalidArgument(`expected \`features\` to be a Tensor, got ${show(features)}`);
+  if (!(features instanceof Tensor))
+    throw invalidArgument(`expected \`features\` to be a Tensor, got ${show(features)}`);
   const n = layout.frames * layout.gridSize * layout.gridSize;
   const s = features.shape;
   if (s.length !== 2 || s[0] !== n) {
@@ -101,7 +106,10 @@ export function frameFeatures(features: Tensor, frame: number, layout?: FeatureL
 /** Patch (row, col) over time: [T, D] (a view). */
 export function patchFeatures(features: Tensor, row: number, col: number, layout?: FeatureLayout): Tensor {
   const l = layoutOf(layout);
-  for (const [k, v] of [['row', row], ['col', col]] as const) {
+  for (const [k, v] of [
+    ['row', row],
+    ['col', col],
+  ] as const) {
     if (!Number.isSafeInteger(v) || v < 0 || v >= l.gridSize) {
       throw invalidArgument(`expected \`${k}\` to be an integer in [0, ${l.gridSize - 1}], got ${show(v)}`);
     }
@@ -116,7 +124,6 @@ export function patchFeatures(features: Tensor, row: number, col: number, layout
   }
 }
 
-
 /**
  * Aggregates [T*H*W, D] features as seed 000 does:
  * - `'mean'`: `features.mean(dim=0)` -> [D]
@@ -125,8 +132,16 @@ export function patchFeatures(features: Tensor, row: number, col: number, layout
  * - `'global'`: `grid.mean(dim=(0, 1, 2))` -> [D]
  * - `'hierarchical'`: all three of temporal, spatial and global.
  */
-export function aggregateFeatures(features: Tensor, method: 'hierarchical', layout?: FeatureLayout): HierarchicalFeatures;
-export function aggregateFeatures(features: Tensor, method?: Exclude<AggregationMethod, 'hierarchical'>, layout?: FeatureLayout): Tensor;
+export function aggregateFeatures(
+  features: Tensor,
+  method: 'hierarchical',
+  layout?: FeatureLayout,
+): HierarchicalFeatures;
+export function aggregateFeatures(
+  features: Tensor,
+  method?: Exclude<AggregationMethod, 'hierarchical'>,
+  layout?: FeatureLayout,
+): Tensor;
 export function aggregateFeatures(
   features: Tensor,
   method: AggregationMethod = 'mean',
@@ -192,7 +207,8 @@ export function speciesSlug(species: string): string {
 
 /** `gbif_{id}_taxon_{taxon}_{species}_img_{n}_features.pt` (seed 000's naming). */
 export function featureFileName(info: FeatureFileInfo): string {
-  if (typeof info !== 'object' || info === null) throw invalidArgument(`expected \`info\` to be an object, got ${show(info)}`);
+  if (typeof info !== 'object' || info === null)
+    throw invalidArgument(`expected \`info\` to be an object, got ${show(info)}`);
   const n = info.imageNumber;
   if (!Number.isSafeInteger(n) || n < 0) {
     throw invalidArgument(`expected \`info.imageNumber\` to be a non-negative integer, got ${show(n)}`);
@@ -202,7 +218,8 @@ export function featureFileName(info: FeatureFileInfo): string {
 
 /** `root/taxon_{taxon}/<featureFileName>` (seed 000's folder layout). */
 export function featureFilePath(root: string, info: FeatureFileInfo): string {
-  if (typeof root !== 'string' || root.length === 0) throw invalidArgument(`expected \`root\` to be a folder path, got ${show(root)}`);
+  if (typeof root !== 'string' || root.length === 0)
+    throw invalidArgument(`expected \`root\` to be a folder path, got ${show(root)}`);
   return path.join(root, `taxon_${idString(info.taxonId, 'info.taxonId')}`, featureFileName(info));
 }
 
@@ -226,10 +243,13 @@ export interface FeatureDict {
 
 /** Builds the seed's dict: `{features, shape: torch.Size, dtype: 'float16', source_chunk, image_id}`. */
 export function featureDict(features: Tensor, meta: { sourceChunk: string; imageId: string }): FeatureDict {
-  if (!(features instanceof Tensor)) throw invalidArgument(`expected \`features\` to be a Tensor, got ${show(features)}`);
-  if (typeof meta !== 'object' || meta === null) throw invalidArgument(`expected \`meta\` to be {sourceChunk, imageId}, got ${show(meta)}`);
+  if (!(features instanceof Tensor))
+    throw invalidArgument(`expected \`features\` to be a Tensor, got ${show(features)}`);
+  if (typeof meta !== 'object' || meta === null)
+    throw invalidArgument(`expected \`meta\` to be {sourceChunk, imageId}, got ${show(meta)}`);
   for (const k of ['sourceChunk', 'imageId'] as const) {
-    if (typeof meta[k] !== 'string') throw invalidArgument(`expected \`meta.${k}\` to be a string, got ${show(meta[k])}`);
+    if (typeof meta[k] !== 'string')
+      throw invalidArgument(`expected \`meta.${k}\` to be a string, got ${show(meta[k])}`);
   }
   return {
     features,

@@ -71,7 +71,10 @@ export function fileSize(file: string): number {
     const st = fs.statSync(file);
     if (st.isDirectory()) throw new JepaError(ErrorCode.IO_ERROR, `${file}: is a folder, not a file`);
     if (st.size > limits.maxFileBytes) {
-      throw overLimit(file, `the file has ${st.size} bytes, above the limit of ${limits.maxFileBytes} bytes (jepa.limits.maxFileBytes)`);
+      throw overLimit(
+        file,
+        `the file has ${st.size} bytes, above the limit of ${limits.maxFileBytes} bytes (jepa.limits.maxFileBytes)`,
+      );
     }
     return st.size;
   } catch (e) {
@@ -158,7 +161,11 @@ export function readSafetensorsHeader(file: string | URL): SafetensorsHeader {
     const { dtype, shape, data_offsets: offsets } = info as Record<string, unknown>;
     if (typeof dtype !== 'string') throw corrupt(p, `tensor '${name}' has no dtype`);
     const dt = ST_DTYPES[dtype];
-    if (!dt) throw new JepaError(ErrorCode.PT_UNSUPPORTED, `${p}: tensor '${name}' has dtype ${dtype}, which is not supported`);
+    if (!dt)
+      throw new JepaError(
+        ErrorCode.PT_UNSUPPORTED,
+        `${p}: tensor '${name}' has dtype ${dtype}, which is not supported`,
+      );
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw corrupt(p, `tensor '${name}' has a bad shape ${show(shape)}`);
     }
@@ -173,17 +180,22 @@ export function readSafetensorsHeader(file: string | URL): SafetensorsHeader {
     }
     const want = numel(shape as number[]) * ITEMSIZE[dt];
     if (offsets[1] - offsets[0] !== want) {
-      throw corrupt(p, `tensor '${name}' of shape ${show(shape)} needs ${want} bytes but its range has ${offsets[1] - offsets[0]}`);
+      throw corrupt(
+        p,
+        `tensor '${name}' of shape ${show(shape)} needs ${want} bytes but its range has ${offsets[1] - offsets[0]}`,
+      );
     }
     entries.push({ name, dtype: dt, shape: shape as number[], offsets: [offsets[0], offsets[1]] });
   }
   const sorted = [...entries].sort((a, b) => a.offsets[0] - b.offsets[0] || a.offsets[1] - b.offsets[1]);
   let end = 0;
   for (const e of sorted) {
-    if (e.offsets[0] !== end) throw corrupt(p, `tensor '${e.name}' does not start where the previous one ends (overlap or gap)`);
+    if (e.offsets[0] !== end)
+      throw corrupt(p, `tensor '${e.name}' does not start where the previous one ends (overlap or gap)`);
     end = e.offsets[1];
   }
-  if (end !== dataLen) throw corrupt(p, `the tensors cover ${end} bytes but the data section has ${dataLen} (truncated?)`);
+  if (end !== dataLen)
+    throw corrupt(p, `the tensors cover ${end} bytes but the data section has ${dataLen} (truncated?)`);
   return { entries, metadata, dataStart };
 }
 
@@ -200,7 +212,12 @@ function stSlots(h: SafetensorsHeader): TensorSlot[] {
 function byName(h: SafetensorsHeader, handles: ReturnType<typeof native.readTensorsSync>): Record<string, Tensor> {
   const out: Record<string, Tensor> = {};
   h.entries.forEach((e, i) => {
-    Object.defineProperty(out, e.name, { value: wrap(handles[i]), enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(out, e.name, {
+      value: wrap(handles[i]),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   });
   return out;
 }
@@ -210,7 +227,10 @@ function byName(h: SafetensorsHeader, handles: ReturnType<typeof native.readTens
  * `mmap: true` the tensors alias a private mapping of the file. Python writes these with
  * `safetensors.torch.save_file`. Errors: `JEPA_FILE_NOT_FOUND`, `JEPA_PT_CORRUPT`, `JEPA_PT_UNSUPPORTED`, `JEPA_PT_LIMIT`.
  */
-export async function loadSafetensors(file: string | URL, options?: TensorFileOptions): Promise<Record<string, Tensor>> {
+export async function loadSafetensors(
+  file: string | URL,
+  options?: TensorFileOptions,
+): Promise<Record<string, Tensor>> {
   const p = checkPath(file);
   const o = fileOptions(options);
   const h = readSafetensorsHeader(p);
@@ -232,7 +252,8 @@ function stPrepare(tensors: unknown, options: unknown): { header: Buffer; list: 
   else if (isPlainObject(tensors)) pairs = Object.entries(tensors);
   else throw invalidArgument(`expected \`tensors\` to be an object or Map of name -> Tensor, got ${show(tensors)}`);
   const items = pairs.map(([name, t]) => {
-    if (typeof name !== 'string' || name === '__metadata__') throw invalidArgument(`expected tensor names to be strings other than __metadata__, got ${show(name)}`);
+    if (typeof name !== 'string' || name === '__metadata__')
+      throw invalidArgument(`expected tensor names to be strings other than __metadata__, got ${show(name)}`);
     if (!(t instanceof Tensor)) throw invalidArgument(`expected \`tensors.${name}\` to be a Tensor, got ${show(t)}`);
     const code = ST_CODES[t.dtype];
     if (!code) throw invalidArgument(`tensor '${name}' has dtype ${t.dtype}, which safetensors cannot hold`);
@@ -405,7 +426,8 @@ export function parseNpyHeader(p: string, read: (pos: number, n: number) => Buff
       `the .npy header declares ${len} bytes, above the limit of ${limits.maxNpyHeaderBytes} bytes (jepa.limits.maxNpyHeaderBytes)`,
     );
   }
-  if (start + len > size) throw corrupt(p, `the .npy header declares ${len} bytes but the file has ${size} (truncated?)`);
+  if (start + len > size)
+    throw corrupt(p, `the .npy header declares ${len} bytes but the file has ${size} (truncated?)`);
   const text = read(start, len).toString(major === 3 ? 'utf8' : 'latin1');
   const d = parseNpyDict(p, text.trim());
   const descr = d.descr;
@@ -417,7 +439,8 @@ export function parseNpyHeader(p: string, read: (pos: number, n: number) => Buff
   if (!m || !dtype) {
     throw new JepaError(
       ErrorCode.PT_UNSUPPORTED,
-      `${p}: .npy dtype '${descr}' is not supported` + (descr.includes('O') ? ' (object arrays are pickles, which are never read)' : ''),
+      `${p}: .npy dtype '${descr}' is not supported` +
+        (descr.includes('O') ? ' (object arrays are pickles, which are never read)' : ''),
     );
   }
   const shape = d.shape;

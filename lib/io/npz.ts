@@ -34,7 +34,19 @@ import type { NativeTensor, TensorSlot } from '../core/native-types';
 import { nativeOf, Tensor, wrap } from '../tensor/tensor';
 import { checkOptions, checkPath, isPlainObject, show } from '../core/validate';
 import { ELEMENT_SIZE } from '../core/dtype';
-import { CENTRAL, EOCD, LOCAL, MAX_DEFLATE_RATIO, Member, Range, runAsync, runSync, ZIP64_EOCD, ZIP64_LOCATOR, zipMembers } from './zip';
+import {
+  CENTRAL,
+  EOCD,
+  LOCAL,
+  MAX_DEFLATE_RATIO,
+  Member,
+  Range,
+  runAsync,
+  runSync,
+  ZIP64_EOCD,
+  ZIP64_LOCATOR,
+  zipMembers,
+} from './zip';
 
 function openError(p: string, e: unknown): JepaError {
   const err = e as NodeJS.ErrnoException;

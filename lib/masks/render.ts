@@ -87,7 +87,8 @@ export function render(masks: Masks, options?: RenderOptions): Buffer {
     const tgt = g.targets.map(rows);
     try {
       for (const r of [...ctx, ...tgt]) {
-        if (r.batch !== batch) throw invalidArgument(`expected every mask tensor to have ${batch} rows, got ${r.batch}`);
+        if (r.batch !== batch)
+          throw invalidArgument(`expected every mask tensor to have ${batch} rows, got ${r.batch}`);
       }
       const gx = PAD + gi * (groupW + GROUP_GAP);
       for (let b = 0; b < samples; b++) {
@@ -154,14 +155,20 @@ class Canvas {
 }
 
 /** Per cell of sample `b`: bit 0 context; target id + 1 in the upper bits (last target wins). */
-function cellStates(ctx: ReturnType<typeof rows>[], tgt: ReturnType<typeof rows>[], b: number, grid: Masks['grid']): Int32Array {
+function cellStates(
+  ctx: ReturnType<typeof rows>[],
+  tgt: ReturnType<typeof rows>[],
+  b: number,
+  grid: Masks['grid'],
+): Int32Array {
   const { duration, height, width } = grid;
   const n = duration * height * width;
   const state = new Int32Array(n);
   const mark = (r: ReturnType<typeof rows>, value: (prev: number) => number): void => {
     for (let j = 0; j < r.k; j++) {
       const x = Number(r.data[b * r.k + j]);
-      if (x < 0 || x >= n) throw invalidArgument(`mask index ${x} is out of range for a ${duration}x${height}x${width} grid`);
+      if (x < 0 || x >= n)
+        throw invalidArgument(`mask index ${x} is out of range for a ${duration}x${height}x${width} grid`);
       state[x] = value(state[x]);
     }
   };
@@ -171,7 +178,15 @@ function cellStates(ctx: ReturnType<typeof rows>[], tgt: ReturnType<typeof rows>
 }
 
 /** The panel of time step `t`: the grid, then every cell in its colour. */
-function drawPanel(canvas: Canvas, state: Int32Array, t: number, x0: number, y0: number, grid: Masks['grid'], cell: number): void {
+function drawPanel(
+  canvas: Canvas,
+  state: Int32Array,
+  t: number,
+  x0: number,
+  y0: number,
+  grid: Masks['grid'],
+  cell: number,
+): void {
   const { height, width } = grid;
   canvas.fill(x0, y0, width * cell, height * cell, renderColors.grid);
   for (let i = 0; i < height; i++) {

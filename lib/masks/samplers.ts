@@ -496,7 +496,9 @@ export class MaskSampler<K extends SamplerKind = SamplerKind> {
   constructor(kind: K, options: SamplerOptions[K]) {
     if (!Object.prototype.hasOwnProperty.call(KINDS, kind as string)) {
       throw invalidArgument(
-        `expected \`kind\` to be one of ${Object.keys(KINDS).map((k) => `'${k}'`).join(', ')}, got ${show(kind)}`,
+        `expected \`kind\` to be one of ${Object.keys(KINDS)
+          .map((k) => `'${k}'`)
+          .join(', ')}, got ${show(kind)}`,
       );
     }
     this.#options = KINDS[kind].parse(options);
@@ -549,7 +551,8 @@ export class MaskSampler<K extends SamplerKind = SamplerKind> {
 
   /** Restores a state from {@link getState} (throws while a {@link nextAsync} is pending). */
   setState(state: { step: number | bigint; generator: Uint32Array | null }): void {
-    if (this.#pending > 0) throw invalidArgument('MaskSampler.setState() called while a nextAsync() batch is pending: await it first');
+    if (this.#pending > 0)
+      throw invalidArgument('MaskSampler.setState() called while a nextAsync() batch is pending: await it first');
     const o = checkOptions(state, 'state', ['step', 'generator']);
     const step = checkSeed(o.step, 'state.step');
     if (o.generator !== null && !(o.generator instanceof Uint32Array)) {
@@ -647,13 +650,22 @@ export function checkIndexMasks(
       throw invalidArgument(`expected \`${where}\` to hold int64 patch indices, got dtype ${m.dtype}`);
     }
     if (m.ndim !== 1 && m.ndim !== 2) {
-      throw new JepaError(ErrorCode.SHAPE_MISMATCH, `expected \`${where}\` to have shape [B, K] or [K] (patch indices to keep), got ${show(m.shape)}`);
+      throw new JepaError(
+        ErrorCode.SHAPE_MISMATCH,
+        `expected \`${where}\` to have shape [B, K] or [K] (patch indices to keep), got ${show(m.shape)}`,
+      );
     }
     if (m.ndim === 2 && batch !== null && m.shape[0] !== batch) {
-      throw new JepaError(ErrorCode.SHAPE_MISMATCH, `expected \`${where}\` to have ${batch} rows (one per sample), got shape ${show(m.shape)}`);
+      throw new JepaError(
+        ErrorCode.SHAPE_MISMATCH,
+        `expected \`${where}\` to have ${batch} rows (one per sample), got shape ${show(m.shape)}`,
+      );
     }
     if (sameLength && i > 0 && m.shape[m.ndim - 1] !== list[0].shape[list[0].ndim - 1]) {
-      throw new JepaError(ErrorCode.SHAPE_MISMATCH, `expected every mask of \`${name}\` to keep the same number of patches, got ${show(list.map((x) => x.shape))}`);
+      throw new JepaError(
+        ErrorCode.SHAPE_MISMATCH,
+        `expected every mask of \`${name}\` to keep the same number of patches, got ${show(list.map((x) => x.shape))}`,
+      );
     }
     if (numPatches !== undefined && m.device === 'cpu') {
       const data = m.contiguous().data<'int64'>();
@@ -664,7 +676,10 @@ export function checkIndexMasks(
       }
     }
     if (device !== undefined && m.device !== device) {
-      throw new JepaError(ErrorCode.DEVICE_MISMATCH, `expected \`${where}\` to be on ${device} (the model's device), got ${m.device}`);
+      throw new JepaError(
+        ErrorCode.DEVICE_MISMATCH,
+        `expected \`${where}\` to be on ${device} (the model's device), got ${m.device}`,
+      );
     }
   });
   return list;

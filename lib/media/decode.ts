@@ -32,7 +32,8 @@ export function describeInput(input: unknown): string {
 /** Turns an input into a path (checked to exist) or bytes. (Internal to the package.) */
 export async function checkInput(input: unknown, name: string, what: string): Promise<string | Uint8Array> {
   if (input instanceof Uint8Array) {
-    if (input.length === 0) throw new JepaError(ErrorCode.MEDIA_DECODE, `${name}: the buffer is empty (expected the bytes of ${what})`);
+    if (input.length === 0)
+      throw new JepaError(ErrorCode.MEDIA_DECODE, `${name}: the buffer is empty (expected the bytes of ${what})`);
     return input;
   }
   let p: string;
@@ -103,7 +104,11 @@ const STORED_SPACES: Readonly<Record<string, { kind: PixelLayout['kind']; depth:
  * CMYK, the first frame of an animation, with the EXIF orientation applied when `autoOrient`.
  * Errors (`JEPA_MEDIA_DECODE`) name `where`.
  */
-export async function decodePixels(source: string | Uint8Array, autoOrient: boolean, where: string): Promise<DecodedPixels> {
+export async function decodePixels(
+  source: string | Uint8Array,
+  autoOrient: boolean,
+  where: string,
+): Promise<DecodedPixels> {
   try {
     const image = sharp()(source, { failOn: 'error' });
     const meta = await image.metadata();
@@ -111,15 +116,22 @@ export async function decodePixels(source: string | Uint8Array, autoOrient: bool
     let pipeline = image.clone();
     if (autoOrient) pipeline = pipeline.autoOrient();
     pipeline = stored
-      ? pipeline.keepIccProfile().pipelineColourspace(meta.space as 'srgb').toColourspace(meta.space as 'srgb')
+      ? pipeline
+          .keepIccProfile()
+          .pipelineColourspace(meta.space as 'srgb')
+          .toColourspace(meta.space as 'srgb')
       : pipeline.toColourspace('srgb');
-    const { data, info } = await pipeline.raw({ depth: stored?.depth ?? 'uchar' }).toBuffer({ resolveWithObject: true });
+    const { data, info } = await pipeline
+      .raw({ depth: stored?.depth ?? 'uchar' })
+      .toBuffer({ resolveWithObject: true });
     const bits = data.length === info.width * info.height * info.channels * 2 ? 16 : 8;
     let kind: PixelLayout['kind'] = stored?.kind ?? 'rgb';
     if (kind !== 'cmyk') kind = info.channels <= 2 ? 'grey' : 'rgb';
     return { data, layout: { frames: 1, height: info.height, width: info.width, channels: info.channels, bits, kind } };
   } catch (e) {
-    throw new JepaError(ErrorCode.MEDIA_DECODE, `${where}: cannot decode the image: ${(e as Error).message}`, { cause: e });
+    throw new JepaError(ErrorCode.MEDIA_DECODE, `${where}: cannot decode the image: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
 }
 
@@ -128,7 +140,13 @@ export async function decodePixels(source: string | Uint8Array, autoOrient: bool
  * resizes, crops and normalises into `out` at `offset` ([frames, 3, plan.height, plan.width]).
  * (Internal to the package.)
  */
-export function preprocessInto(pixels: DecodedPixels, plan: Plan, lut: Float32Array, out: Float32Array, offset: number): Promise<void> {
+export function preprocessInto(
+  pixels: DecodedPixels,
+  plan: Plan,
+  lut: Float32Array,
+  out: Float32Array,
+  offset: number,
+): Promise<void> {
   return native.mediaPreprocess(pixels.data, pixels.layout, plan, lut, out, offset);
 }
 
@@ -154,7 +172,11 @@ export async function decodeImageInto(
  * would hold every decoded image in memory before the first is preprocessed).
  * (Internal to the package.)
  */
-export async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+export async function mapLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < items.length) {
@@ -176,13 +198,14 @@ export interface MediaFailure {
 export function batchError(kind: string, total: number, failures: MediaFailure[]): JepaError {
   const lines = failures.map((f) => `  [${f.index}] ${f.error.message}`);
   const err = new JepaError(
-    failures.every((f) => (f.error as JepaError).code === ErrorCode.FFMPEG_NOT_FOUND) ? ErrorCode.FFMPEG_NOT_FOUND : ErrorCode.MEDIA_DECODE,
+    failures.every((f) => (f.error as JepaError).code === ErrorCode.FFMPEG_NOT_FOUND)
+      ? ErrorCode.FFMPEG_NOT_FOUND
+      : ErrorCode.MEDIA_DECODE,
     `${failures.length} of ${total} ${kind} could not be decoded:\n${lines.join('\n')}`,
   );
   (err as JepaError & { failures: MediaFailure[] }).failures = failures;
   return err;
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // Video (ffmpeg)
@@ -229,7 +252,10 @@ export function ffmpegAvailable(): boolean {
 }
 
 function notFound(cmd: string): JepaError {
-  return new JepaError(ErrorCode.FFMPEG_NOT_FOUND, `cannot run \`${cmd}\`, which video decoding needs: ${INSTALL_HINT}`);
+  return new JepaError(
+    ErrorCode.FFMPEG_NOT_FOUND,
+    `cannot run \`${cmd}\`, which video decoding needs: ${INSTALL_HINT}`,
+  );
 }
 
 /** Runs a command and collects its stdout and stderr (text). */
@@ -246,7 +272,10 @@ function run(cmd: string, args: string[]): Promise<{ code: number | null; stdout
 }
 
 function lastLines(text: string): string {
-  const lines = text.trim().split('\n').filter((l) => l.trim().length > 0);
+  const lines = text
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim().length > 0);
   return lines.slice(-3).join(' / ') || 'no message';
 }
 
@@ -259,12 +288,22 @@ function rate(text: unknown): number | null {
 
 async function indexVideo(p: string): Promise<VideoIndex> {
   const r = await run(ffprobePath(), [
-    '-v', 'error', '-select_streams', 'v:0',
-    '-show_entries', 'stream=width,height,avg_frame_rate,time_base:format=duration,start_time:packet=pts,dts,flags',
-    '-of', 'json', p,
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-show_entries',
+    'stream=width,height,avg_frame_rate,time_base:format=duration,start_time:packet=pts,dts,flags',
+    '-of',
+    'json',
+    p,
   ]);
   if (r.code !== 0) throw new JepaError(ErrorCode.MEDIA_DECODE, `${p}: cannot read the video: ${lastLines(r.stderr)}`);
-  let doc: { streams?: Record<string, unknown>[]; format?: Record<string, unknown>; packets?: Record<string, unknown>[] };
+  let doc: {
+    streams?: Record<string, unknown>[];
+    format?: Record<string, unknown>;
+    packets?: Record<string, unknown>[];
+  };
   try {
     doc = JSON.parse(r.stdout);
   } catch {
@@ -278,7 +317,10 @@ async function indexVideo(p: string): Promise<VideoIndex> {
   const width = Number(s.width);
   const height = Number(s.height);
   if (!(frames >= 1) || !(width >= 1) || !(height >= 1)) {
-    throw new JepaError(ErrorCode.MEDIA_DECODE, `${p}: the video stream has no frames (${frames} frames of ${width}x${height})`);
+    throw new JepaError(
+      ErrorCode.MEDIA_DECODE,
+      `${p}: the video stream has no frames (${frames} frames of ${width}x${height})`,
+    );
   }
   const times = packets.map((k) => Number(k.pts ?? k.dts));
   const pts = times.every(Number.isFinite) ? times.sort((a, b) => a - b) : null;
@@ -305,7 +347,9 @@ export async function probe(file: string | URL): Promise<VideoInfo> {
 
 export function checkVideoInput(input: unknown, name: string): void {
   if (input instanceof Uint8Array) {
-    throw invalidArgument(`expected \`${name}\` to be a file path or a file: URL (videos are read from files), got ${describeInput(input)}`);
+    throw invalidArgument(
+      `expected \`${name}\` to be a file path or a file: URL (videos are read from files), got ${describeInput(input)}`,
+    );
   }
 }
 
@@ -344,8 +388,28 @@ async function decodeFrames(
     }
     const base = seek.length > 0 ? first : 0;
     const select = `select='${group.map((i) => `eq(n\\,${i - base})`).join('+')}'`;
-    const args = ['-v', 'error', '-nostdin', '-noautorotate', ...seek, '-i', p, '-map', '0:v:0', '-vf', select,
-      '-vsync', '0', '-frames:v', String(group.length), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
+    const args = [
+      '-v',
+      'error',
+      '-nostdin',
+      '-noautorotate',
+      ...seek,
+      '-i',
+      p,
+      '-map',
+      '0:v:0',
+      '-vf',
+      select,
+      '-vsync',
+      '0',
+      '-frames:v',
+      String(group.length),
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb24',
+      'pipe:1',
+    ];
     let got = 0;
     const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
       const child = spawn(ffmpegPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -410,7 +474,8 @@ export async function decodeVideoInto(
     work.push(preprocessInto({ data: rgb, layout }, plan, o.lut, out, offset + firstSlot.get(index)! * frameFloats));
   });
   await Promise.all(work);
-  if (missing.length === wanted.length) throw new JepaError(ErrorCode.MEDIA_DECODE, `${p}: ffmpeg decoded no frames from the video`);
+  if (missing.length === wanted.length)
+    throw new JepaError(ErrorCode.MEDIA_DECODE, `${p}: ffmpeg decoded no frames from the video`);
   // The packet count can overstate the frames (a damaged tail): a missing frame repeats the last
   // one decoded before it (or the first one after it).
   const missingSet = new Set(missing);
@@ -421,7 +486,8 @@ export async function decodeVideoInto(
   }
   slots.forEach((index, k) => {
     const from = firstSlot.get(index)!;
-    if (from !== k) out.copyWithin(offset + k * frameFloats, offset + from * frameFloats, offset + (from + 1) * frameFloats);
+    if (from !== k)
+      out.copyWithin(offset + k * frameFloats, offset + from * frameFloats, offset + (from + 1) * frameFloats);
   });
   return clips;
 }

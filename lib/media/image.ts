@@ -14,7 +14,15 @@
  * @module
  */
 import { invalidArgument } from '../core/errors';
-import { batchError, decodeImageInto, describeInput, mapLimit, type ImageInput, type ImageOptions, type MediaFailure } from './decode';
+import {
+  batchError,
+  decodeImageInto,
+  describeInput,
+  mapLimit,
+  type ImageInput,
+  type ImageOptions,
+  type MediaFailure,
+} from './decode';
 import { resolvePreprocess } from './preprocess';
 import { tensor, type Tensor } from '../tensor/tensor';
 

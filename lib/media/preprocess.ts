@@ -12,13 +12,25 @@ import { invalidArgument } from '../core/errors';
 import { checkOptions, show } from '../core/validate';
 
 /** ImageNet channel means (torchvision's and the JEPA pipelines' default). */
-export const IMAGENET_MEAN: readonly [number, number, number] = Object.freeze([0.485, 0.456, 0.406]) as readonly [number, number, number];
+export const IMAGENET_MEAN: readonly [number, number, number] = Object.freeze([0.485, 0.456, 0.406]) as readonly [
+  number,
+  number,
+  number,
+];
 /** ImageNet channel standard deviations. */
-export const IMAGENET_STD: readonly [number, number, number] = Object.freeze([0.229, 0.224, 0.225]) as readonly [number, number, number];
+export const IMAGENET_STD: readonly [number, number, number] = Object.freeze([0.229, 0.224, 0.225]) as readonly [
+  number,
+  number,
+  number,
+];
 /** OpenAI CLIP's channel means (transformers' `OPENAI_CLIP_MEAN`). */
-export const CLIP_MEAN: readonly [number, number, number] = Object.freeze([0.48145466, 0.4578275, 0.40821073]) as readonly [number, number, number];
+export const CLIP_MEAN: readonly [number, number, number] = Object.freeze([
+  0.48145466, 0.4578275, 0.40821073,
+]) as readonly [number, number, number];
 /** OpenAI CLIP's channel standard deviations (transformers' `OPENAI_CLIP_STD`). */
-export const CLIP_STD: readonly [number, number, number] = Object.freeze([0.26862954, 0.26130258, 0.27577711]) as readonly [number, number, number];
+export const CLIP_STD: readonly [number, number, number] = Object.freeze([
+  0.26862954, 0.26130258, 0.27577711,
+]) as readonly [number, number, number];
 
 /** The Python pipelines a preset reproduces (docs/media.md). */
 export type PresetName = 'vjepa2' | 'ijepa' | 'imagenet-eval' | 'clip';
@@ -90,7 +102,17 @@ export interface PreprocessOptions {
 }
 
 /** The option keys of {@link PreprocessOptions}. */
-export const PREPROCESS_KEYS = ['preset', 'size', 'resize', 'centerCrop', 'mean', 'std', 'convention', 'autoOrient', 'fit'] as const;
+export const PREPROCESS_KEYS = [
+  'preset',
+  'size',
+  'resize',
+  'centerCrop',
+  'mean',
+  'std',
+  'convention',
+  'autoOrient',
+  'fit',
+] as const;
 
 type Resize =
   | { kind: 'shortSide'; side: number }
@@ -144,14 +166,46 @@ interface PresetValues {
 const PRESET_VALUES: Readonly<Record<PresetName, PresetValues>> = Object.freeze({
   // transformers' VJEPA2VideoProcessor: shortest_edge int(crop_size * 256 / 224), bilinear,
   // antialias, centre crop, fused rescale + normalise; crop_size defaults to 256.
-  vjepa2: { size: 256, ratio: [256, 224], interpolation: 'bilinear', convention: 'transformers', mean: IMAGENET_MEAN, std: IMAGENET_STD, autoOrient: true },
+  vjepa2: {
+    size: 256,
+    ratio: [256, 224],
+    interpolation: 'bilinear',
+    convention: 'transformers',
+    mean: IMAGENET_MEAN,
+    std: IMAGENET_STD,
+    autoOrient: true,
+  },
   // torchvision's ImageNet evaluation: Resize(256), CenterCrop(224), to float, Normalize, with
   // transforms.v2 on the uint8 tensor (whose uint8 resize is within one level of PIL's on 99.8 %
   // of values; convention 'torchvision' gives the v1 transforms' float resize instead).
-  ijepa: { size: 224, ratio: [256, 224], interpolation: 'bilinear', convention: 'torchvision-v2', mean: IMAGENET_MEAN, std: IMAGENET_STD, autoOrient: false },
-  'imagenet-eval': { size: 224, ratio: [256, 224], interpolation: 'bilinear', convention: 'torchvision-v2', mean: IMAGENET_MEAN, std: IMAGENET_STD, autoOrient: false },
+  ijepa: {
+    size: 224,
+    ratio: [256, 224],
+    interpolation: 'bilinear',
+    convention: 'torchvision-v2',
+    mean: IMAGENET_MEAN,
+    std: IMAGENET_STD,
+    autoOrient: false,
+  },
+  'imagenet-eval': {
+    size: 224,
+    ratio: [256, 224],
+    interpolation: 'bilinear',
+    convention: 'torchvision-v2',
+    mean: IMAGENET_MEAN,
+    std: IMAGENET_STD,
+    autoOrient: false,
+  },
   // transformers' CLIPImageProcessor: shortest_edge 224, bicubic, antialias, crop 224, fused.
-  clip: { size: 224, ratio: [1, 1], interpolation: 'bicubic', convention: 'transformers', mean: CLIP_MEAN, std: CLIP_STD, autoOrient: true },
+  clip: {
+    size: 224,
+    ratio: [1, 1],
+    interpolation: 'bicubic',
+    convention: 'transformers',
+    mean: CLIP_MEAN,
+    std: CLIP_STD,
+    autoOrient: true,
+  },
 });
 
 /** The preset values (for docs and tests). */
@@ -161,7 +215,12 @@ export function presetValues(name: PresetName): Readonly<PresetValues> {
 
 const MAX_SIDE = 16384;
 
-function triple(value: unknown, name: string, fallback: readonly number[], positive: boolean): [number, number, number] {
+function triple(
+  value: unknown,
+  name: string,
+  fallback: readonly number[],
+  positive: boolean,
+): [number, number, number] {
   if (value === undefined) return [fallback[0], fallback[1], fallback[2]];
   if (
     !Array.isArray(value) ||
@@ -189,7 +248,9 @@ export function checkSize(value: unknown, name: string, fallback = 224): [number
 function oneOf<T extends string>(value: unknown, name: string, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
   if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    throw invalidArgument(`expected \`${name}\` to be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${show(value)}`);
+    throw invalidArgument(
+      `expected \`${name}\` to be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${show(value)}`,
+    );
   }
   return value as T;
 }
@@ -208,7 +269,11 @@ function bool(value: unknown, name: string, fallback: boolean): boolean {
  * - torchvision-v2: `x.float().mul(1 / 255)` (the scalar rounded to float32), then the same;
  * - transformers: `(x - mean') / std'` with `mean' = float32(mean) * 255`, `std' = float32(std) * 255`.
  */
-export function normalisationTable(mean: readonly number[], std: readonly number[], convention: Convention): Float32Array {
+export function normalisationTable(
+  mean: readonly number[],
+  std: readonly number[],
+  convention: Convention,
+): Float32Array {
   const f = Math.fround;
   const lut = new Float32Array(768);
   const inv255 = f(1 / 255);
@@ -227,19 +292,26 @@ export function normalisationTable(mean: readonly number[], std: readonly number
   return lut;
 }
 
-function resolveResize(value: unknown, name: string): { resize: Resize | null; interpolation?: Interpolation; antialias?: boolean } {
+function resolveResize(
+  value: unknown,
+  name: string,
+): { resize: Resize | null; interpolation?: Interpolation; antialias?: boolean } {
   if (value === false) return { resize: null };
   const o = checkOptions(value, name, ['shortSide', 'size', 'interpolation', 'antialias']);
   const hasShort = o.shortSide !== undefined;
   const hasSize = o.size !== undefined;
   if (hasShort === hasSize) {
-    throw invalidArgument(`expected \`${name}\` to have exactly one of shortSide and size, got ${show(Object.keys(o))}`);
+    throw invalidArgument(
+      `expected \`${name}\` to have exactly one of shortSide and size, got ${show(Object.keys(o))}`,
+    );
   }
   let resize: Resize;
   if (hasShort) {
     const s = o.shortSide;
     if (typeof s !== 'number' || !Number.isSafeInteger(s) || s < 1 || s > MAX_SIDE) {
-      throw invalidArgument(`expected \`${name}.shortSide\` to be a positive integer up to ${MAX_SIDE}, got ${show(s)}`);
+      throw invalidArgument(
+        `expected \`${name}.shortSide\` to be a positive integer up to ${MAX_SIDE}, got ${show(s)}`,
+      );
     }
     resize = { kind: 'shortSide', side: s };
   } else {
@@ -248,7 +320,10 @@ function resolveResize(value: unknown, name: string): { resize: Resize | null; i
   }
   return {
     resize,
-    interpolation: o.interpolation === undefined ? undefined : oneOf(o.interpolation, `${name}.interpolation`, INTERPOLATIONS, 'bilinear'),
+    interpolation:
+      o.interpolation === undefined
+        ? undefined
+        : oneOf(o.interpolation, `${name}.interpolation`, INTERPOLATIONS, 'bilinear'),
     antialias: o.antialias === undefined ? undefined : bool(o.antialias, `${name}.antialias`, true),
   };
 }
@@ -268,7 +343,9 @@ export function resolvePreprocess(
   const p = preset ? PRESET_VALUES[preset] : null;
   const explicit = o.resize !== undefined || o.centerCrop !== undefined;
   if (o.fit !== undefined && (preset || explicit)) {
-    throw invalidArgument(`\`${name}.fit\` applies only without preset, resize and centerCrop (they say how to resize)`);
+    throw invalidArgument(
+      `\`${name}.fit\` applies only without preset, resize and centerCrop (they say how to resize)`,
+    );
   }
   const fit = oneOf(o.fit, `${name}.fit`, ['cover', 'fill'] as const, 'cover');
   const defaultSize = fallbackSize ?? [p?.size ?? 224, p?.size ?? 224];
@@ -302,7 +379,9 @@ export function resolvePreprocess(
   // The output size: the crop's, else a fixed resize's; it may not depend on the image.
   if (crop) {
     if (sizeGiven && !p && (crop[0] !== height || crop[1] !== width)) {
-      throw invalidArgument(`\`${name}.size\` ${show([height, width])} differs from \`${name}.centerCrop\` ${show(crop)}: give one of them`);
+      throw invalidArgument(
+        `\`${name}.size\` ${show([height, width])} differs from \`${name}.centerCrop\` ${show(crop)}: give one of them`,
+      );
     }
     [height, width] = crop;
   } else if (resize && resize.kind !== 'shortSide') {
@@ -366,7 +445,12 @@ export function planFor(h: number, w: number, r: ResolvedPreprocess): Plan {
   let [rh, rw] = r.resize ? resizedSize(h, w, r.resize) : [h, w];
   const resize: [number, number] | null = r.resize && (rh !== h || rw !== w) ? [rh, rw] : null;
   if (!resize) [rh, rw] = [h, w];
-  const how = { resize, interpolation: r.interpolation, antialias: r.antialias, floatResize: r.convention === 'torchvision' };
+  const how = {
+    resize,
+    interpolation: r.interpolation,
+    antialias: r.antialias,
+    floatResize: r.convention === 'torchvision',
+  };
   if (!r.crop) return { ...how, top: 0, left: 0, height: rh, width: rw };
   const [ch, cw] = r.crop;
   // Where the crop is larger, both libraries pad by floor(diff / 2) before and the rest after,

@@ -47,7 +47,17 @@ export interface SamplingOptions {
   allowClipOverlap?: boolean;
 }
 
-export const SAMPLING_KEYS = ['numFrames', 'sampling', 'frameStep', 'fps', 'duration', 'numClips', 'start', 'seed', 'allowClipOverlap'] as const;
+export const SAMPLING_KEYS = [
+  'numFrames',
+  'sampling',
+  'frameStep',
+  'fps',
+  'duration',
+  'numClips',
+  'start',
+  'seed',
+  'allowClipOverlap',
+] as const;
 
 /** Validated sampling options (internal to the package). */
 export interface ResolvedSampling {
@@ -77,7 +87,8 @@ export function resolveSampling(options: unknown, name = 'options', extra: reado
     throw invalidArgument(`expected \`${name}.sampling\` to be 'clips' or 'uniform', got ${show(sampling)}`);
   }
   const given = (['frameStep', 'fps', 'duration'] as const).filter((k) => o[k] !== undefined);
-  if (given.length > 1) throw invalidArgument(`give one of \`${name}.frameStep\`, \`fps\` and \`duration\`, got ${given.join(' and ')}`);
+  if (given.length > 1)
+    throw invalidArgument(`give one of \`${name}.frameStep\`, \`fps\` and \`duration\`, got ${given.join(' and ')}`);
   if (sampling === 'uniform') {
     for (const k of [...given, 'numClips', 'start', 'seed', 'allowClipOverlap'] as const) {
       if (o[k] !== undefined) throw invalidArgument(`\`${name}.${k}\` applies to sampling 'clips', not 'uniform'`);
@@ -87,7 +98,9 @@ export function resolveSampling(options: unknown, name = 'options', extra: reado
   if (o.fps !== undefined) step = { kind: 'fps', fps: positiveInt(o.fps, `${name}.fps`, 1) };
   if (o.duration !== undefined) {
     if (typeof o.duration !== 'number' || !(o.duration > 0) || !Number.isFinite(o.duration)) {
-      throw invalidArgument(`expected \`${name}.duration\` to be a positive number of seconds, got ${show(o.duration)}`);
+      throw invalidArgument(
+        `expected \`${name}.duration\` to be a positive number of seconds, got ${show(o.duration)}`,
+      );
     }
     step = { kind: 'duration', seconds: o.duration };
   }
@@ -102,7 +115,8 @@ export function resolveSampling(options: unknown, name = 'options', extra: reado
   }
   if (o.seed !== undefined && start !== 'random') throw invalidArgument(`\`${name}.seed\` applies to start 'random'`);
   const overlap = o.allowClipOverlap ?? false;
-  if (typeof overlap !== 'boolean') throw invalidArgument(`expected \`${name}.allowClipOverlap\` to be true or false, got ${show(overlap)}`);
+  if (typeof overlap !== 'boolean')
+    throw invalidArgument(`expected \`${name}.allowClipOverlap\` to be true or false, got ${show(overlap)}`);
   return { numFrames, sampling, step, numClips, start, seed, allowClipOverlap: overlap };
 }
 
@@ -133,7 +147,8 @@ function clipToInt(values: number[], lo: number, hi: number): number[] {
  * repeat frames.
  */
 export function sampleIndices(total: number, numFrames: number): number[] {
-  if (!Number.isSafeInteger(total) || total < 1) throw invalidArgument(`expected \`total\` to be a positive integer, got ${show(total)}`);
+  if (!Number.isSafeInteger(total) || total < 1)
+    throw invalidArgument(`expected \`total\` to be a positive integer, got ${show(total)}`);
   if (!Number.isSafeInteger(numFrames) || numFrames < 1 || numFrames > MAX_FRAMES) {
     throw invalidArgument(`expected \`numFrames\` to be an integer from 1 to ${MAX_FRAMES}, got ${show(numFrames)}`);
   }
@@ -158,7 +173,8 @@ export interface VideoLength {
 export function sampleClips(video: VideoLength, options?: unknown): number[][] {
   const s = resolveSampling(options, 'options');
   const total = video.frames;
-  if (!Number.isSafeInteger(total) || total < 1) throw invalidArgument(`expected \`frames\` to be a positive integer, got ${show(total)}`);
+  if (!Number.isSafeInteger(total) || total < 1)
+    throw invalidArgument(`expected \`frames\` to be a positive integer, got ${show(total)}`);
   const fpc = s.numFrames;
   if (s.sampling === 'uniform') return [sampleIndices(total, fpc)];
 
@@ -173,13 +189,16 @@ export function sampleClips(video: VideoLength, options?: unknown): number[][] {
     const videoFps = Math.ceil(avg);
     fstp = s.step.kind === 'fps' ? Math.floor(videoFps / s.step.fps) : Math.trunc((s.step.seconds * videoFps) / fpc);
     if (fstp < 1) {
-      throw invalidArgument(`the frame step from ${s.step.kind} is ${fstp} for a ${avg} fps video (it must be at least 1)`);
+      throw invalidArgument(
+        `the frame step from ${s.step.kind} is ${fstp} for a ${avg} fps video (it must be at least 1)`,
+      );
     }
   }
   const clipLen = fpc * fstp;
   const numClips = s.numClips;
   const partition = Math.floor(total / numClips);
-  const random = s.start === 'random' && partition > clipLen ? native.numpyRandint(s.seed, clipLen, partition, numClips) : null;
+  const random =
+    s.start === 'random' && partition > clipLen ? native.numpyRandint(s.seed, clipLen, partition, numClips) : null;
   const clips: number[][] = [];
   for (let i = 0; i < numClips; i++) {
     let indices: number[];

@@ -15,13 +15,29 @@
  * @module
  */
 import { invalidArgument } from '../core/errors';
-import { batchError, checkVideoInput, decodeVideoInto, describeInput, mapLimit, type MediaFailure, type VideoInfo } from './decode';
+import {
+  batchError,
+  checkVideoInput,
+  decodeVideoInto,
+  describeInput,
+  mapLimit,
+  type MediaFailure,
+  type VideoInfo,
+} from './decode';
 import { PREPROCESS_KEYS, resolvePreprocess, type PreprocessOptions } from './preprocess';
 import { resolveSampling, sampleClips, SAMPLING_KEYS, type SamplingOptions } from './sampling';
 import { tensor, type Tensor } from '../tensor/tensor';
 
 export { ffmpegAvailable, probe, type VideoInfo } from './decode';
-export { linspace, MAX_FRAMES, sampleClips, sampleIndices, type ClipStart, type SamplingOptions, type VideoLength } from './sampling';
+export {
+  linspace,
+  MAX_FRAMES,
+  sampleClips,
+  sampleIndices,
+  type ClipStart,
+  type SamplingOptions,
+  type VideoLength,
+} from './sampling';
 
 /** Options of {@link frames}: the preprocessing of `jepa.image.load` plus which frames to take. */
 export interface VideoOptions extends PreprocessOptions, SamplingOptions {}
@@ -36,7 +52,9 @@ export interface VideoOptions extends PreprocessOptions, SamplingOptions {}
 export async function frames(input: string | URL | readonly (string | URL)[], options?: VideoOptions): Promise<Tensor> {
   const o = resolvePreprocess(options, 'options', SAMPLING_KEYS);
   const s = resolveSampling(options, 'options', PREPROCESS_KEYS);
-  const sampling = Object.fromEntries(SAMPLING_KEYS.filter((k) => options?.[k] !== undefined).map((k) => [k, options![k]]));
+  const sampling = Object.fromEntries(
+    SAMPLING_KEYS.filter((k) => options?.[k] !== undefined).map((k) => [k, options![k]]),
+  );
   const sample = (info: VideoInfo) => sampleClips(info, sampling);
   const clipShape = [s.numFrames, 3, o.height, o.width];
   const shape = s.numClips > 1 ? [s.numClips, ...clipShape] : clipShape;

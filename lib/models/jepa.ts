@@ -29,8 +29,11 @@ export function checkShapeLike(t: Tensor, name: string, pattern: (number | null)
   const shape = t.shape;
   const ok = shape.length === pattern.length && pattern.every((p, i) => p === null || p === shape[i]);
   if (!ok) {
-    const want = `[${pattern.map((p, i) => (p === null ? 'BTNHWCDLK'[i] ?? '*' : String(p))).join(', ')}]`;
-    throw new JepaError(ErrorCode.SHAPE_MISMATCH, `expected \`${name}\` to have shape ${want} (${what}), got ${show(shape)}`);
+    const want = `[${pattern.map((p, i) => (p === null ? ('BTNHWCDLK'[i] ?? '*') : String(p))).join(', ')}]`;
+    throw new JepaError(
+      ErrorCode.SHAPE_MISMATCH,
+      `expected \`${name}\` to have shape ${want} (${what}), got ${show(shape)}`,
+    );
   }
 }
 
@@ -150,10 +153,15 @@ function jepaPaths(source: unknown): JEPAPaths & { info: ModelInfo | null } {
   }
   if (typeof source === 'string') {
     if (!fs.existsSync(source)) {
-      throw new JepaError(ErrorCode.FILE_NOT_FOUND, `no such folder: ${source} (expected a folder with ${Object.values(JEPA_FILES).join(', ')})`);
+      throw new JepaError(
+        ErrorCode.FILE_NOT_FOUND,
+        `no such folder: ${source} (expected a folder with ${Object.values(JEPA_FILES).join(', ')})`,
+      );
     }
     if (!fs.statSync(source).isDirectory()) {
-      throw invalidArgument(`expected \`source\` to be a folder holding ${Object.values(JEPA_FILES).join(', ')} or {contextEncoder, targetEncoder, predictor}, got the file ${source}`);
+      throw invalidArgument(
+        `expected \`source\` to be a folder holding ${Object.values(JEPA_FILES).join(', ')} or {contextEncoder, targetEncoder, predictor}, got the file ${source}`,
+      );
     }
     const paths = {
       contextEncoder: path.join(source, JEPA_FILES.contextEncoder),
@@ -177,9 +185,16 @@ function jepaPaths(source: unknown): JEPAPaths & { info: ModelInfo | null } {
         throw invalidArgument(`expected \`source.${k}\` to be a file path, got ${show(o[k])}`);
       }
     }
-    return { contextEncoder: o.contextEncoder as string, targetEncoder: o.targetEncoder as string, predictor: o.predictor as string | undefined, info: null };
+    return {
+      contextEncoder: o.contextEncoder as string,
+      targetEncoder: o.targetEncoder as string,
+      predictor: o.predictor as string | undefined,
+      info: null,
+    };
   }
-  throw invalidArgument(`expected \`source\` to be a folder or {contextEncoder, targetEncoder, predictor}, got ${show(source)}`);
+  throw invalidArgument(
+    `expected \`source\` to be a folder or {contextEncoder, targetEncoder, predictor}, got ${show(source)}`,
+  );
 }
 
 /** Options of {@link JEPA.encode}. */
@@ -290,7 +305,11 @@ export class JEPA {
     }
     const x = this.#checkImages(images, module);
     if (options.masks === undefined) return (await module.forward(x)) as Tensor;
-    const masks = checkIndexMasks(options.masks, 'options.masks', { batch: x.shape[0], numPatches: this.numPatches, device: module.device });
+    const masks = checkIndexMasks(options.masks, 'options.masks', {
+      batch: x.shape[0],
+      numPatches: this.numPatches,
+      device: module.device,
+    });
     return (await module.forward(x, masks)) as Tensor;
   }
 
@@ -334,9 +353,16 @@ export class JEPA {
     checkIndexMasks(ctxMasks, 'contextMasks', { batch, numPatches: this.numPatches, device: this.predictor.device });
     const keep = ctxMasks[0].shape[ctxMasks[0].ndim - 1];
     if (keep !== c.shape[1]) {
-      throw new JepaError(ErrorCode.SHAPE_MISMATCH, `\`context\` has ${c.shape[1]} tokens per sample but \`contextMasks\` keep ${keep}`);
+      throw new JepaError(
+        ErrorCode.SHAPE_MISMATCH,
+        `\`context\` has ${c.shape[1]} tokens per sample but \`contextMasks\` keep ${keep}`,
+      );
     }
-    const tgt = checkIndexMasks(targetMasks, 'targetMasks', { batch, numPatches: this.numPatches, device: this.predictor.device });
+    const tgt = checkIndexMasks(targetMasks, 'targetMasks', {
+      batch,
+      numPatches: this.numPatches,
+      device: this.predictor.device,
+    });
     checkFloat(c, 'context', this.predictor);
     checkDevice(c, 'context', this.predictor);
     if (o.maskIndex !== undefined) return (await this.predictor.forward(c, ctxMasks, tgt, o.maskIndex)) as Tensor;
@@ -440,7 +466,9 @@ export class HJEPA {
   async extractFeatures(images: Tensor, level = 0, options: { encoder?: 'context' | 'target' } = {}): Promise<Tensor> {
     const x = this.#checkImages(images);
     if (!Number.isInteger(level) || level < 0 || level >= this.numLevels) {
-      throw invalidArgument(`expected \`level\` to be an integer in [0, ${this.numLevels - 1}] (this model has ${this.numLevels} levels), got ${show(level)}`);
+      throw invalidArgument(
+        `expected \`level\` to be an integer in [0, ${this.numLevels - 1}] (this model has ${this.numLevels} levels), got ${show(level)}`,
+      );
     }
     const encoder = options.encoder ?? 'target';
     if (encoder !== 'context' && encoder !== 'target') {
@@ -454,7 +482,8 @@ export class HJEPA {
    * `ema.momentum` to `ema.momentum_end` over its warm-up steps (stored in the module at export).
    */
   momentumAt(step: number): number {
-    if (!Number.isSafeInteger(step) || step < 0) throw invalidArgument(`expected \`step\` to be a non-negative integer, got ${show(step)}`);
+    if (!Number.isSafeInteger(step) || step < 0)
+      throw invalidArgument(`expected \`step\` to be a non-negative integer, got ${show(step)}`);
     // A Python float: an integral one (1.0 at the end of the schedule) comes back as a jepa.Float.
     return Number(this.module.runSync('momentum_at', step));
   }
@@ -468,14 +497,22 @@ export class HJEPA {
    */
   async updateTargetEncoder(step: number): Promise<number> {
     const m = this.momentumAt(step);
-    await emaUpdate({ module: this.module, prefix: 'target_encoder.' }, { module: this.module, prefix: 'context_encoder.' }, m);
+    await emaUpdate(
+      { module: this.module, prefix: 'target_encoder.' },
+      { module: this.module, prefix: 'context_encoder.' },
+      m,
+    );
     return m;
   }
 
   /** {@link updateTargetEncoder} on the calling thread. */
   updateTargetEncoderSync(step: number): number {
     const m = this.momentumAt(step);
-    emaUpdateSync({ module: this.module, prefix: 'target_encoder.' }, { module: this.module, prefix: 'context_encoder.' }, m);
+    emaUpdateSync(
+      { module: this.module, prefix: 'target_encoder.' },
+      { module: this.module, prefix: 'context_encoder.' },
+      m,
+    );
     return m;
   }
 
@@ -534,7 +571,10 @@ export class MotionAutoencoder {
       );
     }
     if (s[1] < 1 || s[1] > this.maxFrames) {
-      throw new JepaError(ErrorCode.SHAPE_MISMATCH, `expected \`${name}\` to have 1 to ${this.maxFrames} frames (dimension 1), got ${s[1]}`);
+      throw new JepaError(
+        ErrorCode.SHAPE_MISMATCH,
+        `expected \`${name}\` to have 1 to ${this.maxFrames} frames (dimension 1), got ${s[1]}`,
+      );
     }
     checkFloat(t, name, this.module);
     checkDevice(t, name, this.module);
@@ -544,7 +584,11 @@ export class MotionAutoencoder {
   /** Latent, motion embedding and compression ratio of VFM features. */
   async encode(features: Tensor): Promise<MotionEncoding> {
     const x = this.#check(features, 'features', this.inputDim, 'the feature width C is');
-    const [latent, motionEmbedding, compressionRatio] = (await this.module.run('encode', x)) as [Tensor, Tensor, number];
+    const [latent, motionEmbedding, compressionRatio] = (await this.module.run('encode', x)) as [
+      Tensor,
+      Tensor,
+      number,
+    ];
     return { latent, motionEmbedding, compressionRatio };
   }
 
@@ -607,7 +651,10 @@ export class VisionLanguagePredictor {
     const x = checkTensor(imageEmbeddings, 'imageEmbeddings');
     const s = x.shape;
     if ((s.length !== 1 && s.length !== 2) || s[s.length - 1] !== this.inputDim) {
-      throw new JepaError(ErrorCode.SHAPE_MISMATCH, `expected \`imageEmbeddings\` to have shape [B, ${this.inputDim}] or [${this.inputDim}], got ${show(s)}`);
+      throw new JepaError(
+        ErrorCode.SHAPE_MISMATCH,
+        `expected \`imageEmbeddings\` to have shape [B, ${this.inputDim}] or [${this.inputDim}], got ${show(s)}`,
+      );
     }
     checkFloat(x, 'imageEmbeddings', this.module);
     checkDevice(x, 'imageEmbeddings', this.module);
@@ -620,7 +667,11 @@ export class VisionLanguagePredictor {
    * e.g. from all-MiniLM-L6-v2) with it, best first. One ranking per image for [B, 512]; a
    * single ranking for [512].
    */
-  async zeroShot(imageEmbeddings: Tensor, labelEmbeddings: Tensor, labels: string[]): Promise<LabelScore[][] | LabelScore[]> {
+  async zeroShot(
+    imageEmbeddings: Tensor,
+    labelEmbeddings: Tensor,
+    labels: string[],
+  ): Promise<LabelScore[][] | LabelScore[]> {
     const e = checkTensor(labelEmbeddings, 'labelEmbeddings');
     if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string')) {
       throw invalidArgument(`expected \`labels\` to be an array of strings, got ${show(labels)}`);
@@ -635,7 +686,9 @@ export class VisionLanguagePredictor {
     const pred = await this.predict(imageEmbeddings);
     const scores = cosineScores(pred.ndim === 1 ? pred.reshape(1, -1) : pred, e);
     const rankings = scores.map((row) =>
-      row.map((score, index) => ({ label: labels[index], score, index })).sort((a, b) => b.score - a.score || a.index - b.index),
+      row
+        .map((score, index) => ({ label: labels[index], score, index }))
+        .sort((a, b) => b.score - a.score || a.index - b.index),
     );
     return single ? rankings[0] : rankings;
   }
@@ -652,7 +705,10 @@ export class VisionLanguagePredictor {
  */
 export function cosineScores(a: Tensor, b: Tensor): number[][] {
   return tidy(() => {
-    const scores = cosine_similarity(a.unsqueeze(1), b.unsqueeze(0), -1).to({ device: 'cpu', dtype: 'float64' as Dtype });
+    const scores = cosine_similarity(a.unsqueeze(1), b.unsqueeze(0), -1).to({
+      device: 'cpu',
+      dtype: 'float64' as Dtype,
+    });
     const flat = scores.contiguous().data<'float64'>();
     const [rows, cols] = scores.shape;
     return Array.from({ length: rows }, (_, i) => Array.from(flat.subarray(i * cols, (i + 1) * cols)));

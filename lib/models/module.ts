@@ -24,7 +24,15 @@ import type { Device, Dtype } from '../core/dtype';
 import { ErrorCode, invalidArgument, JepaError, withCallerStack } from '../core/errors';
 import type { NativeModule, NativeTensor } from '../core/native-types';
 import { nativeOf, Tensor, wrap } from '../tensor/tensor';
-import { checkDevice, checkDtype, checkOptions, checkPath, isDeviceString, isPlainObject, show } from '../core/validate';
+import {
+  checkDevice,
+  checkDtype,
+  checkOptions,
+  checkPath,
+  isDeviceString,
+  isPlainObject,
+  show,
+} from '../core/validate';
 import { OrderedDict } from '../io/values';
 
 /** Options of {@link loadModule}. */
@@ -84,7 +92,9 @@ function* tensorsIn(value: unknown, where: string, depth = 0): Generator<[Tensor
 
 function parseTarget(target: unknown): { device: string | null; dtype: string | null } {
   if (typeof target === 'string') {
-    return isDeviceString(target) ? { device: target, dtype: null } : { device: null, dtype: checkDtype(target, 'target') };
+    return isDeviceString(target)
+      ? { device: target, dtype: null }
+      : { device: null, dtype: checkDtype(target, 'target') };
   }
   if (isPlainObject(target)) {
     const o = checkOptions(target, 'target', ['device', 'dtype']);
@@ -201,12 +211,20 @@ export class Module {
 
   /** Parameters by dotted name, as Python's `named_parameters()`; the tensors share the module's memory. */
   namedParameters(): Map<string, Tensor> {
-    return new Map(h(this).namedParameters().map(([k, t]) => [k, wrap(t)] as [string, Tensor]));
+    return new Map(
+      h(this)
+        .namedParameters()
+        .map(([k, t]) => [k, wrap(t)] as [string, Tensor]),
+    );
   }
 
   /** Buffers by dotted name, as Python's `named_buffers()`; the tensors share the module's memory. */
   namedBuffers(): Map<string, Tensor> {
-    return new Map(h(this).namedBuffers().map(([k, t]) => [k, wrap(t)] as [string, Tensor]));
+    return new Map(
+      h(this)
+        .namedBuffers()
+        .map(([k, t]) => [k, wrap(t)] as [string, Tensor]),
+    );
   }
 
   /**
@@ -341,7 +359,10 @@ export function stateDictEntries(value: unknown, name: string): [string, NativeT
   let entries: [unknown, unknown][];
   if (value instanceof Map) entries = [...value.entries()];
   else if (isPlainObject(value)) entries = Object.entries(value);
-  else throw invalidArgument(`expected \`${name}\` to be a Map or an object of Tensors (a state dict), got ${show(value)}`);
+  else
+    throw invalidArgument(
+      `expected \`${name}\` to be a Map or an object of Tensors (a state dict), got ${show(value)}`,
+    );
   return entries.map(([k, t]) => {
     if (typeof k !== 'string') throw invalidArgument(`expected the keys of \`${name}\` to be strings, got ${show(k)}`);
     if (!(t instanceof Tensor)) throw invalidArgument(`expected \`${name}['${k}']\` to be a Tensor, got ${show(t)}`);

@@ -487,7 +487,9 @@ export function arange(...args: unknown[]): Tensor {
   let options: unknown;
   if (args.length > 0 && typeof args[args.length - 1] === 'object') options = args.pop();
   if (args.length < 1 || args.length > 3) {
-    throw invalidArgument(`expected arange(end), arange(start, end) or arange(start, end, step), got ${args.length} numbers`);
+    throw invalidArgument(
+      `expected arange(end), arange(start, end) or arange(start, end, step), got ${args.length} numbers`,
+    );
   }
   const nums = args.map((a, i) => checkNumber(a, ['start', 'end', 'step'][args.length === 1 ? 1 : i]));
   const [start, end, step] = nums.length === 1 ? [0, nums[0], 1] : [nums[0], nums[1], nums[2] ?? 1];
@@ -513,7 +515,9 @@ export function randn(shape: number[], options?: RandnOptions): Tensor {
     !(typeof seed === 'number' && Number.isSafeInteger(seed) && seed >= 0) &&
     !(typeof seed === 'bigint' && seed >= 0n && seed < 2n ** 64n)
   ) {
-    throw invalidArgument(`expected \`options.seed\` to be a non-negative integer (number or bigint), got ${show(seed)}`);
+    throw invalidArgument(
+      `expected \`options.seed\` to be a non-negative integer (number or bigint), got ${show(seed)}`,
+    );
   }
   return wrap(native.randn(checkShape(shape), dtype, device, seed as number | bigint | undefined));
 }

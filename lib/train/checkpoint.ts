@@ -137,7 +137,8 @@ function checkAgainst(module: Module, sd: Map<string, Tensor>, where: string, wh
   const shapes: string[] = [];
   for (const [k, t] of own) {
     const s = sd.get(k);
-    if (s && s.shape.join(',') !== t.shape.join(',')) shapes.push(`${k}: checkpoint [${s.shape.join(', ')}], module [${t.shape.join(', ')}]`);
+    if (s && s.shape.join(',') !== t.shape.join(','))
+      shapes.push(`${k}: checkpoint [${s.shape.join(', ')}], module [${t.shape.join(', ')}]`);
   }
   const problems: string[] = [];
   if (missing.length) problems.push(`missing keys: ${missing.join(', ')}`);
@@ -167,15 +168,23 @@ function integer(value: unknown, where: string, fallback: number): number {
 }
 
 /** Checks a checkpoint (as `jepa.load` returns it) against the trainer; throws before changing anything. */
-function parse(value: unknown, modules: Readonly<Record<string, Module>>, trainer: NativeTrainer, kind: string): Parsed {
+function parse(
+  value: unknown,
+  modules: Readonly<Record<string, Module>>,
+  trainer: NativeTrainer,
+  kind: string,
+): Parsed {
   const three = 'context' in modules;
   const moduleKeys = Object.keys(CHECKPOINT_KEYS).filter((k) => k in modules);
   const required = [...moduleKeys.map((k) => CHECKPOINT_KEYS[k]), 'opt'];
   const layout = `${three ? 'an I-JEPA / V-JEPA' : `a ${kind}`} checkpoint holds ${quote(required)}, 'epoch', 'step'`;
-  if (!isPlainObject(value)) throw invalid(`expected the checkpoint to be a dict with string keys (${layout}), got ${show(value)}`);
+  if (!isPlainObject(value))
+    throw invalid(`expected the checkpoint to be a dict with string keys (${layout}), got ${show(value)}`);
   const missing = required.filter((k) => !(k in value));
   if (missing.length) {
-    throw invalid(`the checkpoint has no ${quote(missing)} (${layout}); its keys are ${quote(Object.keys(value)) || '(none)'}`);
+    throw invalid(
+      `the checkpoint has no ${quote(missing)} (${layout}); its keys are ${quote(Object.keys(value)) || '(none)'}`,
+    );
   }
   const stateDicts: [Module, Map<string, Tensor>][] = [];
   for (const key of moduleKeys) {
@@ -187,7 +196,11 @@ function parse(value: unknown, modules: Readonly<Record<string, Module>>, traine
 
   // The optimizer: torch.optim.AdamW.state_dict() with the trainer's groups.
   const opt = value.opt;
-  if (!isPlainObject(opt) || !Array.isArray(opt.param_groups) || !(opt.state instanceof Map || isPlainObject(opt.state))) {
+  if (
+    !isPlainObject(opt) ||
+    !Array.isArray(opt.param_groups) ||
+    !(opt.state instanceof Map || isPlainObject(opt.state))
+  ) {
     throw invalid(`expected checkpoint['opt'] to be an optimizer state_dict ({state, param_groups}), got ${show(opt)}`);
   }
   const { groups } = trainer.paramGroups();
@@ -205,21 +218,34 @@ function parse(value: unknown, modules: Readonly<Record<string, Module>>, traine
     for (const [n, t] of modules[key].namedParameters()) params.set(prefixOf(key, three) + n, t);
   }
   // Python numbers the parameters 0.. over the groups in order; a group's 'params' lists its indices.
-  const order = theirs.flatMap((g) => (g as { params: unknown[] }).params.map((i) => (typeof i === 'bigint' ? Number(i) : i)));
-  const stateMap = opt.state instanceof Map ? opt.state : new Map(Object.entries(opt.state).map(([k, v]) => [Number(k), v]));
+  const order = theirs.flatMap((g) =>
+    (g as { params: unknown[] }).params.map((i) => (typeof i === 'bigint' ? Number(i) : i)),
+  );
+  const stateMap =
+    opt.state instanceof Map ? opt.state : new Map(Object.entries(opt.state).map(([k, v]) => [Number(k), v]));
   const states: RawState[] = names.map((name, i) => {
     const s = stateMap.get(order[i]);
     if (s === undefined) return null;
     const where = `checkpoint['opt']['state'][${String(order[i])}] (${name})`;
-    if (!isPlainObject(s) || !(s.step instanceof Tensor) || !(s.exp_avg instanceof Tensor) || !(s.exp_avg_sq instanceof Tensor)) {
+    if (
+      !isPlainObject(s) ||
+      !(s.step instanceof Tensor) ||
+      !(s.exp_avg instanceof Tensor) ||
+      !(s.exp_avg_sq instanceof Tensor)
+    ) {
       throw invalid(`expected ${where} to hold tensors 'step', 'exp_avg', 'exp_avg_sq', got ${show(s)}`);
     }
     const p = params.get(name);
     const shape = p ? p.shape.join(', ') : '';
-    for (const [k, t] of [['exp_avg', s.exp_avg], ['exp_avg_sq', s.exp_avg_sq]] as [string, Tensor][]) {
-      if (p && t.shape.join(', ') !== shape) throw mismatch(`${where}['${k}'] has shape [${t.shape.join(', ')}], the parameter [${shape}]`);
+    for (const [k, t] of [
+      ['exp_avg', s.exp_avg],
+      ['exp_avg_sq', s.exp_avg_sq],
+    ] as [string, Tensor][]) {
+      if (p && t.shape.join(', ') !== shape)
+        throw mismatch(`${where}['${k}'] has shape [${t.shape.join(', ')}], the parameter [${shape}]`);
     }
-    if (s.step.numel !== 1) throw invalid(`expected ${where}['step'] to be a scalar, got shape [${s.step.shape.join(', ')}]`);
+    if (s.step.numel !== 1)
+      throw invalid(`expected ${where}['step'] to be a scalar, got shape [${s.step.shape.join(', ')}]`);
     return { step: nativeOf(s.step), expAvg: nativeOf(s.exp_avg), expAvgSq: nativeOf(s.exp_avg_sq) };
   });
   const groupValues = theirs.map((g, i) => {
@@ -257,7 +283,9 @@ export function applyCheckpoint(
 }
 
 /** Checks {@link Trainer.save} options. */
-export function checkSaveOptions(options: unknown): Partial<Pick<CheckpointInfo, 'epoch' | 'loss' | 'batchSize' | 'worldSize'>> {
+export function checkSaveOptions(
+  options: unknown,
+): Partial<Pick<CheckpointInfo, 'epoch' | 'loss' | 'batchSize' | 'worldSize'>> {
   if (options === undefined) return {};
   if (!isPlainObject(options)) throw invalidArgument(`expected \`options\` to be an object, got ${show(options)}`);
   const out: Record<string, number> = {};
@@ -266,12 +294,16 @@ export function checkSaveOptions(options: unknown): Partial<Pick<CheckpointInfo,
       throw invalidArgument(`unknown option \`options.${k}\` (expected epoch, loss, batchSize, worldSize)`);
     }
     if (v === undefined) continue;
-    const ok = k === 'loss' ? typeof v === 'number' && Number.isFinite(v) : Number.isSafeInteger(v) && (v as number) >= (k === 'worldSize' ? 1 : 0);
+    const ok =
+      k === 'loss'
+        ? typeof v === 'number' && Number.isFinite(v)
+        : Number.isSafeInteger(v) && (v as number) >= (k === 'worldSize' ? 1 : 0);
     if (!ok) {
-      throw invalidArgument(`expected \`options.${k}\` to be ${k === 'loss' ? 'a finite number' : k === 'worldSize' ? 'a positive integer' : 'a non-negative integer'}, got ${show(v)}`);
+      throw invalidArgument(
+        `expected \`options.${k}\` to be ${k === 'loss' ? 'a finite number' : k === 'worldSize' ? 'a positive integer' : 'a non-negative integer'}, got ${show(v)}`,
+      );
     }
     out[k] = v as number;
   }
   return out;
 }
-

@@ -150,7 +150,8 @@ export function checkRecipeModules(recipe: Recipe, modules: Readonly<Record<stri
 
 function describeGrid(recipe: Recipe): string {
   const m = recipe.model;
-  const frames = m.numFrames === undefined ? '' : `${m.numFrames as number} frames / tubelet ${m.tubeletSize as number}, `;
+  const frames =
+    m.numFrames === undefined ? '' : `${m.numFrames as number} frames / tubelet ${m.tubeletSize as number}, `;
   return `${frames}crop ${m.cropSize as number} / patch ${m.patchSize as number}`;
 }
 

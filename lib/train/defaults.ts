@@ -115,7 +115,13 @@ export const TRAINER_DEFAULTS: Readonly<Record<TrainerKind, KindDefaults>> = Obj
    * every clip has the same number of frames, as in every official config). Weight decay 0.04
    * and momentum 0.99925 (constant) in every config.
    */
-  vjepa2: Object.freeze({ ...JEPA_COMMON, weightDecay: 0.04, momentum: 0.99925, emaFormula: 'foreach' as const, maskIndex: 0 }),
+  vjepa2: Object.freeze({
+    ...JEPA_COMMON,
+    weightDecay: 0.04,
+    momentum: 0.99925,
+    emaFormula: 'foreach' as const,
+    maskIndex: 0,
+  }),
   /**
    * H-JEPA: what jonwiggins/H-JEPA's trainer does with its configs/default.yaml (the code itself
    * requires these keys, or defaults to settings the config overrides): `create_optimizer` builds

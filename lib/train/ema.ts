@@ -27,11 +27,7 @@ import { SCHEDULE_DEFAULTS } from './options';
  * `Map` or plain object of named tensors, or an Array of tensors (matched by position).
  */
 export type ParameterSet =
-  | Module
-  | { module: Module; prefix: string }
-  | Map<string, Tensor>
-  | Record<string, Tensor>
-  | readonly Tensor[];
+  Module | { module: Module; prefix: string } | Map<string, Tensor> | Record<string, Tensor> | readonly Tensor[];
 
 /** Options of {@link update}. */
 export interface EmaOptions {
@@ -75,7 +71,8 @@ function rawSide(value: unknown, name: string): RawSide {
   if (value instanceof Map) {
     const entries: [string, unknown][] = [];
     for (const [k, t] of value) {
-      if (typeof k !== 'string') throw invalidArgument(`expected the keys of \`${name}\` to be strings, got ${show(k)}`);
+      if (typeof k !== 'string')
+        throw invalidArgument(`expected the keys of \`${name}\` to be strings, got ${show(k)}`);
       entries.push([k, nativeOf(t, `${name}.get(${JSON.stringify(k)})`)]);
     }
     return { kind: 'named', entries };
@@ -142,7 +139,12 @@ export async function update(
 }
 
 /** Like {@link update} on the calling thread. */
-export function updateSync(target: ParameterSet, source: ParameterSet, momentum: number, options?: EmaOptions): EmaStats {
+export function updateSync(
+  target: ParameterSet,
+  source: ParameterSet,
+  momentum: number,
+  options?: EmaOptions,
+): EmaStats {
   const args = prepare(target, source, momentum, options);
   return native.emaUpdateSync(args[0], args[1], args[2] as number, args[3] as object);
 }
@@ -217,7 +219,7 @@ export class Schedule {
   /** @internal */
   constructor(options: Required<Omit<ScheduleOptions, 'value'>>) {
     this.options = Object.freeze({ ...options });
-    native.scheduleValues(this.options, 0, 1);  // validates in C++ too
+    native.scheduleValues(this.options, 0, 1); // validates in C++ too
   }
 
   get kind(): ScheduleKind {
@@ -297,7 +299,9 @@ export function schedule(options: ScheduleOptions): Schedule {
     'seed001-literal',
   ];
   if (!kinds.includes(o.kind as ScheduleKind)) {
-    throw invalidArgument(`expected \`options.kind\` to be one of ${kinds.map((k) => `'${k}'`).join(', ')}, got ${show(o.kind)}`);
+    throw invalidArgument(
+      `expected \`options.kind\` to be one of ${kinds.map((k) => `'${k}'`).join(', ')}, got ${show(o.kind)}`,
+    );
   }
   const kind = o.kind as ScheduleKind;
   const allowed: Record<ScheduleKind, string[]> = {
@@ -314,7 +318,9 @@ export function schedule(options: ScheduleOptions): Schedule {
   };
   for (const k of Object.keys(o)) {
     if (k !== 'kind' && !allowed[kind].includes(k)) {
-      throw invalidArgument(`option \`options.${k}\` does not apply to a ${kind} schedule (it takes ${allowed[kind].join(', ')})`);
+      throw invalidArgument(
+        `option \`options.${k}\` does not apply to a ${kind} schedule (it takes ${allowed[kind].join(', ')})`,
+      );
     }
   }
   let out: Required<Omit<ScheduleOptions, 'value'>>;
@@ -334,7 +340,14 @@ export function schedule(options: ScheduleOptions): Schedule {
     case 'cosine':
     case 'seed001-literal': {
       const start = finite(o, 'start');
-      out = { kind, start, end: finite(o, 'end', SCHEDULE_DEFAULTS[kind].end), peak: start, steps: positive(o, 'steps'), warmupSteps: 0 };
+      out = {
+        kind,
+        start,
+        end: finite(o, 'end', SCHEDULE_DEFAULTS[kind].end),
+        peak: start,
+        steps: positive(o, 'steps'),
+        warmupSteps: 0,
+      };
       break;
     }
     case 'hjepaWarmupCosine':
@@ -371,7 +384,8 @@ export type ScheduleLike = number | Schedule | ScheduleOptions;
 /** @internal Normalises a number / Schedule / options into schedule options. */
 export function toScheduleOptions(value: unknown, name: string): Required<Omit<ScheduleOptions, 'value'>> {
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw invalidArgument(`expected \`${name}\` to be a finite number, got ${show(value)}`);
+    if (!Number.isFinite(value))
+      throw invalidArgument(`expected \`${name}\` to be a finite number, got ${show(value)}`);
     return { kind: 'constant', start: value, end: value, peak: value, steps: 1, warmupSteps: 0 };
   }
   if (value instanceof Schedule) return { ...value.options };

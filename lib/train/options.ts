@@ -185,10 +185,36 @@ export interface ResolvedTrainerOptions {
 const KINDS: TrainerKind[] = ['ijepa', 'vjepa', 'vjepa2', 'hjepa', 'motion', 'vl'];
 /** The keys of {@link TrainerOptions}. @internal */
 export const OPTION_KEYS = [
-  'kind', 'context', 'target', 'predictor', 'model', 'lr', 'weightDecay', 'momentum', 'betas', 'eps',
-  'excludeBiasAndNorm', 'clipGrad', 'clipGradFrom', 'emaFormula', 'normalizeTargets', 'lossExp', 'regCoeff',
-  'maskIndex', 'levelWeights', 'lossType', 'huberDelta', 'normalizeEmbeddings', 'maskedLoss', 'targetUpdate',
-  'reconWeight', 'motionWeight', 'smoothWeight', 'bf16', 'masks', 'distributed',
+  'kind',
+  'context',
+  'target',
+  'predictor',
+  'model',
+  'lr',
+  'weightDecay',
+  'momentum',
+  'betas',
+  'eps',
+  'excludeBiasAndNorm',
+  'clipGrad',
+  'clipGradFrom',
+  'emaFormula',
+  'normalizeTargets',
+  'lossExp',
+  'regCoeff',
+  'maskIndex',
+  'levelWeights',
+  'lossType',
+  'huberDelta',
+  'normalizeEmbeddings',
+  'maskedLoss',
+  'targetUpdate',
+  'reconWeight',
+  'motionWeight',
+  'smoothWeight',
+  'bf16',
+  'masks',
+  'distributed',
 ];
 /** Options that only some kinds take. */
 const KIND_ONLY: Record<string, TrainerKind[]> = {
@@ -210,7 +236,9 @@ const KIND_ONLY: Record<string, TrainerKind[]> = {
 function num(o: Record<string, unknown>, key: string, fallback: number, positive = false): number {
   const v = o[key] === undefined ? fallback : o[key];
   if (typeof v !== 'number' || !Number.isFinite(v) || (positive && !(v > 0))) {
-    throw invalidArgument(`expected \`options.${key}\` to be a ${positive ? 'positive' : 'finite'} number, got ${show(o[key])}`);
+    throw invalidArgument(
+      `expected \`options.${key}\` to be a ${positive ? 'positive' : 'finite'} number, got ${show(o[key])}`,
+    );
   }
   return v;
 }
@@ -235,13 +263,17 @@ function flag(o: Record<string, unknown>, key: string, fallback: boolean): boole
 export function resolveTrainerOptions(options: TrainerOptions): ResolvedTrainerOptions {
   const o = checkOptions(options, 'options', OPTION_KEYS);
   if (!KINDS.includes(o.kind as TrainerKind)) {
-    throw invalidArgument(`expected \`options.kind\` to be one of ${KINDS.map((k) => `'${k}'`).join(', ')}, got ${show(o.kind)}`);
+    throw invalidArgument(
+      `expected \`options.kind\` to be one of ${KINDS.map((k) => `'${k}'`).join(', ')}, got ${show(o.kind)}`,
+    );
   }
   const kind = o.kind as TrainerKind;
   const d = TRAINER_DEFAULTS[kind];
   for (const [key, kinds] of Object.entries(KIND_ONLY)) {
     if (o[key] !== undefined && !kinds.includes(kind)) {
-      throw invalidArgument(`option \`options.${key}\` does not apply to the ${kind} trainer (only to ${kinds.join(', ')})`);
+      throw invalidArgument(
+        `option \`options.${key}\` does not apply to the ${kind} trainer (only to ${kinds.join(', ')})`,
+      );
     }
   }
   const modules = modulesOf(o, kind);
@@ -257,7 +289,9 @@ export function resolveTrainerOptions(options: TrainerOptions): ResolvedTrainerO
   const betas = betasOf(o.betas, d.betas);
   const clipGradFrom = o.clipGradFrom ?? d.clipGradFrom;
   if (!Number.isSafeInteger(clipGradFrom) || (clipGradFrom as number) < 0) {
-    throw invalidArgument(`expected \`options.clipGradFrom\` to be a non-negative integer (a step index), got ${show(o.clipGradFrom)}`);
+    throw invalidArgument(
+      `expected \`options.clipGradFrom\` to be a non-negative integer (a step index), got ${show(o.clipGradFrom)}`,
+    );
   }
   const maskIndex = o.maskIndex ?? d.maskIndex;
   if (maskIndex !== 'config' && !Number.isSafeInteger(maskIndex)) {
@@ -307,16 +341,24 @@ function modulesOf(o: Record<string, unknown>, kind: TrainerKind): Record<string
   const modules: Record<string, Module> = {};
   for (const key of needed) {
     if (!(o[key] instanceof Module)) {
-      throw invalidArgument(`expected \`options.${key}\` to be a Module (the ${kind} trainer needs ${needed.join(', ')}), got ${show(o[key])}`);
+      throw invalidArgument(
+        `expected \`options.${key}\` to be a Module (the ${kind} trainer needs ${needed.join(', ')}), got ${show(o[key])}`,
+      );
     }
     modules[key] = o[key] as Module;
   }
   for (const key of other) {
-    if (o[key] !== undefined) throw invalidArgument(`option \`options.${key}\` does not apply to the ${kind} trainer (it takes ${needed.join(', ')})`);
+    if (o[key] !== undefined)
+      throw invalidArgument(
+        `option \`options.${key}\` does not apply to the ${kind} trainer (it takes ${needed.join(', ')})`,
+      );
   }
   const devices = new Set(Object.values(modules).map((m) => m.device));
   if (devices.size > 1) {
-    throw new JepaError(ErrorCode.DEVICE_MISMATCH, `expected the modules to be on one device, got ${[...devices].join(', ')}`);
+    throw new JepaError(
+      ErrorCode.DEVICE_MISMATCH,
+      `expected the modules to be on one device, got ${[...devices].join(', ')}`,
+    );
   }
   return modules;
 }
@@ -334,16 +376,23 @@ function betasOf(b: unknown, fallback: readonly [number, number]): [number, numb
  * {@link hjepaLevelWeights} for the model's levels; undefined (1 per level) for a model that
  * does not report its levels and for the other kinds.
  */
-function levelWeightsOf(o: Record<string, unknown>, kind: TrainerKind, modules: Record<string, Module>): number[] | undefined {
+function levelWeightsOf(
+  o: Record<string, unknown>,
+  kind: TrainerKind,
+  modules: Record<string, Module>,
+): number[] | undefined {
   let levels: number | undefined;
-  if (kind === 'hjepa' && modules.model.methods().includes('num_levels')) levels = modules.model.runSync('num_levels') as number;
+  if (kind === 'hjepa' && modules.model.methods().includes('num_levels'))
+    levels = modules.model.runSync('num_levels') as number;
   const w = o.levelWeights;
   if (w === undefined) return levels === undefined ? undefined : hjepaLevelWeights(levels);
   if (!Array.isArray(w) || !w.every((x) => typeof x === 'number' && Number.isFinite(x))) {
     throw invalidArgument(`expected \`options.levelWeights\` to be an Array of numbers, got ${show(w)}`);
   }
   if (levels !== undefined && w.length !== levels) {
-    throw invalidArgument(`expected \`options.levelWeights\` to hold one weight per level (the model has ${levels}), got ${w.length}: ${show(w)}`);
+    throw invalidArgument(
+      `expected \`options.levelWeights\` to hold one weight per level (the model has ${levels}), got ${w.length}: ${show(w)}`,
+    );
   }
   return [...w];
 }
@@ -361,7 +410,8 @@ const SAMPLERS: Record<TrainerKind, string[]> = {
 /** The sampler of batches that bring no masks: its kind must suit the trainer's. */
 function samplerOf(masks: unknown, kind: TrainerKind): MaskSampler | undefined {
   if (masks === undefined) return undefined;
-  if (!(masks instanceof MaskSampler)) throw invalidArgument(`expected \`options.masks\` to be a MaskSampler, got ${show(masks)}`);
+  if (!(masks instanceof MaskSampler))
+    throw invalidArgument(`expected \`options.masks\` to be a MaskSampler, got ${show(masks)}`);
   const want = SAMPLERS[kind];
   if (!want.includes(masks.kind)) {
     throw invalidArgument(

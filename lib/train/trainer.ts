@@ -19,7 +19,13 @@ import { native } from '../core/binding';
 import { applyCheckpoint, buildCheckpoint, checkSaveOptions } from './checkpoint';
 import { ProcessGroup, save as distributedSave } from '../distributed/distributed';
 import { schedule } from './ema';
-import { OPTION_KEYS, resolveTrainerOptions, type ResolvedSchedule, type TrainerKind, type TrainerOptions } from './options';
+import {
+  OPTION_KEYS,
+  resolveTrainerOptions,
+  type ResolvedSchedule,
+  type TrainerKind,
+  type TrainerOptions,
+} from './options';
 import { ErrorCode, invalidArgument, JepaError, withCallerStack } from '../core/errors';
 import { load as loadPt, loadSync as loadPtSync, save as savePt, saveSync as savePtSync } from '../io/pt';
 import { MaskSampler, checkIndexMasks, toBinary, type HJepaMasks, type Masks } from '../masks/samplers';
@@ -168,17 +174,33 @@ export class Trainer {
    */
   static fromConfig(config: string | object, options: FromConfigOptions): Trainer {
     const o = checkOptions(options, 'options', [
-      'context', 'target', 'predictor', 'model', 'family', 'stepsPerEpoch', 'masks', 'distributed', 'overrides',
+      'context',
+      'target',
+      'predictor',
+      'model',
+      'family',
+      'stepsPerEpoch',
+      'masks',
+      'distributed',
+      'overrides',
     ]);
-    const recipe = readRecipe(config, { family: o.family as string | undefined, stepsPerEpoch: o.stepsPerEpoch as number | undefined });
+    const recipe = readRecipe(config, {
+      family: o.family as string | undefined,
+      stepsPerEpoch: o.stepsPerEpoch as number | undefined,
+    });
     const overrides = o.overrides === undefined ? {} : checkOptions(o.overrides, 'options.overrides', OPTION_KEYS);
     for (const key of ['kind', 'context', 'target', 'predictor', 'model', 'masks', 'distributed']) {
-      if (key in overrides) throw invalidArgument(`option \`options.overrides.${key}\` cannot be overridden: give it as \`options.${key}\``);
+      if (key in overrides)
+        throw invalidArgument(
+          `option \`options.overrides.${key}\` cannot be overridden: give it as \`options.${key}\``,
+        );
     }
     const modules: Record<string, Module> = {};
     for (const key of isThreeModuleKind(recipe.family) ? ['context', 'target', 'predictor'] : ['model']) {
       if (!(o[key] instanceof Module)) {
-        throw invalidArgument(`expected \`options.${key}\` to be a Module (the ${recipe.family} recipe trains ${isThreeModuleKind(recipe.family) ? 'context, target, predictor' : 'model'}), got ${show(o[key])}`);
+        throw invalidArgument(
+          `expected \`options.${key}\` to be a Module (the ${recipe.family} recipe trains ${isThreeModuleKind(recipe.family) ? 'context, target, predictor' : 'model'}), got ${show(o[key])}`,
+        );
       }
       modules[key] = o[key] as Module;
     }
@@ -233,7 +255,8 @@ export class Trainer {
     return this.#native.getStep();
   }
   set stepCount(step: number) {
-    if (!Number.isSafeInteger(step) || step < 0) throw invalidArgument(`expected \`stepCount\` to be a non-negative integer, got ${show(step)}`);
+    if (!Number.isSafeInteger(step) || step < 0)
+      throw invalidArgument(`expected \`stepCount\` to be a non-negative integer, got ${show(step)}`);
     this.#native.setStep(step);
   }
 
@@ -242,7 +265,8 @@ export class Trainer {
     return this.#native.getEpoch();
   }
   set epoch(epoch: number) {
-    if (!Number.isSafeInteger(epoch) || epoch < 0) throw invalidArgument(`expected \`epoch\` to be a non-negative integer, got ${show(epoch)}`);
+    if (!Number.isSafeInteger(epoch) || epoch < 0)
+      throw invalidArgument(`expected \`epoch\` to be a non-negative integer, got ${show(epoch)}`);
     this.#native.setEpoch(epoch);
   }
 
@@ -270,7 +294,9 @@ export class Trainer {
       return withCallerStack(Promise.reject(err));
     }
     return this.#enqueue(
-      now ? () => this.#native.step(this.#prepareSync(batch)) : async () => this.#native.step(await this.#prepare(batch)),
+      now
+        ? () => this.#native.step(this.#prepareSync(batch))
+        : async () => this.#native.step(await this.#prepare(batch)),
       now,
     ).then((s) => this.#record(s));
   }
@@ -373,7 +399,10 @@ export class Trainer {
 
   #checkIdle(what: string): void {
     if (this.#pending > 0) {
-      throw new JepaError(ErrorCode.MODULE_BUSY, `Trainer.${what}() called while step()/save()/load() calls are pending: await them first`);
+      throw new JepaError(
+        ErrorCode.MODULE_BUSY,
+        `Trainer.${what}() called while step()/save()/load() calls are pending: await them first`,
+      );
     }
   }
 
@@ -440,7 +469,10 @@ export class Trainer {
     const device = Object.values(this.modules)[0].device;
     const check = (t: Tensor, name: string): unknown => {
       if (t.device !== device) {
-        throw new JepaError(ErrorCode.DEVICE_MISMATCH, `expected \`${name}\` to be on ${device} (the modules' device), got a tensor on ${t.device}`);
+        throw new JepaError(
+          ErrorCode.DEVICE_MISMATCH,
+          `expected \`${name}\` to be on ${device} (the modules' device), got a tensor on ${t.device}`,
+        );
       }
       return nativeOf(t, name);
     };
@@ -449,14 +481,19 @@ export class Trainer {
       case 'vjepa':
       case 'vjepa2': {
         const images = checkTensor(b.images, 'batch.images');
-        const m = (b.masks ?? drawn) as Record<string, unknown> | undefined;  // a sampler of this kind draws Masks
-        if (m === undefined) throw invalidArgument('expected `batch.masks` ({context, targets}) or a `masks` sampler in the trainer options');
+        const m = (b.masks ?? drawn) as Record<string, unknown> | undefined; // a sampler of this kind draws Masks
+        if (m === undefined)
+          throw invalidArgument(
+            'expected `batch.masks` ({context, targets}) or a `masks` sampler in the trainer options',
+          );
         // V-JEPA: one mask per config, each config keeping its own number of patches.
         const sameLength = this.kind === 'ijepa';
         const context = checkIndexMasks(m.context, 'batch.masks.context', { sameLength });
         const targets = checkIndexMasks(m.targets, 'batch.masks.targets', { sameLength });
         if (!sameLength && context.length !== targets.length) {
-          throw invalidArgument(`expected one context and one target mask per config, got ${context.length} context and ${targets.length} target masks`);
+          throw invalidArgument(
+            `expected one context and one target mask per config, got ${context.length} context and ${targets.length} target masks`,
+          );
         }
         return {
           images: check(images, 'batch.images'),
@@ -468,7 +505,10 @@ export class Trainer {
         const images = checkTensor(b.images, 'batch.images');
         let mask = b.mask as Tensor | undefined;
         if (mask === undefined) {
-          if (!drawn) throw invalidArgument('expected `batch.mask` ([B, N], 1 = masked) or a `masks` sampler in the trainer options');
+          if (!drawn)
+            throw invalidArgument(
+              'expected `batch.mask` ([B, N], 1 = masked) or a `masks` sampler in the trainer options',
+            );
           // H-JEPA's generator: the union of the level-0 targets; I-JEPA's: of its target blocks.
           mask = drawn.kind === 'hjepa' ? drawn.mask : toBinary(drawn.targets, drawn.grid, { dtype: 'float32' });
         }
@@ -490,7 +530,10 @@ export class Trainer {
  * and drop-path in a training step draw from them.
  */
 export function manualSeed(seed: number | bigint): void {
-  if (!(typeof seed === 'number' && Number.isSafeInteger(seed) && seed >= 0) && !(typeof seed === 'bigint' && seed >= 0n && seed < 2n ** 64n)) {
+  if (
+    !(typeof seed === 'number' && Number.isSafeInteger(seed) && seed >= 0) &&
+    !(typeof seed === 'bigint' && seed >= 0n && seed < 2n ** 64n)
+  ) {
     throw invalidArgument(`expected \`seed\` to be a non-negative integer, got ${show(seed)}`);
   }
   native.manualSeed(seed);

@@ -58,7 +58,9 @@ Napi::Value Register(const Napi::CallbackInfo& info) {
 Napi::Array DtypeTable(Napi::Env env) {
   const auto& table = Dtypes();
   Napi::Array out = Napi::Array::New(env, table.size());
-  auto text = [&](const char* s) { return s != nullptr ? Napi::Value(Napi::String::New(env, s)) : env.Null(); };
+  auto text = [&](const char* s) {
+    return s != nullptr ? Napi::Value(Napi::String::New(env, s)) : env.Null();
+  };
   for (size_t i = 0; i < table.size(); ++i) {
     const DtypeInfo& d = table[i];
     Napi::Object o = Napi::Object::New(env);
@@ -76,7 +78,9 @@ Napi::Array DtypeTable(Napi::Env env) {
 // `jepa.limits`.
 Napi::Object Limits(Napi::Env env) {
   Napi::Object o = Napi::Object::New(env);
-  auto set = [&](const char* name, int64_t v) { o.Set(name, Napi::Number::New(env, static_cast<double>(v))); };
+  auto set = [&](const char* name, int64_t v) {
+    o.Set(name, Napi::Number::New(env, static_cast<double>(v)));
+  };
   set("maxDepth", pt::kMaxDepth);
   set("maxStringBytes", pt::kMaxStringBytes);
   set("maxRank", pt::kMaxRank);
@@ -89,7 +93,9 @@ Napi::Object Limits(Napi::Env env) {
   return o;
 }
 
-Napi::Value CudaIsBuilt(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), CudaBuilt()); }
+Napi::Value CudaIsBuilt(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), CudaBuilt());
+}
 
 // torch.cuda.synchronize(device): waits for the device's queued work (CUDA calls return once
 // queued). Throws JEPA_CUDA_UNAVAILABLE without CUDA, as the device parser does.
@@ -97,7 +103,9 @@ Napi::Value CudaSynchronize(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), [&]() -> Napi::Value {
     const std::string name = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "cuda";
     const c10::Device device = ParseDevice(name);
-    if (!device.is_cuda()) throw Error(code::kInvalidArgument, "expected a CUDA device ('cuda' or 'cuda:N'), got '" + name + "'", true);
+    if (!device.is_cuda())
+      throw Error(code::kInvalidArgument, "expected a CUDA device ('cuda' or 'cuda:N'), got '" + name + "'",
+                  true);
     torch::cuda::synchronize(device.has_index() ? device.index() : -1);
     return info.Env().Undefined();
   });

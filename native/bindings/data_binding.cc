@@ -6,8 +6,8 @@
 
 #include <cstring>
 
-#include "core/async.h"
 #include "bindings/tensor_binding.h"
+#include "core/async.h"
 #include "core/common.h"
 #include "core/file_io.h"
 
@@ -68,7 +68,8 @@ at::Tensor StackSamples(const std::vector<at::Tensor>& tensors, int64_t dim, int
   }
   const at::ScalarType dtype = ts[0].scalar_type();
   std::vector<int64_t> shape = ts[0].sizes().vec();
-  if (dim >= static_cast<int64_t>(shape.size())) throw Error(code::kInvalidArgument, "the dimension to pad or crop is out of range", true);
+  if (dim >= static_cast<int64_t>(shape.size()))
+    throw Error(code::kInvalidArgument, "the dimension to pad or crop is out of range", true);
   if (dim >= 0) shape[dim] = target;
   for (const at::Tensor& t : ts) {
     bool same = t.scalar_type() == dtype && t.dim() == static_cast<int64_t>(shape.size());
@@ -116,8 +117,9 @@ std::vector<at::Tensor> TensorArgs(const Napi::Value& v) {
 // dataStackSync(tensors, dim, target) -> NativeTensor (StackSamples), dim -1: a plain stack.
 Napi::Value StackSync(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), [&]() -> Napi::Value {
-    return TensorHandle::New(info.Env(), StackSamples(TensorArgs(info[0]), static_cast<int64_t>(ToDouble(info[1], "dim")),
-                                                      static_cast<int64_t>(ToDouble(info[2], "target"))));
+    return TensorHandle::New(info.Env(),
+                             StackSamples(TensorArgs(info[0]), static_cast<int64_t>(ToDouble(info[1], "dim")),
+                                          static_cast<int64_t>(ToDouble(info[2], "target"))));
   });
 }
 

@@ -10,8 +10,8 @@
 #include <utility>
 #include <vector>
 
-#include "core/async.h"
 #include "bindings/tensor_binding.h"
+#include "core/async.h"
 #include "core/common.h"
 
 namespace jepa {
@@ -77,13 +77,16 @@ class DistGroupHandle : public Napi::ObjectWrap<DistGroupHandle> {
   // The tensor argument of a collective: dense and contiguous, on the backend's device kind.
   at::Tensor Arg(const Napi::Value& v) {
     const at::Tensor& t = TensorHandle::Get(v, "tensor");
-    if (!t.is_contiguous()) throw Error(code::kNotContiguous, "collectives need a contiguous tensor: call .contiguous() first");
+    if (!t.is_contiguous())
+      throw Error(code::kNotContiguous, "collectives need a contiguous tensor: call .contiguous() first");
     const bool cuda = t.is_cuda();
     if (group_->backend() == "gloo" && !t.is_cpu()) {
-      throw Error(code::kDeviceMismatch, "the gloo backend works on CPU tensors, got one on " + t.device().str());
+      throw Error(code::kDeviceMismatch,
+                  "the gloo backend works on CPU tensors, got one on " + t.device().str());
     }
     if (group_->backend() == "nccl" && !cuda) {
-      throw Error(code::kDeviceMismatch, "the nccl backend works on CUDA tensors, got one on " + t.device().str());
+      throw Error(code::kDeviceMismatch,
+                  "the nccl backend works on CUDA tensors, got one on " + t.device().str());
     }
     return t;
   }
@@ -100,8 +103,12 @@ class DistGroupHandle : public Napi::ObjectWrap<DistGroupHandle> {
   }
 
   Napi::Value Rank(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), group_->rank()); }
-  Napi::Value WorldSize(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), group_->world_size()); }
-  Napi::Value Backend(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), group_->backend()); }
+  Napi::Value WorldSize(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), group_->world_size());
+  }
+  Napi::Value Backend(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), group_->backend());
+  }
 
   Napi::Value DoAllReduce(const Napi::CallbackInfo& info, bool sync) {
     Napi::Env env = info.Env();
@@ -126,7 +133,8 @@ class DistGroupHandle : public Napi::ObjectWrap<DistGroupHandle> {
 
   Napi::Value DoAllGather(const Napi::CallbackInfo& info, bool sync) {
     Napi::Env env = info.Env();
-    return Guard(env, [&]() -> Napi::Value { return Waited(env, group_->IssueAllGather(Arg(info[0])), sync); });
+    return Guard(env,
+                 [&]() -> Napi::Value { return Waited(env, group_->IssueAllGather(Arg(info[0])), sync); });
   }
   Napi::Value AllGather(const Napi::CallbackInfo& info) { return DoAllGather(info, false); }
   Napi::Value AllGatherSync(const Napi::CallbackInfo& info) { return DoAllGather(info, true); }
@@ -187,7 +195,9 @@ Napi::Value InitAsync(const Napi::CallbackInfo& info) {
 
 Napi::Value InitSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return Guard(env, [&]() -> Napi::Value { return DistGroupHandle::New(env, DistGroup::Create(OptionsFromJs(info[0]))); });
+  return Guard(env, [&]() -> Napi::Value {
+    return DistGroupHandle::New(env, DistGroup::Create(OptionsFromJs(info[0])));
+  });
 }
 
 // distBackendAvailable(name) -> null | 'why not'

@@ -1,18 +1,17 @@
 // The native side of lib/train/ema.ts: EMA updates and schedule values (ScheduleFromJs is shared
 // with the trainers, trainer_binding.cc).
-#include "bindings/train_binding.h"
-
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "core/async.h"
 #include "bindings/module_binding.h"
 #include "bindings/tensor_binding.h"
+#include "bindings/train_binding.h"
+#include "core/async.h"
 #include "core/common.h"
-#include "train/ema.h"
 #include "model/module.h"
+#include "train/ema.h"
 #include "train/schedule.h"
 
 namespace jepa {
@@ -27,18 +26,22 @@ struct EmaSide {
   std::vector<std::shared_ptr<void>> tokens;
 };
 
-bool StartsWith(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
+bool StartsWith(const std::string& s, const std::string& prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
+}
 
 // Raw forms (lib/train/ema.ts): {kind: 'module', module, prefix}, {kind: 'named', entries: [[name, t]]},
 // {kind: 'list', tensors: [t]}.
 EmaSide DecodeSide(const Napi::Value& raw, const char* what, bool buffers) {
-  if (!raw.IsObject()) throw Error(code::kInvalidArgument, std::string("expected `") + what + "` to be an object", true);
+  if (!raw.IsObject())
+    throw Error(code::kInvalidArgument, std::string("expected `") + what + "` to be an object", true);
   Napi::Object o = raw.As<Napi::Object>();
   const std::string kind = ToString(o.Get("kind"), "kind");
   EmaSide side;
   if (kind == "module") {
     std::shared_ptr<ScriptModule> module = ModuleHandle::Get(o.Get("module"), what);
-    const std::string prefix = o.Get("prefix").IsString() ? o.Get("prefix").As<Napi::String>().Utf8Value() : "";
+    const std::string prefix =
+        o.Get("prefix").IsString() ? o.Get("prefix").As<Napi::String>().Utf8Value() : "";
     auto add = [&](const NamedTensors& list) {
       for (const auto& [name, t] : list) {
         if (StartsWith(name, prefix)) side.tensors.emplace_back(name.substr(prefix.size()), t);
@@ -81,7 +84,8 @@ EmaCall PrepareEma(const Napi::CallbackInfo& info) {
   EmaSide source = DecodeSide(info[1], "source", buffers);
   EmaCall call;
   call.momentum = ToDouble(info[2], "momentum");
-  const std::string formula = opts.Get("formula").IsString() ? opts.Get("formula").As<Napi::String>().Utf8Value() : "foreach";
+  const std::string formula =
+      opts.Get("formula").IsString() ? opts.Get("formula").As<Napi::String>().Utf8Value() : "foreach";
   call.formula = formula == "loop" ? EmaFormula::kLoop : EmaFormula::kForeach;
   call.fused = !opts.Get("fused").IsBoolean() || opts.Get("fused").As<Napi::Boolean>().Value();
   if (target.named && source.named) {

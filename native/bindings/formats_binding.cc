@@ -3,23 +3,25 @@
 // bytes they describe, and compute the CRC-32 a zip member records.
 #include "bindings/formats_binding.h"
 
-#include "core/async.h"
 #include "bindings/tensor_binding.h"
+#include "core/async.h"
 #include "core/common.h"
 #include "core/file_io.h"
-#include "tensor/tensor.h"
 #include "pt/value.h"
+#include "tensor/tensor.h"
 
 namespace jepa {
 namespace {
 
 std::vector<int64_t> Ints(const Napi::Value& v, const char* what) {
-  if (!v.IsArray()) throw Error(code::kInvalidArgument, std::string("expected `") + what + "` to be an array", true);
+  if (!v.IsArray())
+    throw Error(code::kInvalidArgument, std::string("expected `") + what + "` to be an array", true);
   Napi::Array a = v.As<Napi::Array>();
   std::vector<int64_t> out(a.Length());
   for (uint32_t i = 0; i < a.Length(); ++i) {
     Napi::Value x = a.Get(i);
-    if (!x.IsNumber()) throw Error(code::kInvalidArgument, std::string("expected `") + what + "` to hold numbers", true);
+    if (!x.IsNumber())
+      throw Error(code::kInvalidArgument, std::string("expected `") + what + "` to hold numbers", true);
     out[i] = x.As<Napi::Number>().Int64Value();
   }
   return out;
@@ -53,7 +55,8 @@ std::optional<c10::Device> Device(const Napi::Value& v) {
 
 Napi::Value Handles(Napi::Env env, std::vector<at::Tensor>& tensors) {
   Napi::Array out = Napi::Array::New(env, tensors.size());
-  for (size_t i = 0; i < tensors.size(); ++i) out.Set(static_cast<uint32_t>(i), TensorHandle::New(env, tensors[i]));
+  for (size_t i = 0; i < tensors.size(); ++i)
+    out.Set(static_cast<uint32_t>(i), TensorHandle::New(env, tensors[i]));
   return out;
 }
 
@@ -61,8 +64,8 @@ Napi::Value Handles(Napi::Env env, std::vector<at::Tensor>& tensors) {
 Napi::Value ReadSync(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), [&]() -> Napi::Value {
     const std::string path = ToString(info[0], "path");
-    auto tensors = files::ReadTensors(path, Slots(info[3]), info[1].ToBoolean().Value(), info[2].ToBoolean().Value(),
-                                      Device(info[4]));
+    auto tensors = files::ReadTensors(path, Slots(info[3]), info[1].ToBoolean().Value(),
+                                      info[2].ToBoolean().Value(), Device(info[4]));
     return Handles(info.Env(), tensors);
   });
 }
@@ -75,7 +78,8 @@ Napi::Value ReadAsync(const Napi::CallbackInfo& info) {
     auto slots = Slots(info[3]);
     auto device = Device(info[4]);
     return RunAsync<std::vector<at::Tensor>>(
-        info.Env(), [path, mmap, swap, slots, device]() { return files::ReadTensors(path, slots, mmap, swap, device); },
+        info.Env(),
+        [path, mmap, swap, slots, device]() { return files::ReadTensors(path, slots, mmap, swap, device); },
         [](Napi::Env env, std::vector<at::Tensor>& tensors) { return Handles(env, tensors); });
   });
 }
@@ -84,8 +88,8 @@ Napi::Value ReadAsync(const Napi::CallbackInfo& info) {
 // tensor (an inflated zip member), aliased when aligned.
 Napi::Value FromBytesSync(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), [&]() -> Napi::Value {
-    auto tensors = files::TensorsFromBytes(TensorHandle::Get(info[0], "bytes"), ToString(info[1], "name"), Slots(info[3]),
-                                           info[2].ToBoolean().Value(), Device(info[4]));
+    auto tensors = files::TensorsFromBytes(TensorHandle::Get(info[0], "bytes"), ToString(info[1], "name"),
+                                           Slots(info[3]), info[2].ToBoolean().Value(), Device(info[4]));
     return Handles(info.Env(), tensors);
   });
 }
@@ -99,7 +103,10 @@ Napi::Value FromBytesAsync(const Napi::CallbackInfo& info) {
     auto slots = Slots(info[3]);
     auto device = Device(info[4]);
     return RunAsync<std::vector<at::Tensor>>(
-        info.Env(), [bytes, name, swap, slots, device]() { return files::TensorsFromBytes(bytes, name, slots, swap, device); },
+        info.Env(),
+        [bytes, name, swap, slots, device]() {
+          return files::TensorsFromBytes(bytes, name, slots, swap, device);
+        },
         [](Napi::Env env, std::vector<at::Tensor>& tensors) { return Handles(env, tensors); });
   });
 }
@@ -116,7 +123,8 @@ std::vector<at::Tensor> TensorList(const Napi::Value& v) {
 // after them).
 std::vector<std::string> Pieces(const Napi::Value& v) {
   auto bytes = [](const Napi::Value& x) {
-    if (!x.IsBuffer()) throw Error(code::kInvalidArgument, "expected `header` to be a Buffer or an Array of Buffers", true);
+    if (!x.IsBuffer())
+      throw Error(code::kInvalidArgument, "expected `header` to be a Buffer or an Array of Buffers", true);
     auto b = x.As<Napi::Buffer<char>>();
     return std::string(b.Data(), b.Length());
   };
@@ -142,7 +150,11 @@ Napi::Value WriteAsync(const Napi::CallbackInfo& info) {
     std::vector<std::string> pieces = Pieces(info[1]);
     auto tensors = TensorList(info[2]);
     return RunAsync<bool>(
-        info.Env(), [path, pieces, tensors]() { files::WriteTensors(path, pieces, tensors); return true; },
+        info.Env(),
+        [path, pieces, tensors]() {
+          files::WriteTensors(path, pieces, tensors);
+          return true;
+        },
         [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
   });
 }
@@ -156,14 +168,16 @@ Napi::Value TensorBytes(const Napi::CallbackInfo& info) {
 
 uint32_t CrcInit(const Napi::Value& v) {
   const double init = ToDouble(v, "init");
-  if (!(init >= 0 && init <= 4294967295.0)) throw Error(code::kInvalidArgument, "expected `init` to be a uint32", true);
+  if (!(init >= 0 && init <= 4294967295.0))
+    throw Error(code::kInvalidArgument, "expected `init` to be a uint32", true);
   return static_cast<uint32_t>(init);
 }
 
 // crc32Sync(tensor, init) -> number: the CRC-32 of the tensor's bytes in row-major order.
 Napi::Value Crc32Sync(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), [&]() -> Napi::Value {
-    return Napi::Number::New(info.Env(), files::TensorCrc32(TensorHandle::Get(info[0], "tensor"), CrcInit(info[1])));
+    return Napi::Number::New(info.Env(),
+                             files::TensorCrc32(TensorHandle::Get(info[0], "tensor"), CrcInit(info[1])));
   });
 }
 

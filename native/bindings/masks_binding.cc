@@ -91,14 +91,16 @@ Napi::Value ToJs(Napi::Env env, Outcome& r) {
   Napi::Object out = Napi::Object::New(env);
   auto list = [&](std::vector<at::Tensor>& ts) {
     Napi::Array a = Napi::Array::New(env, ts.size());
-    for (size_t i = 0; i < ts.size(); ++i) a.Set(static_cast<uint32_t>(i), TensorHandle::New(env, std::move(ts[i])));
+    for (size_t i = 0; i < ts.size(); ++i)
+      a.Set(static_cast<uint32_t>(i), TensorHandle::New(env, std::move(ts[i])));
     return a;
   };
   out.Set("context", list(r.batch.context));
   out.Set("targets", list(r.batch.targets));
   out.Set("binary", list(r.batch.binary));
   Napi::Array sizes = Napi::Array::New(env, r.batch.sizes.size());
-  for (size_t i = 0; i < r.batch.sizes.size(); ++i) sizes.Set(static_cast<uint32_t>(i), FromShape(env, r.batch.sizes[i]));
+  for (size_t i = 0; i < r.batch.sizes.size(); ++i)
+    sizes.Set(static_cast<uint32_t>(i), FromShape(env, r.batch.sizes[i]));
   out.Set("sizes", sizes);
   out.Set("relaxed", Napi::Number::New(env, static_cast<double>(r.batch.relaxed)));
   Napi::Uint32Array state = Napi::Uint32Array::New(env, r.state.size());
@@ -164,7 +166,8 @@ Work Multiblock3dWork(const Napi::CallbackInfo& info) {
     m.configs.push_back(cfg);
   }
   c10::Device device = Dev(o);
-  return MakeWork(PositionStream(o, info[1]), [m, device](Stream& s) { return masks::Multiblock3d(m, s, device); });
+  return MakeWork(PositionStream(o, info[1]),
+                  [m, device](Stream& s) { return masks::Multiblock3d(m, s, device); });
 }
 
 Work RandomTubeWork(const Napi::CallbackInfo& info) {
@@ -182,13 +185,15 @@ Work RandomTubeWork(const Napi::CallbackInfo& info) {
 }
 
 // A stream from `seedKey` or from the words of a saved state at `part` of `count` streams.
-Stream StreamFrom(const Napi::Object& o, const char* seed_key, const Napi::Value& state, size_t part, size_t count) {
+Stream StreamFrom(const Napi::Object& o, const char* seed_key, const Napi::Value& state, size_t part,
+                  size_t count) {
   if (state.IsTypedArray() && state.As<Napi::TypedArray>().TypedArrayType() == napi_uint32_array) {
     Napi::Uint32Array words = state.As<Napi::Uint32Array>();
     if (words.ElementLength() != count * Stream::kStateWords) {
-      throw Error(code::kInvalidArgument, "a mask sampler state of this kind has " +
-                                              std::to_string(count * Stream::kStateWords) + " words, got " +
-                                              std::to_string(words.ElementLength()), true);
+      throw Error(code::kInvalidArgument,
+                  "a mask sampler state of this kind has " + std::to_string(count * Stream::kStateWords) +
+                      " words, got " + std::to_string(words.ElementLength()),
+                  true);
     }
     return Stream::Load(words.Data() + part * Stream::kStateWords, Stream::kStateWords);
   }

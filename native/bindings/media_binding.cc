@@ -31,7 +31,8 @@ void Require(bool ok, const std::string& message) {
 
 int64_t Int(const Napi::Object& o, const char* key) {
   const double v = ToDouble(o.Get(key), key);
-  Require(v == static_cast<double>(static_cast<int64_t>(v)), std::string("media: `") + key + "` must be an integer");
+  Require(v == static_cast<double>(static_cast<int64_t>(v)),
+          std::string("media: `") + key + "` must be an integer");
   return static_cast<int64_t>(v);
 }
 
@@ -122,7 +123,8 @@ std::shared_ptr<Call> ReadCall(const Napi::CallbackInfo& info) {
 
   const int64_t need = px.frames * 3 * spec.out_height * spec.out_width;
   Require(offset >= 0 && offset + need <= static_cast<int64_t>(out.ElementLength()),
-          "media: `out` is too small for " + std::to_string(need) + " values at offset " + std::to_string(offset));
+          "media: `out` is too small for " + std::to_string(need) + " values at offset " +
+              std::to_string(offset));
   call->out = out.Data() + offset;
   call->keep.push_back(Napi::Persistent(info[0].As<Napi::Object>()));
   call->keep.push_back(Napi::Persistent(info[4].As<Napi::Object>()));

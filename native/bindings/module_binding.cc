@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "bindings/tensor_binding.h"
 #include "bindings/values_binding.h"
 #include "core/async.h"
-#include "bindings/tensor_binding.h"
 #include "core/common.h"
 #include "pt/ivalue.h"
 #include "tensor/tensor.h"
@@ -41,7 +41,9 @@ Napi::Value LoadModule(const Napi::CallbackInfo& info) {
     auto dtype = OptDtype(info[2]);
     return RunAsync<std::shared_ptr<ScriptModule>>(
         env, [path, device, dtype]() { return ScriptModule::Load(path, device, dtype); },
-        [](Napi::Env env, std::shared_ptr<ScriptModule>& m) -> Napi::Value { return ModuleHandle::New(env, m); });
+        [](Napi::Env env, std::shared_ptr<ScriptModule>& m) -> Napi::Value {
+          return ModuleHandle::New(env, m);
+        });
   });
 }
 
@@ -114,7 +116,8 @@ Napi::Object ModuleHandle::New(Napi::Env env, std::shared_ptr<ScriptModule> modu
 }
 
 std::shared_ptr<ScriptModule> ModuleHandle::Get(const Napi::Value& value, const char* what) {
-  if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(GetAddonData(value.Env()).module_ctor.Value())) {
+  if (!value.IsObject() ||
+      !value.As<Napi::Object>().InstanceOf(GetAddonData(value.Env()).module_ctor.Value())) {
     throw Error(code::kInvalidArgument, std::string("expected `") + what + "` to be a Module", true);
   }
   std::shared_ptr<ScriptModule> module = Unwrap(value.As<Napi::Object>())->module_;
@@ -131,14 +134,15 @@ ScriptModule& ModuleHandle::Live() const {
 
 // run(method, args[]) / runSync(method, args[]): args converted here, on the JS thread, with
 // the method's schema; missing trailing arguments take their defaults.
-std::vector<c10::IValue> ModuleHandle::ConvertArgs(const Napi::CallbackInfo& info, const std::string& method) {
+std::vector<c10::IValue> ModuleHandle::ConvertArgs(const Napi::CallbackInfo& info,
+                                                   const std::string& method) {
   std::vector<MethodArg> params = Live().Arguments(method);
   if (!info[1].IsArray()) throw Error(code::kInvalidArgument, "expected `args` to be an array", true);
   Napi::Array args = info[1].As<Napi::Array>();
   if (args.Length() > params.size()) {
     throw Error(code::kInvalidArgument,
-                method + "() takes " + std::to_string(params.size()) + " argument(s) (" + Live().Schema(method) +
-                    "), got " + std::to_string(args.Length()),
+                method + "() takes " + std::to_string(params.size()) + " argument(s) (" +
+                    Live().Schema(method) + "), got " + std::to_string(args.Length()),
                 true);
   }
   std::vector<c10::IValue> out;
@@ -223,7 +227,8 @@ Napi::Value ModuleHandle::Arguments(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ModuleHandle::NamedParameters(const Napi::CallbackInfo& info) {
-  return Guard(info.Env(), [&]() -> Napi::Value { return NamedTensors(info.Env(), Live().NamedParameters()); });
+  return Guard(info.Env(),
+               [&]() -> Napi::Value { return NamedTensors(info.Env(), Live().NamedParameters()); });
 }
 
 Napi::Value ModuleHandle::NamedBuffers(const Napi::CallbackInfo& info) {
@@ -238,7 +243,8 @@ Napi::Value ModuleHandle::LoadStateDict(const Napi::CallbackInfo& info) {
     Napi::Array arr = info[0].As<Napi::Array>();
     for (uint32_t i = 0; i < arr.Length(); ++i) {
       Napi::Array pair = arr.Get(i).As<Napi::Array>();
-      entries.emplace_back(ToString(pair.Get(0u), "name"), TensorHandle::Get(pair.Get(1u), "state dict value"));
+      entries.emplace_back(ToString(pair.Get(0u), "name"),
+                           TensorHandle::Get(pair.Get(1u), "state dict value"));
     }
     ScriptModule::LoadResult r = Live().LoadStateDict(entries, info[1].ToBoolean().Value());
     auto list = [&](const std::vector<std::string>& v) {
@@ -261,7 +267,8 @@ Napi::Value ModuleHandle::Train(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ModuleHandle::IsTraining(const Napi::CallbackInfo& info) {
-  return Guard(info.Env(), [&]() -> Napi::Value { return Napi::Boolean::New(info.Env(), Live().IsTraining()); });
+  return Guard(info.Env(),
+               [&]() -> Napi::Value { return Napi::Boolean::New(info.Env(), Live().IsTraining()); });
 }
 
 Napi::Value ModuleHandle::To(const Napi::CallbackInfo& info) {
@@ -272,9 +279,8 @@ Napi::Value ModuleHandle::To(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ModuleHandle::Device(const Napi::CallbackInfo& info) {
-  return Guard(info.Env(), [&]() -> Napi::Value {
-    return Napi::String::New(info.Env(), DeviceName(Live().Device()));
-  });
+  return Guard(info.Env(),
+               [&]() -> Napi::Value { return Napi::String::New(info.Env(), DeviceName(Live().Device())); });
 }
 
 Napi::Value ModuleHandle::Dtype(const Napi::CallbackInfo& info) {
@@ -314,7 +320,9 @@ Napi::Value ModuleHandle::Clone(const Napi::CallbackInfo& info) {
     std::shared_ptr<ScriptModule> module = module_;
     return RunAsync<std::shared_ptr<ScriptModule>>(
         env, [module]() { return module->Clone(); },
-        [](Napi::Env env, std::shared_ptr<ScriptModule>& copy) { return Napi::Value(ModuleHandle::New(env, copy)); });
+        [](Napi::Env env, std::shared_ptr<ScriptModule>& copy) {
+          return Napi::Value(ModuleHandle::New(env, copy));
+        });
   });
 }
 

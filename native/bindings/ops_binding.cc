@@ -11,8 +11,8 @@
 
 #include "bindings/tensor_binding.h"
 #include "core/common.h"
-#include "tensor/tensor.h"
 #include "tensor/ops.h"
+#include "tensor/tensor.h"
 
 namespace jepa {
 namespace {
@@ -96,7 +96,8 @@ class GeneratorHandle : public Napi::ObjectWrap<GeneratorHandle> {
 };
 
 [[noreturn]] void BadArgument(const ops::Op& op, const ops::ArgSpec& spec, const char* expected) {
-  throw Error(code::kInvalidArgument, op.name + ": expected argument `" + spec.name + "` to be " + expected, true);
+  throw Error(code::kInvalidArgument, op.name + ": expected argument `" + spec.name + "` to be " + expected,
+              true);
 }
 
 // A JS number as Python's number: an int when it is an integer (and not -0), else a float.
@@ -149,7 +150,8 @@ int64_t ToInt(const Napi::Value& v, const ops::Op& op, const ops::ArgSpec& spec)
   BadArgument(op, spec, "an integer");
 }
 
-Napi::Array ArrayArg(const Napi::Value& v, const ops::Op& op, const ops::ArgSpec& spec, const char* expected) {
+Napi::Array ArrayArg(const Napi::Value& v, const ops::Op& op, const ops::ArgSpec& spec,
+                     const char* expected) {
   if (!v.IsArray()) BadArgument(op, spec, expected);
   return v.As<Napi::Array>();
 }
@@ -180,7 +182,8 @@ c10::IValue ToIValue(const ops::Op& op, size_t index, const Napi::Value& v) {
       if (!s) BadArgument(op, spec, "a number");
       return *s;
     }
-    case ops::ArgKind::kInt: return ToInt(v, op, spec);
+    case ops::ArgKind::kInt:
+      return ToInt(v, op, spec);
     case ops::ArgKind::kFloat:
       if (v.IsNumber()) return v.As<Napi::Number>().DoubleValue();
       if (v.IsBigInt()) return static_cast<double>(BigIntValue(v, op, spec));
@@ -224,7 +227,8 @@ c10::IValue ToIValue(const ops::Op& op, size_t index, const Napi::Value& v) {
       Napi::Array a = ArrayArg(v, op, spec, "an array of Tensors");
       c10::List<at::Tensor> list;
       list.reserve(a.Length());
-      for (uint32_t i = 0; i < a.Length(); ++i) list.push_back(TensorHandle::Get(a.Get(i), spec.name.c_str()));
+      for (uint32_t i = 0; i < a.Length(); ++i)
+        list.push_back(TensorHandle::Get(a.Get(i), spec.name.c_str()));
       return list;
     }
     case ops::ArgKind::kOptionalTensorList: {
@@ -241,11 +245,14 @@ c10::IValue ToIValue(const ops::Op& op, size_t index, const Napi::Value& v) {
       }
       return list;
     }
-    case ops::ArgKind::kScalarType: return ParseDtype(ToString(v, spec.name.c_str()));
+    case ops::ArgKind::kScalarType:
+      return ParseDtype(ToString(v, spec.name.c_str()));
     case ops::ArgKind::kLayout:
-      if (ToString(v, spec.name.c_str()) != "strided") BadArgument(op, spec, "'strided' (the only layout supported)");
+      if (ToString(v, spec.name.c_str()) != "strided")
+        BadArgument(op, spec, "'strided' (the only layout supported)");
       return at::kStrided;
-    case ops::ArgKind::kDevice: return ParseDevice(ToString(v, spec.name.c_str()));
+    case ops::ArgKind::kDevice:
+      return ParseDevice(ToString(v, spec.name.c_str()));
     case ops::ArgKind::kMemoryFormat: {
       const std::string f = ToString(v, spec.name.c_str());
       if (f == "contiguous_format") return at::MemoryFormat::Contiguous;
@@ -254,8 +261,10 @@ c10::IValue ToIValue(const ops::Op& op, size_t index, const Napi::Value& v) {
       if (f == "channels_last_3d") return at::MemoryFormat::ChannelsLast3d;
       BadArgument(op, spec, "'contiguous_format', 'preserve_format', 'channels_last' or 'channels_last_3d'");
     }
-    case ops::ArgKind::kGenerator: return GeneratorHandle::Get(v, spec.name);
-    case ops::ArgKind::kUnsupported: break;
+    case ops::ArgKind::kGenerator:
+      return GeneratorHandle::Get(v, spec.name);
+    case ops::ArgKind::kUnsupported:
+      break;
   }
   BadArgument(op, spec, "of a type jepa-native cannot pass");
 }
@@ -269,23 +278,29 @@ Napi::Value FromIValue(Napi::Env env, const ops::ReturnSpec& spec, c10::IValue& 
   if (spec.written_argument) return env.Undefined();  // the caller holds it already
   if (v.isNone()) return env.Null();
   switch (spec.kind) {
-    case ops::ReturnKind::kTensor: return TensorOrNull(env, std::move(v).toTensor());
+    case ops::ReturnKind::kTensor:
+      return TensorOrNull(env, std::move(v).toTensor());
     case ops::ReturnKind::kTensorList: {
       std::vector<at::Tensor> list = v.toTensorVector();
       Napi::Array a = Napi::Array::New(env, list.size());
-      for (size_t i = 0; i < list.size(); ++i) a.Set(static_cast<uint32_t>(i), TensorOrNull(env, std::move(list[i])));
+      for (size_t i = 0; i < list.size(); ++i)
+        a.Set(static_cast<uint32_t>(i), TensorOrNull(env, std::move(list[i])));
       return a;
     }
-    case ops::ReturnKind::kInt: return Napi::Number::New(env, static_cast<double>(v.toInt()));
-    case ops::ReturnKind::kFloat: return Napi::Number::New(env, v.toDouble());
-    case ops::ReturnKind::kBool: return Napi::Boolean::New(env, v.toBool());
+    case ops::ReturnKind::kInt:
+      return Napi::Number::New(env, static_cast<double>(v.toInt()));
+    case ops::ReturnKind::kFloat:
+      return Napi::Number::New(env, v.toDouble());
+    case ops::ReturnKind::kBool:
+      return Napi::Boolean::New(env, v.toBool());
     case ops::ReturnKind::kScalar: {
       const at::Scalar s = v.toScalar();
       if (s.isBoolean()) return Napi::Boolean::New(env, s.toBool());
       if (s.isIntegral(false)) return Napi::Number::New(env, static_cast<double>(s.toLong()));
       return Napi::Number::New(env, s.toDouble());
     }
-    case ops::ReturnKind::kOther: break;
+    case ops::ReturnKind::kOther:
+      break;
   }
   throw Error(code::kInternal, "an operator returned a value jepa-native cannot convert: " + v.tagKind());
 }
@@ -306,19 +321,22 @@ Napi::Value OpCall(const Napi::CallbackInfo& info) {
     const ops::Op& op = ops::Get(info[0].As<Napi::Number>().Int32Value());
     const size_t nargs = op.args.size();
     if (info.Length() > nargs + 1) {
-      throw Error(code::kInvalidArgument, op.name + ": " + std::to_string(info.Length() - 1) +
-                                              " arguments given, the operator takes " + std::to_string(nargs),
+      throw Error(code::kInvalidArgument,
+                  op.name + ": " + std::to_string(info.Length() - 1) +
+                      " arguments given, the operator takes " + std::to_string(nargs),
                   true);
     }
     std::vector<c10::IValue> stack;
     stack.reserve(std::max(nargs, op.returns.size()));
     for (size_t i = 0; i < nargs; ++i) stack.push_back(ToIValue(op, i, info[i + 1]));
     ops::Call(op, &stack);
-    if (stack.size() != op.returns.size()) throw Error(code::kInternal, op.name + " returned an unexpected number of values");
+    if (stack.size() != op.returns.size())
+      throw Error(code::kInternal, op.name + " returned an unexpected number of values");
     if (op.returns.empty()) return env.Undefined();
     if (op.returns.size() == 1) return FromIValue(env, op.returns[0], stack[0]);
     Napi::Array out = Napi::Array::New(env, stack.size());
-    for (size_t i = 0; i < stack.size(); ++i) out.Set(static_cast<uint32_t>(i), FromIValue(env, op.returns[i], stack[i]));
+    for (size_t i = 0; i < stack.size(); ++i)
+      out.Set(static_cast<uint32_t>(i), FromIValue(env, op.returns[i], stack[i]));
     return out;
   });
 }

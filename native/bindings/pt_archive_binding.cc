@@ -66,20 +66,27 @@ void CollectEntries(const Value* v, std::vector<const Value*>& keys, std::vector
 
 std::string KeyText(const Value* k) {
   switch (k->kind) {
-    case Kind::kStr: return k->s;
-    case Kind::kInt: return std::to_string(k->i);
-    case Kind::kBool: return k->b ? "True" : "False";
-    case Kind::kNone: return "None";
-    default: return "?";
+    case Kind::kStr:
+      return k->s;
+    case Kind::kInt:
+      return std::to_string(k->i);
+    case Kind::kBool:
+      return k->b ? "True" : "False";
+    case Kind::kNone:
+      return "None";
+    default:
+      return "?";
   }
 }
 
 class ArchiveHandle : public Napi::ObjectWrap<ArchiveHandle> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "PtArchive",
-                       {InstanceMethod("entries", &ArchiveHandle::Entries), InstanceMethod("get", &ArchiveHandle::Get),
-                        InstanceMethod("getAsync", &ArchiveHandle::GetAsync), InstanceMethod("close", &ArchiveHandle::Close)});
+    return DefineClass(
+        env, "PtArchive",
+        {InstanceMethod("entries", &ArchiveHandle::Entries), InstanceMethod("get", &ArchiveHandle::Get),
+         InstanceMethod("getAsync", &ArchiveHandle::GetAsync),
+         InstanceMethod("close", &ArchiveHandle::Close)});
   }
   explicit ArchiveHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ArchiveHandle>(info) {}
 
@@ -148,7 +155,8 @@ class ArchiveHandle : public Napi::ObjectWrap<ArchiveHandle> {
       if (v->kind == Kind::kList || v->kind == Kind::kTuple) {
         int64_t idx = -1;
         if (k.IsNumber()) idx = k.As<Napi::Number>().Int64Value();
-        if (k.IsString() && !text.empty() && text.size() < 16 && text.find_first_not_of("0123456789") == std::string::npos) {
+        if (k.IsString() && !text.empty() && text.size() < 16 &&
+            text.find_first_not_of("0123456789") == std::string::npos) {
           idx = std::stoll(text);
         }
         if (idx >= 0 && static_cast<size_t>(idx) < v->items.size()) next = v->items[static_cast<size_t>(idx)];
@@ -156,10 +164,12 @@ class ArchiveHandle : public Napi::ObjectWrap<ArchiveHandle> {
         for (size_t j = 0; j + 1 < v->items.size() && next == nullptr; j += 2) {
           const pt::Value* key = v->items[j];
           if (k.IsString() && key->kind == Kind::kStr && key->s == text) next = v->items[j + 1];
-          if (k.IsNumber() && key->kind == Kind::kInt && static_cast<double>(key->i) == k.As<Napi::Number>().DoubleValue()) {
+          if (k.IsNumber() && key->kind == Kind::kInt &&
+              static_cast<double>(key->i) == k.As<Napi::Number>().DoubleValue()) {
             next = v->items[j + 1];
           }
-          if (k.IsBoolean() && key->kind == Kind::kBool && key->b == k.As<Napi::Boolean>().Value()) next = v->items[j + 1];
+          if (k.IsBoolean() && key->kind == Kind::kBool && key->b == k.As<Napi::Boolean>().Value())
+            next = v->items[j + 1];
         }
         for (size_t j = 0; j + 1 < v->items.size() && next == nullptr && k.IsString(); j += 2) {
           const pt::Value* key = v->items[j];
@@ -167,8 +177,12 @@ class ArchiveHandle : public Napi::ObjectWrap<ArchiveHandle> {
         }
       }
       if (next == nullptr) {
-        throw Error(code::kInvalidArgument, "no entry at key " + std::string(k.IsString() ? k.As<Napi::String>().Utf8Value() : k.ToString().Utf8Value()) +
-                                                " (step " + std::to_string(i + 1) + " of the key path)", true);
+        throw Error(
+            code::kInvalidArgument,
+            "no entry at key " +
+                std::string(k.IsString() ? k.As<Napi::String>().Utf8Value() : k.ToString().Utf8Value()) +
+                " (step " + std::to_string(i + 1) + " of the key path)",
+            true);
       }
       v = next;
     }

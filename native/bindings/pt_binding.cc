@@ -40,7 +40,7 @@ struct LoadJob {
   std::string path;
   pt::LoadOptions opts;
   std::shared_ptr<pt::FileBytes> bytes;  // a small file, read on the worker, parsed on the JS thread
-  std::optional<Document> doc;            // any other file, loaded on the worker
+  std::optional<Document> doc;           // any other file, loaded on the worker
   std::string code, message;
   bool type_error = false;
   bool large = false;  // above 1 MiB, left unread (small_only)
@@ -120,7 +120,8 @@ Napi::Value LoadMany(const Napi::CallbackInfo& info) {
     if (!info[0].IsArray() || !info[1].IsArray() || !info[2].IsArray()) {
       throw Error(code::kInternal, "ptLoadMany needs three arrays");
     }
-    Napi::Array paths = info[0].As<Napi::Array>(), mmaps = info[1].As<Napi::Array>(), devices = info[2].As<Napi::Array>();
+    Napi::Array paths = info[0].As<Napi::Array>(), mmaps = info[1].As<Napi::Array>(),
+                devices = info[2].As<Napi::Array>();
     const bool small_only = info[3].ToBoolean().Value();
     const bool try_inline = info[4].ToBoolean().Value();
     auto jobs = std::make_shared<std::vector<LoadJob>>(paths.Length());
@@ -134,7 +135,8 @@ Napi::Value LoadMany(const Napi::CallbackInfo& info) {
       } catch (...) {
         DescribeCurrentException(&job.code, &job.message, &job.type_error);
       }
-      if (try_inline && job.code.empty() && !job.opts.mmap && !job.opts.device) job.bytes = pt::ReadCachedSmallFile(job.path);
+      if (try_inline && job.code.empty() && !job.opts.mmap && !job.opts.device)
+        job.bytes = pt::ReadCachedSmallFile(job.path);
       all_inline = all_inline && (job.bytes || !job.code.empty());
     }
     if (all_inline) {
@@ -175,7 +177,11 @@ Napi::Value SaveAsync(const Napi::CallbackInfo& info) {
     const std::string path = ToString(info[0], "path");
     auto doc = ToDocument(info.Env(), info[1]);
     return RunAsync<bool>(
-        info.Env(), [path, doc]() { pt::Save(path, *doc); return true; },
+        info.Env(),
+        [path, doc]() {
+          pt::Save(path, *doc);
+          return true;
+        },
         [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
   });
 }

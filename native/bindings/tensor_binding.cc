@@ -15,8 +15,8 @@ namespace {
 // Context of a storage that borrows a JS ArrayBuffer (zero-copy in).
 struct JsBuffer {
   std::shared_ptr<ReleaseQueue> queue;
-  napi_ref ref;       // strong reference to the ArrayBuffer
-  uint8_t* base;      // start of the ArrayBuffer's memory
+  napi_ref ref;   // strong reference to the ArrayBuffer
+  uint8_t* base;  // start of the ArrayBuffer's memory
 };
 
 // Storage deleter: may run on any thread.
@@ -34,18 +34,30 @@ void ReportExternalMemory(napi_env env, int64_t change) {
 
 const char* TypedArrayName(napi_typedarray_type type) {
   switch (type) {
-    case napi_int8_array: return "Int8Array";
-    case napi_uint8_array: return "Uint8Array";
-    case napi_uint8_clamped_array: return "Uint8ClampedArray";
-    case napi_int16_array: return "Int16Array";
-    case napi_uint16_array: return "Uint16Array";
-    case napi_int32_array: return "Int32Array";
-    case napi_uint32_array: return "Uint32Array";
-    case napi_float32_array: return "Float32Array";
-    case napi_float64_array: return "Float64Array";
-    case napi_bigint64_array: return "BigInt64Array";
-    case napi_biguint64_array: return "BigUint64Array";
-    default: return "TypedArray";
+    case napi_int8_array:
+      return "Int8Array";
+    case napi_uint8_array:
+      return "Uint8Array";
+    case napi_uint8_clamped_array:
+      return "Uint8ClampedArray";
+    case napi_int16_array:
+      return "Int16Array";
+    case napi_uint16_array:
+      return "Uint16Array";
+    case napi_int32_array:
+      return "Int32Array";
+    case napi_uint32_array:
+      return "Uint32Array";
+    case napi_float32_array:
+      return "Float32Array";
+    case napi_float64_array:
+      return "Float64Array";
+    case napi_bigint64_array:
+      return "BigInt64Array";
+    case napi_biguint64_array:
+      return "BigUint64Array";
+    default:
+      return "TypedArray";
   }
 }
 
@@ -53,8 +65,9 @@ const char* TypedArrayName(napi_typedarray_type type) {
 napi_typedarray_type TypedArrayTypeOf(at::ScalarType type) {
   const DtypeInfo* d = FindDtype(type);
   if (d != nullptr && d->typed_array != nullptr) {
-    for (napi_typedarray_type t : {napi_float32_array, napi_float64_array, napi_uint16_array, napi_int8_array,
-                                   napi_int16_array, napi_int32_array, napi_bigint64_array, napi_uint8_array}) {
+    for (napi_typedarray_type t :
+         {napi_float32_array, napi_float64_array, napi_uint16_array, napi_int8_array, napi_int16_array,
+          napi_int32_array, napi_bigint64_array, napi_uint8_array}) {
       if (std::strcmp(TypedArrayName(t), d->typed_array) == 0) return t;
     }
   }
@@ -71,7 +84,8 @@ Napi::Value TypedArray(Napi::Env env, napi_typedarray_type type, size_t length, 
 
 std::vector<int64_t> ToIntList(const Napi::Value& v, const char* what) {
   if (!v.IsArray()) {
-    throw Error(code::kInvalidArgument, std::string("expected `") + what + "` to be an array of integers", true);
+    throw Error(code::kInvalidArgument, std::string("expected `") + what + "` to be an array of integers",
+                true);
   }
   Napi::Array arr = v.As<Napi::Array>();
   std::vector<int64_t> out(arr.Length());
@@ -105,8 +119,9 @@ Napi::Value FromTypedArray(const Napi::CallbackInfo& info) {
     void* data;
     napi_value ab_value;
     size_t byte_offset;
-    NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, info[0], &type, &length, &data, &ab_value, &byte_offset),
-                         Napi::Value());
+    NAPI_THROW_IF_FAILED(
+        env, napi_get_typedarray_info(env, info[0], &type, &length, &data, &ab_value, &byte_offset),
+        Napi::Value());
     std::vector<int64_t> shape = ToShape(info[1], "shape");
     const at::ScalarType dtype = ParseDtype(ToString(info[2], "dtype"));
     const c10::Device device = ParseDevice(ToString(info[3], "device"));
@@ -215,35 +230,34 @@ Napi::Value MemoryInfo(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void TensorHandle::Init(Napi::Env env, Napi::Object exports) {
-  Napi::Function ctor = DefineClass(
-      env, "NativeTensor",
-      {
-          InstanceMethod("shape", &TensorHandle::Shape),
-          InstanceMethod("strides", &TensorHandle::Strides),
-          InstanceMethod("dtype", &TensorHandle::Dtype),
-          InstanceMethod("device", &TensorHandle::Device),
-          InstanceMethod("numel", &TensorHandle::Numel),
-          InstanceMethod("nbytes", &TensorHandle::Nbytes),
-          InstanceMethod("storageOffset", &TensorHandle::StorageOffset),
-          InstanceMethod("isContiguous", &TensorHandle::IsContiguous),
-          InstanceMethod("setParameter", &TensorHandle::SetParameter),
-          InstanceMethod("isParameter", &TensorHandle::IsParameter),
-          InstanceMethod("data", &TensorHandle::Data),
-          InstanceMethod("item", &TensorHandle::Item),
-          InstanceMethod("to", &TensorHandle::To),
-          InstanceMethod("toAsync", &TensorHandle::ToAsync),
-          InstanceMethod("contiguous", &TensorHandle::Contiguous),
-          InstanceMethod("clone", &TensorHandle::Clone),
-          InstanceMethod("reshape", &TensorHandle::Reshape),
-          InstanceMethod("view", &TensorHandle::View),
-          InstanceMethod("permute", &TensorHandle::Permute),
-          InstanceMethod("fill_", &TensorHandle::Fill),
-          InstanceMethod("copy_", &TensorHandle::Copy),
-          InstanceMethod("toString", &TensorHandle::ToString),
-          InstanceMethod("dispose", &TensorHandle::Dispose),
-          InstanceMethod("isDisposed", &TensorHandle::IsDisposed),
-          InstanceMethod("sharesStorage", &TensorHandle::SharesStorage),
-      });
+  Napi::Function ctor = DefineClass(env, "NativeTensor",
+                                    {
+                                        InstanceMethod("shape", &TensorHandle::Shape),
+                                        InstanceMethod("strides", &TensorHandle::Strides),
+                                        InstanceMethod("dtype", &TensorHandle::Dtype),
+                                        InstanceMethod("device", &TensorHandle::Device),
+                                        InstanceMethod("numel", &TensorHandle::Numel),
+                                        InstanceMethod("nbytes", &TensorHandle::Nbytes),
+                                        InstanceMethod("storageOffset", &TensorHandle::StorageOffset),
+                                        InstanceMethod("isContiguous", &TensorHandle::IsContiguous),
+                                        InstanceMethod("setParameter", &TensorHandle::SetParameter),
+                                        InstanceMethod("isParameter", &TensorHandle::IsParameter),
+                                        InstanceMethod("data", &TensorHandle::Data),
+                                        InstanceMethod("item", &TensorHandle::Item),
+                                        InstanceMethod("to", &TensorHandle::To),
+                                        InstanceMethod("toAsync", &TensorHandle::ToAsync),
+                                        InstanceMethod("contiguous", &TensorHandle::Contiguous),
+                                        InstanceMethod("clone", &TensorHandle::Clone),
+                                        InstanceMethod("reshape", &TensorHandle::Reshape),
+                                        InstanceMethod("view", &TensorHandle::View),
+                                        InstanceMethod("permute", &TensorHandle::Permute),
+                                        InstanceMethod("fill_", &TensorHandle::Fill),
+                                        InstanceMethod("copy_", &TensorHandle::Copy),
+                                        InstanceMethod("toString", &TensorHandle::ToString),
+                                        InstanceMethod("dispose", &TensorHandle::Dispose),
+                                        InstanceMethod("isDisposed", &TensorHandle::IsDisposed),
+                                        InstanceMethod("sharesStorage", &TensorHandle::SharesStorage),
+                                    });
   GetAddonData(env).tensor_ctor = Napi::Persistent(ctor);
   exports.Set("NativeTensor", ctor);
   exports.Set("tensorFromTypedArray", Napi::Function::New(env, FromTypedArray));
@@ -334,9 +348,8 @@ Napi::Value TensorHandle::Dtype(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value TensorHandle::Device(const Napi::CallbackInfo& info) {
-  return Guard(info.Env(), [&]() -> Napi::Value {
-    return Napi::String::New(info.Env(), DeviceName(Live().device()));
-  });
+  return Guard(info.Env(),
+               [&]() -> Napi::Value { return Napi::String::New(info.Env(), DeviceName(Live().device())); });
 }
 
 Napi::Value TensorHandle::Numel(const Napi::CallbackInfo& info) {
@@ -358,7 +371,8 @@ Napi::Value TensorHandle::StorageOffset(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value TensorHandle::IsContiguous(const Napi::CallbackInfo& info) {
-  return Guard(info.Env(), [&]() -> Napi::Value { return Napi::Boolean::New(info.Env(), Live().is_contiguous()); });
+  return Guard(info.Env(),
+               [&]() -> Napi::Value { return Napi::Boolean::New(info.Env(), Live().is_contiguous()); });
 }
 
 // data(): a typed array over the tensor's own memory (zero-copy out). A tensor that borrows a
@@ -370,8 +384,8 @@ Napi::Value TensorHandle::Data(const Napi::CallbackInfo& info) {
   return Guard(env, [&]() -> Napi::Value {
     const at::Tensor& t = Live();
     if (!t.device().is_cpu()) {
-      throw Error(code::kNotCpu, "data() needs a CPU tensor, but this tensor is on " + DeviceName(t.device()) +
-                                     ": call cpu() first (that copies)");
+      throw Error(code::kNotCpu, "data() needs a CPU tensor, but this tensor is on " +
+                                     DeviceName(t.device()) + ": call cpu() first (that copies)");
     }
     if (!t.is_contiguous()) {
       throw Error(code::kNotContiguous,
@@ -464,27 +478,23 @@ Napi::Value TensorHandle::Contiguous(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value TensorHandle::Clone(const Napi::CallbackInfo& info) {
-  return Guard(info.Env(), [&]() -> Napi::Value {
-    return New(info.Env(), Live().clone(at::MemoryFormat::Preserve));
-  });
+  return Guard(info.Env(),
+               [&]() -> Napi::Value { return New(info.Env(), Live().clone(at::MemoryFormat::Preserve)); });
 }
 
 Napi::Value TensorHandle::Reshape(const Napi::CallbackInfo& info) {
-  return Guard(info.Env(), [&]() -> Napi::Value {
-    return New(info.Env(), Live().reshape(ToIntList(info[0], "shape")));
-  });
+  return Guard(info.Env(),
+               [&]() -> Napi::Value { return New(info.Env(), Live().reshape(ToIntList(info[0], "shape"))); });
 }
 
 Napi::Value TensorHandle::View(const Napi::CallbackInfo& info) {
-  return Guard(info.Env(), [&]() -> Napi::Value {
-    return New(info.Env(), Live().view(ToIntList(info[0], "shape")));
-  });
+  return Guard(info.Env(),
+               [&]() -> Napi::Value { return New(info.Env(), Live().view(ToIntList(info[0], "shape"))); });
 }
 
 Napi::Value TensorHandle::Permute(const Napi::CallbackInfo& info) {
-  return Guard(info.Env(), [&]() -> Napi::Value {
-    return New(info.Env(), Live().permute(ToIntList(info[0], "dims")));
-  });
+  return Guard(info.Env(),
+               [&]() -> Napi::Value { return New(info.Env(), Live().permute(ToIntList(info[0], "dims"))); });
 }
 
 // fill_(value): writes `value` into every element, in place.

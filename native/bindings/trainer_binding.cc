@@ -25,7 +25,8 @@ namespace {
 
 // The config's fields are required: lib/train/options.ts resolves every one (no fallbacks here).
 bool ToBool(const Napi::Value& v, const char* what) {
-  if (!v.IsBoolean()) throw Error(code::kInvalidArgument, std::string("expected `") + what + "` to be a boolean", true);
+  if (!v.IsBoolean())
+    throw Error(code::kInvalidArgument, std::string("expected `") + what + "` to be a boolean", true);
   return v.As<Napi::Boolean>().Value();
 }
 
@@ -43,7 +44,9 @@ size_t ToChoice(const Napi::Value& v, const char* what, std::initializer_list<co
 std::vector<at::Tensor> TensorList(const Napi::Value& v, const char* what) {
   std::vector<at::Tensor> out;
   if (v.IsUndefined() || v.IsNull()) return out;
-  if (!v.IsArray()) throw Error(code::kInvalidArgument, std::string("expected `") + what + "` to be an array of tensors", true);
+  if (!v.IsArray())
+    throw Error(code::kInvalidArgument, std::string("expected `") + what + "` to be an array of tensors",
+                true);
   Napi::Array arr = v.As<Napi::Array>();
   for (uint32_t i = 0; i < arr.Length(); ++i) out.push_back(TensorHandle::Get(arr.Get(i), what));
   return out;
@@ -58,18 +61,19 @@ at::Tensor OptTensor(const Napi::Object& o, const char* key) {
 class TrainerHandle : public Napi::ObjectWrap<TrainerHandle> {
  public:
   static void Init(Napi::Env env, Napi::Object exports) {
-    Napi::Function ctor = DefineClass(env, "NativeTrainer",
-                                      {
-                                          InstanceMethod("step", &TrainerHandle::StepAsync),
-                                          InstanceMethod("stepSync", &TrainerHandle::StepSync),
-                                          InstanceMethod("getStep", &TrainerHandle::GetStep),
-                                          InstanceMethod("setStep", &TrainerHandle::SetStep),
-                                          InstanceMethod("getEpoch", &TrainerHandle::GetEpoch),
-                                          InstanceMethod("setEpoch", &TrainerHandle::SetEpoch),
-                                          InstanceMethod("paramGroups", &TrainerHandle::ParamGroups),
-                                          InstanceMethod("optimizerState", &TrainerHandle::OptimizerState),
-                                          InstanceMethod("setOptimizerState", &TrainerHandle::SetOptimizerState),
-                                      });
+    Napi::Function ctor =
+        DefineClass(env, "NativeTrainer",
+                    {
+                        InstanceMethod("step", &TrainerHandle::StepAsync),
+                        InstanceMethod("stepSync", &TrainerHandle::StepSync),
+                        InstanceMethod("getStep", &TrainerHandle::GetStep),
+                        InstanceMethod("setStep", &TrainerHandle::SetStep),
+                        InstanceMethod("getEpoch", &TrainerHandle::GetEpoch),
+                        InstanceMethod("setEpoch", &TrainerHandle::SetEpoch),
+                        InstanceMethod("paramGroups", &TrainerHandle::ParamGroups),
+                        InstanceMethod("optimizerState", &TrainerHandle::OptimizerState),
+                        InstanceMethod("setOptimizerState", &TrainerHandle::SetOptimizerState),
+                    });
     GetAddonData(env).trainer_ctor = Napi::Persistent(ctor);
     exports.Set("createTrainer", Napi::Function::New(env, Create));
   }
@@ -122,14 +126,18 @@ class TrainerHandle : public Napi::ObjectWrap<TrainerHandle> {
         c.mask_index = static_cast<int64_t>(ToDouble(o.Get("maskIndex"), "maskIndex"));
       }
       c.reg_coeff = ToDouble(o.Get("regCoeff"), "regCoeff");
-      c.ema_formula = ToChoice(o.Get("emaFormula"), "emaFormula", {"foreach", "loop"}) == 1 ? EmaFormula::kLoop : EmaFormula::kForeach;
+      c.ema_formula = ToChoice(o.Get("emaFormula"), "emaFormula", {"foreach", "loop"}) == 1
+                          ? EmaFormula::kLoop
+                          : EmaFormula::kForeach;
       c.loss_exp = ToDouble(o.Get("lossExp"), "lossExp");
       if (o.Get("levelWeights").IsArray()) {
         Napi::Array a = o.Get("levelWeights").As<Napi::Array>();
-        for (uint32_t i = 0; i < a.Length(); ++i) c.level_weights.push_back(a.Get(i).As<Napi::Number>().DoubleValue());
+        for (uint32_t i = 0; i < a.Length(); ++i)
+          c.level_weights.push_back(a.Get(i).As<Napi::Number>().DoubleValue());
       }
-      c.hjepa_loss = std::array<HJepaLossType, 3>{HJepaLossType::kMse, HJepaLossType::kSmoothL1, HJepaLossType::kHuber}
-          [ToChoice(o.Get("lossType"), "lossType", {"mse", "smoothl1", "huber"})];
+      c.hjepa_loss = std::array<HJepaLossType, 3>{
+          HJepaLossType::kMse, HJepaLossType::kSmoothL1,
+          HJepaLossType::kHuber}[ToChoice(o.Get("lossType"), "lossType", {"mse", "smoothl1", "huber"})];
       c.huber_delta = ToDouble(o.Get("huberDelta"), "huberDelta");
       c.normalize_embeddings = ToBool(o.Get("normalizeEmbeddings"), "normalizeEmbeddings");
       c.masked_loss = ToBool(o.Get("maskedLoss"), "maskedLoss");
@@ -138,7 +146,8 @@ class TrainerHandle : public Napi::ObjectWrap<TrainerHandle> {
       c.motion_weight = ToDouble(o.Get("motionWeight"), "motionWeight");
       c.smooth_weight = ToDouble(o.Get("smoothWeight"), "smoothWeight");
       c.bf16 = ToBool(o.Get("bf16"), "bf16");
-      if (!o.Get("dist").IsUndefined() && !o.Get("dist").IsNull()) c.dist = DistGroupFromJs(o.Get("dist"), "dist");
+      if (!o.Get("dist").IsUndefined() && !o.Get("dist").IsNull())
+        c.dist = DistGroupFromJs(o.Get("dist"), "dist");
       auto trainer = std::make_shared<Trainer>(std::move(c));
       Napi::Object obj = GetAddonData(env).trainer_ctor.New({});
       Unwrap(obj)->trainer_ = std::move(trainer);
@@ -302,7 +311,8 @@ class TrainerHandle : public Napi::ObjectWrap<TrainerHandle> {
           Napi::Object g = a.Get(i).As<Napi::Object>();
           Trainer::GroupValues values;
           if (g.Get("lr").IsNumber()) values.lr = g.Get("lr").As<Napi::Number>().DoubleValue();
-          if (g.Get("weightDecay").IsNumber()) values.weight_decay = g.Get("weightDecay").As<Napi::Number>().DoubleValue();
+          if (g.Get("weightDecay").IsNumber())
+            values.weight_decay = g.Get("weightDecay").As<Napi::Number>().DoubleValue();
           groups.push_back(values);
         }
       }

@@ -48,7 +48,8 @@ Napi::Value StrToJs(Napi::Env env, const std::string& s) {
       cp = c & 0x07;
       len = 4;
     }
-    for (size_t k = 1; k < len && i + k < s.size(); ++k) cp = (cp << 6) | (static_cast<uint8_t>(s[i + k]) & 0x3f);
+    for (size_t k = 1; k < len && i + k < s.size(); ++k)
+      cp = (cp << 6) | (static_cast<uint8_t>(s[i + k]) & 0x3f);
     i += len;
     if (cp >= 0x10000) {
       cp -= 0x10000;
@@ -117,7 +118,7 @@ Napi::Value BigIntToJs(Napi::Env env, const std::string& bytes) {
 std::string BigIntFromJs(Napi::BigInt v, bool* fits, int64_t* small) {
   size_t count = 0;
   int sign = 0;
-  v.ToWords(nullptr, &count, nullptr);  // the count query needs both pointers null
+  v.ToWords(nullptr, &count, nullptr);                      // the count query needs both pointers null
   std::vector<uint64_t> words(std::max<size_t>(count, 1));  // 0n has no words; the call needs a buffer
   v.ToWords(&sign, &count, words.data());
   std::vector<uint8_t> b(count * 8 + 1, 0);
@@ -147,7 +148,9 @@ std::string BigIntFromJs(Napi::BigInt v, bool* fits, int64_t* small) {
   return std::string(b.begin(), b.end());
 }
 
-bool IntegralFloat(double f) { return std::isfinite(f) && f == std::trunc(f) && !(f == 0 && std::signbit(f)); }
+bool IntegralFloat(double f) {
+  return std::isfinite(f) && f == std::trunc(f) && !(f == 0 && std::signbit(f));
+}
 
 void DefineHidden(Napi::Env env, Napi::Object target, Napi::Value key, Napi::Value value) {
   napi_property_descriptor d = {};
@@ -177,21 +180,29 @@ Napi::Value JsWriter::Convert(const Value* v, int depth) {
                                     " levels (jepa.limits.maxDepth)");
   }
   switch (v->kind) {
-    case Kind::kNone: return env_.Null();
-    case Kind::kBool: return Napi::Boolean::New(env_, v->b);
+    case Kind::kNone:
+      return env_.Null();
+    case Kind::kBool:
+      return Napi::Boolean::New(env_, v->b);
     case Kind::kInt:
       if (v->i >= -9007199254740991LL && v->i <= 9007199254740991LL) {
         return Napi::Number::New(env_, static_cast<double>(v->i));
       }
       return Napi::BigInt::New(env_, v->i);
-    case Kind::kBigInt: return BigIntToJs(env_, v->s);
-    case Kind::kFloat: return Napi::Number::New(env_, v->f);
-    case Kind::kStr: return StrToJs(env_, v->s);
-    case Kind::kBytes: return Napi::Buffer<uint8_t>::Copy(env_, reinterpret_cast<const uint8_t*>(v->s.data()), v->s.size());
-    case Kind::kDtype: return c_.dtype.Value().New({Napi::String::New(env_, v->s)});
+    case Kind::kBigInt:
+      return BigIntToJs(env_, v->s);
+    case Kind::kFloat:
+      return Napi::Number::New(env_, v->f);
+    case Kind::kStr:
+      return StrToJs(env_, v->s);
+    case Kind::kBytes:
+      return Napi::Buffer<uint8_t>::Copy(env_, reinterpret_cast<const uint8_t*>(v->s.data()), v->s.size());
+    case Kind::kDtype:
+      return c_.dtype.Value().New({Napi::String::New(env_, v->s)});
     case Kind::kDevice:
-      return c_.device.Value().New({Napi::String::New(env_, v->s),
-                            v->i >= 0 ? Napi::Value(Napi::Number::New(env_, static_cast<double>(v->i))) : env_.Null()});
+      return c_.device.Value().New(
+          {Napi::String::New(env_, v->s),
+           v->i >= 0 ? Napi::Value(Napi::Number::New(env_, static_cast<double>(v->i))) : env_.Null()});
     default:
       break;
   }
@@ -200,14 +211,18 @@ Napi::Value JsWriter::Convert(const Value* v, int depth) {
   switch (v->kind) {
     case Kind::kList:
     case Kind::kTuple:
-    case Kind::kSize: return Sequence(v, depth);
-    case Kind::kSet: return Set(v, depth);
+    case Kind::kSize:
+      return Sequence(v, depth);
+    case Kind::kSet:
+      return Set(v, depth);
     case Kind::kDict:
-    case Kind::kOrderedDict: return Dict(v, depth);
+    case Kind::kOrderedDict:
+      return Dict(v, depth);
     case Kind::kTensor: {
       const pt::TensorSpec& spec = *v->tensor;
       if (!spec.tensor.defined()) throw Error(code::kInternal, "a tensor was not read");
-      Napi::Value t = c_.wrap_tensor.Value().Call({TensorHandle::New(env_, spec.tensor, spec.parameter, spec.requires_grad)});
+      Napi::Value t = c_.wrap_tensor.Value().Call(
+          {TensorHandle::New(env_, spec.tensor, spec.parameter, spec.requires_grad)});
       Remember(v, t.As<Napi::Object>());
       return t;
     }
@@ -225,7 +240,8 @@ Napi::Value JsWriter::Sequence(const Value* v, int depth) {
   for (size_t i = 0; i < v->items.size(); ++i) {
     const Value* item = v->items[i];
     arr.Set(static_cast<uint32_t>(i), Convert(item, depth + 1));
-    if (item->kind == Kind::kFloat && IntegralFloat(item->f)) Mark(arr, &marks, Napi::Number::New(env_, static_cast<double>(i)));
+    if (item->kind == Kind::kFloat && IntegralFloat(item->f))
+      Mark(arr, &marks, Napi::Number::New(env_, static_cast<double>(i)));
   }
   return arr;
 }
@@ -261,7 +277,8 @@ Napi::Value JsWriter::Dict(const Value* v, int depth) {
         napi_property_descriptor d = {};
         d.name = key;
         d.value = val;
-        d.attributes = static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable);
+        d.attributes =
+            static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable);
         NAPI_THROW_IF_FAILED(env_, napi_define_properties(env_, obj, 1, &d), Napi::Value());
       } else {
         obj.Set(key, val);
@@ -285,7 +302,8 @@ Napi::Value JsWriter::Dict(const Value* v, int depth) {
 
 // A dict key or set element: integral float keys are boxed (Float) so they stay floats.
 Napi::Value JsWriter::Key(const Value* k, int depth) {
-  if (k->kind == Kind::kFloat && IntegralFloat(k->f)) return c_.float_box.Value().New({Napi::Number::New(env_, k->f)});
+  if (k->kind == Kind::kFloat && IntegralFloat(k->f))
+    return c_.float_box.Value().New({Napi::Number::New(env_, k->f)});
   return Convert(k, depth + 1);
 }
 
@@ -307,7 +325,8 @@ namespace {
 
 class FromJs {
  public:
-  FromJs(Napi::Env env, Document& doc, const JsReadContext& ctx) : env_(env), c_(JsClassesOf(env)), doc_(doc), ctx_(ctx) {
+  FromJs(Napi::Env env, Document& doc, const JsReadContext& ctx)
+      : env_(env), c_(JsClassesOf(env)), doc_(doc), ctx_(ctx) {
     seen_ = c_.map.Value().New({});
     seen_get_ = seen_.Get("get").As<Napi::Function>();
     seen_set_ = seen_.Get("set").As<Napi::Function>();
@@ -315,17 +334,20 @@ class FromJs {
 
   Value* Convert(const Napi::Value& v, int depth) {
     if (depth > pt::kMaxDepth) {
-      throw Error(code::kPtLimit, "the value is nested deeper than " + std::to_string(pt::kMaxDepth) +
-                                      " levels (jepa.limits.maxDepth), or holds a cycle through a tuple or Size");
+      throw Error(code::kPtLimit,
+                  "the value is nested deeper than " + std::to_string(pt::kMaxDepth) +
+                      " levels (jepa.limits.maxDepth), or holds a cycle through a tuple or Size");
     }
     switch (v.Type()) {
-      case napi_null: return doc_.New(Kind::kNone);
+      case napi_null:
+        return doc_.New(Kind::kNone);
       case napi_boolean: {
         Value* x = doc_.New(Kind::kBool);
         x->b = v.As<Napi::Boolean>().Value();
         return x;
       }
-      case napi_number: return Number(v.As<Napi::Number>().DoubleValue(), false);
+      case napi_number:
+        return Number(v.As<Napi::Number>().DoubleValue(), false);
       case napi_bigint: {
         bool fits;
         int64_t small = 0;
@@ -343,13 +365,17 @@ class FromJs {
         x->s = StrFromJs(env_, v);
         return x;
       }
-      case napi_object: return Object(v.As<Napi::Object>(), depth);
+      case napi_object:
+        return Object(v.As<Napi::Object>(), depth);
       case napi_undefined:
         if (ctx_.undefined_is_none) return doc_.New(Kind::kNone);
         Fail("undefined has no Python equivalent (use null for None)");
-      case napi_symbol: Fail("a symbol has no Python equivalent");
-      case napi_function: Fail("a function has no Python equivalent");
-      default: Fail("this value has no Python equivalent");
+      case napi_symbol:
+        Fail("a symbol has no Python equivalent");
+      case napi_function:
+        Fail("a function has no Python equivalent");
+      default:
+        Fail("this value has no Python equivalent");
     }
   }
 
@@ -368,7 +394,8 @@ class FromJs {
   [[noreturn]] void Fail(const std::string& what) {
     std::string where;
     for (const auto& p : path_) where += p;
-    throw Error(code::kInvalidArgument, ctx_.action + " `" + ctx_.root + where + "`" + ctx_.target + ": " + what, true);
+    throw Error(code::kInvalidArgument,
+                ctx_.action + " `" + ctx_.root + where + "`" + ctx_.target + ": " + what, true);
   }
 
   // The number at `key` of `container`: a float when marked in FLOAT_KEYS.
@@ -418,7 +445,9 @@ class FromJs {
       data = u.Data();
       n = u.ByteLength();
     } else {
-      Fail("a typed array other than Uint8Array/Buffer (bytes) has no Python equivalent: make it a tensor with jepa.tensor()");
+      Fail(
+          "a typed array other than Uint8Array/Buffer (bytes) has no Python equivalent: make it a tensor "
+          "with jepa.tensor()");
     }
     Value* x = Remember(o, doc_.New(Kind::kBytes));
     if (n > 0) x->s.assign(reinterpret_cast<const char*>(data), n);
@@ -447,7 +476,9 @@ class FromJs {
   // An Array (list), Tuple or Size.
   Value* Sequence(const Napi::Object& o, int depth) {
     const bool is_size = o.InstanceOf(c_.size.Value());
-    Value* x = Remember(o, doc_.New(is_size ? Kind::kSize : o.InstanceOf(c_.tuple.Value()) ? Kind::kTuple : Kind::kList));
+    Value* x = Remember(o, doc_.New(is_size                          ? Kind::kSize
+                                    : o.InstanceOf(c_.tuple.Value()) ? Kind::kTuple
+                                                                     : Kind::kList));
     Napi::Array a = o.As<Napi::Array>();
     Napi::Object marks = MarksOf(o);
     const uint32_t n = a.Length();
@@ -528,10 +559,12 @@ class FromJs {
     Value* x = Remember(o, doc_.New(Kind::kDict));
     Napi::Object marks = MarksOf(o);
     napi_value names;
-    NAPI_THROW_IF_FAILED(env_, napi_get_all_property_names(env_, o, napi_key_own_only,
-                                                           static_cast<napi_key_filter>(napi_key_enumerable | napi_key_skip_symbols),
-                                                           napi_key_numbers_to_strings, &names),
-                         nullptr);
+    NAPI_THROW_IF_FAILED(
+        env_,
+        napi_get_all_property_names(env_, o, napi_key_own_only,
+                                    static_cast<napi_key_filter>(napi_key_enumerable | napi_key_skip_symbols),
+                                    napi_key_numbers_to_strings, &names),
+        nullptr);
     Napi::Array keys(env_, names);
     for (uint32_t i = 0; i < keys.Length(); ++i) {
       Napi::Value key = keys.Get(i);

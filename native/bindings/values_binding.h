@@ -8,7 +8,6 @@
 #include <unordered_map>
 
 #include "core/common.h"
-
 #include "pt/value.h"
 
 namespace jepa {
@@ -49,9 +48,9 @@ class JsWriter {
 // How a JS value that has no Python form is reported: `cannot save `value.a`: a function ...`
 // for a file, `cannot pass `x.a` to forward(): a function ...` for a module argument.
 struct JsReadContext {
-  std::string action;  // "cannot save" / "cannot pass"
-  std::string root;    // "value" / the argument's name
-  std::string target;  // "" / " to forward()"
+  std::string action;              // "cannot save" / "cannot pass"
+  std::string root;                // "value" / the argument's name
+  std::string target;              // "" / " to forward()"
   bool undefined_is_none = false;  // module arguments: undefined is None, as a missing optional
 };
 

@@ -5,11 +5,12 @@
 // each wake-up costs 20-30 µs (a halted vCPU must be woken by an interrupt), so an `await` of a
 // 10 µs job took 45-70 µs. Here an idle pool thread first waits for the next job by spinning
 // for a short window (JEPA_ASYNC_SPIN_US, 100 µs by default; 0 on a one-core machine, and while
-// the machine has more runnable threads than cores: AsyncSpinNs) and only then sleeps on a condition variable: a job
-// queued while a thread spins starts within a microsecond. The JS side does the same for the
-// event loop (lib/core/poll.ts keeps it polling while a result is due). Results go back through one thread-safe function per environment (which also
-// keeps the event loop alive while jobs are in flight, and reports torn-down environments).
-// At most one thread spins at a time, and never longer than the window after its last job.
+// the machine has more runnable threads than cores: AsyncSpinNs) and only then sleeps on a condition
+// variable: a job queued while a thread spins starts within a microsecond. The JS side does the same for the
+// event loop (lib/core/poll.ts keeps it polling while a result is due). Results go back through one
+// thread-safe function per environment (which also keeps the event loop alive while jobs are in flight, and
+// reports torn-down environments). At most one thread spins at a time, and never longer than the window after
+// its last job.
 //
 // Guarantees kept from the libuv version: JS is touched only on the JS thread (Complete); a job
 // queued by an environment that is torn down before it starts is not run, and one that is
@@ -24,9 +25,9 @@
 
 #include <atomic>
 #include <chrono>
-#include <cstring>
 #include <condition_variable>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -49,7 +50,8 @@ inline void CpuRelax() {
 }
 
 int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -130,8 +132,9 @@ class AsyncLane : public std::enable_shared_from_this<AsyncLane> {
   void Start() {
     napi_value name;
     NAPI_THROW_IF_FAILED_VOID(env_, napi_create_string_utf8(env_, "jepa-native", NAPI_AUTO_LENGTH, &name));
-    NAPI_THROW_IF_FAILED_VOID(env_, napi_create_threadsafe_function(env_, nullptr, nullptr, name, 0, 1, nullptr,
-                                                                     nullptr, this, &AsyncLane::CallJs, &tsfn_));
+    NAPI_THROW_IF_FAILED_VOID(
+        env_, napi_create_threadsafe_function(env_, nullptr, nullptr, name, 0, 1, nullptr, nullptr, this,
+                                              &AsyncLane::CallJs, &tsfn_));
     NAPI_THROW_IF_FAILED_VOID(env_, napi_unref_threadsafe_function(env_, tsfn_));
     napi_value resource;
     NAPI_THROW_IF_FAILED_VOID(env_, napi_create_object(env_, &resource));
@@ -312,7 +315,9 @@ void AsyncLane::Submit(std::unique_ptr<AsyncJob> job) {
   Pool().Submit(job.release());
 }
 
-void QueueJob(Napi::Env env, std::unique_ptr<AsyncJob> job) { GetAddonData(env).async_lane->Submit(std::move(job)); }
+void QueueJob(Napi::Env env, std::unique_ptr<AsyncJob> job) {
+  GetAddonData(env).async_lane->Submit(std::move(job));
+}
 
 void AsyncInit(Napi::Env env, Napi::Object exports) {
   auto lane = std::make_shared<AsyncLane>(env);

@@ -110,7 +110,8 @@ class PromiseWorker : public AsyncJob {
 // Queues `work` and returns its Promise. Convert and validate all JS arguments into plain C++
 // values (captured by `work`) before calling this.
 template <typename R>
-Napi::Promise RunAsync(Napi::Env env, std::function<R()> work, std::function<Napi::Value(Napi::Env, R&)> done) {
+Napi::Promise RunAsync(Napi::Env env, std::function<R()> work,
+                       std::function<Napi::Value(Napi::Env, R&)> done) {
   auto worker = std::make_unique<PromiseWorker<R>>(env, std::move(work), std::move(done));
   Napi::Promise promise = worker->Promise();
   QueueJob(env, std::move(worker));

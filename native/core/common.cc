@@ -57,12 +57,13 @@ AddonData& GetAddonData(Napi::Env env) { return *env.GetInstanceData<AddonData>(
 
 const JsClasses& JsClassesOf(Napi::Env env) {
   const JsClasses& js = GetAddonData(env).js;
-  if (!js.registered) throw Error(code::kInternal, "the addon's JS classes were not registered (lib/core/binding.ts calls init)");
+  if (!js.registered)
+    throw Error(code::kInternal,
+                "the addon's JS classes were not registered (lib/core/binding.ts calls init)");
   return js;
 }
 
-Napi::Error MakeError(Napi::Env env, const std::string& code, const std::string& message,
-                      bool type_error) {
+Napi::Error MakeError(Napi::Env env, const std::string& code, const std::string& message, bool type_error) {
   const JsClasses& js = GetAddonData(env).js;
   if (js.registered) {
     const Napi::FunctionReference& ctor = type_error ? js.jepa_type_error : js.jepa_error;

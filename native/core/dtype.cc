@@ -99,7 +99,8 @@ int64_t ElementSize(at::ScalarType type) {
   const DtypeInfo* d = FindDtype(type);
   if (d != nullptr && d->element_size > 0) return d->element_size;
   if (d == nullptr) return static_cast<int64_t>(c10::elementSize(type));
-  throw Error(code::kPtUnsupported, "tensors of dtype torch." + std::string(d->name) + " are not supported by jepa-native");
+  throw Error(code::kPtUnsupported,
+              "tensors of dtype torch." + std::string(d->name) + " are not supported by jepa-native");
 }
 
 }  // namespace jepa

@@ -12,11 +12,11 @@
 namespace jepa {
 
 struct DtypeInfo {
-  const char* name;         // "float16"
+  const char* name;  // "float16"
   at::ScalarType type;
-  int64_t element_size;     // bytes; 0 for dtypes without a byte-sized element (quantized, sub-byte)
-  const char* typed_array;  // the JS typed array that holds it ("Uint16Array"), or nullptr: the
-                            // tensor API (factories, data(), to()) accepts exactly these dtypes
+  int64_t element_size;        // bytes; 0 for dtypes without a byte-sized element (quantized, sub-byte)
+  const char* typed_array;     // the JS typed array that holds it ("Uint16Array"), or nullptr: the
+                               // tensor API (factories, data(), to()) accepts exactly these dtypes
   const char* legacy_storage;  // the pre-2.0 typed storage class ("HalfStorage"), or nullptr
   const char* safetensors;     // the safetensors dtype code ("F16"), or nullptr
   const char* npy;             // numpy's type code without the byte order ("f2"), or nullptr

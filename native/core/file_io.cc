@@ -34,7 +34,6 @@ std::string ErrnoText(int err) { return std::strerror(err); }
   throw Error(code::kIo, path + ": " + what + ": " + ErrnoText(err));
 }
 
-
 // Recently freed large blocks (Mapping*), for the next large storage.
 KeptBlocks& LargeBlocks() {
   static auto* kept = new KeptBlocks(8, 64 << 20);  // never destroyed: deleters may run at exit
@@ -68,7 +67,6 @@ void ReleaseMidBlock(void* ctx) {
   if (!MidBlocks().Keep(b->data, b->capacity)) free(b->data);
   delete b;
 }
-
 
 }  // namespace
 
@@ -117,7 +115,8 @@ std::shared_ptr<Fd> OpenForRead(const std::string& path, int64_t* size) {
   const int raw = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (raw < 0) {
     const int err = errno;
-    throw Error(err == ENOENT ? code::kFileNotFound : code::kIo, path + ": cannot open the file: " + ErrnoText(err));
+    throw Error(err == ENOENT ? code::kFileNotFound : code::kIo,
+                path + ": cannot open the file: " + ErrnoText(err));
   }
   auto fd = std::make_shared<Fd>(raw);
   struct stat st;
@@ -220,7 +219,8 @@ void SplitTarget(const std::string& path, std::string* dir, std::string* base) {
     throw Error(code::kInvalidArgument, "expected `path` to name a file, got '" + path + "'", true);
   }
   struct stat st;
-  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) throw Error(code::kIo, path + ": is a folder, not a file");
+  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    throw Error(code::kIo, path + ": is a folder, not a file");
 }
 
 namespace {
@@ -375,8 +375,9 @@ struct ByteSource {
   std::function<bool(void* dst, int64_t nbytes, int64_t offset)> copy;
 };
 
-std::vector<at::Tensor> SlotsToTensors(const std::string& name, const ByteSource& src, const std::vector<TensorSlot>& slots,
-                                       bool byteswap, const std::optional<c10::Device>& device) {
+std::vector<at::Tensor> SlotsToTensors(const std::string& name, const ByteSource& src,
+                                       const std::vector<TensorSlot>& slots, bool byteswap,
+                                       const std::optional<c10::Device>& device) {
   std::vector<at::Tensor> out;
   out.reserve(slots.size());
   for (size_t i = 0; i < slots.size(); ++i) {
@@ -423,7 +424,8 @@ std::vector<at::Tensor> SlotsToTensors(const std::string& name, const ByteSource
       storage = bytes.to(*device).storage();
     }
     const c10::DispatchKeySet keys(c10::computeDispatchKey(s.dtype, at::kStrided, storage.device()));
-    auto impl = c10::make_intrusive<c10::TensorImpl>(c10::Storage(storage), keys, caffe2::TypeMeta::fromScalarType(s.dtype));
+    auto impl = c10::make_intrusive<c10::TensorImpl>(c10::Storage(storage), keys,
+                                                     caffe2::TypeMeta::fromScalarType(s.dtype));
     impl->set_sizes_and_strides(spec.sizes, spec.strides, 0);
     out.emplace_back(std::move(impl));
   }
@@ -458,8 +460,9 @@ std::vector<at::Tensor> ReadTensors(const std::string& path, const std::vector<T
   return SlotsToTensors(path, src, slots, byteswap, device);
 }
 
-std::vector<at::Tensor> TensorsFromBytes(const at::Tensor& bytes, const std::string& name, const std::vector<TensorSlot>& slots,
-                                         bool byteswap, const std::optional<c10::Device>& device) {
+std::vector<at::Tensor> TensorsFromBytes(const at::Tensor& bytes, const std::string& name,
+                                         const std::vector<TensorSlot>& slots, bool byteswap,
+                                         const std::optional<c10::Device>& device) {
   if (!bytes.is_cpu() || !bytes.is_contiguous() || bytes.element_size() != 1) {
     throw Error(code::kInvalidArgument, name + ": expected the bytes as a contiguous CPU uint8 tensor", true);
   }
@@ -468,7 +471,9 @@ std::vector<at::Tensor> TensorsFromBytes(const at::Tensor& bytes, const std::str
   ByteSource src;
   src.size = bytes.numel();
   src.alias = [base, owner](int64_t offset, int64_t nbytes, int64_t itemsize) {
-    if ((reinterpret_cast<uintptr_t>(base) + static_cast<uintptr_t>(offset)) % static_cast<uintptr_t>(std::max<int64_t>(itemsize, 8)) != 0) {
+    if ((reinterpret_cast<uintptr_t>(base) + static_cast<uintptr_t>(offset)) %
+            static_cast<uintptr_t>(std::max<int64_t>(itemsize, 8)) !=
+        0) {
       return at::Storage();
     }
     return AliasStorage(base + offset, nbytes, owner);
@@ -490,11 +495,13 @@ at::Tensor RowMajorCpu(const at::Tensor& t) {
 }
 }  // namespace
 
-void WriteTensors(const std::string& path, const std::string& header, const std::vector<at::Tensor>& tensors) {
+void WriteTensors(const std::string& path, const std::string& header,
+                  const std::vector<at::Tensor>& tensors) {
   WriteTensors(path, std::vector<std::string>{header}, tensors);
 }
 
-void WriteTensors(const std::string& path, const std::vector<std::string>& pieces, const std::vector<at::Tensor>& tensors) {
+void WriteTensors(const std::string& path, const std::vector<std::string>& pieces,
+                  const std::vector<at::Tensor>& tensors) {
   WriteAtomically(path, [&](int fd) {
     for (size_t i = 0; i <= tensors.size(); ++i) {
       if (i < pieces.size()) WriteAll(fd, pieces[i].data(), pieces[i].size(), path);
@@ -533,8 +540,8 @@ uint32_t Crc32(const void* data, size_t n, uint32_t crc) {
     std::memcpy(&lo, p, 4);
     std::memcpy(&hi, p + 4, 4);
     lo ^= crc;  // little-endian host
-    crc = t[7][lo & 0xff] ^ t[6][(lo >> 8) & 0xff] ^ t[5][(lo >> 16) & 0xff] ^ t[4][lo >> 24] ^ t[3][hi & 0xff] ^
-          t[2][(hi >> 8) & 0xff] ^ t[1][(hi >> 16) & 0xff] ^ t[0][hi >> 24];
+    crc = t[7][lo & 0xff] ^ t[6][(lo >> 8) & 0xff] ^ t[5][(lo >> 16) & 0xff] ^ t[4][lo >> 24] ^
+          t[3][hi & 0xff] ^ t[2][(hi >> 8) & 0xff] ^ t[1][(hi >> 16) & 0xff] ^ t[0][hi >> 24];
     p += 8;
     n -= 8;
   }

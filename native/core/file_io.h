@@ -104,15 +104,17 @@ std::vector<at::Tensor> ReadTensors(const std::string& path, const std::vector<T
 // ReadTensors over bytes in memory (a contiguous CPU uint8 tensor, such as a zip member inflated
 // into JS memory): offsets are into `bytes`; tensors alias it when aligned and not byteswapped
 // (keeping it alive), else copy. `name` is used in messages.
-std::vector<at::Tensor> TensorsFromBytes(const at::Tensor& bytes, const std::string& name, const std::vector<TensorSlot>& slots,
-                                         bool byteswap, const std::optional<c10::Device>& device);
+std::vector<at::Tensor> TensorsFromBytes(const at::Tensor& bytes, const std::string& name,
+                                         const std::vector<TensorSlot>& slots, bool byteswap,
+                                         const std::optional<c10::Device>& device);
 
 // Writes `header` and then the bytes of each tensor (in row-major order, from any device)
 // atomically to `path`.
 void WriteTensors(const std::string& path, const std::string& header, const std::vector<at::Tensor>& tensors);
 // The same with a piece of bytes before each tensor (pieces[i] before tensors[i]) and, when
 // there is one more piece than tensors, the last piece after them (a zip's directory).
-void WriteTensors(const std::string& path, const std::vector<std::string>& pieces, const std::vector<at::Tensor>& tensors);
+void WriteTensors(const std::string& path, const std::vector<std::string>& pieces,
+                  const std::vector<at::Tensor>& tensors);
 
 // CRC-32 as zip and zlib compute it, continuing from `crc` (0 to start).
 uint32_t Crc32(const void* data, size_t n, uint32_t crc);

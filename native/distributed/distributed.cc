@@ -1,13 +1,14 @@
 #include "distributed/distributed.h"
 
 #include <c10/util/Exception.h>
+
 #include <torch/csrc/distributed/c10d/Backend.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/csrc/distributed/c10d/Work.hpp>
 
 // ProcessGroupGloo.hpp includes gloo's headers, which the libtorch wheel does not ship: the
-// build puts native/distributed/gloo_decl first on the include path (see native/distributed/gloo_decl/gloo/README.md
-// for what it declares and why that is enough).
+// build puts native/distributed/gloo_decl first on the include path (see
+// native/distributed/gloo_decl/gloo/README.md for what it declares and why that is enough).
 #ifndef USE_C10D_GLOO
 #define USE_C10D_GLOO
 #endif
@@ -28,8 +29,8 @@ namespace jepa {
 class DistWork {
  public:
   c10::intrusive_ptr<c10d::Work> work;
-  std::string what;                 // "allReduce", for messages
-  at::Tensor tensor;                // allReduce / broadcast: the tensor; allGather: the input
+  std::string what;   // "allReduce", for messages
+  at::Tensor tensor;  // allReduce / broadcast: the tensor; allGather: the input
   std::vector<std::vector<at::Tensor>> gathered;
   bool average = false;
 };
@@ -86,8 +87,10 @@ bool DistBackendAvailable(const std::string& backend, std::string* why) {
     return true;
 #else
     if (why) {
-      *why = "this build of jepa-native has no NCCL backend (it needs a CUDA libtorch and NCCL's headers at build "
-             "time); use backend 'gloo'";
+      *why =
+          "this build of jepa-native has no NCCL backend (it needs a CUDA libtorch and NCCL's headers at "
+          "build "
+          "time); use backend 'gloo'";
     }
     return false;
 #endif
@@ -100,11 +103,14 @@ std::shared_ptr<DistGroup> DistGroup::Create(const DistOptions& o) {
   std::string why;
   if (!DistBackendAvailable(o.backend, &why)) throw Error(code::kDistributedUnavailable, why);
   if (o.world_size < 1 || o.rank < 0 || o.rank >= o.world_size) {
-    throw Error(code::kInvalidArgument,
-                "rank " + std::to_string(o.rank) + " is outside a world of size " + std::to_string(o.world_size), true);
+    throw Error(
+        code::kInvalidArgument,
+        "rank " + std::to_string(o.rank) + " is outside a world of size " + std::to_string(o.world_size),
+        true);
   }
   if (o.master_port < 1 || o.master_port > 65535) {
-    throw Error(code::kInvalidArgument, "master port " + std::to_string(o.master_port) + " is outside 1..65535", true);
+    throw Error(code::kInvalidArgument,
+                "master port " + std::to_string(o.master_port) + " is outside 1..65535", true);
   }
   std::shared_ptr<DistGroup> group(new DistGroup());
   group->impl_ = std::make_unique<Impl>();
@@ -123,8 +129,8 @@ std::shared_ptr<DistGroup> DistGroup::Create(const DistOptions& o) {
     group->impl_->store = c10::make_intrusive<c10d::TCPStore>(o.master_addr, so);
   } catch (...) {
     throw Error(code::kDistributed, "rank " + std::to_string(o.rank) + " of " + std::to_string(o.world_size) +
-                                        ": the rendezvous at " + where + " failed within " + Ms(o.timeout) + ": " +
-                                        Describe(std::current_exception()));
+                                        ": the rendezvous at " + where + " failed within " + Ms(o.timeout) +
+                                        ": " + Describe(std::current_exception()));
   }
   try {
     if (o.backend == "gloo") {
@@ -139,24 +145,28 @@ std::shared_ptr<DistGroup> DistGroup::Create(const DistOptions& o) {
       } else {
         options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
       }
-      auto pg = c10::make_intrusive<c10d::ProcessGroupGloo>(group->impl_->store, o.rank, o.world_size, options);
+      auto pg =
+          c10::make_intrusive<c10d::ProcessGroupGloo>(group->impl_->store, o.rank, o.world_size, options);
       // The object was laid out by this file's view of ProcessGroupGloo.hpp (gloo_decl): check
       // that an inline accessor finds what libtorch's constructor stored.
       if (pg->getOptions().get() != options.get() || pg->getNumThreads() != options->threads) {
-        throw Error(code::kInternal, "c10d::ProcessGroupGloo's layout differs from the one this addon was compiled for");
+        throw Error(code::kInternal,
+                    "c10d::ProcessGroupGloo's layout differs from the one this addon was compiled for");
       }
       group->impl_->backend = pg;
     } else {
 #ifdef JEPA_WITH_NCCL
       auto options = c10d::ProcessGroupNCCL::Options::create();
       options->timeout = o.timeout;
-      group->impl_->backend = c10::make_intrusive<c10d::ProcessGroupNCCL>(group->impl_->store, o.rank, o.world_size, options);
+      group->impl_->backend =
+          c10::make_intrusive<c10d::ProcessGroupNCCL>(group->impl_->store, o.rank, o.world_size, options);
 #endif
     }
   } catch (...) {
     throw Error(code::kDistributed, "rank " + std::to_string(o.rank) + " of " + std::to_string(o.world_size) +
                                         ": connecting the " + o.backend + " backend (rendezvous at " + where +
-                                        ") failed within " + Ms(o.timeout) + ": " + Describe(std::current_exception()));
+                                        ") failed within " + Ms(o.timeout) + ": " +
+                                        Describe(std::current_exception()));
   }
   return group;
 }
@@ -178,8 +188,9 @@ void DistGroup::CheckUsable() const {
 }
 
 void DistGroup::Fail(const std::string& what, const std::string& message) {
-  const std::string full = "rank " + std::to_string(rank_) + " of " + std::to_string(world_size_) + ": " + what +
-                           " failed (a peer died, hung or left; timeout " + Ms(timeout_) + "): " + message;
+  const std::string full = "rank " + std::to_string(rank_) + " of " + std::to_string(world_size_) + ": " +
+                           what + " failed (a peer died, hung or left; timeout " + Ms(timeout_) +
+                           "): " + message;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (broken_.empty()) broken_ = full;
@@ -229,7 +240,8 @@ std::shared_ptr<DistWork> DistGroup::IssueAllGather(const at::Tensor& tensor) {
   w->what = "allGather";
   w->tensor = tensor;
   w->gathered.resize(1);
-  for (int i = 0; i < world_size_; ++i) w->gathered[0].push_back(at::empty_like(tensor, at::MemoryFormat::Contiguous));
+  for (int i = 0; i < world_size_; ++i)
+    w->gathered[0].push_back(at::empty_like(tensor, at::MemoryFormat::Contiguous));
   std::lock_guard<std::mutex> lock(mutex_);
   CheckUsable();
   std::vector<at::Tensor> in{tensor};

@@ -20,7 +20,7 @@
 namespace jepa {
 
 struct DistOptions {
-  std::string backend = "gloo";          // "gloo" | "nccl"
+  std::string backend = "gloo";  // "gloo" | "nccl"
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
   int rank = 0;

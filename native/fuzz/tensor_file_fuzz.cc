@@ -23,10 +23,25 @@ namespace {
 
 // The dtypes lib/io/formats.ts can name (safetensors and .npy).
 constexpr at::ScalarType kDtypes[] = {
-    at::kBool,  at::kByte,  at::kChar,   at::kShort,         at::kUInt16,          at::kInt,
-    at::kUInt32, at::kLong, at::kUInt64, at::kHalf,          at::kBFloat16,        at::kFloat,
-    at::kDouble, at::kComplexFloat,      at::kComplexDouble, at::kFloat8_e4m3fn,   at::kFloat8_e5m2,
-    at::kFloat8_e4m3fnuz,   at::kFloat8_e5m2fnuz,
+    at::kBool,
+    at::kByte,
+    at::kChar,
+    at::kShort,
+    at::kUInt16,
+    at::kInt,
+    at::kUInt32,
+    at::kLong,
+    at::kUInt64,
+    at::kHalf,
+    at::kBFloat16,
+    at::kFloat,
+    at::kDouble,
+    at::kComplexFloat,
+    at::kComplexDouble,
+    at::kFloat8_e4m3fn,
+    at::kFloat8_e5m2,
+    at::kFloat8_e4m3fnuz,
+    at::kFloat8_e5m2fnuz,
 };
 
 class Input {

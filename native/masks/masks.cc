@@ -65,9 +65,7 @@ at::Tensor Collate(const std::vector<int64_t>& flat, const std::vector<int64_t>&
   return out;
 }
 
-at::Tensor OnDevice(at::Tensor t, c10::Device device) {
-  return device.is_cpu() ? t : t.to(device);
-}
+at::Tensor OnDevice(at::Tensor t, c10::Device device) { return device.is_cpu() ? t : t.to(device); }
 
 // I-JEPA _sample_block_size: one uniform draw sets both the scale and the aspect ratio.
 std::vector<int64_t> BlockSize2d(Stream& g, int64_t height, int64_t width, Range scale, Range aspect) {
@@ -85,8 +83,8 @@ std::vector<int64_t> BlockSize2d(Stream& g, int64_t height, int64_t width, Range
 std::vector<int64_t> BlockSize3d(Stream& g, int64_t duration, int64_t height, int64_t width,
                                  const Multiblock3dConfig& c) {
   double r = g.Rand();
-  int64_t t = std::max<int64_t>(1, PyInt(static_cast<double>(duration) *
-                                         Lerp(c.temporal_scale.lo, c.temporal_scale.hi, r)));
+  int64_t t = std::max<int64_t>(
+      1, PyInt(static_cast<double>(duration) * Lerp(c.temporal_scale.lo, c.temporal_scale.hi, r)));
   r = g.Rand();
   int64_t keep = PyInt(static_cast<double>(height * width) * Lerp(c.spatial_scale.lo, c.spatial_scale.hi, r));
   r = g.Rand();
@@ -104,8 +102,8 @@ std::vector<int64_t> BlockSize3d(Stream& g, int64_t duration, int64_t height, in
 Stream::Stream(uint64_t seed) : engine_(seed) {}
 
 Stream Stream::Load(const uint32_t* words, size_t count) {
-  Check(count == kStateWords, "a mask sampler state has " + std::to_string(kStateWords) + " words, got " +
-                                  std::to_string(count));
+  Check(count == kStateWords,
+        "a mask sampler state has " + std::to_string(kStateWords) + " words, got " + std::to_string(count));
   at::mt19937_data_pod pod{};
   std::copy_n(words, at::MERSENNE_STATE_N, pod.state_.begin());
   pod.left_ = static_cast<int>(words[624]);
@@ -186,14 +184,16 @@ MaskBatch Multiblock(const MultiblockOptions& o, Stream& positions, c10::Device 
   // The reference redraws a block until it holds more than min_keep patches: with a block this
   // small it would loop forever.
   if (ph * pw <= o.min_keep) {
-    throw Error(kUnsatisfiable, "the target blocks drawn for seed " + std::to_string(o.seed) + " are " + Str(ph) +
-                                    "x" + Str(pw) + " patches, not more than minKeep = " + Str(o.min_keep) +
+    throw Error(kUnsatisfiable, "the target blocks drawn for seed " + std::to_string(o.seed) + " are " +
+                                    Str(ph) + "x" + Str(pw) +
+                                    " patches, not more than minKeep = " + Str(o.min_keep) +
                                     ": the reference sampler would loop forever (raise predMaskScale or "
                                     "lower minKeep)");
   }
   if (eh * ew <= o.min_keep) {
-    throw Error(kUnsatisfiable, "the context blocks drawn for seed " + std::to_string(o.seed) + " are " + Str(eh) +
-                                    "x" + Str(ew) + " patches, not more than minKeep = " + Str(o.min_keep) +
+    throw Error(kUnsatisfiable, "the context blocks drawn for seed " + std::to_string(o.seed) + " are " +
+                                    Str(eh) + "x" + Str(ew) +
+                                    " patches, not more than minKeep = " + Str(o.min_keep) +
                                     ": the reference sampler would loop forever (raise encMaskScale or "
                                     "lower minKeep)");
   }
@@ -234,7 +234,8 @@ MaskBatch Multiblock(const MultiblockOptions& o, Stream& positions, c10::Device 
       }
     }
     if (bin_ptr) {
-      for (int64_t c = 0; c < N; ++c) bin_ptr[b * N + c] = first_cover[static_cast<size_t>(c)] < npred ? 1 : 0;
+      for (int64_t c = 0; c < N; ++c)
+        bin_ptr[b * N + c] = first_cover[static_cast<size_t>(c)] < npred ? 1 : 0;
     }
     for (int64_t k = 0; k < nenc; ++k) {
       int64_t tries = 0, timeout = 20, top = 0, left = 0, limit = 0, count = 0;
@@ -294,8 +295,8 @@ MaskBatch Multiblock(const MultiblockOptions& o, Stream& positions, c10::Device 
 
 MaskBatch Multiblock3d(const Multiblock3dOptions& o, Stream& positions, c10::Device device) {
   const int64_t D = o.duration, H = o.height, W = o.width, N = D * H * W, B = o.batch_size;
-  Check(D >= 1 && H >= 1 && W >= 1, "multiblock3d needs a grid of at least 1x1x1, got " + Str(D) + "x" + Str(H) +
-                                        "x" + Str(W));
+  Check(D >= 1 && H >= 1 && W >= 1,
+        "multiblock3d needs a grid of at least 1x1x1, got " + Str(D) + "x" + Str(H) + "x" + Str(W));
   Check(B >= 1 && !o.configs.empty(), "multiblock3d: invalid batch size or empty config list");
   MaskBatch out;
   for (size_t ci = 0; ci < o.configs.size(); ++ci) {
@@ -308,8 +309,8 @@ MaskBatch Multiblock3d(const Multiblock3dOptions& o, Stream& positions, c10::Dev
     out.sizes.push_back(s);
     if (t >= D && h >= H && w >= W) {
       throw Error(kUnsatisfiable, "config " + Str(static_cast<int64_t>(ci)) + ": the blocks drawn for seed " +
-                                      std::to_string(o.seed) + " are " + Str(t) + "x" + Str(h) + "x" + Str(w) +
-                                      ", the whole " + Str(D) + "x" + Str(H) + "x" + Str(W) +
+                                      std::to_string(o.seed) + " are " + Str(t) + "x" + Str(h) + "x" +
+                                      Str(w) + ", the whole " + Str(D) + "x" + Str(H) + "x" + Str(W) +
                                       " grid: the context would always be empty and the reference sampler "
                                       "would loop forever (lower spatialScale or temporalScale)");
     }
@@ -352,13 +353,16 @@ MaskBatch Multiblock3d(const Multiblock3dOptions& o, Stream& positions, c10::Dev
               std::fill(cells.begin(), cells.end(), static_cast<uint8_t>(1));
               for (int64_t k = 0; k < nb; ++k) {
                 if (!active[static_cast<size_t>(k)]) continue;
-                int64_t top = corner[static_cast<size_t>(k * 3)], left = corner[static_cast<size_t>(k * 3 + 1)];
-                for (int64_t i = top; i < top + h; ++i) std::fill_n(cells.data() + i * W + left, w, static_cast<uint8_t>(0));
+                int64_t top = corner[static_cast<size_t>(k * 3)],
+                        left = corner[static_cast<size_t>(k * 3 + 1)];
+                for (int64_t i = top; i < top + h; ++i)
+                  std::fill_n(cells.data() + i * W + left, w, static_cast<uint8_t>(0));
               }
               std::vector<int32_t> vis, msk;
               vis.reserve(static_cast<size_t>(HW));
               msk.reserve(static_cast<size_t>(HW));
-              for (int64_t x = 0; x < HW; ++x) (cells[static_cast<size_t>(x)] ? vis : msk).push_back(static_cast<int32_t>(x));
+              for (int64_t x = 0; x < HW; ++x)
+                (cells[static_cast<size_t>(x)] ? vis : msk).push_back(static_cast<int32_t>(x));
               vis_pool.push_back(std::move(vis));
               msk_pool.push_back(std::move(msk));
               pat = static_cast<int32_t>(vis_pool.size() - 1);
@@ -385,10 +389,12 @@ MaskBatch Multiblock3d(const Multiblock3dOptions& o, Stream& positions, c10::Dev
     at::Tensor enc = at::empty({B, keep_enc}, at::kLong);
     at::Tensor pred = at::empty({B, keep_pred}, at::kLong);
     // Rows: the frames' lists, offset by f * HW, cut to the batch's shortest.
-    auto fill_row = [&](int64_t* dst, int64_t keep, int64_t b, const std::vector<std::vector<int32_t>>& pool) {
+    auto fill_row = [&](int64_t* dst, int64_t keep, int64_t b,
+                        const std::vector<std::vector<int32_t>>& pool) {
       int64_t n = 0;
       for (int64_t f = 0; f < D && n < keep; ++f) {
-        const std::vector<int32_t>& list = pool[static_cast<size_t>(frame_pattern[static_cast<size_t>(b * D + f)])];
+        const std::vector<int32_t>& list =
+            pool[static_cast<size_t>(frame_pattern[static_cast<size_t>(b * D + f)])];
         const int64_t take = std::min<int64_t>(static_cast<int64_t>(list.size()), keep - n);
         const int64_t offset = f * HW;
         for (int64_t x = 0; x < take; ++x) dst[n + x] = list[static_cast<size_t>(x)] + offset;
@@ -461,8 +467,9 @@ at::Tensor ToBinary(const std::vector<at::Tensor>& indices, int64_t num_patches,
   for (size_t k = 0; k < indices.size(); ++k) {
     const at::Tensor& t = indices[k];
     Check(t.dim() == 2 && t.scalar_type() == at::kLong,
-          "expected index masks to be int64 tensors of shape [B, K], got " + std::string(toString(t.scalar_type())) +
-              " of " + std::to_string(t.dim()) + " dimensions (mask " + std::to_string(k) + ")");
+          "expected index masks to be int64 tensors of shape [B, K], got " +
+              std::string(toString(t.scalar_type())) + " of " + std::to_string(t.dim()) +
+              " dimensions (mask " + std::to_string(k) + ")");
     Check(t.size(0) == B, "expected every index mask to have " + Str(B) + " rows, mask " + std::to_string(k) +
                               " has " + Str(t.size(0)));
   }
@@ -489,8 +496,8 @@ at::Tensor ToBinary(const std::vector<at::Tensor>& indices, int64_t num_patches,
 }
 
 at::Tensor ToIndices(const at::Tensor& mask, bool nonzero) {
-  Check(mask.dim() == 2, "expected a binary mask of shape [B, N], got " + std::to_string(mask.dim()) +
-                             " dimensions");
+  Check(mask.dim() == 2,
+        "expected a binary mask of shape [B, N], got " + std::to_string(mask.dim()) + " dimensions");
   at::Tensor m = mask.to(at::kCPU).ne(0).to(at::kByte).contiguous();
   const int64_t B = m.size(0), N = m.size(1);
   const uint8_t* src = m.data_ptr<uint8_t>();

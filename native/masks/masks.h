@@ -110,15 +110,13 @@ struct MaskBatch {
 
 // The I-JEPA collator for one batch; `positions` advances as the global generator would.
 // With `binary`, also fills MaskBatch::binary. Results are moved to `device` at the end.
-MaskBatch Multiblock(const MultiblockOptions& o, Stream& positions, c10::Device device,
-                     bool binary = false);
+MaskBatch Multiblock(const MultiblockOptions& o, Stream& positions, c10::Device device, bool binary = false);
 
 // The V-JEPA collator: one (context, targets) pair per config, configs drawn in order.
 MaskBatch Multiblock3d(const Multiblock3dOptions& o, Stream& positions, c10::Device device);
 
 // The random tube generator; `numpy` is numpy's global RandomState stream.
-MaskBatch RandomTube(const RandomTubeOptions& o, Stream& numpy, c10::Device device,
-                     bool binary = false);
+MaskBatch RandomTube(const RandomTubeOptions& o, Stream& numpy, c10::Device device, bool binary = false);
 
 // Index masks [B, K] (several: their union) -> [B, num_patches] with 1 at the indices, in `dtype`,
 // on the device of the first index tensor. Throws kInvalidArgument on an index out of range.

@@ -35,7 +35,8 @@ at::Tensor FromVector(const std::vector<int64_t>& v, c10::Device device) {
 // get_mask(patch_h, patch_w, scale, aspect_ratio) with aspect_ratio = width / height.
 std::vector<int64_t> GetMask(int64_t H, int64_t W, double scale, double aspect) {
   const double area = scale * static_cast<double>(H) * static_cast<double>(W);
-  return {RoundCapped(std::sqrt(area / aspect), H, "height"), RoundCapped(std::sqrt(area * aspect), W, "width")};
+  return {RoundCapped(std::sqrt(area / aspect), H, "height"),
+          RoundCapped(std::sqrt(area * aspect), W, "width")};
 }
 
 }  // namespace

@@ -48,7 +48,8 @@ void ConvertRows(const T* src, uint8_t* dst, int64_t pixels, int64_t channels, P
           v = src[0];
         } else {
           // Mode I;16 (no alpha) converts by clipping; LA;16B keeps the high byte.
-          v = channels == 1 ? static_cast<uint8_t>(src[0] > 255 ? 255 : src[0]) : static_cast<uint8_t>(src[0] >> 8);
+          v = channels == 1 ? static_cast<uint8_t>(src[0] > 255 ? 255 : src[0])
+                            : static_cast<uint8_t>(src[0] >> 8);
         }
         dst[0] = dst[1] = dst[2] = v;
         break;
@@ -66,7 +67,8 @@ void ConvertRows(const T* src, uint8_t* dst, int64_t pixels, int64_t channels, P
 
 // The float32 round trip of torchvision's need_cast branches: float32 in, then (bicubic) clamp
 // to [0, 255], round_() (half to even) and .to(uint8).
-at::Tensor ThroughFloat(const at::Tensor& images, bool clamp, const std::function<at::Tensor(const at::Tensor&)>& op) {
+at::Tensor ThroughFloat(const at::Tensor& images, bool clamp,
+                        const std::function<at::Tensor(const at::Tensor&)>& op) {
   at::Tensor y = op(images.to(at::kFloat));
   if (clamp) y = y.clamp(0, 255);
   return y.round_().to(at::kByte);
@@ -77,20 +79,22 @@ at::Tensor ThroughFloat(const at::Tensor& images, bool clamp, const std::functio
 void CheckPixels(const Pixels& px) {
   Require(px.data != nullptr || px.ByteLength() == 0, "media: no pixel data");
   Require(px.frames >= 1 && px.height >= 1 && px.width >= 1 && px.height <= kMaxSide && px.width <= kMaxSide,
-          "media: expected 1 or more frames of 1 to 65536 pixels a side, got " + std::to_string(px.frames) + " x " +
-              std::to_string(px.height) + " x " + std::to_string(px.width));
-  Require(px.bits == 8 || px.bits == 16, "media: expected 8 or 16 bits per sample, got " + std::to_string(px.bits));
+          "media: expected 1 or more frames of 1 to 65536 pixels a side, got " + std::to_string(px.frames) +
+              " x " + std::to_string(px.height) + " x " + std::to_string(px.width));
+  Require(px.bits == 8 || px.bits == 16,
+          "media: expected 8 or 16 bits per sample, got " + std::to_string(px.bits));
   const int64_t c = px.channels;
   const bool ok = (px.kind == PixelKind::kRgb && (c == 3 || c == 4)) ||
                   (px.kind == PixelKind::kGrey && (c == 1 || c == 2)) ||
                   (px.kind == PixelKind::kCmyk && (c == 4 || c == 5) && px.bits == 8);
-  Require(ok, "media: unsupported pixel layout (" + std::to_string(c) + " channels of " + std::to_string(px.bits) +
-                  " bits)");
+  Require(ok, "media: unsupported pixel layout (" + std::to_string(c) + " channels of " +
+                  std::to_string(px.bits) + " bits)");
 }
 
 void CheckSpec(const Pixels& px, const Spec& spec) {
   Require(spec.lut != nullptr, "media: no normalisation table");
-  Require(spec.out_height >= 1 && spec.out_width >= 1 && spec.out_height <= kMaxSide && spec.out_width <= kMaxSide,
+  Require(spec.out_height >= 1 && spec.out_width >= 1 && spec.out_height <= kMaxSide &&
+              spec.out_width <= kMaxSide,
           "media: output size out of range");
   const int64_t h = spec.resize ? spec.resize_height : px.height;
   const int64_t w = spec.resize ? spec.resize_width : px.width;
@@ -151,13 +155,15 @@ at::Tensor Resize(const at::Tensor& images, int64_t height, int64_t width, Inter
       break;
     case Interpolation::kBilinear:
       op = [&](const at::Tensor& x) {
-        return antialias ? at::_upsample_bilinear2d_aa(x, size, false, scales) : at::upsample_bilinear2d(x, size, false, scales);
+        return antialias ? at::_upsample_bilinear2d_aa(x, size, false, scales)
+                         : at::upsample_bilinear2d(x, size, false, scales);
       };
       native_uint8 = NativeUint8Bilinear();
       break;
     case Interpolation::kBicubic:
       op = [&](const at::Tensor& x) {
-        return antialias ? at::_upsample_bicubic2d_aa(x, size, false, scales) : at::upsample_bicubic2d(x, size, false, scales);
+        return antialias ? at::_upsample_bicubic2d_aa(x, size, false, scales)
+                         : at::upsample_bicubic2d(x, size, false, scales);
       };
       break;
   }
@@ -169,9 +175,11 @@ at::Tensor Resize(const at::Tensor& images, int64_t height, int64_t width, Inter
 void Preprocess(const Pixels& px, const Spec& spec, float* out) {
   CheckPixels(px);
   CheckSpec(px, spec);
-  at::Tensor rgb = ToRgb8(px);                      // [N, H, W, 3]
-  at::Tensor images = rgb.permute({0, 3, 1, 2});     // [N, 3, H, W], channels-last memory
-  if (spec.resize) images = Resize(images, spec.resize_height, spec.resize_width, spec.interpolation, spec.antialias, spec.float_resize);
+  at::Tensor rgb = ToRgb8(px);                    // [N, H, W, 3]
+  at::Tensor images = rgb.permute({0, 3, 1, 2});  // [N, 3, H, W], channels-last memory
+  if (spec.resize)
+    images = Resize(images, spec.resize_height, spec.resize_width, spec.interpolation, spec.antialias,
+                    spec.float_resize);
   // Back to HWC bytes (a no-op for channels-last results) for the window copy.
   at::Tensor hwc = images.permute({0, 2, 3, 1}).contiguous();
   const int64_t n = hwc.size(0), h = hwc.size(1), w = hwc.size(2);

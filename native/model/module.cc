@@ -1,9 +1,9 @@
 #include "model/module.h"
 
-#include <c10/core/GradMode.h>
-#include <torch/csrc/jit/serialization/import.h>
-
 #include <ATen/Parallel.h>
+#include <c10/core/GradMode.h>
+#include <sys/stat.h>
+#include <torch/csrc/jit/serialization/import.h>
 
 #include <algorithm>
 #include <atomic>
@@ -11,7 +11,6 @@
 #include <sstream>
 #include <unordered_map>
 #include <unordered_set>
-#include <sys/stat.h>
 
 #include "core/errors.h"
 #include "tensor/tensor.h"
@@ -52,7 +51,8 @@ std::string Summarize(const std::string& msg) {
   size_t end = msg.find_last_not_of("\n ");
   if (end == std::string::npos) return msg;
   size_t start = msg.rfind('\n', end);
-  std::string last = msg.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+  std::string last = msg.substr(start == std::string::npos ? 0 : start + 1,
+                                end - (start == std::string::npos ? 0 : start + 1) + 1);
   if (last.compare(0, 9, "builtins.") == 0) last = last.substr(9);
   return last + "\n\n" + msg.substr(0, end + 1);
 }
@@ -84,14 +84,15 @@ std::shared_ptr<ScriptModule> ScriptModule::Load(const std::string& path, std::o
   try {
     module = torch::jit::load(path, device.value_or(c10::Device(c10::kCPU)));
   } catch (const c10::Error& e) {
-    throw Error(code::kInvalidModule, "could not load " + path +
-                                          " as a TorchScript module (expected a file written by torch.jit.save; "
-                                          "torch.save files of state dicts or tensors are not modules): " +
-                                          e.what_without_backtrace());
+    throw Error(code::kInvalidModule,
+                "could not load " + path +
+                    " as a TorchScript module (expected a file written by torch.jit.save; "
+                    "torch.save files of state dicts or tensors are not modules): " +
+                    e.what_without_backtrace());
   } catch (const std::exception& e) {
-    throw Error(code::kInvalidModule, "could not load " + path +
-                                          " as a TorchScript module (expected a file written by torch.jit.save): " +
-                                          e.what());
+    throw Error(code::kInvalidModule,
+                "could not load " + path +
+                    " as a TorchScript module (expected a file written by torch.jit.save): " + e.what());
   }
   auto result = std::shared_ptr<ScriptModule>(new ScriptModule(std::move(module)));
   if (dtype) {
@@ -117,8 +118,8 @@ torch::jit::Method ScriptModule::FindMethod(const std::string& method) const {
   if (!found) {
     std::string list;
     for (const auto& name : Methods()) list += (list.empty() ? "" : ", ") + name;
-    throw Error(code::kMethodNotFound,
-                "the module has no method `" + method + "`; its methods are: " + (list.empty() ? "(none)" : list));
+    throw Error(code::kMethodNotFound, "the module has no method `" + method +
+                                           "`; its methods are: " + (list.empty() ? "(none)" : list));
   }
   return *found;
 }
@@ -194,8 +195,8 @@ std::vector<std::pair<std::string, at::Tensor>> ScriptModule::NamedBuffers() con
   return out;
 }
 
-ScriptModule::LoadResult ScriptModule::LoadStateDict(const std::vector<std::pair<std::string, at::Tensor>>& entries,
-                                                        bool strict) {
+ScriptModule::LoadResult ScriptModule::LoadStateDict(
+    const std::vector<std::pair<std::string, at::Tensor>>& entries, bool strict) {
   auto lock = LockExclusive("load a state dict into the module");
   std::vector<std::pair<std::string, at::Tensor>> own;
   for (const auto& p : module_.named_parameters(true)) own.emplace_back(p.name, p.value);
@@ -214,7 +215,8 @@ ScriptModule::LoadResult ScriptModule::LoadStateDict(const std::vector<std::pair
       continue;
     }
     if (it->second.sizes() != dst.sizes()) {
-      shapes.push_back(name + ": state dict " + ShapeString(it->second.sizes()) + ", module " + ShapeString(dst.sizes()));
+      shapes.push_back(name + ": state dict " + ShapeString(it->second.sizes()) + ", module " +
+                       ShapeString(dst.sizes()));
       continue;
     }
     copies.emplace_back(dst, it->second);
@@ -317,7 +319,8 @@ std::shared_ptr<ScriptModule> ScriptModule::Clone() const {
 
 std::shared_ptr<void> ScriptModule::Reserve() {
   in_flight_.fetch_add(1);
-  return std::shared_ptr<void>(nullptr, [self = shared_from_this()](void*) { self->in_flight_.fetch_sub(1); });
+  return std::shared_ptr<void>(nullptr,
+                               [self = shared_from_this()](void*) { self->in_flight_.fetch_sub(1); });
 }
 
 int ScriptModule::InFlight() const { return in_flight_.load(); }

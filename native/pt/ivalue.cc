@@ -92,10 +92,12 @@ class Converter {
       case TypeKind::TupleType: {
         const auto& elems = type->expectRef<c10::TupleType>().elements();
         if (!IsSequence(v)) Mismatch(where, want, v);
-        if (v->items.size() != elems.size()) Mismatch(where, want + " (" + std::to_string(elems.size()) + " items)", v);
+        if (v->items.size() != elems.size())
+          Mismatch(where, want + " (" + std::to_string(elems.size()) + " items)", v);
         Enter enter(this, v, where);
         std::vector<c10::IValue> values;
-        for (size_t i = 0; i < v->items.size(); ++i) values.push_back(To(v->items[i], elems[i], Index(where, i)));
+        for (size_t i = 0; i < v->items.size(); ++i)
+          values.push_back(To(v->items[i], elems[i], Index(where, i)));
         return c10::ivalue::Tuple::create(std::move(values));
       }
       case TypeKind::DictType: {
@@ -106,14 +108,16 @@ class Converter {
         for (size_t k = 0; k + 1 < v->items.size(); k += 2) {
           const Value* key = v->items[k];
           c10::IValue ikey = To(key, dt.getKeyType(), where + ".keys[" + std::to_string(k / 2) + "]");
-          const std::string at = where + "[" + (key->kind == Kind::kStr ? JsonQuote(key->s) : std::to_string(k / 2)) + "]";
+          const std::string at =
+              where + "[" + (key->kind == Kind::kStr ? JsonQuote(key->s) : std::to_string(k / 2)) + "]";
           dict.insert_or_assign(std::move(ikey), To(v->items[k + 1], dt.getValueType(), at));
         }
         return dict;
       }
       case TypeKind::DeviceObjType:
         if (v->kind == Kind::kStr) return ParseDevice(v->s);
-        if (v->kind == Kind::kDevice) return ParseDevice(v->i >= 0 ? v->s + ":" + std::to_string(v->i) : v->s);
+        if (v->kind == Kind::kDevice)
+          return ParseDevice(v->i >= 0 ? v->s + ":" + std::to_string(v->i) : v->s);
         Mismatch(where, want, v);
       case TypeKind::AnyType:
         return Infer(v, where);
@@ -145,7 +149,9 @@ class Converter {
   static bool IsSequence(const Value* v) {
     return v->kind == Kind::kList || v->kind == Kind::kTuple || v->kind == Kind::kSize;
   }
-  static std::string Index(const std::string& where, size_t i) { return where + "[" + std::to_string(i) + "]"; }
+  static std::string Index(const std::string& where, size_t i) {
+    return where + "[" + std::to_string(i) + "]";
+  }
 
   [[noreturn]] void Mismatch(const std::string& where, const std::string& want, const Value* got) {
     std::string msg = "expected argument `" + ctx_.arg + "` of " + ctx_.method + "() to be " + ctx_.expected;
@@ -158,13 +164,20 @@ class Converter {
   // A value for an `Any` slot: the type follows the value.
   c10::IValue Infer(const Value* v, const std::string& where) {
     switch (v->kind) {
-      case Kind::kNone: return c10::IValue();
-      case Kind::kBool: return v->b;
-      case Kind::kInt: return v->i;
-      case Kind::kFloat: return v->f;
-      case Kind::kStr: return v->s;
-      case Kind::kTensor: return v->tensor->tensor;
-      case Kind::kDevice: return To(v, c10::DeviceObjType::get(), where);
+      case Kind::kNone:
+        return c10::IValue();
+      case Kind::kBool:
+        return v->b;
+      case Kind::kInt:
+        return v->i;
+      case Kind::kFloat:
+        return v->f;
+      case Kind::kStr:
+        return v->s;
+      case Kind::kTensor:
+        return v->tensor->tensor;
+      case Kind::kDevice:
+        return To(v, c10::DeviceObjType::get(), where);
       case Kind::kList:
       case Kind::kTuple:
       case Kind::kSize: {
@@ -174,7 +187,8 @@ class Converter {
         if (v->kind != Kind::kList) return c10::ivalue::Tuple::create(std::move(values));
         bool all_tensors = !values.empty();
         for (const auto& x : values) all_tensors = all_tensors && x.isTensor();
-        c10::impl::GenericList list(all_tensors ? c10::TypePtr(c10::TensorType::get()) : c10::TypePtr(c10::AnyType::get()));
+        c10::impl::GenericList list(all_tensors ? c10::TypePtr(c10::TensorType::get())
+                                                : c10::TypePtr(c10::AnyType::get()));
         for (auto& x : values) list.push_back(std::move(x));
         return list;
       }
@@ -197,23 +211,40 @@ class Converter {
 
 std::string Describe(const Value* v) {
   switch (v->kind) {
-    case Kind::kNone: return "null";
-    case Kind::kBool: return std::string("a boolean (") + (v->b ? "true" : "false") + ")";
-    case Kind::kInt: return "a number (" + std::to_string(v->i) + ")";
-    case Kind::kFloat: return "a number (" + NumberText(v->f) + ")";
-    case Kind::kBigInt: return "a bigint";
-    case Kind::kStr: return "a string";
-    case Kind::kBytes: return "a Buffer";
-    case Kind::kList: return "an array of length " + std::to_string(v->items.size());
-    case Kind::kTuple: return "a Tuple";
-    case Kind::kSize: return "a Size";
-    case Kind::kSet: return "a Set";
-    case Kind::kDict: return "a dict";
-    case Kind::kOrderedDict: return "an OrderedDict";
-    case Kind::kTensor: return "a Tensor";
-    case Kind::kDevice: return "a TorchDevice";
-    case Kind::kDtype: return "a TorchDtype";
-    default: return "a value";
+    case Kind::kNone:
+      return "null";
+    case Kind::kBool:
+      return std::string("a boolean (") + (v->b ? "true" : "false") + ")";
+    case Kind::kInt:
+      return "a number (" + std::to_string(v->i) + ")";
+    case Kind::kFloat:
+      return "a number (" + NumberText(v->f) + ")";
+    case Kind::kBigInt:
+      return "a bigint";
+    case Kind::kStr:
+      return "a string";
+    case Kind::kBytes:
+      return "a Buffer";
+    case Kind::kList:
+      return "an array of length " + std::to_string(v->items.size());
+    case Kind::kTuple:
+      return "a Tuple";
+    case Kind::kSize:
+      return "a Size";
+    case Kind::kSet:
+      return "a Set";
+    case Kind::kDict:
+      return "a dict";
+    case Kind::kOrderedDict:
+      return "an OrderedDict";
+    case Kind::kTensor:
+      return "a Tensor";
+    case Kind::kDevice:
+      return "a TorchDevice";
+    case Kind::kDtype:
+      return "a TorchDtype";
+    default:
+      return "a value";
   }
 }
 
@@ -273,10 +304,11 @@ Value* FromIValue(const c10::IValue& v, Document& doc) {
     x->i = d.has_index() ? d.index() : -1;
     return x;
   }
-  throw Error(code::kInvalidArgument,
-              "the method returned a value of TorchScript type " + v.type()->annotation_str() +
-                  ", which has no JS form (supported: Tensor, int, float, bool, str, None, list, tuple, dict, "
-                  "device)");
+  throw Error(
+      code::kInvalidArgument,
+      "the method returned a value of TorchScript type " + v.type()->annotation_str() +
+          ", which has no JS form (supported: Tensor, int, float, bool, str, None, list, tuple, dict, "
+          "device)");
 }
 
 }  // namespace pt

@@ -30,7 +30,7 @@ enum GlobalId : int64_t {
   kCodecsEncodeG,
   kSetG,
   kBytearrayG,
-  kStorageClassG,   // a typed storage class (torch.FloatStorage ...): dtype in the table
+  kStorageClassG,  // a typed storage class (torch.FloatStorage ...): dtype in the table
   kUntypedStorageG,
   kRebuildTensorG,
   kRebuildTensorV2G,
@@ -131,24 +131,41 @@ std::string Printable(const std::string& s, size_t max = 120) {
 
 const char* KindName(Kind k) {
   switch (k) {
-    case Kind::kNone: return "None";
-    case Kind::kBool: return "bool";
+    case Kind::kNone:
+      return "None";
+    case Kind::kBool:
+      return "bool";
     case Kind::kInt:
-    case Kind::kBigInt: return "int";
-    case Kind::kFloat: return "float";
-    case Kind::kStr: return "str";
-    case Kind::kBytes: return "bytes";
-    case Kind::kList: return "list";
-    case Kind::kTuple: return "tuple";
-    case Kind::kSize: return "torch.Size";
-    case Kind::kSet: return "set";
-    case Kind::kDict: return "dict";
-    case Kind::kOrderedDict: return "OrderedDict";
-    case Kind::kTensor: return "Tensor";
-    case Kind::kDevice: return "torch.device";
-    case Kind::kDtype: return "torch.dtype";
-    case Kind::kGlobal: return "global";
-    case Kind::kStorage: return "storage";
+    case Kind::kBigInt:
+      return "int";
+    case Kind::kFloat:
+      return "float";
+    case Kind::kStr:
+      return "str";
+    case Kind::kBytes:
+      return "bytes";
+    case Kind::kList:
+      return "list";
+    case Kind::kTuple:
+      return "tuple";
+    case Kind::kSize:
+      return "torch.Size";
+    case Kind::kSet:
+      return "set";
+    case Kind::kDict:
+      return "dict";
+    case Kind::kOrderedDict:
+      return "OrderedDict";
+    case Kind::kTensor:
+      return "Tensor";
+    case Kind::kDevice:
+      return "torch.device";
+    case Kind::kDtype:
+      return "torch.dtype";
+    case Kind::kGlobal:
+      return "global";
+    case Kind::kStorage:
+      return "storage";
   }
   return "value";
 }
@@ -413,9 +430,8 @@ class Unpickler {
           break;
         default: {
           std::ostringstream msg;
-          msg << "unsupported pickle opcode 0x" << std::hex << static_cast<int>(op) << std::dec
-              << " at byte " << op_pos_
-              << " (torch.load(weights_only=True) accepts only the opcodes torch.save emits)";
+          msg << "unsupported pickle opcode 0x" << std::hex << static_cast<int>(op) << std::dec << " at byte "
+              << op_pos_ << " (torch.load(weights_only=True) accepts only the opcodes torch.save emits)";
           throw Error(code::kPtCorrupt, msg.str());
         }
       }
@@ -427,8 +443,7 @@ class Unpickler {
   const uint8_t* Take(size_t n) {
     if (static_cast<size_t>(end_ - p_) < n) {
       *truncated_ = true;
-      throw Corrupt("the pickle ends inside the opcode at byte " + std::to_string(op_pos_) +
-                    " (truncated?)");
+      throw Corrupt("the pickle ends inside the opcode at byte " + std::to_string(op_pos_) + " (truncated?)");
     }
     const uint8_t* b = p_;
     p_ += n;
@@ -471,12 +486,14 @@ class Unpickler {
   // The value just below a popped MARK (the list or dict that APPENDS / SETITEMS fill).
   Value* BelowMark(size_t mark, const char* op) {
     if (mark == 0 || mark - 1 < Base()) {
-      throw Corrupt(std::string(op) + " at byte " + std::to_string(op_pos_) + " has no container below its MARK");
+      throw Corrupt(std::string(op) + " at byte " + std::to_string(op_pos_) +
+                    " has no container below its MARK");
     }
     return stack_[mark - 1];
   }
   size_t PopMark(const char* op) {
-    if (marks_.empty()) throw Corrupt(std::string(op) + " at byte " + std::to_string(op_pos_) + " without a MARK");
+    if (marks_.empty())
+      throw Corrupt(std::string(op) + " at byte " + std::to_string(op_pos_) + " without a MARK");
     const size_t mark = marks_.back();
     marks_.pop_back();
     return mark;
@@ -511,10 +528,12 @@ class Unpickler {
   Value* MakeStr(size_t n) {
     if (static_cast<int64_t>(n) > kMaxStringBytes) {
       throw Error(code::kPtLimit, "a string of " + std::to_string(n) + " bytes exceeds the limit of " +
-                                      std::to_string(kMaxStringBytes) + " bytes (jepa.limits.maxStringBytes)");
+                                      std::to_string(kMaxStringBytes) +
+                                      " bytes (jepa.limits.maxStringBytes)");
     }
     const uint8_t* b = Take(n);
-    if (!ValidUtf8(b, n)) throw Corrupt("a string at byte " + std::to_string(op_pos_) + " is not valid UTF-8");
+    if (!ValidUtf8(b, n))
+      throw Corrupt("a string at byte " + std::to_string(op_pos_) + " is not valid UTF-8");
     Value* v = doc_.New(Kind::kStr);
     v->s.assign(reinterpret_cast<const char*>(b), n);
     return v;
@@ -591,7 +610,8 @@ class Unpickler {
   // --- NEWOBJ / REDUCE / BUILD ----------------------------------------------------------------
   const std::vector<Value*>& Args(Value* args, const char* what) {
     if (args->kind != Kind::kTuple && args->kind != Kind::kList) {
-      throw Corrupt(std::string("the arguments of ") + what + " are a " + KindName(args->kind) + ", not a tuple");
+      throw Corrupt(std::string("the arguments of ") + what + " are a " + KindName(args->kind) +
+                    ", not a tuple");
     }
     return args->items;
   }
@@ -727,15 +747,20 @@ class Unpickler {
 
   static bool Truthy(const Value* v) {
     switch (v->kind) {
-      case Kind::kBool: return v->b;
-      case Kind::kInt: return v->i != 0;
-      case Kind::kNone: return false;
-      default: throw Corrupt(std::string("expected a bool, got a ") + KindName(v->kind));
+      case Kind::kBool:
+        return v->b;
+      case Kind::kInt:
+        return v->i != 0;
+      case Kind::kNone:
+        return false;
+      default:
+        throw Corrupt(std::string("expected a bool, got a ") + KindName(v->kind));
     }
   }
 
   static int64_t AsInt(const Value* v, const char* what) {
-    if (v->kind != Kind::kInt) throw Corrupt(std::string(what) + " is a " + KindName(v->kind) + ", not an int");
+    if (v->kind != Kind::kInt)
+      throw Corrupt(std::string(what) + " is a " + KindName(v->kind) + ", not an int");
     return v->i;
   }
 
@@ -773,7 +798,8 @@ class Unpickler {
     const size_t colon = type.find(':');
     if (colon != std::string::npos) {
       const std::string digits = type.substr(colon + 1);
-      if (digits.empty() || digits.size() > 6 || digits.find_first_not_of("0123456789") != std::string::npos) {
+      if (digits.empty() || digits.size() > 6 ||
+          digits.find_first_not_of("0123456789") != std::string::npos) {
         throw Corrupt("bad torch.device string '" + Printable(type) + "'");
       }
       d->i = std::stoll(digits);
@@ -852,7 +878,8 @@ class Unpickler {
     if (a.size() < min || a.size() > max) {
       throw Corrupt("a tensor rebuild call has " + std::to_string(a.size()) + " arguments");
     }
-    if (a[0]->kind != Kind::kStorage) throw Corrupt(std::string("a tensor's storage is a ") + KindName(a[0]->kind));
+    if (a[0]->kind != Kind::kStorage)
+      throw Corrupt(std::string("a tensor's storage is a ") + KindName(a[0]->kind));
     const StorageSpec& storage = doc_.storages[static_cast<size_t>(a[0]->i)];
     const auto view = views_.find(a[0]);
     Value* v = doc_.New(Kind::kTensor);
@@ -905,8 +932,9 @@ class Unpickler {
     // None, or (view_key, offset, size) in elements.
     const size_t want = options_.legacy ? 6 : 5;
     if (pid->kind != Kind::kTuple || pid->items.size() != want) {
-      throw Corrupt(options_.legacy ? "a persistent id is not a 6-tuple ('storage', type, key, location, numel, view)"
-                                    : "a persistent id is not a 5-tuple ('storage', type, key, location, numel)");
+      throw Corrupt(options_.legacy
+                        ? "a persistent id is not a 6-tuple ('storage', type, key, location, numel, view)"
+                        : "a persistent id is not a 5-tuple ('storage', type, key, location, numel)");
     }
     const auto& it = pid->items;
     if ((it[0]->kind != Kind::kStr && it[0]->kind != Kind::kBytes) || it[0]->s != "storage") {
@@ -923,7 +951,8 @@ class Unpickler {
     if (it[2]->kind != Kind::kStr || it[2]->s.empty() || it[2]->s.size() > 256) {
       throw Corrupt("a storage key is not a short str");
     }
-    if (it[3]->kind != Kind::kStr || it[3]->s.size() > 64) throw Corrupt("a storage location is not a short str");
+    if (it[3]->kind != Kind::kStr || it[3]->s.size() > 64)
+      throw Corrupt("a storage location is not a short str");
     const int64_t numel = AsInt(it[4], "a storage's size");
     const int64_t itemsize = ElementSize(dtype);
     if (numel < 0 || numel > kMaxFileBytes / itemsize) {
@@ -958,8 +987,9 @@ class Unpickler {
       const int64_t offset = AsInt(m->items[1], "a storage view's offset");
       const int64_t size = AsInt(m->items[2], "a storage view's size");
       if (offset < 0 || size < 0 || offset > numel || size > numel - offset) {
-        throw Corrupt("storage view '" + Printable(m->items[0]->s) + "' (offset " + std::to_string(offset) + ", size " +
-                      std::to_string(size) + ") lies outside its storage of " + std::to_string(numel) + " elements");
+        throw Corrupt("storage view '" + Printable(m->items[0]->s) + "' (offset " + std::to_string(offset) +
+                      ", size " + std::to_string(size) + ") lies outside its storage of " +
+                      std::to_string(numel) + " elements");
       }
       views_[v] = View{offset, size};
     }
@@ -994,10 +1024,12 @@ void CheckFinished(const Document& doc) {
     if (v->walk == walk) continue;
     v->walk = walk;
     if (v->kind == Kind::kGlobal) {
-      throw Error(code::kPtUnsupported, "the file holds " + v->s + " itself as a value, which is not supported");
+      throw Error(code::kPtUnsupported,
+                  "the file holds " + v->s + " itself as a value, which is not supported");
     }
     if (v->kind == Kind::kStorage) {
-      throw Error(code::kPtUnsupported, "the file holds a bare storage (not viewed by a tensor), which is not supported");
+      throw Error(code::kPtUnsupported,
+                  "the file holds a bare storage (not viewed by a tensor), which is not supported");
     }
     for (const Value* item : v->items) todo.push_back(item);
     if (v->attrs != nullptr) todo.push_back(v->attrs);
@@ -1009,7 +1041,8 @@ void CheckFinished(const Document& doc) {
 void CheckView(const TensorSpec& t, int64_t storage_nbytes, const std::string& what) {
   if (t.sizes.size() > static_cast<size_t>(kMaxRank)) {
     throw Error(code::kPtLimit, what + " has rank " + std::to_string(t.sizes.size()) +
-                                    ", above the limit of " + std::to_string(kMaxRank) + " (jepa.limits.maxRank)");
+                                    ", above the limit of " + std::to_string(kMaxRank) +
+                                    " (jepa.limits.maxRank)");
   }
   if (t.sizes.size() != t.strides.size()) {
     throw Error(code::kPtCorrupt, what + " has " + std::to_string(t.sizes.size()) + " sizes but " +
@@ -1063,7 +1096,8 @@ void ParsePickle(const uint8_t* data, size_t size, Document& doc) {
   CheckFinished(doc);
 }
 
-size_t ParsePickleAt(const uint8_t* data, size_t size, Document& doc, const PickleOptions& options, bool* truncated) {
+size_t ParsePickleAt(const uint8_t* data, size_t size, Document& doc, const PickleOptions& options,
+                     bool* truncated) {
   *truncated = false;
   const size_t used = Unpickler(data, size, doc, options, truncated).Run();
   CheckFinished(doc);

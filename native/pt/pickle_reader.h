@@ -32,7 +32,8 @@ struct PickleOptions {
 // torch.save file holds several pickles in a row) and returns the bytes it took. When the
 // pickle runs past `size`, *truncated is set before the kPtCorrupt error is thrown, so that a
 // caller reading a file piecewise can try again with more bytes. Throws what ParsePickle throws.
-size_t ParsePickleAt(const uint8_t* data, size_t size, Document& doc, const PickleOptions& options, bool* truncated);
+size_t ParsePickleAt(const uint8_t* data, size_t size, Document& doc, const PickleOptions& options,
+                     bool* truncated);
 
 // Checks that a tensor's view (offset, sizes, strides of `dtype`) lies inside `storage_nbytes`
 // bytes; throws kPtCorrupt (or kPtLimit for the rank) naming `what`.

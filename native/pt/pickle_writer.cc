@@ -79,7 +79,8 @@ class Pickler {
     }
     if (static_cast<int64_t>(s.size()) > kMaxStringBytes) {
       throw Error(code::kPtLimit, "a string of " + std::to_string(s.size()) + " bytes exceeds the limit of " +
-                                      std::to_string(kMaxStringBytes) + " bytes (jepa.limits.maxStringBytes)");
+                                      std::to_string(kMaxStringBytes) +
+                                      " bytes (jepa.limits.maxStringBytes)");
     }
     Byte('X');
     U32(static_cast<uint32_t>(s.size()));
@@ -117,9 +118,10 @@ class Pickler {
       }
     }
     if (b.size() > static_cast<size_t>(kMaxIntBytes)) {
-      throw Error(code::kPtLimit, "an int of " + std::to_string(b.size()) +
-                                      " bytes is too large: torch.load(weights_only=True) reads ints of up to "
-                                      "255 bytes (jepa.limits.maxIntBytes)");
+      throw Error(code::kPtLimit,
+                  "an int of " + std::to_string(b.size()) +
+                      " bytes is too large: torch.load(weights_only=True) reads ints of up to "
+                      "255 bytes (jepa.limits.maxIntBytes)");
     }
     Byte(0x8a);
     Byte(static_cast<uint8_t>(b.size()));
@@ -238,14 +240,16 @@ class Pickler {
     const at::Tensor& t = spec.tensor;
     if (!t.defined()) throw Error(code::kInvalidArgument, "cannot save an undefined tensor", true);
     if (!t.has_storage() || t.layout() != at::kStrided) {
-      throw Error(code::kInvalidArgument, "cannot save a tensor without strided storage (sparse, nested, ...)", true);
+      throw Error(code::kInvalidArgument,
+                  "cannot save a tensor without strided storage (sparse, nested, ...)", true);
     }
     const at::ScalarType dtype = t.scalar_type();
     const DtypeInfo* dtype_info = FindDtype(dtype);
     const std::string dtype_name = dtype_info != nullptr ? dtype_info->name : "";
     const int64_t itemsize = ElementSize(dtype);
     if (dtype_name.empty()) {
-      throw Error(code::kInvalidArgument, std::string("cannot save a tensor of dtype ") + c10::toString(dtype), true);
+      throw Error(code::kInvalidArgument,
+                  std::string("cannot save a tensor of dtype ") + c10::toString(dtype), true);
     }
     const bool v3 = !LegacyStorageName(dtype);
     const bool parameter = spec.parameter && !as_parameter_data;
@@ -283,8 +287,9 @@ class Pickler {
       }
     }
     if (!v3 && nbytes % itemsize != 0) {
-      throw Error(code::kInvalidArgument, "cannot save a " + dtype_name + " tensor whose storage has " +
-                                              std::to_string(nbytes) + " bytes (not a whole number of elements)",
+      throw Error(code::kInvalidArgument,
+                  "cannot save a " + dtype_name + " tensor whose storage has " + std::to_string(nbytes) +
+                      " bytes (not a whole number of elements)",
                   true);
     }
     Byte('(');
@@ -349,12 +354,24 @@ class Pickler {
     }
     ++depth;
     switch (v->kind) {
-      case Kind::kNone: Byte('N'); return;
-      case Kind::kBool: Byte(v->b ? 0x88 : 0x89); return;
-      case Kind::kInt: Int(v->i); return;
-      case Kind::kBigInt: Long(v->s); return;
-      case Kind::kFloat: Float(v->f); return;
-      case Kind::kStr: Str(v->s); return;
+      case Kind::kNone:
+        Byte('N');
+        return;
+      case Kind::kBool:
+        Byte(v->b ? 0x88 : 0x89);
+        return;
+      case Kind::kInt:
+        Int(v->i);
+        return;
+      case Kind::kBigInt:
+        Long(v->s);
+        return;
+      case Kind::kFloat:
+        Float(v->f);
+        return;
+      case Kind::kStr:
+        Str(v->s);
+        return;
       case Kind::kBytes: {
         // Protocol 2 pickles bytes as _codecs.encode(<latin-1 str>, 'latin1'), also b''
         // (Python writes b'' as bytes(), which weights_only refuses).

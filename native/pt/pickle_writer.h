@@ -12,7 +12,7 @@ namespace jepa {
 namespace pt {
 
 struct PickleOutput {
-  std::string data;                  // the data.pkl record
+  std::string data;                   // the data.pkl record
   std::vector<at::Storage> storages;  // record data/<i> holds storages[i], in this order
 };
 

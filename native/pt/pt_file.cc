@@ -1,7 +1,5 @@
 #include "pt/pt_file.h"
 
-#include "core/file_io.h"
-
 #include <c10/core/CPUAllocator.h>
 #include <caffe2/serialize/inline_container.h>
 #include <caffe2/serialize/read_adapter_interface.h>
@@ -11,6 +9,8 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
+
+#include "core/file_io.h"
 #ifdef __linux__
 #include <linux/openat2.h>
 #endif
@@ -34,7 +34,6 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the .pt reader assumes
 
 // ---------------------------------------------------------------------------------------------
 // Read adapters: a file descriptor (pread), a mapping, or bytes in memory.
-
 
 // Buffers of small files, kept after use for the next load of a similar size: a fresh 45 KB
 // allocation costs glibc a consolidation of its fast bins, and its pages are cold, on every
@@ -73,7 +72,6 @@ using caffe2::serialize::ReadAdapterInterface;
 using files::Fd;
 using files::Mapping;
 
-
 class FdAdapter : public ReadAdapterInterface {
  public:
   FdAdapter(std::shared_ptr<Fd> fd, size_t size) : fd_(std::move(fd)), size_(size) {}
@@ -81,7 +79,8 @@ class FdAdapter : public ReadAdapterInterface {
   size_t read(uint64_t pos, void* buf, size_t n, const char* = "") const override {
     size_t done = 0;
     while (done < n) {
-      const ssize_t r = pread(fd_->get(), static_cast<char*>(buf) + done, n - done, static_cast<off_t>(pos + done));
+      const ssize_t r =
+          pread(fd_->get(), static_cast<char*>(buf) + done, n - done, static_cast<off_t>(pos + done));
       if (r < 0 && errno == EINTR) continue;
       if (r <= 0) break;
       done += static_cast<size_t>(r);
@@ -118,7 +117,7 @@ uint64_t U64(const uint8_t* p) { return U32(p) | (static_cast<uint64_t>(U32(p + 
 
 std::string ErrnoText(int err) { return std::strerror(err); }
 
-constexpr uint64_t kSmallFile = 1 << 20;            // read whole files up to this size at once
+constexpr uint64_t kSmallFile = 1 << 20;  // read whole files up to this size at once
 constexpr uint64_t kMaxDirectoryBytes = static_cast<uint64_t>(kMaxZipDirectoryBytes);
 // torch.save stores records uncompressed: a deflated record is small or hostile.
 constexpr uint64_t kMaxCompressedRecord = static_cast<uint64_t>(kMaxDeflatedRecordBytes);
@@ -133,8 +132,8 @@ using Records = std::unordered_map<std::string, Archive::RecordInfo>;
 // make anything allocate more than the file justifies: every record lies inside the file,
 // stored records have equal sizes, deflated ones are small.
 // `whole`: the file's bytes when they are all in memory (then nothing is copied), else null.
-Records CheckDirectory(const ReadAdapterInterface& in, const uint8_t* whole, uint64_t size, std::string* first,
-                       const std::function<void(const std::string&)>& fail,
+Records CheckDirectory(const ReadAdapterInterface& in, const uint8_t* whole, uint64_t size,
+                       std::string* first, const std::function<void(const std::string&)>& fail,
                        const std::function<void(const std::string&)>& fail_limit) {
   if (size < 22) fail("the file is too short to be a zip archive (" + std::to_string(size) + " bytes)");
   const uint64_t tail = std::min<uint64_t>(size, 22 + 65535);
@@ -146,7 +145,8 @@ Records CheckDirectory(const ReadAdapterInterface& in, const uint8_t* whole, uin
     // The end-of-directory record is nearly always in the last 4 KiB: read that first.
     const uint64_t first_try = std::min<uint64_t>(tail, 4096);
     buf.resize(first_try);
-    if (in.read(size - first_try, buf.data(), first_try) != first_try) fail("reading the end of the file failed");
+    if (in.read(size - first_try, buf.data(), first_try) != first_try)
+      fail("reading the end of the file failed");
     bool found = false;
     for (int64_t i = static_cast<int64_t>(first_try) - 22; i >= 0 && !found; --i) {
       found = buf[i] == 'P' && buf[i + 1] == 'K' && buf[i + 2] == 5 && buf[i + 3] == 6;
@@ -174,7 +174,8 @@ Records CheckDirectory(const ReadAdapterInterface& in, const uint8_t* whole, uin
   if (entries == 0xffff || cd_size == 0xffffffffu || cd_ofs == 0xffffffffu) {
     if (eocd_pos < 20) fail("a zip64 archive without its zip64 locator");
     uint8_t loc[20];
-    if (in.read(eocd_pos - 20, loc, 20) != 20 || U32(loc) != 0x07064b50) fail("a zip64 archive without its zip64 locator");
+    if (in.read(eocd_pos - 20, loc, 20) != 20 || U32(loc) != 0x07064b50)
+      fail("a zip64 archive without its zip64 locator");
     const uint64_t z64 = U64(loc + 8);
     uint8_t rec[56];
     if (z64 > size - 56 || in.read(z64, rec, 56) != 56 || U32(rec) != 0x06064b50) {
@@ -233,7 +234,8 @@ Records CheckDirectory(const ReadAdapterInterface& in, const uint8_t* whole, uin
       }
       q += 4 + len;
     }
-    if (r.method != 0 && r.method != 8) fail("record " + name + " uses zip compression method " + std::to_string(r.method));
+    if (r.method != 0 && r.method != 8)
+      fail("record " + name + " uses zip compression method " + std::to_string(r.method));
     if (r.local > size - 30 || r.comp > size - r.local - 30) {
       fail("record " + name + " lies past the end of the file (truncated?)");
     }
@@ -252,7 +254,8 @@ Records CheckDirectory(const ReadAdapterInterface& in, const uint8_t* whole, uin
 
 // Where a stored record's bytes start, after the checks miniz makes when it extracts one (the
 // local header's signature, the data inside the file): null and *data set, or what is wrong.
-const char* StoredDataOffset(const ReadAdapterInterface& in, uint64_t size, const Archive::RecordInfo& r, uint64_t* data) {
+const char* StoredDataOffset(const ReadAdapterInterface& in, uint64_t size, const Archive::RecordInfo& r,
+                             uint64_t* data) {
   uint8_t h[30];
   if (in.read(r.local, h, 30) != 30 || U32(h) != 0x04034b50) return "has a damaged zip header";
   const uint64_t at = r.local + 30 + U16(h + 26) + U16(h + 28);
@@ -262,7 +265,8 @@ const char* StoredDataOffset(const ReadAdapterInterface& in, uint64_t size, cons
 }
 
 // The bytes of a small stored record; "" with *ok false when it is compressed, large or damaged.
-std::string SmallStoredRecord(const ReadAdapterInterface& in, uint64_t size, const Archive::RecordInfo& r, bool* ok) {
+std::string SmallStoredRecord(const ReadAdapterInterface& in, uint64_t size, const Archive::RecordInfo& r,
+                              bool* ok) {
   *ok = false;
   uint64_t data = 0;
   if (r.method != 0 || r.comp > 64 || StoredDataOffset(in, size, r, &data) != nullptr) return "";
@@ -273,7 +277,8 @@ std::string SmallStoredRecord(const ReadAdapterInterface& in, uint64_t size, con
 }
 
 // A whole file of `size` bytes read in one call.
-std::shared_ptr<FileBytes> ReadWhole(const std::shared_ptr<files::Fd>& fd, size_t size, const std::string& path) {
+std::shared_ptr<FileBytes> ReadWhole(const std::shared_ptr<files::Fd>& fd, size_t size,
+                                     const std::string& path) {
   auto bytes = std::make_shared<FileBytes>(size);
   FdAdapter file(fd, size);
   if (file.read(0, bytes->data, bytes->size) != bytes->size) {
@@ -296,7 +301,8 @@ void Archive::Fail(const char* code, const std::string& message) const {
 std::unique_ptr<Archive> Archive::Open(const std::string& path, bool mmap) {
   int64_t size = 0;
   std::shared_ptr<Fd> fd = files::OpenForRead(path, &size);
-  if (!mmap && static_cast<uint64_t>(size) <= kSmallFile) return FromFileBytes(ReadWhole(fd, static_cast<size_t>(size), path), path);
+  if (!mmap && static_cast<uint64_t>(size) <= kSmallFile)
+    return FromFileBytes(ReadWhole(fd, static_cast<size_t>(size), path), path);
   std::unique_ptr<Archive> a(new Archive());
   a->name_ = path;
   if (size == 0) a->Fail(code::kPtCorrupt, "the file is empty");
@@ -317,7 +323,8 @@ std::unique_ptr<Archive> Archive::FromFileBytes(std::shared_ptr<FileBytes> bytes
   a->name_ = name;
   if (bytes->size == 0) a->Fail(code::kPtCorrupt, "the file is empty");
   a->bytes_ = std::move(bytes);
-  a->Init(std::make_shared<MemoryAdapter>(a->bytes_->data, a->bytes_->size), static_cast<int64_t>(a->bytes_->size));
+  a->Init(std::make_shared<MemoryAdapter>(a->bytes_->data, a->bytes_->size),
+          static_cast<int64_t>(a->bytes_->size));
   return a;
 }
 
@@ -348,7 +355,9 @@ void Archive::Init(std::shared_ptr<ReadAdapterInterface> adapter, int64_t size) 
   auto fail = [this](const std::string& m) { Fail(code::kPtCorrupt, m); };
   auto fail_limit = [this](const std::string& m) { Fail(code::kPtLimit, m); };
   std::string first;
-  const uint8_t* whole = mapping_ ? static_cast<const uint8_t*>(mapping_->addr) : bytes_ ? bytes_->data : nullptr;
+  const uint8_t* whole = mapping_ ? static_cast<const uint8_t*>(mapping_->addr)
+                         : bytes_ ? bytes_->data
+                                  : nullptr;
   records_ = CheckDirectory(*adapter, whole, static_cast<uint64_t>(size), &first, fail, fail_limit);
   const size_t slash = first.find('/');
   if (slash == std::string::npos) Fail(code::kPtCorrupt, "the archive's first record is not inside a folder");
@@ -364,15 +373,18 @@ void Archive::Init(std::shared_ptr<ReadAdapterInterface> adapter, int64_t size) 
     const std::string text = SmallStoredRecord(*adapter, static_cast<uint64_t>(size), *version, &ok);
     const size_t digits = text.find_first_not_of("0123456789");
     const std::string number = text.substr(0, digits);
-    const bool rest_blank = digits == std::string::npos || text.find_first_not_of(" \n\r\t", digits) == std::string::npos;
+    const bool rest_blank =
+        digits == std::string::npos || text.find_first_not_of(" \n\r\t", digits) == std::string::npos;
     if (!ok || number.empty() || number.size() > 6 || !rest_blank) {
       Fail(code::kPtCorrupt, "the archive's version record is unreadable");
     }
     const uint64_t v = std::stoull(number);
-    if (v < caffe2::serialize::kMinSupportedFileFormatVersion || v > caffe2::serialize::kMaxSupportedFileFormatVersion) {
-      Fail(code::kPtUnsupported, "the archive has format version " + number + ", outside the versions this libtorch reads (" +
-                                     std::to_string(caffe2::serialize::kMinSupportedFileFormatVersion) + " to " +
-                                     std::to_string(caffe2::serialize::kMaxSupportedFileFormatVersion) + ")");
+    if (v < caffe2::serialize::kMinSupportedFileFormatVersion ||
+        v > caffe2::serialize::kMaxSupportedFileFormatVersion) {
+      Fail(code::kPtUnsupported,
+           "the archive has format version " + number + ", outside the versions this libtorch reads (" +
+               std::to_string(caffe2::serialize::kMinSupportedFileFormatVersion) + " to " +
+               std::to_string(caffe2::serialize::kMaxSupportedFileFormatVersion) + ")");
     }
     const RecordInfo* id = FindRecord(".data/serialization_id");
     if (id != nullptr) {
@@ -410,7 +422,9 @@ void Archive::Init(std::shared_ptr<ReadAdapterInterface> adapter, int64_t size) 
     }
   }
   // The pickle is parsed in place when the whole file is in memory.
-  const uint8_t* whole_bytes = mapping_ ? static_cast<const uint8_t*>(mapping_->addr) : bytes_ ? bytes_->data : nullptr;
+  const uint8_t* whole_bytes = mapping_ ? static_cast<const uint8_t*>(mapping_->addr)
+                               : bytes_ ? bytes_->data
+                                        : nullptr;
   std::vector<uint8_t> pkl;
   const uint8_t* pkl_data;
   if (whole_bytes != nullptr && !pkl_compressed) {
@@ -458,18 +472,21 @@ bool Archive::RecordSpan(const std::string& record, uint64_t* offset, uint64_t* 
   *size = r.uncomp;
   *compressed = r.method != 0;
   if (*compressed) return true;
-  if (const char* what = StoredDataOffset(*adapter_, size_, r, offset)) Fail(code::kPtCorrupt, "record " + record + " " + what);
+  if (const char* what = StoredDataOffset(*adapter_, size_, r, offset))
+    Fail(code::kPtCorrupt, "record " + record + " " + what);
   return true;
 }
 
 void Archive::ReadRecord(const std::string& record, void* dst, uint64_t size) {
   uint64_t offset = 0, n = 0;
   bool compressed = false;
-  if (!RecordSpan(record, &offset, &n, &compressed)) Fail(code::kPtCorrupt, "the record " + record + " is missing");
+  if (!RecordSpan(record, &offset, &n, &compressed))
+    Fail(code::kPtCorrupt, "the record " + record + " is missing");
   if (n != size) Fail(code::kPtCorrupt, "the record " + record + " changed size");
   if (size == 0) return;
   if (!compressed) {
-    if (adapter_->read(offset, dst, size) != size) Fail(code::kPtCorrupt, "the record " + record + " could not be read whole");
+    if (adapter_->read(offset, dst, size) != size)
+      Fail(code::kPtCorrupt, "the record " + record + " could not be read whole");
     return;
   }
   try {
@@ -485,20 +502,25 @@ void Archive::ReadStorage(size_t index, const std::optional<c10::Device>& device
   StorageSpec& s = doc_.storages[index];
   if (!s.storage && legacy_) {
     const uint64_t offset = legacy_offsets_[index];
-    const uint8_t* whole = mapping_ ? static_cast<const uint8_t*>(mapping_->addr) : bytes_ ? bytes_->data : nullptr;
+    const uint8_t* whole = mapping_ ? static_cast<const uint8_t*>(mapping_->addr)
+                           : bytes_ ? bytes_->data
+                                    : nullptr;
     if (whole != nullptr && s.nbytes > 0 && offset % 64 == 0) {
       // In place (rare: the format does not align its storages).
       if (bytes_) {
-        at::DataPtr ptr(bytes_->data + offset, new std::shared_ptr<FileBytes>(bytes_), &DeleteFileBytesRef, at::Device(at::kCPU));
-        s.storage = at::Storage(at::Storage::use_byte_size_t(), s.nbytes, std::move(ptr), c10::GetCPUAllocator(), true);
-      } else {
-        at::DataPtr ptr(const_cast<uint8_t*>(whole) + offset, new std::shared_ptr<Mapping>(mapping_), &DeleteMappingRef,
+        at::DataPtr ptr(bytes_->data + offset, new std::shared_ptr<FileBytes>(bytes_), &DeleteFileBytesRef,
                         at::Device(at::kCPU));
+        s.storage = at::Storage(at::Storage::use_byte_size_t(), s.nbytes, std::move(ptr),
+                                c10::GetCPUAllocator(), true);
+      } else {
+        at::DataPtr ptr(const_cast<uint8_t*>(whole) + offset, new std::shared_ptr<Mapping>(mapping_),
+                        &DeleteMappingRef, at::Device(at::kCPU));
         s.storage = at::Storage(at::Storage::use_byte_size_t(), s.nbytes, std::move(ptr), nullptr, false);
       }
     } else {
       s.storage = files::NewStorage(s.nbytes);
-      if (s.nbytes > 0 && adapter_->read(offset, s.storage.mutable_data(), static_cast<size_t>(s.nbytes)) != static_cast<size_t>(s.nbytes)) {
+      if (s.nbytes > 0 && adapter_->read(offset, s.storage.mutable_data(), static_cast<size_t>(s.nbytes)) !=
+                              static_cast<size_t>(s.nbytes)) {
         Fail(code::kPtCorrupt, "the data of storage '" + s.key + "' could not be read whole");
       }
     }
@@ -520,7 +542,8 @@ void Archive::ReadStorage(size_t index, const std::optional<c10::Device>& device
       if (bytes_) {
         at::DataPtr ptr(bytes_->data + offset, new std::shared_ptr<FileBytes>(bytes_), &DeleteFileBytesRef,
                         at::Device(at::kCPU));
-        s.storage = at::Storage(at::Storage::use_byte_size_t(), s.nbytes, std::move(ptr), c10::GetCPUAllocator(), true);
+        s.storage = at::Storage(at::Storage::use_byte_size_t(), s.nbytes, std::move(ptr),
+                                c10::GetCPUAllocator(), true);
       } else if (mapping_) {
         uint8_t* p = static_cast<uint8_t*>(mapping_->addr) + offset;
         at::DataPtr ptr(p, new std::shared_ptr<Mapping>(mapping_), &DeleteMappingRef, at::Device(at::kCPU));
@@ -599,12 +622,14 @@ std::shared_ptr<FileBytes> ReadCachedSmallFile(const std::string& path) {
   how.resolve = RESOLVE_CACHED;  // fail with EAGAIN rather than look a name up on disk
   const long opened = syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof how);
   if (opened < 0) {
-    if (errno == ENOSYS || errno == E2BIG || errno == EINVAL) supported.store(false, std::memory_order_relaxed);
+    if (errno == ENOSYS || errno == E2BIG || errno == EINVAL)
+      supported.store(false, std::memory_order_relaxed);
     return nullptr;
   }
   files::Fd fd(static_cast<int>(opened));
   struct stat st;
-  if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 || static_cast<uint64_t>(st.st_size) > kSmallFile) {
+  if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+      static_cast<uint64_t>(st.st_size) > kSmallFile) {
     return nullptr;
   }
   auto bytes = std::make_shared<FileBytes>(static_cast<size_t>(st.st_size));

@@ -26,8 +26,8 @@ namespace jepa {
 namespace pt {
 
 struct LoadOptions {
-  bool mmap = false;                   // map the file; tensors alias the mapping (zero-copy)
-  std::optional<c10::Device> device;   // move every storage to this device (CPU if unset)
+  bool mmap = false;                  // map the file; tensors alias the mapping (zero-copy)
+  std::optional<c10::Device> device;  // move every storage to this device (CPU if unset)
 };
 
 struct FileBytes;  // a whole small file read into memory, shared by the storages that alias it
@@ -76,7 +76,8 @@ class Archive {
   const uint8_t* WholeData() const;
   // Parses the five pickles of a legacy file from data[0..size) into doc_ and *keys (the
   // storage list); returns where the storages' bytes start. *truncated: ran past `size`.
-  uint64_t ParseLegacyPickles(const uint8_t* data, uint64_t size, std::vector<std::string>* keys, bool* truncated);
+  uint64_t ParseLegacyPickles(const uint8_t* data, uint64_t size, std::vector<std::string>* keys,
+                              bool* truncated);
   void ReadStorage(size_t index, const std::optional<c10::Device>& device);
   // Where the bytes of a record start in the file (stored records) after the checks miniz makes
   // (local header signature, data inside the file), and its size; false when it is absent.
@@ -95,7 +96,7 @@ class Archive {
   Document doc_;
   std::mutex mutex_;
   std::shared_ptr<files::Mapping> mapping_;  // the whole file, with mmap
-  std::shared_ptr<FileBytes> bytes_;  // whole small files read at once
+  std::shared_ptr<FileBytes> bytes_;         // whole small files read at once
   std::shared_ptr<caffe2::serialize::ReadAdapterInterface> adapter_;
   uint64_t size_ = 0;
   // libtorch's zip reader, made only for compressed records (torch.save never writes them):
@@ -103,11 +104,11 @@ class Archive {
   // which spares miniz parsing the directory a second time on every load.
   std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader_;
   std::unordered_map<std::string, RecordInfo> records_;
-  std::string key_;  // FindRecord's buffer
+  std::string key_;     // FindRecord's buffer
   std::string prefix_;  // the archive folder plus '/', from the first record as libtorch does
   bool big_endian_ = false;
-  std::vector<bool> swapped_;  // per storage: byte order fixed
-  bool legacy_ = false;        // the legacy format (InitLegacy)
+  std::vector<bool> swapped_;             // per storage: byte order fixed
+  bool legacy_ = false;                   // the legacy format (InitLegacy)
   std::vector<uint64_t> legacy_offsets_;  // legacy: per storage, where its bytes start
 };
 

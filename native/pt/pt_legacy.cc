@@ -61,8 +61,8 @@ void Archive::InitLegacy(std::shared_ptr<ReadAdapterInterface> adapter, int64_t 
     } catch (const Error& e) {
       if (!truncated || have >= size_) throw Error(e.code(), name_ + ": " + e.what(), e.type_error());
       if (have >= cap) {
-        Fail(code::kPtLimit, "the pickles of this legacy-format file take more than " + std::to_string(kMaxPickleBytes) +
-                                 " bytes (jepa.limits.maxPickleBytes)");
+        Fail(code::kPtLimit, "the pickles of this legacy-format file take more than " +
+                                 std::to_string(kMaxPickleBytes) + " bytes (jepa.limits.maxPickleBytes)");
       }
       have = std::min<uint64_t>(cap, have * 8);
     }
@@ -74,9 +74,11 @@ void Archive::InitLegacy(std::shared_ptr<ReadAdapterInterface> adapter, int64_t 
   uint64_t pos = data_start;
   for (const std::string& key : keys) {
     auto it = index.find(key);
-    if (it == index.end()) Fail(code::kPtCorrupt, "the storage list names '" + key + "', which no tensor uses");
+    if (it == index.end())
+      Fail(code::kPtCorrupt, "the storage list names '" + key + "', which no tensor uses");
     const size_t i = it->second;
-    if (legacy_offsets_[i] != UINT64_MAX) Fail(code::kPtCorrupt, "the storage list names '" + key + "' twice");
+    if (legacy_offsets_[i] != UINT64_MAX)
+      Fail(code::kPtCorrupt, "the storage list names '" + key + "' twice");
     const StorageSpec& s = doc_.storages[i];
     uint8_t count[8];
     if (pos > size_ || size_ - pos < 8 || adapter_->read(pos, count, 8) != 8) {
@@ -85,7 +87,8 @@ void Archive::InitLegacy(std::shared_ptr<ReadAdapterInterface> adapter, int64_t 
     const uint64_t numel = U64(count);
     const uint64_t itemsize = static_cast<uint64_t>(ElementSize(s.dtype));
     if (numel > static_cast<uint64_t>(kMaxFileBytes) || numel * itemsize != static_cast<uint64_t>(s.nbytes)) {
-      Fail(code::kPtCorrupt, "storage '" + key + "' has " + std::to_string(numel) + " elements in the file, but the pickle declares " +
+      Fail(code::kPtCorrupt, "storage '" + key + "' has " + std::to_string(numel) +
+                                 " elements in the file, but the pickle declares " +
                                  std::to_string(s.nbytes / static_cast<int64_t>(itemsize)));
     }
     pos += 8;
@@ -97,13 +100,15 @@ void Archive::InitLegacy(std::shared_ptr<ReadAdapterInterface> adapter, int64_t 
   }
   for (size_t i = 0; i < doc_.storages.size(); ++i) {
     if (legacy_offsets_[i] == UINT64_MAX) {
-      Fail(code::kPtCorrupt, "storage '" + doc_.storages[i].key + "' has no data in the file (it is missing from the storage list)");
+      Fail(code::kPtCorrupt, "storage '" + doc_.storages[i].key +
+                                 "' has no data in the file (it is missing from the storage list)");
     }
   }
   swapped_.assign(doc_.storages.size(), false);
 }
 
-uint64_t Archive::ParseLegacyPickles(const uint8_t* data, uint64_t size, std::vector<std::string>* keys, bool* truncated) {
+uint64_t Archive::ParseLegacyPickles(const uint8_t* data, uint64_t size, std::vector<std::string>* keys,
+                                     bool* truncated) {
   uint64_t pos = 0;
   PickleOptions header;
   header.persistent_ids = false;
@@ -113,10 +118,13 @@ uint64_t Archive::ParseLegacyPickles(const uint8_t* data, uint64_t size, std::ve
   {
     Document magic;
     next(magic, header);
-    static const uint8_t kMagic[] = {0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};  // 0x1950a86a20f9469cfc6c
+    static const uint8_t kMagic[] = {0x6c, 0xfc, 0x9c, 0x46, 0xf9,
+                                     0x20, 0x6a, 0xa8, 0x50, 0x19};  // 0x1950a86a20f9469cfc6c
     const Value* m = magic.root;
-    if (m->kind != Kind::kBigInt || m->s != std::string(reinterpret_cast<const char*>(kMagic), sizeof kMagic)) {
-      throw Error(code::kPtCorrupt, "not a PyTorch file (a pickle, but not the magic number of the legacy torch.save format)");
+    if (m->kind != Kind::kBigInt ||
+        m->s != std::string(reinterpret_cast<const char*>(kMagic), sizeof kMagic)) {
+      throw Error(code::kPtCorrupt,
+                  "not a PyTorch file (a pickle, but not the magic number of the legacy torch.save format)");
     }
   }
   {
@@ -124,9 +132,10 @@ uint64_t Archive::ParseLegacyPickles(const uint8_t* data, uint64_t size, std::ve
     next(protocol, header);
     const Value* v = protocol.root;
     if (v->kind != Kind::kInt || v->i != 1001) {
-      throw Error(code::kPtUnsupported, "the legacy torch.save file has protocol version " +
-                                            std::string(v->kind == Kind::kInt ? std::to_string(v->i) : "(not an int)") +
-                                            " (torch.load reads only 1001)");
+      throw Error(code::kPtUnsupported,
+                  "the legacy torch.save file has protocol version " +
+                      std::string(v->kind == Kind::kInt ? std::to_string(v->i) : "(not an int)") +
+                      " (torch.load reads only 1001)");
     }
   }
   {
@@ -138,9 +147,11 @@ uint64_t Archive::ParseLegacyPickles(const uint8_t* data, uint64_t size, std::ve
   next(doc_, value);
   Document list;
   next(list, header);
-  if (list.root->kind != Kind::kList) throw Error(code::kPtCorrupt, "the legacy file's storage list is not a list");
+  if (list.root->kind != Kind::kList)
+    throw Error(code::kPtCorrupt, "the legacy file's storage list is not a list");
   for (const Value* k : list.root->items) {
-    if (k->kind != Kind::kStr) throw Error(code::kPtCorrupt, "the legacy file's storage list holds a non-str key");
+    if (k->kind != Kind::kStr)
+      throw Error(code::kPtCorrupt, "the legacy file's storage list holds a non-str key");
     keys->push_back(k->s);
   }
   return pos;

@@ -5,8 +5,8 @@
 #pragma once
 #include <ATen/ATen.h>
 
-#include <cstdint>
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,14 +17,14 @@ namespace jepa {
 namespace pt {
 
 // Limits enforced by the reader and the writer (docs/pt.md). Each has a test.
-inline constexpr int kMaxDepth = 1000;                         // container nesting, MARK depth
-inline constexpr int64_t kMaxStringBytes = int64_t{256} << 20;  // one str / bytes value
-inline constexpr int kMaxRank = 64;                              // tensor dimensions
-inline constexpr int64_t kMaxFileBytes = int64_t{1} << 40;       // a .pt file (1 TiB)
-inline constexpr int64_t kMaxPickleBytes = int64_t{1} << 30;     // its data.pkl record (1 GiB)
-inline constexpr int64_t kMaxZipDirectoryBytes = int64_t{256} << 20;  // a zip's central directory
-inline constexpr int64_t kMaxDeflatedRecordBytes = int64_t{16} << 20; // a compressed record, inflated
-inline constexpr int kMaxIntBytes = 255;                         // an int written (LONG1)
+inline constexpr int kMaxDepth = 1000;                                 // container nesting, MARK depth
+inline constexpr int64_t kMaxStringBytes = int64_t{256} << 20;         // one str / bytes value
+inline constexpr int kMaxRank = 64;                                    // tensor dimensions
+inline constexpr int64_t kMaxFileBytes = int64_t{1} << 40;             // a .pt file (1 TiB)
+inline constexpr int64_t kMaxPickleBytes = int64_t{1} << 30;           // its data.pkl record (1 GiB)
+inline constexpr int64_t kMaxZipDirectoryBytes = int64_t{256} << 20;   // a zip's central directory
+inline constexpr int64_t kMaxDeflatedRecordBytes = int64_t{16} << 20;  // a compressed record, inflated
+inline constexpr int kMaxIntBytes = 255;                               // an int written (LONG1)
 
 enum class Kind : uint8_t {
   kNone,
@@ -50,11 +50,11 @@ enum class Kind : uint8_t {
 
 // A storage of the file (record data/<key>), shared by every tensor that views it.
 struct StorageSpec {
-  std::string key;              // the record name is "data/" + key
-  at::ScalarType dtype;         // element type the pickle declared (kByte for UntypedStorage)
-  int64_t nbytes = 0;           // size the pickle declared
-  std::string location;         // "cpu", "cuda:0", ...
-  at::Storage storage;          // the data, once read (or, when writing, the data to write)
+  std::string key;       // the record name is "data/" + key
+  at::ScalarType dtype;  // element type the pickle declared (kByte for UntypedStorage)
+  int64_t nbytes = 0;    // size the pickle declared
+  std::string location;  // "cpu", "cuda:0", ...
+  at::Storage storage;   // the data, once read (or, when writing, the data to write)
 };
 
 // A tensor: a view (dtype, offset, sizes, strides) into one storage.

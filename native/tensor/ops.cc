@@ -33,37 +33,54 @@ Table& GetTable() {
 
 ArgKind KindOf(const c10::TypePtr& type) {
   switch (type->kind()) {
-    case c10::TypeKind::TensorType: return ArgKind::kTensor;
-    case c10::TypeKind::NumberType: return ArgKind::kScalar;
+    case c10::TypeKind::TensorType:
+      return ArgKind::kTensor;
+    case c10::TypeKind::NumberType:
+      return ArgKind::kScalar;
     case c10::TypeKind::IntType:
-    case c10::TypeKind::SymIntType: return ArgKind::kInt;
+    case c10::TypeKind::SymIntType:
+      return ArgKind::kInt;
     case c10::TypeKind::FloatType:
-    case c10::TypeKind::SymFloatType: return ArgKind::kFloat;
+    case c10::TypeKind::SymFloatType:
+      return ArgKind::kFloat;
     case c10::TypeKind::BoolType:
-    case c10::TypeKind::SymBoolType: return ArgKind::kBool;
-    case c10::TypeKind::StringType: return ArgKind::kString;
-    case c10::TypeKind::ScalarTypeType: return ArgKind::kScalarType;
-    case c10::TypeKind::LayoutType: return ArgKind::kLayout;
-    case c10::TypeKind::DeviceObjType: return ArgKind::kDevice;
-    case c10::TypeKind::MemoryFormatType: return ArgKind::kMemoryFormat;
-    case c10::TypeKind::GeneratorType: return ArgKind::kGenerator;
+    case c10::TypeKind::SymBoolType:
+      return ArgKind::kBool;
+    case c10::TypeKind::StringType:
+      return ArgKind::kString;
+    case c10::TypeKind::ScalarTypeType:
+      return ArgKind::kScalarType;
+    case c10::TypeKind::LayoutType:
+      return ArgKind::kLayout;
+    case c10::TypeKind::DeviceObjType:
+      return ArgKind::kDevice;
+    case c10::TypeKind::MemoryFormatType:
+      return ArgKind::kMemoryFormat;
+    case c10::TypeKind::GeneratorType:
+      return ArgKind::kGenerator;
     case c10::TypeKind::ListType: {
       const c10::TypePtr& elem = type->castRaw<c10::ListType>()->getElementType();
       switch (elem->kind()) {
         case c10::TypeKind::IntType:
-        case c10::TypeKind::SymIntType: return ArgKind::kIntList;
-        case c10::TypeKind::FloatType: return ArgKind::kFloatList;
-        case c10::TypeKind::BoolType: return ArgKind::kBoolList;
-        case c10::TypeKind::TensorType: return ArgKind::kTensorList;
+        case c10::TypeKind::SymIntType:
+          return ArgKind::kIntList;
+        case c10::TypeKind::FloatType:
+          return ArgKind::kFloatList;
+        case c10::TypeKind::BoolType:
+          return ArgKind::kBoolList;
+        case c10::TypeKind::TensorType:
+          return ArgKind::kTensorList;
         case c10::TypeKind::OptionalType:
           if (elem->castRaw<c10::OptionalType>()->getElementType()->kind() == c10::TypeKind::TensorType) {
             return ArgKind::kOptionalTensorList;
           }
           return ArgKind::kUnsupported;
-        default: return ArgKind::kUnsupported;
+        default:
+          return ArgKind::kUnsupported;
       }
     }
-    default: return ArgKind::kUnsupported;
+    default:
+      return ArgKind::kUnsupported;
   }
 }
 
@@ -81,13 +98,26 @@ ArgSpec SpecOf(const c10::Argument& arg) {
 ReturnSpec ReturnSpecOf(const c10::Argument& ret) {
   ReturnSpec spec{ReturnKind::kOther, ret.alias_info() != nullptr && ret.alias_info()->isWrite()};
   switch (KindOf(ret.real_type())) {
-    case ArgKind::kTensor: spec.kind = ReturnKind::kTensor; break;
-    case ArgKind::kTensorList: spec.kind = ReturnKind::kTensorList; break;
-    case ArgKind::kInt: spec.kind = ReturnKind::kInt; break;
-    case ArgKind::kFloat: spec.kind = ReturnKind::kFloat; break;
-    case ArgKind::kBool: spec.kind = ReturnKind::kBool; break;
-    case ArgKind::kScalar: spec.kind = ReturnKind::kScalar; break;
-    default: break;
+    case ArgKind::kTensor:
+      spec.kind = ReturnKind::kTensor;
+      break;
+    case ArgKind::kTensorList:
+      spec.kind = ReturnKind::kTensorList;
+      break;
+    case ArgKind::kInt:
+      spec.kind = ReturnKind::kInt;
+      break;
+    case ArgKind::kFloat:
+      spec.kind = ReturnKind::kFloat;
+      break;
+    case ArgKind::kBool:
+      spec.kind = ReturnKind::kBool;
+      break;
+    case ArgKind::kScalar:
+      spec.kind = ReturnKind::kScalar;
+      break;
+    default:
+      break;
   }
   return spec;
 }
@@ -95,7 +125,8 @@ ReturnSpec ReturnSpecOf(const c10::Argument& ret) {
 at::indexing::TensorIndex ToTensorIndex(const IndexItem& item) {
   using at::indexing::TensorIndex;
   switch (item.kind) {
-    case IndexItem::Kind::kInt: return TensorIndex(item.integer);
+    case IndexItem::Kind::kInt:
+      return TensorIndex(item.integer);
     case IndexItem::Kind::kSlice: {
       auto sym = [](const std::optional<int64_t>& v) -> std::optional<c10::SymInt> {
         if (!v) return std::nullopt;
@@ -103,10 +134,14 @@ at::indexing::TensorIndex ToTensorIndex(const IndexItem& item) {
       };
       return TensorIndex(at::indexing::Slice(sym(item.start), sym(item.stop), sym(item.step)));
     }
-    case IndexItem::Kind::kNone: return TensorIndex(at::indexing::None);
-    case IndexItem::Kind::kEllipsis: return TensorIndex(at::indexing::Ellipsis);
-    case IndexItem::Kind::kBool: return TensorIndex(item.boolean);
-    case IndexItem::Kind::kTensor: return TensorIndex(item.tensor);
+    case IndexItem::Kind::kNone:
+      return TensorIndex(at::indexing::None);
+    case IndexItem::Kind::kEllipsis:
+      return TensorIndex(at::indexing::Ellipsis);
+    case IndexItem::Kind::kBool:
+      return TensorIndex(item.boolean);
+    case IndexItem::Kind::kTensor:
+      return TensorIndex(item.tensor);
   }
   throw Error(code::kInternal, "unknown index item kind");
 }
@@ -128,8 +163,9 @@ int Resolve(const std::string& name, const std::string& overload) {
   if (it != t.ids.end()) return it->second;
   std::optional<c10::OperatorHandle> handle = c10::Dispatcher::singleton().findSchema({name, overload});
   if (!handle) {
-    throw Error(code::kInvalidArgument, "this libtorch (" + std::string(TORCH_VERSION) + ") has no operator " + key +
-                                            ": the generated bindings were made from another version's schema");
+    throw Error(code::kInvalidArgument,
+                "this libtorch (" + std::string(TORCH_VERSION) + ") has no operator " + key +
+                    ": the generated bindings were made from another version's schema");
   }
   const int id = t.size.load();
   if (static_cast<size_t>(id) >= kMaxOps) throw Error(code::kInternal, "too many operators resolved");
@@ -145,7 +181,8 @@ int Resolve(const std::string& name, const std::string& overload) {
 
 const Op& Get(int id) {
   Table& t = GetTable();
-  if (id < 0 || id >= t.size.load()) throw Error(code::kInvalidArgument, "unknown operator id " + std::to_string(id));
+  if (id < 0 || id >= t.size.load())
+    throw Error(code::kInvalidArgument, "unknown operator id " + std::to_string(id));
   return *t.ops[id].load();
 }
 

@@ -73,7 +73,8 @@ class StorageTable {
  private:
   size_t Mask() const { return slots_.size() - 1; }
   size_t Home(const void* owner, const void* storage) const {
-    uint64_t h = reinterpret_cast<uintptr_t>(storage) ^ (reinterpret_cast<uintptr_t>(owner) * 0x9E3779B97F4A7C15ull);
+    uint64_t h =
+        reinterpret_cast<uintptr_t>(storage) ^ (reinterpret_cast<uintptr_t>(owner) * 0x9E3779B97F4A7C15ull);
     h ^= h >> 29;
     h *= 0xBF58476D1CE4E5B9ull;
     h ^= h >> 32;
@@ -142,13 +143,13 @@ c10::Device ParseDevice(const std::string& name) {
     }
     const int64_t count = CudaDeviceCount();
     if (index >= count) {
-      throw Error(code::kCudaUnavailable, "device '" + name + "' does not exist: " +
-                                              std::to_string(count) + " CUDA device(s) visible");
+      throw Error(code::kCudaUnavailable, "device '" + name + "' does not exist: " + std::to_string(count) +
+                                              " CUDA device(s) visible");
     }
     return index < 0 ? c10::Device(c10::kCUDA) : c10::Device(c10::kCUDA, static_cast<int8_t>(index));
   }
-  throw Error(code::kInvalidArgument,
-              "invalid device '" + name + "': expected 'cpu', 'cuda' or 'cuda:N'", true);
+  throw Error(code::kInvalidArgument, "invalid device '" + name + "': expected 'cpu', 'cuda' or 'cuda:N'",
+              true);
 }
 
 std::string DeviceName(const c10::Device& device) { return device.str(); }

@@ -49,7 +49,8 @@ bool Differs(const std::string& name, const at::Tensor& t, const at::Tensor& s, 
 
 [[noreturn]] void ThrowMismatch(const std::vector<std::string>& problems, bool device_only, size_t pairs) {
   std::string msg = "the target and source parameters do not match (" + std::to_string(problems.size()) +
-                    " problem" + (problems.size() == 1 ? "" : "s") + " among " + std::to_string(pairs) + " tensors):";
+                    " problem" + (problems.size() == 1 ? "" : "s") + " among " + std::to_string(pairs) +
+                    " tensors):";
   const size_t shown = std::min<size_t>(problems.size(), 40);
   for (size_t i = 0; i < shown; ++i) msg += "\n  " + problems[i];
   if (shown < problems.size()) msg += "\n  ... and " + std::to_string(problems.size() - shown) + " more";
@@ -85,14 +86,16 @@ struct Chunk {
 using Kernel = void (*)(float*, const float*, int64_t, float, float);
 
 // Runs `kernel` over every pair in chunks of 32 Ki floats, in parallel on libtorch's threads.
-void RunFused(const std::vector<const std::pair<at::Tensor, at::Tensor>*>& pairs, double momentum, Kernel kernel) {
+void RunFused(const std::vector<const std::pair<at::Tensor, at::Tensor>*>& pairs, double momentum,
+              Kernel kernel) {
   constexpr int64_t kChunk = 1 << 15;
   std::vector<Chunk> chunks;
   for (const auto* p : pairs) {
     float* t = p->first.data_ptr<float>();
     const float* s = p->second.data_ptr<float>();
     const int64_t n = p->first.numel();
-    for (int64_t off = 0; off < n; off += kChunk) chunks.push_back({t + off, s + off, std::min(kChunk, n - off)});
+    for (int64_t off = 0; off < n; off += kChunk)
+      chunks.push_back({t + off, s + off, std::min(kChunk, n - off)});
   }
   const float m = static_cast<float>(momentum);
   const float a = static_cast<float>(1.0 - momentum);
@@ -100,8 +103,11 @@ void RunFused(const std::vector<const std::pair<at::Tensor, at::Tensor>*>& pairs
   // TensorIterator over the chunk indices parallelises inside libtorch (its own OpenMP).
   at::Tensor index = at::arange(static_cast<int64_t>(chunks.size()), at::kLong);
   at::Tensor unused = at::empty_like(index);
-  at::TensorIterator iter =
-      at::TensorIteratorConfig().add_output(unused).add_const_input(index).check_all_same_dtype(false).build();
+  at::TensorIterator iter = at::TensorIteratorConfig()
+                                .add_output(unused)
+                                .add_const_input(index)
+                                .check_all_same_dtype(false)
+                                .build();
   iter.for_each(
       [&](char** data, const int64_t* strides, int64_t n0, int64_t n1) {
         for (int64_t j = 0; j < n1; ++j) {
@@ -123,7 +129,8 @@ bool FusedEmaAvailable() {
   return available;
 }
 
-std::vector<std::pair<at::Tensor, at::Tensor>> MatchByName(const NamedTensors& target, const NamedTensors& source) {
+std::vector<std::pair<at::Tensor, at::Tensor>> MatchByName(const NamedTensors& target,
+                                                           const NamedTensors& source) {
   std::map<std::string, const at::Tensor*> by_name;
   for (const auto& [name, t] : source) by_name.emplace(name, &t);
   std::vector<std::string> problems;
@@ -180,13 +187,15 @@ std::vector<std::pair<at::Tensor, at::Tensor>> MatchByPosition(const std::vector
     }
     pairs.emplace_back(target[i], source[i]);
   }
-  if (!problems.empty()) ThrowMismatch(problems, device_only && !other, std::max(target.size(), source.size()));
+  if (!problems.empty())
+    ThrowMismatch(problems, device_only && !other, std::max(target.size(), source.size()));
   return pairs;
 }
 
-EmaStats EmaUpdate(const std::vector<std::pair<at::Tensor, at::Tensor>>& pairs, double momentum, EmaFormula formula,
-                   bool allow_fused) {
-  if (!std::isfinite(momentum)) throw Error(code::kInvalidArgument, "expected the momentum to be a finite number", true);
+EmaStats EmaUpdate(const std::vector<std::pair<at::Tensor, at::Tensor>>& pairs, double momentum,
+                   EmaFormula formula, bool allow_fused) {
+  if (!std::isfinite(momentum))
+    throw Error(code::kInvalidArgument, "expected the momentum to be a finite number", true);
   ApplyNumThreads();
   at::NoGradGuard no_grad;
   EmaStats stats;
@@ -210,7 +219,8 @@ EmaStats EmaUpdate(const std::vector<std::pair<at::Tensor, at::Tensor>>& pairs, 
     }
   }
   if (!fused.empty()) {
-    RunFused(fused, momentum, formula == EmaFormula::kLoop ? ema_kernels::LoopRange : ema_kernels::ForeachRange);
+    RunFused(fused, momentum,
+             formula == EmaFormula::kLoop ? ema_kernels::LoopRange : ema_kernels::ForeachRange);
     stats.fused = true;
   }
   if (!targets.empty()) {

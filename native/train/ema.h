@@ -36,7 +36,8 @@ struct EmaStats {
 // Pairs `target` and `source` by name. Every name must be in both, with equal shape, dtype and
 // device; otherwise throws kParameterMismatch listing every name only in one of them and every
 // shape/dtype difference (kDeviceMismatch when only devices differ). Order follows `target`.
-std::vector<std::pair<at::Tensor, at::Tensor>> MatchByName(const NamedTensors& target, const NamedTensors& source);
+std::vector<std::pair<at::Tensor, at::Tensor>> MatchByName(const NamedTensors& target,
+                                                           const NamedTensors& source);
 
 // Pairs two unnamed lists by position (same length, shapes, dtypes, devices; same errors).
 std::vector<std::pair<at::Tensor, at::Tensor>> MatchByPosition(const std::vector<at::Tensor>& target,

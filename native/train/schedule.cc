@@ -10,12 +10,14 @@ namespace jepa {
 
 void Schedule::Validate() const {
   auto bad = [](const std::string& msg) { throw Error(code::kInvalidArgument, msg, true); };
-  if (!std::isfinite(start) || !std::isfinite(end) || !std::isfinite(peak)) bad("schedule values must be finite");
+  if (!std::isfinite(start) || !std::isfinite(end) || !std::isfinite(peak))
+    bad("schedule values must be finite");
   if (kind == ScheduleKind::kConstant) return;
   if (!(steps > 0) || !std::isfinite(steps)) bad("expected the schedule's `steps` to be a positive number");
   const bool warms = kind == ScheduleKind::kWarmupCosine || kind == ScheduleKind::kHJepaWarmupCosine ||
                      kind == ScheduleKind::kHJepaWarmupLinear || kind == ScheduleKind::kHJepaEma;
-  if (warms && (!(warmup_steps >= 0) || !std::isfinite(warmup_steps) || warmup_steps != std::floor(warmup_steps))) {
+  if (warms &&
+      (!(warmup_steps >= 0) || !std::isfinite(warmup_steps) || warmup_steps != std::floor(warmup_steps))) {
     bad("expected the schedule's `warmupSteps` to be a non-negative integer");
   }
 }

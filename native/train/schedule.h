@@ -12,8 +12,8 @@ namespace jepa {
 //   kConstant      start
 //   kLinear        I-JEPA momentum generator: start + i * (end - start) / steps, i = min(step, floor(steps))
 //   kCosine        BYOL: end - (end - start) * (cos(pi * k / steps) + 1) / 2, k = min(step, steps)
-//   kWarmupCosine  I-JEPA WarmupCosineSchedule (start -> peak over warmupSteps, cosine to end at steps), k = step + 1
-//   kCosineWd      I-JEPA CosineWDSchedule (start -> end over steps, clamped), k = step + 1
+//   kWarmupCosine  I-JEPA WarmupCosineSchedule (start -> peak over warmupSteps, cosine to end at steps), k =
+//   step + 1 kCosineWd      I-JEPA CosineWDSchedule (start -> end over steps, clamped), k = step + 1
 //   kLinearDecay   V-JEPA 2 LinearDecaySchedule (start -> end over steps, not clamped), k = step + 1
 //   kHJepaWarmupCosine / kHJepaWarmupLinear  jonwiggins/H-JEPA CosineScheduler / LinearScheduler
 //                  (start -> peak over warmupSteps, then cosine / linear to end at steps) as its

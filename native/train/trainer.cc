@@ -13,7 +13,9 @@ namespace jepa {
 namespace {
 
 bool Contains(const std::string& s, const char* part) { return s.find(part) != std::string::npos; }
-bool StartsWith(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
+bool StartsWith(const std::string& s, const std::string& prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
+}
 
 c10::List<at::Tensor> ToList(const std::vector<at::Tensor>& v) {
   c10::List<at::Tensor> out;
@@ -216,11 +218,13 @@ Trainer::Trainer(TrainerConfig config) : config_(std::move(config)) {
     case TrainerKind::kIJepa:
     case TrainerKind::kVJepa: {
       if (!config_.context || !config_.target || !config_.predictor) {
-        throw Error(code::kInvalidArgument, "an I-JEPA / V-JEPA trainer needs context, target and predictor modules", true);
+        throw Error(code::kInvalidArgument,
+                    "an I-JEPA / V-JEPA trainer needs context, target and predictor modules", true);
       }
       if (config_.context == config_.target || config_.context == config_.predictor ||
           config_.target == config_.predictor) {
-        throw Error(code::kInvalidArgument, "the context encoder, target encoder and predictor must be three modules", true);
+        throw Error(code::kInvalidArgument,
+                    "the context encoder, target encoder and predictor must be three modules", true);
       }
       NamedTensors ctx = config_.context->NamedParameters();
       NamedTensors pred = config_.predictor->NamedParameters();
@@ -293,9 +297,11 @@ at::Tensor Trainer::JepaLoss(const Batch& batch, StepStats& stats) {
       target = RepeatInterleaveBatch(ApplyMasks(h, batch.target_masks), B,
                                      static_cast<int64_t>(batch.context_masks.size()));
     }
-    at::Tensor z = AsTensor(config_.context->Run("forward", {images, ToList(batch.context_masks)}), "the context encoder");
-    z = AsTensor(config_.predictor->Run("forward", {z, ToList(batch.context_masks), ToList(batch.target_masks)}),
-                 "the predictor");
+    at::Tensor z = AsTensor(config_.context->Run("forward", {images, ToList(batch.context_masks)}),
+                            "the context encoder");
+    z = AsTensor(
+        config_.predictor->Run("forward", {z, ToList(batch.context_masks), ToList(batch.target_masks)}),
+        "the predictor");
     return at::smooth_l1_loss(z, target, at::Reduction::Mean, 1.0);
   }
   // V-JEPA: one (context, target) mask pair per config; the context encoder runs on every
@@ -314,7 +320,8 @@ at::Tensor Trainer::JepaLoss(const Batch& batch, StepStats& stats) {
   const double p = config_.loss_exp;
   for (size_t i = 0; i < n; ++i) {
     std::vector<c10::IValue> args{zs[i], mcs[i], mts[i]};
-    if (predictor_mask_index_) args.emplace_back(config_.mask_index ? *config_.mask_index : static_cast<int64_t>(i));
+    if (predictor_mask_index_)
+      args.emplace_back(config_.mask_index ? *config_.mask_index : static_cast<int64_t>(i));
     zs[i] = AsTensor(config_.predictor->Run("forward", std::move(args)), "the predictor");
   }
   for (size_t i = 0; i < n; ++i) {
@@ -348,7 +355,8 @@ at::Tensor Trainer::HJepaLoss(const Batch& batch, StepStats& stats) {
   if (!out.isGenericDict()) throw Error(code::kTorch, "the H-JEPA model's forward did not return a dict");
   auto dict = out.toGenericDict();
   auto list = [&](const char* key) {
-    if (!dict.contains(key)) throw Error(code::kTorch, std::string("the H-JEPA model's forward returned no '") + key + "'");
+    if (!dict.contains(key))
+      throw Error(code::kTorch, std::string("the H-JEPA model's forward returned no '") + key + "'");
     return dict.at(key).toTensorVector();
   };
   std::vector<at::Tensor> preds = list("predictions");
@@ -359,9 +367,9 @@ at::Tensor Trainer::HJepaLoss(const Batch& batch, StepStats& stats) {
     throw Error(code::kTorch, "the H-JEPA model's forward returned lists of different lengths");
   }
   if (!config_.level_weights.empty() && config_.level_weights.size() != preds.size()) {
-    throw Error(code::kInvalidArgument, "levelWeights has " + std::to_string(config_.level_weights.size()) +
-                                            " entries, but the H-JEPA model returns " + std::to_string(preds.size()) +
-                                            " levels",
+    throw Error(code::kInvalidArgument,
+                "levelWeights has " + std::to_string(config_.level_weights.size()) +
+                    " entries, but the H-JEPA model returns " + std::to_string(preds.size()) + " levels",
                 true);
   }
   constexpr double kEps = 1e-8;  // HJEPALoss's eps (normalisation and masked mean)
@@ -375,7 +383,8 @@ at::Tensor Trainer::HJepaLoss(const Batch& batch, StepStats& stats) {
       t = t / at::norm(t, 2, {-1}, true).clamp_min(kEps).expand_as(t);
     }
     t = t.detach();
-    const at::Reduction::Reduction reduction = config_.masked_loss ? at::Reduction::None : at::Reduction::Mean;
+    const at::Reduction::Reduction reduction =
+        config_.masked_loss ? at::Reduction::None : at::Reduction::Mean;
     at::Tensor base;
     switch (config_.hjepa_loss) {
       case HJepaLossType::kMse:
@@ -492,16 +501,19 @@ StepStats Trainer::Step(const Batch& batch) {
   stats.momentum = ema_pairs_.empty() ? std::numeric_limits<double>::quiet_NaN() : config_.momentum.At(step_);
   // jonwiggins/H-JEPA updates the target encoder from the context encoder as it was before the
   // optimizer step; I-JEPA and V-JEPA after it.
-  if (!ema_pairs_.empty() && config_.ema_before_step) EmaUpdate(ema_pairs_, stats.momentum, config_.ema_formula);
+  if (!ema_pairs_.empty() && config_.ema_before_step)
+    EmaUpdate(ema_pairs_, stats.momentum, config_.ema_formula);
   optimizer_.Step();
   optimizer_.ZeroGrad();
-  if (!ema_pairs_.empty() && !config_.ema_before_step) EmaUpdate(ema_pairs_, stats.momentum, config_.ema_formula);
+  if (!ema_pairs_.empty() && !config_.ema_before_step)
+    EmaUpdate(ema_pairs_, stats.momentum, config_.ema_formula);
   ++step_;
   stats.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   return stats;
 }
 
-void Trainer::LoadOptimizerState(const std::vector<AdamW::State>& states, const std::vector<GroupValues>& groups) {
+void Trainer::LoadOptimizerState(const std::vector<AdamW::State>& states,
+                                 const std::vector<GroupValues>& groups) {
   std::lock_guard<std::mutex> lock(mutex_);
   AdamW& opt = optimizer_;
   const int64_t n = opt.NumParams();
@@ -521,8 +533,8 @@ void Trainer::LoadOptimizerState(const std::vector<AdamW::State>& states, const 
     if (!s.step.defined()) continue;
     const at::Tensor& p = params[i];
     if (s.exp_avg.sizes() != p.sizes() || s.exp_avg_sq.sizes() != p.sizes() || s.step.numel() != 1) {
-      throw Error(code::kParameterMismatch, "the optimizer state of parameter " + std::to_string(i) + " (" + names[i] +
-                                                ") does not have its shape");
+      throw Error(code::kParameterMismatch, "the optimizer state of parameter " + std::to_string(i) + " (" +
+                                                names[i] + ") does not have its shape");
     }
     loaded[i].step = s.step.to(at::kFloat).reshape({}).cpu().clone();
     loaded[i].exp_avg = s.exp_avg.to(p.options()).clone();

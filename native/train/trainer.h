@@ -35,9 +35,9 @@
 #include <vector>
 
 #include "distributed/distributed.h"
+#include "model/module.h"
 #include "train/ema.h"
 #include "train/schedule.h"
-#include "model/module.h"
 
 namespace jepa {
 
@@ -97,25 +97,25 @@ struct TrainerConfig {
   std::optional<double> clip_grad;
   int64_t clip_grad_from = 0;
   EmaFormula ema_formula = EmaFormula::kForeach;
-  double loss_exp = 0;                      // V-JEPA's p
-  bool normalize_targets = false;           // I-JEPA / V-JEPA: layer_norm the target encoder's output
+  double loss_exp = 0;             // V-JEPA's p
+  bool normalize_targets = false;  // I-JEPA / V-JEPA: layer_norm the target encoder's output
   // V-JEPA: the predictor's mask_index (when its forward takes one): the mask config's index
   // when absent (V-JEPA's PredictorMultiMaskWrapper), else this value (V-JEPA 2's wrapper passes
   // the index of the clip-length group, 0 for a batch of one clip length).
   std::optional<int64_t> mask_index;
-  double reg_coeff = 0;                     // V-JEPA: weight of the predictor-variance term
-  std::vector<double> level_weights;        // H-JEPA; empty = 1 for every level
+  double reg_coeff = 0;               // V-JEPA: weight of the predictor-variance term
+  std::vector<double> level_weights;  // H-JEPA; empty = 1 for every level
   HJepaLossType hjepa_loss = HJepaLossType::kMse;
   double huber_delta = 0;
-  bool normalize_embeddings = false;        // H-JEPA: F.normalize(p=2, dim=-1, eps=1e-8) both sides
-  bool masked_loss = false;                 // H-JEPA: loss over masks_valid entries only
+  bool normalize_embeddings = false;  // H-JEPA: F.normalize(p=2, dim=-1, eps=1e-8) both sides
+  bool masked_loss = false;           // H-JEPA: loss over masks_valid entries only
   // Update the target encoder before the optimizer step (jonwiggins/H-JEPA, with the momentum of
   // the step) instead of after it (I-JEPA, V-JEPA).
   bool ema_before_step = false;
-  double recon_weight = 0;                  // motion
+  double recon_weight = 0;  // motion
   double motion_weight = 0;
   double smooth_weight = 0;
-  bool bf16 = false;                        // autocast to bfloat16 (CPU or CUDA) for forward + loss
+  bool bf16 = false;  // autocast to bfloat16 (CPU or CUDA) for forward + loss
   // Data-parallel training: the first step broadcasts rank 0's parameters and buffers (all
   // modules, the target encoder too); every step averages the gradients over the ranks before
   // clipping and AdamW, so every rank applies the same update and the same EMA.
@@ -123,26 +123,26 @@ struct TrainerConfig {
 };
 
 struct Batch {
-  at::Tensor images;                     // I-JEPA, V-JEPA, H-JEPA
-  std::vector<at::Tensor> context_masks; // I-JEPA, V-JEPA (V-JEPA: one per config)
+  at::Tensor images;                      // I-JEPA, V-JEPA, H-JEPA
+  std::vector<at::Tensor> context_masks;  // I-JEPA, V-JEPA (V-JEPA: one per config)
   std::vector<at::Tensor> target_masks;
-  at::Tensor mask;                       // H-JEPA [B, N], 1 = masked
-  at::Tensor features;                   // motion [B, T, N, C] / [B, T, H, W, C]
-  at::Tensor inputs;                     // VL image embeddings
-  at::Tensor targets;                    // VL text embeddings
+  at::Tensor mask;      // H-JEPA [B, N], 1 = masked
+  at::Tensor features;  // motion [B, T, N, C] / [B, T, H, W, C]
+  at::Tensor inputs;    // VL image embeddings
+  at::Tensor targets;   // VL text embeddings
 };
 
 struct StepStats {
   double loss = 0;
-  double loss_mean = 0;          // the loss averaged over the ranks (= loss without `dist`)
-  std::vector<double> parts;     // V-JEPA per config, H-JEPA per level, motion (recon, temporal, smooth)
+  double loss_mean = 0;       // the loss averaged over the ranks (= loss without `dist`)
+  std::vector<double> parts;  // V-JEPA per config, H-JEPA per level, motion (recon, temporal, smooth)
   double lr = 0;
   double weight_decay = 0;
-  double momentum = 0;           // NaN for kinds without EMA
-  double grad_norm = 0;          // context encoder (or model), before clipping
+  double momentum = 0;   // NaN for kinds without EMA
+  double grad_norm = 0;  // context encoder (or model), before clipping
   double grad_norm_predictor = 0;
-  bool clipped = false;          // whether clip_grad applied at this step
-  int64_t step = 0;              // the step just done (0-based)
+  bool clipped = false;  // whether clip_grad applied at this step
+  int64_t step = 0;      // the step just done (0-based)
   double ms = 0;
 };
 
@@ -184,8 +184,8 @@ class Trainer {
 
   TrainerConfig config_;
   AdamW optimizer_;
-  std::vector<at::Tensor> clip_a_;  // parameters clipped together (context encoder / model)
-  std::vector<at::Tensor> clip_b_;  // predictor
+  std::vector<at::Tensor> clip_a_;     // parameters clipped together (context encoder / model)
+  std::vector<at::Tensor> clip_b_;     // predictor
   bool predictor_mask_index_ = false;  // the predictor's forward takes a 4th argument, mask_index
   std::vector<std::pair<at::Tensor, at::Tensor>> ema_pairs_;
   std::vector<at::Tensor> sync_tensors_;  // parameters and buffers of every module (dist)

@@ -127,7 +127,8 @@ function removeRunpath(buf) {
     const start = Number(e.val);
     const len = Buffer.byteLength(cString(buf, d.strtab + start));
     const inside = (v) => v >= start && v <= start + len;
-    const shared = kept.some((k) => STRING_TAGS.includes(k.tag) && inside(Number(k.val))) || [...symbolNames].some(inside);
+    const shared =
+      kept.some((k) => STRING_TAGS.includes(k.tag) && inside(Number(k.val))) || [...symbolNames].some(inside);
     if (!shared) buf.fill(0, d.strtab + start, d.strtab + start + len);
   }
   return paths.join(':');

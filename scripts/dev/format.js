@@ -20,9 +20,7 @@ function files(dirs, re) {
     encoding: 'utf8',
   });
   if (r.status !== 0) throw new Error(`git ls-files failed: ${r.stderr}`);
-  return r.stdout
-    .split('\n')
-    .filter((f) => f && re.test(f) && fs.existsSync(path.join(ROOT, f)));
+  return r.stdout.split('\n').filter((f) => f && re.test(f) && fs.existsSync(path.join(ROOT, f)));
 }
 
 let failed = false;
@@ -30,12 +28,18 @@ let failed = false;
 const JS_DIRS = ['lib', 'test', 'scripts', 'bench', 'bin', 'examples'];
 const jsFiles = files(JS_DIRS, /\.(ts|mts|cts|js|mjs|cjs)$/).filter((f) => !f.startsWith('test/fuzz-corpus/'));
 const prettier = require.resolve('prettier/bin/prettier.cjs');
-let r = spawnSync(process.execPath, [prettier, check ? '--list-different' : '--write', '--log-level', 'warn', ...jsFiles], {
-  cwd: ROOT,
-  encoding: 'utf8',
-});
+let r = spawnSync(
+  process.execPath,
+  [prettier, check ? '--list-different' : '--write', '--log-level', 'warn', ...jsFiles],
+  {
+    cwd: ROOT,
+    encoding: 'utf8',
+  },
+);
 if (check && r.stdout.trim()) {
-  console.error(`[format] not formatted by prettier (npm run format fixes them):\n  ${r.stdout.trim().split('\n').join('\n  ')}`);
+  console.error(
+    `[format] not formatted by prettier (npm run format fixes them):\n  ${r.stdout.trim().split('\n').join('\n  ')}`,
+  );
   failed = true;
 }
 if (r.status !== 0 && !(check && r.status === 1)) {
@@ -43,10 +47,17 @@ if (r.status !== 0 && !(check && r.status === 1)) {
   process.exit(2);
 }
 
-const clangFormat = path.join(path.dirname(require.resolve('clang-format/package.json')), 'bin', `${process.platform}_x64`, 'clang-format');
+const clangFormat = path.join(
+  path.dirname(require.resolve('clang-format/package.json')),
+  'bin',
+  `${process.platform}_x64`,
+  'clang-format',
+);
 const cppFiles = files(['native'], /\.(cc|h)$/).filter((f) => !f.includes('/gloo_decl/'));
 if (!fs.existsSync(clangFormat)) {
-  console.error(`[format] no clang-format binary for ${process.platform}-${process.arch} in the clang-format package: C++ left unchecked`);
+  console.error(
+    `[format] no clang-format binary for ${process.platform}-${process.arch} in the clang-format package: C++ left unchecked`,
+  );
 } else {
   const args = check ? ['--dry-run', '--Werror', '--style=file'] : ['-i', '--style=file'];
   r = spawnSync(clangFormat, [...args, ...cppFiles], { cwd: ROOT, encoding: 'utf8' });

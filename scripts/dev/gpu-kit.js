@@ -54,16 +54,22 @@ function neededModules() {
     }
   }
   // Nested folders travel inside their parent; list only the outermost ones that exist.
-  return [...seen].filter((p) => fs.existsSync(path.join(ROOT, p))).filter((p) => ![...seen].some((q) => q !== p && p.startsWith(`${q}/`))).sort();
+  return [...seen]
+    .filter((p) => fs.existsSync(path.join(ROOT, p)))
+    .filter((p) => ![...seen].some((q) => q !== p && p.startsWith(`${q}/`)))
+    .sort();
 }
 
 function main() {
-  if (!fs.existsSync(path.join(ROOT, 'dist', 'index.js'))) throw new Error('dist/ is not built: run `npm run build:ts` first');
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'index.js')))
+    throw new Error('dist/ is not built: run `npm run build:ts` first');
   fs.rmSync(KIT, { recursive: true, force: true });
   fs.mkdirSync(KIT);
   const modules = neededModules();
   fs.writeFileSync(path.join(KIT, 'modules.txt'), modules.join('\n') + '\n');
-  sh('tar', ['-cJf', path.join(KIT, 'node_modules.tar.xz'), '-T', path.join(KIT, 'modules.txt')], { env: { ...process.env, XZ_OPT: '-6 -T0' } });
+  sh('tar', ['-cJf', path.join(KIT, 'node_modules.tar.xz'), '-T', path.join(KIT, 'modules.txt')], {
+    env: { ...process.env, XZ_OPT: '-6 -T0' },
+  });
   sh('tar', ['-cJf', path.join(KIT, 'dist.tar.xz'), 'dist'], { env: { ...process.env, XZ_OPT: '-6 -T0' } });
   const node = fs.openSync(path.join(KIT, 'node.xz'), 'w');
   sh('xz', ['-6', '-T0', '-c', process.execPath], { stdio: ['ignore', node, 'inherit'] });
@@ -74,7 +80,9 @@ function main() {
     total += size;
     console.error(`[gpu-kit] ${f}: ${(size / 2 ** 20).toFixed(1)} MiB`);
   }
-  console.error(`[gpu-kit] .gpu-kit: ${(total / 2 ** 20).toFixed(1)} MiB (${modules.length} packages); carry it with the working tree and run: bash scripts/test/gpu.sh`);
+  console.error(
+    `[gpu-kit] .gpu-kit: ${(total / 2 ** 20).toFixed(1)} MiB (${modules.length} packages); carry it with the working tree and run: bash scripts/test/gpu.sh`,
+  );
 }
 
 try {

@@ -68,14 +68,21 @@ async function main() {
   const args = process.argv.slice(2);
   const from = option(args, 'from');
   const to = option(args, 'to') ?? ROOT;
-  if (from && (!fs.existsSync(path.join(from, 'jepa_native.node')) || !fs.existsSync(path.join(from, 'build-info.json')))) {
-    throw new Error(`${from} holds no build (jepa_native.node and build-info.json): build it with scripts/install/build.js --out`);
+  if (
+    from &&
+    (!fs.existsSync(path.join(from, 'jepa_native.node')) || !fs.existsSync(path.join(from, 'build-info.json')))
+  ) {
+    throw new Error(
+      `${from} holds no build (jepa_native.node and build-info.json): build it with scripts/install/build.js --out`,
+    );
   }
   await runPrebuildify(from, to);
   const dir = prebuildDir(to);
   const out = path.join(dir, PREBUILD_FILE);
   if (!fs.existsSync(out)) throw new Error(`prebuildify did not write ${out}`);
-  const build = JSON.parse(fs.readFileSync(path.join(from ?? path.join(ROOT, 'build', 'Release'), 'build-info.json'), 'utf8'));
+  const build = JSON.parse(
+    fs.readFileSync(path.join(from ?? path.join(ROOT, 'build', 'Release'), 'build-info.json'), 'utf8'),
+  );
 
   const buf = fs.readFileSync(out);
   const was = removeRunpath(buf);
@@ -98,7 +105,9 @@ async function main() {
   };
   fs.writeFileSync(path.join(dir, INFO_FILE), JSON.stringify(info, null, 2) + '\n');
   const size = (fs.statSync(out).size / 1e6).toFixed(2);
-  log(`wrote ${path.relative(process.cwd(), out)} (${size} MB, libtorch ${info.torchVersion}, ${info.cuda ? 'CUDA' : 'CPU'}; RUNPATH ${was ? 'removed' : 'none'})`);
+  log(
+    `wrote ${path.relative(process.cwd(), out)} (${size} MB, libtorch ${info.torchVersion}, ${info.cuda ? 'CUDA' : 'CPU'}; RUNPATH ${was ? 'removed' : 'none'})`,
+  );
 }
 
 main().catch((e) => {

@@ -31,7 +31,11 @@ if (!process.env.JEPA_PREBUILD_FROM) {
   const env = { ...process.env };
   const info = path.join(from, 'build-info.json');
   if (!env.LIBTORCH && fs.existsSync(info)) env.LIBTORCH = JSON.parse(fs.readFileSync(info, 'utf8')).libtorchDir;
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'install', 'build.js')], { cwd: ROOT, stdio: 'inherit', env });
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'install', 'build.js')], {
+    cwd: ROOT,
+    stdio: 'inherit',
+    env,
+  });
   if (r.status !== 0) process.exit(r.status || 1);
 }
 const out = path.resolve('build', 'Release');

@@ -37,7 +37,9 @@ function parseArgs(argv) {
       if (!Number.isFinite(v) || v <= 0) throw new Error(`expected a positive number after ${a}, got ${argv[i]}`);
       o[a.slice(2)] = v;
     } else {
-      throw new Error(`unknown argument ${a} (expected --seconds N, --concurrency N, --warmup S, --json, --inject-leak)`);
+      throw new Error(
+        `unknown argument ${a} (expected --seconds N, --concurrency N, --warmup S, --json, --inject-leak)`,
+      );
     }
   }
   if (o.warmup === null) o.warmup = Math.min(60, Math.max(3, o.seconds * 0.3));
@@ -120,7 +122,8 @@ async function opPt() {
     for (let i = 0; i < n; i++) {
       const a = value[`t${i}`];
       const b = back[`t${i}`];
-      if (b.dtype !== a.dtype || b.shape.join() !== a.shape.join()) fail(`pt: t${i} ${b.dtype}${b.shape} != ${a.dtype}${a.shape}`);
+      if (b.dtype !== a.dtype || b.shape.join() !== a.shape.join())
+        fail(`pt: t${i} ${b.dtype}${b.shape} != ${a.dtype}${a.shape}`);
       if (!bytesOf(a).equals(bytesOf(b))) fail(`pt: t${i} bytes differ`);
       drop(b);
     }
@@ -138,7 +141,8 @@ async function opShared() {
   // Another loop may have replaced it since: whatever is there must be one complete version.
   const back = await jepa.load(SHARED);
   const x = back.t.data();
-  for (let i = 0; i < x.length; i += 997) if (x[i] !== back.gen) fail(`shared: element ${i} is ${x[i]}, not ${back.gen}`);
+  for (let i = 0; i < x.length; i += 997)
+    if (x[i] !== back.gen) fail(`shared: element ${i} is ${x[i]}, not ${back.gen}`);
   if (x[x.length - 1] !== back.gen) fail('shared: last element differs');
   drop(back.t);
 }
@@ -193,7 +197,12 @@ async function opForward() {
 async function opMasks() {
   const patch = pick([14, 16]);
   const side = patch * randInt(8, 16);
-  const o = { batchSize: randInt(1, 16), inputSize: [side, patch * randInt(8, 16)], patchSize: patch, seed: randInt(0, 1e6) };
+  const o = {
+    batchSize: randInt(1, 16),
+    inputSize: [side, patch * randInt(8, 16)],
+    patchSize: patch,
+    seed: randInt(0, 1e6),
+  };
   const [a, b] = await Promise.all([jepa.masks.multiblockAsync(o), jepa.masks.multiblockAsync(o)]);
   const cells = a.grid.height * a.grid.width;
   const lists = [...a.context, ...a.targets];
@@ -206,7 +215,8 @@ async function opMasks() {
     for (let r = 0; r < o.batchSize; r++) {
       for (let j = 0; j < k; j++) {
         const v = x[r * k + j];
-        if (v < 0n || v >= BigInt(cells) || (j > 0 && v <= x[r * k + j - 1])) fail(`masks: bad index ${v} at [${r}, ${j}]`);
+        if (v < 0n || v >= BigInt(cells) || (j > 0 && v <= x[r * k + j - 1]))
+          fail(`masks: bad index ${v} at [${r}, ${j}]`);
       }
     }
   });
@@ -239,7 +249,15 @@ async function opEma() {
   }
 }
 
-const OPS = { pt: opPt, shared: opShared, safetensors: opSafetensors, npy: opNpy, forward: opForward, masks: opMasks, ema: opEma };
+const OPS = {
+  pt: opPt,
+  shared: opShared,
+  safetensors: opSafetensors,
+  npy: opNpy,
+  forward: opForward,
+  masks: opMasks,
+  ema: opEma,
+};
 
 // ---------------------------------------------------------------------------------------------
 // The run
@@ -257,7 +275,14 @@ function sample(t0) {
   global.gc();
   const mu = process.memoryUsage();
   const jm = jepa.memory();
-  samples.push({ t: (performance.now() - t0) / 1000, rss: mu.rss, heap: mu.heapUsed, external: mu.external, tensors: jm.tensors, bytes: jm.bytes });
+  samples.push({
+    t: (performance.now() - t0) / 1000,
+    rss: mu.rss,
+    heap: mu.heapUsed,
+    external: mu.external,
+    tensors: jm.tensors,
+    bytes: jm.bytes,
+  });
 }
 
 const median = (xs) => {
@@ -345,10 +370,24 @@ async function main() {
       max: MiB(Math.max(...samples.map((s) => s.rss))),
       slopePerMinute: MiB(rssSlope),
     },
-    liveTensorBytesMiB: { afterWarmup: MiB(bytesEarly), end: MiB(bytesLate), max: MiB(Math.max(...samples.map((s) => s.bytes))) },
-    liveTensors: { baseline: baseline.tensors, max: Math.max(...samples.map((s) => s.tensors)), final: finalMemory.tensors },
+    liveTensorBytesMiB: {
+      afterWarmup: MiB(bytesEarly),
+      end: MiB(bytesLate),
+      max: MiB(Math.max(...samples.map((s) => s.bytes))),
+    },
+    liveTensors: {
+      baseline: baseline.tensors,
+      max: Math.max(...samples.map((s) => s.tensors)),
+      final: finalMemory.tensors,
+    },
     eventLoopLagMs: { max: lagMs(lag.max), p99: lagMs(lag.percentile(99)), mean: lagMs(lag.mean) },
-    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, torch: jepa.torchVersion, load: os.loadavg().map((x) => Math.round(x * 10) / 10) },
+    machine: {
+      cpus: os.cpus().length,
+      model: os.cpus()[0]?.model,
+      node: process.version,
+      torch: jepa.torchVersion,
+      load: os.loadavg().map((x) => Math.round(x * 10) / 10),
+    },
   };
   // Checks: results, memory after the warm-up, nothing left alive.
   const problems = [...errors.map((e) => `error: ${e.split('\n')[0]}`)];
@@ -361,7 +400,9 @@ async function main() {
     problems.push(`live tensor bytes grew by ${MiB(bytesLate - bytesEarly)} MiB after the warm-up`);
   }
   if (finalMemory.tensors > baseline.tensors) {
-    problems.push(`${finalMemory.tensors - baseline.tensors} tensor handles still alive at the end (${finalMemory.bytes} bytes)`);
+    problems.push(
+      `${finalMemory.tensors - baseline.tensors} tensor handles still alive at the end (${finalMemory.bytes} bytes)`,
+    );
   }
   result.problems = problems;
   result.ok = problems.length === 0;
@@ -369,14 +410,22 @@ async function main() {
     console.log(JSON.stringify(result));
   } else {
     console.log(`soak: ${result.seconds} s, ${opts.concurrency} loops, seed ${SEED}`);
-    console.log(`  ops: ${total} (${result.opsPerSecond}/s; after warm-up ${result.opsPerSecondAfterWarmup}/s) ${JSON.stringify(counts)}`);
+    console.log(
+      `  ops: ${total} (${result.opsPerSecond}/s; after warm-up ${result.opsPerSecondAfterWarmup}/s) ${JSON.stringify(counts)}`,
+    );
     console.log(
       `  RSS MiB: start ${result.rssMiB.start}, after warm-up ${result.rssMiB.afterWarmup}, end ${result.rssMiB.end}, ` +
         `max ${result.rssMiB.max}; slope after warm-up ${result.rssMiB.slopePerMinute} MiB/min`,
     );
-    console.log(`  live tensor MiB: after warm-up ${result.liveTensorBytesMiB.afterWarmup}, end ${result.liveTensorBytesMiB.end}; handles at the end ${finalMemory.tensors} (baseline ${baseline.tensors})`);
-    console.log(`  event loop lag ms (beyond the ${LAG_RESOLUTION_MS} ms timer, after warm-up): max ${result.eventLoopLagMs.max}, p99 ${result.eventLoopLagMs.p99}, mean ${result.eventLoopLagMs.mean}`);
-    console.log(`  machine: ${result.machine.cpus} x ${result.machine.model}, node ${process.version}, libtorch ${jepa.torchVersion}, load ${result.machine.load.join(' ')}`);
+    console.log(
+      `  live tensor MiB: after warm-up ${result.liveTensorBytesMiB.afterWarmup}, end ${result.liveTensorBytesMiB.end}; handles at the end ${finalMemory.tensors} (baseline ${baseline.tensors})`,
+    );
+    console.log(
+      `  event loop lag ms (beyond the ${LAG_RESOLUTION_MS} ms timer, after warm-up): max ${result.eventLoopLagMs.max}, p99 ${result.eventLoopLagMs.p99}, mean ${result.eventLoopLagMs.mean}`,
+    );
+    console.log(
+      `  machine: ${result.machine.cpus} x ${result.machine.model}, node ${process.version}, libtorch ${jepa.torchVersion}, load ${result.machine.load.join(' ')}`,
+    );
     console.log(result.ok ? '  OK' : `  FAILED:\n    ${problems.join('\n    ')}`);
   }
   process.exitCode = result.ok ? 0 : 1;

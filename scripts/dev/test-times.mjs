@@ -15,7 +15,13 @@ const mocha = createRequire(import.meta.url).resolve('mocha/bin/mocha.js');
 const args = process.argv.slice(2);
 const jsonAt = args.indexOf('--json');
 const jsonFile = jsonAt >= 0 ? args.splice(jsonAt, 2)[1] : null;
-const files = args.length > 0 ? args : fs.readdirSync(path.join(ROOT, 'test')).filter((f) => f.endsWith('.test.mjs')).map((f) => `test/${f}`);
+const files =
+  args.length > 0
+    ? args
+    : fs
+        .readdirSync(path.join(ROOT, 'test'))
+        .filter((f) => f.endsWith('.test.mjs'))
+        .map((f) => `test/${f}`);
 
 const results = [];
 for (const file of files) {
@@ -27,7 +33,9 @@ for (const file of files) {
 }
 results.sort((a, b) => b.seconds - a.seconds);
 const total = results.reduce((n, r) => n + r.seconds, 0);
-console.log(results.map((r) => `${r.seconds.toFixed(1).padStart(7)} s  ${r.file}${r.ok ? '' : '  (FAILED)'}`).join('\n'));
+console.log(
+  results.map((r) => `${r.seconds.toFixed(1).padStart(7)} s  ${r.file}${r.ok ? '' : '  (FAILED)'}`).join('\n'),
+);
 console.log(`${total.toFixed(1).padStart(7)} s  in all (${(total / 60).toFixed(1)} min)`);
 if (jsonFile) fs.writeFileSync(jsonFile, JSON.stringify({ total, results }, null, 2) + '\n');
 if (results.some((r) => !r.ok)) process.exitCode = 1;

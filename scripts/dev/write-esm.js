@@ -12,7 +12,12 @@ for (const m of dts.matchAll(/export\s*\{([^}]*)\}/g)) {
   for (const part of m[1].split(',')) {
     const item = part.trim();
     if (!item || item.startsWith('type ')) continue;
-    names.add(item.split(/\s+as\s+/).pop().trim());
+    names.add(
+      item
+        .split(/\s+as\s+/)
+        .pop()
+        .trim(),
+    );
   }
 }
 const list = [...names].sort();

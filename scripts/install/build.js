@@ -31,7 +31,8 @@ function main() {
     console.error('[jepa-native] --out needs a folder');
     process.exit(2);
   }
-  const variantDir = outArg >= 0 ? path.resolve(ROOT, args[outArg + 1]) : sanitize ? path.join(ROOT, 'build', 'asan') : null;
+  const variantDir =
+    outArg >= 0 ? path.resolve(ROOT, args[outArg + 1]) : sanitize ? path.join(ROOT, 'build', 'asan') : null;
   const outDir = variantDir ?? path.join(ROOT, 'build', 'Release');
   const cmd = [
     cmakeJs,

@@ -54,7 +54,12 @@ function run(cmd, args, opts = {}) {
 
 /** Whether `python` can find the modules of these pip requirements ('transformers==5.18.*' -> transformers). */
 function pythonHas(python, requirements) {
-  const IMPORT_NAMES = { 'scikit-learn': 'sklearn', pyyaml: 'yaml', pillow: 'PIL', 'sentence-transformers': 'sentence_transformers' };
+  const IMPORT_NAMES = {
+    'scikit-learn': 'sklearn',
+    pyyaml: 'yaml',
+    pillow: 'PIL',
+    'sentence-transformers': 'sentence_transformers',
+  };
   const modules = requirements.map((r) => {
     const name = r.split(/[=<>!~ ]/)[0];
     return IMPORT_NAMES[name] ?? name.replace(/-/g, '_');
@@ -96,26 +101,34 @@ function usePrebuild() {
   }
   let fit = findFittingLibtorch(meta);
   if (fit.libtorch) {
-    log(`using the prebuilt binary (libtorch ${meta.torchVersion}); at load time it will use libtorch ` +
-      `${fit.libtorch.version} at ${fit.libtorch.dir} (${fit.libtorch.source}); nothing to compile`);
+    log(
+      `using the prebuilt binary (libtorch ${meta.torchVersion}); at load time it will use libtorch ` +
+        `${fit.libtorch.version} at ${fit.libtorch.dir} (${fit.libtorch.source}); nothing to compile`,
+    );
     return true;
   }
   if (fit.mismatched.length || fit.explicit) {
-    log(`the prebuilt binary needs libtorch ${meta.torchVersion}, but: ${fit.tried.join('; ')}. ` +
-      'Compiling from source against the libtorch found.');
+    log(
+      `the prebuilt binary needs libtorch ${meta.torchVersion}, but: ${fit.tried.join('; ')}. ` +
+        'Compiling from source against the libtorch found.',
+    );
     return false;
   }
   if (process.env.JEPA_SKIP_TORCH_INSTALL === '1') {
     log(`using the prebuilt binary; no libtorch found and JEPA_SKIP_TORCH_INSTALL=1. ${howToGetLibtorch(meta)}`);
     return true;
   }
-  log(`using the prebuilt binary; no libtorch found: installing torch==${meta.torchVersion} into ${LOCAL_VENV} (way (c))`);
+  log(
+    `using the prebuilt binary; no libtorch found: installing torch==${meta.torchVersion} into ${LOCAL_VENV} (way (c))`,
+  );
   try {
     installLocal([], meta.torchVersion);
   } catch (e) {
     // The binary is in place; without libtorch it cannot load yet, and loading says what it needs.
     // An install that fails here would leave nothing at all.
-    log(`installing torch failed (${e.message}). The prebuilt binary is installed but needs libtorch ${meta.torchVersion} to load. ${howToGetLibtorch(meta)}`);
+    log(
+      `installing torch failed (${e.message}). The prebuilt binary is installed but needs libtorch ${meta.torchVersion} to load. ${howToGetLibtorch(meta)}`,
+    );
     return true;
   }
   fit = findFittingLibtorch(meta);
@@ -150,7 +163,9 @@ function testPython() {
     log(`tests will use ${python} (it has torch, ${TEST_EXTRAS.join(', ')})`);
     return python;
   }
-  log(`${python} lacks torch or one of ${TEST_EXTRAS.join(', ')}: installing torch==${PINNED_TORCH} and them into ${LOCAL_VENV}`);
+  log(
+    `${python} lacks torch or one of ${TEST_EXTRAS.join(', ')}: installing torch==${PINNED_TORCH} and them into ${LOCAL_VENV}`,
+  );
   installLocal(TEST_EXTRAS);
   return localPython();
 }
@@ -177,7 +192,9 @@ function fuzzTools() {
   if (clang && canFuzz(clang)) return;
   const packages = ['clang', 'libclang-rt-14-dev'];
   if (!aptInstall(packages, 'clang and libFuzzer for the fuzz tests')) {
-    log(`clang with libFuzzer not found: the fuzz tests will be skipped (and fail under CI=true). Install it with: apt-get install ${packages.join(' ')}`);
+    log(
+      `clang with libFuzzer not found: the fuzz tests will be skipped (and fail under CI=true). Install it with: apt-get install ${packages.join(' ')}`,
+    );
   }
 }
 
@@ -197,7 +214,8 @@ function aptInstall(packages, why) {
   log(`installing ${why} (apt-get install ${packages.join(' ')})`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const install = () =>
-    spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...packages], { stdio: 'inherit', env }).status === 0;
+    spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...packages], { stdio: 'inherit', env })
+      .status === 0;
   if (install()) return true;
   spawnSync('apt-get', ['update'], { stdio: 'inherit', env });
   return install();
@@ -208,7 +226,8 @@ function ensureFfmpeg() {
   const ffmpeg = process.env.FFMPEG_PATH || 'ffmpeg';
   const ffprobe = process.env.FFPROBE_PATH || 'ffprobe';
   if (hasCommand(ffmpeg) && hasCommand(ffprobe)) return;
-  if (aptInstall(['ffmpeg'], "Debian's ffmpeg (jepa.video needs it)") && hasCommand(ffmpeg) && hasCommand(ffprobe)) return;
+  if (aptInstall(['ffmpeg'], "Debian's ffmpeg (jepa.video needs it)") && hasCommand(ffmpeg) && hasCommand(ffprobe))
+    return;
   log(
     'ffmpeg / ffprobe not found: jepa.video and the video tests need them. Install ffmpeg ' +
       '(Debian/Ubuntu: `sudo apt-get install ffmpeg`; macOS: `brew install ffmpeg`) or set FFMPEG_PATH and FFPROBE_PATH.',

@@ -55,7 +55,13 @@ const PACKAGES = [
 ];
 
 /** The test files run with the CUDA build. */
-const TESTS = ['test/cuda-build.test.mjs', 'test/cuda.test.mjs', 'test/tensor.test.mjs', 'test/errors.test.mjs', 'test/pt.test.mjs'];
+const TESTS = [
+  'test/cuda-build.test.mjs',
+  'test/cuda.test.mjs',
+  'test/tensor.test.mjs',
+  'test/errors.test.mjs',
+  'test/pt.test.mjs',
+];
 
 function log(line) {
   console.error(`[test:cuda-build] ${line}`);
@@ -100,9 +106,23 @@ function install(cache) {
   fs.rmSync(partial, { recursive: true, force: true });
   fs.rmSync(site, { recursive: true, force: true });
   fs.mkdirSync(cache, { recursive: true });
-  log(`installing torch ${TORCH_VERSION} (CUDA 13) and ${PACKAGES.length - 1} nvidia packages into ${cache} (${python} -m pip)`);
-  const args = ['-m', 'pip', 'install', '--no-deps', '--no-compile', '--only-binary=:all:', '--progress-bar', 'off',
-    '--disable-pip-version-check', '--target', partial, ...PACKAGES];
+  log(
+    `installing torch ${TORCH_VERSION} (CUDA 13) and ${PACKAGES.length - 1} nvidia packages into ${cache} (${python} -m pip)`,
+  );
+  const args = [
+    '-m',
+    'pip',
+    'install',
+    '--no-deps',
+    '--no-compile',
+    '--only-binary=:all:',
+    '--progress-bar',
+    'off',
+    '--disable-pip-version-check',
+    '--target',
+    partial,
+    ...PACKAGES,
+  ];
   const r = spawnSync(python, args, { stdio: 'inherit', env: { PIP_RETRIES: '0', ...process.env } });
   if (r.error) fail(`could not run ${python} -m pip: ${r.error.message} (set PYTHON to a Python with pip)`);
   if (r.status !== 0) fail(`pip could not install ${PACKAGES.join(' ')} (exit code ${r.status}; see above)`);
@@ -158,15 +178,21 @@ function main() {
       JEPA_CUDA_TORCH: torch,
     };
     delete env.LIBTORCH;
-    const m = spawnSync(process.execPath, [mocha, '--no-config', '--node-option', 'expose-gc', '--timeout', '600000', ...files], {
-      cwd: ROOT,
-      stdio: 'inherit',
-      env,
-    });
+    const m = spawnSync(
+      process.execPath,
+      [mocha, '--no-config', '--node-option', 'expose-gc', '--timeout', '600000', ...files],
+      {
+        cwd: ROOT,
+        stdio: 'inherit',
+        env,
+      },
+    );
     if (m.status !== 0) fail('tests against the CUDA build failed (see above)');
     figures.push(`tests ${seconds(t0)}`);
   }
-  log(`passed in ${seconds(start)} (${figures.join(', ')}); disk: cache ${gb(diskBytes(cache))}, build/cuda ${gb(diskBytes(BUILD))}`);
+  log(
+    `passed in ${seconds(start)} (${figures.join(', ')}); disk: cache ${gb(diskBytes(cache))}, build/cuda ${gb(diskBytes(BUILD))}`,
+  );
 }
 
 main();

@@ -31,8 +31,15 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const BUILD_JS = path.join(ROOT, 'scripts', 'install', 'build.js');
 const BUILD = path.join(ROOT, 'build', 'gpu');
 /** The test files with CUDA branches (run with JEPA_REQUIRE_CUDA=1 first, before the full suite). */
-const CUDA_TESTS = ['test/cuda.test.mjs', 'test/tensor.test.mjs', 'test/errors.test.mjs', 'test/module.test.mjs',
-  'test/pt.test.mjs', 'test/masks.test.mjs', 'test/distributed.test.mjs'];
+const CUDA_TESTS = [
+  'test/cuda.test.mjs',
+  'test/tensor.test.mjs',
+  'test/errors.test.mjs',
+  'test/module.test.mjs',
+  'test/pt.test.mjs',
+  'test/masks.test.mjs',
+  'test/distributed.test.mjs',
+];
 
 const argv = process.argv.slice(2);
 function opt(name, dflt) {
@@ -65,7 +72,10 @@ function writeReport() {
   const md = [];
   md.push(`# test:gpu report (${report.started})`, '');
   if (report.gpu) md.push(`- GPU: ${report.gpu.name} (driver ${report.gpu.driver}), ${report.cpus} CPU cores`);
-  if (report.python) md.push(`- Python ${report.python.python}: torch ${report.python.torch} (CUDA ${report.python.cuda}) at ${report.python.dir}`);
+  if (report.python)
+    md.push(
+      `- Python ${report.python.python}: torch ${report.python.torch} (CUDA ${report.python.cuda}) at ${report.python.dir}`,
+    );
   md.push(`- Node ${process.version}; budget ${BUDGET_S} s, used ${((Date.now() - START) / 1000).toFixed(0)} s`, '');
   for (const s of report.steps) {
     md.push(`## ${s.name}: ${s.status}${s.seconds != null ? ` (${s.seconds} s)` : ''}`);
@@ -107,17 +117,32 @@ function run(cmd, args, { env = process.env, limitS, logName }) {
   }
   process.stderr.write(out.length > 20000 ? `...\n${out.slice(-20000)}` : out);
   const cut = r.error && r.error.code === 'ETIMEDOUT';
-  return { status: r.status, cut, error: r.error, stdout: r.stdout || '', seconds: Math.round((Date.now() - t0) / 1000) };
+  return {
+    status: r.status,
+    cut,
+    error: r.error,
+    stdout: r.stdout || '',
+    seconds: Math.round((Date.now() - t0) / 1000),
+  };
 }
 
 // ---- 1. preflight ----
 function preflight() {
-  const smi = spawnSync('nvidia-smi', ['--query-gpu=name,driver_version,memory.total', '--format=csv,noheader'], { encoding: 'utf8' });
+  const smi = spawnSync('nvidia-smi', ['--query-gpu=name,driver_version,memory.total', '--format=csv,noheader'], {
+    encoding: 'utf8',
+  });
   if (smi.error || smi.status !== 0 || !smi.stdout.trim()) {
-    step('preflight', { status: 'FAILED', reason: `no GPU: nvidia-smi ${smi.error ? 'is not installed' : 'found no GPU'} (test:gpu runs on a GPU machine, see ../shared/GPU.md)` });
+    step('preflight', {
+      status: 'FAILED',
+      reason: `no GPU: nvidia-smi ${smi.error ? 'is not installed' : 'found no GPU'} (test:gpu runs on a GPU machine, see ../shared/GPU.md)`,
+    });
     finish(2);
   }
-  const [name, driver, memory] = smi.stdout.trim().split('\n')[0].split(',').map((x) => x.trim());
+  const [name, driver, memory] = smi.stdout
+    .trim()
+    .split('\n')[0]
+    .split(',')
+    .map((x) => x.trim());
   report.gpu = { name, driver, memory, all: smi.stdout.trim().split('\n') };
   const python = process.env.JEPA_PYTHON || process.env.PYTHON || 'python3';
   const code =
@@ -125,13 +150,19 @@ function preflight() {
     '"available": torch.cuda.is_available(), "dir": os.path.dirname(torch.__file__)}))';
   const r = spawnSync(python, ['-c', code], { encoding: 'utf8' });
   if (r.status !== 0) {
-    step('preflight', { status: 'FAILED', reason: `${python} cannot import torch: ${(r.stderr || String(r.error)).trim().split('\n').pop()} (set JEPA_PYTHON to the Python with the CUDA torch)` });
+    step('preflight', {
+      status: 'FAILED',
+      reason: `${python} cannot import torch: ${(r.stderr || String(r.error)).trim().split('\n').pop()} (set JEPA_PYTHON to the Python with the CUDA torch)`,
+    });
     finish(2);
   }
   const info = JSON.parse(r.stdout.trim().split('\n').pop());
   report.python = info;
   if (!info.cuda || !info.available) {
-    step('preflight', { status: 'FAILED', reason: `${info.python} has torch ${info.torch}, ${info.cuda ? 'a CUDA build, but torch.cuda.is_available() is False' : 'a CPU build'}: test:gpu needs a CUDA torch and a visible GPU` });
+    step('preflight', {
+      status: 'FAILED',
+      reason: `${info.python} has torch ${info.torch}, ${info.cuda ? 'a CUDA build, but torch.cuda.is_available() is False' : 'a CPU build'}: test:gpu needs a CUDA torch and a visible GPU`,
+    });
     finish(2);
   }
   step('preflight', { status: 'ok', reason: `${name}; ${info.python}: torch ${info.torch} (CUDA ${info.cuda})` });
@@ -162,7 +193,12 @@ function mocha(name, files, env, logName) {
   const r = run(process.execPath, args, { env, limitS: left(), logName: `${logName}.log` });
   const tests = mochaResult(json);
   const status = r.cut ? 'CUT at the budget' : tests && tests.failures === 0 && r.status === 0 ? 'ok' : 'FAILED';
-  return step(name, { status, seconds: r.seconds, tests: tests || undefined, reason: tests ? undefined : `mocha wrote no results (exit ${r.status})` });
+  return step(name, {
+    status,
+    seconds: r.seconds,
+    tests: tests || undefined,
+    reason: tests ? undefined : `mocha wrote no results (exit ${r.status})`,
+  });
 }
 
 function main() {
@@ -196,22 +232,36 @@ function main() {
   // ---- 4. benchmarks ----
   if (BENCHES !== 'none' && left() > 30) {
     const json = path.join(OUT, 'bench-gpu.json');
-    const r = run(process.execPath, [path.join(ROOT, 'bench', 'gpu.mjs'), '--only', BENCHES, '--iters', BENCH_ITERS, '--json', json], {
-      env,
-      limitS: left(),
-      logName: 'bench-gpu.log',
-    });
+    const r = run(
+      process.execPath,
+      [path.join(ROOT, 'bench', 'gpu.mjs'), '--only', BENCHES, '--iters', BENCH_ITERS, '--json', json],
+      {
+        env,
+        limitS: left(),
+        logName: 'bench-gpu.log',
+      },
+    );
     const table = r.stdout.split('\n').filter((l) => l.startsWith('|') || l.startsWith('GPU:'));
-    step('GPU benchmarks (bench/gpu.mjs)', { status: r.cut ? 'CUT at the budget' : r.status === 0 ? 'ok' : 'FAILED', seconds: r.seconds, table });
+    step('GPU benchmarks (bench/gpu.mjs)', {
+      status: r.cut ? 'CUT at the budget' : r.status === 0 ? 'ok' : 'FAILED',
+      seconds: r.seconds,
+      table,
+    });
   } else {
-    step('GPU benchmarks (bench/gpu.mjs)', { status: 'not run', reason: BENCHES === 'none' ? '--benches none' : 'no time left in the budget' });
+    step('GPU benchmarks (bench/gpu.mjs)', {
+      status: 'not run',
+      reason: BENCHES === 'none' ? '--benches none' : 'no time left in the budget',
+    });
   }
 
   // ---- 5. the whole suite ----
   if (SUITE === 'full' && left() > 30) {
     mocha('the whole mocha suite (JEPA_REQUIRE_CUDA=1)', null, env, 'suite');
   } else {
-    step('the whole mocha suite', { status: 'not run', reason: SUITE !== 'full' ? `--suite ${SUITE}` : 'no time left in the budget' });
+    step('the whole mocha suite', {
+      status: 'not run',
+      reason: SUITE !== 'full' ? `--suite ${SUITE}` : 'no time left in the budget',
+    });
   }
   finish(cuda.status === 'ok' ? 0 : 1);
 }

@@ -16,7 +16,17 @@ describe('soak (short form)', function () {
   it('runs concurrent mixed work for 25 s with correct results and flat memory', function () {
     const r = spawnSync(
       process.execPath,
-      ['--expose-gc', path.join(ROOT, 'scripts', 'dev', 'soak.mjs'), '--seconds', '25', '--warmup', '10', '--concurrency', '6', '--json'],
+      [
+        '--expose-gc',
+        path.join(ROOT, 'scripts', 'dev', 'soak.mjs'),
+        '--seconds',
+        '25',
+        '--warmup',
+        '10',
+        '--concurrency',
+        '6',
+        '--json',
+      ],
       { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 24 },
     );
     const lines = r.stdout.trim().split('\n');

@@ -17,7 +17,9 @@ function rows(t, from, to) {
   const per = t.shape.slice(1).reduce((a, b) => a * b, 1);
   const data = t.contiguous().data();
   const Ctor = data.constructor;
-  return jepa.tensor(Ctor.from(data.subarray(from * per, to * per)), [to - from, ...t.shape.slice(1)], { dtype: t.dtype });
+  return jepa.tensor(Ctor.from(data.subarray(from * per, to * per)), [to - from, ...t.shape.slice(1)], {
+    dtype: t.dtype,
+  });
 }
 
 /**
@@ -34,20 +36,39 @@ async function train({ B, steps, single, clipGrad = null }) {
   if (group && rank === 1) {
     // Different starting weights on rank 1: the first step must replace them with rank 0's.
     const params = [...context.namedParameters().values()];
-    jepa.ema.updateSync(params, params.map((p) => jepa.randn(p.shape, { seed: 5 })), 0.5);
+    jepa.ema.updateSync(
+      params,
+      params.map((p) => jepa.randn(p.shape, { seed: 5 })),
+      0.5,
+    );
   }
   const trainer = new jepa.Trainer({
-    kind: 'ijepa', context, target, predictor, distributed: group !== null,
+    kind: 'ijepa',
+    context,
+    target,
+    predictor,
+    distributed: group !== null,
     lr: { kind: 'warmupCosine', start: 1e-4, peak: 1e-3, end: 1e-5, warmupSteps: 1, steps: 10 },
-    weightDecay: 0.04, momentum: 0.9, clipGrad,
+    weightDecay: 0.04,
+    momentum: 0.9,
+    clipGrad,
   });
   const n = 2 * B;
   const stats = [];
   for (let s = 0; s < steps; s++) {
     const images = jepa.randn([n, 3, 32, 32], { seed: 100 + s });
     const m = jepa.masks.multiblock({
-      inputSize: 32, patchSize: 8, batchSize: n, encMaskScale: [0.85, 1], predMaskScale: [0.15, 0.3],
-      aspectRatio: [0.75, 1.5], nenc: 1, npred: 2, minKeep: 0, seed: s, positionSeed: s,
+      inputSize: 32,
+      patchSize: 8,
+      batchSize: n,
+      encMaskScale: [0.85, 1],
+      predMaskScale: [0.15, 0.3],
+      aspectRatio: [0.75, 1.5],
+      nenc: 1,
+      npred: 2,
+      minKeep: 0,
+      seed: s,
+      positionSeed: s,
     });
     const lo = (rank * n) / worldSize;
     const hi = ((rank + 1) * n) / worldSize;
@@ -74,8 +95,19 @@ async function train({ B, steps, single, clipGrad = null }) {
     checkpoint.trainerFile = fs.existsSync(ckpt);
     // A sampler handed to a data-parallel trainer is re-seeded for the rank.
     const sampler = new jepa.masks.MaskSampler('multiblock', SAMPLER);
-    const dp = new jepa.Trainer({ kind: 'ijepa', context, target, predictor, distributed: true, lr: 1e-3, masks: sampler });
-    checkpoint.sampler = { positionSeed: String(dp.sampler.positionSeed), context: Array.from(dp.sampler.next().context[0].data(), Number) };
+    const dp = new jepa.Trainer({
+      kind: 'ijepa',
+      context,
+      target,
+      predictor,
+      distributed: true,
+      lr: 1e-3,
+      masks: sampler,
+    });
+    checkpoint.sampler = {
+      positionSeed: String(dp.sampler.positionSeed),
+      context: Array.from(dp.sampler.next().context[0].data(), Number),
+    };
     await jepa.distributed.destroy();
   }
   return { rank, worldSize, stats, params, checkpoint };
@@ -89,7 +121,10 @@ async function collectives() {
   out.sum = Array.from((await jepa.distributed.allReduce(t)).data());
   out.avg = Array.from(jepa.distributed.allReduceSync(jepa.tensor(new Float64Array([rank * 4 + 1])), 'avg').data());
   out.max = Array.from((await g.allReduce(jepa.tensor(new Int32Array([rank * 10, -rank])), 'max')).data());
-  out.min = Array.from((await g.allReduce(jepa.tensor(new BigInt64Array([BigInt(rank * 10 + 5)])), 'min')).data(), Number);
+  out.min = Array.from(
+    (await g.allReduce(jepa.tensor(new BigInt64Array([BigInt(rank * 10 + 5)])), 'min')).data(),
+    Number,
+  );
   out.product = Array.from((await g.allReduce(jepa.tensor(new Float32Array([rank + 2])), 'product')).data());
   const b = jepa.tensor(rank === 1 ? new Float32Array([7, 8, 9, 10]) : new Float32Array(4), [2, 2]);
   out.broadcast = Array.from((await jepa.distributed.broadcast(b, 1)).data());
@@ -98,7 +133,9 @@ async function collectives() {
   out.gathered = gathered.map((x) => ({ shape: x.shape, data: Array.from(x.data()) }));
   out.gatheredSync = jepa.distributed.allGatherSync(jepa.tensor(new Int32Array([rank]))).map((x) => x.data()[0]);
   // Calls issued back to back resolve in order with the right values.
-  const many = await Promise.all([0, 1, 2, 3].map((i) => jepa.distributed.allReduce(jepa.tensor(new Float32Array([i + rank])))));
+  const many = await Promise.all(
+    [0, 1, 2, 3].map((i) => jepa.distributed.allReduce(jepa.tensor(new Float32Array([i + rank])))),
+  );
   out.many = many.map((x) => x.data()[0]);
   await jepa.distributed.barrier();
   jepa.distributed.barrierSync();
@@ -180,7 +217,14 @@ async function failing() {
   return { rank };
 }
 
-const modes = { train: () => train(opts), collectives, dies: () => dies(opts), hangs: () => hangs(opts), alone: () => alone(opts), failing };
+const modes = {
+  train: () => train(opts),
+  collectives,
+  dies: () => dies(opts),
+  hangs: () => hangs(opts),
+  alone: () => alone(opts),
+  failing,
+};
 const result = await modes[mode]();
 write(result.rank ?? process.env.RANK, result);
 process.exit(0);

@@ -152,7 +152,13 @@ const notebook2d = opt(
   [],
 );
 const notebook3d = opt(
-  { ...video, maskType: v(fc.constantFrom('short', 'long')), aspectRatio: v(aspect), positionSeed: v(seed), device: common.device },
+  {
+    ...video,
+    maskType: v(fc.constantFrom('short', 'long')),
+    aspectRatio: v(aspect),
+    positionSeed: v(seed),
+    device: common.device,
+  },
   [],
 );
 const call = fc.oneof(
@@ -181,7 +187,13 @@ function checkHJepa(m) {
   const n = m.grid.height * m.grid.width;
   for (const [l, level] of m.levels.entries()) {
     const [b, k, cells] = level.targets.shape;
-    if (level.context.dtype !== 'bool' || cells !== n || level.context.shape[1] !== n || level.context.shape[0] !== b || k < 1)
+    if (
+      level.context.dtype !== 'bool' ||
+      cells !== n ||
+      level.context.shape[1] !== n ||
+      level.context.shape[0] !== b ||
+      k < 1
+    )
       throw new Error(`hjepa: level ${l} has context [${level.context.shape}] and targets [${level.targets.shape}]`);
     const c = level.context.data();
     const t = level.targets.data();

@@ -36,7 +36,12 @@ const notFound: 'JEPA_LIBTORCH_NOT_FOUND' = ErrorCode.LIBTORCH_NOT_FOUND;
 // @ts-expect-error: kind is one of two strings
 const wrongKind: 'cpu' = info.kind;
 // images and videos
-const img: Promise<Tensor> = jepa.image.load('a.jpg', { size: [224, 320], mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], fit: 'fill' });
+const img: Promise<Tensor> = jepa.image.load('a.jpg', {
+  size: [224, 320],
+  mean: [0.5, 0.5, 0.5],
+  std: [0.5, 0.5, 0.5],
+  fit: 'fill',
+});
 const imgs: Promise<Tensor> = jepa.image.load([Buffer.from([]), new URL('file:///a.png')]);
 const clip: Promise<Tensor> = jepa.video.frames(['a.mp4'], { numFrames: 16, size: 224 });
 const vinfo: Promise<jepa.VideoInfo> = jepa.video.probe('a.mp4');
@@ -46,10 +51,25 @@ jepa.image.load('a.jpg', { fit: 'contain' });
 // @ts-expect-error: videos are files, not buffers
 jepa.video.frames(Buffer.from([]));
 const pre: Promise<Tensor> = jepa.image.load('a.jpg', { preset: 'vjepa2', size: 384, autoOrient: false });
-const explicit: jepa.PreprocessOptions = { resize: { shortSide: 256, interpolation: 'bicubic', antialias: true }, centerCrop: 224, convention: 'torchvision-v2' };
-const clips: Promise<Tensor> = jepa.video.frames('a.mp4', { preset: 'clip', numFrames: 8, frameStep: 2, numClips: 3, start: 'random', seed: 1 });
+const explicit: jepa.PreprocessOptions = {
+  resize: { shortSide: 256, interpolation: 'bicubic', antialias: true },
+  centerCrop: 224,
+  convention: 'torchvision-v2',
+};
+const clips: Promise<Tensor> = jepa.video.frames('a.mp4', {
+  preset: 'clip',
+  numFrames: 8,
+  frameStep: 2,
+  numClips: 3,
+  start: 'random',
+  seed: 1,
+});
 const picked: number[][] = jepa.video.sampleClips({ frames: 300, fps: 29.97 }, { numFrames: 16, fps: 4 });
-const extracted: Promise<jepa.ExtractSummary> = jepa.features.extract('model/', 'photos/', { output: 'features/', batchSize: 4, onProgress: (e: jepa.ExtractProgress) => void e.done });
+const extracted: Promise<jepa.ExtractSummary> = jepa.features.extract('model/', 'photos/', {
+  output: 'features/',
+  batchSize: 4,
+  onProgress: (e: jepa.ExtractProgress) => void e.done,
+});
 // @ts-expect-error: not a preset
 jepa.image.load('a.jpg', { preset: 'dino' });
 // @ts-expect-error: the output folder is required
@@ -60,7 +80,11 @@ const summed: Promise<Tensor> = jepa.distributed.allReduce(t, 'avg');
 const gathered: Tensor[] = jepa.distributed.allGatherSync(t);
 const rankNow: number = jepa.distributed.rank + jepa.distributed.worldSize + jepa.distributed.localRank;
 const shard: string[] = jepa.distributed.shardFiles(['a.png', 'b.png'], 0, 2);
-const launched: Promise<jepa.LaunchResult> = jepa.distributed.launch({ nproc: 2, script: 'train.js', args: ['--epochs', '1'] });
+const launched: Promise<jepa.LaunchResult> = jepa.distributed.launch({
+  nproc: 2,
+  script: 'train.js',
+  args: ['--epochs', '1'],
+});
 const opts: jepa.InitOptions = { masterAddr: '10.0.0.1', masterPort: 29500, rank: 0, worldSize: 4 };
 const wrote: Promise<boolean> = jepa.distributed.save('ckpt.pt', { step: 1 });
 const seed: number = jepa.distributed.deriveSeed(0, 1, 2);
@@ -77,8 +101,15 @@ const emaDone: Promise<jepa.EmaStats> = jepa.ema.update(tgt, enc, 0.996, { formu
 const emaSync: number = jepa.ema.updateSync([t], [t.clone()], 0.9).elements;
 const mom: number = jepa.ema.schedule({ kind: 'cosine', start: 0.996, end: 1, steps: 100 }).at(3);
 const trainer = new jepa.Trainer({
-  kind: 'ijepa', context: enc, target: tgt, predictor: pred, lr: { kind: 'warmupCosine', start: 1e-4, peak: 1e-3, end: 1e-6, warmupSteps: 10, steps: 100 },
-  weightDecay: 0.04, momentum: { kind: 'linear', start: 0.996, end: 1, steps: 100 }, bf16: true, clipGrad: 1,
+  kind: 'ijepa',
+  context: enc,
+  target: tgt,
+  predictor: pred,
+  lr: { kind: 'warmupCosine', start: 1e-4, peak: 1e-3, end: 1e-6, warmupSteps: 10, steps: 100 },
+  weightDecay: 0.04,
+  momentum: { kind: 'linear', start: 0.996, end: 1, steps: 100 },
+  bf16: true,
+  clipGrad: 1,
 });
 const stepped: Promise<jepa.StepStats> = trainer.step({ images: t, masks: { context: ctx, targets: m.targets } });
 const lossNow: number = trainer.stepSync({ images: t, masks: m }).loss;
@@ -95,11 +126,26 @@ const ckptCode: string = ErrorCode.CHECKPOINT_INVALID;
 // @ts-expect-error: unknown trainer kind
 new jepa.Trainer({ kind: 'simclr', lr: 1 });
 // Recipes: configs as data
-const fromYaml: jepa.Trainer = jepa.Trainer.fromConfig('app: vjepa\n', { context: enc, target: tgt, predictor: pred, stepsPerEpoch: 10, overrides: { bf16: false } });
+const fromYaml: jepa.Trainer = jepa.Trainer.fromConfig('app: vjepa\n', {
+  context: enc,
+  target: tgt,
+  predictor: pred,
+  stepsPerEpoch: 10,
+  overrides: { bf16: false },
+});
 const recipe: jepa.Recipe = jepa.readRecipe({ app: 'vjepa' }, { family: 'vjepa2' });
 const recipeLr: jepa.ScheduleLike | undefined = recipe.trainer.lr;
 const kept: jepa.Recipe | null = fromYaml.recipe;
-const v2 = new jepa.Trainer({ kind: 'vjepa2', context: enc, target: tgt, predictor: pred, lr: 1e-3, maskIndex: 0, normalizeTargets: false, clipGradFrom: 10 });
+const v2 = new jepa.Trainer({
+  kind: 'vjepa2',
+  context: enc,
+  target: tgt,
+  predictor: pred,
+  lr: 1e-3,
+  maskIndex: 0,
+  normalizeTargets: false,
+  clipGradFrom: 10,
+});
 const wasClipped: boolean = v2.stepSync({ images: t, masks: m }).clipped;
 const motionWd: number = jepa.TRAINER_DEFAULTS.motion.weightDecay;
 const decay = jepa.ema.schedule({ kind: 'linearDecay', start: 5e-4, end: 1e-6, steps: 100 });
@@ -121,8 +167,14 @@ const nb: jepa.masks.Masks = jepa.masks.notebook2d({ seed: 1, positionSeed: 2 })
 const nb3: Promise<jepa.masks.Masks> = jepa.masks.notebook3dAsync({ maskType: 'long' });
 const hrecipe: jepa.HJepaRecipe = jepa.hjepaRecipe({ training: { epochs: 1 } }, { stepsPerEpoch: 10 });
 const htrainer = new jepa.Trainer({
-  ...hrecipe.trainer, model: hmodel, masks: new jepa.masks.MaskSampler('hjepa', hrecipe.masks.options),
-  lossType: 'smoothl1', normalizeEmbeddings: true, maskedLoss: false, targetUpdate: 'beforeStep', levelWeights: [1, 1, 1],
+  ...hrecipe.trainer,
+  model: hmodel,
+  masks: new jepa.masks.MaskSampler('hjepa', hrecipe.masks.options),
+  lossType: 'smoothl1',
+  normalizeEmbeddings: true,
+  maskedLoss: false,
+  targetUpdate: 'beforeStep',
+  levelWeights: [1, 1, 1],
 });
 const literal: number = jepa.ema.schedule({ kind: 'seed001-literal', start: 0.996, end: 1, steps: 10 }).at(0);
 const copy: Promise<jepa.Module> = hmodel.clone();
@@ -143,14 +195,22 @@ const canPredict: boolean = exported.hasPredictor;
 const imageEncoder: jepa.ImageEncoder = await jepa.ImageEncoder.load('models/clip');
 const imageEmb: Promise<Tensor> = imageEncoder.encode(zeros([1, 3, 224, 224]));
 const textEncoder: jepa.TextEncoder = jepa.TextEncoder.loadSync('models/minilm');
-const textEmb: Promise<Tensor> = textEncoder.encode(zeros([1, 8], { dtype: 'int64' }), zeros([1, 8], { dtype: 'int64' }));
+const textEmb: Promise<Tensor> = textEncoder.encode(
+  zeros([1, 8], { dtype: 'int64' }),
+  zeros([1, 8], { dtype: 'int64' }),
+);
 const tokenizerFile: string = textEncoder.tokenizerFile;
 const folderCode: string = ErrorCode.MODEL_FOLDER_INVALID;
 // @ts-expect-error: the text encoder takes ids and a mask
 textEncoder.encode(zeros([1, 8]));
 // Data: datasets, the DataLoader (batch types from the default collation), fit, .npz
 const featureDs = new jepa.data.FeatureDataset('features/', { key: 'feature', mmap: false });
-const featureLoader = new jepa.data.DataLoader(featureDs, { batchSize: 4, shuffle: true, seed: 0n, variableLength: { mode: 'pad', dim: 0 } });
+const featureLoader = new jepa.data.DataLoader(featureDs, {
+  batchSize: 4,
+  shuffle: true,
+  seed: 0n,
+  variableLength: { mode: 'pad', dim: 0 },
+});
 for await (const b of featureLoader) {
   const f: Tensor = b.feature;
   const paths: string[] = b.path;
@@ -158,14 +218,21 @@ for await (const b of featureLoader) {
   void [f, paths, lens];
 }
 const loaderState: { epoch: number; batch: number; seed: bigint } = featureLoader.state();
-const captions = new jepa.data.DataLoader(new jepa.data.CaptionDataset('c.csv', 'images/', { image: { size: 224 } }), { batchSize: 8 });
-const custom = new jepa.data.DataLoader({ length: 3, get: (i: number) => i * 2 }, { collate: (xs: number[]) => xs.reduce((a, b) => a + b, 0) });
+const captions = new jepa.data.DataLoader(new jepa.data.CaptionDataset('c.csv', 'images/', { image: { size: 224 } }), {
+  batchSize: 8,
+});
+const custom = new jepa.data.DataLoader(
+  { length: 3, get: (i: number) => i * 2 },
+  { collate: (xs: number[]) => xs.reduce((a, b) => a + b, 0) },
+);
 for await (const total of custom) {
   const n: number = total;
   void n;
 }
 const fitted: Promise<jepa.FitResult> = trainer.fit({
-  data: captions, epochs: 2, checkpoint: { dir: 'ck/', every: 100 },
+  data: captions,
+  epochs: 2,
+  checkpoint: { dir: 'ck/', every: 100 },
   toBatch: (b) => ({ images: b.image }),
   onStep: (s: jepa.FitStep) => void s.stats.loss,
   onEpoch: (e: jepa.FitEpoch) => void e.loss,
@@ -186,7 +253,79 @@ zeros([2], { device: 'gpu' });
 // @ts-expect-error: shape is an array
 zeros(3);
 
-void [shape, dtype, data, i64, bits, moved, mem, ok, code, loaded, saved, mod, ctx, kind, libtorchVersion, notFound, wrongKind, img, imgs, clip, vinfo, idx, maxRank, limits, pg, summed, gathered, rankNow, shard, launched, opts, wrote, seed, emaDone, emaSync, mom, stepped, lossNow, savedCkpt, resumed, resumedSync, loadedSd, ckptCode, folderKind, preset, infoOrNull, canPredict, imageEmb, textEmb, tokenizerFile, folderCode, clips, explicit, extracted, picked, pre, recipeLr, kept, wasClipped, motionWd, decay, predicted, levelTargets, hnext, nb, nb3, htrainer, literal, copy, copySync, hjepaModel];
+void [
+  shape,
+  dtype,
+  data,
+  i64,
+  bits,
+  moved,
+  mem,
+  ok,
+  code,
+  loaded,
+  saved,
+  mod,
+  ctx,
+  kind,
+  libtorchVersion,
+  notFound,
+  wrongKind,
+  img,
+  imgs,
+  clip,
+  vinfo,
+  idx,
+  maxRank,
+  limits,
+  pg,
+  summed,
+  gathered,
+  rankNow,
+  shard,
+  launched,
+  opts,
+  wrote,
+  seed,
+  emaDone,
+  emaSync,
+  mom,
+  stepped,
+  lossNow,
+  savedCkpt,
+  resumed,
+  resumedSync,
+  loadedSd,
+  ckptCode,
+  folderKind,
+  preset,
+  infoOrNull,
+  canPredict,
+  imageEmb,
+  textEmb,
+  tokenizerFile,
+  folderCode,
+  clips,
+  explicit,
+  extracted,
+  picked,
+  pre,
+  recipeLr,
+  kept,
+  wasClipped,
+  motionWd,
+  decay,
+  predicted,
+  levelTargets,
+  hnext,
+  nb,
+  nb3,
+  htrainer,
+  literal,
+  copy,
+  copySync,
+  hjepaModel,
+];
 
 // Tensor ops (generated from libtorch's schema), scoped disposal
 {
@@ -198,7 +337,10 @@ void [shape, dtype, data, i64, bits, moved, mem, ok, code, loaded, saved, mod, c
   const mx: Tensor = jepa.max(scoped, 1).values;
   const [values, indices] = scoped.max(0);
   const sorted: Tensor = scoped.sort({ dim: 1, descending: true }).indices;
-  const stacked: Tensor = jepa.stack([scoped, scoped]).view(2, 6).index([0, jepa.slice(1, null), null]);
+  const stacked: Tensor = jepa
+    .stack([scoped, scoped])
+    .view(2, 6)
+    .index([0, jepa.slice(1, null), null]);
   const inplace: Tensor = scoped.add_(1).clamp_(0, 1);
   const u: [Tensor, Tensor, Tensor] = jepa.linalg.svd(scoped) as [Tensor, Tensor, Tensor];
   const n: Tensor = jepa.nn.functional.normalize(scoped, { dim: 1 });
@@ -216,11 +358,20 @@ void [shape, dtype, data, i64, bits, moved, mem, ok, code, loaded, saved, mod, c
   const tok: jepa.TextTokenizer = jepa.TextTokenizer.fromFile('models/minilm/tokenizer.json', { maxLength: 256 });
   const batch: jepa.TokenizedBatch = tok.tokenize(['a dog', 'a cat']);
   const ids: number[] = tok.encode('a dog');
-  const vlm: jepa.VisionLanguageModel = await jepa.VisionLanguageModel.load({ dir: 'models/vl', predictor: 'trained/predictor' });
+  const vlm: jepa.VisionLanguageModel = await jepa.VisionLanguageModel.load({
+    dir: 'models/vl',
+    predictor: 'trained/predictor',
+  });
   const ranked: jepa.LabelScore[][] = await vlm.zeroShot(['photo.jpg'], ['a dog', 'a cat']);
   const textEmb2: Tensor = await vlm.text.embed(['a dog']);
   const paths: jepa.VisionLanguagePaths = jepa.findVisionLanguageParts('models/vl');
-  const { trainer, result } = await vlm.train({ csv: 'captions.csv', imageDir: 'images', epochs: 1, lr: 1e-4, fit: { progress: false } });
+  const { trainer, result } = await vlm.train({
+    csv: 'captions.csv',
+    imageDir: 'images',
+    epochs: 1,
+    lr: 1e-4,
+    fit: { progress: false },
+  });
   const steps: number = result.steps;
   void [batch, ids, ranked, textEmb2, paths, trainer, steps];
   // @ts-expect-error: labels are strings

@@ -90,12 +90,17 @@ export class Fields {
     }
     if (o.float && typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) v = Number(v);
     if (typeof v !== 'number' || !Number.isFinite(v)) {
-      const hint = typeof v === 'string' ? ' (YAML 1.1, as PyYAML reads it, takes `1e-6` without a dot as a string: write `1.0e-6`)' : '';
+      const hint =
+        typeof v === 'string'
+          ? ' (YAML 1.1, as PyYAML reads it, takes `1e-6` without a dot as a string: write `1.0e-6`)'
+          : '';
       throw invalidArgument(`expected ${this.#key(key)} to be a number, got ${show(this.obj[key])}${hint}`);
     }
-    if (o.integer && !Number.isSafeInteger(v)) throw invalidArgument(`expected ${this.#key(key)} to be an integer, got ${show(v)}`);
+    if (o.integer && !Number.isSafeInteger(v))
+      throw invalidArgument(`expected ${this.#key(key)} to be an integer, got ${show(v)}`);
     if (o.positive && !(v > 0)) throw invalidArgument(`expected ${this.#key(key)} to be positive, got ${show(v)}`);
-    if (o.min !== undefined && v < o.min) throw invalidArgument(`expected ${this.#key(key)} to be at least ${o.min}, got ${show(v)}`);
+    if (o.min !== undefined && v < o.min)
+      throw invalidArgument(`expected ${this.#key(key)} to be at least ${o.min}, got ${show(v)}`);
     return v;
   }
 

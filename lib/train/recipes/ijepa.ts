@@ -76,7 +76,7 @@ function read(config: ConfigObject, context: RecipeContext): Recipe {
       modelName: meta.string('model_name', REQUIRED),
       cropSize,
       patchSize,
-      numPatches: (Math.floor(cropSize / patchSize)) ** 2,
+      numPatches: Math.floor(cropSize / patchSize) ** 2,
       predDepth: meta.number('pred_depth', REQUIRED, { integer: true, positive: true }),
       predEmbedDim: meta.number('pred_emb_dim', REQUIRED, { integer: true, positive: true }),
       numMaskTokens: 0,
@@ -109,7 +109,14 @@ export const ijepaRecipe: RecipeModule = {
   matches: (c) => {
     const mask = c.mask as ConfigObject | undefined;
     const meta = c.meta as ConfigObject | undefined;
-    return c.app === undefined && !!mask && typeof mask === 'object' && 'num_enc_masks' in mask && !!meta && 'pred_emb_dim' in meta;
+    return (
+      c.app === undefined &&
+      !!mask &&
+      typeof mask === 'object' &&
+      'num_enc_masks' in mask &&
+      !!meta &&
+      'pred_emb_dim' in meta
+    );
   },
   read,
 };

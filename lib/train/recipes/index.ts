@@ -11,6 +11,12 @@ import { vjepa2Recipe } from './vjepa2';
 import { vlRecipe } from './vl';
 
 /** Every recipe family `Trainer.fromConfig` and `jepa-native train` know, in detection order. */
-export const RECIPES: readonly RecipeModule[] = Object.freeze([ijepaRecipe, vjepaRecipe, vjepa2Recipe, motionRecipe, vlRecipe]);
+export const RECIPES: readonly RecipeModule[] = Object.freeze([
+  ijepaRecipe,
+  vjepaRecipe,
+  vjepa2Recipe,
+  motionRecipe,
+  vlRecipe,
+]);
 
 export type { Recipe, RecipeContext, RecipeModule, RecipeTrainerOptions } from './types';

@@ -31,7 +31,11 @@ export interface OfficialOptimization {
 }
 
 /** The lr, weight-decay and momentum schedules of the official loop. */
-export function officialSchedules(o: OfficialOptimization): { lr: ScheduleOptions; weightDecay: ScheduleOptions; momentum: ScheduleOptions } {
+export function officialSchedules(o: OfficialOptimization): {
+  lr: ScheduleOptions;
+  weightDecay: ScheduleOptions;
+  momentum: ScheduleOptions;
+} {
   const tMax = Math.trunc(o.ipeScale * o.epochs * o.ipe);
   if (!(tMax >= 1)) {
     throw invalidArgument(

@@ -9,7 +9,10 @@ import type { TrainerKind } from '../defaults';
 import type { ConfigObject } from './fields';
 
 /** The `jepa.Trainer` options a recipe sets: everything but the modules, the sampler and `distributed`. */
-export type RecipeTrainerOptions = Omit<TrainerOptions, 'context' | 'target' | 'predictor' | 'model' | 'masks' | 'distributed'> & {
+export type RecipeTrainerOptions = Omit<
+  TrainerOptions,
+  'context' | 'target' | 'predictor' | 'model' | 'masks' | 'distributed'
+> & {
   kind: TrainerKind;
 };
 

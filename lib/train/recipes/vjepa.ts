@@ -16,7 +16,15 @@ const SOURCE = "facebookresearch/jepa's app/vjepa/train.py";
 /** The mask configs of a V-JEPA / V-JEPA 2 config as a `multiblock3d` or `randomTube` sampler. */
 export function videoMasks(
   root: Fields,
-  o: { maskType: string; cropSize: number; numFrames: number; patchSize: number; tubeletSize: number; batchSize: number; seed: number },
+  o: {
+    maskType: string;
+    cropSize: number;
+    numFrames: number;
+    patchSize: number;
+    tubeletSize: number;
+    batchSize: number;
+    seed: number;
+  },
 ): NonNullable<Recipe['masks']> {
   const cfgs = root.sections('mask');
   const common = {
@@ -30,13 +38,20 @@ export function videoMasks(
   if (o.maskType !== 'multiblock3d') {
     // app/vjepa/train.py: any other mask_type is the random-tube collator, one generator per config.
     if (cfgs.length !== 1) {
-      unsupported(`a random-tube mask with ${cfgs.length} configs`, 'jepa.masks.MaskSampler draws one random-tube config per batch');
+      unsupported(
+        `a random-tube mask with ${cfgs.length} configs`,
+        'jepa.masks.MaskSampler draws one random-tube config per batch',
+      );
     }
     return { kind: 'randomTube', options: { ...common, ratio: cfgs[0].number('ratio', REQUIRED) } };
   }
   const configs = cfgs.map((m) => {
     for (const key of ['full_complement', 'pred_full_complement', 'inv_block']) {
-      if (m.has(key) && m.raw(key) !== false) unsupported(`\`${m.path}.${key}: ${String(m.raw(key))}\``, 'the multiblock3d sampler draws the official default (false)');
+      if (m.has(key) && m.raw(key) !== false)
+        unsupported(
+          `\`${m.path}.${key}: ${String(m.raw(key))}\``,
+          'the multiblock3d sampler draws the official default (false)',
+        );
     }
     return {
       spatialScale: m.pair('spatial_scale', REQUIRED),
@@ -54,7 +69,9 @@ export function videoMasks(
 export function mixedPrecision(meta: Fields, notes: string[]): boolean {
   const dtype = meta.string('dtype', REQUIRED).toLowerCase();
   if (dtype === 'float16') {
-    notes.push('meta.dtype float16: the official loop autocasts to float16 with a GradScaler on CUDA; jepa-native autocasts to bfloat16 only, so this recipe trains in float32');
+    notes.push(
+      'meta.dtype float16: the official loop autocasts to float16 with a GradScaler on CUDA; jepa-native autocasts to bfloat16 only, so this recipe trains in float32',
+    );
     return false;
   }
   return dtype === 'bfloat16';
@@ -73,7 +90,9 @@ function read(config: ConfigObject, context: RecipeContext): Recipe {
     'data augmentation (data_aug) and clip sampling belong to the data loader: the trainer takes the batches it is given',
   ];
 
-  const ipe = opt.has('ipe') ? checkStepsPerEpoch(opt.number('ipe', REQUIRED)) : requireStepsPerEpoch(context, 'V-JEPA', 'len(unsupervised_loader) (or optimization.ipe)');
+  const ipe = opt.has('ipe')
+    ? checkStepsPerEpoch(opt.number('ipe', REQUIRED))
+    : requireStepsPerEpoch(context, 'V-JEPA', 'len(unsupervised_loader) (or optimization.ipe)');
   const epochs = opt.number('epochs', REQUIRED, { integer: true, min: 1 });
   const warmup = opt.number('warmup', REQUIRED, { min: 0 });
   const schedules = officialSchedules({
@@ -90,10 +109,14 @@ function read(config: ConfigObject, context: RecipeContext): Recipe {
   });
   const clipGrad = opt.optionalNumber('clip_grad', null, { positive: true });
   if (!model.boolean('use_mask_tokens', true)) {
-    unsupported('`config.model.use_mask_tokens: false`', "the predictor's diffusion of the target tokens (its path without mask tokens) is not reproduced");
+    unsupported(
+      '`config.model.use_mask_tokens: false`',
+      "the predictor's diffusion of the target tokens (its path without mask tokens) is not reproduced",
+    );
   }
   const numClips = data.number('num_clips', REQUIRED, { integer: true, positive: true });
-  if (numClips !== 1) unsupported(`\`config.data.num_clips: ${numClips}\``, 'one clip per video (every official config)');
+  if (numClips !== 1)
+    unsupported(`\`config.data.num_clips: ${numClips}\``, 'one clip per video (every official config)');
   const cropSize = data.number('crop_size', 224, { integer: true, positive: true });
   const patchSize = data.number('patch_size', REQUIRED, { integer: true, positive: true });
   const numFrames = data.number('num_frames', REQUIRED, { integer: true, positive: true });
@@ -102,7 +125,12 @@ function read(config: ConfigObject, context: RecipeContext): Recipe {
   const seed = meta.number('seed', 0, { integer: true, min: 0 });
   const masks = videoMasks(root, {
     maskType: data.string('mask_type', 'multiblock3d'),
-    cropSize, numFrames, patchSize, tubeletSize, batchSize, seed,
+    cropSize,
+    numFrames,
+    patchSize,
+    tubeletSize,
+    batchSize,
+    seed,
   });
   const numConfigs = root.sections('mask').length;
   return {

@@ -31,9 +31,14 @@ function read(config: ConfigObject, context: RecipeContext): Recipe {
   // MaskCollator groups a batch by frames per clip; PredictorMultiSeqWrapper passes each group's
   // index as mask_index. With one distinct length there is one group: index 0.
   if (new Set(fpcs).size !== 1) {
-    unsupported(`\`config.data.dataset_fpcs: [${fpcs.join(', ')}]\``, 'a batch of clips of several lengths (one length per batch: every official config)');
+    unsupported(
+      `\`config.data.dataset_fpcs: [${fpcs.join(', ')}]\``,
+      'a batch of clips of several lengths (one length per batch: every official config)',
+    );
   }
-  const ipe = opt.has('ipe') ? checkStepsPerEpoch(opt.number('ipe', REQUIRED)) : requireStepsPerEpoch(context, 'V-JEPA 2', 'len(unsupervised_loader) (or optimization.ipe)');
+  const ipe = opt.has('ipe')
+    ? checkStepsPerEpoch(opt.number('ipe', REQUIRED))
+    : requireStepsPerEpoch(context, 'V-JEPA 2', 'len(unsupervised_loader) (or optimization.ipe)');
   const epochs = opt.number('epochs', REQUIRED, { integer: true, min: 1 });
   const anneal = opt.boolean('is_anneal', false);
   if (anneal) {
@@ -60,7 +65,15 @@ function read(config: ConfigObject, context: RecipeContext): Recipe {
   const batchSize = data.number('batch_size', REQUIRED, { integer: true, positive: true });
   const numFrames = fpcs[0];
   const seed = meta.number('seed', 0, { integer: true, min: 0 });
-  const masks = videoMasks(root, { maskType: 'multiblock3d', cropSize, numFrames, patchSize, tubeletSize, batchSize, seed });
+  const masks = videoMasks(root, {
+    maskType: 'multiblock3d',
+    cropSize,
+    numFrames,
+    patchSize,
+    tubeletSize,
+    batchSize,
+    seed,
+  });
   const numConfigs = root.sections('mask').length;
   return {
     family: 'vjepa2',
