@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import jepa from 'jepa-native';
 import { after, before, describe, it } from 'mocha';
-import { cleanup, pythonPath, ROOT, tmpDir } from './helpers.mjs';
+import { cleanup, pythonPath, ROOT, runPython, tmpDir } from './helpers.mjs';
 import { loadCases, maxAbsDiff } from './model-fixtures.mjs';
 
 const CLI = path.join(ROOT, 'bin', 'jepa-native.js');
@@ -490,7 +490,10 @@ describe('jepa-native export', function () {
         PYTHONPATH: fake,
       });
       expect(r.status).to.equal(1);
-      expect(r.stderr).to.contain(`${pythonPath()} -m pip install torch`);
+      // The command names the interpreter as Python sees itself (sys.executable): under
+      // `npm run test:asan` pythonPath() is a wrapper script that execs it.
+      const executable = runPython('import sys; print(sys.executable)').trim();
+      expect(r.stderr).to.contain(`${executable} -m pip install torch`);
       expect(fs.existsSync(path.join(work, 'never'))).to.equal(false);
     });
   });
