@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import jepa from 'jepa-native';
+import { pythonPath } from '../test/helpers.mjs';
 
 const HERE = fileURLToPath(import.meta.url);
 const ROOT = path.resolve(path.dirname(HERE), '..');
@@ -110,13 +111,6 @@ if dist.get_rank() == 0:
 dist.destroy_process_group()
 `;
 
-function python() {
-  if (process.env.JEPA_PYTHON) return process.env.JEPA_PYTHON;
-  const config = path.join(ROOT, 'build', 'config.json');
-  if (fs.existsSync(config)) return JSON.parse(fs.readFileSync(config, 'utf8')).python;
-  throw new Error('no Python with torch: set JEPA_PYTHON or run npm install');
-}
-
 async function driver() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'jepa-bench-dist-'));
   const run = async (nproc, mode) => {
@@ -134,7 +128,7 @@ async function driver() {
   fs.writeFileSync(script, PY_REDUCE);
   const port = await jepa.distributed.freePort();
   const py = spawnSync(
-    python(),
+    pythonPath(),
     [
       '-m',
       'torch.distributed.run',

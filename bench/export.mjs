@@ -12,18 +12,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pythonPath } from '../test/helpers.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const NO_OPT = process.argv.includes('--no-opt');
 const BASELINE = process.argv.includes('--baseline');
 const GiB = 2 ** 30;
-
-function python() {
-  if (process.env.JEPA_PYTHON) return process.env.JEPA_PYTHON;
-  const cfg = path.join(ROOT, 'build', 'config.json');
-  if (fs.existsSync(cfg)) return JSON.parse(fs.readFileSync(cfg, 'utf8')).python;
-  return 'python3';
-}
 
 /** Runs a command under /usr/bin/time -v when present: {status, stdout, stderr, maxRssBytes}. */
 function timed(cmd, args, env = {}) {
@@ -55,7 +49,7 @@ if (!fs.existsSync(ckpt)) {
     name,
     ...(NO_OPT ? ['--no-opt'] : []),
   ];
-  const r = spawnSync(python(), args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const r = spawnSync(pythonPath(), args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (r.status !== 0) process.exit(1);
   fs.writeFileSync(`${ckpt}.json`, r.stdout.trim().split('\n').pop());
 }
@@ -71,7 +65,7 @@ try {
     process.execPath,
     [path.join(ROOT, 'bin', 'jepa-native.js'), 'export', 'ijepa', ckpt, path.join(out, 'vith14'), '--json'],
     {
-      JEPA_PYTHON: python(),
+      JEPA_PYTHON: pythonPath(),
     },
   );
   if (r.status !== 0) {
@@ -98,7 +92,7 @@ for role, name in [('encoder', 'context_encoder'), ('target_encoder', 'target_en
     del m
 print(time.time() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
 `;
-    const b = timed(python(), ['-c', code, ckpt, out]);
+    const b = timed(pythonPath(), ['-c', code, ckpt, out]);
     if (b.status !== 0) throw new Error(b.stderr);
     const [secs, bRss] = b.stdout.trim().split('\n').pop().split(' ').map(Number);
     console.log(

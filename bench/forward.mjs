@@ -14,6 +14,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import jepa from 'jepa-native';
+import { pythonPath } from '../test/helpers.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MODELS = path.join(ROOT, 'bench', '.models');
@@ -23,16 +24,6 @@ function arg(name, fallback) {
   if (i < 0) return fallback;
   const v = process.argv[i + 1];
   return v === undefined || v.startsWith('--') ? true : v;
-}
-
-function python() {
-  if (process.env.JEPA_PYTHON) return process.env.JEPA_PYTHON;
-  const config = path.join(ROOT, 'build', 'config.json');
-  if (fs.existsSync(config)) {
-    const { python } = JSON.parse(fs.readFileSync(config, 'utf8'));
-    if (python) return python;
-  }
-  return 'python3';
 }
 
 // glibc returns freed memory to the OS by dynamic thresholds, and a forward on a thread other
@@ -53,7 +44,7 @@ if (
   process.exit(r.status ?? 1);
 }
 
-const PY = python();
+const PY = pythonPath();
 const MODELS_PY = process.env.JEPA_MODELS_PYTHON || PY;
 const threads = Number(arg('threads', jepa.getNumThreads()));
 const iters = Number(arg('iters', 40));

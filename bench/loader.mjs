@@ -6,14 +6,12 @@
 // with its default workers (started again every epoch) and with persistent_workers=True; the
 // ratio is taken against the faster.
 // Options: --files N (2000), --batch N (32), --epochs N (5), --prefetch N (Node, 2), --workers N (Python, 2).
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import jepa from 'jepa-native';
+import { python as py } from './common.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
@@ -23,19 +21,6 @@ const BATCH = arg('batch', 32);
 const EPOCHS = arg('epochs', 5);
 const PREFETCH = arg('prefetch', 2);
 const WORKERS = arg('workers', 2);
-
-function python() {
-  if (process.env.JEPA_PYTHON) return process.env.JEPA_PYTHON;
-  const cfg = path.join(ROOT, 'build', 'config.json');
-  if (fs.existsSync(cfg)) return JSON.parse(fs.readFileSync(cfg, 'utf8')).python;
-  return 'python3';
-}
-
-function py(code, args = []) {
-  const r = spawnSync(python(), ['-c', code, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  if (r.status !== 0) throw new Error(r.stderr);
-  return JSON.parse(r.stdout.trim().split('\n').pop());
-}
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const now = () => Number(process.hrtime.bigint()) / 1e9;

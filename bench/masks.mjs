@@ -10,19 +10,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import jepa from 'jepa-native';
+import { pythonPath } from '../test/helpers.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SCRIPT = path.join(ROOT, 'scripts', 'reference', 'masks_reference.py');
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const jsonOut = args.includes('--json') ? args[args.indexOf('--json') + 1] : null;
-
-function python() {
-  if (process.env.JEPA_PYTHON) return process.env.JEPA_PYTHON;
-  const config = path.join(ROOT, 'build', 'config.json');
-  if (fs.existsSync(config)) return JSON.parse(fs.readFileSync(config, 'utf8')).python;
-  throw new Error('no Python with torch: set JEPA_PYTHON or run npm install');
-}
 
 const { masks } = jepa;
 const { presets } = masks;
@@ -133,7 +127,7 @@ console.log(
   `node ${process.version}, libtorch ${jepa.torchVersion}; Python: ${pyRepeats} batches per setting, median\n`,
 );
 
-const py = spawnSync(python(), [SCRIPT, 'bench'], {
+const py = spawnSync(pythonPath(), [SCRIPT, 'bench'], {
   input: JSON.stringify({ settings: SETTINGS.map(pythonSetting), repeats: pyRepeats }),
   encoding: 'utf8',
   maxBuffer: 1 << 26,
@@ -163,7 +157,7 @@ console.log('\nms per batch; async: 4 batches in flight on the libuv pool, wall 
 // 002's notebook (get_target / get_context, torch.randint per block), against the project's
 // Python rewrite / transcription of them (scripts/reference/hjepa_reference.py, notebook_masks.py).
 function pyBench(script, mode, spec) {
-  const r = spawnSync(python(), [path.join(ROOT, 'scripts', 'reference', script), mode], {
+  const r = spawnSync(pythonPath(), [path.join(ROOT, 'scripts', 'reference', script), mode], {
     input: JSON.stringify(spec),
     encoding: 'utf8',
   });

@@ -5,14 +5,12 @@
 //       (16 at a time, and all at once with Promise.all).
 // Options: --files N (default 2000), --reps N (default 30), --concurrency N (default 16),
 // --rounds N (passes over the small files, default 5).
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import jepa from 'jepa-native';
+import { python as py } from './common.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
@@ -23,19 +21,6 @@ const CONCURRENCY = arg('concurrency', 16);
 // Each pass over the small files is timed ROUNDS times (Python too), and the median is reported:
 // one pass takes Node about 50 ms, short enough for one GC or scheduler hiccup to move it 10 %.
 const ROUNDS = arg('rounds', 5);
-
-function python() {
-  if (process.env.JEPA_PYTHON) return process.env.JEPA_PYTHON;
-  const cfg = path.join(ROOT, 'build', 'config.json');
-  if (fs.existsSync(cfg)) return JSON.parse(fs.readFileSync(cfg, 'utf8')).python;
-  return 'python3';
-}
-
-function py(code, args = []) {
-  const r = spawnSync(python(), ['-c', code, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  if (r.status !== 0) throw new Error(r.stderr);
-  return JSON.parse(r.stdout.trim().split('\n').pop());
-}
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const now = () => Number(process.hrtime.bigint()) / 1e6;
