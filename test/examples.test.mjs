@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { after, before, describe, it } from 'mocha';
 import sharp from 'sharp';
 import jepa from 'jepa-native';
-import { cleanup, pythonJson, pythonPath, ROOT, tmpDir } from './helpers.mjs';
+import { cleanup, nodePath, pythonJson, pythonPath, ROOT, tmpDir } from './helpers.mjs';
 
 const EXAMPLES = path.join(ROOT, 'examples');
 
@@ -117,7 +117,7 @@ print(json.dumps({"type": type(sd).__name__, "same_names": list(sd) == names,
     const r = spawnSync(pythonPath(), [path.join(EXAMPLES, 'python_roundtrip.py'), '--keep', path.join(dir, 'rt')], {
       cwd: ROOT,
       encoding: 'utf8',
-      env: { ...process.env, NODE: process.execPath },
+      env: { ...process.env, NODE: nodePath() },
     });
     expect(r.status, r.stdout + r.stderr).to.equal(0);
     expect(r.stdout).to.match(/round trip ok \(6 state_dict tensors, 4 aggregations of \[4608, 1408\] float16\)/);

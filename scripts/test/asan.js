@@ -52,22 +52,33 @@ if (r.status !== 0) process.exit(r.status || 1);
 // The test Python runs without the ASan runtime: Python and torch are not instrumented, and in a
 // process whose executable does not link libstdc++ (python) the preloaded runtime cannot find the
 // real __cxa_throw, so the first C++ exception torch throws and catches inside (torchvision's
-// operator registrations do) fails an ASan CHECK. A wrapper drops LD_PRELOAD before it execs the
-// test Python; the tests and the CLI take it through JEPA_PYTHON.
-function pythonWithoutAsan() {
+// operator registrations do) fails an ASan CHECK. A wrapper keeps the preload list in
+// JEPA_ASAN_PRELOAD, drops LD_PRELOAD and execs the test Python; the tests and the CLI take it
+// through JEPA_PYTHON. A Python script that starts node again (examples/python_roundtrip.py) is
+// given a node wrapper (JEPA_NODE) that puts the runtime back, since the addon it loads needs it.
+function asanWrappers() {
   let python = process.env.JEPA_PYTHON;
   const config = path.join(ROOT, 'build', 'config.json');
   if (!python && fs.existsSync(config)) python = JSON.parse(fs.readFileSync(config, 'utf8')).python;
-  if (!python) return undefined;
+  const node = path.join(ROOT, 'build', 'asan', 'node');
+  fs.writeFileSync(
+    node,
+    `#!/bin/sh\nLD_PRELOAD="\${JEPA_ASAN_PRELOAD:-$LD_PRELOAD}"\nexport LD_PRELOAD\nexec ${JSON.stringify(process.execPath)} "$@"\n`,
+    { mode: 0o755 },
+  );
+  if (!python) return { JEPA_NODE: node };
   const wrapper = path.join(ROOT, 'build', 'asan', 'python');
-  fs.writeFileSync(wrapper, `#!/bin/sh\nunset LD_PRELOAD\nexec ${JSON.stringify(python)} "$@"\n`, { mode: 0o755 });
-  return wrapper;
+  fs.writeFileSync(
+    wrapper,
+    `#!/bin/sh\nJEPA_ASAN_PRELOAD="$LD_PRELOAD"\nexport JEPA_ASAN_PRELOAD\nunset LD_PRELOAD\nexec ${JSON.stringify(python)} "$@"\n`,
+    { mode: 0o755 },
+  );
+  return { JEPA_NODE: node, JEPA_PYTHON: wrapper };
 }
-const python = pythonWithoutAsan();
 
 const env = {
   ...process.env,
-  ...(python ? { JEPA_PYTHON: python } : {}),
+  ...asanWrappers(),
   JEPA_ADDON: path.join(ROOT, 'build', 'asan', 'jepa_native.node'),
   LD_PRELOAD: [runtime, process.env.LD_PRELOAD].filter(Boolean).join(':'),
   // detect_leaks=0: node and V8 keep memory until exit by design, and LeakSanitizer cannot tell
