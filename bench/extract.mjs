@@ -1,10 +1,11 @@
-// npm run bench:extract [-- --images N --batch B --threads T --rounds R --model small|tiny --omp-passive]
+// npm run bench:extract [-- --images N --batch B --threads T --rounds R --model small|tiny --concurrency C --omp-passive]
 //
 // Seed 000's whole job, images per second: decode, preprocess (the 'vjepa2' preset), the encoder,
 // and one torch.save-compatible feature file per image, on the same JPEGs, the same TorchScript
 // model (a small V-JEPA 2 ViT in an exported model folder) and the same intra-op thread count:
-// - Node: `jepa.features.extract(modelDir, imagesDir, {output, batchSize})`, which decodes the
-//   next batch and writes the previous one on other threads while the model runs;
+// - Node: `jepa.features.extract(modelDir, imagesDir, {output, batchSize})`, which runs two
+//   batches in the model at once with half the intra-op threads each (its default on a CPU with
+//   2+ threads; `--concurrency N` sets it) and decodes and writes on other threads meanwhile;
 // - Python: seed 000's BatchVJEPA2Extractor loop: PIL `Image.open(f).convert('RGB')`, the image
 //   repeated over T, transformers' VJEPA2VideoProcessor, `torch.jit.load`ed model under
 //   `torch.no_grad()`, `features.half()` and `torch.save` of seed 000's dict per image.
@@ -49,6 +50,7 @@ const batch = arg('batch', 8);
 const threads = arg('threads', jepa.getNumThreads());
 const rounds = arg('rounds', 3);
 const size = arg('model', 'small');
+const concurrency = arg('concurrency', 0);
 if (size !== 'small' && size !== 'tiny') throw new Error(`--model must be small or tiny, got ${size}`);
 const base = path.join(ROOT, 'bench', '.models', 'extract');
 const modelDir = path.join(base, `model-${size}`);
@@ -114,7 +116,11 @@ async function runNode(output) {
   fs.rmSync(output, { recursive: true, force: true });
   const t0 = performance.now();
   const c0 = process.cpuUsage();
-  const summary = await jepa.features.extract(modelDir, imagesDir, { output, batchSize: batch });
+  const summary = await jepa.features.extract(modelDir, imagesDir, {
+    output,
+    batchSize: batch,
+    ...(concurrency > 0 ? { concurrency } : {}),
+  });
   const seconds = (performance.now() - t0) / 1000;
   const c1 = process.cpuUsage(c0);
   if (summary.written !== count)
@@ -133,7 +139,7 @@ async function main() {
   const outNode = path.join(base, 'out-node');
   const outPython = path.join(base, 'out-python');
   console.log(
-    `bench:extract: ${size} model, ${count} images (640x480 JPEG), batch ${batch}, ${threads} intra-op threads, ${rounds} rounds, OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? '(default)'}; ${machine()}`,
+    `bench:extract: ${size} model, ${count} images (640x480 JPEG), batch ${batch}, ${threads} intra-op threads, Node concurrency ${concurrency || 'default'}, ${rounds} rounds, OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? '(default)'}; ${machine()}`,
   );
   const node = [];
   const python = [];

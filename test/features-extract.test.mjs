@@ -126,6 +126,25 @@ describe('features.extract: seed 000 end to end against the Python pipeline', fu
     model.dispose();
   });
 
+  it("concurrency (batches in the model at once, each with its share of the threads): the same files as Python's either way", async () => {
+    const threads = jepa.getNumThreads();
+    jepa.setNumThreads(2);
+    try {
+      for (const concurrency of [1, 3]) {
+        const out = f(`out-concurrency-${concurrency}`);
+        const summary = await jepa.features.extract(f('model'), f('images'), {
+          output: out,
+          batchSize: 1,
+          concurrency,
+        });
+        expect(summary).to.include({ inputs: 4, written: 3 });
+        await expectSameFeatures(out);
+      }
+    } finally {
+      jepa.setNumThreads(threads);
+    }
+  });
+
   it('bad inputs of every kind (empty, truncated, another format behind the extension, text as .mp4, a 0-frame video) are skipped with JEPA_MEDIA_DECODE naming the file; the rest goes on', async function () {
     const bad = f('bad-inputs');
     fs.mkdirSync(bad, { recursive: true });
@@ -189,6 +208,7 @@ describe('features.extract: seed 000 end to end against the Python pipeline', fu
         'the preprocessing gives 20x20 images, the model takes 16x16',
       ],
       [{ output: f('x'), batchSize: 0 }, 'expected `options.batchSize` to be a positive integer, got 0'],
+      [{ output: f('x'), concurrency: 1.5 }, 'expected `options.concurrency` to be a positive integer, got 1.5'],
     ];
     for (const [opts, message] of cases) {
       const err = await jepa.features.extract(f('model'), f('images'), opts).then(

@@ -392,6 +392,23 @@ print(json.dumps({"methods": sorted(n for n in ["forward", "encode", "decode"] i
     expect(jepa.getNumThreads()).to.equal(before);
     expect(thrown(() => jepa.setNumThreads(0)).code).to.equal('JEPA_INVALID_ARGUMENT');
   });
+
+  it('a call with its own thread count (runWithThreads, used by extract) gives the result of a plain call; bad counts are refused', async () => {
+    const m = await jepa.loadModule(fixture('ijepa/context_encoder.pt'));
+    const x = jepa.randn([2, 3, 32, 32], { seed: 3 });
+    const plain = await m.run('forward', x);
+    for (const threads of [1, 2]) {
+      expect(maxAbsDiff(await m.runWithThreads(threads, 'forward', x), plain)).to.be.below(1e-5);
+    }
+    // The next plain call runs with the process's count again (the worker thread does not keep 1).
+    expect(maxAbsDiff(await m.run('forward', x), plain)).to.be.below(1e-5);
+    for (const bad of [0, 1.5, '2']) {
+      const err = await rejection(m.runWithThreads(bad, 'forward', x));
+      expect(err.code, String(bad)).to.equal('JEPA_INVALID_ARGUMENT');
+      expect(err.message).to.equal('expected `threads` to be an integer in [1, 4096]');
+    }
+    m.dispose();
+  });
 });
 
 describe('Module: the event loop and concurrent calls', () => {

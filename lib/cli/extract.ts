@@ -21,6 +21,7 @@ import { CliError, errorText, EXIT, lib, usage, type Io } from './common';
 export interface ExtractOptions {
   method: string;
   batchSize: number;
+  concurrency?: number;
   inputShape?: number[];
   layout?: 'CTHW' | 'TCHW';
   preset?: PreprocessOptions['preset'];
@@ -107,6 +108,7 @@ export async function extract(
     preprocess,
     sampling,
     batchSize: opts.batchSize,
+    concurrency: opts.concurrency,
     dtype: opts.dtype as Dtype,
     method: opts.method,
     inputShape: opts.inputShape,

@@ -129,6 +129,11 @@ function registerExtract(program: Command, ctx: Context): void {
     .option('--method <name>', 'the model method to call', 'forward')
     .option('-b, --batch-size <n>', 'inputs per model call', positiveInt, 8)
     .option(
+      '--concurrency <n>',
+      'batches in the model at once, each with its share of the threads (default 2 on a CPU with 2+ threads, else 1)',
+      positiveInt,
+    )
+    .option(
       '--input-shape <dims>',
       "the model's input after the batch dimension, e.g. 3,224,224 or 16,3,224,224 (default: its input_shape())",
       intList,

@@ -10,9 +10,10 @@
  *
  * The model is an exported folder (`jepa.json` names its encoder, input size, frames and
  * preprocessing preset), a TorchScript file, or a loaded {@link Module}. The pipeline overlaps
- * its stages: the next batch is decoded (libvips' threads, ffmpeg processes, the preprocessing
- * on worker threads) and the previous batch's files are written (worker threads) while the model
- * runs. Resumable (an output that exists is complete, every write being atomic, and is skipped),
+ * its stages: `concurrency` batches run in the model at once (on a CPU each with its share of the
+ * intra-op threads), the next batches are decoded (libvips' threads, ffmpeg processes, the
+ * preprocessing on worker threads) and the finished batches' files are written (worker threads)
+ * meanwhile; no tensor op of the pipeline runs on the JS thread. Resumable (an output that exists is complete, every write being atomic, and is skipped),
  * tolerant (a bad input is reported, listed in `failed.txt` and skipped), shardable (`rank` /
  * `worldSize`).
  * @module
@@ -29,7 +30,7 @@ import { decodeImageInto, decodeVideoInto, mapLimit } from '../media/decode';
 import { resolvePreprocess, type PreprocessOptions, type ResolvedPreprocess } from '../media/preprocess';
 import { resolveSampling, sampleClips, type SamplingOptions } from '../media/sampling';
 import { MODEL_INFO_FILE, readModelInfo } from '../models/folder';
-import { loadModule, Module } from '../models/module';
+import { getNumThreads, loadModule, Module } from '../models/module';
 import { Tensor, tensor } from '../tensor/tensor';
 import { select } from '../tensor/ops.generated';
 import { checkOptions, isDeviceString, show } from '../core/validate';
@@ -75,6 +76,13 @@ export interface ExtractOptions {
   sampling?: Omit<SamplingOptions, 'numFrames' | 'numClips'>;
   /** Inputs per model call. Default 8. */
   batchSize?: number;
+  /**
+   * Batches in the model at once. On a CPU each call gets an equal share of the intra-op threads
+   * (`jepa.setNumThreads`): two calls with half the threads each keep the cores busier than one
+   * call with all of them (fewer OpenMP barriers), at the cost of a second batch's activations
+   * in memory. Default 2 on a CPU when there are at least 2 intra-op threads, else 1 (CUDA: 1).
+   */
+  concurrency?: number;
   /** dtype of the features written. Default `'float16'` (seed 000). */
   dtype?: Dtype;
   /** The model method to call. Default `'forward'`. */
@@ -129,6 +137,7 @@ const OPTION_KEYS = [
   'preprocess',
   'sampling',
   'batchSize',
+  'concurrency',
   'dtype',
   'method',
   'inputShape',
@@ -355,6 +364,7 @@ export async function extract(
   if (typeof o.output !== 'string' || o.output.length === 0)
     throw invalidArgument(`expected \`options.output\` to be a folder path, got ${show(o.output)}`);
   const batchSize = positive(o.batchSize, 'options.batchSize', 8);
+  if (o.concurrency !== undefined) positive(o.concurrency, 'options.concurrency', 1);
   const dtype = o.dtype ?? 'float16';
   if (!(DTYPES as readonly string[]).includes(dtype))
     throw invalidArgument(`expected \`options.dtype\` to be one of ${DTYPES.join(', ')}, got ${show(dtype)}`);
@@ -460,6 +470,7 @@ export async function extract(
       method,
       rank,
       worldSize,
+      ...lanesFor(module, o.concurrency),
       o,
     });
   } finally {
@@ -491,7 +502,23 @@ interface RunState {
   method: string;
   rank: number;
   worldSize: number;
+  lanes: number;
+  threadsPerCall?: number;
   o: ExtractOptions;
+}
+
+/**
+ * How many batches are in the model at once, and the intra-op threads of each call (undefined:
+ * the process's count). On a small CPU one call with every thread spends much of its time in
+ * OpenMP's barriers between ops; measured on 2 cores (BENCHMARKS.md, bench:extract), two calls
+ * with one thread each run the same model 1.2-1.5x faster than one call with two.
+ */
+function lanesFor(module: Module, concurrency: number | undefined): { lanes: number; threadsPerCall?: number } {
+  const threads = getNumThreads();
+  const cpu = module.device === 'cpu';
+  const lanes = concurrency ?? (cpu && threads >= 2 ? 2 : 1);
+  if (!cpu || lanes === 1) return { lanes };
+  return { lanes, threadsPerCall: Math.max(1, Math.floor(threads / lanes)) };
 }
 
 async function run(s: RunState): Promise<ExtractSummary> {
@@ -566,12 +593,30 @@ async function run(s: RunState): Promise<ExtractSummary> {
       await decodeImageInto(item.file, media!, buf, offset, item.rel);
       return;
     }
+    // Clips are written in the model's layout ([3, T, H, W] or [T, 3, H, W]) here, plane by
+    // plane, so that no permute runs on the JS thread: a still image is a clip of T identical
+    // frames (seed 000 repeats the image over T); a video's frames come decoded as [T, 3, H, W].
+    const T = spec.frames;
+    const plane = spec.height * spec.width;
+    const at =
+      spec.layout === 'CTHW'
+        ? (c: number, t: number) => (c * T + t) * plane
+        : (c: number, t: number) => (t * 3 + c) * plane;
     if (item.kind === 'image') {
-      // A still image is a clip of T identical frames (seed 000 repeats the image over T).
-      await decodeImageInto(item.file, media!, buf, offset, item.rel);
-      for (let t = 1; t < spec.frames; t++) buf.copyWithin(offset + t * frame, offset, offset + frame);
-    } else {
+      const still = new Float32Array(frame);
+      await decodeImageInto(item.file, media!, still, 0, item.rel);
+      for (let c = 0; c < 3; c++) {
+        const src = still.subarray(c * plane, (c + 1) * plane);
+        for (let t = 0; t < T; t++) buf.set(src, offset + at(c, t));
+      }
+    } else if (spec.layout === 'TCHW') {
       await decodeVideoInto(item.file, media!, sample, buf, offset, item.rel);
+    } else {
+      const clip = new Float32Array(T * frame);
+      await decodeVideoInto(item.file, media!, sample, clip, 0, item.rel);
+      for (let t = 0; t < T; t++)
+        for (let c = 0; c < 3; c++)
+          buf.set(clip.subarray((t * 3 + c) * plane, (t * 3 + c + 1) * plane), offset + at(c, t));
     }
   };
 
@@ -600,26 +645,36 @@ async function run(s: RunState): Promise<ExtractSummary> {
         if (ok[i]) data.set(buf.subarray(i * perItem, (i + 1) * perItem), j++ * perItem);
       });
     }
-    const isVideo = spec.kind === 'video' && kept.every((x) => x.kind !== 'features');
-    // Clips are decoded as [B, T, 3, H, W]; a CTHW model takes [B, 3, T, H, W].
-    const shape = isVideo ? [kept.length, spec.frames, 3, spec.height, spec.width] : [kept.length, ...spec.shape];
-    let input = tensor(data, shape);
-    if (isVideo && spec.layout === 'CTHW') input = input.permute(0, 2, 1, 3, 4).contiguous();
+    const host = tensor(data, [kept.length, ...spec.shape]);
     const mdtype = module.dtype ?? 'float32';
-    if (mdtype !== 'float32' || module.device !== 'cpu')
-      input = input.to({ dtype: mdtype, device: module.device as Device });
-    return { items: kept, input };
+    if (mdtype === 'float32' && module.device === 'cpu') return { items: kept, input: host };
+    try {
+      return { items: kept, input: await host.toAsync({ dtype: mdtype, device: module.device as Device }) };
+    } finally {
+      host.dispose();
+    }
   };
 
+  // The conversion runs on a worker thread; each input's features are then copied out of the
+  // batch as plain bytes (a file must hold that input's features only, not the batch's storage).
   const writeAll = async (items: Item[], result: Tensor): Promise<void> => {
-    const cast =
-      result.dtype === s.dtype && result.device === 'cpu' ? result : result.to({ dtype: s.dtype, device: 'cpu' });
+    let cast: Tensor | null = null;
     try {
+      cast =
+        result.dtype === s.dtype && result.device === 'cpu'
+          ? result
+          : await result.toAsync({ dtype: s.dtype, device: 'cpu' });
+      if (!cast.isContiguous) {
+        const dense = cast.contiguous();
+        if (cast !== result) cast.dispose();
+        cast = dense;
+      }
+      const all = cast.data();
+      const shape = cast.shape.slice(1);
+      const per = all.length / items.length;
       await Promise.all(
         items.map(async (item, i) => {
-          const view = select(cast, 0, i);
-          const features = view.clone(); // its own storage: the file holds this item only
-          view.dispose();
+          const features = tensor(all.slice(i * per, (i + 1) * per), shape, { dtype: s.dtype });
           try {
             const stem = path.basename(item.rel, path.extname(item.rel));
             await fs.promises.mkdir(path.dirname(item.out), { recursive: true });
@@ -635,7 +690,7 @@ async function run(s: RunState): Promise<ExtractSummary> {
         }),
       );
     } finally {
-      if (cast !== result) cast.dispose();
+      if (cast && cast !== result) cast.dispose();
       result.dispose();
     }
   };
@@ -644,7 +699,10 @@ async function run(s: RunState): Promise<ExtractSummary> {
     if (!batch.input) return [];
     let result: unknown;
     try {
-      result = await module.run(s.method, batch.input);
+      result =
+        s.threadsPerCall === undefined
+          ? await module.run(s.method, batch.input)
+          : await module.runWithThreads(s.threadsPerCall, s.method, batch.input);
     } catch (e) {
       if (batch.items.length === 1) {
         fail(batch.items[0].rel, `the model failed on it: ${messageOf(e)}`);
@@ -670,22 +728,34 @@ async function run(s: RunState): Promise<ExtractSummary> {
     return [{ items: batch.items, result }];
   };
 
-  // The pipeline: while batch k runs in the model, batch k + 1 is decoded and batch k - 1's
-  // files are written (at most two batches of writes in flight).
+  // The pipeline: `lanes` batches are in the model at once (each call with its share of the
+  // intra-op threads); while they run, the next batches are decoded and the finished batches'
+  // files are written (at most two batches of writes per lane in flight).
   const batches: Item[][] = [];
   for (let i = 0; i < todo.length; i += s.batchSize) batches.push(todo.slice(i, i + s.batchSize));
+  const loads = new Map<number, Promise<Batch>>();
+  const startLoad = (k: number) => {
+    if (k < batches.length && !loads.has(k)) loads.set(k, loadBatch(batches[k]));
+  };
   const writes: Promise<void>[] = [];
-  let pending: Promise<Batch> | null = batches.length > 0 ? loadBatch(batches[0]) : null;
-  try {
-    for (let k = 0; k < batches.length; k++) {
-      const batch: Batch = await pending!;
-      pending = k + 1 < batches.length ? loadBatch(batches[k + 1]) : null;
+  let next = 0;
+  const lane = async () => {
+    while (next < batches.length) {
+      const k = next++;
+      startLoad(k);
+      const batch = await loads.get(k)!;
+      loads.delete(k);
+      startLoad(k + s.lanes);
       for (const r of await runBatch(batch)) writes.push(writeAll(r.items, r.result));
-      while (writes.length > 2) await writes.shift();
+      while (writes.length > 2 * s.lanes) await writes.shift();
     }
+  };
+  for (let k = 0; k < s.lanes; k++) startLoad(k);
+  try {
+    await Promise.all(Array.from({ length: Math.min(s.lanes, batches.length) }, lane));
     await Promise.all(writes);
   } finally {
-    await Promise.allSettled([pending, ...writes]);
+    await Promise.allSettled([...loads.values(), ...writes]);
   }
 
   summary.outputs.sort();

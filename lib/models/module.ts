@@ -151,6 +151,16 @@ export class Module {
     return withCallerStack(handle.run(name, args));
   }
 
+  /**
+   * Like {@link run}, with `threads` intra-op threads for this call instead of
+   * {@link setNumThreads}'s count (on a worker thread of the addon's pool). Extraction runs two
+   * batches at once with half the threads each this way. @internal
+   */
+  async runWithThreads(threads: number, method: string, ...args: unknown[]): Promise<unknown> {
+    const [handle, name] = this.#prepare(method, args);
+    return withCallerStack(handle.run(name, args, threads));
+  }
+
   /** Like {@link run} but on the calling thread. */
   runSync(method: string, ...args: unknown[]): unknown {
     const [handle, name] = this.#prepare(method, args);

@@ -59,7 +59,15 @@ std::string Summarize(const std::string& msg) {
 
 }  // namespace
 
+// libtorch's own count (OMP_NUM_THREADS, else the cores): read once, before any call here has
+// set the count of the thread that reads it (every setter below reads it first).
+int DefaultNumThreads() {
+  static const int n = at::get_num_threads();
+  return n;
+}
+
 void SetNumThreads(int n) {
+  DefaultNumThreads();
   if (n < 1) throw Error(code::kInvalidArgument, "expected the thread count to be a positive integer", true);
   g_num_threads.store(n);
   at::set_num_threads(n);
@@ -67,7 +75,7 @@ void SetNumThreads(int n) {
 
 int GetNumThreads() {
   const int n = g_num_threads.load();
-  return n > 0 ? n : at::get_num_threads();
+  return n > 0 ? n : DefaultNumThreads();
 }
 
 std::shared_ptr<ScriptModule> ScriptModule::Load(const std::string& path, std::optional<c10::Device> device,
@@ -157,13 +165,17 @@ std::string ScriptModule::Schema(const std::string& method) const {
   return os.str();
 }
 
-void ApplyNumThreads() {
-  const int threads = g_num_threads.load();
-  if (threads > 0 && at::get_num_threads() != threads) at::set_num_threads(threads);
+void ApplyNumThreads(int threads) {
+  // A worker thread keeps the count of its last call: a call with its own count (`threads`) is
+  // followed by calls that put the process's count back (SetNumThreads's, else libtorch's).
+  const int fallback = DefaultNumThreads();
+  if (threads <= 0) threads = g_num_threads.load();
+  if (threads <= 0) threads = fallback;
+  if (at::get_num_threads() != threads) at::set_num_threads(threads);
 }
 
-c10::IValue ScriptModule::Run(const std::string& method, std::vector<c10::IValue> args) {
-  ApplyNumThreads();
+c10::IValue ScriptModule::Run(const std::string& method, std::vector<c10::IValue> args, int threads) {
+  ApplyNumThreads(threads);
   std::shared_lock<std::shared_mutex> lock(mutex_);
   torch::jit::Method m = FindMethod(method);
   std::optional<at::NoGradGuard> no_grad;

@@ -33,9 +33,9 @@ struct MethodArg {
 // the count last set here on its own thread before each call. 0 (the default) leaves libtorch's.
 void SetNumThreads(int n);
 int GetNumThreads();
-// Applies the count set by SetNumThreads (if any) to the calling thread; every native call that
-// runs ATen work on a worker thread calls this first.
-void ApplyNumThreads();
+// Applies `threads` when positive, else the count set by SetNumThreads, else libtorch's default,
+// to the calling thread; every native call that runs ATen work on a worker thread calls this first.
+void ApplyNumThreads(int threads = 0);
 
 class ScriptModule : public std::enable_shared_from_this<ScriptModule> {
  public:
@@ -54,8 +54,11 @@ class ScriptModule : public std::enable_shared_from_this<ScriptModule> {
 
   // Runs `method` with positional `args` (missing trailing arguments take their defaults). In
   // eval mode the call runs under at::NoGradGuard (torch.no_grad) (no autograd graph is recorded); in train
-  // mode grad mode is left as it is. Thread-safe with other calls (shared lock).
-  c10::IValue Run(const std::string& method, std::vector<c10::IValue> args);
+  // mode grad mode is left as it is. Thread-safe with other calls (shared lock). `threads` > 0
+  // runs this call with that many intra-op threads instead of the count of SetNumThreads (two
+  // calls in flight with half the threads each keep the cores busier than one call at a time
+  // with all of them: lib/features/extract.ts).
+  c10::IValue Run(const std::string& method, std::vector<c10::IValue> args, int threads = 0);
 
   // Parameters and buffers with their dotted names, as in Python's named_parameters() /
   // named_buffers() (recursive). The tensors share memory with the module.
