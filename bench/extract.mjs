@@ -1,14 +1,18 @@
-// npm run bench:extract [-- --images N --batch B --threads T --rounds R --model small|tiny --concurrency C --omp-passive]
+// npm run bench:extract [-- --images N --batch B --threads T --rounds R --model small|tiny --concurrency C
+//                          --jit-optimize --python-jit-off --omp-passive]
 //
 // Seed 000's whole job, images per second: decode, preprocess (the 'vjepa2' preset), the encoder,
 // and one torch.save-compatible feature file per image, on the same JPEGs, the same TorchScript
 // model (a small V-JEPA 2 ViT in an exported model folder) and the same intra-op thread count:
 // - Node: `jepa.features.extract(modelDir, imagesDir, {output, batchSize})`, which runs two
 //   batches in the model at once with half the intra-op threads each (its default on a CPU with
-//   2+ threads; `--concurrency N` sets it) and decodes and writes on other threads meanwhile;
+//   2+ threads; `--concurrency N` sets it), without TorchScript's graph optimisation (its default
+//   on a CPU, bit-identical features and no slow first calls; `--jit-optimize` turns it on), and
+//   decodes and writes on other threads meanwhile;
 // - Python: seed 000's BatchVJEPA2Extractor loop: PIL `Image.open(f).convert('RGB')`, the image
 //   repeated over T, transformers' VJEPA2VideoProcessor, `torch.jit.load`ed model under
-//   `torch.no_grad()`, `features.half()` and `torch.save` of seed 000's dict per image.
+//   `torch.no_grad()`, `features.half()` and `torch.save` of seed 000's dict per image
+//   (`--python-jit-off`: under `torch.jit.optimized_execution(False)`, which Python can do too).
 // Rounds alternate Node and Python so that a busy machine slows both alike; medians are printed
 // with the Node/Python ratio. On a loaded machine, OpenMP's spinning threads can slow Python's
 // model calls several times over (and not Node's, whose calls run on libuv worker threads):
@@ -51,6 +55,8 @@ const threads = arg('threads', jepa.getNumThreads());
 const rounds = arg('rounds', 3);
 const size = arg('model', 'small');
 const concurrency = arg('concurrency', 0);
+const jitOptimize = process.argv.includes('--jit-optimize');
+const pythonJitOff = process.argv.includes('--python-jit-off');
 if (size !== 'small' && size !== 'tiny') throw new Error(`--model must be small or tiny, got ${size}`);
 const base = path.join(ROOT, 'bench', '.models', 'extract');
 const modelDir = path.join(base, `model-${size}`);
@@ -90,7 +96,7 @@ for i in range(0, len(files), spec["batch"]):
     names = files[i:i + spec["batch"]]
     videos = [np.stack([np.asarray(Image.open(os.path.join(spec["images"], n)).convert("RGB"))] * frames) for n in names]
     x = processor(videos, return_tensors="pt")["pixel_values_videos"]
-    with torch.no_grad():
+    with torch.no_grad(), torch.jit.optimized_execution(${pythonJitOff ? 'False' : 'True'}):
         y = model(x.permute(0, 2, 1, 3, 4))
     for n, features in zip(names, y):
         stem = n[:-4]
@@ -120,6 +126,7 @@ async function runNode(output) {
     output,
     batchSize: batch,
     ...(concurrency > 0 ? { concurrency } : {}),
+    ...(jitOptimize ? { jitOptimize } : {}),
   });
   const seconds = (performance.now() - t0) / 1000;
   const c1 = process.cpuUsage(c0);
@@ -139,7 +146,7 @@ async function main() {
   const outNode = path.join(base, 'out-node');
   const outPython = path.join(base, 'out-python');
   console.log(
-    `bench:extract: ${size} model, ${count} images (640x480 JPEG), batch ${batch}, ${threads} intra-op threads, Node concurrency ${concurrency || 'default'}, ${rounds} rounds, OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? '(default)'}; ${machine()}`,
+    `bench:extract: ${size} model, ${count} images (640x480 JPEG), batch ${batch}, ${threads} intra-op threads, Node concurrency ${concurrency || 'default'}${jitOptimize ? ' with --jit-optimize' : ''}, Python JIT optimisation ${pythonJitOff ? 'off' : 'on (its default)'}, ${rounds} rounds, OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? '(default)'}; ${machine()}`,
   );
   const node = [];
   const python = [];

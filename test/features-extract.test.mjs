@@ -126,7 +126,7 @@ describe('features.extract: seed 000 end to end against the Python pipeline', fu
     model.dispose();
   });
 
-  it("concurrency (batches in the model at once, each with its share of the threads): the same files as Python's either way", async () => {
+  it("concurrency (batches in the model at once, each with its share of the threads) and jitOptimize: the same features as Python's either way", async () => {
     const threads = jepa.getNumThreads();
     jepa.setNumThreads(2);
     try {
@@ -139,6 +139,17 @@ describe('features.extract: seed 000 end to end against the Python pipeline', fu
         });
         expect(summary).to.include({ inputs: 4, written: 3 });
         await expectSameFeatures(out);
+      }
+      // TorchScript's graph optimisation (off by default on a CPU) changes no bit of the features.
+      const optimized = f('out-jit-optimize');
+      await jepa.features.extract(f('model'), f('images'), { output: optimized, batchSize: 1, jitOptimize: true });
+      for (const rel of Object.values(names)) {
+        const a = (await jepa.load(path.join(optimized, rel))).features.data();
+        const b = (await jepa.load(path.join(f('out-concurrency-1'), rel))).features.data();
+        expect(
+          Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength)),
+          rel,
+        ).to.equal(true);
       }
     } finally {
       jepa.setNumThreads(threads);
@@ -209,6 +220,7 @@ describe('features.extract: seed 000 end to end against the Python pipeline', fu
       ],
       [{ output: f('x'), batchSize: 0 }, 'expected `options.batchSize` to be a positive integer, got 0'],
       [{ output: f('x'), concurrency: 1.5 }, 'expected `options.concurrency` to be a positive integer, got 1.5'],
+      [{ output: f('x'), jitOptimize: 'yes' }, 'expected `options.jitOptimize` to be a boolean, got "yes"'],
     ];
     for (const [opts, message] of cases) {
       const err = await jepa.features.extract(f('model'), f('images'), opts).then(

@@ -393,19 +393,27 @@ print(json.dumps({"methods": sorted(n for n in ["forward", "encode", "decode"] i
     expect(thrown(() => jepa.setNumThreads(0)).code).to.equal('JEPA_INVALID_ARGUMENT');
   });
 
-  it('a call with its own thread count (runWithThreads, used by extract) gives the result of a plain call; bad counts are refused', async () => {
+  it("a call with its own settings (runWith, used by extract): threads and optimize give a plain call's result; bad settings are refused", async () => {
     const m = await jepa.loadModule(fixture('ijepa/context_encoder.pt'));
     const x = jepa.randn([2, 3, 32, 32], { seed: 3 });
     const plain = await m.run('forward', x);
-    for (const threads of [1, 2]) {
-      expect(maxAbsDiff(await m.runWithThreads(threads, 'forward', x), plain)).to.be.below(1e-5);
+    for (const options of [{ threads: 1 }, { threads: 2 }, { optimize: false }, { threads: 1, optimize: false }, {}]) {
+      const out = await m.runWith(options, 'forward', x);
+      expect(maxAbsDiff(out, plain), JSON.stringify(options)).to.be.below(1e-5);
     }
     // The next plain call runs with the process's count again (the worker thread does not keep 1).
     expect(maxAbsDiff(await m.run('forward', x), plain)).to.be.below(1e-5);
-    for (const bad of [0, 1.5, '2']) {
-      const err = await rejection(m.runWithThreads(bad, 'forward', x));
-      expect(err.code, String(bad)).to.equal('JEPA_INVALID_ARGUMENT');
-      expect(err.message).to.equal('expected `threads` to be an integer in [1, 4096]');
+    const cases = [
+      [{ threads: 0 }, 'expected `threads` to be an integer in [1, 4096]'],
+      [{ threads: 1.5 }, 'expected `threads` to be an integer in [1, 4096]'],
+      [{ threads: '2' }, 'expected `threads` to be an integer in [1, 4096]'],
+      [{ optimize: 1 }, 'expected `optimize` to be a boolean'],
+      [7, 'expected the call options to be an object'],
+    ];
+    for (const [bad, message] of cases) {
+      const err = await rejection(m.runWith(bad, 'forward', x));
+      expect(err.code, JSON.stringify(bad)).to.equal('JEPA_INVALID_ARGUMENT');
+      expect(err.message).to.equal(message);
     }
     m.dispose();
   });

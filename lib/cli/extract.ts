@@ -22,6 +22,7 @@ export interface ExtractOptions {
   method: string;
   batchSize: number;
   concurrency?: number;
+  jitOptimize?: boolean;
   inputShape?: number[];
   layout?: 'CTHW' | 'TCHW';
   preset?: PreprocessOptions['preset'];
@@ -109,6 +110,7 @@ export async function extract(
     sampling,
     batchSize: opts.batchSize,
     concurrency: opts.concurrency,
+    jitOptimize: opts.jitOptimize,
     dtype: opts.dtype as Dtype,
     method: opts.method,
     inputShape: opts.inputShape,

@@ -134,6 +134,10 @@ function registerExtract(program: Command, ctx: Context): void {
       positiveInt,
     )
     .option(
+      '--jit-optimize',
+      "let TorchScript optimise the model's graph (Python's default; off by default on a CPU: the same features, no slow first calls)",
+    )
+    .option(
       '--input-shape <dims>',
       "the model's input after the batch dimension, e.g. 3,224,224 or 16,3,224,224 (default: its input_shape())",
       intList,

@@ -72,7 +72,7 @@ export interface NativeMaskResult {
 
 /** A TorchScript module handle (native/bindings/module_binding.cc). */
 export interface NativeModule {
-  run(method: string, args: unknown[], threads?: number): Promise<unknown>;
+  run(method: string, args: unknown[], options?: { threads?: number; optimize?: boolean }): Promise<unknown>;
   runSync(method: string, args: unknown[]): unknown;
   methods(): string[];
   schema(method: string): string;

@@ -83,6 +83,14 @@ export interface ExtractOptions {
    * in memory. Default 2 on a CPU when there are at least 2 intra-op threads, else 1 (CUDA: 1).
    */
   concurrency?: number;
+  /**
+   * Whether TorchScript optimises the model's graph (Python's default; `false` is
+   * `torch.jit.optimized_execution(False)`). Default `false` on a CPU, where the optimised graph
+   * runs the same kernels (the features are bit-identical: test/features-extract.test.mjs) but its
+   * first calls are profiling and compiling runs, two to three times slower than the rest;
+   * `true` on CUDA, where it may fuse ops.
+   */
+  jitOptimize?: boolean;
   /** dtype of the features written. Default `'float16'` (seed 000). */
   dtype?: Dtype;
   /** The model method to call. Default `'forward'`. */
@@ -138,6 +146,7 @@ const OPTION_KEYS = [
   'sampling',
   'batchSize',
   'concurrency',
+  'jitOptimize',
   'dtype',
   'method',
   'inputShape',
@@ -365,6 +374,8 @@ export async function extract(
     throw invalidArgument(`expected \`options.output\` to be a folder path, got ${show(o.output)}`);
   const batchSize = positive(o.batchSize, 'options.batchSize', 8);
   if (o.concurrency !== undefined) positive(o.concurrency, 'options.concurrency', 1);
+  if (o.jitOptimize !== undefined && typeof o.jitOptimize !== 'boolean')
+    throw invalidArgument(`expected \`options.jitOptimize\` to be a boolean, got ${show(o.jitOptimize)}`);
   const dtype = o.dtype ?? 'float16';
   if (!(DTYPES as readonly string[]).includes(dtype))
     throw invalidArgument(`expected \`options.dtype\` to be one of ${DTYPES.join(', ')}, got ${show(dtype)}`);
@@ -471,6 +482,7 @@ export async function extract(
       rank,
       worldSize,
       ...lanesFor(module, o.concurrency),
+      jitOptimize: o.jitOptimize ?? module.device !== 'cpu',
       o,
     });
   } finally {
@@ -504,6 +516,7 @@ interface RunState {
   worldSize: number;
   lanes: number;
   threadsPerCall?: number;
+  jitOptimize: boolean;
   o: ExtractOptions;
 }
 
@@ -699,10 +712,7 @@ async function run(s: RunState): Promise<ExtractSummary> {
     if (!batch.input) return [];
     let result: unknown;
     try {
-      result =
-        s.threadsPerCall === undefined
-          ? await module.run(s.method, batch.input)
-          : await module.runWithThreads(s.threadsPerCall, s.method, batch.input);
+      result = await module.runWith({ threads: s.threadsPerCall, optimize: s.jitOptimize }, s.method, batch.input);
     } catch (e) {
       if (batch.items.length === 1) {
         fail(batch.items[0].rel, `the model failed on it: ${messageOf(e)}`);
@@ -734,23 +744,25 @@ async function run(s: RunState): Promise<ExtractSummary> {
   const batches: Item[][] = [];
   for (let i = 0; i < todo.length; i += s.batchSize) batches.push(todo.slice(i, i + s.batchSize));
   const loads = new Map<number, Promise<Batch>>();
-  const startLoad = (k: number) => {
-    if (k < batches.length && !loads.has(k)) loads.set(k, loadBatch(batches[k]));
-  };
   const writes: Promise<void>[] = [];
-  let next = 0;
+  let next = 0; // the first batch no lane has taken
+  // Keeps the `lanes` batches after the ones taken decoding ahead (never one already taken).
+  const prefetch = () => {
+    for (let k = next; k < Math.min(next + s.lanes, batches.length); k++)
+      if (!loads.has(k)) loads.set(k, loadBatch(batches[k]));
+  };
   const lane = async () => {
     while (next < batches.length) {
       const k = next++;
-      startLoad(k);
-      const batch = await loads.get(k)!;
+      const pending = loads.get(k) ?? loadBatch(batches[k]);
       loads.delete(k);
-      startLoad(k + s.lanes);
+      prefetch();
+      const batch = await pending;
       for (const r of await runBatch(batch)) writes.push(writeAll(r.items, r.result));
       while (writes.length > 2 * s.lanes) await writes.shift();
     }
   };
-  for (let k = 0; k < s.lanes; k++) startLoad(k);
+  prefetch();
   try {
     await Promise.all(Array.from({ length: Math.min(s.lanes, batches.length) }, lane));
     await Promise.all(writes);

@@ -152,13 +152,18 @@ export class Module {
   }
 
   /**
-   * Like {@link run}, with `threads` intra-op threads for this call instead of
-   * {@link setNumThreads}'s count (on a worker thread of the addon's pool). Extraction runs two
-   * batches at once with half the threads each this way. @internal
+   * Like {@link run}, with this call's own settings (on a worker thread of the addon's pool):
+   * `threads`, its intra-op threads instead of {@link setNumThreads}'s count; `optimize: false`,
+   * no TorchScript graph optimisation (Python's `torch.jit.optimized_execution(False)`: no
+   * profiling runs on the first calls, the same ops). Extraction uses both. @internal
    */
-  async runWithThreads(threads: number, method: string, ...args: unknown[]): Promise<unknown> {
+  async runWith(
+    options: { threads?: number; optimize?: boolean },
+    method: string,
+    ...args: unknown[]
+  ): Promise<unknown> {
     const [handle, name] = this.#prepare(method, args);
-    return withCallerStack(handle.run(name, args, threads));
+    return withCallerStack(handle.run(name, args, options));
   }
 
   /** Like {@link run} but on the calling thread. */

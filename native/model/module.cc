@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 #include <c10/core/GradMode.h>
 #include <sys/stat.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/csrc/jit/serialization/import.h>
 
 #include <algorithm>
@@ -174,12 +175,14 @@ void ApplyNumThreads(int threads) {
   if (at::get_num_threads() != threads) at::set_num_threads(threads);
 }
 
-c10::IValue ScriptModule::Run(const std::string& method, std::vector<c10::IValue> args, int threads) {
-  ApplyNumThreads(threads);
+c10::IValue ScriptModule::Run(const std::string& method, std::vector<c10::IValue> args, CallOptions options) {
+  ApplyNumThreads(options.threads);
   std::shared_lock<std::shared_mutex> lock(mutex_);
   torch::jit::Method m = FindMethod(method);
   std::optional<at::NoGradGuard> no_grad;
   if (!module_.is_training()) no_grad.emplace();
+  // Thread-local in libtorch: this call only.
+  torch::jit::GraphOptimizerEnabledGuard optimize(options.optimize);
   try {
     return m(std::move(args));
   } catch (const c10::OutOfMemoryError&) {

@@ -54,11 +54,21 @@ class ScriptModule : public std::enable_shared_from_this<ScriptModule> {
 
   // Runs `method` with positional `args` (missing trailing arguments take their defaults). In
   // eval mode the call runs under at::NoGradGuard (torch.no_grad) (no autograd graph is recorded); in train
-  // mode grad mode is left as it is. Thread-safe with other calls (shared lock). `threads` > 0
-  // runs this call with that many intra-op threads instead of the count of SetNumThreads (two
-  // calls in flight with half the threads each keep the cores busier than one call at a time
-  // with all of them: lib/features/extract.ts).
-  c10::IValue Run(const std::string& method, std::vector<c10::IValue> args, int threads = 0);
+  // mode grad mode is left as it is. Thread-safe with other calls (shared lock).
+  // CallOptions::threads > 0 runs this call with that many intra-op threads instead of the count
+  // of SetNumThreads (two calls in flight with half the threads each keep the cores busier than
+  // one call at a time with all of them: lib/features/extract.ts). CallOptions::optimize false
+  // runs the graph without TorchScript's graph executor optimisations (Python's
+  // torch.jit.optimized_execution(False)): no profiling runs and recompilation on the first
+  // calls, the same ops in the same order.
+  struct CallOptions {
+    int threads = 0;
+    bool optimize = true;
+  };
+  c10::IValue Run(const std::string& method, std::vector<c10::IValue> args, CallOptions options);
+  c10::IValue Run(const std::string& method, std::vector<c10::IValue> args) {
+    return Run(method, std::move(args), CallOptions{});
+  }
 
   // Parameters and buffers with their dotted names, as in Python's named_parameters() /
   // named_buffers() (recursive). The tensors share memory with the module.
