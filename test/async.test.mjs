@@ -3,6 +3,7 @@
 // coded errors, an environment torn down with work in flight (a terminated worker thread, a
 // process.exit) neither crashes nor runs JS off its thread, and an idle addon never keeps the
 // process alive.
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { expect } from 'chai';
 import jepa from 'jepa-native';
@@ -71,6 +72,17 @@ parentPort.postMessage('started');`,
     }
     // The main thread's async calls still work.
     expect((await jepa.load(file('f1.pt'))).id).to.equal(1);
+  });
+
+  it('workers terminated while their calls throw, one after another, never abort the process (scripts/dev/terminate-stress.mjs)', function () {
+    // Before the fix (CMakeLists.txt, NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS) this aborted at the
+    // first or second worker: "terminate called after throwing an instance of 'Napi::Error'".
+    this.timeout(120000);
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'dev', 'terminate-stress.mjs'), '20'], {
+      encoding: 'utf8',
+    });
+    expect([r.status, r.signal], r.stderr).to.deep.equal([0, null]);
+    expect(r.stdout).to.contain('terminated 20 workers in their calls; the process is sound');
   });
 
   it('never keeps an idle process alive, and process.exit with work in flight is clean', function () {

@@ -18,6 +18,8 @@ bool FinalizersRunInGc() {
   return in_gc;
 }
 
-int32_t ModuleApiVersion() { return FinalizersRunInGc() ? NAPI_VERSION_EXPERIMENTAL : NAPI_VERSION; }
+// The version declared where finalizers are queued: 8, what the addon calls (NAPI_VERSION, 10,
+// only selects how node-addon-api recognises a torn-down environment: CMakeLists.txt).
+int32_t ModuleApiVersion() { return FinalizersRunInGc() ? NAPI_VERSION_EXPERIMENTAL : 8; }
 
 }  // namespace jepa
