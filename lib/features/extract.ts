@@ -13,7 +13,8 @@
  * its stages: `concurrency` batches run in the model at once (on a CPU each with its share of the
  * intra-op threads), the next batches are decoded (libvips' threads, ffmpeg processes, the
  * preprocessing on worker threads) and the finished batches' files are written (worker threads)
- * meanwhile; no tensor op of the pipeline runs on the JS thread. Resumable (an output that exists is complete, every write being atomic, and is skipped),
+ * meanwhile; for images and videos the layout and the casts are done off the JS thread too.
+ * Resumable (an output that exists is complete, every write being atomic, and is skipped),
  * tolerant (a bad input is reported, listed in `failed.txt` and skipped), shardable (`rank` /
  * `worldSize`).
  * @module
@@ -523,8 +524,8 @@ interface RunState {
 /**
  * How many batches are in the model at once, and the intra-op threads of each call (undefined:
  * the process's count). On a small CPU one call with every thread spends much of its time in
- * OpenMP's barriers between ops; measured on 2 cores (BENCHMARKS.md, bench:extract), two calls
- * with one thread each run the same model 1.2-1.5x faster than one call with two.
+ * OpenMP's barriers between ops: on 2 cores, two calls with one thread each ran the bench:extract
+ * model 1.2-1.4x faster than one call with two (BENCHMARKS.md).
  */
 function lanesFor(module: Module, concurrency: number | undefined): { lanes: number; threadsPerCall?: number } {
   const threads = getNumThreads();
