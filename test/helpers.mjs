@@ -7,12 +7,12 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-/** The Python interpreter with torch and numpy recorded by `npm install` (build/config.json). */
 /** The node a child process (a Python script that starts node) should run: JEPA_NODE, else this one. */
 export function nodePath() {
   return process.env.JEPA_NODE || process.execPath;
 }
 
+/** The Python interpreter with torch and numpy recorded by `npm install` (build/config.json). */
 export function pythonPath() {
   if (process.env.JEPA_PYTHON) return process.env.JEPA_PYTHON;
   const config = path.join(ROOT, 'build', 'config.json');

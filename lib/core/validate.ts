@@ -83,6 +83,13 @@ export function checkNumber(value: unknown, name: string): number {
   return value;
 }
 
+export function checkPositiveInt(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw invalidArgument(`expected \`${name}\` to be a positive integer, got ${show(value)}`);
+  }
+  return value;
+}
+
 export function checkOptions(value: unknown, name: string, keys: readonly string[]): Record<string, unknown> {
   if (value === undefined) return {};
   if (!isPlainObject(value)) {

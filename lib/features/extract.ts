@@ -34,7 +34,7 @@ import { MODEL_INFO_FILE, readModelInfo } from '../models/folder';
 import { getNumThreads, loadModule, Module } from '../models/module';
 import { Tensor, tensor } from '../tensor/tensor';
 import { select } from '../tensor/ops.generated';
-import { checkOptions, isDeviceString, show } from '../core/validate';
+import { checkOptions, checkPositiveInt, isDeviceString, show } from '../core/validate';
 import { featureDict, featureFilePath } from './features';
 
 /** The images extraction decodes (what libvips reads; jepa.data.IMAGE_EXTENSIONS is torchvision's ImageFolder list instead). */
@@ -353,10 +353,7 @@ function messageOf(e: unknown): string {
 }
 
 function positive(value: unknown, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
-    throw invalidArgument(`expected \`${name}\` to be a positive integer, got ${show(value)}`);
-  return value;
+  return value === undefined ? fallback : checkPositiveInt(value, name);
 }
 
 /**

@@ -29,6 +29,7 @@ import {
   checkDtype,
   checkOptions,
   checkPath,
+  checkPositiveInt,
   isDeviceString,
   isPlainObject,
   show,
@@ -162,8 +163,12 @@ export class Module {
     method: string,
     ...args: unknown[]
   ): Promise<unknown> {
+    const o = checkOptions(options, 'options', ['threads', 'optimize']);
+    if (o.threads !== undefined) checkPositiveInt(o.threads, 'options.threads');
+    if (o.optimize !== undefined && typeof o.optimize !== 'boolean')
+      throw invalidArgument(`expected \`options.optimize\` to be a boolean, got ${show(o.optimize)}`);
     const [handle, name] = this.#prepare(method, args);
-    return withCallerStack(handle.run(name, args, options));
+    return withCallerStack(handle.run(name, args, o));
   }
 
   /** Like {@link run} but on the calling thread. */
@@ -437,10 +442,7 @@ export function loadModuleSync(path: string, options?: LoadModuleOptions): Modul
  * (`torch.set_num_threads`). Applied on each worker thread before each call.
  */
 export function setNumThreads(threads: number): void {
-  if (!Number.isSafeInteger(threads) || threads < 1) {
-    throw invalidArgument(`expected \`threads\` to be a positive integer, got ${show(threads)}`);
-  }
-  native.setNumThreads(threads);
+  native.setNumThreads(checkPositiveInt(threads, 'threads'));
 }
 
 /** The number of intra-op threads (`torch.get_num_threads()`). */

@@ -132,8 +132,8 @@ ScriptModule& ModuleHandle::Live() const {
   return *module_;
 }
 
-// run(method, args[], {threads, optimize}?) / runSync(method, args[]): args converted here, on the JS thread,
-// with the method's schema; missing trailing arguments take their defaults.
+// run(method, args[], {threads, optimize}?) / runSync(method, args[]): args converted here, on
+// the JS thread, with the method's schema; missing trailing arguments take their defaults.
 std::vector<c10::IValue> ModuleHandle::ConvertArgs(const Napi::CallbackInfo& info,
                                                    const std::string& method) {
   std::vector<MethodArg> params = Live().Arguments(method);
@@ -170,26 +170,13 @@ Napi::Value ModuleHandle::Run(const Napi::CallbackInfo& info) {
   return Guard(env, [&]() -> Napi::Value {
     std::string method = ToString(info[0], "method");
     std::vector<c10::IValue> args = ConvertArgs(info, method);
-    // {threads, optimize} of this call (lib/models/module.ts runWith); absent: the defaults.
+    // {threads, optimize} of this call, validated by lib/models/module.ts runWith; absent: the defaults.
     ScriptModule::CallOptions options;
-    if (info.Length() > 2 && !info[2].IsUndefined()) {
-      if (!info[2].IsObject())
-        throw Error(code::kInvalidArgument, "expected the call options to be an object", true);
+    if (info.Length() > 2 && info[2].IsObject()) {
       Napi::Object o = info[2].As<Napi::Object>();
-      Napi::Value threads = o.Get("threads");
-      if (!threads.IsUndefined()) {
-        const double n = threads.IsNumber() ? threads.As<Napi::Number>().DoubleValue() : -1;
-        if (!(n >= 1 && n <= 4096 && n == static_cast<int>(n))) {
-          throw Error(code::kInvalidArgument, "expected `threads` to be an integer in [1, 4096]", true);
-        }
-        options.threads = static_cast<int>(n);
-      }
-      Napi::Value optimize = o.Get("optimize");
-      if (!optimize.IsUndefined()) {
-        if (!optimize.IsBoolean())
-          throw Error(code::kInvalidArgument, "expected `optimize` to be a boolean", true);
-        options.optimize = optimize.As<Napi::Boolean>().Value();
-      }
+      if (!o.Get("threads").IsUndefined())
+        options.threads = static_cast<int>(ToDouble(o.Get("threads"), "threads"));
+      if (o.Get("optimize").IsBoolean()) options.optimize = o.Get("optimize").As<Napi::Boolean>().Value();
     }
     std::shared_ptr<ScriptModule> module = module_;
     std::shared_ptr<void> token = module->Reserve();

@@ -58,14 +58,14 @@ std::string Summarize(const std::string& msg) {
   return last + "\n\n" + msg.substr(0, end + 1);
 }
 
-}  // namespace
-
 // libtorch's own count (OMP_NUM_THREADS, else the cores): read once, before any call here has
 // set the count of the thread that reads it (every setter below reads it first).
 int DefaultNumThreads() {
   static const int n = at::get_num_threads();
   return n;
 }
+
+}  // namespace
 
 void SetNumThreads(int n) {
   DefaultNumThreads();

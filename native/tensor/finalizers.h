@@ -16,11 +16,11 @@ namespace jepa {
 // same binary loads on Node 20.9 too and keeps the queued behaviour there). Setting
 // JEPA_GC_FINALIZERS=0 in the environment also keeps the queued behaviour.
 //
-// The addon calls only Node-API 8 functions either way (it is compiled with NAPI_VERSION=10 for
-// node-addon-api's handling of torn-down environments: CMakeLists.txt), and no experimental one; the declared
-// version only changes when Node runs finalizers (and makes an exception thrown by a finalizer an uncaught
-// exception; none of the addon's finalizers throws). What may run in a finalizer is listed in CONTRIBUTING.md
-// ("a finalizer runs inside the garbage collector").
+// The addon calls only Node-API 8 functions either way, and no experimental one (it is compiled
+// with NAPI_VERSION=10 for node-addon-api's handling of torn-down environments: CMakeLists.txt);
+// the declared version only changes when Node runs finalizers (and makes an exception thrown by
+// a finalizer an uncaught exception; none of the addon's finalizers throws). What may run in a
+// finalizer is listed in CONTRIBUTING.md ("a finalizer runs inside the garbage collector").
 int32_t ModuleApiVersion();
 
 // Whether finalizers run inside the garbage collector (the decision ModuleApiVersion reports).
